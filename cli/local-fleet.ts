@@ -1,0 +1,27 @@
+/** The local fleet of DESIGN §5 as data: receivers a and b, two dedup workers, one uploader. */
+export interface FleetMember {
+  readonly name: string;
+  readonly role: 'receiver' | 'worker' | 'uploader';
+  readonly env: Record<string, string>;
+  readonly endpoints: readonly string[];
+}
+
+export function localFleet(portOffset: number, host = '127.0.0.1'): FleetMember[] {
+  const p = (port: number) => String(port + portOffset);
+  const receiver = (id: string, syslog: number, http: number, metrics: number): FleetMember => ({
+    name: `receiver-${id}`, role: 'receiver',
+    env: { FANIN_RECEIVER_ID: id, FANIN_RECEIVER_SYSLOG_PORT: p(syslog), FANIN_RECEIVER_HTTP_PORT: p(http), FANIN_METRICS_PORT: p(metrics) },
+    endpoints: [`syslog udp+tcp ${host}:${p(syslog)}`, `http input http://${host}:${p(http)}/<tag>`, `metrics http://${host}:${p(metrics)}/metrics`],
+  });
+  const worker = (n: number, metrics: number): FleetMember => ({
+    name: `dedup-worker-${n}`, role: 'worker', env: { FANIN_WORKER_ID: `w${n}`, FANIN_METRICS_PORT: p(metrics) },
+    endpoints: [`metrics http://${host}:${p(metrics)}/metrics`],
+  });
+  return [
+    receiver('a', 5514, 8888, 9601),
+    receiver('b', 5515, 8889, 9602),
+    worker(1, 9611),
+    worker(2, 9612),
+    { name: 'uploader', role: 'uploader', env: { FANIN_UPLOADER_ID: 'u1', FANIN_METRICS_PORT: p(9621) }, endpoints: [`metrics http://${host}:${p(9621)}/metrics`] },
+  ];
+}

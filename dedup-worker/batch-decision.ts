@@ -1,0 +1,53 @@
+import { keyAt, type NewEventBatch } from '../shared/batch-codec.js';
+import { eventId } from '../shared/event-key.js';
+
+/** The script's answer for one (batch, partition). */
+export interface PartitionDecision {
+  readonly partition: number;
+  readonly indices: readonly number[];
+  /** One per index: occurrence number when unique, 0 when a duplicate. */
+  readonly occurrences: readonly number[];
+  /** The batch was counted before (redelivery): decisions are the stored ones. */
+  readonly reused: boolean;
+  readonly published: boolean;
+}
+
+export class DecisionFormatError extends Error {
+  override readonly name = 'DecisionFormatError';
+}
+
+export function parseOccurrences(encoded: string, expected: number): number[] {
+  const out = encoded === '' ? [] : encoded.split(',').map(Number);
+  if (out.length !== expected || out.some((n) => !Number.isInteger(n) || n < 0)) {
+    throw new DecisionFormatError(`dedup script returned ${out.length} decisions for ${expected} events`);
+  }
+  return out;
+}
+
+export interface UniqueSelection {
+  readonly ids: string[];
+  readonly bodies: Uint8Array[];
+  readonly occurrences: number[];
+  readonly duplicates: number;
+  /** True when every partition of this batch was already published: nothing to publish again. */
+  readonly alreadyPublished: boolean;
+  readonly reused: boolean;
+}
+
+/** The unique events of a batch, in batch order, with their stable ids; the bodies are passed on undecoded. */
+export function selectUnique(batch: NewEventBatch, decisions: readonly PartitionDecision[]): UniqueSelection {
+  const occurrenceAt = new Array<number>(batch.bodies.length).fill(0);
+  for (const d of decisions) d.indices.forEach((index, j) => { occurrenceAt[index] = d.occurrences[j]!; });
+  const ids: string[] = [];
+  const bodies: Uint8Array[] = [];
+  const occurrences: number[] = [];
+  for (let i = 0; i < occurrenceAt.length; i++) {
+    const n = occurrenceAt[i]!;
+    if (n > 0) { ids.push(eventId(keyAt(batch, i), n)); bodies.push(batch.bodies[i]!); occurrences.push(n); }
+  }
+  return {
+    ids, bodies, occurrences, duplicates: batch.bodies.length - ids.length,
+    alreadyPublished: decisions.length > 0 && decisions.every((d) => d.published),
+    reused: decisions.some((d) => d.reused),
+  };
+}

@@ -1,0 +1,30 @@
+import { EVENT_KEY_BYTES } from '../shared/event-key.js';
+import { keyAt, type NewEventBatch } from '../shared/batch-codec.js';
+
+/**
+ * Redis Cluster lets one script touch keys of one hash slot only, so every dedup key carries a hash tag naming its
+ * partition, derived from the content hash (DESIGN §3). One partition on a single Redis: one script call per batch.
+ */
+export function partitionOf(key: Uint8Array, partitions: number): number {
+  if (partitions === 1) return 0;
+  return ((key[0]! << 8) | key[1]!) % partitions;
+}
+
+export function dedupKeyName(namespace: string, partition: number, key: Uint8Array): string {
+  return `${namespace}:{p${partition}}:e:${Buffer.from(key.buffer, key.byteOffset, EVENT_KEY_BYTES).toString('hex')}`;
+}
+
+export function batchRecordKeyName(namespace: string, partition: number, batchId: string): string {
+  return `${namespace}:{p${partition}}:b:${batchId}`;
+}
+
+/** Event indices of a batch grouped by partition, each group in batch order. */
+export function groupByPartition(batch: NewEventBatch, partitions: number): Map<number, number[]> {
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < batch.bodies.length; i++) {
+    const p = partitionOf(keyAt(batch, i), partitions);
+    const group = groups.get(p);
+    if (group) group.push(i); else groups.set(p, [i]);
+  }
+  return groups;
+}

@@ -1,0 +1,200 @@
+import { Redis } from 'ioredis';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import { BrokerSession, redactUrl } from '../shared/amqp/broker-session.js';
+import { ConfirmPublisher } from '../shared/amqp/confirm-publisher.js';
+import { fleetTopology, topologyNames } from '../shared/amqp/topology.js';
+import { BatchDecodeError, decodeNewEventBatch, encodeProcessedBatch, newBatchId, type NewEventBatch } from '../shared/batch-codec.js';
+import type { Config } from '../shared/config/settings.js';
+import { createLogger } from '../shared/logger.js';
+import { startOpsServer } from '../shared/metrics/ops-server.js';
+import { createRegistry } from '../shared/metrics/registry.js';
+import { selectUnique, type UniqueSelection } from './batch-decision.js';
+import { DedupStore } from './dedup-store.js';
+import { createWorkerMetrics } from './worker-metrics.js';
+
+export interface RunningWorker {
+  drain(): Promise<void>;
+}
+
+/**
+ * Consumes batches, decides them with one Redis script per batch, publishes the unique events with confirms and
+ * only then acks. A worker killed at any instant loses nothing: the batch is redelivered and the script returns the
+ * decisions it stored under the batch id instead of counting again (DESIGN §3).
+ */
+export async function runWorker(config: Config): Promise<RunningWorker> {
+  const log = createLogger('dedup-worker', config.workerId, config.logLevel);
+  const registry = createRegistry('dedup-worker', config.workerId);
+  const metrics = createWorkerMetrics(registry);
+  const names = topologyNames(config.namespace);
+
+  // Fail fast instead of queueing commands while Redis is away: the worker holds and batches wait in RabbitMQ.
+  const redis = new Redis(config.redisUrl, {
+    enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false,
+    retryStrategy: (attempt) => Math.min(200 * 2 ** Math.min(attempt, 6), 5000) + Math.floor(Math.random() * 200),
+  });
+  redis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis error'));
+  const store = new DedupStore(redis, { namespace: config.namespace, partitions: config.dedupPartitions, windowMs: config.dedupWindowSeconds * 1000 });
+
+  const session = new BrokerSession(config.amqpUrl, fleetTopology(config.namespace, config.sinks), log, `fanin worker ${config.workerId}`);
+  const publisher = new ConfirmPublisher();
+  let channel: Channel | null = null;
+  let consumerTag: string | null = null;
+  let stopping = false;
+  let inflight = 0;
+  let starting = false;
+
+  const consuming = () => consumerTag !== null;
+
+  const startConsuming = async () => {
+    if (starting || stopping || consuming() || !channel || !publisher.ready || redis.status !== 'ready') return;
+    starting = true;
+    try {
+      const ch = channel;
+      const reply = await ch.consume(names.newQueue, (msg) => { if (msg) void handle(ch, msg); });
+      consumerTag = reply.consumerTag;
+      metrics.holding.set(0);
+      log.info('consuming');
+    } finally {
+      starting = false;
+    }
+  };
+
+  const hold = async (reason: string) => {
+    metrics.holding.set(1);
+    const tag = consumerTag;
+    consumerTag = null;
+    if (tag && channel) { log.warn({ reason }, 'holding: stopped consuming'); await channel.cancel(tag).catch(() => undefined); }
+  };
+
+  const handle = async (ch: Channel, msg: ConsumeMessage) => {
+    const started = process.hrtime.bigint();
+    inflight++;
+    metrics.inflight.set(inflight);
+    try {
+      await processDelivery(ch, msg);
+    } finally {
+      inflight--;
+      metrics.inflight.set(inflight);
+      metrics.batchLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  };
+
+  const settle = (ch: Channel, msg: ConsumeMessage, ack: boolean) => {
+    // A channel that closed meanwhile has already returned the message to the queue: nothing to settle.
+    if (ch !== channel) return;
+    try { if (ack) ch.ack(msg); else ch.nack(msg, false, true); } catch (err) { log.debug({ err: (err as Error).message }, 'settle failed'); }
+  };
+
+  const processDelivery = async (ch: Channel, msg: ConsumeMessage) => {
+    let batch: NewEventBatch;
+    try {
+      batch = decodeNewEventBatch(msg.content);
+    } catch (err) {
+      if (!(err instanceof BatchDecodeError)) throw err;
+      await deadLetter(ch, msg, err.message);
+      return;
+    }
+    let selection: UniqueSelection;
+    let decisions;
+    const scriptStarted = process.hrtime.bigint();
+    try {
+      decisions = await store.decide(batch);
+      selection = selectUnique(batch, decisions);
+    } catch (err) {
+      metrics.redisErrors.inc();
+      log.warn({ err: (err as Error).message, batch: newBatchId(batch) }, 'dedup script failed; batch returned to the queue');
+      settle(ch, msg, false);
+      await hold('redis unavailable');
+      return;
+    }
+    metrics.scriptLatency.observe(Number(process.hrtime.bigint() - scriptStarted) / 1e9);
+    countDecisions(batch, selection);
+
+    if (selection.ids.length > 0 && !selection.alreadyPublished) {
+      try {
+        await publisher.publish(names.processedExchange, encodeProcessedBatch({
+          sourceBatchId: newBatchId(batch), ids: selection.ids, bodies: selection.bodies,
+        }), { messageId: newBatchId(batch) });
+      } catch (err) {
+        metrics.publishFailures.inc();
+        log.warn({ err: (err as Error).message, batch: newBatchId(batch) }, 'processed batch not confirmed; batch returned to the queue');
+        settle(ch, msg, false);
+        return;
+      }
+      metrics.uniquePublished.inc(selection.ids.length);
+      if (selection.reused) metrics.republished.inc(selection.ids.length);
+    }
+    if (!selection.alreadyPublished) {
+      // Losing this mark only means a redelivery republishes the same ids; never worth holding the ack for.
+      await store.markPublished(batch, decisions).catch((err: Error) => log.warn({ err: err.message }, 'could not mark batch published'));
+    }
+    metrics.batchesProcessed.inc({ result: selection.alreadyPublished ? 'already_published' : selection.reused ? 'redelivered' : 'processed' });
+    settle(ch, msg, true);
+  };
+
+  const countDecisions = (batch: NewEventBatch, selection: UniqueSelection) => {
+    if (selection.reused) return; // counted when first decided
+    let repeats = 0;
+    for (const n of selection.occurrences) if (n > 1) repeats++;
+    const receiver = batch.receiverId;
+    if (selection.ids.length - repeats > 0) metrics.copies.inc({ receiver, result: 'unique' }, selection.ids.length - repeats);
+    if (repeats > 0) metrics.copies.inc({ receiver, result: 'repeat' }, repeats);
+    if (selection.duplicates > 0) metrics.copies.inc({ receiver, result: 'duplicate' }, selection.duplicates);
+  };
+
+  const deadLetter = async (ch: Channel, msg: ConsumeMessage, reason: string) => {
+    log.error({ reason, messageId: msg.properties.messageId as unknown }, 'undecodable batch sent to the dead-letter queue');
+    try {
+      await publisher.publish(names.deadExchange, msg.content, {
+        messageId: String(msg.properties.messageId ?? `dead-${Date.now()}`),
+        headers: { 'x-fanin-reason': reason, 'x-fanin-stage': 'dedup-worker', 'x-fanin-queue': names.newQueue },
+      });
+      metrics.batchesProcessed.inc({ result: 'dead_lettered' });
+      settle(ch, msg, true);
+    } catch {
+      settle(ch, msg, false);
+    }
+  };
+
+  session.on('ready', (model) => {
+    void (async () => {
+      try {
+        await publisher.attach(model);
+        const ch = await model.createChannel();
+        ch.on('error', () => undefined);
+        ch.on('close', () => { if (channel === ch) { channel = null; consumerTag = null; } });
+        await ch.prefetch(config.workerPrefetch);
+        channel = ch;
+        await startConsuming();
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'cannot open worker channels');
+      }
+    })();
+  });
+  session.on('lost', () => { publisher.detach(); channel = null; consumerTag = null; metrics.holding.set(1); });
+  redis.on('ready', () => {
+    log.info({ url: redactUrl(config.redisUrl) }, 'redis ready');
+    startConsuming().catch((err: Error) => log.warn({ err: err.message }, 'cannot start consuming'));
+  });
+  redis.on('end', () => void hold('redis connection ended'));
+  redis.on('close', () => void hold('redis connection closed'));
+  await session.start();
+
+  const ops = await startOpsServer({
+    host: config.metricsHost, port: config.metricsPort, registry, isReady: () => consuming(),
+  });
+
+  return {
+    drain: async () => {
+      stopping = true;
+      await hold('draining');
+      const deadline = Date.now() + Math.max(1000, config.drainTimeoutMs - 2000);
+      while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await publisher.close();
+      await channel?.close().catch(() => undefined);
+      await session.close();
+      redis.disconnect();
+      await new Promise((r) => ops.close(r));
+    },
+  };
+}

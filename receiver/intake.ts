@@ -1,0 +1,25 @@
+import type { BatchPublisher } from './batch-publisher.js';
+import type { EventBatcher } from './event-batcher.js';
+
+/** What every input hands its encoded events to: the batcher, with the publisher's pressure and confirms. */
+export class Intake {
+  constructor(private readonly batcher: EventBatcher, private readonly publisher: BatchPublisher) {}
+
+  /** Returns the batch sequence number the event went into. */
+  submit(key: Uint8Array, body: Uint8Array): number {
+    return this.batcher.add(key, body);
+  }
+
+  /** False when memory is at its bound: UDP drops (counted), HTTP answers 503. */
+  get canAccept(): boolean { return this.publisher.canAccept; }
+
+  get paused(): boolean { return this.publisher.isPaused; }
+
+  onPressure(listener: (paused: boolean) => void): void { this.publisher.on('pressure', listener); }
+
+  /** Seals the open batch and resolves once every listed batch is confirmed by the broker. */
+  async confirmed(seqs: Iterable<number>): Promise<void> {
+    this.batcher.flush();
+    await Promise.all([...new Set(seqs)].map((s) => this.publisher.whenConfirmed(s)));
+  }
+}

@@ -1,0 +1,27 @@
+import type { EventEnvelope, EventFormat, Transport } from '../shared/envelope.js';
+import { encodeCanonical } from '../shared/canonical-msgpack.js';
+import { structuredEventKey } from '../shared/event-key.js';
+import { encodeBody } from '../shared/batch-codec.js';
+
+export interface StructuredContext {
+  readonly receiverId: string;
+  readonly source: string | null;
+  readonly transport: Transport;
+  readonly format: Extract<EventFormat, 'forward' | 'http'>;
+}
+
+/**
+ * A tagged record (Forward, HTTP) to its dedup key and envelope. The key covers tag, the sender-stated time (null
+ * when the sender gave none: a receipt time would differ per copy and never match) and the record, canonically.
+ */
+export function encodeStructuredEvent(
+  tag: string, time: string | null, record: Record<string, unknown>, ctx: StructuredContext, now: Date,
+): { key: Buffer; body: Uint8Array } {
+  const key = structuredEventKey(encodeCanonical([tag, time, record]));
+  const message = typeof record.message === 'string' ? record.message : typeof record.log === 'string' ? record.log : null;
+  const envelope: EventEnvelope = {
+    tag, time, received_at: now.getTime(), receiver: ctx.receiverId, source: ctx.source, transport: ctx.transport,
+    format: ctx.format, message, record,
+  };
+  return { key, body: encodeBody(envelope) };
+}

@@ -1,0 +1,223 @@
+// RFC 6587 framing for syslog over TCP, without a socket: bytes in, complete frames out.
+//
+// The framing is chosen per frame, because real senders mix them (a relay may forward octet-counted frames
+// from one source and newline-terminated ones from another over the same connection):
+//   - first byte 1-9: octet counting, `MSG-LEN SP SYSLOG-MSG` (RFC 6587 3.4.1);
+//   - anything else: non-transparent framing, the frame ends at LF (RFC 6587 3.4.2).
+// Frames never alias the pushed chunks: the decoder keeps no reference into a chunk once push() returns, so a
+// caller may reuse its read buffer, and a small frame kept in a queue does not pin a 64 KiB socket chunk.
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const DIGIT_0 = 0x30;
+const DIGIT_1 = 0x31;
+const DIGIT_9 = 0x39;
+/** RFC 6587 does not bound MSG-LEN; 10 digits is past any sane maximum and stops an endless digit stream. */
+const MAX_LEN_DIGITS = 10;
+
+export interface FrameDecoderOptions {
+  /** Largest frame accepted, in bytes (content without the terminating LF). Required: there is no safe default. */
+  maxFrameBytes: number;
+}
+
+/**
+ * A frame is larger than maxFrameBytes. Disposition: fatal for the connection — the decoder cannot find the
+ * next frame boundary without reading the oversized frame, so the listener must close the socket.
+ */
+export class FrameTooLargeError extends Error {
+  override readonly name = 'FrameTooLargeError';
+  readonly code = 'FRAME_TOO_LARGE';
+  /** MSG-LEN the sender declared (octet counting), as far as its digits had arrived; null for a newline frame. */
+  readonly declaredBytes: number | null;
+  readonly maxFrameBytes: number;
+
+  constructor(declaredBytes: number | null, maxFrameBytes: number) {
+    super(
+      declaredBytes === null
+        ? `newline-framed syslog frame exceeds ${maxFrameBytes} bytes without LF`
+        : `octet-counted syslog frame declares ${declaredBytes} bytes, limit ${maxFrameBytes}`,
+    );
+    this.declaredBytes = declaredBytes;
+    this.maxFrameBytes = maxFrameBytes;
+  }
+}
+
+/** MSG-LEN is not digits followed by SP. Disposition: fatal for the connection (the stream is out of sync). */
+export class FrameSyntaxError extends Error {
+  override readonly name = 'FrameSyntaxError';
+  readonly code = 'FRAME_SYNTAX';
+}
+
+type State = 'frame-start' | 'msg-len' | 'octet-body' | 'newline-body';
+
+export class SyslogFrameDecoder {
+  readonly #maxFrameBytes: number;
+  #state: State = 'frame-start';
+  /** While in 'msg-len': the length read so far; in 'octet-body': the declared length. */
+  #declared = 0;
+  #digits = 0;
+  /** Copies of the bytes of the current, incomplete frame; a list, so each byte is copied once more at most. */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  /** Once a push throws the stream is out of sync for good; later pushes repeat the error. */
+  #failure: Error | null = null;
+
+  constructor(options: FrameDecoderOptions) {
+    const max = options.maxFrameBytes;
+    if (!Number.isSafeInteger(max) || max < 1) {
+      throw new RangeError(`maxFrameBytes must be a positive integer, got ${String(max)}`);
+    }
+    this.#maxFrameBytes = max;
+  }
+
+  /** Feed bytes from the socket; returns every frame completed by them (possibly none). Throws FrameTooLargeError (the connection must be closed). */
+  push(chunk: Buffer): Buffer[] {
+    if (this.#failure !== null) throw this.#failure;
+    const frames: Buffer[] = [];
+    try {
+      let pos = 0;
+      while (pos < chunk.length) {
+        switch (this.#state) {
+          case 'frame-start':
+            pos = this.#startFrame(chunk, pos);
+            break;
+          case 'msg-len':
+            pos = this.#readLength(chunk, pos);
+            break;
+          case 'octet-body':
+            pos = this.#readOctetBody(chunk, pos, frames);
+            break;
+          case 'newline-body':
+            pos = this.#readLine(chunk, pos, frames);
+            break;
+        }
+      }
+    } catch (err) {
+      this.#failure = err as Error;
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      throw err;
+    }
+    return frames;
+  }
+
+  /**
+   * At end of stream: the unterminated last newline-framed frame, if any (null if nothing pending).
+   * An octet-counted frame cut short by the sender is dropped: it is not a complete message.
+   */
+  end(): Buffer | null {
+    const frame = this.#state === 'newline-body' ? trimLineEnd(this.#takePending(null, 0, 0)) : null;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#state = 'frame-start';
+    return frame === null || frame.length === 0 ? null : frame;
+  }
+
+  #startFrame(chunk: Buffer, pos: number): number {
+    const b = chunk[pos]!;
+    // Stray line ends between frames (an LF after an octet-counted frame, blank lines) are not frames.
+    if (b === LF || b === CR) return pos + 1;
+    if (b >= DIGIT_1 && b <= DIGIT_9) {
+      this.#state = 'msg-len';
+      this.#declared = 0;
+      this.#digits = 0;
+    } else {
+      this.#state = 'newline-body';
+    }
+    return pos;
+  }
+
+  #readLength(chunk: Buffer, pos: number): number {
+    for (; pos < chunk.length; pos++) {
+      const b = chunk[pos]!;
+      if (b === SP) {
+        this.#state = 'octet-body';
+        return pos + 1;
+      }
+      if (b < DIGIT_0 || b > DIGIT_9) {
+        throw new FrameSyntaxError(`bad octet-counting MSG-LEN: byte 0x${b.toString(16).padStart(2, '0')} after digits`);
+      }
+      this.#declared = this.#declared * 10 + (b - DIGIT_0);
+      this.#digits++;
+      // Reject on the digits alone: waiting for the body of a 999999999-byte frame is the attack.
+      if (this.#declared > this.#maxFrameBytes || this.#digits > MAX_LEN_DIGITS) {
+        throw new FrameTooLargeError(this.#declaredSoFar(chunk, pos + 1), this.#maxFrameBytes);
+      }
+    }
+    return pos;
+  }
+
+  /** For the error report only: read the rest of MSG-LEN if this chunk holds it, up to MAX_LEN_DIGITS. */
+  #declaredSoFar(chunk: Buffer, pos: number): number {
+    let value = this.#declared;
+    for (let d = this.#digits; d < MAX_LEN_DIGITS && pos < chunk.length; d++, pos++) {
+      const b = chunk[pos]!;
+      if (b < DIGIT_0 || b > DIGIT_9) break;
+      value = value * 10 + (b - DIGIT_0);
+    }
+    return value;
+  }
+
+  #readOctetBody(chunk: Buffer, pos: number, frames: Buffer[]): number {
+    const missing = this.#declared - this.#pendingBytes;
+    if (chunk.length - pos < missing) {
+      this.#keep(chunk, pos, chunk.length);
+      return chunk.length;
+    }
+    const end = pos + missing;
+    // The frame's trailing CR/LF are framing noise from some senders; dropping them keeps the dedup hash of the
+    // same message equal whichever framing carried it.
+    this.#emit(trimLineEnd(this.#takePending(chunk, pos, end)), frames);
+    return end;
+  }
+
+  #readLine(chunk: Buffer, pos: number, frames: Buffer[]): number {
+    const lf = chunk.indexOf(LF, pos);
+    const end = lf === -1 ? chunk.length : lf;
+    if (this.#pendingBytes + (end - pos) > this.#maxFrameBytes) {
+      throw new FrameTooLargeError(null, this.#maxFrameBytes);
+    }
+    if (lf === -1) {
+      this.#keep(chunk, pos, end);
+      return end;
+    }
+    this.#emit(trimLineEnd(this.#takePending(chunk, pos, end)), frames);
+    return lf + 1;
+  }
+
+  #emit(frame: Buffer, frames: Buffer[]): void {
+    if (frame.length > 0) frames.push(frame);
+    this.#state = 'frame-start';
+  }
+
+  #keep(chunk: Buffer, start: number, end: number): void {
+    if (end === start) return;
+    this.#pending.push(Buffer.from(chunk.subarray(start, end)));
+    this.#pendingBytes += end - start;
+  }
+
+  /** The pending bytes plus chunk[start, end) as one new Buffer; clears the pending list. */
+  #takePending(chunk: Buffer | null, start: number, end: number): Buffer {
+    let frame: Buffer;
+    if (this.#pending.length === 0) {
+      frame = chunk === null ? Buffer.alloc(0) : Buffer.from(chunk.subarray(start, end));
+    } else {
+      if (chunk !== null && end > start) this.#pending.push(chunk.subarray(start, end));
+      frame = Buffer.concat(this.#pending, this.#pendingBytes + (end - start));
+    }
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    return frame;
+  }
+}
+
+/**
+ * A frame without its trailing CR and LF bytes (a view, no copy). Exported so that a UDP listener trims
+ * datagrams the same way, keeping the dedup hash of one message equal over TCP and UDP.
+ */
+export function trimLineEnd(frame: Buffer): Buffer {
+  let end = frame.length;
+  while (end > 0 && (frame[end - 1] === LF || frame[end - 1] === CR)) end--;
+  return end === frame.length ? frame : frame.subarray(0, end);
+}

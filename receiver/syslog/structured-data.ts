@@ -1,0 +1,101 @@
+// RFC 5424 6.3 STRUCTURED-DATA:
+//   STRUCTURED-DATA = NILVALUE / 1*SD-ELEMENT
+//   SD-ELEMENT      = "[" SD-ID *(SP SD-PARAM) "]"
+//   SD-PARAM        = PARAM-NAME "=" %d34 PARAM-VALUE %d34
+//   SD-ID, PARAM-NAME = 1*32 PRINTUSASCII except '=', SP, ']', '"'
+// PARAM-VALUE is UTF-8 in which '"', '\' and ']' are escaped with '\'.
+
+import type { StructuredData } from './syslog-message.js';
+import { SyslogParseError } from './syslog-message.js';
+
+const SP = 0x20;
+const QUOTE = 0x22;
+const NIL = 0x2d;
+const EQUALS = 0x3d;
+const OPEN = 0x5b;
+const BACKSLASH = 0x5c;
+const CLOSE = 0x5d;
+const SD_NAME_MAX = 32;
+
+export interface StructuredDataRead {
+  data: StructuredData | null;
+  /** Index of the byte after STRUCTURED-DATA. */
+  end: number;
+}
+
+/** Reads STRUCTURED-DATA at `pos`. Throws SyslogParseError('BAD_STRUCTURED_DATA'). */
+export function readStructuredData(line: Buffer, pos: number): StructuredDataRead {
+  if (line[pos] === NIL) return { data: null, end: pos + 1 };
+  if (line[pos] !== OPEN) throw bad(`expected '[' or '-'`, pos);
+
+  // Null prototypes: the names are the sender's, and `__proto__` must be a plain key (see StructuredData).
+  const data = Object.create(null) as StructuredData;
+  while (line[pos] === OPEN) {
+    let end = sdName(line, pos + 1, 'SD-ID');
+    const id = line.toString('latin1', pos + 1, end);
+    // A repeated SD-ID is forbidden (6.3.2) but harmless to merge; failing would only lose the parse.
+    const params = (data[id] ??= Object.create(null) as Record<string, string | string[]>);
+    pos = end;
+    while (line[pos] === SP) {
+      end = sdName(line, pos + 1, 'PARAM-NAME');
+      if (line[end] !== EQUALS || line[end + 1] !== QUOTE) throw bad(`expected '="' after PARAM-NAME`, end);
+      const name = line.toString('latin1', pos + 1, end);
+      pos = readParamValue(line, end + 2, params, name);
+    }
+    if (line[pos] !== CLOSE) throw bad(`expected ']' or SP SD-PARAM`, pos);
+    pos++;
+  }
+  return { data, end: pos };
+}
+
+/** Scans an SD-NAME from `pos`; returns the index of the delimiter after it (checked by the caller). */
+function sdName(line: Buffer, pos: number, what: string): number {
+  let i = pos;
+  for (; i < line.length; i++) {
+    const b = line[i]!;
+    if (b === SP || b === EQUALS || b === CLOSE || b === QUOTE) break;
+    if (b < 0x21 || b > 0x7e) throw bad(`${what} has a byte outside printable US-ASCII`, i);
+    if (i - pos === SD_NAME_MAX) throw bad(`${what} longer than ${SD_NAME_MAX} bytes`, i);
+  }
+  if (i === pos) throw bad(`empty ${what}`, pos);
+  return i;
+}
+
+/** Reads PARAM-VALUE from `pos` (after the opening quote) into `params`; returns the index after the closing quote. */
+function readParamValue(line: Buffer, pos: number, params: Record<string, string | string[]>, name: string): number {
+  let value = '';
+  let segment = pos;
+  for (let i = pos; i < line.length; i++) {
+    const b = line[i]!;
+    if (b === QUOTE) {
+      // Segments split only at ASCII backslashes, never inside a UTF-8 sequence, so decoding piecewise is exact.
+      value += line.toString('utf8', segment, i);
+      addParam(params, name, value);
+      return i + 1;
+    }
+    if (b === BACKSLASH) {
+      const next = line[i + 1];
+      if (next === QUOTE || next === BACKSLASH || next === CLOSE) {
+        value += line.toString('utf8', segment, i);
+        segment = i + 1;
+        i++; // the escaped byte is literal: do not let it close the value or start another escape
+      }
+      // Any other '\x' stays as both bytes (6.3.3: an invalid escape is kept verbatim).
+    }
+    // An unescaped ']' is accepted: inside quotes it cannot be mistaken for the element's end, and many
+    // senders forget to escape it.
+  }
+  throw bad('PARAM-VALUE has no closing quote', pos);
+}
+
+/** A PARAM-NAME repeated within one SD-ELEMENT keeps every value, in order. */
+function addParam(params: Record<string, string | string[]>, name: string, value: string): void {
+  const existing = params[name];
+  if (existing === undefined) params[name] = value;
+  else if (typeof existing === 'string') params[name] = [existing, value];
+  else existing.push(value);
+}
+
+function bad(reason: string, offset: number): SyslogParseError {
+  return new SyslogParseError('BAD_STRUCTURED_DATA', `bad STRUCTURED-DATA: ${reason}`, offset);
+}

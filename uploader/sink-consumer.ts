@@ -1,0 +1,132 @@
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { ConfirmPublisher } from '../shared/amqp/confirm-publisher.js';
+import { BatchDecodeError, decodeProcessedBatch, type ProcessedBatch } from '../shared/batch-codec.js';
+import type { Logger } from '../shared/logger.js';
+import type { Sink } from './sink.js';
+import type { UploaderMetrics } from './uploader-metrics.js';
+
+export interface SinkConsumerOptions {
+  readonly queue: string;
+  readonly deadExchange: string;
+  readonly prefetch: number;
+  readonly flushIntervalMs: number;
+}
+
+/**
+ * Drains one sink's queue into the sink: deliveries are gathered for up to flushIntervalMs (or until half the
+ * prefetch is waiting), written in one call, and acked only after the write resolved. A failed write is retried
+ * with backoff while the messages stay unacknowledged, so a slow sink holds only its own queue.
+ */
+export class SinkConsumer {
+  private channel: Channel | null = null;
+  private consumerTag: string | null = null;
+  private pending: { msg: ConsumeMessage; batch: ProcessedBatch }[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private writing: Promise<void> | null = null;
+  private stopping = false;
+
+  constructor(
+    private readonly sink: Sink,
+    private readonly deadLetterPublisher: ConfirmPublisher,
+    private readonly options: SinkConsumerOptions,
+    private readonly metrics: UploaderMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  get consuming(): boolean { return this.consumerTag !== null; }
+
+  async attach(model: ChannelModel): Promise<void> {
+    const ch = await model.createChannel();
+    ch.on('error', () => undefined);
+    ch.on('close', () => {
+      if (this.channel !== ch) return;
+      // Unacked deliveries went back to the queue with the channel: forget them, they will be redelivered.
+      this.channel = null;
+      this.consumerTag = null;
+      this.pending = [];
+    });
+    await ch.prefetch(this.options.prefetch);
+    this.channel = ch;
+    if (this.stopping) return;
+    const reply = await ch.consume(this.options.queue, (msg) => { if (msg) this.onDelivery(ch, msg); });
+    this.consumerTag = reply.consumerTag;
+  }
+
+  detach(): void { this.channel = null; this.consumerTag = null; this.pending = []; }
+
+  /** Stop consuming, write and ack what is gathered. */
+  async drain(): Promise<void> {
+    this.stopping = true;
+    if (this.channel && this.consumerTag) await this.channel.cancel(this.consumerTag).catch(() => undefined);
+    this.consumerTag = null;
+    await this.writing;
+    if (this.pending.length > 0) await this.flush();
+    await this.channel?.close().catch(() => undefined);
+    await this.sink.close();
+  }
+
+  private onDelivery(ch: Channel, msg: ConsumeMessage): void {
+    let batch: ProcessedBatch;
+    try {
+      batch = decodeProcessedBatch(msg.content);
+    } catch (err) {
+      if (err instanceof BatchDecodeError) { void this.deadLetter(ch, msg, err.message); return; }
+      throw err;
+    }
+    this.pending.push({ msg, batch });
+    if (this.pending.length >= Math.max(1, this.options.prefetch / 2)) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.options.flushIntervalMs);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.writing) return; // the running write flushes again when it finishes
+    const ch = this.channel;
+    const items = this.pending;
+    this.pending = [];
+    if (!ch || items.length === 0) return;
+    this.writing = this.writeWithRetry(items.map((i) => i.batch)).then(() => {
+      if (ch === this.channel) for (const i of items) ch.ack(i.msg);
+    }).finally(() => {
+      this.writing = null;
+      if (this.pending.length > 0) void this.flush();
+    });
+    await this.writing;
+  }
+
+  private async writeWithRetry(batches: ProcessedBatch[]): Promise<void> {
+    const sink = this.sink.name;
+    for (let attempt = 0; ; attempt++) {
+      const started = process.hrtime.bigint();
+      try {
+        const result = await this.sink.write(batches);
+        this.metrics.writeSeconds.observe({ sink }, Number(process.hrtime.bigint() - started) / 1e9);
+        this.metrics.eventsWritten.inc({ sink }, result.written);
+        if (result.rejected > 0) this.metrics.eventsRejected.inc({ sink }, result.rejected);
+        const now = Date.now();
+        const latency = this.metrics.endToEndLatency.labels(sink);
+        for (const t of result.receivedAt) latency.observe((now - t) / 1000);
+        return;
+      } catch (err) {
+        this.metrics.writeFailures.inc({ sink });
+        const delay = Math.min(100 * 2 ** attempt, 10_000) * (0.7 + Math.random() * 0.6);
+        this.log.warn({ sink, attempt, delayMs: Math.round(delay), err: (err as Error).message }, 'sink write failed; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  private async deadLetter(ch: Channel, msg: ConsumeMessage, reason: string): Promise<void> {
+    this.log.error({ sink: this.sink.name, reason }, 'undecodable processed batch sent to the dead-letter queue');
+    try {
+      await this.deadLetterPublisher.publish(this.options.deadExchange, msg.content, {
+        messageId: String(msg.properties.messageId ?? `dead-${Date.now()}`),
+        headers: { 'x-fanin-reason': reason, 'x-fanin-stage': `uploader:${this.sink.name}`, 'x-fanin-queue': this.options.queue },
+      });
+      this.metrics.deadLettered.inc({ sink: this.sink.name });
+      if (ch === this.channel) ch.ack(msg);
+    } catch {
+      if (ch === this.channel) ch.nack(msg, false, true);
+    }
+  }
+}

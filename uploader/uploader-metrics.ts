@@ -1,0 +1,23 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+export function createUploaderMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    eventsWritten: new Counter({ name: 'fanin_uploader_events_written_total', help: 'Events durably written, per sink.', labelNames: ['sink'] as const, registers }),
+    eventsRejected: new Counter({
+      name: 'fanin_uploader_events_rejected_total', help: 'Events whose body was not an envelope (written to the sink\'s reject file).', labelNames: ['sink'] as const, registers,
+    }),
+    writeFailures: new Counter({ name: 'fanin_uploader_write_failures_total', help: 'Failed sink writes (retried with backoff).', labelNames: ['sink'] as const, registers }),
+    deadLettered: new Counter({ name: 'fanin_uploader_dead_lettered_batches_total', help: 'Processed batches that could not be decoded, sent to the dead-letter queue.', labelNames: ['sink'] as const, registers }),
+    writeSeconds: new Histogram({
+      name: 'fanin_uploader_write_seconds', help: 'Duration of one durable sink write.', labelNames: ['sink'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers,
+    }),
+    endToEndLatency: new Histogram({
+      name: 'fanin_uploader_end_to_end_latency_seconds', help: 'From receipt at the receiver to the durable sink write, per event.', labelNames: ['sink'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers,
+    }),
+  };
+}
+
+export type UploaderMetrics = ReturnType<typeof createUploaderMetrics>;
