@@ -33,9 +33,9 @@ export async function fanOutSend(options: SendOptions): Promise<void> {
   const started = Date.now();
   for (let seq = 0; seq < options.count; seq++) {
     const bytes = frame(syslogLine(options.runId, seq, options.message), options.framing);
-    let drains: Promise<void>[] = [];
+    const drains: Promise<void>[] = [];
     for (const s of sockets) if (!s.write(bytes)) drains.push(new Promise((r) => s.once('drain', r)));
-    if (drains.length > 0) { await Promise.all(drains); drains = []; }
+    if (drains.length > 0) await Promise.all(drains);
     if (options.rate > 0) await pace(started, seq + 1, options.rate);
   }
   await Promise.all(sockets.map((s) => new Promise<void>((r) => { s.end(() => r()); })));

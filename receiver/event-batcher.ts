@@ -37,7 +37,10 @@ export class EventBatcher {
     this.bodies.push(body);
     this.bytes += body.byteLength + EVENT_KEY_BYTES;
     if (this.bodies.length >= this.limits.maxEvents || this.bytes >= this.limits.maxBytes) this.seal();
-    else if (this.timer === null) this.timer = setTimeout(() => this.seal(), this.limits.maxDelayMs);
+    else if (this.timer === null) {
+      this.timer = setTimeout(() => this.seal(), this.limits.maxDelayMs);
+      this.timer.unref(); // an open batch never keeps a process alive: drain flushes it explicitly
+    }
     return seq;
   }
 

@@ -76,7 +76,7 @@ export function decodeProcessedBatch(bytes: Uint8Array): ProcessedBatch {
   if (typeof sourceBatchId !== 'string') throw new BatchDecodeError('processed batch: bad source batch id');
   if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new BatchDecodeError('processed batch: bad ids');
   if (!isBinaryArray(bodies) || bodies.length !== ids.length) throw new BatchDecodeError('processed batch: bodies do not match ids');
-  return { sourceBatchId, ids: ids as string[], bodies };
+  return { sourceBatchId, ids, bodies };
 }
 
 export function encodeBody(value: unknown): Uint8Array {

@@ -7,6 +7,7 @@
 // Frames never alias the pushed chunks: the decoder keeps no reference into a chunk once push() returns, so a
 // caller may reuse its read buffer, and a small frame kept in a queue does not pin a 64 KiB socket chunk.
 
+const NUL = 0x00;
 const LF = 0x0a;
 const CR = 0x0d;
 const SP = 0x20;
@@ -57,7 +58,7 @@ export class SyslogFrameDecoder {
   /** While in 'msg-len': the length read so far; in 'octet-body': the declared length. */
   #declared = 0;
   #digits = 0;
-  /** Copies of the bytes of the current, incomplete frame; a list, so each byte is copied once more at most. */
+  /** Copies of the current frame's bytes so far: a list, not a growing Buffer, so each byte is copied twice at most. */
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   /** Once a push throws the stream is out of sync for good; later pushes repeat the error. */
@@ -71,7 +72,10 @@ export class SyslogFrameDecoder {
     this.#maxFrameBytes = max;
   }
 
-  /** Feed bytes from the socket; returns every frame completed by them (possibly none). Throws FrameTooLargeError (the connection must be closed). */
+  /**
+   * Feed bytes from the socket; returns every frame completed by them (possibly none). Throws FrameTooLargeError
+   * or FrameSyntaxError, after which the connection must be closed (further pushes throw the same error).
+   */
   push(chunk: Buffer): Buffer[] {
     if (this.#failure !== null) throw this.#failure;
     const frames: Buffer[] = [];
@@ -166,8 +170,8 @@ export class SyslogFrameDecoder {
       return chunk.length;
     }
     const end = pos + missing;
-    // The frame's trailing CR/LF are framing noise from some senders; dropping them keeps the dedup hash of the
-    // same message equal whichever framing carried it.
+    // The frame's trailing CR/LF/NUL are framing noise from some senders; dropping them keeps the dedup hash of
+    // the same message equal whichever framing carried it.
     this.#emit(trimLineEnd(this.#takePending(chunk, pos, end)), frames);
     return end;
   }
@@ -213,11 +217,16 @@ export class SyslogFrameDecoder {
 }
 
 /**
- * A frame without its trailing CR and LF bytes (a view, no copy). Exported so that a UDP listener trims
- * datagrams the same way, keeping the dedup hash of one message equal over TCP and UDP.
+ * A frame without its trailing CR, LF and NUL bytes (a view, no copy): terminators some senders add, never
+ * content. receiver/syslog-event.ts's stripTrailingTerminators trims UDP datagrams by the same rule, which keeps
+ * the dedup hash of one message equal over TCP and UDP; change both together.
  */
 export function trimLineEnd(frame: Buffer): Buffer {
   let end = frame.length;
-  while (end > 0 && (frame[end - 1] === LF || frame[end - 1] === CR)) end--;
+  while (end > 0) {
+    const b = frame[end - 1];
+    if (b !== LF && b !== CR && b !== NUL) break;
+    end--;
+  }
   return end === frame.length ? frame : frame.subarray(0, end);
 }

@@ -65,6 +65,8 @@ export function parseRfc3164(
       msg.hostname = line.toString('latin1', pos, end);
       pos = skipSpaces(line, end);
       tag = readTag(line, pos);
+      // Cisco ASA with `logging device-id`: `asa01 : %ASA-...` — a lone ':' separates host and MSG.
+      if (tag === null && line[pos] === COLON && line[pos + 1] === SP) pos += 2;
     }
   }
   if (tag !== null) {

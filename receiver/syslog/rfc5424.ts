@@ -90,8 +90,8 @@ function headerField(line: Buffer, pos: number, max: number, name: string): numb
     }
   }
   if (i === pos) throw new SyslogParseError('BAD_HEADER', `${name} is empty`, pos);
+  if (i - pos > max) throw new SyslogParseError('BAD_HEADER', `${name} longer than ${max} bytes`, pos + max);
   if (i >= line.length) throw new SyslogParseError('BAD_HEADER', `line ends inside the header at ${name}`, i);
-  if (line[i] !== SP) throw new SyslogParseError('BAD_HEADER', `${name} longer than ${max} bytes`, i);
   return i;
 }
 

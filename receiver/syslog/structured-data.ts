@@ -28,13 +28,16 @@ export function readStructuredData(line: Buffer, pos: number): StructuredDataRea
   if (line[pos] === NIL) return { data: null, end: pos + 1 };
   if (line[pos] !== OPEN) throw bad(`expected '[' or '-'`, pos);
 
-  // Null prototypes: the names are the sender's, and `__proto__` must be a plain key (see StructuredData).
-  const data = Object.create(null) as StructuredData;
+  const data: StructuredData = {};
   while (line[pos] === OPEN) {
     let end = sdName(line, pos + 1, 'SD-ID');
     const id = line.toString('latin1', pos + 1, end);
     // A repeated SD-ID is forbidden (6.3.2) but harmless to merge; failing would only lose the parse.
-    const params = (data[id] ??= Object.create(null) as Record<string, string | string[]>);
+    let params = ownValue(data, id);
+    if (params === undefined) {
+      params = {};
+      setOwn(data, id, params);
+    }
     pos = end;
     while (line[pos] === SP) {
       end = sdName(line, pos + 1, 'PARAM-NAME');
@@ -90,10 +93,22 @@ function readParamValue(line: Buffer, pos: number, params: Record<string, string
 
 /** A PARAM-NAME repeated within one SD-ELEMENT keeps every value, in order. */
 function addParam(params: Record<string, string | string[]>, name: string, value: string): void {
-  const existing = params[name];
-  if (existing === undefined) params[name] = value;
+  const existing = ownValue(params, name);
+  if (existing === undefined) setOwn(params, name, value);
   else if (typeof existing === 'string') params[name] = [existing, value];
   else existing.push(value);
+}
+
+// The names are the sender's. Plain objects (not null-prototype ones, which V8 keeps in slow dictionary mode)
+// hold them the way JSON.parse would: `__proto__` becomes an own key instead of replacing the prototype, and
+// an inherited name such as `toString` never reads as an earlier value.
+function ownValue<T>(obj: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
 }
 
 function bad(reason: string, offset: number): SyslogParseError {

@@ -4,8 +4,8 @@ export type SyslogFormat = 'rfc5424' | 'rfc3164';
 
 /**
  * SD-ID -> PARAM-NAME -> PARAM-VALUE. A PARAM-NAME repeated inside one SD-ELEMENT becomes an array, in order.
- * The objects have a null prototype: SD-IDs and PARAM-NAMEs come from the network, and a name such as
- * `__proto__` must stay an ordinary key instead of rewriting the object's prototype.
+ * Plain objects shaped as JSON.parse would make them: the names come from the network, so a name such as
+ * `__proto__` is an own key, never a prototype change. Read with Object.hasOwn, not `in`.
  */
 export type StructuredData = Record<string, Record<string, string | string[]>>;
 

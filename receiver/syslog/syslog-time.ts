@@ -76,7 +76,8 @@ export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampRe
 export function wallClockMs(
   year: number, month: number, day: number, hour: number, minute: number, second: number, zone: Zone,
 ): number {
-  // setFullYear, not the Date constructor: the constructor maps years 0..99 to 1900..1999.
+  // Date.UTC allocates nothing, but maps years 0..99 to 1900..1999; only those need setUTCFullYear.
+  if (zone !== 'local' && year >= 100) return Date.UTC(year, month - 1, day, hour, minute - zone, second);
   const date = new Date(0);
   if (zone === 'local') {
     date.setFullYear(year, month - 1, day);
@@ -88,13 +89,21 @@ export function wallClockMs(
   return date.getTime();
 }
 
-/** `YYYY-MM-DDThh:mm:ss[.fraction]Z`, or null when the UTC year leaves 0000..9999 (after an offset shift). */
+// Lines arrive in bursts stamped with the same second: remembering the last formatted second saves a Date and
+// a toISOString on most lines.
+let lastSecondMs = NaN;
+let lastBase = '';
+
+/** `YYYY-MM-DDThh:mm:ss[.fraction]Z` of whole-second `ms`, or null when the UTC year leaves 0000..9999. */
 export function isoString(ms: number, fraction: string): string | null {
-  const date = new Date(ms);
-  const year = date.getUTCFullYear();
-  if (!(year >= 0 && year <= 9999)) return null;
-  const base = date.toISOString().slice(0, 19);
-  return fraction === '' ? `${base}Z` : `${base}.${fraction}Z`;
+  if (ms !== lastSecondMs) {
+    const date = new Date(ms);
+    const year = date.getUTCFullYear();
+    if (!(year >= 0 && year <= 9999)) return null;
+    lastBase = date.toISOString().slice(0, 19);
+    lastSecondMs = ms;
+  }
+  return fraction === '' ? `${lastBase}Z` : `${lastBase}.${fraction}Z`;
 }
 
 export function isValidDate(year: number, month: number, day: number): boolean {

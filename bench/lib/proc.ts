@@ -1,0 +1,134 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Linux /proc readers for the bench: RSS, CPU ticks, children and environment of a process. */
+
+export interface TrackedProcess {
+  readonly label: string;
+  readonly pid: number;
+}
+
+let clockTicks: number | null = null;
+/** USER_HZ: the unit of utime/stime in /proc/<pid>/stat (100 on every Linux the bench runs on, asked anyway). */
+export function clockTicksPerSecond(): number {
+  if (clockTicks === null) {
+    try { clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { clockTicks = 100; }
+  }
+  return clockTicks;
+}
+
+function readText(path: string): string | null {
+  try { return readFileSync(path, 'utf8'); } catch { return null; }
+}
+
+/** The fields of /proc/<pid>/stat after the command name (field 3, "state", is index 0). */
+function statFields(pid: number): string[] | null {
+  const text = readText(`/proc/${pid}/stat`);
+  if (text === null) return null;
+  const close = text.lastIndexOf(')');
+  return close === -1 ? null : text.slice(close + 2).split(' ');
+}
+
+/** Resident set size in KiB (VmRSS), or null when the process is gone. */
+export function readRssKb(pid: number): number | null {
+  const text = readText(`/proc/${pid}/status`);
+  const m = text === null ? null : /^VmRSS:\s+(\d+)\s+kB/m.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+/** utime + stime in clock ticks, or null when the process is gone. */
+export function readCpuTicks(pid: number): number | null {
+  const f = statFields(pid);
+  if (!f) return null;
+  return Number(f[11]) + Number(f[12]);
+}
+
+export function isAlive(pid: number): boolean {
+  const f = statFields(pid);
+  return f !== null && f[0] !== 'Z';
+}
+
+function allPids(): number[] {
+  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
+}
+
+/** Like `pgrep -P ppid`. */
+export function childrenOf(ppid: number): number[] {
+  return allPids().filter((pid) => statFields(pid)?.[1] === String(ppid));
+}
+
+/** Like `pgrep -x name` (read only: the bench never signals these). */
+export function pidsByComm(name: string): number[] {
+  return allPids().filter((pid) => readText(`/proc/${pid}/comm`)?.trim() === name);
+}
+
+export function readEnviron(pid: number): Record<string, string> {
+  const text = readText(`/proc/${pid}/environ`);
+  const env: Record<string, string> = {};
+  if (text === null) return env;
+  for (const entry of text.split('\0')) {
+    const i = entry.indexOf('=');
+    if (i > 0) env[entry.slice(0, i)] = entry.slice(i + 1);
+  }
+  return env;
+}
+
+export function readCmdline(pid: number): string[] {
+  return (readText(`/proc/${pid}/cmdline`) ?? '').split('\0').filter(Boolean);
+}
+
+/**
+ * Samples the RSS of a set of processes on a timer and keeps the maximum per label; CPU is read on demand
+ * (two snapshots around a phase give its CPU share per process).
+ */
+export class ProcSampler {
+  private readonly procs: TrackedProcess[] = [];
+  private readonly maxRss = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+
+  track(procs: readonly TrackedProcess[]): void {
+    this.procs.push(...procs);
+    this.sample();
+  }
+
+  start(intervalMs: number): void {
+    this.timer ??= setInterval(() => this.sample(), intervalMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  sample(): void {
+    for (const p of this.procs) {
+      const kb = readRssKb(p.pid);
+      if (kb !== null && kb > (this.maxRss.get(p.label) ?? 0)) this.maxRss.set(p.label, kb);
+    }
+  }
+
+  /** Max RSS per label, in MiB (rounded to 0.1). */
+  maxRssMiB(): Record<string, number> {
+    return Object.fromEntries([...this.maxRss].map(([label, kb]) => [label, Math.round(kb / 102.4) / 10]));
+  }
+
+  cpuSnapshot(): Map<string, number> {
+    const snap = new Map<string, number>();
+    for (const p of this.procs) {
+      const t = readCpuTicks(p.pid);
+      if (t !== null) snap.set(p.label, (snap.get(p.label) ?? 0) + t);
+    }
+    return snap;
+  }
+}
+
+/** CPU share of each process between two snapshots, in % of one core. */
+export function cpuPercent(before: Map<string, number>, after: Map<string, number>, seconds: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  const hz = clockTicksPerSecond();
+  for (const [label, t1] of after) {
+    const t0 = before.get(label);
+    if (t0 !== undefined && seconds > 0) out[label] = Math.round(((t1 - t0) / hz / seconds) * 1000) / 10;
+  }
+  return out;
+}

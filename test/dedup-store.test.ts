@@ -1,0 +1,101 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { NewEventBatch } from '../shared/batch-codec.js';
+import { selectUnique } from '../dedup-worker/batch-decision.js';
+import { DedupStore } from '../dedup-worker/dedup-store.js';
+import { cleanupNamespace, REDIS_URL, uniqueNamespace } from './support/services.js';
+
+const key = (text: string) => createHash('sha256').update(text).digest().subarray(0, 16);
+
+let seq = 0;
+function batch(receiverId: string, lines: string[], bootId = 'boot1'): NewEventBatch {
+  return {
+    receiverId, bootId, seq: seq++,
+    keys: Buffer.concat(lines.map(key)),
+    bodies: lines.map((l) => Buffer.from(l)),
+  };
+}
+
+describe('dedup script against the real Redis', () => {
+  const namespace = uniqueNamespace('dedup');
+  const redis = new Redis(REDIS_URL);
+  let store: DedupStore;
+  before(() => { store = new DedupStore(redis, { namespace, partitions: 1, windowMs: 60_000 }); });
+  after(async () => { await cleanupNamespace(namespace); redis.disconnect(); });
+
+  const decide = async (b: NewEventBatch) => selectUnique(b, await store.decide(b));
+  const bodies = (s: { bodies: Uint8Array[] }) => s.bodies.map((x) => Buffer.from(x).toString());
+
+  it('keeps the first copy and drops the copy from the other receiver', async () => {
+    const a = await decide(batch('a', ['x1', 'x2']));
+    const b = await decide(batch('b', ['x1', 'x2']));
+    assert.deepEqual(bodies(a), ['x1', 'x2']);
+    assert.deepEqual(a.occurrences, [1, 1]);
+    assert.equal(b.ids.length, 0);
+    assert.equal(b.duplicates, 2);
+  });
+
+  it('keeps a real repeat of an identical line, with a new id, and drops its copies', async () => {
+    const first = await decide(batch('a', ['r1']));
+    const firstCopy = await decide(batch('b', ['r1']));
+    const repeat = await decide(batch('b', ['r1']));
+    const repeatCopy = await decide(batch('a', ['r1']));
+    assert.equal(first.ids.length, 1);
+    assert.equal(firstCopy.ids.length, 0);
+    assert.deepEqual(repeat.occurrences, [2]);
+    assert.notEqual(repeat.ids[0], first.ids[0]);
+    assert.equal(repeatCopy.ids.length, 0);
+  });
+
+  it('counts a repeat inside one batch as two occurrences', async () => {
+    const s = await decide(batch('a', ['same', 'same']));
+    assert.deepEqual(s.occurrences, [1, 2]);
+    const copy = await decide(batch('b', ['same', 'same']));
+    assert.equal(copy.ids.length, 0);
+  });
+
+  it('a copy one receiver missed does not shift later decisions', async () => {
+    // The device sends line L twice (a real repeat); receiver a loses the first copy.
+    const b1 = await decide(batch('b', ['L'])); // occurrence 1 via b
+    const a2 = await decide(batch('a', ['L'])); // a's first copy is occurrence 2: a=1, b=1, not above: duplicate
+    const b2 = await decide(batch('b', ['L'])); // b=2 above a=1: occurrence 2, unique
+    assert.deepEqual([b1.occurrences, a2.occurrences, b2.occurrences], [[1], [], [2]]);
+    assert.equal(b1.ids.length + a2.ids.length + b2.ids.length, 2, 'both real occurrences kept, no copy twice');
+  });
+
+  it('a redelivered batch reuses its decisions and counts nothing twice', async () => {
+    const b = batch('a', ['d1', 'd2', 'd1']);
+    const first = await decide(b);
+    const again = await decide(b);
+    assert.equal(again.reused, true);
+    assert.deepEqual(again.ids, first.ids);
+    const decisions = await store.decide(b);
+    await store.markPublished(b, decisions);
+    const afterPublish = await decide(b);
+    assert.equal(afterPublish.alreadyPublished, true);
+    // The other receiver's copy still sees counts of 1 and 2, not 2 and 4.
+    const copy = await decide(batch('b', ['d1', 'd2', 'd1']));
+    assert.equal(copy.ids.length, 0);
+  });
+
+  it('sets the dedup window as the key TTL', async () => {
+    const b = batch('a', ['ttl-line']);
+    await decide(b);
+    const ttl = await redis.pttl(`${namespace}:{p0}:e:${key('ttl-line').toString('hex')}`);
+    assert.ok(ttl > 50_000 && ttl <= 60_000, `ttl ${ttl}`);
+  });
+
+  it('gives the same decisions with many partitions (one script call per partition present)', async () => {
+    const partitioned = new DedupStore(redis, { namespace: namespace + 'p', partitions: 16, windowMs: 60_000 });
+    const lines = Array.from({ length: 50 }, (_, i) => `p-${i}`);
+    const b1 = batch('a', lines);
+    const d1 = await partitioned.decide(b1);
+    assert.ok(d1.length > 1, 'batch spread over several partitions');
+    assert.equal(selectUnique(b1, d1).ids.length, 50);
+    const b2 = batch('b', lines);
+    assert.equal(selectUnique(b2, await partitioned.decide(b2)).ids.length, 0);
+    await cleanupNamespace(namespace + 'p');
+  });
+});

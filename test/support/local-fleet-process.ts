@@ -1,0 +1,94 @@
+import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cleanupNamespace, uniqueNamespace, waitFor } from './services.js';
+
+const CLI = fileURLToPath(new URL('../../cli/fanin.js', import.meta.url));
+
+export interface OutputLine {
+  id: string; tag: string; time: string | null; received_at: string; receiver: string; source: string | null;
+  transport: string; format: string; message: string | null; parse_error?: string; record?: Record<string, unknown>;
+  [k: string]: unknown;
+}
+
+/** `fanin up` as a user runs it (the real CLI, real child processes), on shifted ports and its own namespace. */
+export class LocalFleetProcess {
+  readonly namespace = uniqueNamespace('fleet');
+  readonly portOffset = 30000 + Math.floor(Math.random() * 20000);
+  readonly outDir = mkdtempSync(join(tmpdir(), 'fanin-out-'));
+  private child: ChildProcess | null = null;
+  stdout = '';
+
+  port(base: number): number { return base + this.portOffset; }
+
+  async start(): Promise<void> {
+    const child = spawn(process.execPath, [CLI, 'up', '--port-offset', String(this.portOffset)], {
+      env: { ...process.env, FANIN_NAMESPACE: this.namespace, FANIN_UPLOADER_FILE_SINK_DIR: this.outDir, FANIN_LOG_LEVEL: 'warn',
+        FANIN_DRAIN_TIMEOUT_MS: '8000', FANIN_METRICS_HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    child.stdout.on('data', (d: Buffer) => { this.stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { this.stdout += d.toString(); });
+    for (const base of [9601, 9602, 9611, 9612, 9621]) {
+      await waitFor(`readyz on ${this.port(base)}`, async () => {
+        const r = await fetch(`http://127.0.0.1:${this.port(base)}/readyz`);
+        return r.ok ? true : undefined;
+      }, 20_000);
+    }
+  }
+
+  /** Pids of the fleet's children running `role` (receiver, worker, uploader). */
+  childPids(role: string): number[] {
+    if (!this.child?.pid) return [];
+    let out: string;
+    try { out = execFileSync('pgrep', ['-P', String(this.child.pid)], { encoding: 'utf8' }); } catch { return []; }
+    return out.split('\n').filter(Boolean).map(Number).filter((pid) => {
+      try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(role); } catch { return false; }
+    });
+  }
+
+  readOutput(): OutputLine[] {
+    const lines: OutputLine[] = [];
+    for (const f of readdirSync(this.outDir).filter((n) => n.startsWith('events.')).sort()) {
+      for (const line of readFileSync(join(this.outDir, f), 'utf8').split('\n')) if (line) lines.push(JSON.parse(line) as OutputLine);
+    }
+    return lines;
+  }
+
+  async metrics(base: number): Promise<string> {
+    return (await fetch(`http://127.0.0.1:${this.port(base)}/metrics`)).text();
+  }
+
+  /** SIGTERM, as Ctrl-C would; resolves with the exit code. */
+  async stop(): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  }
+
+  async cleanup(): Promise<void> {
+    await this.stop();
+    await cleanupNamespace(this.namespace);
+    rmSync(this.outDir, { recursive: true, force: true });
+  }
+}
+
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    if (rest[0] !== '{' && rest[0] !== ' ') continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
