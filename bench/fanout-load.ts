@@ -41,6 +41,8 @@ export interface LoadResult {
   readonly backlogWaitMs: number;
   /** Time the streams spent waiting for a receiver's socket to drain (TCP backpressure), summed over streams. */
   readonly drainWaitMs: number;
+  /** Socket errors (a receiver closed or reset a connection); a stream stops at its first one. */
+  readonly errors: string[];
 }
 
 // ~220 bytes per frame, like an access log line.
@@ -78,6 +80,8 @@ function waitDrain(s: Socket, untilMs: number): Promise<void> {
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const perWrite = o.linesPerWrite ?? 50;
   const streams = await Promise.all(Array.from({ length: o.streams }, () => Promise.all(o.targets.map(openSocket))));
+  const errors: string[] = [];
+  for (const sockets of streams) for (const s of sockets) s.on('error', (err) => errors.push(err.message));
   const sentPerStream = new Array<number>(o.streams).fill(0);
   let total = 0;
   let firstSendMs = 0;
@@ -90,7 +94,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
   const runStream = async (stream: number, sockets: Socket[]) => {
     let seq = 0;
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !sockets.some((s) => s.destroyed)) {
       let n = perWrite;
       if (o.rate > 0) {
         const due = Math.floor(((Date.now() - started) / 1000) * streamRate) - seq;
@@ -132,6 +136,6 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   await Promise.all(streams.map((sockets, i) => runStream(i, sockets)));
   return {
     phase: o.phase, sentPerStream, lines: total, copies: total * o.targets.length,
-    firstSendMs, lastSendMs, backlogWaitMs, drainWaitMs,
+    firstSendMs, lastSendMs, backlogWaitMs, drainWaitMs, errors,
   };
 }

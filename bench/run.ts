@@ -10,6 +10,7 @@
  * Prints a table and writes bench/results/latest.json; removes the namespace's queues, exchanges and Redis keys.
  *
  * Settings (environment): BENCH_SECONDS=20 BENCH_WARMUP_SECONDS=3 BENCH_LATENCY_SECONDS=10 BENCH_LATENCY_FRACTION=0.5
+ * BENCH_LATENCY_RATE (lines/s; same fixed rate for every mode instead of a fraction of each one's max)
  * BENCH_STREAMS=2 BENCH_MAX_BACKLOG=20000 BENCH_DRAIN_SECONDS=60 BENCH_MODES=fanin,naive BENCH_NAIVE_QUEUE_TYPE=quorum
  * BENCH_NAIVE_MAX_UNCONFIRMED=1000 BENCH_NAIVE_PREFETCH=500 BENCH_NAIVE_FSYNC=0 BENCH_AMQP_URL BENCH_REDIS_URL.
  */
@@ -48,6 +49,8 @@ const cfg = {
   warmupSeconds: envNumber('BENCH_WARMUP_SECONDS', 3),
   latencySeconds: Math.min(envNumber('BENCH_LATENCY_SECONDS', 10), 60),
   latencyFraction: envNumber('BENCH_LATENCY_FRACTION', 0.5),
+  /** When set (lines/s), the fixed-rate phase of every mode runs at this rate instead of a fraction of its own max. */
+  latencyRate: envNumber('BENCH_LATENCY_RATE', 0),
   streams: Math.max(1, Math.floor(envNumber('BENCH_STREAMS', 2))),
   maxBacklog: envNumber('BENCH_MAX_BACKLOG', 20000),
   drainSeconds: envNumber('BENCH_DRAIN_SECONDS', 60),
@@ -104,6 +107,7 @@ interface PhaseResult {
   readonly latencySamples: number;
   readonly backlogWaitMs: number;
   readonly drainWaitMs: number;
+  readonly senderErrors: number;
   /** % of one core per process over the phase (first send to last line landed). */
   readonly cpuPercent: Record<string, number>;
   /** Messages waiting in each queue between the stages, sampled every 500 ms over the phase. */
@@ -333,15 +337,17 @@ async function runPhase(
     backlog: cfg.maxBacklog > 0 ? { limit: cfg.maxBacklog, landed: () => tally.distinct } : undefined,
   });
   if (midway) clearTimeout(midway);
+  if (load.errors.length > 0) out(`  ${p.mode} ${phase}: sender socket errors: ${[...new Set(load.errors)].join('; ')}`);
   const complete = await waitLanded(p.sink, phase, load.lines, cfg.drainSeconds * 1000);
   const t1 = complete ? tally.lastLandedMs : Date.now();
   const cpu1 = samplers.map((s) => s.cpuSnapshot());
+  const cpuSeconds = (Date.now() - t0) / 1000;
   const after = await scrape(p);
   const received1 = await receivedCopies(p);
   const stages1 = await scrapeStages(p);
   const h = diffHistogram(after, before);
   const cpu: Record<string, number> = {};
-  samplers.forEach((_, i) => Object.assign(cpu, cpuPercent(cpu0[i]!, cpu1[i]!, (Date.now() - t0) / 1000)));
+  samplers.forEach((_, i) => Object.assign(cpu, cpuPercent(cpu0[i]!, cpu1[i]!, cpuSeconds)));
   const sendSeconds = Math.max(0.001, (load.lastSendMs - load.firstSendMs) / 1000);
   const e2e = Math.max(0.001, ((complete ? tally.lastLandedMs : t1) - load.firstSendMs) / 1000);
   const q = (x: number) => { const v = histogramQuantile(h, x); return v === null ? null : Math.round(v * 10000) / 10; };
@@ -354,7 +360,7 @@ async function runPhase(
     copiesReceived: received1 - received0, copiesPerSecond: Math.round((received1 - received0) / e2e),
     offeredCopiesPerSecond: Math.round(load.copies / sendSeconds),
     p50Ms: q(0.5), p99Ms: q(0.99), meanMs: h.count > 0 ? round((h.sum / h.count) * 1000, 1) : null, latencySamples: h.count,
-    backlogWaitMs: load.backlogWaitMs, drainWaitMs: load.drainWaitMs, cpuPercent: cpu, queueDepth: probe.summary(),
+    backlogWaitMs: load.backlogWaitMs, drainWaitMs: load.drainWaitMs, senderErrors: load.errors.length, cpuPercent: cpu, queueDepth: probe.summary(),
     stages: Object.fromEntries([...stages1].map(([name, h1]) => {
       const d = diffHistogram(h1, stages0.get(name) ?? h1);
       const ms = p.diagnostics.find((x) => x.name === name)?.metric.endsWith('_seconds') ? 1000 : 1;
@@ -393,7 +399,7 @@ async function measure(p: Pipeline, runId: string): Promise<ModeResult> {
     out(`  ${p.mode}: ${max.uniquePerSecond} unique events/s, p50 ${max.p50Ms} ms, p99 ${max.p99Ms} ms, lost ${max.lost}, duplicated ${max.duplicated}`);
     let latency: PhaseResult | null = null;
     if (cfg.latencySeconds > 0 && max.uniquePerSecond > 0) {
-      const rate = Math.max(10, Math.round(max.uniquePerSecond * cfg.latencyFraction));
+      const rate = cfg.latencyRate > 0 ? cfg.latencyRate : Math.max(10, Math.round(max.uniquePerSecond * cfg.latencyFraction));
       out(`  ${p.mode}: fixed rate ${rate} lines/s for ${cfg.latencySeconds} s`);
       latency = await runPhase(p, runId, 'l', cfg.latencySeconds, rate, [sampler, infra], probe);
       out(`  ${p.mode}: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms at ${latency.uniquePerSecond} events/s`);
@@ -423,7 +429,7 @@ function printSummary(results: readonly ModeResult[]): void {
   for (const r of results) {
     for (const ph of [r.max, r.latency]) {
       if (!ph) continue;
-      const name = ph.phase === 'm' ? 'max' : `${Math.round(cfg.latencyFraction * 100)}% of max`;
+      const name = ph.phase === 'm' ? 'max' : cfg.latencyRate > 0 ? 'fixed rate' : `${Math.round(cfg.latencyFraction * 100)}% of max`;
       out(`${r.mode.padEnd(7)} ${name.padEnd(11)} ${(ph.targetRate === 0 ? 'max' : String(ph.targetRate)).padStart(9)} ${fmt(ph.uniquePerSecond, 12)} ${fmt(ph.copiesPerSecond, 10)} ${fmt(ph.p50Ms, 8)} ${fmt(ph.p99Ms, 8)} ${fmt(ph.lost, 6)} ${fmt(ph.duplicated, 6)} ${fmt(ph.endToEndSeconds, 6)}  ${ph.complete ? 'yes' : 'NO'}`);
     }
   }

@@ -17,9 +17,11 @@ export class Intake {
 
   onPressure(listener: (paused: boolean) => void): void { this.publisher.on('pressure', listener); }
 
-  /** Seals the open batch and resolves once every listed batch is confirmed by the broker. */
+  /**
+   * Resolves once every listed batch is confirmed by the broker. The open batch is not sealed early: its age bound
+   * (a few ms) adds little latency, and sealing per request would shrink batches under load.
+   */
   async confirmed(seqs: Iterable<number>): Promise<void> {
-    this.batcher.flush();
     await Promise.all([...new Set(seqs)].map((s) => this.publisher.whenConfirmed(s)));
   }
 }
