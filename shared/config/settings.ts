@@ -65,8 +65,8 @@ export const settings = {
   fileSinkDir: setting('uploader.fileSink.dir', z.string().min(1), 'data/out', 'Directory of the hourly NDJSON files.'),
   fileSinkFsync: setting('uploader.fileSink.fsync', bool, true,
     'fdatasync before acknowledging; off trusts the page cache (faster, loses the last writes on power loss).'),
-  fileSinkFlushMs: setting('uploader.fileSink.flushIntervalMs', positiveInt, 50,
-    'Longest a processed batch waits to be written together with others.'),
+  fileSinkFlushMs: setting('uploader.fileSink.flushIntervalMs', positiveInt, 5,
+    'Longest a processed batch waits to be written together with others (while a write runs, deliveries gather anyway).'),
 } as const;
 
 export type Settings = typeof settings;
