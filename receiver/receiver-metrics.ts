@@ -42,6 +42,12 @@ export function createReceiverMetrics(registry: Registry) {
     bufferedBatches: new Gauge({ name: 'fanin_receiver_buffered_batches', help: 'Batches held in memory (waiting or unconfirmed).', registers }),
     backpressure: new Gauge({ name: 'fanin_receiver_backpressure', help: '1 while stream inputs are paused for backpressure.', registers }),
     backpressurePauses: new Counter({ name: 'fanin_receiver_backpressure_pauses_total', help: 'Times stream inputs were paused.', registers }),
+    spoolBytes: new Gauge({ name: 'fanin_receiver_spool_bytes', help: 'Bytes in the on-disk spool.', registers }),
+    spoolSegments: new Gauge({ name: 'fanin_receiver_spool_segments', help: 'Segment files in the on-disk spool.', registers }),
+    spooledBatches: new Counter({ name: 'fanin_receiver_spooled_batches_total', help: 'Batches written to the spool because the broker could not take them.', registers }),
+    replayedBatches: new Counter({ name: 'fanin_receiver_spool_replayed_batches_total', help: 'Spooled batches published and confirmed.', registers }),
+    spoolFull: new Counter({ name: 'fanin_receiver_spool_full_total', help: 'Batches that found the spool full (kept in memory, intake paused).', registers }),
+    spoolOldestAge: new Gauge({ name: 'fanin_receiver_spool_oldest_age_seconds', help: 'Age of the oldest spool segment (0 when empty).', registers }),
     httpRequests: new Counter({
       name: 'fanin_receiver_http_requests_total', help: 'HTTP input requests by response status.',
       labelNames: ['status'] as const, registers,

@@ -15,6 +15,8 @@ import { startSyslogTcp, type SyslogTcpServer } from './inputs/syslog-tcp.js';
 import { startSyslogUdp } from './inputs/syslog-udp.js';
 import { Intake } from './intake.js';
 import { createReceiverMetrics } from './receiver-metrics.js';
+import { join } from 'node:path';
+import { SpoolJournal } from './spool/spool-journal.js';
 
 export interface RunningReceiver {
   /** Stop intake, publish everything held, wait for confirms (bounded), disconnect. */
@@ -30,10 +32,19 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
 
   const session = new BrokerSession(config.amqpUrl, fleetTopology(config.namespace, config.sinks), log, `fanin receiver ${config.receiverId}`);
   const confirmPublisher = new ConfirmPublisher();
+  const spool = config.spoolDir === '' ? null : new SpoolJournal({
+    dir: join(config.spoolDir, config.receiverId), maxBytes: config.spoolMaxBytes, segmentBytes: config.spoolSegmentBytes, fsync: config.spoolFsync,
+  });
+  if (spool?.hasData) log.warn({ bytes: spool.bytes, segments: spool.segmentCount }, 'spool holds batches from before; replaying them first');
+  const spoolAgeTimer = setInterval(() => {
+    const mtime = spool?.oldestMtimeMs() ?? null;
+    metrics.spoolOldestAge.set(mtime === null ? 0 : Math.max(0, (Date.now() - mtime) / 1000));
+  }, 5000);
+  spoolAgeTimer.unref();
   const publisher = new BatchPublisher(confirmPublisher, {
     exchange: names.newExchange, receiverId: config.receiverId, bootId,
     maxUnconfirmed: config.maxUnconfirmedBatches, maxBuffered: config.maxBufferedBatches,
-  }, metrics, log);
+  }, metrics, log, spool, () => !session.blocked);
   const batcher = new EventBatcher(
     { maxEvents: config.batchMaxEvents, maxBytes: config.batchMaxBytes, maxDelayMs: config.batchMaxDelayMs },
     (sealed) => publisher.enqueue(sealed),
@@ -44,6 +55,8 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
     confirmPublisher.attach(model).then(() => publisher.resume(), (err: Error) => log.error({ err: err.message }, 'cannot open confirm channel'));
   });
   session.on('lost', () => confirmPublisher.detach());
+  session.on('blocked', () => publisher.resume()); // new batches now go to the spool
+  session.on('unblocked', () => publisher.resume());
   await session.start();
 
   const ops = await startOpsServer({
@@ -76,7 +89,7 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
       await Promise.all([tcp?.close(), http ? new Promise((r) => http.close(r)) : undefined]);
       batcher.flush();
       const left = await publisher.drain(Math.max(1000, config.drainTimeoutMs - 2000));
-      if (left > 0) log.error({ batches: left }, 'drain bound reached with batches unconfirmed; their events exist only at the other receivers');
+      if (left > 0) log.error({ batches: left }, 'drain ended with batches neither confirmed nor spooled; their events exist only at the other receivers');
       publisher.close();
       await confirmPublisher.close();
       await session.close();

@@ -1,0 +1,205 @@
+import { createHash } from 'node:crypto';
+import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type SpoolFsync = 'always' | 'never';
+
+export interface SpoolJournalOptions {
+  readonly dir: string;
+  /** A segment is closed and a new one started past this size. */
+  readonly segmentBytes: number;
+  /** Appends fail (SpoolFullError) past this total size. */
+  readonly maxBytes: number;
+  readonly fsync: SpoolFsync;
+}
+
+export class SpoolFullError extends Error {
+  override readonly name = 'SpoolFullError';
+  readonly code = 'SPOOL_FULL';
+}
+
+/** Where a record came from, to release it when the broker confirmed it. */
+export interface SpoolRecord {
+  readonly bytes: Buffer;
+  readonly segment: number;
+  /** Records handed out before a rewind are not released: they will be handed out again. */
+  readonly generation: number;
+}
+
+interface Segment {
+  readonly number: number;
+  readonly path: string;
+  size: number;
+  /** Records handed out and not yet released (confirmed). */
+  outstanding: number;
+  /** Read offset of the next record. */
+  readOffset: number;
+}
+
+const HEADER_BYTES = 8; // u32 length + u32 checksum
+
+/**
+ * An ordered on-disk journal of encoded batches, used only while the broker cannot take them (like td-agent's file
+ * buffer). Records are appended to numbered segment files; `next()` hands them out oldest first; a segment is
+ * deleted once fully read and every record in it released. A torn record at the tail of a segment (a crash mid-write)
+ * is detected by its length or checksum and skipped, so a restart replays every complete record.
+ * Synchronous I/O on purpose: the journal is on the degraded path only, and ordering is simplest without interleaving.
+ */
+export class SpoolJournal {
+  private readonly segments: Segment[] = [];
+  private writeFd: number | null = null;
+  private totalBytes = 0;
+  private records = 0;
+  private corruptTails = 0;
+  private generation = 0;
+
+  constructor(private readonly options: SpoolJournalOptions) {
+    mkdirSync(options.dir, { recursive: true });
+    for (const name of readdirSync(options.dir).filter((n) => /^spool-\d{16}\.log$/.test(n)).sort()) {
+      const path = join(options.dir, name);
+      const size = statSync(path).size;
+      this.segments.push({ number: Number(name.slice(6, 22)), path, size, outstanding: 0, readOffset: 0 });
+      this.totalBytes += size;
+    }
+    this.records = this.countRecords();
+  }
+
+  /** Bytes on disk. */
+  get bytes(): number { return this.totalBytes; }
+  get segmentCount(): number { return this.segments.length; }
+  /** Records not yet handed out by next(). */
+  get unread(): number { return this.records; }
+  /** True while anything is on disk: new batches must queue behind it to keep order. */
+  get hasData(): boolean { return this.segments.length > 0; }
+  get corruptRecordsSkipped(): number { return this.corruptTails; }
+  /** Modification time of the oldest segment, for the "oldest age" metric. */
+  oldestMtimeMs(): number | null {
+    const first = this.segments[0];
+    return first ? statSync(first.path).mtimeMs : null;
+  }
+
+  append(bytes: Buffer): void {
+    if (this.totalBytes + bytes.length + HEADER_BYTES > this.options.maxBytes) {
+      throw new SpoolFullError(`spool full: ${this.totalBytes} of ${this.options.maxBytes} bytes`);
+    }
+    let tail = this.segments.at(-1);
+    if (!tail || this.writeFd === null || tail.size >= this.options.segmentBytes) tail = this.startSegment();
+    const header = Buffer.allocUnsafe(HEADER_BYTES);
+    header.writeUInt32BE(bytes.length, 0);
+    header.writeUInt32BE(checksum(bytes), 4);
+    writeAll(this.writeFd!, header);
+    writeAll(this.writeFd!, bytes);
+    if (this.options.fsync === 'always') fdatasyncSync(this.writeFd!);
+    tail.size += HEADER_BYTES + bytes.length;
+    this.totalBytes += HEADER_BYTES + bytes.length;
+    this.records++;
+  }
+
+  /** The oldest record not yet handed out, or null. */
+  next(): SpoolRecord | null {
+    for (const seg of this.segments) {
+      if (seg.readOffset >= seg.size) continue;
+      const record = this.readAt(seg);
+      if (record) {
+        seg.outstanding++;
+        this.records--;
+        return { bytes: record, segment: seg.number, generation: this.generation };
+      }
+      // Torn or corrupt tail: nothing after it in this segment is trustworthy.
+      this.corruptTails++;
+      seg.readOffset = seg.size;
+    }
+    return null;
+  }
+
+  /** The broker confirmed this record: its segment may now be deletable. */
+  release(record: SpoolRecord): void {
+    if (record.generation !== this.generation) return;
+    const seg = this.segments.find((s) => s.number === record.segment);
+    if (!seg) return;
+    seg.outstanding--;
+    this.collect();
+  }
+
+  /**
+   * A handed-out record was not confirmed (connection lost): hand everything out again from the oldest segment.
+   * Records that were confirmed are published twice with their batch id, which the dedup script recognises.
+   */
+  rewind(): void {
+    this.generation++;
+    for (const s of this.segments) { s.readOffset = 0; s.outstanding = 0; }
+    this.records = this.countRecords();
+  }
+
+  close(): void {
+    if (this.writeFd !== null) { closeSync(this.writeFd); this.writeFd = null; }
+  }
+
+  private collect(): void {
+    while (this.segments.length > 0) {
+      const seg = this.segments[0]!;
+      const isWriting = seg === this.segments.at(-1) && this.writeFd !== null;
+      if (seg.readOffset < seg.size || seg.outstanding > 0) return;
+      if (isWriting) { closeSync(this.writeFd!); this.writeFd = null; }
+      rmSync(seg.path, { force: true });
+      this.totalBytes -= seg.size;
+      this.segments.shift();
+    }
+  }
+
+  private startSegment(): Segment {
+    if (this.writeFd !== null) { closeSync(this.writeFd); this.writeFd = null; }
+    const number = (this.segments.at(-1)?.number ?? 0) + 1;
+    const path = join(this.options.dir, `spool-${String(number).padStart(16, '0')}.log`);
+    this.writeFd = openSync(path, 'a');
+    const seg: Segment = { number, path, size: fstatSync(this.writeFd).size, outstanding: 0, readOffset: 0 };
+    this.segments.push(seg);
+    return seg;
+  }
+
+  private readAt(seg: Segment): Buffer | null {
+    if (seg.size - seg.readOffset < HEADER_BYTES) return null;
+    const fd = openSync(seg.path, 'r');
+    try {
+      const header = Buffer.allocUnsafe(HEADER_BYTES);
+      readSync(fd, header, 0, HEADER_BYTES, seg.readOffset);
+      const length = header.readUInt32BE(0);
+      if (length > seg.size - seg.readOffset - HEADER_BYTES) return null;
+      const bytes = Buffer.allocUnsafe(length);
+      readSync(fd, bytes, 0, length, seg.readOffset + HEADER_BYTES);
+      if (checksum(bytes) !== header.readUInt32BE(4)) return null;
+      seg.readOffset += HEADER_BYTES + length;
+      return bytes;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private countRecords(): number {
+    let n = 0;
+    for (const seg of this.segments) {
+      const fd = openSync(seg.path, 'r');
+      try {
+        const header = Buffer.allocUnsafe(HEADER_BYTES);
+        for (let off = 0; off + HEADER_BYTES <= seg.size;) {
+          readSync(fd, header, 0, HEADER_BYTES, off);
+          const length = header.readUInt32BE(0);
+          if (off + HEADER_BYTES + length > seg.size) break;
+          n++;
+          off += HEADER_BYTES + length;
+        }
+      } finally {
+        closeSync(fd);
+      }
+    }
+    return n;
+  }
+}
+
+function checksum(bytes: Buffer): number {
+  return createHash('sha256').update(bytes).digest().readUInt32BE(0);
+}
+
+function writeAll(fd: number, buf: Buffer): void {
+  for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
+}
