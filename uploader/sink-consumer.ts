@@ -2,7 +2,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { ConfirmPublisher } from '../shared/amqp/confirm-publisher.js';
 import { BatchDecodeError, decodeProcessedBatch, type ProcessedBatch } from '../shared/batch-codec.js';
 import type { Logger } from '../shared/logger.js';
-import type { Sink } from './sink.js';
+import { PermanentSinkError, type Sink } from './sink.js';
 import type { UploaderMetrics } from './uploader-metrics.js';
 
 export interface SinkConsumerOptions {
@@ -10,6 +10,10 @@ export interface SinkConsumerOptions {
   readonly deadExchange: string;
   readonly prefetch: number;
   readonly flushIntervalMs: number;
+  /** Attempts on the sink before the batches go to the secondary (td-agent's <secondary>). */
+  readonly maxAttempts: number;
+  /** Where batches go after maxAttempts failures; null: keep retrying the sink. */
+  readonly secondary: Sink | null;
 }
 
 /**
@@ -52,6 +56,11 @@ export class SinkConsumer {
     this.consumerTag = reply.consumerTag;
   }
 
+  async reopen(): Promise<void> {
+    await this.sink.reopen?.();
+    await this.options.secondary?.reopen?.();
+  }
+
   detach(): void { this.channel = null; this.consumerTag = null; this.pending = []; }
 
   /** Stop consuming, write and ack what is gathered. */
@@ -63,6 +72,7 @@ export class SinkConsumer {
     if (this.pending.length > 0) await this.flush();
     await this.channel?.close().catch(() => undefined);
     await this.sink.close();
+    await this.options.secondary?.close();
   }
 
   private onDelivery(ch: Channel, msg: ConsumeMessage): void {
@@ -85,18 +95,34 @@ export class SinkConsumer {
     const items = this.pending;
     this.pending = [];
     if (!ch || items.length === 0) return;
-    this.writing = this.writeWithRetry(items.map((i) => i.batch)).then(() => {
-      if (ch === this.channel) for (const i of items) ch.ack(i.msg);
-    }).finally(() => {
+    this.writing = this.deliver(ch, items).finally(() => {
       this.writing = null;
       if (this.pending.length > 0) void this.flush();
     });
     await this.writing;
   }
 
+  /**
+   * Writes and acks; never acks what is not written. A permanent failure dead-letters the deliveries one by one
+   * (so one bad batch does not take its neighbours along).
+   */
+  private async deliver(ch: Channel, items: { msg: ConsumeMessage; batch: ProcessedBatch }[]): Promise<void> {
+    try {
+      await this.writeWithRetry(items.map((i) => i.batch));
+      if (ch === this.channel) for (const i of items) ch.ack(i.msg);
+    } catch (err) {
+      if (!(err instanceof PermanentSinkError)) throw err;
+      if (items.length > 1) {
+        for (const item of items) await this.deliver(ch, [item]);
+        return;
+      }
+      await this.deadLetter(ch, items[0]!.msg, `sink ${this.sink.name}: ${err.message}`);
+    }
+  }
+
   private async writeWithRetry(batches: ProcessedBatch[]): Promise<void> {
     const sink = this.sink.name;
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       const started = process.hrtime.bigint();
       try {
         const result = await this.sink.write(batches);
@@ -108,11 +134,26 @@ export class SinkConsumer {
         for (const t of result.receivedAt) latency.observe((now - t) / 1000);
         return;
       } catch (err) {
+        if (err instanceof PermanentSinkError) throw err;
         this.metrics.writeFailures.inc({ sink });
-        const delay = Math.min(100 * 2 ** attempt, 10_000) * (0.7 + Math.random() * 0.6);
+        if (attempt >= this.options.maxAttempts && this.options.secondary && await this.writeSecondary(batches, err as Error)) return;
+        const delay = Math.min(100 * 2 ** Math.min(attempt, 10), 10_000) * (0.7 + Math.random() * 0.6);
         this.log.warn({ sink, attempt, delayMs: Math.round(delay), err: (err as Error).message }, 'sink write failed; retrying');
         await new Promise((r) => setTimeout(r, delay));
       }
+    }
+  }
+
+  /** True when the secondary took the batches; false keeps the primary retrying (nothing is acked unwritten). */
+  private async writeSecondary(batches: ProcessedBatch[], cause: Error): Promise<boolean> {
+    try {
+      const result = await this.options.secondary!.write(batches);
+      this.metrics.secondaryEvents.inc({ sink: this.sink.name }, result.written + result.rejected);
+      this.log.error({ sink: this.sink.name, events: result.written, cause: cause.message }, 'sink keeps failing; batches written to the secondary');
+      return true;
+    } catch (err) {
+      this.log.error({ sink: this.sink.name, err: (err as Error).message }, 'secondary write failed too; retrying the sink');
+      return false;
     }
   }
 

@@ -5,6 +5,8 @@ export interface Sink {
   readonly name: string;
   write(batches: readonly ProcessedBatch[]): Promise<SinkWriteResult>;
   close(): Promise<void>;
+  /** Close and reopen files (SIGUSR1, log rotation); sinks without files need not implement it. */
+  reopen?(): Promise<void>;
 }
 
 export interface SinkWriteResult {

@@ -9,6 +9,9 @@ export function createUploaderMetrics(registry: Registry) {
     }),
     writeFailures: new Counter({ name: 'fanin_uploader_write_failures_total', help: 'Failed sink writes (retried with backoff).', labelNames: ['sink'] as const, registers }),
     deadLettered: new Counter({ name: 'fanin_uploader_dead_lettered_batches_total', help: 'Processed batches that could not be decoded, sent to the dead-letter queue.', labelNames: ['sink'] as const, registers }),
+    secondaryEvents: new Counter({
+      name: 'fanin_uploader_secondary_events_total', help: 'Events written to the secondary file sink after the sink kept failing.', labelNames: ['sink'] as const, registers,
+    }),
     writeSeconds: new Histogram({
       name: 'fanin_uploader_write_seconds', help: 'Duration of one durable sink write.', labelNames: ['sink'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers,

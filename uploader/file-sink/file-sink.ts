@@ -22,7 +22,8 @@ export class FileSink implements Sink {
   constructor(private readonly options: FileSinkOptions) {}
 
   async write(batches: readonly ProcessedBatch[]): Promise<SinkWriteResult> {
-    this.ready ??= mkdir(this.options.dir, { recursive: true }).then(() => undefined);
+    // A failed mkdir is not cached: the directory may be fixed while the uploader retries.
+    this.ready ??= mkdir(this.options.dir, { recursive: true }).then(() => undefined, (err: Error) => { this.ready = null; throw err; });
     await this.ready;
     const byFile = new Map<string, string[]>();
     const receivedAt: number[] = [];
