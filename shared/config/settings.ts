@@ -20,6 +20,7 @@ function setting<T>(key: string, schema: z.ZodType<T>, defaultValue: T, doc: str
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 const receiverId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -, at most 32');
 
@@ -41,10 +42,27 @@ export const settings = {
   syslogPort: setting('receiver.syslogPort', port, 5514, 'Syslog port, UDP and TCP (0 disables).'),
   httpPort: setting('receiver.httpPort', port, 8888, 'HTTP input port (0 disables).'),
   maxFrameBytes: setting('receiver.maxFrameBytes', positiveInt, 65536,
-    'Largest syslog frame; a larger TCP frame closes the connection, a larger UDP datagram is dropped and counted.'),
+    'Largest syslog message: a larger TCP/TLS frame (or an octet count declaring one) closes the connection, a larger UDP datagram is dropped; both counted.'),
   httpMaxBodyBytes: setting('receiver.httpMaxBodyBytes', positiveInt, 4 * 1024 * 1024, 'Largest HTTP request body.'),
   hashSourceAddress: setting('receiver.hashSourceAddress', bool, true,
     'Include the sender address in the syslog dedup key; turn off when copies reach receivers through different NATs or relays.'),
+  syslogTlsPort: setting('receiver.syslogTlsPort', port, 6514,
+    'Syslog over TLS (RFC 5425) port (0 disables); without receiver.tlsCertFile the TLS listener is not started and one warning is logged.'),
+  tlsCertFile: setting('receiver.tlsCertFile', z.string(), '', 'PEM certificate (with its chain) of the syslog TLS listener.'),
+  tlsKeyFile: setting('receiver.tlsKeyFile', z.string(), '', 'PEM private key of that certificate.'),
+  tlsCaFile: setting('receiver.tlsCaFile', z.string(), '', 'PEM CA certificates that client certificates must chain to (mutual TLS).'),
+  tlsRequireClientCert: setting('receiver.tlsRequireClientCert', bool, false,
+    'Mutual TLS: close a connection whose client certificate is missing or does not chain to receiver.tlsCaFile.'),
+  tlsHandshakeTimeoutMs: setting('receiver.tlsHandshakeTimeoutMs', positiveInt, 10_000,
+    'A TLS handshake must complete within this time of the TCP accept, however slowly its bytes trickle in.'),
+  idleTimeoutMs: setting('receiver.idleTimeoutMs', nonNegativeInt, 0,
+    'Close a syslog TCP/TLS connection that sent nothing for this long (0: never). Connections paused for backpressure are exempt.'),
+  maxConnections: setting('receiver.maxConnections', positiveInt, 1024,
+    'Open syslog TCP and TLS connections, together; a connection past it is closed at once and counted.'),
+  maxConnectionsPerAddress: setting('receiver.maxConnectionsPerAddress', positiveInt, 64,
+    'Open syslog TCP and TLS connections from one sender address; a connection past it is closed at once and counted.'),
+  udpReceiveBufferBytes: setting('receiver.udpReceiveBufferBytes', nonNegativeInt, 4 * 1024 * 1024,
+    'SO_RCVBUF requested for the syslog UDP socket (0: the kernel default); Linux caps it at net.core.rmem_max. The effective size is logged.'),
   batchMaxEvents: setting('receiver.batchMaxEvents', positiveInt, 500, 'A batch is published when it holds this many events…'),
   batchMaxBytes: setting('receiver.batchMaxBytes', positiveInt, 64 * 1024, '…or this many encoded bytes…'),
   batchMaxDelayMs: setting('receiver.batchMaxDelayMs', positiveInt, 20, '…or its first event is this old.'),
@@ -61,6 +79,23 @@ export const settings = {
   spoolFsync: setting('receiver.spool.fsync', z.enum(['always', 'never']), 'always',
     'fdatasync each spooled batch (it is acknowledged to HTTP and Forward senders once spooled).'),
 
+  forwardPort: setting('receiver.forwardPort', port, 24224,
+    'Fluentd Forward input port (in_forward compatible): TCP for events, UDP heartbeats on the same port (0 disables).'),
+  forwardSharedKey: setting('receiver.forwardSharedKey', z.string(), '',
+    'Forward shared key: when set, every connection must pass the HELO/PING/PONG handshake (the receiver names itself fanin-<receiver id>); empty: no handshake.'),
+  forwardUsers: setting('receiver.forwardUsers', z.string().regex(/^([^,:]+:[^,]+)?(,[^,:]+:[^,]+)*$/, 'user:password[,user2:password2]'), '',
+    'Forward user authentication on top of the shared key: "user:password,user2:password2" (empty: none).'),
+  forwardMaxChunkBytes: setting('receiver.forwardMaxChunkBytes', positiveInt, 8 * 1024 * 1024,
+    'Largest Forward message on the wire; a larger one (or a msgpack header declaring one) closes the connection, counted.'),
+  forwardMaxDecompressedBytes: setting('receiver.forwardMaxDecompressedBytes', positiveInt, 16 * 1024 * 1024,
+    'Largest inflated CompressedPackedForward payload; past it inflation stops and the connection is closed, counted.'),
+  forwardMaxChunkEvents: setting('receiver.forwardMaxChunkEvents', positiveInt, 50_000,
+    'Most events in one Forward message. A chunk travels as one batch (so a resend is dropped whole): this and the size bounds keep that batch under the broker\'s message size limit.'),
+  forwardIdleTimeoutMs: setting('receiver.forwardIdleTimeoutMs', positiveInt, 300_000,
+    'Close a Forward connection that sent nothing for this long; a connection waiting for its acks or paused for backpressure is not idle.'),
+  httpBearerToken: setting('receiver.httpBearerToken', z.string(), '',
+    'When set, the HTTP input answers 401 to requests without "Authorization: Bearer <token>".'),
+
   workerId: setting('worker.id', receiverId, 'w1', 'Name of this dedup worker in logs and metrics.'),
   workerPrefetch: setting('worker.prefetch', positiveInt, 16, 'Batches a worker holds unacknowledged at once.'),
   dedupWindowSeconds: setting('worker.dedupWindowSeconds', positiveInt, 600,
@@ -70,6 +105,10 @@ export const settings = {
 
   uploaderId: setting('uploader.id', receiverId, 'u1', 'Name of this uploader in logs and metrics.'),
   uploaderPrefetch: setting('uploader.prefetch', positiveInt, 64, 'Processed batches an uploader holds per sink.'),
+  sinkMaxAttempts: setting('uploader.sinkMaxAttempts', positiveInt, 8,
+    'Failed writes (exponential backoff with jitter between them) before a batch goes to the secondary.'),
+  secondaryDir: setting('uploader.secondaryDir', z.string(), 'data/secondary',
+    'Secondary file sink (a subdirectory per sink) for batches a sink keeps refusing; empty: retry the sink forever.'),
   fileSinkDir: setting('uploader.fileSink.dir', z.string().min(1), 'data/out', 'Directory of the hourly NDJSON files.'),
   fileSinkFsync: setting('uploader.fileSink.fsync', bool, true,
     'fdatasync before acknowledging; off trusts the page cache (faster, loses the last writes on power loss).'),
