@@ -10,6 +10,8 @@ export interface PartitionDecision {
   /** The batch was counted before (redelivery): decisions are the stored ones. */
   readonly reused: boolean;
   readonly published: boolean;
+  /** Events dropped (decided 0) because their sender chunk was already delivered in another batch. */
+  readonly chunkResends: number;
 }
 
 export class DecisionFormatError extends Error {
@@ -28,7 +30,10 @@ export interface UniqueSelection {
   readonly ids: string[];
   readonly bodies: Uint8Array[];
   readonly occurrences: number[];
+  /** Copies of events another receiver (or an earlier copy) delivered first. */
   readonly duplicates: number;
+  /** Events of resent chunks, dropped whole. */
+  readonly chunkResends: number;
   /** True when every partition of this batch was already published: nothing to publish again. */
   readonly alreadyPublished: boolean;
   readonly reused: boolean;
@@ -45,8 +50,9 @@ export function selectUnique(batch: NewEventBatch, decisions: readonly Partition
     const n = occurrenceAt[i]!;
     if (n > 0) { ids.push(eventId(keyAt(batch, i), n)); bodies.push(batch.bodies[i]!); occurrences.push(n); }
   }
+  const chunkResends = decisions.reduce((sum, d) => sum + d.chunkResends, 0);
   return {
-    ids, bodies, occurrences, duplicates: batch.bodies.length - ids.length,
+    ids, bodies, occurrences, duplicates: batch.bodies.length - ids.length - chunkResends, chunkResends,
     alreadyPublished: decisions.length > 0 && decisions.every((d) => d.published),
     reused: decisions.some((d) => d.reused),
   };

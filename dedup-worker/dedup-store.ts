@@ -3,12 +3,12 @@ import { Redis } from 'ioredis';
 import type { NewEventBatch } from '../shared/batch-codec.js';
 import { keyAt, newBatchId } from '../shared/batch-codec.js';
 import { parseOccurrences, type PartitionDecision } from './batch-decision.js';
-import { batchRecordKeyName, dedupKeyName, groupByPartition } from './partitioning.js';
+import { batchRecordKeyName, chunkIndexOfEvents, chunkKeyName, dedupKeyName, groupByPartition } from './partitioning.js';
 
 // Read from next to the compiled module: the build copies the .lua files into dist/ (and the image).
 const DEDUP_BATCH_LUA = readFileSync(new URL('./lua/dedup-batch.lua', import.meta.url), 'utf8');
 
-type DedupBatchReply = [reused: number, decisions: string, published: number];
+type DedupBatchReply = [reused: number, decisions: string, published: number, chunkResends: number];
 interface DedupCommands {
   dedupBatch(...args: (string | number)[]): Promise<DedupBatchReply>;
 }
@@ -33,10 +33,30 @@ export class DedupStore {
     const { namespace, windowMs } = this.options;
     // The batch record outlives the dedup keys it describes, so a late redelivery still finds its decisions.
     const recordTtlMs = windowMs * 2;
+    const chunkOf = batch.chunks && batch.chunks.length > 0 ? chunkIndexOfEvents(batch) : null;
     const calls = [...groupByPartition(batch, this.options.partitions)].map(async ([partition, indices]) => {
       const keys = [batchRecordKeyName(namespace, partition, batchId), ...indices.map((i) => dedupKeyName(namespace, partition, keyAt(batch, i)))];
-      const [reused, encoded, published] = await this.redis.dedupBatch(keys.length, ...keys, batch.receiverId, windowMs, recordTtlMs);
-      return { partition, indices, occurrences: parseOccurrences(encoded, indices.length), reused: reused === 1, published: published === 1 };
+      // The chunks with events in this partition, each once, and per event its 1-based slot among them (0: none).
+      const slotOfChunk = new Map<number, number>();
+      const slots = chunkOf === null ? [] : indices.map((i) => {
+        const ci = chunkOf[i]!;
+        if (ci < 0) return 0;
+        let slot = slotOfChunk.get(ci);
+        if (slot === undefined) {
+          slot = slotOfChunk.size + 1;
+          slotOfChunk.set(ci, slot);
+          keys.push(chunkKeyName(namespace, partition, batch.chunks![ci]!.id));
+        }
+        return slot;
+      });
+      const chunkArgs = slotOfChunk.size > 0 ? [slotOfChunk.size, slots.join(',')] : [0];
+      const [reused, encoded, published, chunkResends] = await this.redis.dedupBatch(
+        keys.length, ...keys, batch.receiverId, windowMs, recordTtlMs, batchId, ...chunkArgs,
+      );
+      return {
+        partition, indices, occurrences: parseOccurrences(encoded, indices.length), reused: reused === 1, published: published === 1,
+        chunkResends: Number(chunkResends ?? 0),
+      };
     });
     return Promise.all(calls);
   }

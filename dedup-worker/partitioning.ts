@@ -14,8 +14,20 @@ export function dedupKeyName(namespace: string, partition: number, key: Uint8Arr
   return `${namespace}:{p${partition}}:e:${Buffer.from(key.buffer, key.byteOffset, EVENT_KEY_BYTES).toString('hex')}`;
 }
 
+/** A sender chunk's key (Forward chunk id, hashed by the receiver): its value is the batch that delivered it first. */
+export function chunkKeyName(namespace: string, partition: number, chunkId: Uint8Array): string {
+  return `${namespace}:{p${partition}}:c:${Buffer.from(chunkId.buffer, chunkId.byteOffset, chunkId.byteLength).toString('hex')}`;
+}
+
 export function batchRecordKeyName(namespace: string, partition: number, batchId: string): string {
   return `${namespace}:{p${partition}}:b:${batchId}`;
+}
+
+/** For each event of the batch, the index of the chunk range holding it in `batch.chunks`, or -1. */
+export function chunkIndexOfEvents(batch: NewEventBatch): Int32Array {
+  const out = new Int32Array(batch.bodies.length).fill(-1);
+  (batch.chunks ?? []).forEach((c, ci) => out.fill(ci, c.first, c.end));
+  return out;
 }
 
 /** Event indices of a batch grouped by partition, each group in batch order. */

@@ -140,6 +140,7 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
     if (selection.ids.length - repeats > 0) metrics.copies.inc({ receiver, result: 'unique' }, selection.ids.length - repeats);
     if (repeats > 0) metrics.copies.inc({ receiver, result: 'repeat' }, repeats);
     if (selection.duplicates > 0) metrics.copies.inc({ receiver, result: 'duplicate' }, selection.duplicates);
+    if (selection.chunkResends > 0) metrics.copies.inc({ receiver, result: 'chunk_resend' }, selection.chunkResends);
   };
 
   const deadLetter = async (ch: Channel, msg: ConsumeMessage, reason: string) => {

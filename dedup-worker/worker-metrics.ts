@@ -10,7 +10,7 @@ export function createWorkerMetrics(registry: Registry) {
     }),
     copies: new Counter({
       name: 'fanin_worker_copies_total',
-      help: 'Event copies decided, per receiver: unique (first occurrence), repeat (a real repeat, occurrence > 1), duplicate (a copy of an event another receiver delivered first).',
+      help: 'Event copies decided, per receiver: unique (first occurrence), repeat (a real repeat, occurrence > 1), duplicate (a copy of an event another receiver delivered first), chunk_resend (an event of a Forward chunk resent after a lost ack, dropped whole).',
       labelNames: ['receiver', 'result'] as const, registers,
     }),
     uniquePublished: new Counter({ name: 'fanin_worker_unique_events_published_total', help: 'Unique events published to the processed exchange (confirmed).', registers }),

@@ -1,3 +1,4 @@
+import type { ChunkRange } from '../shared/batch-codec.js';
 import { EVENT_KEY_BYTES } from '../shared/event-key.js';
 
 export interface BatchLimits {
@@ -11,6 +12,13 @@ export interface SealedBatch {
   readonly keys: Buffer;
   readonly bodies: Uint8Array[];
   readonly bytes: number;
+  /** Groups of events that came as one sender chunk (Forward), each wholly inside this batch. */
+  readonly chunks: ChunkRange[];
+}
+
+export interface KeyedEvent {
+  readonly key: Uint8Array;
+  readonly body: Uint8Array;
 }
 
 /**
@@ -22,8 +30,11 @@ export class EventBatcher {
   private keys: Buffer;
   private bodies: Uint8Array[] = [];
   private bytes = 0;
+  private chunks: ChunkRange[] = [];
   private nextSeq = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** Resolved when the open batch (sequence `nextSeq`) is sealed and handed on. */
+  private sealWaiters: (() => void)[] = [];
 
   constructor(private readonly limits: BatchLimits, private readonly onSealed: (batch: SealedBatch) => void) {
     this.keys = Buffer.allocUnsafe(limits.maxEvents * EVENT_KEY_BYTES);
@@ -32,16 +43,56 @@ export class EventBatcher {
   /** Adds one event; returns the sequence number of the batch it went into (to wait for that batch's confirm). */
   add(key: Uint8Array, body: Uint8Array): number {
     if (this.bodies.length > 0 && this.bytes + body.byteLength > this.limits.maxBytes) this.seal();
-    const seq = this.nextSeq;
     this.keys.set(key, this.bodies.length * EVENT_KEY_BYTES);
     this.bodies.push(body);
     this.bytes += body.byteLength + EVENT_KEY_BYTES;
+    return this.afterAdd();
+  }
+
+  /** Seals a full batch or arms the age timer; returns the sequence number the events went into. */
+  private afterAdd(): number {
+    const seq = this.nextSeq;
     if (this.bodies.length >= this.limits.maxEvents || this.bytes >= this.limits.maxBytes) this.seal();
     else if (this.timer === null) {
       this.timer = setTimeout(() => this.seal(), this.limits.maxDelayMs);
       this.timer.unref(); // an open batch never keeps a process alive: drain flushes it explicitly
     }
     return seq;
+  }
+
+  /**
+   * Adds a group of events that must travel in one batch (a Forward chunk: a resend is recognised by its id and
+   * dropped whole, which only works if no part of it can be confirmed without the rest). The open batch is sealed
+   * first when the group does not fit in it; a group larger than the bounds becomes one batch of its own (the
+   * Forward input bounds a chunk's size and event count). Returns the batch's sequence number.
+   */
+  addGroup(events: readonly KeyedEvent[], chunkId: Uint8Array): number {
+    let groupBytes = 0;
+    for (const e of events) groupBytes += e.body.byteLength + EVENT_KEY_BYTES;
+    const fits = (count: number, bytes: number) => count <= this.limits.maxEvents && bytes <= this.limits.maxBytes;
+    if (this.bodies.length > 0 && !fits(this.bodies.length + events.length, this.bytes + groupBytes)) this.seal();
+    if (!fits(events.length, groupBytes)) {
+      const seq = this.nextSeq++;
+      this.onSealed({
+        seq, keys: Buffer.concat(events.map((e) => e.key)), bodies: events.map((e) => e.body), bytes: groupBytes,
+        chunks: [{ id: chunkId, first: 0, end: events.length }],
+      });
+      return seq;
+    }
+    const first = this.bodies.length;
+    for (const e of events) {
+      this.keys.set(e.key, this.bodies.length * EVENT_KEY_BYTES);
+      this.bodies.push(e.body);
+    }
+    this.bytes += groupBytes;
+    this.chunks.push({ id: chunkId, first, end: this.bodies.length });
+    return this.afterAdd();
+  }
+
+  /** Resolves once batch `seq` is sealed and handed to the publisher (at once when it already is). */
+  whenSealed(seq: number): Promise<void> {
+    if (seq < this.nextSeq || (seq === this.nextSeq && this.bodies.length === 0)) return Promise.resolve();
+    return new Promise((resolve) => this.sealWaiters.push(resolve));
   }
 
   /** Seals the open batch now (drain, or an HTTP request that wants its answer soon). */
@@ -59,9 +110,14 @@ export class EventBatcher {
       keys: Buffer.from(this.keys.subarray(0, this.bodies.length * EVENT_KEY_BYTES)),
       bodies: this.bodies,
       bytes: this.bytes,
+      chunks: this.chunks,
     };
     this.bodies = [];
     this.bytes = 0;
+    this.chunks = [];
+    const waiters = this.sealWaiters;
+    this.sealWaiters = [];
     this.onSealed(batch);
+    for (const w of waiters) w();
   }
 }

@@ -12,16 +12,20 @@ export interface StructuredContext {
 
 /**
  * A tagged record (Forward, HTTP) to its dedup key and envelope. The key covers tag, the sender-stated time (null
- * when the sender gave none: a receipt time would differ per copy and never match) and the record, canonically.
+ * when the sender gave none: a receipt time would differ per copy and never match) and the record, canonically;
+ * and Forward v1.5 metadata when the sender attached any (it is the sender's, the same in every copy).
  */
 export function encodeStructuredEvent(
   tag: string, time: string | null, record: Record<string, unknown>, ctx: StructuredContext, now: Date,
+  metadata: Record<string, unknown> | null = null,
 ): { key: Buffer; body: Uint8Array } {
-  const key = structuredEventKey(encodeCanonical([tag, time, record]));
+  const withMetadata = metadata !== null && Object.keys(metadata).length > 0;
+  const key = structuredEventKey(encodeCanonical(withMetadata ? [tag, time, record, metadata] : [tag, time, record]));
   const message = typeof record.message === 'string' ? record.message : typeof record.log === 'string' ? record.log : null;
   const envelope: EventEnvelope = {
     tag, time, received_at: now.getTime(), receiver: ctx.receiverId, source: ctx.source, transport: ctx.transport,
     format: ctx.format, message, record,
   };
+  if (withMetadata) envelope.metadata = metadata;
   return { key, body: encodeBody(envelope) };
 }

@@ -6,9 +6,17 @@ import { EVENT_KEY_BYTES } from './event-key.js';
  * DESIGN §1). Events travel as opaque pre-encoded bodies so a worker never decodes them, only their keys.
  *
  *   new batch:       [1, receiverId, bootId, seq, keys (bin, count × 16 bytes), [body (bin), …]]
+ *                    [2, receiverId, bootId, seq, keys, bodies, [[chunkId (bin), first, end], …]]
  *   processed batch: [1, sourceBatchId, [id, …], [body (bin), …]]
+ *
+ * Version 2 adds the sender-provided retry ids (Forward chunk ids) with the range of events [first, end) each
+ * covers, so the dedup script can drop a resent chunk whole. A batch without chunks is still written as version 1,
+ * so workers not yet upgraded keep reading everything but Forward chunks (upgrade workers first).
  */
 const NEW_BATCH_VERSION = 1;
+const NEW_BATCH_VERSION_CHUNKS = 2;
+/** Longest chunk id the codec carries (receivers send a 16-byte hash). */
+const MAX_CHUNK_ID_BYTES = 64;
 const PROCESSED_BATCH_VERSION = 1;
 
 /** Limits for decoding untrusted bytes: a batch is at most a few MiB, never gigabytes. */
@@ -30,6 +38,14 @@ export interface NewEventBatch {
   /** count × EVENT_KEY_BYTES: the dedup key of each event, in order. */
   readonly keys: Uint8Array;
   readonly bodies: readonly Uint8Array[];
+  /** Events [first, end) came as one chunk with this id; ranges ascend and do not overlap. Absent: none. */
+  readonly chunks?: readonly ChunkRange[];
+}
+
+export interface ChunkRange {
+  readonly id: Uint8Array;
+  readonly first: number;
+  readonly end: number;
 }
 
 export interface ProcessedBatch {
@@ -47,14 +63,19 @@ export function keyAt(batch: NewEventBatch, index: number): Uint8Array {
 }
 
 export function encodeNewEventBatch(b: NewEventBatch): Buffer {
-  const bytes = encoder.encode([NEW_BATCH_VERSION, b.receiverId, b.bootId, b.seq, b.keys, b.bodies]);
+  const head = [b.receiverId, b.bootId, b.seq, b.keys, b.bodies];
+  const bytes = b.chunks && b.chunks.length > 0
+    ? encoder.encode([NEW_BATCH_VERSION_CHUNKS, ...head, b.chunks.map((c) => [c.id, c.first, c.end])])
+    : encoder.encode([NEW_BATCH_VERSION, ...head]);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export function decodeNewEventBatch(bytes: Uint8Array): NewEventBatch {
-  const v = decodeArray(bytes, 6, 'new batch');
-  const [version, receiverId, bootId, seq, keys, bodies] = v;
-  if (version !== NEW_BATCH_VERSION) throw new BatchDecodeError(`new batch: unsupported version ${String(version)}`);
+  const v = decodeArray(bytes, [6, 7], 'new batch');
+  const [version, receiverId, bootId, seq, keys, bodies, chunks] = v;
+  if (version !== (v.length === 6 ? NEW_BATCH_VERSION : NEW_BATCH_VERSION_CHUNKS)) {
+    throw new BatchDecodeError(`new batch: unsupported version ${String(version)} with ${v.length} fields`);
+  }
   if (typeof receiverId !== 'string' || typeof bootId !== 'string') throw new BatchDecodeError('new batch: bad receiver or boot id');
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw new BatchDecodeError('new batch: bad sequence');
   if (!(keys instanceof Uint8Array)) throw new BatchDecodeError('new batch: keys are not binary');
@@ -62,7 +83,27 @@ export function decodeNewEventBatch(bytes: Uint8Array): NewEventBatch {
   if (keys.byteLength !== bodies.length * EVENT_KEY_BYTES) {
     throw new BatchDecodeError(`new batch: ${keys.byteLength} key bytes for ${bodies.length} events`);
   }
-  return { receiverId, bootId, seq, keys, bodies };
+  if (v.length === 6) return { receiverId, bootId, seq, keys, bodies };
+  return { receiverId, bootId, seq, keys, bodies, chunks: decodeChunkRanges(chunks, bodies.length) };
+}
+
+function decodeChunkRanges(value: unknown, count: number): ChunkRange[] {
+  if (!Array.isArray(value)) throw new BatchDecodeError('new batch: chunks are not an array');
+  const out: ChunkRange[] = [];
+  let floor = 0;
+  for (const c of value as unknown[]) {
+    if (!Array.isArray(c) || c.length !== 3) throw new BatchDecodeError('new batch: a chunk is not [id, first, end]');
+    const [id, first, end] = c as unknown[];
+    if (!(id instanceof Uint8Array) || id.byteLength === 0 || id.byteLength > MAX_CHUNK_ID_BYTES) {
+      throw new BatchDecodeError('new batch: bad chunk id');
+    }
+    if (!Number.isSafeInteger(first) || !Number.isSafeInteger(end) || (first as number) < floor || (end as number) <= (first as number) || (end as number) > count) {
+      throw new BatchDecodeError(`new batch: chunk range [${String(first)}, ${String(end)}) out of order or outside ${count} events`);
+    }
+    out.push({ id, first: first as number, end: end as number });
+    floor = end as number;
+  }
+  return out;
 }
 
 export function encodeProcessedBatch(b: ProcessedBatch): Buffer {
@@ -71,7 +112,7 @@ export function encodeProcessedBatch(b: ProcessedBatch): Buffer {
 }
 
 export function decodeProcessedBatch(bytes: Uint8Array): ProcessedBatch {
-  const [version, sourceBatchId, ids, bodies] = decodeArray(bytes, 4, 'processed batch');
+  const [version, sourceBatchId, ids, bodies] = decodeArray(bytes, [4], 'processed batch');
   if (version !== PROCESSED_BATCH_VERSION) throw new BatchDecodeError(`processed batch: unsupported version ${String(version)}`);
   if (typeof sourceBatchId !== 'string') throw new BatchDecodeError('processed batch: bad source batch id');
   if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new BatchDecodeError('processed batch: bad ids');
@@ -87,12 +128,12 @@ export function decodeBody(bytes: Uint8Array): unknown {
   return decoder.decode(bytes);
 }
 
-function decodeArray(bytes: Uint8Array, length: number, what: string): unknown[] {
+function decodeArray(bytes: Uint8Array, lengths: readonly number[], what: string): unknown[] {
   let value: unknown;
   try { value = decoder.decode(bytes); } catch (err) {
     throw new BatchDecodeError(`${what}: not msgpack: ${(err as Error).message}`);
   }
-  if (!Array.isArray(value) || value.length !== length) throw new BatchDecodeError(`${what}: not an array of ${length}`);
+  if (!Array.isArray(value) || !lengths.includes(value.length)) throw new BatchDecodeError(`${what}: not an array of ${lengths.join(' or ')}`);
   return value as unknown[];
 }
 

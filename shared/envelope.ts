@@ -25,6 +25,8 @@ export interface EventEnvelope {
   msg_id?: string | null;
   structured_data?: Record<string, Record<string, string | string[]>> | null;
   record?: unknown;
+  /** Forward v1.5 event metadata, when the sender attached any. */
+  metadata?: Record<string, unknown>;
   parse_error?: string;
 }
 

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { NewEventBatch } from '../shared/batch-codec.js';
+import type { ChunkRange, NewEventBatch } from '../shared/batch-codec.js';
 import { selectUnique } from '../dedup-worker/batch-decision.js';
 import { DedupStore } from '../dedup-worker/dedup-store.js';
 import { cleanupNamespace, REDIS_URL, uniqueNamespace } from './support/services.js';
@@ -10,12 +10,18 @@ import { cleanupNamespace, REDIS_URL, uniqueNamespace } from './support/services
 const key = (text: string) => createHash('sha256').update(text).digest().subarray(0, 16);
 
 let seq = 0;
-function batch(receiverId: string, lines: string[], bootId = 'boot1'): NewEventBatch {
+function batch(receiverId: string, lines: string[], bootId = 'boot1', chunks?: ChunkRange[]): NewEventBatch {
   return {
     receiverId, bootId, seq: seq++,
     keys: Buffer.concat(lines.map(key)),
     bodies: lines.map((l) => Buffer.from(l)),
+    ...(chunks ? { chunks } : {}),
   };
+}
+
+/** A batch whose events [first, end) came as one Forward chunk. */
+function chunked(receiverId: string, lines: string[], chunkName: string, first = 0, end = lines.length): NewEventBatch {
+  return batch(receiverId, lines, 'boot1', [{ id: key(`chunk:${chunkName}`), first, end }]);
 }
 
 describe('dedup script against the real Redis', () => {
@@ -85,6 +91,79 @@ describe('dedup script against the real Redis', () => {
     await decide(b);
     const ttl = await redis.pttl(`${namespace}:{p0}:e:${key('ttl-line').toString('hex')}`);
     assert.ok(ttl > 50_000 && ttl <= 60_000, `ttl ${ttl}`);
+  });
+
+  it('drops a chunk resent to the same receiver whole, and counts none of it', async () => {
+    const first = await decide(chunked('a', ['c1-x', 'c1-y'], 'c1'));
+    const resend = await decide(chunked('a', ['c1-x', 'c1-y'], 'c1'));
+    assert.deepEqual(bodies(first), ['c1-x', 'c1-y']);
+    assert.equal(resend.ids.length, 0);
+    assert.equal(resend.chunkResends, 2);
+    assert.equal(resend.duplicates, 0, 'a resend is not a duplicate copy');
+    // Not counted: a real repeat of the same event afterwards is occurrence 2, not 3.
+    const repeat = await decide(batch('a', ['c1-x']));
+    assert.deepEqual(repeat.occurrences, [2]);
+  });
+
+  it('drops a chunk resent to another receiver whole', async () => {
+    const viaA = await decide(chunked('a', ['c2-x', 'c2-y', 'c2-z'], 'c2'));
+    const viaB = await decide(chunked('b', ['c2-x', 'c2-y', 'c2-z'], 'c2'));
+    assert.equal(viaA.ids.length, 3);
+    assert.equal(viaB.ids.length, 0);
+    assert.equal(viaB.chunkResends, 3);
+    // The copy of the events that b would have counted was never counted: a's later copy is still a duplicate of 1.
+    const copyFromB = await decide(batch('b', ['c2-x']));
+    assert.equal(copyFromB.ids.length, 0, 'b=1 is not above a=1: a duplicate of the first copy');
+  });
+
+  it('keeps the events around a resent chunk in the same batch', async () => {
+    await decide(chunked('a', ['c3-x'], 'c3'));
+    const mixed = await decide(batch('a', ['before', 'c3-x', 'after'], 'boot1', [{ id: key('chunk:c3'), first: 1, end: 2 }]));
+    assert.deepEqual(bodies(mixed), ['before', 'after']);
+    assert.equal(mixed.chunkResends, 1);
+  });
+
+  it('counts the same chunk twice in one batch once', async () => {
+    const id = key('chunk:c4');
+    const s = await decide(batch('a', ['c4-x', 'c4-x'], 'boot1', [{ id, first: 0, end: 1 }, { id, first: 1, end: 2 }]));
+    assert.deepEqual(s.occurrences, [1]);
+    assert.equal(s.chunkResends, 1);
+  });
+
+  it('a redelivered batch with a chunk reuses its decisions (it is not its own resend)', async () => {
+    const b = chunked('a', ['c5-x', 'c5-y'], 'c5');
+    const first = await decide(b);
+    const again = await decide(b);
+    assert.equal(again.reused, true);
+    assert.deepEqual(again.ids, first.ids);
+    assert.equal(again.chunkResends, 0);
+    const resendBatch = chunked('b', ['c5-x', 'c5-y'], 'c5');
+    const resend = await decide(resendBatch);
+    const resendAgain = await decide(resendBatch);
+    assert.equal(resend.chunkResends, 2);
+    assert.equal(resendAgain.reused, true);
+    assert.equal(resendAgain.chunkResends, 2, 'the stored decisions keep the resend count');
+    assert.equal(resendAgain.ids.length, 0);
+  });
+
+  it('remembers a chunk for the dedup window', async () => {
+    await decide(chunked('a', ['c6-x'], 'c6'));
+    const ttl = await redis.pttl(`${namespace}:{p0}:c:${key('chunk:c6').toString('hex')}`);
+    assert.ok(ttl > 50_000 && ttl <= 60_000, `ttl ${ttl}`);
+  });
+
+  it('drops a resent chunk whole across partitions', async () => {
+    const partitioned = new DedupStore(redis, { namespace: namespace + 'q', partitions: 16, windowMs: 60_000 });
+    const lines = Array.from({ length: 40 }, (_, i) => `q-${i}`);
+    const b1 = chunked('a', lines, 'q1');
+    const d1 = await partitioned.decide(b1);
+    assert.ok(d1.length > 1, 'chunk spread over several partitions');
+    assert.equal(selectUnique(b1, d1).ids.length, 40);
+    const b2 = chunked('b', lines, 'q1');
+    const s2 = selectUnique(b2, await partitioned.decide(b2));
+    assert.equal(s2.ids.length, 0);
+    assert.equal(s2.chunkResends, 40);
+    await cleanupNamespace(namespace + 'q');
   });
 
   it('gives the same decisions with many partitions (one script call per partition present)', async () => {

@@ -78,11 +78,11 @@ describe('local fleet end to end', () => {
   it('keeps an unparsable line as format "raw" with the parse error', async () => {
     const marker = `garbage-${randomBytes(3).toString('hex')}`;
     const socket = createSocket('udp4');
-    for (const t of targets()) await new Promise<void>((r, j) => socket.send(Buffer.from(`no priority here ${marker}`), t.port, t.host, (e) => e ? j(e) : r()));
+    for (const t of targets()) await new Promise<void>((r, j) => socket.send(Buffer.from(`<999>bad priority ${marker}`), t.port, t.host, (e) => e ? j(e) : r()));
     socket.close();
     const [line] = await settled(marker, 1);
     assert.equal(line!.format, 'raw');
-    assert.equal(line!.message, `no priority here ${marker}`);
+    assert.equal(line!.message, `<999>bad priority ${marker}`);
     assert.match(line!.parse_error ?? '', /PRI/);
     assert.ok(metricValue(await fleet.metrics(9601), 'fanin_receiver_parse_errors_total') >= 1);
   });

@@ -1,45 +1,92 @@
 --[[
-dedup-batch: count the copies of one batch's events in one partition and decide, once, which are unique.
+dedup-batch: count the copies of one batch's events in one partition and decide, once, which are unique; drop the
+events of a sender chunk (Forward) that was already delivered in another batch.
 
-  KEYS[1]     batch record of (batch, partition): a hash { d = decisions, p = "1" once published }
-  KEYS[2..N]  one dedup key per event, in batch order; each a hash { <receiver id> = copies seen from it }
-  ARGV[1]     receiver id of the batch (the field this batch counts in)
-  ARGV[2]     dedup window in milliseconds (TTL of each dedup key, refreshed on every touch)
-  ARGV[3]     batch record TTL in milliseconds
+  KEYS[1]          batch record of (batch, partition): a hash { d = decisions, r = chunk-resend drops, p = "1" once published }
+  KEYS[2..N+1]     one dedup key per event of this partition, in batch order; each a hash { <receiver id> = copies seen }
+  KEYS[N+2..N+C+1] one chunk key per sender chunk with events in this partition; each a string: the id of the batch
+                   that delivered the chunk first
+  ARGV[1]          receiver id of the batch (the field this batch counts in)
+  ARGV[2]          dedup window in milliseconds (TTL of each dedup key, refreshed on every touch; TTL of a chunk key)
+  ARGV[3]          batch record TTL in milliseconds
+  ARGV[4]          batch id
+  ARGV[5]          C, the number of chunk keys (0 when the batch carries no chunks)
+  ARGV[6]          when C > 0: comma-separated, one per event, the 1-based index of its chunk key, or 0 for none
 
-  Returns     { reused, decisions, published }
-              reused     1 when the batch was counted before (a redelivery): its stored decisions, nothing counted
-              decisions  comma-separated, one per event: its occurrence number when unique, 0 when a duplicate
-              published  1 when the worker already marked the batch's unique events as published
+  Returns          { reused, decisions, published, chunkResends }
+                   reused        1 when the batch was counted before (a redelivery): its stored decisions, nothing counted
+                   decisions     comma-separated, one per event: its occurrence number when unique, 0 when dropped
+                   published     1 when the worker already marked the batch's unique events as published
+                   chunkResends  how many of the 0 decisions are events of a resent chunk (not counted anywhere)
 
 A copy from receiver r makes r's count n; it is unique (occurrence n) when n exceeds every other receiver's count.
 So the first copy of an event is unique, later copies from other receivers are duplicates, a real repeat of the
 same line (n = 2) is unique again, and a copy one receiver missed does not shift later decisions.
+
+A chunk key is set with NX: the first batch to deliver a chunk (to any receiver) owns it for the window. A chunk
+whose key another batch owns is a resend after a lost ack: its events are dropped here and not counted, so a later
+real repeat is not mistaken for a copy. The same chunk twice in one batch counts once.
 ]]
-local record = redis.call('HMGET', KEYS[1], 'd', 'p')
+local record = redis.call('HMGET', KEYS[1], 'd', 'p', 'r')
 if record[1] then
-  return { 1, record[1], record[2] and 1 or 0 }
+  return { 1, record[1], record[2] and 1 or 0, tonumber(record[3] or '0') }
 end
 
 local receiver = ARGV[1]
 local window = ARGV[2]
-local decisions = {}
-for i = 2, #KEYS do
-  local key = KEYS[i]
-  local n = redis.call('HINCRBY', key, receiver, 1)
-  local counts = redis.call('HGETALL', key)
-  local unique = true
-  for j = 1, #counts, 2 do
-    if counts[j] ~= receiver and tonumber(counts[j + 1]) >= n then
-      unique = false
-      break
+local batchId = ARGV[4]
+local chunkCount = tonumber(ARGV[5] or '0')
+local eventCount = #KEYS - 1 - chunkCount
+
+local resent = {}
+if chunkCount > 0 then
+  local owned = {}
+  for c = 1, chunkCount do
+    local chunkKey = KEYS[eventCount + 1 + c]
+    if owned[chunkKey] then
+      resent[c] = true
+    else
+      owned[chunkKey] = true
+      if not redis.call('SET', chunkKey, batchId, 'NX', 'PX', window) then
+        resent[c] = redis.call('GET', chunkKey) ~= batchId
+      end
     end
   end
-  redis.call('PEXPIRE', key, window)
-  decisions[i - 1] = unique and n or 0
+end
+
+local slots = {}
+if chunkCount > 0 then
+  local i = 1
+  for slot in string.gmatch(ARGV[6], '[^,]+') do
+    slots[i] = tonumber(slot)
+    i = i + 1
+  end
+end
+
+local decisions = {}
+local chunkResends = 0
+for i = 1, eventCount do
+  local slot = slots[i] or 0
+  if slot > 0 and resent[slot] then
+    decisions[i] = 0
+    chunkResends = chunkResends + 1
+  else
+    local key = KEYS[i + 1]
+    local n = redis.call('HINCRBY', key, receiver, 1)
+    local counts = redis.call('HGETALL', key)
+    local unique = true
+    for j = 1, #counts, 2 do
+      if counts[j] ~= receiver and tonumber(counts[j + 1]) >= n then
+        unique = false
+        break
+      end
+    end
+    redis.call('PEXPIRE', key, window)
+    decisions[i] = unique and n or 0
+  end
 end
 
 local encoded = table.concat(decisions, ',')
-redis.call('HSET', KEYS[1], 'd', encoded)
+redis.call('HSET', KEYS[1], 'd', encoded, 'r', chunkResends)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return { 0, encoded, 0 }
+return { 0, encoded, 0, chunkResends }

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { normalizeAddress } from '../../shared/event-key.js';
 import type { Logger } from '../../shared/logger.js';
@@ -11,9 +12,14 @@ export interface HttpInputOptions {
   readonly port: number;
   readonly receiverId: string;
   readonly maxBodyBytes: number;
+  /** When not empty, every request must carry `Authorization: Bearer <token>` (else 401). */
+  readonly bearerToken?: string;
 }
 
-/** `POST /<tag>` like fluentd's in_http. The response is sent only after the broker confirmed the events. */
+/**
+ * `POST /<tag>` like fluentd's in_http. The response is sent only after the broker confirmed the events; under
+ * backpressure (memory bound reached, or stream inputs paused) it is 503 with Retry-After before the body is read.
+ */
 export async function startHttpInput(
   options: HttpInputOptions, intake: Intake, metrics: ReceiverMetrics, log: Logger,
 ): Promise<Server> {
@@ -23,12 +29,18 @@ export async function startHttpInput(
     if (!res.headersSent) res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end(body ? body + '\n' : '');
   };
 
+  const authorized = bearerCheck(options.bearerToken ?? '');
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://receiver');
+    if (!authorized(req.headers.authorization)) {
+      reply(res, 401, 'a bearer token is required', { 'www-authenticate': 'Bearer realm="fanin"' });
+      req.resume();
+      return;
+    }
     if (req.method !== 'POST') { reply(res, 405, 'use POST /<tag>', { allow: 'POST' }); req.resume(); return; }
     const tag = tagFromPath(url.pathname);
     if (tag === null) { reply(res, 400, `"${url.pathname}" is not a valid tag path`); req.resume(); return; }
-    if (!intake.canAccept) { reply(res, 503, 'receiver buffer full, retry', { 'retry-after': '1' }); req.resume(); return; }
+    if (!intake.canAccept || intake.paused) { reply(res, 503, 'receiver under backpressure, retry', { 'retry-after': '1' }); req.resume(); return; }
     const body = await readBody(req, options.maxBodyBytes);
     if (body === null) { reply(res, 413, `body larger than ${options.maxBodyBytes} bytes`, { connection: 'close' }); return; }
     let records;
@@ -64,6 +76,18 @@ export async function startHttpInput(
     server.listen(options.port, options.host, () => { server.off('error', reject); resolve(); });
   });
   return server;
+}
+
+/** A check of the Authorization header against the configured token, in constant time; always true without one. */
+export function bearerCheck(token: string): (header: string | undefined) => boolean {
+  if (token === '') return () => true;
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  const expected = digest(token);
+  return (header) => {
+    const m = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
+    // Comparing digests keeps the comparison constant-time whatever the length sent.
+    return m !== null && timingSafeEqual(digest(m[1]!), expected);
+  };
 }
 
 /** Reads the body up to `max` bytes; null (and the rest discarded) when it is larger. */
