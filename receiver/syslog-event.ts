@@ -16,6 +16,11 @@ export interface SyslogContext {
   readonly source: string | null;
   readonly transport: Transport;
   readonly hashSourceAddress: boolean;
+  /**
+   * Zone of RFC 3164 timestamps that carry none: 'UTC' (default), 'local' or an IANA name ('Europe/Berlin').
+   * Validate it at start-up with isValidTimeZone (syslog/time-zone.ts); an unknown name leaves such stamps unread.
+   */
+  readonly rfc3164TimeZone?: string;
 }
 
 /**
@@ -24,7 +29,7 @@ export interface SyslogContext {
  */
 export function encodeSyslogFrame(frame: Buffer, ctx: SyslogContext, now: Date): EncodedEvent {
   const key = syslogEventKey(ctx.hashSourceAddress ? ctx.source : null, frame);
-  const result = parseSyslog(frame, { now });
+  const result = parseSyslog(frame, { now, rfc3164TimeZone: ctx.rfc3164TimeZone });
   let envelope: EventEnvelope;
   if (result.ok) {
     const m = result.message;

@@ -1,22 +1,34 @@
 // One syslog line (a frame from the TCP decoder, or a UDP datagram) to a SyslogMessage: reads PRI, then picks
-// the parser. `<PRI>1 ` is RFC 5424; any other text after PRI is RFC 3164, whose parser always succeeds.
+// the parser. `<PRI>1 ` is RFC 5424; any other text after PRI is RFC 3164, whose parser always succeeds. A line
+// without PRI is RFC 3164 with PRI 13, user.notice (RFC 3164 4.3.3); a line that opens a PRI but breaks it
+// (`<999>`, `<abc>`) is not syslog and comes back as an error, like an RFC 5424 line that breaks its grammar.
 
 import { parseRfc3164 } from './rfc3164.js';
+import type { StampOptions } from './rfc3164-stamp.js';
 import { parseRfc5424 } from './rfc5424.js';
-import { SyslogParseError, type SyslogParseResult } from './syslog-message.js';
+import { SyslogParseError, beginLine, endLine, type SyslogParseResult } from './syslog-message.js';
 import { isDigit } from './syslog-time.js';
+import { resolveZone } from './time-zone.js';
 
 const SP = 0x20;
 const NIL = 0x2d;
 const LT = 0x3c;
 const GT = 0x3e;
 const MAX_PRI = 191; // facility 23 * 8 + severity 7
+/** RFC 3164 4.3.3: a relay that receives a line without PRI gives it facility user (1), severity notice (5). */
+const MISSING_PRI_FACILITY = 1;
+const MISSING_PRI_SEVERITY = 5;
+const STAMP_OPTIONS: StampOptions = { now: new Date(0), zone: 0 };
 
 export interface SyslogParseOptions {
   /** Reference for RFC 3164 year inference: the receive time, normally. */
   now: Date;
-  /** Zone of RFC 3164 stamps that carry no offset. Default 'UTC'. */
-  rfc3164TimeZone?: 'UTC' | 'local';
+  /**
+   * Zone of RFC 3164 stamps that carry no offset: 'UTC' (default), 'local' (the process's zone, TZ), or an IANA
+   * name such as 'Europe/Berlin' (DST applied per stamp). A name the runtime does not know leaves such stamps
+   * unread (time null, MSG the whole text); check it at start-up with isValidTimeZone (time-zone.ts).
+   */
+  rfc3164TimeZone?: string;
 }
 
 /**
@@ -24,42 +36,74 @@ export interface SyslogParseOptions {
  * the byte offset, and the caller keeps the raw text (format 'raw').
  */
 export function parseSyslog(line: Buffer, options: SyslogParseOptions): SyslogParseResult {
+  beginLine(line);
   try {
-    if (line.length === 0) return failure(new SyslogParseError('EMPTY', 'empty line', 0));
+    if (line.length === 0) return failure(SyslogParseError.of('EMPTY', 'empty line', 0));
+    // One options object for every line (parsing is synchronous): allocating one per line showed in profiles.
+    const stampOptions = STAMP_OPTIONS;
+    stampOptions.now = options.now;
+    stampOptions.zone = resolveZone(options.rfc3164TimeZone);
+    if (line[0] !== LT) {
+      return { ok: true, message: parseRfc3164(line, 0, MISSING_PRI_FACILITY, MISSING_PRI_SEVERITY, stampOptions) };
+    }
     const pri = readPri(line);
-    if (pri instanceof SyslogParseError) return failure(pri);
-    const facility = pri.value >> 3;
-    const severity = pri.value & 7;
-    const pos = pri.end;
+    if (pri < 0) return failure(priError(line, pri));
+    const facility = pri >> 11;
+    const severity = (pri >> 8) & 7;
+    const pos = pri & 0xff;
     if (line[pos] === 0x31 && line[pos + 1] === SP) {
       return { ok: true, message: parseRfc5424(line, pos, facility, severity) };
     }
     if (isOtherVersion(line, pos)) {
-      return failure(new SyslogParseError('BAD_VERSION', 'unsupported syslog protocol VERSION', pos));
+      return failure(SyslogParseError.of('BAD_VERSION', 'unsupported syslog protocol VERSION', pos));
     }
-    const zone = options.rfc3164TimeZone ?? 'UTC';
-    return { ok: true, message: parseRfc3164(line, pos, facility, severity, { now: options.now, zone }) };
+    return { ok: true, message: parseRfc3164(line, pos, facility, severity, stampOptions) };
   } catch (err) {
     if (err instanceof SyslogParseError) return failure(err);
     // A bug here must cost one line, not the connection: report it like any bad line.
-    return failure(new SyslogParseError('INTERNAL', `syslog parser bug: ${String(err)}`, 0));
+    return failure(SyslogParseError.of('INTERNAL', `syslog parser bug: ${String(err)}`, 0));
+  } finally {
+    endLine();
   }
 }
 
-/** `<` 1*3DIGIT `>` with a value of 0..191 and no leading zero (RFC 5424 6.2.1; `<0>` is the only zero). */
-function readPri(line: Buffer): { value: number; end: number } | SyslogParseError {
-  if (line[0] !== LT) return new SyslogParseError('BAD_PRI', "line does not start with '<'", 0);
+/**
+ * `<` 1*3DIGIT `>` with a value of 0..191 and no leading zero (RFC 5424 6.2.1; `<0>` is the only zero).
+ * Returns `value << 8 | end` (end is the index after '>'), or a negative PRI_* code: no object per line.
+ */
+function readPri(line: Buffer): number {
   let i = 1;
   let value = 0;
   while (i <= 3 && i < line.length && isDigit(line[i]!)) {
     value = value * 10 + (line[i]! - 0x30);
     i++;
   }
-  if (i === 1) return new SyslogParseError('BAD_PRI', 'PRI has no digits', 1);
-  if (line[i] !== GT) return new SyslogParseError('BAD_PRI', "PRI is not 1 to 3 digits closed by '>'", i);
-  if (i > 2 && line[1] === 0x30) return new SyslogParseError('BAD_PRI', 'PRI has a leading zero', 1);
-  if (value > MAX_PRI) return new SyslogParseError('BAD_PRI', `PRI ${value} is above ${MAX_PRI}`, 1);
-  return { value, end: i + 1 };
+  if (i === 1) return PRI_NO_DIGITS;
+  if (line[i] !== GT) return PRI_NOT_CLOSED;
+  if (i > 2 && line[1] === 0x30) return PRI_LEADING_ZERO;
+  if (value > MAX_PRI) return PRI_TOO_LARGE;
+  return (value << 8) | (i + 1);
+}
+
+const PRI_NO_DIGITS = -1;
+const PRI_NOT_CLOSED = -2;
+const PRI_LEADING_ZERO = -3;
+const PRI_TOO_LARGE = -4;
+
+function priError(line: Buffer, code: number): SyslogParseError {
+  switch (code) {
+    case PRI_NO_DIGITS: return SyslogParseError.of('BAD_PRI', 'PRI has no digits', 1);
+    case PRI_LEADING_ZERO: return SyslogParseError.of('BAD_PRI', 'PRI has a leading zero', 1);
+    case PRI_TOO_LARGE: {
+      const end = line.indexOf(GT);
+      return SyslogParseError.of('BAD_PRI', `PRI ${line.toString('latin1', 1, end)} is above ${MAX_PRI}`, 1);
+    }
+    default: {
+      let i = 1;
+      while (i <= 3 && i < line.length && isDigit(line[i]!)) i++;
+      return SyslogParseError.of('BAD_PRI', "PRI is not 1 to 3 digits closed by '>'", i);
+    }
+  }
 }
 
 /**

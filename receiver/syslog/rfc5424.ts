@@ -4,7 +4,7 @@
 // can say which field failed and at which byte.
 
 import { readStructuredData } from './structured-data.js';
-import { type SyslogMessage, SyslogParseError, decodeMsg } from './syslog-message.js';
+import { type SyslogMessage, SyslogParseError, decodeMsg, fieldText } from './syslog-message.js';
 import { readIsoTimestamp } from './syslog-time.js';
 
 const SP = 0x20;
@@ -15,6 +15,7 @@ const HOSTNAME_MAX = 255;
 const APP_NAME_MAX = 48;
 const PROCID_MAX = 128;
 const MSGID_MAX = 32;
+const STRICT = { lenient: false, zone: 0 } as const;
 
 /**
  * Parses an RFC 5424 line. `pos` is the byte right after `<PRI>`, where VERSION starts.
@@ -22,7 +23,7 @@ const MSGID_MAX = 32;
  */
 export function parseRfc5424(line: Buffer, pos: number, facility: number, severity: number): SyslogMessage {
   if (line[pos] !== 0x31 || line[pos + 1] !== SP) {
-    throw new SyslogParseError('BAD_VERSION', 'RFC 5424 VERSION must be 1', pos);
+    throw SyslogParseError.of('BAD_VERSION', 'RFC 5424 VERSION must be 1', pos);
   }
   pos += 2;
 
@@ -30,9 +31,9 @@ export function parseRfc5424(line: Buffer, pos: number, facility: number, severi
   if (line[pos] === NIL && line[pos + 1] === SP) {
     pos += 2;
   } else {
-    const ts = readIsoTimestamp(line, pos, { lenient: false, zone: 'UTC' });
-    if (!ts.ok) throw new SyslogParseError('BAD_TIMESTAMP', `bad RFC 5424 TIMESTAMP: ${ts.reason}`, ts.offset);
-    if (line[ts.end] !== SP) throw new SyslogParseError('BAD_TIMESTAMP', 'TIMESTAMP not followed by SP', ts.end);
+    const ts = readIsoTimestamp(line, pos, STRICT);
+    if (!ts.ok) throw SyslogParseError.of('BAD_TIMESTAMP', `bad RFC 5424 TIMESTAMP: ${ts.reason}`, ts.offset);
+    if (line[ts.end] !== SP) throw SyslogParseError.of('BAD_TIMESTAMP', 'TIMESTAMP not followed by SP', ts.end);
     time = ts.iso;
     pos = ts.end + 1;
   }
@@ -56,7 +57,7 @@ export function parseRfc5424(line: Buffer, pos: number, facility: number, severi
   if (pos < line.length) {
     // MSG is separated by exactly one SP; anything glued to the SD (e.g. `][` typos, `]x`) is malformed SD.
     if (line[pos] !== SP) {
-      throw new SyslogParseError('BAD_STRUCTURED_DATA', 'STRUCTURED-DATA not followed by SP or end', pos);
+      throw SyslogParseError.of('BAD_STRUCTURED_DATA', 'STRUCTURED-DATA not followed by SP or end', pos);
     }
     message = decodeMsg(line, pos + 1);
   }
@@ -86,17 +87,17 @@ function headerField(line: Buffer, pos: number, max: number, name: string): numb
     const b = line[i]!;
     if (b === SP) break;
     if (b < 0x21 || b > 0x7e) {
-      throw new SyslogParseError('BAD_HEADER', `${name} has a byte outside printable US-ASCII`, i);
+      throw SyslogParseError.of('BAD_HEADER', `${name} has a byte outside printable US-ASCII`, i);
     }
   }
-  if (i === pos) throw new SyslogParseError('BAD_HEADER', `${name} is empty`, pos);
-  if (i - pos > max) throw new SyslogParseError('BAD_HEADER', `${name} longer than ${max} bytes`, pos + max);
-  if (i >= line.length) throw new SyslogParseError('BAD_HEADER', `line ends inside the header at ${name}`, i);
+  if (i === pos) throw SyslogParseError.of('BAD_HEADER', `${name} is empty`, pos);
+  if (i - pos > max) throw SyslogParseError.of('BAD_HEADER', `${name} longer than ${max} bytes`, pos + max);
+  if (i >= line.length) throw SyslogParseError.of('BAD_HEADER', `line ends inside the header at ${name}`, i);
   return i;
 }
 
 function nilOrAscii(line: Buffer, start: number, end: number): string | null {
   if (end - start === 1 && line[start] === NIL) return null;
   // Validated as printable US-ASCII already, so latin1 is an exact and the fastest decoding.
-  return line.toString('latin1', start, end);
+  return fieldText(line, start, end);
 }

@@ -6,7 +6,7 @@
 // PARAM-VALUE is UTF-8 in which '"', '\' and ']' are escaped with '\'.
 
 import type { StructuredData } from './syslog-message.js';
-import { SyslogParseError } from './syslog-message.js';
+import { SyslogParseError, fieldText, utf8Text } from './syslog-message.js';
 
 const SP = 0x20;
 const QUOTE = 0x22;
@@ -31,9 +31,9 @@ export function readStructuredData(line: Buffer, pos: number): StructuredDataRea
   const data: StructuredData = {};
   while (line[pos] === OPEN) {
     let end = sdName(line, pos + 1, 'SD-ID');
-    const id = line.toString('latin1', pos + 1, end);
+    const id = fieldText(line, pos + 1, end);
     // A repeated SD-ID is forbidden (6.3.2) but harmless to merge; failing would only lose the parse.
-    let params = ownValue(data, id);
+    let params = Object.hasOwn(data, id) ? data[id] : undefined;
     if (params === undefined) {
       params = {};
       setOwn(data, id, params);
@@ -42,7 +42,7 @@ export function readStructuredData(line: Buffer, pos: number): StructuredDataRea
     while (line[pos] === SP) {
       end = sdName(line, pos + 1, 'PARAM-NAME');
       if (line[end] !== EQUALS || line[end + 1] !== QUOTE) throw bad(`expected '="' after PARAM-NAME`, end);
-      const name = line.toString('latin1', pos + 1, end);
+      const name = fieldText(line, pos + 1, end);
       pos = readParamValue(line, end + 2, params, name);
     }
     if (line[pos] !== CLOSE) throw bad(`expected ']' or SP SD-PARAM`, pos);
@@ -72,14 +72,14 @@ function readParamValue(line: Buffer, pos: number, params: Record<string, string
     const b = line[i]!;
     if (b === QUOTE) {
       // Segments split only at ASCII backslashes, never inside a UTF-8 sequence, so decoding piecewise is exact.
-      value += line.toString('utf8', segment, i);
+      value += utf8Text(line, segment, i);
       addParam(params, name, value);
       return i + 1;
     }
     if (b === BACKSLASH) {
       const next = line[i + 1];
       if (next === QUOTE || next === BACKSLASH || next === CLOSE) {
-        value += line.toString('utf8', segment, i);
+        value += utf8Text(line, segment, i);
         segment = i + 1;
         i++; // the escaped byte is literal: do not let it close the value or start another escape
       }
@@ -93,24 +93,23 @@ function readParamValue(line: Buffer, pos: number, params: Record<string, string
 
 /** A PARAM-NAME repeated within one SD-ELEMENT keeps every value, in order. */
 function addParam(params: Record<string, string | string[]>, name: string, value: string): void {
-  const existing = ownValue(params, name);
-  if (existing === undefined) setOwn(params, name, value);
-  else if (typeof existing === 'string') params[name] = [existing, value];
+  if (!Object.hasOwn(params, name)) {
+    setOwn(params, name, value);
+    return;
+  }
+  const existing = params[name]!;
+  if (typeof existing === 'string') params[name] = [existing, value];
   else existing.push(value);
 }
 
 // The names are the sender's. Plain objects (not null-prototype ones, which V8 keeps in slow dictionary mode)
 // hold them the way JSON.parse would: `__proto__` becomes an own key instead of replacing the prototype, and
-// an inherited name such as `toString` never reads as an earlier value.
-function ownValue<T>(obj: Record<string, T>, key: string): T | undefined {
-  return Object.hasOwn(obj, key) ? obj[key] : undefined;
-}
-
+// an inherited name such as `toString` never reads as an earlier value (hence Object.hasOwn, never `in`).
 function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
   if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
   else obj[key] = value;
 }
 
 function bad(reason: string, offset: number): SyslogParseError {
-  return new SyslogParseError('BAD_STRUCTURED_DATA', `bad STRUCTURED-DATA: ${reason}`, offset);
+  return SyslogParseError.of('BAD_STRUCTURED_DATA', `bad STRUCTURED-DATA: ${reason}`, offset);
 }

@@ -1,4 +1,6 @@
-// The parsed shape of one syslog line, shared by the RFC 5424 and RFC 3164 parsers and their callers.
+// The parsed shape of one syslog line, shared by the RFC 5424 and RFC 3164 parsers and their callers, and the
+// text of the line being parsed.
+
 
 export type SyslogFormat = 'rfc5424' | 'rfc3164';
 
@@ -47,19 +49,80 @@ export class SyslogParseError extends Error {
   readonly offset: number;
 
   constructor(code: SyslogParseErrorCode, message: string, offset: number) {
+    // A bad line is data, not a bug: a stack trace would say nothing and capturing one costs more than the parse.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${message} (at byte ${offset})`);
+    Error.stackTraceLimit = limit;
     this.code = code;
     this.offset = offset;
+  }
+
+  /**
+   * The parsers' own way to make one: the same fields without running Error's constructor, which costs a
+   * hundred times more than the parse of the line (it has no stack, which says nothing about a bad line anyway).
+   */
+  static of(code: SyslogParseErrorCode, message: string, offset: number): SyslogParseError {
+    const err = Object.create(SyslogParseError.prototype) as { -readonly [K in keyof SyslogParseError]: SyslogParseError[K] };
+    err.name = 'SyslogParseError';
+    err.message = `${message} (at byte ${offset})`;
+    err.code = code;
+    err.offset = offset;
+    return err;
   }
 }
 
 export type SyslogParseResult = { ok: true; message: SyslogMessage } | { ok: false; error: SyslogParseError };
+
+// One decode per line: when every byte of the line decodes to exactly one UTF-16 unit (ASCII, or bytes that are
+// not UTF-8 at all and become U+FFFD one by one), byte offsets are string offsets, so each field is a substring
+// of one decoded string rather than a decode of its own, which cost most of the parse time. That holds exactly
+// when the decoded length equals the byte length, because no UTF-8 sequence decodes to more units than it has
+// bytes. parseSyslog brackets every parse with beginLine/endLine; other lines decode per field.
+let textLine: Buffer | null = null;
+let lineText = '';
+
+/** Called by parseSyslog before parsing `line`. */
+export function beginLine(line: Buffer): void {
+  // toString() without arguments is Buffer's fast path (straight to the decoder, no argument checks).
+  const text = line.toString();
+  if (text.length === line.length) {
+    textLine = line;
+    lineText = text;
+  } else {
+    textLine = null;
+  }
+}
+
+/** Called by parseSyslog after parsing, so the module keeps no reference to the line. */
+export function endLine(): void {
+  textLine = null;
+  lineText = '';
+}
+
+/** Bytes [start, end) of a field already checked to be US-ASCII (or read as latin1 by design). */
+export function fieldText(line: Buffer, start: number, end: number): string {
+  return line === textLine ? lineText.slice(start, end) : line.toString('latin1', start, end);
+}
+
+/** Index of the ASCII `needle` in the line at or after `from`, or -1; on the decoded text when there is one. */
+export function indexOfText(line: Buffer, needle: string, from: number): number {
+  return line === textLine ? lineText.indexOf(needle, from) : line.indexOf(needle, from, 'latin1');
+}
+
+/** Bytes [start, end) decoded as UTF-8 (invalid sequences become U+FFFD). */
+export function utf8Text(line: Buffer, start: number, end: number): string {
+  return line === textLine ? lineText.slice(start, end) : line.toString('utf8', start, end);
+}
 
 /**
  * MSG from `start` to the end of the line, as `message` promises: a leading UTF-8 BOM (RFC 5424 6.4) is
  * dropped, and Buffer's UTF-8 decoder turns each invalid sequence into U+FFFD, so no byte vanishes unseen.
  */
 export function decodeMsg(line: Buffer, start: number): string {
+  if (start >= line.length) return '';
+  // A BOM is three bytes and one unit, so a line holding one never has its text here.
+  if (line === textLine) return lineText.slice(start);
   if (line[start] === 0xef && line[start + 1] === 0xbb && line[start + 2] === 0xbf) start += 3;
   return start >= line.length ? '' : line.toString('utf8', start);
 }

@@ -1,8 +1,14 @@
 // Syslog timestamps to ISO 8601 UTC strings. Shared by both parsers: RFC 5424's TIMESTAMP (RFC 3339 with the
 // restrictions of RFC 5424 6.2.3) and the RFC 3339 stamps that rsyslog's forward format puts in RFC 3164 lines.
 //
-// Dates go through Date only to shift by the offset and to format: a Date keeps milliseconds, so the fraction
-// the sender wrote (up to 6 digits) is carried beside it as text and appended unchanged.
+// Times are whole seconds on integers (civil date <-> days since the epoch), shifted by the offset and formatted
+// without Date; the fraction the sender wrote (up to 6 digits) is carried beside them as text and appended
+// unchanged. Only the process's local zone goes through Date; an IANA zone goes through time-zone.ts.
+
+import { fieldText } from './syslog-message.js';
+import { NamedZone, type Zone } from './time-zone.js';
+
+export type { Zone } from './time-zone.js';
 
 const D0 = 0x30;
 
@@ -11,18 +17,19 @@ export type TimestampRead = { ok: true; iso: string; end: number } | { ok: false
 export interface TimestampReadOptions {
   /**
    * false (RFC 5424): 'T' and 'Z' upper case, at most 6 fraction digits, offset required.
-   * true (RFC 3164 lines): also 't'/'z', longer fractions cut to 6 digits, a missing offset means `zone`.
+   * true (RFC 3164 lines): also 't'/'z', longer fractions cut to 6 digits, `+hhmm` offsets, and a missing
+   * offset means `zone` (null: the stamp is unusable).
    */
   lenient: boolean;
-  zone: 'UTC' | 'local';
+  zone: Zone | null;
 }
 
-/** Where the wall-clock time is: minutes east of UTC, or the process's local zone. */
-export type Zone = number | 'local';
+function bad(offset: number, reason: string): TimestampRead {
+  return { ok: false, offset, reason };
+}
 
 /** Reads `YYYY-MM-DDThh:mm:ss[.frac](Z|+hh:mm|-hh:mm)` at `pos`; `end` is the byte after it. */
 export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampReadOptions): TimestampRead {
-  const bad = (offset: number, reason: string): TimestampRead => ({ ok: false, offset, reason });
   const year = readDigits(line, pos, 4);
   const month = readDigits(line, pos + 5, 2);
   const day = readDigits(line, pos + 8, 2);
@@ -48,7 +55,7 @@ export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampRe
     while (i < line.length && isDigit(line[i]!)) i++;
     const n = i - start;
     if (n === 0 || (n > 6 && !options.lenient)) return bad(start, 'TIME-SECFRAC must have 1 to 6 digits');
-    fraction = line.toString('latin1', start, start + Math.min(n, 6));
+    fraction = fieldText(line, start, start + Math.min(n, 6));
   }
 
   let zone: Zone;
@@ -58,17 +65,22 @@ export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampRe
     i++;
   } else if (z === 0x2b || z === 0x2d) {
     const oh = readDigits(line, i + 1, 2);
-    const om = readDigits(line, i + 4, 2);
-    if (oh < 0 || om < 0 || line[i + 3] !== 0x3a || oh > 23 || om > 59) return bad(i, 'bad TIME-NUMOFFSET');
+    const colon = line[i + 3] === 0x3a;
+    const om = readDigits(line, i + (colon ? 4 : 3), 2);
+    if (oh < 0 || om < 0 || (!colon && !options.lenient) || oh > 23 || om > 59) return bad(i, 'bad TIME-NUMOFFSET');
     zone = (z === 0x2b ? 1 : -1) * (oh * 60 + om);
-    i += 6;
+    i += colon ? 6 : 5;
+  } else if (options.lenient && options.zone !== null) {
+    zone = options.zone;
   } else if (options.lenient) {
-    zone = options.zone === 'UTC' ? 0 : 'local';
+    return bad(i, 'no offset, and the configured zone is unknown');
   } else {
     return bad(i, "expected 'Z' or an offset");
   }
 
-  const iso = isoString(wallClockMs(year, month, day, hour, minute, second, zone), fraction);
+  const iso = zone === 0
+    ? formatIso(year, month, day, hour, minute, second, fraction)
+    : isoString(wallClockMs(year, month, day, hour, minute, second, zone), fraction);
   return iso === null ? bad(pos, 'out of range in UTC') : { ok: true, iso, end: i };
 }
 
@@ -76,34 +88,61 @@ export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampRe
 export function wallClockMs(
   year: number, month: number, day: number, hour: number, minute: number, second: number, zone: Zone,
 ): number {
-  // Date.UTC allocates nothing, but maps years 0..99 to 1900..1999; only those need setUTCFullYear.
-  if (zone !== 'local' && year >= 100) return Date.UTC(year, month - 1, day, hour, minute - zone, second);
+  if (zone instanceof NamedZone) return zone.toUtc(wallClockMs(year, month, day, hour, minute, second, 0));
+  if (zone !== 'local') return ((daysFromCivil(year, month, day) * 86_400 + hour * 3600 + (minute - zone) * 60 + second) * 1000);
   const date = new Date(0);
-  if (zone === 'local') {
-    date.setFullYear(year, month - 1, day);
-    date.setHours(hour, minute, second, 0);
-  } else {
-    date.setUTCFullYear(year, month - 1, day);
-    date.setUTCHours(hour, minute - zone, second, 0);
-  }
+  date.setFullYear(year, month - 1, day);
+  date.setHours(hour, minute, second, 0);
   return date.getTime();
 }
 
-// Lines arrive in bursts stamped with the same second: remembering the last formatted second saves a Date and
-// a toISOString on most lines.
-let lastSecondMs = NaN;
-let lastBase = '';
+// Calendar arithmetic on integers (proleptic Gregorian, H. Hinnant's algorithms) and string building with one
+// String.fromCharCode: formatting through Date and toISOString was the parser's hottest spot.
 
-/** `YYYY-MM-DDThh:mm:ss[.fraction]Z` of whole-second `ms`, or null when the UTC year leaves 0000..9999. */
+/** Days since 1970-01-01 of a civil date. */
+export function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = (((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) | 0) + day - 1;
+  return era * 146_097 + yoe * 365 + ((yoe / 4) | 0) - ((yoe / 100) | 0) + doy - 719_468;
+}
+
+/** `YYYY-MM-DDThh:mm:ss[.fraction]Z` of whole-second epoch `ms` (UTC), or null when the year leaves 0000..9999. */
 export function isoString(ms: number, fraction: string): string | null {
-  if (ms !== lastSecondMs) {
-    const date = new Date(ms);
-    const year = date.getUTCFullYear();
-    if (!(year >= 0 && year <= 9999)) return null;
-    lastBase = date.toISOString().slice(0, 19);
-    lastSecondMs = ms;
-  }
-  return fraction === '' ? `${lastBase}Z` : `${lastBase}.${fraction}Z`;
+  const secs = Math.floor(ms / 1000);
+  const days = Math.floor(secs / 86_400);
+  const sod = secs - days * 86_400;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = ((doe - ((doe / 1460) | 0) + ((doe / 36_524) | 0) - ((doe / 146_096) | 0)) / 365) | 0;
+  const doy = doe - (365 * yoe + ((yoe / 4) | 0) - ((yoe / 100) | 0));
+  const mp = ((5 * doy + 2) / 153) | 0;
+  const day = doy - (((153 * mp + 2) / 5) | 0) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const hour = (sod / 3600) | 0;
+  const minute = ((sod - hour * 3600) / 60) | 0;
+  return formatIso(yoe + era * 400 + (month <= 2 ? 1 : 0), month, day, hour, minute, sod - hour * 3600 - minute * 60, fraction);
+}
+
+/** `YYYY-MM-DDThh:mm:ss[.fraction]Z` of UTC civil time fields, or null when the year leaves 0000..9999. */
+export function formatIso(
+  year: number, month: number, day: number, hour: number, minute: number, second: number, fraction: string,
+): string | null {
+  if (!(year >= 0 && year <= 9999)) return null;
+  const D = 0x30;
+  const y1 = (year / 1000) | 0;
+  const y2 = ((year / 100) | 0) - y1 * 10;
+  const y3 = ((year / 10) | 0) % 10;
+  // Without a fraction the 'Z' goes into the same call, so the common stamp is one flat string.
+  const base = String.fromCharCode(
+    D + y1, D + y2, D + y3, D + (year % 10), 0x2d, D + ((month / 10) | 0), D + (month % 10), 0x2d,
+    D + ((day / 10) | 0), D + (day % 10), 0x54, D + ((hour / 10) | 0), D + (hour % 10), 0x3a,
+    D + ((minute / 10) | 0), D + (minute % 10), 0x3a, D + ((second / 10) | 0), D + (second % 10),
+    fraction === '' ? 0x5a : 0x2e,
+  );
+  return fraction === '' ? base : `${base}${fraction}Z`;
 }
 
 export function isValidDate(year: number, month: number, day: number): boolean {

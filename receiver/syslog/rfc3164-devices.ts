@@ -1,0 +1,109 @@
+// Device headers that fit no RFC: Cisco's prefixes before the timestamp and FortiGate's key=value line. Read by
+// rfc3164.ts; each function reads only its device's shape and answers null (or leaves the message alone) otherwise.
+
+import { readStamp, type Stamp, type StampOptions } from './rfc3164-stamp.js';
+import { COLON, HOSTNAME_MAX, SP, isAllDigits, isHostByte, isHostname, startsWith } from './syslog-bytes.js';
+import { type SyslogMessage, fieldText, indexOfText } from './syslog-message.js';
+import { isDigit, isValidDate, isoString, readDigits, wallClockMs, type Zone } from './syslog-time.js';
+
+const PERCENT = 0x25;
+/** Cisco puts at most a sequence number, an origin-id and a second sequence number before its timestamp. */
+const CISCO_PREFIX_MAX = 3;
+const FORTI_DATE = Buffer.from('date=');
+const FORTI_TIME = Buffer.from(' time=');
+const FORTI_DEVNAME = ' devname=';
+const FORTI_TZ = ' tz=';
+
+/** FortiOS starts its line with `date=`, with no syslog header before it. */
+export function isFortiGate(line: Buffer, pos: number): boolean {
+  return startsWith(line, pos, FORTI_DATE);
+}
+
+/** FortiOS: `date=YYYY-MM-DD time=hh:mm:ss ... devname="name" ... tz="+hhmm"`; sets time and hostname. */
+export function readFortiGate(line: Buffer, pos: number, msg: SyslogMessage, options: StampOptions): void {
+  const d = pos + FORTI_DATE.length;
+  const year = readDigits(line, d, 4);
+  const month = readDigits(line, d + 5, 2);
+  const day = readDigits(line, d + 8, 2);
+  const t = d + 16;
+  const hour = readDigits(line, t, 2);
+  const minute = readDigits(line, t + 3, 2);
+  const second = readDigits(line, t + 6, 2);
+  if (year >= 0 && isValidDate(year, month, day) && line[d + 4] === 0x2d && line[d + 7] === 0x2d
+    && startsWith(line, d + 10, FORTI_TIME) && hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59
+    && second >= 0 && second <= 59 && line[t + 2] === COLON && line[t + 5] === COLON) {
+    const zone = fortiZone(line, options.zone);
+    msg.time = zone === null ? null : isoString(wallClockMs(year, month, day, hour, minute, second, zone), '');
+  }
+  const dev = indexOfText(line, FORTI_DEVNAME, pos);
+  if (dev !== -1) {
+    let s = dev + FORTI_DEVNAME.length;
+    const quoted = line[s] === 0x22;
+    if (quoted) s++;
+    let e = s;
+    while (e < line.length && line[e] !== (quoted ? 0x22 : SP) && line[e]! > 0x20 && line[e]! < 0x7f) e++;
+    if (e > s && e - s <= HOSTNAME_MAX && (!quoted || line[e] === 0x22)) msg.hostname = fieldText(line, s, e);
+  }
+}
+
+/** `tz="+0100"` (FortiOS 6.2 and later) or the configured zone; null for a malformed tz. */
+function fortiZone(line: Buffer, fallback: Zone | null): Zone | null {
+  const at = indexOfText(line, FORTI_TZ, 0);
+  if (at === -1) return fallback;
+  let i = at + FORTI_TZ.length;
+  if (line[i] === 0x22) i++;
+  const sign = line[i];
+  const hh = readDigits(line, i + 1, 2);
+  const mm = readDigits(line, i + 3, 2);
+  if ((sign !== 0x2b && sign !== 0x2d) || hh < 0 || mm < 0 || hh > 23 || mm > 59) return null;
+  return (sign === 0x2b ? 1 : -1) * (hh * 60 + mm);
+}
+
+/**
+ * Cisco's `token: ` groups before the timestamp — sequence numbers, an empty token (`<189>: ...`) and the
+ * `logging origin-id` host — then an optional '*' or '.' clock mark and the stamp. Null unless a stamp follows.
+ */
+export function readCiscoPrefix(
+  line: Buffer, pos: number, options: StampOptions,
+): { stamp: Stamp; host: [number, number] | null } | null {
+  let host: [number, number] | null = null;
+  let i = pos;
+  for (let n = 0; n < CISCO_PREFIX_MAX; n++) {
+    const end = prefixTokenEnd(line, i);
+    if (end < 0) return null;
+    if (end > i && !isAllDigits(line, i, end)) {
+      if (host !== null || !isHostname(line, i, end)) return null;
+      host = [i, end];
+    }
+    i = end + 2;
+    const stamp = readStamp(line, clockMark(line, i), options);
+    if (stamp !== null) return { stamp, host };
+  }
+  return null;
+}
+
+/** Index of the ':' of the first `: ` at or after `pos` within one SP-free token; -1 if the token has none. */
+function prefixTokenEnd(line: Buffer, pos: number): number {
+  for (let i = pos; i < line.length && i - pos <= HOSTNAME_MAX; i++) {
+    const b = line[i]!;
+    if (b === COLON && line[i + 1] === SP) return i;
+    if (b <= SP || b >= 0x7f) return -1;
+  }
+  return -1;
+}
+
+export function isPrefixStart(b: number | undefined): boolean {
+  return b !== undefined && (b === COLON || isDigit(b) || isHostByte(b));
+}
+
+/** Skips Cisco's clock-status mark: '*' (clock not set) or '.' (not synchronised). */
+export function clockMark(line: Buffer, pos: number): number {
+  const b = line[pos];
+  return b === 0x2a || b === 0x2e ? pos + 1 : pos;
+}
+
+/** `%` and an upper-case letter: a Cisco `%FACILITY-SEVERITY-MNEMONIC`. */
+export function isCiscoMnemonic(line: Buffer, pos: number): boolean {
+  const b = line[pos + 1];
+  return line[pos] === PERCENT && b !== undefined && b >= 0x41 && b <= 0x5a;
+}

@@ -1,0 +1,216 @@
+// The timestamps found at the head of RFC 3164 lines, as devices really write them:
+//   Mmm dd hh:mm:ss                 RFC 3164 4.1.2 (day padded with a space, a zero, or not at all; month any case)
+//   Mmm dd hh:mm:ss.fff             Cisco `service timestamps log datetime msec`
+//   Mmm dd yyyy hh:mm:ss            Cisco ASA, IOS `datetime year`
+//   Mmm dd hh:mm:ss yyyy            some SOHO routers (syslog-ng reads it too)
+//   yyyy Mmm dd hh:mm:ss            Cisco NX-OS
+//   ... ZONE:                       Cisco `show-timezone`: UTC, CEST, mdt, UTC+1, UTC+07:30, then the colon
+//   YYYY-MM-DDThh:mm:ss[.f](Z|±hh:mm|±hhmm)?   RFC 3339 (rsyslog RSYSLOG_ForwardFormat, ESXi, Juniper)
+// A stamp without a zone is in the configured zone; one without a year gets the year that puts it closest to now.
+
+import { fieldText } from './syslog-message.js';
+import {
+  formatIso, isDigit, isValidDate, isoString, readDigits, readIsoTimestamp, wallClockMs, type TimestampReadOptions, type Zone,
+} from './syslog-time.js';
+
+const SP = 0x20;
+const COLON = 0x3a;
+/** How far ahead of the receive time a year-less stamp may be: clocks run fast, but not by a month. */
+const FUTURE_MAX_MS = 31 * 86_400_000;
+
+export interface StampOptions {
+  /** Reference for the year a stamp leaves out: the receive time, normally. */
+  now: Date;
+  /** Zone of stamps that carry none; null (an unknown configured zone) leaves such stamps unread. */
+  zone: Zone | null;
+}
+
+export interface Stamp {
+  /** ISO 8601 UTC. */
+  time: string;
+  /** Index of the byte after the stamp (after its zone name, before a Cisco ':'). */
+  end: number;
+}
+
+/**
+ * readStamp's answer, reused: parsing is synchronous and each caller reads it before the next call, and one
+ * object per line showed in the collector's time. Callers must copy what they keep.
+ */
+const STAMP: Stamp = { time: '', end: 0 };
+/** readIsoTimestamp's options for RFC 3339 stamps in RFC 3164 lines, reused likewise. */
+const LENIENT: TimestampReadOptions = { lenient: true, zone: 0 };
+
+function stamp(time: string | null, end: number): Stamp | null {
+  if (time === null) return null;
+  STAMP.time = time;
+  STAMP.end = end;
+  return STAMP;
+}
+
+/**
+ * Zone names Cisco devices print after the time, as minutes east of UTC; null marks an abbreviation that names
+ * several zones (CST: US Central or China; IST: India, Ireland or Israel; ...), whose stamp is not trusted.
+ */
+const ZONE_NAMES = new Map<string, number | null>([
+  ['UTC', 0], ['GMT', 0], ['UT', 0], ['WET', 0], ['WEST', 60], ['CET', 60], ['CEST', 120], ['MET', 60],
+  ['MEST', 120], ['EET', 120], ['EEST', 180], ['MSK', 180], ['EST', -300], ['EDT', -240], ['CDT', -300],
+  ['MST', -420], ['MDT', -360], ['PST', -480], ['PDT', -420], ['AKST', -540], ['AKDT', -480], ['HST', -600],
+  ['JST', 540], ['KST', 540], ['HKT', 480], ['SGT', 480], ['AWST', 480], ['ACST', 570], ['ACDT', 630],
+  ['AEST', 600], ['AEDT', 660], ['NZST', 720], ['NZDT', 780],
+  ['CST', null], ['IST', null], ['BST', null], ['AST', null], ['ADT', null], ['GST', null], ['SST', null],
+]);
+
+/** Reads a timestamp at `pos`; null when there is none, or its values make no time (Feb 30, 25:00, CST). */
+export function readStamp(line: Buffer, pos: number, options: StampOptions): Stamp | null {
+  const b = line[pos];
+  if (b === undefined) return null;
+  if (isDigit(b)) {
+    if (line[pos + 4] === SP) return readBsd(line, pos, options); // NX-OS `2023 May  2 ...`
+    if (line[pos + 4] !== 0x2d) return null;
+    LENIENT.zone = options.zone;
+    const ts = readIsoTimestamp(line, pos, LENIENT);
+    return ts.ok ? stamp(ts.iso, ts.end) : null;
+  }
+  return readBsd(line, pos, options);
+}
+
+function readBsd(line: Buffer, pos: number, options: StampOptions): Stamp | null {
+  let i = pos;
+  let year = -1;
+  if (isDigit(line[i]!)) {
+    year = readDigits(line, i, 4);
+    if (year < 0) return null;
+    i += 5;
+  }
+  const month = monthAt(line, i);
+  if (month === 0 || line[i + 3] !== SP) return null;
+  i += 4;
+  if (line[i] === SP) i++;
+  let day = readDigits(line, i, 2);
+  if (day >= 0) i += 2;
+  else if ((day = readDigits(line, i, 1)) >= 0) i += 1;
+  else return null;
+  if (line[i] !== SP) return null;
+  i++;
+  if (year < 0 && line[i + 4] === SP && (year = readDigits(line, i, 4)) >= 0) i += 5;
+  const hour = readDigits(line, i, 2);
+  const minute = readDigits(line, i + 3, 2);
+  const second = readDigits(line, i + 6, 2);
+  if (hour < 0 || minute < 0 || second < 0 || line[i + 2] !== COLON || line[i + 5] !== COLON) return null;
+  i += 8;
+  let fraction = '';
+  if (line[i] === 0x2e && isDigit(line[i + 1] ?? 0)) {
+    const start = ++i;
+    while (i < line.length && isDigit(line[i]!)) i++;
+    fraction = fieldText(line, start, Math.min(i, start + 6));
+  }
+  if (year < 0 && line[i] === SP && isDigit(line[i + 1] ?? 0) && (line[i + 5] === SP || i + 5 === line.length)) {
+    year = readDigits(line, i + 1, 4);
+    if (year >= 0) i += 5;
+  }
+  let zone: Zone | null = options.zone;
+  if (line[i] === SP) {
+    const named = readZoneName(line, i + 1);
+    if (named !== null) {
+      zone = named.zone;
+      i = named.end;
+    }
+  }
+  if (zone === null || hour > 23 || minute > 59 || second > 60) return null;
+  const sec = Math.min(second, 59); // BSD clocks may stamp a leap second; fold it rather than drop the time
+  if (year < 0) year = inferYear(month, day, hour, minute, sec, zone, options.now);
+  else if (!isValidDate(year, month, day)) year = -1;
+  if (year < 0) return null;
+  // UTC wall clocks (the default, and every stamp that names UTC) are formatted as read, with no conversion.
+  const time = zone === 0
+    ? formatIso(year, month, day, hour, minute, sec, fraction)
+    : isoString(wallClockMs(year, month, day, hour, minute, sec, zone), fraction);
+  return stamp(time, i);
+}
+
+/**
+ * A Cisco zone at `pos` that ends right before a ':': a known name (any case), or UTC/GMT with an offset
+ * (`UTC+1`, `UTC+07:30`, `GMT-5`). zone null for an ambiguous name. Null when there is none, so a TAG right
+ * after the time (`Jun 14 03:04:05 sshd: ...`) is never taken for a zone.
+ */
+function readZoneName(line: Buffer, pos: number): { zone: number | null; end: number } | null {
+  let i = pos;
+  while (i < line.length && i - pos < 5 && isLetter(line[i]!)) i++;
+  // Every BSD stamp is followed by SP and a word (the HOSTNAME, mostly): reject it before making a string.
+  const next = line[i];
+  const signed = (next === 0x2b || next === 0x2d) && i - pos === 3 && isDigit(line[i + 1] ?? 0);
+  if (i - pos < 2 || (next !== COLON && !signed)) return null;
+  const name = fieldText(line, pos, i).toUpperCase();
+  const known = ZONE_NAMES.get(name);
+  if (known === undefined) return null;
+  let zone = known;
+  const sign = line[i];
+  if ((sign === 0x2b || sign === 0x2d) && (name === 'UTC' || name === 'GMT') && isDigit(line[i + 1] ?? 0)) {
+    let j = i + 1;
+    let hours = line[j]! - 0x30;
+    j++;
+    if (isDigit(line[j] ?? 0)) hours = hours * 10 + line[j++]! - 0x30;
+    let minutes = 0;
+    if (line[j] === COLON && isDigit(line[j + 1] ?? 0)) {
+      minutes = readDigits(line, j + 1, 2);
+      if (minutes < 0) return null;
+      j += 3;
+    }
+    if (hours > 23 || minutes > 59) return null;
+    zone = (sign === 0x2b ? 1 : -1) * (hours * 60 + minutes);
+    i = j;
+  }
+  return line[i] === COLON ? { zone, end: i } : null;
+}
+
+/**
+ * The year the sender left out: the latest of next, this and last year that puts the stamp at most FUTURE_MAX_MS
+ * ahead of `now`. So a December line received in early January lands in the previous year, a clock a few
+ * seconds fast at midnight on New Year's Eve gives next year, and a July stamp received in January (a replayed
+ * queue, a clock never set) is last July, not next. -1 when the date exists in none of them (Feb 29).
+ */
+function inferYear(month: number, day: number, h: number, m: number, s: number, zone: Zone, now: Date): number {
+  const nowMs = now.getTime();
+  const limit = nowMs + FUTURE_MAX_MS;
+  // The UTC year of now, remembered: receive times of consecutive lines are close together.
+  if (nowMs < yearStartMs || nowMs >= nextYearStartMs) rememberYear(now);
+  const thisYear = zone === 'local' ? now.getFullYear() : cachedYear;
+  for (let year = thisYear + 1; year >= thisYear - 1; year--) {
+    if (isValidDate(year, month, day) && wallClockMs(year, month, day, h, m, s, zone) <= limit) return year;
+  }
+  return -1;
+}
+
+let cachedYear = 0;
+let yearStartMs = 0;
+let nextYearStartMs = -1;
+
+function rememberYear(now: Date): void {
+  cachedYear = now.getUTCFullYear();
+  yearStartMs = Date.UTC(cachedYear, 0, 1);
+  nextYearStartMs = Date.UTC(cachedYear + 1, 0, 1);
+}
+
+/** Month 1..12 of a three-letter English abbreviation at `pos`, any case; 0 if none. */
+function monthAt(line: Buffer, pos: number): number {
+  if (pos + 3 > line.length) return 0;
+  // OR 0x20 lower-cases ASCII letters and maps no other byte onto a lower-case letter.
+  const a = line[pos]! | 0x20;
+  const b = line[pos + 1]! | 0x20;
+  const c = line[pos + 2]! | 0x20;
+  switch (a) {
+    case 0x6a: return b === 0x61 && c === 0x6e ? 1 : b === 0x75 ? (c === 0x6e ? 6 : c === 0x6c ? 7 : 0) : 0; // jan jun jul
+    case 0x66: return b === 0x65 && c === 0x62 ? 2 : 0; // feb
+    case 0x6d: return b === 0x61 ? (c === 0x72 ? 3 : c === 0x79 ? 5 : 0) : 0; // mar may
+    case 0x61: return b === 0x70 && c === 0x72 ? 4 : b === 0x75 && c === 0x67 ? 8 : 0; // apr aug
+    case 0x73: return b === 0x65 && c === 0x70 ? 9 : 0; // sep
+    case 0x6f: return b === 0x63 && c === 0x74 ? 10 : 0; // oct
+    case 0x6e: return b === 0x6f && c === 0x76 ? 11 : 0; // nov
+    case 0x64: return b === 0x65 && c === 0x63 ? 12 : 0; // dec
+    default: return 0;
+  }
+}
+
+function isLetter(b: number): boolean {
+  return (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7a;
+}
