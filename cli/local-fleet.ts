@@ -1,3 +1,5 @@
+import type { LocalTlsFiles } from './local-tls.js';
+
 /** The local fleet of DESIGN §5 as data: receivers a and b, two dedup workers, one uploader. */
 export interface FleetMember {
   readonly name: string;
@@ -6,20 +8,32 @@ export interface FleetMember {
   readonly endpoints: readonly string[];
 }
 
-export function localFleet(portOffset: number, host = '127.0.0.1'): FleetMember[] {
+/**
+ * `tls`: the certificate the receivers' syslog TLS ports use — files generated for the fleet, 'configured' when the
+ * operator's FANIN_RECEIVER_TLS_* settings (inherited by the children) name one, or null to leave TLS off.
+ */
+export function localFleet(portOffset: number, host = '127.0.0.1', tls: LocalTlsFiles | 'configured' | null = null): FleetMember[] {
   const p = (port: number) => String(port + portOffset);
-  const receiver = (id: string, syslog: number, http: number, metrics: number): FleetMember => ({
+  const tlsEnv: Record<string, string> = tls === null || tls === 'configured' ? {}
+    : { FANIN_RECEIVER_TLS_CERT_FILE: tls.certFile, FANIN_RECEIVER_TLS_KEY_FILE: tls.keyFile };
+  const receiver = (id: string, syslog: number, syslogTls: number, forward: number, http: number, metrics: number): FleetMember => ({
     name: `receiver-${id}`, role: 'receiver',
-    env: { FANIN_RECEIVER_ID: id, FANIN_RECEIVER_SYSLOG_PORT: p(syslog), FANIN_RECEIVER_HTTP_PORT: p(http), FANIN_METRICS_PORT: p(metrics) },
-    endpoints: [`syslog udp+tcp ${host}:${p(syslog)}`, `http input http://${host}:${p(http)}/<tag>`, `metrics http://${host}:${p(metrics)}/metrics`],
+    env: {
+      FANIN_RECEIVER_ID: id, FANIN_RECEIVER_SYSLOG_PORT: p(syslog), FANIN_RECEIVER_SYSLOG_TLS_PORT: tls === null ? '0' : p(syslogTls),
+      FANIN_RECEIVER_FORWARD_PORT: p(forward), FANIN_RECEIVER_HTTP_PORT: p(http), FANIN_METRICS_PORT: p(metrics), ...tlsEnv,
+    },
+    endpoints: [
+      `syslog udp+tcp ${host}:${p(syslog)}`, ...(tls === null ? [] : [`syslog tls ${host}:${p(syslogTls)}`]),
+      `forward tcp+udp ${host}:${p(forward)}`, `http input http://${host}:${p(http)}/<tag>`, `metrics http://${host}:${p(metrics)}/metrics`,
+    ],
   });
   const worker = (n: number, metrics: number): FleetMember => ({
     name: `dedup-worker-${n}`, role: 'worker', env: { FANIN_WORKER_ID: `w${n}`, FANIN_METRICS_PORT: p(metrics) },
     endpoints: [`metrics http://${host}:${p(metrics)}/metrics`],
   });
   return [
-    receiver('a', 5514, 8888, 9601),
-    receiver('b', 5515, 8889, 9602),
+    receiver('a', 5514, 6514, 24224, 8888, 9601),
+    receiver('b', 5515, 6515, 24225, 8889, 9602),
     worker(1, 9611),
     worker(2, 9612),
     { name: 'uploader', role: 'uploader', env: { FANIN_UPLOADER_ID: 'u1', FANIN_METRICS_PORT: p(9621) }, endpoints: [`metrics http://${host}:${p(9621)}/metrics`] },

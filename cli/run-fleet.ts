@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../shared/config/settings.js';
 import { localFleet, type FleetMember } from './local-fleet.js';
+import { fleetTls } from './local-tls.js';
 import { checkDependencies } from './preflight.js';
 
 export interface FleetOptions {
@@ -23,7 +24,8 @@ export async function runFleet(config: Config, options: FleetOptions): Promise<n
     for (const p of problems) process.stderr.write(`fanin: ${p}\n`);
     return 1;
   }
-  const members = localFleet(options.portOffset);
+  const { tls, note: tlsNote } = fleetTls(config);
+  const members = localFleet(options.portOffset, '127.0.0.1', tls);
   const children = new Map<string, ChildProcess>();
   let stopping = false;
 
@@ -49,6 +51,7 @@ export async function runFleet(config: Config, options: FleetOptions): Promise<n
   out.write(`fanin local fleet (namespace "${config.namespace}", RabbitMQ and Redis reachable)\n`);
   for (const m of members) out.write(`  ${m.name.padEnd(16)} ${m.endpoints.join('   ')}\n`);
   out.write(`  events go to   ${resolve(config.fileSinkDir)}/events.YYYY-MM-DD-HH.ndjson\n`);
+  if (tlsNote !== null) out.write(`  ${tlsNote}\n`);
   out.write('  Ctrl-C drains and stops the fleet\n');
 
   return new Promise((done) => {

@@ -1,9 +1,13 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { UdpSocketCounters } from './inputs/udp-kernel-stats.js';
 
 /** Every metric of a receiver, created once per process. Labels come from small fixed sets only. */
 export function createReceiverMetrics(registry: Registry) {
   const registers = [registry];
+  /** Set by the UDP input once its socket is bound; read at scrape time, so the kernel is asked only when scraped. */
+  const udpKernel: { read: (() => UdpSocketCounters | null) | null } = { read: null };
   return {
+    udpKernel,
     eventsReceived: new Counter({
       name: 'fanin_receiver_events_received_total', help: 'Events (copies) accepted by this receiver.',
       labelNames: ['protocol', 'transport'] as const, registers,
@@ -22,6 +26,43 @@ export function createReceiverMetrics(registry: Registry) {
     }),
     connections: new Gauge({
       name: 'fanin_receiver_connections', help: 'Open stream connections.', labelNames: ['transport'] as const, registers,
+    }),
+    connectionsAccepted: new Counter({
+      name: 'fanin_receiver_connections_accepted_total', help: 'Stream connections admitted (TLS: before the handshake).',
+      labelNames: ['transport'] as const, registers,
+    }),
+    connectionsRefused: new Counter({
+      name: 'fanin_receiver_connections_refused_total', help: 'Stream connections closed at once because a connection limit was reached.',
+      labelNames: ['transport', 'reason'] as const, registers,
+    }),
+    idleTimeouts: new Counter({
+      name: 'fanin_receiver_idle_timeouts_total', help: 'Stream connections closed after receiver.idleTimeoutMs without data.',
+      labelNames: ['transport'] as const, registers,
+    }),
+    tlsHandshakeFailures: new Counter({
+      name: 'fanin_receiver_tls_handshake_failures_total',
+      help: 'TLS connections closed before carrying syslog: timeout, client_certificate, aborted (peer left) or protocol.',
+      labelNames: ['reason'] as const, registers,
+    }),
+    udpReceiveBuffer: new Gauge({
+      name: 'fanin_receiver_udp_receive_buffer_bytes', help: 'Effective SO_RCVBUF of the syslog UDP socket, as the kernel reports it.', registers,
+    }),
+    udpKernelDrops: new Counter({
+      name: 'fanin_receiver_udp_kernel_drops_total',
+      help: 'Datagrams the kernel dropped for the syslog UDP socket (receive buffer full), from /proc/net/udp on Linux; 0 elsewhere.',
+      registers,
+      collect() {
+        const c = udpKernel.read?.();
+        if (c) { this.reset(); this.inc(c.drops); }
+      },
+    }),
+    udpReceiveQueue: new Gauge({
+      name: 'fanin_receiver_udp_receive_queue_bytes', help: 'Bytes waiting in the syslog UDP socket\'s kernel receive queue, from /proc/net/udp.',
+      registers,
+      collect() {
+        const c = udpKernel.read?.();
+        if (c) this.set(c.rxQueueBytes);
+      },
     }),
     batchesPublished: new Counter({ name: 'fanin_receiver_batches_published_total', help: 'Batches confirmed by the broker.', registers }),
     bytesPublished: new Counter({ name: 'fanin_receiver_published_bytes_total', help: 'Bytes of batches confirmed by the broker.', registers }),
@@ -48,6 +89,7 @@ export function createReceiverMetrics(registry: Registry) {
     replayedBatches: new Counter({ name: 'fanin_receiver_spool_replayed_batches_total', help: 'Spooled batches published and confirmed.', registers }),
     spoolFull: new Counter({ name: 'fanin_receiver_spool_full_total', help: 'Batches that found the spool full (kept in memory, intake paused).', registers }),
     spoolOldestAge: new Gauge({ name: 'fanin_receiver_spool_oldest_age_seconds', help: 'Age of the oldest spool segment (0 when empty).', registers }),
+    spoolMaxBytes: new Gauge({ name: 'fanin_receiver_spool_max_bytes', help: 'The spool\'s size bound (receiver.spool.maxBytes); 0 when the spool is off.', registers }),
     httpRequests: new Counter({
       name: 'fanin_receiver_http_requests_total', help: 'HTTP input requests by response status.',
       labelNames: ['status'] as const, registers,
@@ -56,3 +98,29 @@ export function createReceiverMetrics(registry: Registry) {
 }
 
 export type ReceiverMetrics = ReturnType<typeof createReceiverMetrics>;
+
+/** Which inputs a receiver runs, to start their series at 0 (dashboards then show 0 instead of "No data"). */
+export interface ReceiverInputs {
+  readonly syslog: boolean;
+  readonly syslogTls: boolean;
+  readonly forward: boolean;
+  readonly http: boolean;
+  readonly spoolMaxBytes: number;
+}
+
+/** Zeros for the label values known at start-up. Labels that only an error names (parse error codes) stay lazy. */
+export function initialiseReceiverMetrics(m: ReceiverMetrics, inputs: ReceiverInputs): void {
+  const streams: string[] = [];
+  if (inputs.syslog) {
+    m.eventsReceived.inc({ protocol: 'syslog', transport: 'udp' }, 0);
+    m.eventsReceived.inc({ protocol: 'syslog', transport: 'tcp' }, 0);
+    for (const reason of ['oversize', 'buffer_full']) m.udpDrops.inc({ reason }, 0);
+    streams.push('tcp');
+  }
+  if (inputs.syslogTls) { m.eventsReceived.inc({ protocol: 'syslog', transport: 'tls' }, 0); streams.push('tls'); }
+  if (inputs.forward) { m.eventsReceived.inc({ protocol: 'forward', transport: 'forward' }, 0); streams.push('forward'); }
+  if (inputs.http) m.eventsReceived.inc({ protocol: 'http', transport: 'http' }, 0);
+  for (const transport of streams) m.connections.set({ transport }, 0);
+  for (const code of ['NOT_CONNECTED', 'NACKED', 'UNROUTABLE', 'CHANNEL_CLOSED']) m.publishFailures.inc({ code }, 0);
+  m.spoolMaxBytes.set(inputs.spoolMaxBytes);
+}

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { Socket } from 'node:dgram';
 import { BrokerSession } from '../shared/amqp/broker-session.js';
 import { ConfirmPublisher } from '../shared/amqp/confirm-publisher.js';
 import { fleetTopology, topologyNames } from '../shared/amqp/topology.js';
@@ -11,10 +10,10 @@ import { createRegistry } from '../shared/metrics/registry.js';
 import { BatchPublisher } from './batch-publisher.js';
 import { EventBatcher } from './event-batcher.js';
 import { startHttpInput } from './inputs/http-input.js';
-import { startSyslogTcp, type SyslogTcpServer } from './inputs/syslog-tcp.js';
-import { startSyslogUdp } from './inputs/syslog-udp.js';
+import { startSyslogInputs, type SyslogInputs } from './inputs/syslog-inputs.js';
 import { Intake } from './intake.js';
-import { createReceiverMetrics } from './receiver-metrics.js';
+import { createReceiverMetrics, initialiseReceiverMetrics } from './receiver-metrics.js';
+import { startForwardInput } from './forward/forward-input.js';
 import { join } from 'node:path';
 import { SpoolJournal } from './spool/spool-journal.js';
 
@@ -27,6 +26,10 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
   const log = createLogger('receiver', config.receiverId, config.logLevel);
   const registry = createRegistry('receiver', config.receiverId);
   const metrics = createReceiverMetrics(registry);
+  initialiseReceiverMetrics(metrics, {
+    syslog: config.syslogPort > 0, syslogTls: config.syslogTlsPort > 0 && config.tlsCertFile !== '', forward: config.forwardPort > 0,
+    http: config.httpPort > 0, spoolMaxBytes: config.spoolDir === '' ? 0 : config.spoolMaxBytes,
+  });
   const names = topologyNames(config.namespace);
   const bootId = randomBytes(6).toString('hex');
 
@@ -64,29 +67,21 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
     isReady: () => session.connected && confirmPublisher.ready && !session.blocked,
   });
 
-  let udp: Socket | null = null;
-  let tcp: SyslogTcpServer | null = null;
+  const syslog: SyslogInputs = await startSyslogInputs(config, intake, metrics, log);
   let http: Server | null = null;
-  if (config.syslogPort > 0) {
-    const syslogOptions = {
-      host: config.listenHost, port: config.syslogPort, receiverId: config.receiverId,
-      maxFrameBytes: config.maxFrameBytes, hashSourceAddress: config.hashSourceAddress,
-    };
-    udp = await startSyslogUdp(syslogOptions, intake, metrics, log);
-    tcp = await startSyslogTcp(syslogOptions, intake, metrics, log);
-  }
   if (config.httpPort > 0) {
     http = await startHttpInput(
-      { host: config.listenHost, port: config.httpPort, receiverId: config.receiverId, maxBodyBytes: config.httpMaxBodyBytes },
+      { host: config.listenHost, port: config.httpPort, receiverId: config.receiverId, maxBodyBytes: config.httpMaxBodyBytes, bearerToken: config.httpBearerToken },
       intake, metrics, log,
     );
   }
-  log.info({ bootId, syslog: config.syslogPort, http: config.httpPort, metrics: config.metricsPort }, 'receiver listening');
+  const forward = await startForwardInput(config, intake, registry, metrics, log);
+  log.info({ bootId, forward: config.forwardPort, syslog: config.syslogPort, syslogTls: config.syslogTlsPort, http: config.httpPort, metrics: config.metricsPort }, 'receiver listening');
 
   return {
     drain: async () => {
-      udp?.close();
-      await Promise.all([tcp?.close(), http ? new Promise((r) => http.close(r)) : undefined]);
+      // Forward connections stop reading at once but keep the batcher's age bound to get their pending acks out.
+      await Promise.all([syslog.close(), http ? new Promise((r) => http.close(r)) : undefined, forward?.close()]);
       batcher.flush();
       const left = await publisher.drain(Math.max(1000, config.drainTimeoutMs - 2000));
       if (left > 0) log.error({ batches: left }, 'drain ended with batches neither confirmed nor spooled; their events exist only at the other receivers');

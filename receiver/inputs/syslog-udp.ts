@@ -1,10 +1,12 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { settings } from '../../shared/config/settings.js';
 import { normalizeAddress } from '../../shared/event-key.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Intake } from '../intake.js';
 import type { ReceiverMetrics } from '../receiver-metrics.js';
 import { encodeSyslogFrame, stripTrailingTerminators } from '../syslog-event.js';
+import { udpSocketCounterReader } from './udp-kernel-stats.js';
 
 export interface SyslogUdpOptions {
   readonly host: string;
@@ -12,13 +14,24 @@ export interface SyslogUdpOptions {
   readonly receiverId: string;
   readonly maxFrameBytes: number;
   readonly hashSourceAddress: boolean;
+  /** SO_RCVBUF to request; 0 keeps the kernel default. */
+  readonly receiveBufferBytes: number;
+  /** Zone of RFC 3164 stamps without one (see SyslogContext); undefined: UTC. */
+  readonly rfc3164TimeZone?: string;
 }
 
-/** One datagram is one message (RFC 5426). UDP cannot be paused, so anything refused is dropped and counted. */
+/**
+ * One datagram is one message (RFC 5426). UDP cannot be paused, so anything refused is dropped and counted: by us
+ * (oversize, memory bound) in fanin_receiver_udp_drops_total, by the kernel (receive buffer full while the event loop
+ * was busy) in fanin_receiver_udp_kernel_drops_total.
+ */
 export async function startSyslogUdp(
   options: SyslogUdpOptions, intake: Intake, metrics: ReceiverMetrics, log: Logger,
 ): Promise<Socket> {
-  const socket = createSocket({ type: isIPv6(options.host) ? 'udp6' : 'udp4', reuseAddr: false });
+  const socket = createSocket({
+    type: isIPv6(options.host) ? 'udp6' : 'udp4', reuseAddr: false,
+    ...(options.receiveBufferBytes > 0 ? { recvBufferSize: options.receiveBufferBytes } : {}),
+  });
   const received = metrics.eventsReceived.labels('syslog', 'udp');
   socket.on('message', (datagram, rinfo) => {
     if (datagram.length > options.maxFrameBytes) { metrics.udpDrops.inc({ reason: 'oversize' }); return; }
@@ -27,7 +40,7 @@ export async function startSyslogUdp(
     if (frame.length === 0) return;
     const event = encodeSyslogFrame(frame, {
       receiverId: options.receiverId, source: normalizeAddress(rinfo.address), transport: 'udp',
-      hashSourceAddress: options.hashSourceAddress,
+      hashSourceAddress: options.hashSourceAddress, rfc3164TimeZone: options.rfc3164TimeZone,
     }, new Date());
     if (!event.parsed) metrics.parseErrors.inc({ protocol: 'syslog', code: event.parseErrorCode ?? 'UNKNOWN' });
     received.inc();
@@ -38,5 +51,22 @@ export async function startSyslogUdp(
     socket.once('error', reject);
     socket.bind(options.port, options.host, () => { socket.off('error', reject); resolve(); });
   });
+
+  // Linux reports twice the requested size (the doubled value includes its bookkeeping) and silently caps the request
+  // at net.core.rmem_max, so the effective size is worth a log line of its own.
+  const effective = socket.getRecvBufferSize();
+  metrics.udpReceiveBuffer.set(effective);
+  const fields = { requested: options.receiveBufferBytes, effective };
+  if (options.receiveBufferBytes > 0 && effective < options.receiveBufferBytes) {
+    // A warning when the operator asked for the size; the default's shortfall is only worth an info line.
+    const level = options.receiveBufferBytes === settings.udpReceiveBufferBytes.default ? 'info' : 'warn';
+    log[level](fields, 'syslog UDP receive buffer is smaller than requested: the kernel caps it at net.core.rmem_max (raise it with sysctl)');
+  } else {
+    log.info(fields, 'syslog UDP receive buffer');
+  }
+
+  const reader = udpSocketCounterReader(socket.address().port);
+  if (reader) metrics.udpKernel.read = reader;
+  else log.info('kernel UDP drop counts unavailable (no /proc/net/udp entry for the socket): fanin_receiver_udp_kernel_drops_total stays 0');
   return socket;
 }

@@ -23,6 +23,14 @@ const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().min(0);
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 const receiverId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -, at most 32');
+/** A value given as JSON text (an environment variable) or as JSON already (the config file). */
+const jsonValue = z.unknown().transform((v, ctx) => {
+  if (typeof v !== 'string') return v;
+  try { return JSON.parse(v) as unknown; } catch (err) { ctx.addIssue({ code: 'custom', message: `not JSON: ${(err as Error).message}` }); return z.NEVER; }
+});
+const sqlIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,39}$/, 'lower-case letters, digits and _, at most 40, not starting with a digit');
+/** The kinds of sink the uploader can run; a named sink picks one with its `type`. */
+export const sinkTypes = ['file', 'forward', 'postgres', 'http', 'stdout'] as const;
 
 export const settings = {
   namespace: setting('namespace', z.string().regex(/^[a-z0-9_.-]{1,40}$/), 'fanin',
@@ -35,6 +43,9 @@ export const settings = {
   sinks: setting('sinks', z.union([z.array(z.string()), z.string().transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))])
     .pipe(z.array(z.string().regex(/^[a-z0-9_-]{1,32}$/)).min(1)), ['file'],
     'Sink names; each gets its own queue bound to the processed exchange. Workers declare them too, so nothing is published before the queues exist.'),
+  sinkDefinitions: setting('sinkDefinitions', jsonValue
+    .pipe(z.record(z.string().regex(/^[a-z0-9_-]{1,32}$/), z.looseObject({ type: z.enum(sinkTypes) }))), {},
+    'Named sinks: {"<name>": {"type": "file|forward|postgres|http|stdout", <options>}}. A name in `sinks` without a definition must be a type and uses that type\'s uploader.<type>Sink.* settings; see docs/sinks.md.'),
   drainTimeoutMs: setting('drainTimeoutMs', positiveInt, 15000, 'Longest a SIGTERM drain may take before exit.'),
 
   receiverId: setting('receiver.id', receiverId, 'a', 'Stable id of this receiver; dedup counts copies per receiver id.'),
@@ -114,6 +125,43 @@ export const settings = {
     'fdatasync before acknowledging; off trusts the page cache (faster, loses the last writes on power loss).'),
   fileSinkFlushMs: setting('uploader.fileSink.flushIntervalMs', positiveInt, 5,
     'Longest a processed batch waits to be written together with others (while a write runs, deliveries gather anyway).'),
+  fileSinkPath: setting('uploader.fileSink.path', z.string().min(1), 'events.%Y-%m-%d-%H.ndjson',
+    'strftime file name over each event\'s receipt time (%Y %y %m %d %H %M %S %j %z %%), td-agent style; no directories.'),
+  fileSinkTime: setting('uploader.fileSink.time', z.enum(['utc', 'local']), 'utc', 'Clock of the path pattern: UTC or the process\'s local time zone (TZ).'),
+  fileSinkMaxBytes: setting('uploader.fileSink.maxBytes', nonNegativeInt, 0,
+    'Size cap of one file: a period\'s file rolls to <name>.1.<ext>, .2… before it would pass it (0: no cap).'),
+  fileSinkGzip: setting('uploader.fileSink.gzip', bool, false,
+    'gzip closed files (rolled, or of a past period idle for closeIdleMs) in the background; the plain file is removed only after the .gz is durable.'),
+  fileSinkCloseIdleMs: setting('uploader.fileSink.closeIdleMs', positiveInt, 600_000,
+    'A past period\'s file not written for this long is closed (and gzipped); events for it arriving later go to its next index.'),
+
+  postgresSinkUrl: setting('uploader.postgresSink.url', z.string().min(1), 'postgres://postgres@127.0.0.1:5432/fanin',
+    'PostgreSQL connection URL (libpq style; PG* environment variables fill what it leaves out).'),
+  postgresSinkSchema: setting('uploader.postgresSink.schema', sqlIdentifier, 'public', 'Schema of the events table.'),
+  postgresSinkTable: setting('uploader.postgresSink.table', sqlIdentifier, 'fanin_events',
+    'Events table, created with its indexes by a versioned migration if absent (and <table>_rejected for undecodable bodies).'),
+  postgresSinkPartitioning: setting('uploader.postgresSink.partitioning', z.enum(['none', 'daily']), 'none',
+    'daily: declarative partitions by the UTC day of receipt, primary key (id, received_day); fixed when the table is created.'),
+  postgresSinkRetentionDays: setting('uploader.postgresSink.retentionDays', nonNegativeInt, 0,
+    'With daily partitions: drop the partitions of days more than this many days before today (UTC), hourly; 0 keeps everything.'),
+  postgresSinkRecordIndex: setting('uploader.postgresSink.recordIndex', bool, false,
+    'Create a GIN index (jsonb_path_ops) on record for @> queries; costs write throughput.'),
+  postgresSinkPoolSize: setting('uploader.postgresSink.poolSize', positiveInt, 2, 'Connections of this sink (writes are serial; one more for maintenance).'),
+  postgresSinkConnectTimeoutMs: setting('uploader.postgresSink.connectTimeoutMs', positiveInt, 5000, 'Limit of one connection attempt.'),
+  postgresSinkStatementTimeoutMs: setting('uploader.postgresSink.statementTimeoutMs', positiveInt, 30_000,
+    'statement_timeout of the sink\'s sessions: a write that takes longer fails and is retried (idempotent by id).'),
+
+  httpSinkUrl: setting('uploader.httpSink.url', z.string(), '',
+    'Endpoint of the HTTP sink: NDJSON POST target, or the Elasticsearch/OpenSearch base URL (…/_bulk is appended) in bulk mode.'),
+  httpSinkMode: setting('uploader.httpSink.mode', z.enum(['ndjson', 'bulk']), 'ndjson',
+    'ndjson: one POST per processed batch with an Idempotency-Key; bulk: the _bulk API with create and _id = event id.'),
+  httpSinkIndex: setting('uploader.httpSink.index', z.string().min(1), 'fanin-%Y.%m.%d',
+    'Bulk mode: index name, a strftime pattern over the UTC receipt time.'),
+  httpSinkAuthorization: setting('uploader.httpSink.authorization', z.string(), '',
+    'Value of the Authorization header ("Bearer …", "Basic …", "ApiKey …"); empty: none.'),
+  httpSinkTimeoutMs: setting('uploader.httpSink.timeoutMs', positiveInt, 10_000, 'Limit of one request, response included.'),
+  httpSinkCompress: setting('uploader.httpSink.compress', bool, false, 'gzip request bodies (Content-Encoding: gzip).'),
+  httpSinkConcurrency: setting('uploader.httpSink.concurrency', positiveInt, 4, 'Requests of one write in flight at once.'),
 
   forwardSinkServers: setting('uploader.forwardSink.servers', z.string(), '',
     'Aggregators of the forward sink (out_forward compatible): "host:port[:weight][:standby],…", IPv6 as [addr]:port; weight defaults to 60.'),

@@ -16,7 +16,8 @@ export interface OutputLine {
 /** `fanin up` as a user runs it (the real CLI, real child processes), on shifted ports and its own namespace. */
 export class LocalFleetProcess {
   readonly namespace = uniqueNamespace('fleet');
-  readonly portOffset = 30000 + Math.floor(Math.random() * 20000);
+  // Every base port (5514 … 24225) shifted stays below 65536 and above the privileged range.
+  readonly portOffset = 20000 + Math.floor(Math.random() * 20000);
   readonly outDir = mkdtempSync(join(tmpdir(), 'fanin-out-'));
   private child: ChildProcess | null = null;
   stdout = '';

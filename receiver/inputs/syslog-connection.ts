@@ -1,0 +1,84 @@
+import type { Socket } from 'node:net';
+import { normalizeAddress } from '../../shared/event-key.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Intake } from '../intake.js';
+import type { ReceiverMetrics } from '../receiver-metrics.js';
+import { encodeSyslogFrame } from '../syslog-event.js';
+import { FrameSyntaxError, FrameTooLargeError, SyslogFrameDecoder } from '../syslog/frame-decoder.js';
+import { ThrottledWarning } from './throttled-warning.js';
+
+export interface SyslogStreamConfig {
+  readonly transport: 'tcp' | 'tls';
+  readonly receiverId: string;
+  readonly maxFrameBytes: number;
+  readonly hashSourceAddress: boolean;
+  /** 0: never close for idleness. */
+  readonly idleTimeoutMs: number;
+  /** Zone of RFC 3164 stamps without one (see SyslogContext); undefined: UTC. */
+  readonly rfc3164TimeZone?: string;
+}
+
+/**
+ * One syslog stream connection, the same over TCP and TLS (a TLSSocket is handed over after its handshake): RFC 6587
+ * framing, each frame to an event, idle timeout, and a framing error closing the connection. Pausing for backpressure
+ * is the listener's job (it holds every stream); a paused connection is never closed as idle.
+ */
+export function createSyslogStreamHandler(
+  config: SyslogStreamConfig, intake: Intake, metrics: ReceiverMetrics, log: Logger,
+): (socket: Socket) => void {
+  const { transport } = config;
+  const received = metrics.eventsReceived.labels('syslog', transport);
+  const idleTimeouts = metrics.idleTimeouts.labels(transport);
+  const rejected = {
+    frame_too_large: metrics.framesRejected.labels(transport, 'frame_too_large'),
+    frame_syntax: metrics.framesRejected.labels(transport, 'frame_syntax'),
+  };
+  const frameWarning = new ThrottledWarning(log, `closing syslog ${transport} connection: bad framing`);
+
+  return (socket: Socket) => {
+    const source = normalizeAddress(socket.remoteAddress);
+    const eventContext = {
+      receiverId: config.receiverId, source, transport, hashSourceAddress: config.hashSourceAddress, rfc3164TimeZone: config.rfc3164TimeZone,
+    } as const;
+    const decoder = new SyslogFrameDecoder({ maxFrameBytes: config.maxFrameBytes });
+    const take = (frame: Buffer) => {
+      const event = encodeSyslogFrame(frame, eventContext, new Date());
+      if (!event.parsed) metrics.parseErrors.inc({ protocol: 'syslog', code: event.parseErrorCode ?? 'UNKNOWN' });
+      received.inc();
+      intake.submit(event.key, event.body);
+    };
+
+    socket.on('data', (chunk: Buffer) => {
+      let frames: Buffer[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (err) {
+        // Disposition fatal: past an oversized or malformed frame the stream has no frame boundary to resume at, and
+        // destroy() discards what the socket still holds, so a declared 999999999-byte body is never read.
+        const reason = err instanceof FrameTooLargeError ? 'frame_too_large' : err instanceof FrameSyntaxError ? 'frame_syntax' : 'unknown';
+        if (reason === 'unknown') metrics.framesRejected.inc({ transport, reason }); else rejected[reason].inc();
+        frameWarning.warn({ source, reason, err: (err as Error).message });
+        socket.destroy();
+        return;
+      }
+      for (const frame of frames) take(frame);
+    });
+    socket.on('end', () => {
+      const last = decoder.end();
+      if (last) take(last);
+      socket.end();
+    });
+
+    if (config.idleTimeoutMs > 0) {
+      socket.setTimeout(config.idleTimeoutMs);
+      socket.on('timeout', () => {
+        // Paused by us, not idle: the sender may be waiting on TCP flow control. Look again a period later.
+        if (socket.isPaused()) { socket.setTimeout(config.idleTimeoutMs); return; }
+        idleTimeouts.inc();
+        log.debug({ source, transport, idleTimeoutMs: config.idleTimeoutMs }, 'closing idle syslog connection');
+        socket.destroy();
+      });
+    }
+    socket.on('error', (err) => log.debug({ source, transport, err: err.message }, 'syslog connection error'));
+  };
+}
