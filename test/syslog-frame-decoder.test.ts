@@ -194,3 +194,16 @@ describe('SyslogFrameDecoder', () => {
     assert.equal(trimLineEnd(Buffer.from('\n\r\0')).length, 0);
   });
 });
+
+describe('frame decoder errors keep the good frames before them', () => {
+  it('hands back the complete frames of the same push with the error', () => {
+    const decoder = new SyslogFrameDecoder({ maxFrameBytes: 100 });
+    try {
+      decoder.push(Buffer.from('<13>1 - - - - - - one\n9 <13>1 two999999999 '));
+      assert.fail('expected FrameTooLargeError');
+    } catch (err) {
+      assert.ok(err instanceof FrameTooLargeError);
+      assert.deepEqual(err.framesBefore.map((f) => f.toString()), ['<13>1 - - - - - - one', '<13>1 two']);
+    }
+  });
+});

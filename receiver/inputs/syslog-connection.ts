@@ -56,6 +56,7 @@ export function createSyslogStreamHandler(
         // Disposition fatal: past an oversized or malformed frame the stream has no frame boundary to resume at, and
         // destroy() discards what the socket still holds, so a declared 999999999-byte body is never read.
         const reason = err instanceof FrameTooLargeError ? 'frame_too_large' : err instanceof FrameSyntaxError ? 'frame_syntax' : 'unknown';
+        if (err instanceof FrameTooLargeError || err instanceof FrameSyntaxError) for (const frame of err.framesBefore) take(frame);
         if (reason === 'unknown') metrics.framesRejected.inc({ transport, reason }); else rejected[reason].inc();
         frameWarning.warn({ source, reason, err: (err as Error).message });
         socket.destroy();

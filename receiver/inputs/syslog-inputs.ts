@@ -21,7 +21,7 @@ export interface SyslogInputs {
 export async function startSyslogInputs(config: Config, intake: Intake, metrics: ReceiverMetrics, log: Logger): Promise<SyslogInputs> {
   const common = {
     host: config.listenHost, receiverId: config.receiverId, maxFrameBytes: config.maxFrameBytes,
-    hashSourceAddress: config.hashSourceAddress, idleTimeoutMs: config.idleTimeoutMs,
+    hashSourceAddress: config.hashSourceAddress, idleTimeoutMs: config.idleTimeoutMs, rfc3164TimeZone: config.rfc3164TimeZone,
   };
   const tlsWanted = config.syslogTlsPort > 0 && config.tlsCertFile !== '';
   // Before anything binds: a TLS misconfiguration stops the receiver with the setting named.

@@ -32,6 +32,8 @@ export class FrameTooLargeError extends Error {
   /** MSG-LEN the sender declared (octet counting), as far as its digits had arrived; null for a newline frame. */
   readonly declaredBytes: number | null;
   readonly maxFrameBytes: number;
+  /** Complete frames of the same push that came before the bad one: they are good and must not be lost. */
+  framesBefore: Buffer[] = [];
 
   constructor(declaredBytes: number | null, maxFrameBytes: number) {
     super(
@@ -48,6 +50,8 @@ export class FrameTooLargeError extends Error {
 export class FrameSyntaxError extends Error {
   override readonly name = 'FrameSyntaxError';
   readonly code = 'FRAME_SYNTAX';
+  /** Complete frames of the same push that came before the bad one: they are good and must not be lost. */
+  framesBefore: Buffer[] = [];
 }
 
 type State = 'frame-start' | 'msg-len' | 'octet-body' | 'newline-body';
@@ -101,6 +105,7 @@ export class SyslogFrameDecoder {
       this.#failure = err as Error;
       this.#pending = [];
       this.#pendingBytes = 0;
+      if (err instanceof FrameTooLargeError || err instanceof FrameSyntaxError) err.framesBefore = frames;
       throw err;
     }
     return frames;

@@ -18,6 +18,11 @@ function setting<T>(key: string, schema: z.ZodType<T>, defaultValue: T, doc: str
   return { key, env, schema, default: defaultValue, doc };
 }
 
+function isTimeZoneName(name: string): boolean {
+  if (name === 'UTC' || name === 'local') return true;
+  try { new Intl.DateTimeFormat('en-US', { timeZone: name }); return true; } catch { return false; }
+}
+
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().min(0);
@@ -74,6 +79,8 @@ export const settings = {
     'Open syslog TCP and TLS connections from one sender address; a connection past it is closed at once and counted.'),
   udpReceiveBufferBytes: setting('receiver.udpReceiveBufferBytes', nonNegativeInt, 4 * 1024 * 1024,
     'SO_RCVBUF requested for the syslog UDP socket (0: the kernel default); Linux caps it at net.core.rmem_max. The effective size is logged.'),
+  rfc3164TimeZone: setting('receiver.rfc3164TimeZone', z.string().refine(isTimeZoneName, 'UTC, local, or an IANA zone name such as Europe/Berlin'), 'UTC',
+    'Time zone of RFC 3164 timestamps, which carry none: UTC, local, or an IANA name (daylight saving applied).'),
   batchMaxEvents: setting('receiver.batchMaxEvents', positiveInt, 500, 'A batch is published when it holds this many events…'),
   batchMaxBytes: setting('receiver.batchMaxBytes', positiveInt, 64 * 1024, '…or this many encoded bytes…'),
   batchMaxDelayMs: setting('receiver.batchMaxDelayMs', positiveInt, 20, '…or its first event is this old.'),

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { createServer as createNetServer } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,17 +18,23 @@ export interface OutputLine {
 /** `fanin up` as a user runs it (the real CLI, real child processes), on shifted ports and its own namespace. */
 export class LocalFleetProcess {
   readonly namespace = uniqueNamespace('fleet');
-  // Every base port (5514 … 24225) shifted stays below 65536 and above the privileged range.
-  readonly portOffset = 20000 + Math.floor(Math.random() * 20000);
+  /**
+   * Every base port (5514 … 24225) shifted stays below the kernel's ephemeral range (32768+), where outgoing
+   * connections would take our ports, and above the privileged range; chosen in start() among free ones.
+   */
+  portOffset = 0;
+  private readonly spoolDir = mkdtempSync(join(tmpdir(), 'fanin-spool-'));
   readonly outDir = mkdtempSync(join(tmpdir(), 'fanin-out-'));
   private child: ChildProcess | null = null;
   stdout = '';
 
   port(base: number): number { return base + this.portOffset; }
 
-  async start(): Promise<void> {
+  async start(extraEnv: Record<string, string> = {}): Promise<void> {
+    this.portOffset = await freeFleetOffset();
     const child = spawn(process.execPath, [CLI, 'up', '--port-offset', String(this.portOffset)], {
-      env: { ...process.env, FANIN_NAMESPACE: this.namespace, FANIN_UPLOADER_FILE_SINK_DIR: this.outDir, FANIN_LOG_LEVEL: 'warn',
+      env: { ...process.env, ...extraEnv, FANIN_NAMESPACE: this.namespace, FANIN_UPLOADER_FILE_SINK_DIR: this.outDir, FANIN_LOG_LEVEL: 'warn',
+        FANIN_RECEIVER_SPOOL_DIR: this.spoolDir, FANIN_UPLOADER_SECONDARY_DIR: join(this.outDir, 'secondary'),
         FANIN_DRAIN_TIMEOUT_MS: '8000', FANIN_METRICS_HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -79,6 +87,7 @@ export class LocalFleetProcess {
     await this.stop();
     await cleanupNamespace(this.namespace);
     rmSync(this.outDir, { recursive: true, force: true });
+    rmSync(this.spoolDir, { recursive: true, force: true });
   }
 }
 
@@ -92,4 +101,32 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
+}
+
+const FLEET_TCP_PORTS = [5514, 5515, 6514, 6515, 24224, 24225, 8888, 8889, 9601, 9602, 9611, 9612, 9621];
+const FLEET_UDP_PORTS = [5514, 5515, 24224, 24225];
+
+/** A port offset at which every port of the local fleet is free on 127.0.0.1, TCP and UDP. Bounded attempts. */
+async function freeFleetOffset(): Promise<number> {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const offset = 1000 + Math.floor(Math.random() * 7400);
+    const tcp = await Promise.all(FLEET_TCP_PORTS.map((p) => portFree('tcp', p + offset)));
+    const udp = await Promise.all(FLEET_UDP_PORTS.map((p) => portFree('udp', p + offset)));
+    if ([...tcp, ...udp].every(Boolean)) return offset;
+  }
+  throw new Error('no free port offset for the local fleet');
+}
+
+function portFree(kind: 'tcp' | 'udp', port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (kind === 'udp') {
+      const socket = createSocket('udp4');
+      socket.once('error', () => { socket.close(); resolve(false); });
+      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+    } else {
+      const server = createNetServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    }
+  });
 }
