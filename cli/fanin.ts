@@ -11,6 +11,7 @@ import { runReceiver } from '../receiver/run-receiver.js';
 import { runUploader } from '../uploader/run-uploader.js';
 import { runFleet } from './run-fleet.js';
 import { fanOutSend, type SendFraming } from './send.js';
+import { runTop, TOP_USAGE } from './top.js';
 
 const USAGE = `usage: fanin <command> [options]
 
@@ -23,11 +24,13 @@ commands:
   send --to host:port[,host:port…] [--framing udp|tcp|octet] [--count N] [--rate N] [--message TEXT]
                        fan-out test sender: the same syslog lines to every target
   settings             list every setting with its environment variable and default
+  ${TOP_USAGE}
 
 Settings come from defaults, a JSON file (--config or FANIN_CONFIG), then FANIN_* environment variables.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'top' && !rest.includes('--help') && !rest.includes('-h')) return runTop(rest); // its own options
   const { values } = parseArgs({
     args: rest, allowPositionals: false, strict: true,
     options: {

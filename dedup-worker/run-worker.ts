@@ -8,6 +8,7 @@ import type { Config } from '../shared/config/settings.js';
 import { createLogger } from '../shared/logger.js';
 import { startOpsServer } from '../shared/metrics/ops-server.js';
 import { createRegistry } from '../shared/metrics/registry.js';
+import { batchReceivedAt, isLate } from './batch-age.js';
 import { selectUnique, type UniqueSelection } from './batch-decision.js';
 import { DedupStore } from './dedup-store.js';
 import { createWorkerMetrics } from './worker-metrics.js';
@@ -25,6 +26,7 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
   const log = createLogger('dedup-worker', config.workerId, config.logLevel);
   const registry = createRegistry('dedup-worker', config.workerId);
   const metrics = createWorkerMetrics(registry);
+  metrics.dedupWindow.set(config.dedupWindowSeconds);
   const names = topologyNames(config.namespace);
 
   // Fail fast instead of queueing commands while Redis is away: the worker holds and batches wait in RabbitMQ.
@@ -137,6 +139,13 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
     let repeats = 0;
     for (const n of selection.occurrences) if (n > 1) repeats++;
     const receiver = batch.receiverId;
+    metrics.knowReceiver(receiver);
+    const receivedAt = batchReceivedAt(batch);
+    if (receivedAt !== null) {
+      const now = Date.now();
+      metrics.batchAge.observe(Math.max(0, (now - receivedAt) / 1000));
+      if (selection.ids.length > 0 && isLate(receivedAt, now, config.dedupWindowSeconds)) metrics.lateCopies.inc({ receiver }, selection.ids.length);
+    }
     if (selection.ids.length - repeats > 0) metrics.copies.inc({ receiver, result: 'unique' }, selection.ids.length - repeats);
     if (repeats > 0) metrics.copies.inc({ receiver, result: 'repeat' }, repeats);
     if (selection.duplicates > 0) metrics.copies.inc({ receiver, result: 'duplicate' }, selection.duplicates);
@@ -174,11 +183,12 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
   });
   session.on('lost', () => { publisher.detach(); channel = null; consumerTag = null; metrics.holding.set(1); });
   redis.on('ready', () => {
+    metrics.redisUp.set(1);
     log.info({ url: redactUrl(config.redisUrl) }, 'redis ready');
     startConsuming().catch((err: Error) => log.warn({ err: err.message }, 'cannot start consuming'));
   });
-  redis.on('end', () => void hold('redis connection ended'));
-  redis.on('close', () => void hold('redis connection closed'));
+  redis.on('end', () => { metrics.redisUp.set(0); void hold('redis connection ended'); });
+  redis.on('close', () => { metrics.redisUp.set(0); void hold('redis connection closed'); });
   await session.start();
 
   const ops = await startOpsServer({

@@ -24,3 +24,12 @@ export function createUploaderMetrics(registry: Registry) {
 }
 
 export type UploaderMetrics = ReturnType<typeof createUploaderMetrics>;
+
+/** Zeros for every configured sink, so dashboards and alerts see 0 instead of "No data" before the first failure. */
+export function initialiseUploaderMetrics(m: UploaderMetrics, sinks: readonly string[]): void {
+  for (const sink of sinks) {
+    for (const c of [m.eventsWritten, m.eventsRejected, m.writeFailures, m.deadLettered, m.secondaryEvents]) c.inc({ sink }, 0);
+    m.writeSeconds.zero({ sink });
+    m.endToEndLatency.zero({ sink });
+  }
+}

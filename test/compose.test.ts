@@ -1,0 +1,122 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { localFleet } from '../cli/local-fleet.js';
+import { loadConfig } from '../shared/config/load-config.js';
+import { settings } from '../shared/config/settings.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ENV_DIR = mkdtempSync(join(tmpdir(), 'fanin-compose-'));
+const EMPTY_ENV_FILE = join(ENV_DIR, 'empty.env');
+writeFileSync(EMPTY_ENV_FILE, '');
+const SECRETS = { RABBITMQ_USER: 'fanin', RABBITMQ_PASSWORD: 'test-secret', GRAFANA_ADMIN_PASSWORD: 'test-secret' };
+
+interface Port { target: number; published: number | string; protocol: string }
+interface Service {
+  image?: string; container_name?: string; ports?: Port[]; environment?: Record<string, string>; volumes?: (string | { target: string })[];
+  healthcheck?: unknown; restart?: string;
+}
+
+/**
+ * Debian's docker-compose (1.29) validates and resolves the file without a Docker engine. The shell's own
+ * variables and any .env file are kept out, so only what the test gives counts.
+ */
+function compose(args: string[], extraEnv: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...extraEnv };
+  const r = spawnSync('docker-compose', ['--env-file', EMPTY_ENV_FILE, '-f', 'docker-compose.yml', ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+  if (r.error) throw new Error(`cannot run Debian's docker-compose (apt-get install docker-compose): ${r.error.message}`);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The resolved file as JSON (python3-yaml comes with Debian's docker-compose). */
+function resolved(): { services: Record<string, Service> } {
+  const out = compose(['config'], SECRETS);
+  assert.equal(out.status, 0, out.stderr);
+  const r = spawnSync('python3', ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], { input: out.stdout, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as { services: Record<string, Service> };
+}
+
+const FANIN_SERVICES = ['receiver-a', 'receiver-b', 'dedup-worker', 'uploader'];
+
+describe('docker-compose.yml', () => {
+  it('passes `docker-compose config -q` with the required secrets', () => {
+    const r = compose(['config', '-q'], SECRETS);
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  it('refuses to resolve without each secret: no default passwords', () => {
+    for (const missing of Object.keys(SECRETS)) {
+      const env = Object.fromEntries(Object.entries(SECRETS).filter(([k]) => k !== missing));
+      const r = compose(['config', '-q'], env);
+      assert.notEqual(r.status, 0, `config without ${missing} must fail`);
+      assert.match(r.stderr, new RegExp(missing));
+    }
+  });
+
+  after(() => rmSync(ENV_DIR, { recursive: true, force: true }));
+  let cached: Record<string, Service> | null = null;
+  const servicesOf = () => (cached ??= resolved().services);
+
+  it('lets dedup-worker scale: no container_name, no published ports', () => {
+    const w = servicesOf()['dedup-worker']!;
+    assert.equal(w.container_name, undefined);
+    assert.deepEqual(w.ports ?? [], []);
+  });
+
+  it('publishes every receiver input on the local fleet\'s ports (DESIGN §5), distinct per receiver, and no metrics port', () => {
+    const services = servicesOf();
+    const fleet = localFleet(0, '127.0.0.1', { certFile: 'c', keyFile: 'k' });
+    const published = new Set<string>();
+    for (const [service, member] of [['receiver-a', fleet[0]!], ['receiver-b', fleet[1]!]] as const) {
+      const s = services[service]!;
+      const env = s.environment ?? {};
+      const mapping = (s.ports ?? []).map((p) => `${p.published}->${p.target}/${p.protocol}`).sort();
+      const host = (name: string) => member.env[name];
+      const inside = (name: string) => env[name];
+      const expected = [
+        `${host('FANIN_RECEIVER_SYSLOG_PORT')}->${inside('FANIN_RECEIVER_SYSLOG_PORT')}/udp`,
+        `${host('FANIN_RECEIVER_SYSLOG_PORT')}->${inside('FANIN_RECEIVER_SYSLOG_PORT')}/tcp`,
+        `${host('FANIN_RECEIVER_SYSLOG_TLS_PORT')}->${inside('FANIN_RECEIVER_SYSLOG_TLS_PORT')}/tcp`,
+        `${host('FANIN_RECEIVER_FORWARD_PORT')}->${inside('FANIN_RECEIVER_FORWARD_PORT')}/tcp`,
+        `${host('FANIN_RECEIVER_FORWARD_PORT')}->${inside('FANIN_RECEIVER_FORWARD_PORT')}/udp`,
+        `${host('FANIN_RECEIVER_HTTP_PORT')}->${inside('FANIN_RECEIVER_HTTP_PORT')}/tcp`,
+      ].sort();
+      assert.deepEqual(mapping, expected, service);
+      for (const p of s.ports ?? []) {
+        const key = `${p.published}/${p.protocol}`;
+        assert.ok(!published.has(key), `host port ${key} published twice`);
+        published.add(key);
+      }
+      assert.equal(env.FANIN_RECEIVER_ID, member.env.FANIN_RECEIVER_ID);
+      assert.ok((s.volumes ?? []).some((v) => (typeof v === 'string' ? v : v.target).includes('/app/data/spool')), `${service} keeps its spool on a volume`);
+    }
+    for (const [name, s] of Object.entries(services)) {
+      for (const p of s.ports ?? []) assert.notEqual(Number(p.target), 9601, `${name} must not publish its metrics port`);
+    }
+  });
+
+  it('gives every fanin service only known FANIN_* settings that validate', () => {
+    const services = servicesOf();
+    const known = new Set(Object.values(settings).map((s) => s.env));
+    for (const name of FANIN_SERVICES) {
+      const env = services[name]?.environment ?? {};
+      const unknown = Object.keys(env).filter((k) => k.startsWith('FANIN_') && !known.has(k));
+      assert.deepEqual(unknown, [], `${name}: unknown settings`);
+      assert.doesNotThrow(() => loadConfig({ env }), `${name}: settings validate`);
+    }
+  });
+
+  it('has health checks and restart policies, and RabbitMQ\'s Prometheus plugin enabled', () => {
+    const services = servicesOf();
+    for (const [name, s] of Object.entries(services)) {
+      assert.ok(s.healthcheck, `${name} has a health check`);
+      assert.equal(s.restart, 'unless-stopped', `${name} restarts`);
+    }
+    assert.match(readFileSync(`${ROOT}deploy/rabbitmq/enabled_plugins`, 'utf8'), /rabbitmq_prometheus/);
+  });
+});
