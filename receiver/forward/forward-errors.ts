@@ -23,6 +23,7 @@ export const FORWARD_ERRORS = {
   TOO_MANY_EVENTS: { reason: 'too_many_events', disposition: 'close' },
   CHUNK_TOO_LARGE: { reason: 'chunk_too_large', disposition: 'close' },
   HANDSHAKE_FAILED: { reason: 'handshake_failed', disposition: 'close' },
+  TLS_HANDSHAKE_FAILED: { reason: 'tls_handshake_failed', disposition: 'close' },
   IDLE_TIMEOUT: { reason: 'idle_timeout', disposition: 'close' },
   NIL_RECORD: { reason: 'nil_record', disposition: 'skip' },
 } as const;

@@ -7,6 +7,7 @@ import type { ReceiverMetrics } from '../receiver-metrics.js';
 import { createForwardMetrics } from './forward-metrics.js';
 import { startForwardServer, type ForwardServer, type ForwardServerOptions } from './forward-server.js';
 import { parseForwardUsers } from './handshake.js';
+import { loadTlsCredentials } from '../inputs/tls-credentials.js';
 
 /** Deepest msgpack nesting taken from a sender: records stay encodable in the envelope (the encoder stops at 100). */
 export const FORWARD_MAX_DEPTH = 64;
@@ -22,9 +23,20 @@ export function forwardServerOptions(config: Config): ForwardServerOptions {
   if (users.size > 0 && config.forwardSharedKey === '') {
     throw new ConfigError(['receiver.forwardUsers: user authentication needs receiver.forwardSharedKey (the handshake carries it)']);
   }
+  if (config.forwardTls && config.tlsCertFile === '') {
+    throw new ConfigError(['receiver.forwardTls: needs receiver.tlsCertFile and receiver.tlsKeyFile (the Forward listener uses the receiver\'s TLS certificate)']);
+  }
+  const tls = config.forwardTls ? {
+    credentials: loadTlsCredentials({
+      certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaFile, requireClientCert: config.tlsRequireClientCert,
+    }),
+    requireClientCert: config.tlsRequireClientCert,
+    handshakeTimeoutMs: config.tlsHandshakeTimeoutMs,
+  } : null;
   return {
     host: config.listenHost,
     port: config.forwardPort,
+    tls,
     receiverId: config.receiverId,
     limits: {
       maxFrameBytes: config.forwardMaxChunkBytes,
@@ -47,6 +59,6 @@ export async function startForwardInput(
   if (config.forwardPort === 0) return null;
   const options = forwardServerOptions(config);
   const server = await startForwardServer(options, intake, createForwardMetrics(registry), receiverMetrics, log);
-  log.info({ port: server.port, handshake: options.handshake !== null, users: options.handshake?.users.size ?? 0 }, 'forward input listening (TCP, UDP heartbeat)');
+  log.info({ port: server.port, tls: options.tls !== null, handshake: options.handshake !== null, users: options.handshake?.users.size ?? 0 }, 'forward input listening (TCP, UDP heartbeat)');
   return server;
 }

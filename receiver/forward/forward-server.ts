@@ -1,5 +1,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type AddressInfo, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { TlsCredentials } from '../inputs/tls-credentials.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Intake } from '../intake.js';
 import type { ReceiverMetrics } from '../receiver-metrics.js';
@@ -10,6 +12,8 @@ export interface ForwardServerOptions extends ForwardConnectionConfig {
   readonly host: string;
   /** TCP and UDP port; 0 picks a free one (tests). */
   readonly port: number;
+  /** When set, the TCP listener speaks TLS (in_forward's `<transport tls>`); the UDP heartbeat stays plain. */
+  readonly tls?: { readonly credentials: TlsCredentials; readonly requireClientCert: boolean; readonly handshakeTimeoutMs: number } | null;
 }
 
 export interface ForwardServer {
@@ -36,12 +40,25 @@ export async function startForwardServer(
   const gauge = receiverMetrics.connections.labels('forward');
   const deps = { intake, metrics, receiverMetrics, log };
 
-  const server = createServer({ allowHalfOpen: true }, (socket) => {
+  const onConnection = (socket: import('node:net').Socket) => {
     const conn = new ForwardConnection(socket, options, deps);
     connections.add(conn);
     gauge.inc();
     if (intake.paused) conn.setPressure(true);
     void conn.closed.then(() => { connections.delete(conn); gauge.dec(); });
+  };
+  const tls = options.tls;
+  const server: Server = tls
+    ? createTlsServer({
+      allowHalfOpen: true, cert: tls.credentials.cert, key: tls.credentials.key, ca: tls.credentials.ca,
+      requestCert: tls.requireClientCert, rejectUnauthorized: tls.requireClientCert, handshakeTimeout: tls.handshakeTimeoutMs,
+    }, onConnection)
+    : createServer({ allowHalfOpen: true }, onConnection);
+  // A failed handshake leaves the raw socket open until destroyed: close it, or it holds its slot (counted).
+  server.on('tlsClientError', (err: Error, socket: import('node:net').Socket) => {
+    metrics.errors.inc({ reason: 'tls_handshake_failed' });
+    log.debug({ err: err.message }, 'forward TLS handshake failed');
+    socket.destroy();
   });
   intake.onPressure((paused) => { for (const c of connections) c.setPressure(paused); });
 

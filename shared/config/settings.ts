@@ -99,6 +99,8 @@ export const settings = {
 
   forwardPort: setting('receiver.forwardPort', port, 24224,
     'Fluentd Forward input port (in_forward compatible): TCP for events, UDP heartbeats on the same port (0 disables).'),
+  forwardTls: setting('receiver.forwardTls', bool, false,
+    'Forward input over TLS (in_forward <transport tls>), with the receiver\'s TLS certificate and client-certificate settings.'),
   forwardSharedKey: setting('receiver.forwardSharedKey', z.string(), '',
     'Forward shared key: when set, every connection must pass the HELO/PING/PONG handshake (the receiver names itself fanin-<receiver id>); empty: no handshake.'),
   forwardUsers: setting('receiver.forwardUsers', z.string().regex(/^([^,:]+:[^,]+)?(,[^,:]+:[^,]+)*$/, 'user:password[,user2:password2]'), '',
