@@ -18,7 +18,9 @@ import { openTcp, openTls } from './support/sockets.js';
  */
 const missing = rsyslogMissing(false);
 
-describe('rsyslog forwarding to the fleet (omfwd TCP octet-counted to a, UDP to b, disk-assisted queues)', { skip: missing ?? false }, () => {
+describe('rsyslog forwarding to the fleet (omfwd TCP octet-counted to a, UDP to b, disk-assisted queues)', () => {
+  // CI installs rsyslog (.ci/run); without it this must fail, not pass silently.
+  before(() => { if (missing) assert.fail(missing); });
   const fleet = new LocalFleetProcess();
   const dir = mkdtempSync(join(tmpdir(), 'fanin-rsyslog-fwd-'));
   let rsyslog: Rsyslogd | null = null;
