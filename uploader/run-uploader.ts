@@ -2,27 +2,17 @@ import { BrokerSession } from '../shared/amqp/broker-session.js';
 import { ConfirmPublisher } from '../shared/amqp/confirm-publisher.js';
 import { fleetTopology, topologyNames } from '../shared/amqp/topology.js';
 import type { Config } from '../shared/config/settings.js';
-import { ConfigError } from '../shared/config/config-error.js';
-import { createLogger, type Logger } from '../shared/logger.js';
+import { createLogger } from '../shared/logger.js';
 import { startOpsServer } from '../shared/metrics/ops-server.js';
 import { createRegistry } from '../shared/metrics/registry.js';
-import type { Registry } from 'prom-client';
+import { createSinks } from './create-sinks.js';
 import { FileSink } from './file-sink/file-sink.js';
-import { forwardSinkOptionsFromConfig } from './forward-sink/forward-sink-config.js';
-import { ForwardSink } from './forward-sink/forward-sink.js';
-import type { Sink } from './sink.js';
+import { resolveSinkPlans, unusedSinkDefinitions } from './sink-plan.js';
 import { SinkConsumer } from './sink-consumer.js';
-import { createUploaderMetrics } from './uploader-metrics.js';
-import { join } from 'node:path';
+import { createUploaderMetrics, initialiseUploaderMetrics } from './uploader-metrics.js';
 
 export interface RunningUploader {
   drain(): Promise<void>;
-}
-
-function createSink(name: string, config: Config, registry: Registry, log: Logger): Sink {
-  if (name === 'file') return new FileSink({ dir: config.fileSinkDir, fsync: config.fileSinkFsync });
-  if (name === 'forward') return new ForwardSink(forwardSinkOptionsFromConfig(config), registry, log);
-  throw new ConfigError([`sinks: unknown sink "${name}" (known: file, forward)`]);
 }
 
 /** One consumer (own channel, own queue) per sink: a slow sink never holds back another. */
@@ -30,12 +20,18 @@ export async function runUploader(config: Config): Promise<RunningUploader> {
   const log = createLogger('uploader', config.uploaderId, config.logLevel);
   const registry = createRegistry('uploader', config.uploaderId);
   const metrics = createUploaderMetrics(registry);
+  initialiseUploaderMetrics(metrics, config.sinks);
   const names = topologyNames(config.namespace);
   const deadLetters = new ConfirmPublisher();
-  const consumers = config.sinks.map((name) => new SinkConsumer(createSink(name, config, registry, log), deadLetters, {
-    queue: names.sinkQueue(name), deadExchange: names.deadExchange, prefetch: config.uploaderPrefetch, flushIntervalMs: config.fileSinkFlushMs,
-    maxAttempts: config.sinkMaxAttempts,
-    secondary: config.secondaryDir === '' ? null : new FileSink({ dir: join(config.secondaryDir, name), fsync: true }),
+  // Named sinks (docs/sinks.md): every option validated before anything starts.
+  const plans = resolveSinkPlans(config);
+  const unused = unusedSinkDefinitions(config);
+  if (unused.length > 0) log.warn({ unused }, 'sinkDefinitions not listed in sinks: they get no queue and receive nothing');
+  const sinks = createSinks(plans, config.uploaderId, registry, log);
+  const consumers = plans.map((plan, i) => new SinkConsumer(sinks[i]!, deadLetters, {
+    queue: names.sinkQueue(plan.name), deadExchange: names.deadExchange, prefetch: plan.prefetch, batchSize: plan.batchSize,
+    flushIntervalMs: plan.flushIntervalMs, maxAttempts: plan.maxAttempts,
+    secondary: plan.secondaryDir === null ? null : new FileSink({ dir: plan.secondaryDir, fsync: true, name: plan.name }),
   }, metrics, log));
   // SIGUSR1, td-agent's habit for log rotation: close the sinks' files; the next write reopens them.
   process.on('SIGUSR1', () => {

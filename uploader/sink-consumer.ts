@@ -9,6 +9,8 @@ export interface SinkConsumerOptions {
   readonly queue: string;
   readonly deadExchange: string;
   readonly prefetch: number;
+  /** Most processed batches in one sink write (default: half the prefetch). */
+  readonly batchSize?: number;
   readonly flushIntervalMs: number;
   /** Attempts on the sink before the batches go to the secondary (td-agent's <secondary>). */
   readonly maxAttempts: number;
@@ -39,6 +41,8 @@ export class SinkConsumer {
 
   get consuming(): boolean { return this.consumerTag !== null; }
 
+  private get batchSize(): number { return this.options.batchSize ?? Math.max(1, Math.floor(this.options.prefetch / 2)); }
+
   async attach(model: ChannelModel): Promise<void> {
     const ch = await model.createChannel();
     ch.on('error', () => undefined);
@@ -68,8 +72,10 @@ export class SinkConsumer {
     this.stopping = true;
     if (this.channel && this.consumerTag) await this.channel.cancel(this.consumerTag).catch(() => undefined);
     this.consumerTag = null;
-    await this.writing;
-    if (this.pending.length > 0) await this.flush();
+    // Writes run batchSize at a time and each one starts the next: wait until none runs and nothing is gathered.
+    for (let i = 0; i < 100_000 && (this.writing || (this.pending.length > 0 && this.channel)); i++) {
+      if (this.writing) await this.writing; else await this.flush();
+    }
     await this.channel?.close().catch(() => undefined);
     await this.sink.close();
     await this.options.secondary?.close();
@@ -84,7 +90,7 @@ export class SinkConsumer {
       throw err;
     }
     this.pending.push({ msg, batch });
-    if (this.pending.length >= Math.max(1, this.options.prefetch / 2)) void this.flush();
+    if (this.pending.length >= this.batchSize) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.options.flushIntervalMs);
   }
 
@@ -92,8 +98,7 @@ export class SinkConsumer {
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
     if (this.writing) return; // the running write flushes again when it finishes
     const ch = this.channel;
-    const items = this.pending;
-    this.pending = [];
+    const items = this.pending.splice(0, this.batchSize);
     if (!ch || items.length === 0) return;
     this.writing = this.deliver(ch, items).finally(() => {
       this.writing = null;

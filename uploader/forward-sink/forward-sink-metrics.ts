@@ -1,10 +1,19 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
+const perRegistry = new WeakMap<Registry, ReturnType<typeof build>>();
+
 /**
- * Created once per sink on the registry it is given (never the global one). The `server` label is "host:port" as
- * the operator configured it: a small fixed set, never anything a sender controls.
+ * Created once per registry it is given (never the global one): several named forward sinks share the set, their
+ * servers tell them apart. The `server` label is "host:port" as the operator configured it: a small fixed set,
+ * never anything a sender controls.
  */
 export function createForwardSinkMetrics(registry: Registry) {
+  let metrics = perRegistry.get(registry);
+  if (!metrics) { metrics = build(registry); perRegistry.set(registry, metrics); }
+  return metrics;
+}
+
+function build(registry: Registry) {
   const registers = [registry];
   const server = ['server'] as const;
   return {

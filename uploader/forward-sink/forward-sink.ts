@@ -21,15 +21,15 @@ const REMEMBERED_CHUNKS = 65_536;
  * that no server acknowledged yet.
  */
 export class ForwardSink implements Sink {
-  readonly name = 'forward';
   private readonly pool: ServerPool;
   private readonly metrics: ForwardSinkMetrics;
   private readonly acked = new RecentIds(REMEMBERED_CHUNKS);
   private readonly unacked = new RecentIds(REMEMBERED_CHUNKS);
 
-  constructor(private readonly options: ForwardSinkOptions, registry: Registry, log: Logger) {
+  /** `name`: the configured sink name (queue, logs, the uploader's `sink` label). */
+  constructor(private readonly options: ForwardSinkOptions, registry: Registry, log: Logger, readonly name = 'forward') {
     this.metrics = createForwardSinkMetrics(registry);
-    this.pool = new ServerPool(options, this.metrics, log.child({ sink: 'forward' }));
+    this.pool = new ServerPool(options, this.metrics, log.child({ sink: name }));
     this.pool.start();
     log.info({ servers: options.servers.map((s) => `${s.label}${s.standby ? ' standby' : ''} w${s.weight}`), heartbeat: options.heartbeatType,
       ack: options.requireAckResponse, handshake: options.auth !== null, tls: options.tls !== null, compress: options.compress }, 'forward sink ready');
