@@ -11,6 +11,7 @@ import { createRegistry } from '../shared/metrics/registry.js';
 import { batchReceivedAt, isLate } from './batch-age.js';
 import { selectUnique, type UniqueSelection } from './batch-decision.js';
 import { DedupStore } from './dedup-store.js';
+import { passThroughBatch } from './pass-through.js';
 import { createWorkerMetrics } from './worker-metrics.js';
 
 export interface RunningWorker {
@@ -48,7 +49,8 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
   const consuming = () => consumerTag !== null;
 
   const startConsuming = async () => {
-    if (starting || stopping || consuming() || !channel || !publisher.ready || redis.status !== 'ready') return;
+    const redisNeeded = config.redisDownMode === 'hold';
+    if (starting || stopping || consuming() || !channel || !publisher.ready || (redisNeeded && redis.status !== 'ready')) return;
     starting = true;
     try {
       const ch = channel;
@@ -104,6 +106,10 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
       selection = selectUnique(batch, decisions);
     } catch (err) {
       metrics.redisErrors.inc();
+      if (config.redisDownMode === 'pass-through') {
+        await publishPassThrough(ch, msg, batch);
+        return;
+      }
       log.warn({ err: (err as Error).message, batch: newBatchId(batch) }, 'dedup script failed; batch returned to the queue');
       settle(ch, msg, false);
       await hold('redis unavailable');
@@ -131,6 +137,20 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
       await store.markPublished(batch, decisions).catch((err: Error) => log.warn({ err: err.message }, 'could not mark batch published'));
     }
     metrics.batchesProcessed.inc({ result: selection.alreadyPublished ? 'already_published' : selection.reused ? 'redelivered' : 'processed' });
+    settle(ch, msg, true);
+  };
+
+  const publishPassThrough = async (ch: Channel, msg: ConsumeMessage, batch: NewEventBatch) => {
+    const { ids, bodies } = passThroughBatch(batch);
+    try {
+      await publisher.publish(names.processedExchange, encodeProcessedBatch({ sourceBatchId: newBatchId(batch), ids, bodies }), { messageId: newBatchId(batch) });
+    } catch {
+      metrics.publishFailures.inc();
+      settle(ch, msg, false);
+      return;
+    }
+    metrics.passThroughEvents.inc(ids.length);
+    log.warn({ batch: newBatchId(batch), events: ids.length }, 'redis unavailable: batch passed through undeduplicated (dedup: skipped)');
     settle(ch, msg, true);
   };
 
@@ -187,8 +207,9 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
     log.info({ url: redactUrl(config.redisUrl) }, 'redis ready');
     startConsuming().catch((err: Error) => log.warn({ err: err.message }, 'cannot start consuming'));
   });
-  redis.on('end', () => { metrics.redisUp.set(0); void hold('redis connection ended'); });
-  redis.on('close', () => { metrics.redisUp.set(0); void hold('redis connection closed'); });
+  const holdsWithoutRedis = config.redisDownMode === 'hold';
+  redis.on('end', () => { metrics.redisUp.set(0); if (holdsWithoutRedis) void hold('redis connection ended'); });
+  redis.on('close', () => { metrics.redisUp.set(0); if (holdsWithoutRedis) void hold('redis connection closed'); });
   await session.start();
 
   const ops = await startOpsServer({

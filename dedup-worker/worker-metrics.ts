@@ -28,6 +28,9 @@ export function createWorkerMetrics(registry: Registry) {
     }),
     dedupWindow: new Gauge({ name: 'fanin_worker_dedup_window_seconds', help: 'The configured dedup window (TTL of a dedup key).', registers }),
     uniquePublished: new Counter({ name: 'fanin_worker_unique_events_published_total', help: 'Unique events published to the processed exchange (confirmed).', registers }),
+    passThroughEvents: new Counter({
+      name: 'fanin_worker_pass_through_events_total', help: 'Events published undeduplicated (dedup: skipped) while Redis was unreachable, in pass-through mode.', registers,
+    }),
     republished: new Counter({
       name: 'fanin_worker_republished_events_total', help: 'Unique events published again for a redelivered batch (same ids; idempotent sinks absorb them).', registers,
     }),

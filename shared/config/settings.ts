@@ -123,6 +123,9 @@ export const settings = {
   dedupPartitions: setting('worker.dedupPartitions', z.coerce.number().int().min(1).max(16384), 1,
     'Redis hash-tag partitions of the dedup keys: 1 on one Redis, 16 or more on a Redis Cluster.'),
 
+  redisDownMode: setting('worker.redisDownMode', z.enum(['hold', 'pass-through']), 'hold',
+    'While Redis is unreachable: hold (stop consuming; batches wait in RabbitMQ) or pass-through (publish every copy flagged dedup: skipped).'),
+
   uploaderId: setting('uploader.id', receiverId, 'u1', 'Name of this uploader in logs and metrics.'),
   uploaderPrefetch: setting('uploader.prefetch', positiveInt, 64, 'Processed batches an uploader holds per sink.'),
   sinkMaxAttempts: setting('uploader.sinkMaxAttempts', positiveInt, 8,
