@@ -67,7 +67,25 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
     metrics.holding.set(1);
     const tag = consumerTag;
     consumerTag = null;
+    scheduleRedisProbe();
     if (tag && channel) { log.warn({ reason }, 'holding: stopped consuming'); await channel.cancel(tag).catch(() => undefined); }
+  };
+
+  // Redis can refuse writes without dropping the connection (out of memory under noeviction), so no `ready` event
+  // would ever end the hold: probe with a small write, backing off, and resume consuming once one succeeds.
+  let probeTimer: NodeJS.Timeout | null = null;
+  let probeDelayMs = 500;
+  const scheduleRedisProbe = () => {
+    if (probeTimer || stopping || config.redisDownMode !== 'hold') return;
+    probeTimer = setTimeout(() => {
+      probeTimer = null;
+      if (stopping || consuming()) return;
+      redis.set(`${config.namespace}:probe:${config.workerId}`, '1', 'PX', 10_000).then(
+        () => { probeDelayMs = 500; return startConsuming(); },
+        () => { probeDelayMs = Math.min(probeDelayMs * 2, 5000); scheduleRedisProbe(); },
+      ).catch((err: Error) => { log.warn({ err: err.message }, 'cannot resume consuming'); scheduleRedisProbe(); });
+    }, probeDelayMs);
+    probeTimer.unref();
   };
 
   const handle = async (ch: Channel, msg: ConsumeMessage) => {
@@ -219,6 +237,7 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
   return {
     drain: async () => {
       stopping = true;
+      if (probeTimer) clearTimeout(probeTimer);
       await hold('draining');
       const deadline = Date.now() + Math.max(1000, config.drainTimeoutMs - 2000);
       while (inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

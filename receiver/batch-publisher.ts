@@ -4,6 +4,7 @@ import { PublishError, type ConfirmPublisher } from '../shared/amqp/confirm-publ
 import type { Logger } from '../shared/logger.js';
 import type { SealedBatch } from './event-batcher.js';
 import type { ReceiverMetrics } from './receiver-metrics.js';
+import { ThrottledWarning } from './inputs/throttled-warning.js';
 import { SpoolFullError, type SpoolJournal, type SpoolRecord } from './spool/spool-journal.js';
 
 export interface BatchPublisherOptions {
@@ -46,6 +47,8 @@ export class BatchPublisher extends EventEmitter<BatchPublisherEvents> {
   private paused = false;
   private closed = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** Per batch while the spool disk fails: throttled, or a full disk floods the log too. */
+  private readonly spoolWriteWarning: ThrottledWarning;
 
   constructor(
     private readonly publisher: ConfirmPublisher,
@@ -57,6 +60,7 @@ export class BatchPublisher extends EventEmitter<BatchPublisherEvents> {
     private readonly brokerUnblocked: () => boolean = () => true,
   ) {
     super();
+    this.spoolWriteWarning = new ThrottledWarning(log, 'spool write failed; batch kept in memory');
     this.updateSpoolMetrics();
   }
 
@@ -156,7 +160,7 @@ export class BatchPublisher extends EventEmitter<BatchPublisherEvents> {
     try {
       this.spool!.append(batch.encoded);
     } catch (err) {
-      if (!(err instanceof SpoolFullError)) this.log.error({ err: (err as Error).message }, 'spool write failed');
+      if (!(err instanceof SpoolFullError)) this.spoolWriteWarning.warn({ err: (err as Error).message });
       this.metrics.spoolFull.inc();
       return false;
     }

@@ -151,7 +151,12 @@ describe('fanin top on the local fleet', { timeout: 120_000 }, () => {
     assert.equal(settled.fleet.unique, sent);
     assert.equal(settled.fleet.duplicate, sent);
     assert.equal(settled.fleet.written, sent);
-    assert.deepEqual(settled.queues?.map((q) => q.name), [`${fleet.namespace}.new`, `${fleet.namespace}.sink.file`, `${fleet.namespace}.dead`]);
+    // RabbitMQ's plugin reports a new queue only after its next statistics emission (every 5 s): wait for it.
+    const withQueues = await waitFor('queue depths from RabbitMQ', async () => {
+      const view = JSON.parse(await top('--json', '--interval', '200')) as TopView;
+      return view.queues && view.queues.length === 3 ? view : undefined;
+    }, 20_000, 500);
+    assert.deepEqual(withQueues.queues?.map((q) => q.name), [`${fleet.namespace}.new`, `${fleet.namespace}.sink.file`, `${fleet.namespace}.dead`]);
     assert.ok(settled.workers.every((w) => !w.holding && w.redisUp));
 
     const text = await top('--interval', '200');

@@ -1,7 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect, type ChannelModel } from 'amqplib';
+import { Redis } from 'ioredis';
+import { PrivateRedis } from '../chaos/private-redis.js';
 import { ConfirmPublisher } from '../shared/amqp/confirm-publisher.js';
 import { declareTopology, fleetTopology, topologyNames } from '../shared/amqp/topology.js';
 import { decodeBody, decodeProcessedBatch, encodeBody, encodeNewEventBatch } from '../shared/batch-codec.js';
@@ -69,5 +74,47 @@ describe('dedup worker with Redis down, against the real RabbitMQ', () => {
     const envelopes = processed.bodies.map((b) => decodeBody(b) as { message: string; dedup: string });
     assert.deepEqual(envelopes.map((e) => [e.message, e.dedup]), [['one', 'skipped'], ['two', 'skipped']]);
     assert.match(await t.metrics(), /fanin_worker_pass_through_events_total\{[^}]*\} 2/);
+  });
+});
+
+/** Redis refusing writes (out of memory under noeviction) keeps the connection: the worker must probe and resume. */
+describe('dedup worker when Redis refuses writes without disconnecting', () => {
+  it('holds while Redis is out of memory and resumes on its own once writes succeed again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fanin-redis-oom-'));
+    const redisServer = await PrivateRedis.create(dir);
+    await redisServer.start();
+    const admin = new Redis(redisServer.url);
+    const conn = await connect(AMQP_URL);
+    const namespace = uniqueNamespace('redis-oom');
+    const names = topologyNames(namespace);
+    const ch = await conn.createChannel();
+    await declareTopology(ch, fleetTopology(namespace, ['file']));
+    const worker = await runWorker(loadConfig({ env: {
+      FANIN_NAMESPACE: namespace, FANIN_REDIS_URL: redisServer.url, FANIN_LOG_LEVEL: 'fatal',
+      FANIN_METRICS_HOST: '127.0.0.1', FANIN_METRICS_PORT: String(await freePort()),
+    } }));
+    try {
+      await admin.config('SET', 'maxmemory', '1');
+      const publisher = new ConfirmPublisher();
+      await publisher.attach(conn);
+      const publish = (seq: number) => publisher.publish(names.newExchange, encodeNewEventBatch({
+        receiverId: 'a', bootId: 'oom', seq, keys: key(`oom-${seq}`),
+        bodies: [encodeBody({ tag: 't', time: null, received_at: Date.now(), receiver: 'a', source: null, transport: 'udp', format: 'raw', message: `oom-${seq}` })],
+      }), { messageId: `a:oom:${seq}` });
+      await publish(1);
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal((await ch.checkQueue(names.sinkQueue('file'))).messageCount, 0, 'nothing decided while Redis refuses writes');
+      await admin.config('SET', 'maxmemory', '0');
+      await waitFor('worker resumed and published', async () => ((await ch.checkQueue(names.sinkQueue('file'))).messageCount >= 1 ? true : undefined), 15_000);
+      await publisher.close();
+    } finally {
+      await worker.drain();
+      await ch.close().catch(() => undefined);
+      await conn.close().catch(() => undefined);
+      admin.disconnect();
+      await redisServer.kill();
+      await cleanupNamespace(namespace);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type SpoolFsync = 'always' | 'never';
@@ -87,9 +87,18 @@ export class SpoolJournal {
     const header = Buffer.allocUnsafe(HEADER_BYTES);
     header.writeUInt32BE(bytes.length, 0);
     header.writeUInt32BE(checksum(bytes), 4);
-    writeAll(this.writeFd!, header);
-    writeAll(this.writeFd!, bytes);
-    if (this.options.fsync === 'always') fdatasyncSync(this.writeFd!);
+    try {
+      writeAll(this.writeFd!, header);
+      writeAll(this.writeFd!, bytes);
+      if (this.options.fsync === 'always') fdatasyncSync(this.writeFd!);
+    } catch (err) {
+      // A partial record (disk full) must not stay in front of the next one: replay would read it as a torn tail and
+      // skip every later record of the segment. Cut the file back to its last complete record.
+      try { ftruncateSync(this.writeFd!, tail.size); } catch { this.close(); }
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') throw new SpoolFullError(`spool disk full (${code}) at ${tail.size} bytes of ${tail.path}`);
+      throw err;
+    }
     tail.size += HEADER_BYTES + bytes.length;
     this.totalBytes += HEADER_BYTES + bytes.length;
     this.records++;

@@ -1,0 +1,297 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { settings } from '../shared/config/settings.js';
+import { freePorts } from '../test/support/free-ports.js';
+import { note, sleep, until } from './util.js';
+
+const CLI = fileURLToPath(new URL('../cli/fanin.js', import.meta.url));
+
+export type Role = 'receiver' | 'worker' | 'uploader';
+
+export interface MemberSpec {
+  readonly name: string;
+  readonly role: Role;
+  readonly metricsPort: number;
+  readonly env: Record<string, string>;
+}
+
+export interface ReceiverPorts {
+  readonly id: string;
+  readonly syslog: number;
+  readonly http: number;
+  readonly forward: number;
+  readonly metrics: number;
+}
+
+export interface FleetLayout {
+  readonly namespace: string;
+  readonly redisUrl: string;
+  /** Each receiver's AMQP URL (through its own cuttable proxy). */
+  readonly receiverAmqpUrl: (id: string) => string;
+  /** Workers' and the uploader's AMQP URL. */
+  readonly amqpUrl: string;
+  readonly spoolDir: string;
+  readonly sinkDir: string;
+  readonly secondaryDir: string;
+  readonly logDir: string;
+  readonly receivers: readonly string[];
+  readonly workers: number;
+  /** Extra FANIN_* settings for every member. */
+  readonly env?: Record<string, string>;
+  /** Extra FANIN_* settings for one receiver, by id. */
+  readonly receiverEnv?: Readonly<Record<string, Record<string, string>>>;
+}
+
+export interface ExitRecord {
+  readonly name: string;
+  readonly at: number;
+  readonly code: number | null;
+  readonly signal: string | null;
+  /** False: nobody asked this process to exit (a crash the suite did not cause). */
+  readonly expected: boolean;
+}
+
+/** Counters worth summing over a member's lifetimes (each restart starts them from 0). */
+const TRACKED = [
+  'fanin_receiver_udp_drops_total', 'fanin_receiver_spooled_batches_total', 'fanin_receiver_spool_replayed_batches_total',
+  'fanin_receiver_spool_full_total', 'fanin_receiver_publish_failures_total', 'fanin_receiver_events_received_total',
+  'fanin_receiver_backpressure_pauses_total', 'fanin_worker_redis_errors_total', 'fanin_worker_republished_events_total',
+  'fanin_worker_publish_failures_total', 'fanin_worker_unique_events_published_total', 'fanin_uploader_write_failures_total',
+  'fanin_uploader_secondary_events_total', 'fanin_uploader_dead_lettered_batches_total', 'fanin_uploader_events_written_total',
+] as const;
+
+interface Incarnation {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly last: Map<string, number>;
+}
+
+/**
+ * The suite's fleet: 3 receivers, 2 workers and an uploader, each a `fanin <role>` child process with FANIN_*
+ * settings. The fleet is their supervisor: a member that exits (killed by a fault or crashed) is started again after
+ * `restartDelayMs`, and every exit is recorded (an exit nobody asked for is a finding).
+ */
+export class Fleet {
+  readonly members: readonly MemberSpec[];
+  readonly receiverPorts: readonly ReceiverPorts[];
+  readonly exits: ExitRecord[] = [];
+  private readonly current = new Map<string, Incarnation>();
+  private readonly incarnations: Incarnation[] = [];
+  private readonly expecting = new Set<string>();
+  private stopping = false;
+  private scrapeTimer: NodeJS.Timeout | null = null;
+
+  private constructor(private readonly layout: FleetLayout, members: MemberSpec[], receiverPorts: ReceiverPorts[], private readonly restartDelayMs: number) {
+    this.members = members;
+    this.receiverPorts = receiverPorts;
+  }
+
+  static async create(layout: FleetLayout, restartDelayMs = 1000): Promise<Fleet> {
+    mkdirSync(layout.logDir, { recursive: true });
+    const known = new Set(Object.values(settings).map((s) => s.env));
+    const ifKnown = (env: Record<string, string>) => Object.fromEntries(Object.entries(env).filter(([k]) => known.has(k)));
+    const perReceiver = 4;
+    const ports = await freePorts(layout.receivers.length * perReceiver + layout.workers + 1);
+    const take = () => ports.shift()!;
+    const common = {
+      FANIN_NAMESPACE: layout.namespace, FANIN_REDIS_URL: layout.redisUrl, FANIN_LOG_LEVEL: 'warn',
+      FANIN_METRICS_HOST: '127.0.0.1', FANIN_DRAIN_TIMEOUT_MS: '8000', ...layout.env,
+    };
+    const members: MemberSpec[] = [];
+    const receiverPorts: ReceiverPorts[] = [];
+    for (const id of layout.receivers) {
+      const p: ReceiverPorts = { id, syslog: take(), http: take(), forward: take(), metrics: take() };
+      receiverPorts.push(p);
+      members.push({
+        name: `receiver-${id}`, role: 'receiver', metricsPort: p.metrics,
+        env: ifKnown({
+          ...common, FANIN_AMQP_URL: layout.receiverAmqpUrl(id), FANIN_RECEIVER_ID: id, FANIN_RECEIVER_LISTEN_HOST: '127.0.0.1',
+          FANIN_RECEIVER_SYSLOG_PORT: String(p.syslog), FANIN_RECEIVER_HTTP_PORT: String(p.http), FANIN_METRICS_PORT: String(p.metrics),
+          FANIN_RECEIVER_SYSLOG_TLS_PORT: '0', FANIN_RECEIVER_FORWARD_PORT: String(p.forward), FANIN_RECEIVER_SPOOL_DIR: layout.spoolDir,
+          ...layout.receiverEnv?.[id],
+        }),
+      });
+    }
+    for (let n = 1; n <= layout.workers; n++) {
+      const metrics = take();
+      members.push({
+        name: `worker-${n}`, role: 'worker', metricsPort: metrics,
+        env: ifKnown({ ...common, FANIN_AMQP_URL: layout.amqpUrl, FANIN_WORKER_ID: `w${n}`, FANIN_METRICS_PORT: String(metrics) }),
+      });
+    }
+    const metrics = take();
+    members.push({
+      name: 'uploader', role: 'uploader', metricsPort: metrics,
+      env: ifKnown({
+        ...common, FANIN_AMQP_URL: layout.amqpUrl, FANIN_UPLOADER_ID: 'u1', FANIN_METRICS_PORT: String(metrics),
+        FANIN_UPLOADER_FILE_SINK_DIR: layout.sinkDir, FANIN_UPLOADER_SECONDARY_DIR: layout.secondaryDir,
+      }),
+    });
+    return new Fleet(layout, members, receiverPorts, restartDelayMs);
+  }
+
+  spec(name: string): MemberSpec {
+    const m = this.members.find((x) => x.name === name);
+    if (!m) throw new Error(`no fleet member ${name}`);
+    return m;
+  }
+
+  names(role?: Role): string[] { return this.members.filter((m) => !role || m.role === role).map((m) => m.name); }
+
+  pid(name: string): number | null { return this.current.get(name)?.child.pid ?? null; }
+
+  async start(readyTimeoutMs = 60_000): Promise<void> {
+    for (const m of this.members) this.launch(m);
+    await Promise.all(this.members.map((m) => this.waitReady(m.name, readyTimeoutMs)));
+    this.scrapeTimer = setInterval(() => { void this.scrapeAll(); }, 2000);
+  }
+
+  /** GET /readyz (connected and consuming) of the member's current process. */
+  async waitReady(name: string, timeoutMs = 60_000): Promise<void> {
+    const port = this.spec(name).metricsPort;
+    await until(`${name} ready`, async () => (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1000) })).ok, timeoutMs, 200);
+  }
+
+  /** GET /healthz (alive, maybe not connected). */
+  async waitAlive(name: string, timeoutMs = 60_000): Promise<void> {
+    const port = this.spec(name).metricsPort;
+    await until(`${name} alive`, async () => (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) })).ok, timeoutMs, 200);
+  }
+
+  async waitAllReady(timeoutMs = 60_000): Promise<void> {
+    await Promise.all(this.members.map((m) => this.waitReady(m.name, timeoutMs)));
+  }
+
+  /** Members whose /readyz does not answer 200 right now. */
+  async notReady(): Promise<string[]> {
+    const answers = await Promise.all(this.members.map(async (m) => {
+      try { return (await fetch(`http://127.0.0.1:${m.metricsPort}/readyz`, { signal: AbortSignal.timeout(1000) })).ok; } catch { return false; }
+    }));
+    return this.members.filter((_, i) => !answers[i]).map((m) => m.name);
+  }
+
+  /** Per member: log lines at warn, error and fatal level, and the most frequent error messages. */
+  logStats(): Record<string, { warn: number; error: number; fatal: number; topErrors: [string, number][] }> {
+    const out: ReturnType<Fleet['logStats']> = {};
+    for (const m of this.members) {
+      let text = '';
+      try { text = readFileSync(join(this.layout.logDir, `${m.name}.log`), 'utf8'); } catch { /* none */ }
+      const stats = { warn: 0, error: 0, fatal: 0, topErrors: [] as [string, number][] };
+      const messages = new Map<string, number>();
+      for (const line of text.split('\n')) {
+        const level = /"level":(\d+)/.exec(line)?.[1];
+        if (level === '40') stats.warn++;
+        else if (level === '50' || level === '60') {
+          if (level === '50') stats.error++; else stats.fatal++;
+          const msg = /"msg":"([^"]*)"/.exec(line)?.[1] ?? line.slice(0, 120);
+          messages.set(msg, (messages.get(msg) ?? 0) + 1);
+        }
+      }
+      stats.topErrors = [...messages].sort((a, b) => b[1] - a[1]).slice(0, 5);
+      out[m.name] = stats;
+    }
+    return out;
+  }
+
+  /** Sends a signal to the member's current process; a killing signal is marked expected (the fault asked for it). */
+  signal(name: string, signal: NodeJS.Signals): number {
+    const inc = this.current.get(name);
+    if (!inc?.child.pid) throw new Error(`${name} is not running`);
+    if (signal === 'SIGKILL' || signal === 'SIGTERM') this.expecting.add(name);
+    process.kill(inc.child.pid, signal);
+    return inc.child.pid;
+  }
+
+  /** SIGKILL, then wait until the supervisor's restart is up again (alive, or ready when `ready`). */
+  async killAndAwaitRestart(name: string, ready: boolean, timeoutMs = 60_000): Promise<{ killedAt: number; upAt: number }> {
+    const old = this.current.get(name);
+    if (!old) throw new Error(`${name} is not running`);
+    const gone = new Promise<void>((r) => old.child.once('exit', () => r()));
+    this.signal(name, 'SIGKILL');
+    const killedAt = Date.now();
+    await gone;
+    await until(`${name} restarted`, () => { const c = this.current.get(name); return c !== undefined && c !== old; }, timeoutMs, 50);
+    if (ready) await this.waitReady(name, timeoutMs); else await this.waitAlive(name, timeoutMs);
+    return { killedAt, upAt: Date.now() };
+  }
+
+  /** Counters summed over every process a member ran as (last scrape of each). */
+  totals(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const inc of this.incarnations) {
+      const m = (out[inc.name] ??= {});
+      for (const [k, v] of inc.last) m[k] = (m[k] ?? 0) + v;
+    }
+    return out;
+  }
+
+  async scrapeAll(): Promise<void> {
+    await Promise.all([...this.current.values()].map(async (inc) => {
+      const port = this.spec(inc.name).metricsPort;
+      try {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(1000) })).text();
+        for (const name of TRACKED) {
+          const v = sumMetric(text, name);
+          if (v !== null) inc.last.set(name, v);
+        }
+      } catch { /* down or stopped: keep the last scrape */ }
+    }));
+  }
+
+  /** SIGTERM every member (drain), SIGKILL what is left after the bound. */
+  async stop(graceMs = 20_000): Promise<void> {
+    if (this.scrapeTimer) clearInterval(this.scrapeTimer);
+    await this.scrapeAll();
+    this.stopping = true;
+    const alive = [...this.current.values()].filter((i) => i.child.exitCode === null && i.child.signalCode === null);
+    const exited = alive.map((i) => new Promise<void>((r) => i.child.once('exit', () => r())));
+    for (const i of alive) {
+      try { process.kill(i.child.pid!, 'SIGCONT'); process.kill(i.child.pid!, 'SIGTERM'); } catch { /* gone */ }
+    }
+    await Promise.race([Promise.all(exited), sleep(graceMs)]);
+    for (const i of alive) {
+      if (i.child.exitCode === null && i.child.signalCode === null) {
+        note(`${i.name} did not drain within ${graceMs} ms: SIGKILL`);
+        try { process.kill(i.child.pid!, 'SIGKILL'); } catch { /* gone */ }
+      }
+    }
+  }
+
+  private launch(m: MemberSpec): void {
+    const log = openSync(join(this.layout.logDir, `${m.name}.log`), 'a');
+    const child = spawn(process.execPath, [CLI, m.role], {
+      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FANIN_'))), ...m.env },
+      // Own process group (a terminal's Ctrl-C reaches only the suite, which drains them); the IPC channel makes a
+      // member drain and exit if the suite dies.
+      stdio: ['ignore', log, log, 'ipc'],
+      detached: true,
+    });
+    closeSync(log);
+    const inc: Incarnation = { name: m.name, child, last: new Map() };
+    this.current.set(m.name, inc);
+    this.incarnations.push(inc);
+    child.on('error', (err) => note(`${m.name}: spawn error ${err.message}`));
+    child.once('exit', (code, signal) => {
+      const expected = this.expecting.delete(m.name) || this.stopping;
+      this.exits.push({ name: m.name, at: Date.now(), code, signal, expected });
+      if (!expected) note(`UNEXPECTED: ${m.name} (pid ${child.pid}) exited with ${signal ?? `code ${code}`}; see ${join(this.layout.logDir, `${m.name}.log`)}`);
+      if (this.stopping) return;
+      setTimeout(() => { if (!this.stopping) this.launch(m); }, this.restartDelayMs);
+    });
+  }
+}
+
+function sumMetric(text: string, name: string): number | null {
+  let sum = 0;
+  let found = false;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    if (rest[0] !== '{' && rest[0] !== ' ') continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    found = true;
+  }
+  return found ? sum : null;
+}

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect } from 'amqplib';
+import { freePorts } from '../test/support/free-ports.js';
+import { pidsWithCmdline, portOpen, run, sleep, until } from './util.js';
+
+/**
+ * A RabbitMQ node of the suite's own (own node name, ports, data and log directories), so stopping it, restarting it
+ * and raising its memory alarm never touches the shared broker on 5672. Its data directory survives a stop, so the
+ * quorum queues and the messages in them survive a restart, as in production.
+ */
+export class PrivateRabbitMQ {
+  private child: ChildProcess | null = null;
+  private exited: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    readonly distPort: number,
+    readonly nodeName: string,
+  ) {}
+
+  static async create(dir: string): Promise<PrivateRabbitMQ> {
+    // 25672 is the shared node's distribution port: freePorts never hands it out while that node runs.
+    const [port, distPort] = await freePorts(2);
+    const node = new PrivateRabbitMQ(dir, port!, distPort!, `fanin-chaos-${randomBytes(4).toString('hex')}@localhost`);
+    mkdirSync(join(dir, 'mnesia'), { recursive: true });
+    mkdirSync(join(dir, 'log'), { recursive: true });
+    writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
+    writeFileSync(join(dir, 'rabbitmq.conf'), `listeners.tcp.1 = 127.0.0.1:${port}\n`);
+    await run('chown', ['-R', 'rabbitmq:rabbitmq', dir]);
+    return node;
+  }
+
+  get url(): string { return `amqp://guest:guest@127.0.0.1:${this.port}`; }
+
+  /** Starts the node and resolves once its AMQP port accepts connections. */
+  async start(timeoutMs = 90_000): Promise<void> {
+    const out = openSync(join(this.dir, 'server.out'), 'a');
+    const child = spawn('rabbitmq-server', [], {
+      cwd: '/tmp',
+      env: {
+        ...process.env,
+        RABBITMQ_NODENAME: this.nodeName, RABBITMQ_NODE_PORT: String(this.port), RABBITMQ_DIST_PORT: String(this.distPort),
+        RABBITMQ_MNESIA_BASE: join(this.dir, 'mnesia'), RABBITMQ_LOG_BASE: join(this.dir, 'log'),
+        RABBITMQ_ENABLED_PLUGINS_FILE: join(this.dir, 'enabled_plugins'), RABBITMQ_CONFIG_FILE: join(this.dir, 'rabbitmq'),
+      },
+      stdio: ['ignore', out, out],
+      detached: true,
+    });
+    closeSync(out);
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    let dead = false;
+    void this.exited.then(() => { dead = true; });
+    await until(`RabbitMQ ${this.nodeName} on port ${this.port}`, () => portOpen(this.port), timeoutMs, 250,
+      () => dead ? `rabbitmq-server exited during start; see ${join(this.dir, 'server.out')}` : null);
+  }
+
+  /** `rabbitmqctl stop`: a clean shutdown (data kept). Falls back to SIGKILL if it does not exit in time. */
+  async stop(): Promise<void> {
+    if (!this.child) return;
+    try {
+      await this.ctl(['stop'], 60_000);
+    } catch {
+      await this.kill();
+    }
+    await Promise.race([this.exited, sleep(20_000)]);
+    this.child = null;
+  }
+
+  /** Last resort (cleanup after an error): SIGKILL our node's processes, found by their unique node name. */
+  async kill(): Promise<void> {
+    const pids = await pidsWithCmdline(this.nodeName);
+    if (this.child?.pid) pids.push(this.child.pid);
+    for (const pid of new Set(pids)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    this.child = null;
+  }
+
+  get running(): boolean { return this.child !== null; }
+
+  /** 0.00001 raises the memory alarm at once (every publishing connection is blocked); 0.4 clears it. */
+  async setMemoryWatermark(fraction: number): Promise<void> {
+    await this.ctl(['set_vm_memory_high_watermark', String(fraction)], 30_000);
+  }
+
+  /** Messages in a queue, or null when the broker or the queue is not there. */
+  async queueDepth(queue: string): Promise<number | null> {
+    try {
+      const model = await connect(this.url);
+      model.on('error', () => undefined);
+      try {
+        const ch = await model.createChannel();
+        ch.on('error', () => undefined);
+        return (await ch.checkQueue(queue)).messageCount;
+      } finally {
+        await model.close().catch(() => undefined);
+      }
+    } catch {
+      return null;
+    }
+  }
+
+  private ctl(args: readonly string[], timeoutMs: number): Promise<string> {
+    return run('rabbitmqctl', ['-n', this.nodeName, ...args], timeoutMs);
+  }
+}

@@ -1,0 +1,156 @@
+import { open, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** One event line of this run, as the checker needs it. */
+export interface SinkLine {
+  readonly seq: number;
+  readonly id: string;
+  /** When the receiver took the copy in (the line's received_at). */
+  readonly receivedAt: number;
+  /** When the suite first saw the line in the sink (poll time). */
+  readonly landedAt: number;
+  /** Found in the secondary sink's directory. */
+  readonly secondary: boolean;
+  /** The receiver whose copy was published (the line's `receiver`). */
+  readonly receiver: string;
+}
+
+export interface SinkDir {
+  readonly path: string;
+  readonly secondary: boolean;
+}
+
+interface RawLine { id?: unknown; message?: unknown; received_at?: unknown; receiver?: unknown }
+
+const MARKER = /chaos=([0-9a-f]+):(\d+)/;
+const EVENTS_FILE = /^events\..+\.ndjson$/;
+
+/**
+ * Follows the NDJSON files of the sink and of its secondary as they grow, keeping each line of this run in columns
+ * (sequence number, id, receipt and landing time). A line that is not valid JSON is counted; when it is two lines
+ * run together (a torn write followed by a retry), the last complete event in it is still read.
+ */
+export class SinkReader {
+  private readonly offsets = new Map<string, { offset: number; partial: Buffer }>();
+  private seqs = new Uint32Array(1 << 16);
+  private received = new Float64Array(1 << 16);
+  private landed = new Float64Array(1 << 16);
+  private secondaryFlags = new Uint8Array(1 << 16);
+  private readonly ids: string[] = [];
+  private readonly receivers: string[] = [];
+  private polling: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  count = 0;
+  /** Lines without this run's marker. */
+  foreign = 0;
+  /** Lines that did not parse as JSON (of which `torn` still yielded an event). */
+  unparseable = 0;
+  torn = 0;
+  /** Lines in the sinks' rejected.ndjson files. */
+  rejected = 0;
+  secondaryLines = 0;
+  lastLandedAt = 0;
+
+  constructor(private readonly dirs: readonly SinkDir[], private readonly runId: string) {}
+
+  start(intervalMs: number): void { this.timer ??= setInterval(() => { void this.poll(); }, intervalMs); }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.poll();
+  }
+
+  poll(): Promise<void> {
+    this.polling ??= this.readAll().finally(() => { this.polling = null; });
+    return this.polling;
+  }
+
+  *lines(): Generator<SinkLine> {
+    for (let i = 0; i < this.count; i++) {
+      yield {
+        seq: this.seqs[i]!, id: this.ids[i]!, receivedAt: this.received[i]!, landedAt: this.landed[i]!, secondary: this.secondaryFlags[i] === 1,
+        receiver: this.receivers[i]!,
+      };
+    }
+  }
+
+  private async readAll(): Promise<void> {
+    for (const dir of this.dirs) {
+      let names: string[];
+      try { names = (await readdir(dir.path)).sort(); } catch { continue; } // missing, or replaced by a file (a fault)
+      for (const name of names) {
+        const isEvents = EVENTS_FILE.test(name);
+        if (!isEvents && name !== 'rejected.ndjson') continue;
+        await this.readFile(join(dir.path, name), dir.secondary, isEvents);
+      }
+    }
+  }
+
+  private async readFile(path: string, secondary: boolean, isEvents: boolean): Promise<void> {
+    let size: number;
+    try { size = (await stat(path)).size; } catch { return; }
+    let state = this.offsets.get(path);
+    if (!state) { state = { offset: 0, partial: Buffer.alloc(0) }; this.offsets.set(path, state); }
+    if (size <= state.offset) return;
+    const buf = Buffer.allocUnsafe(size - state.offset);
+    let got = 0;
+    try {
+      const fh = await open(path, 'r');
+      try {
+        while (got < buf.length) {
+          const { bytesRead } = await fh.read(buf, got, buf.length - got, state.offset + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+      } finally {
+        await fh.close();
+      }
+    } catch { return; }
+    state.offset += got;
+    const now = Date.now();
+    const data = state.partial.length > 0 ? Buffer.concat([state.partial, buf.subarray(0, got)]) : buf.subarray(0, got);
+    let start = 0;
+    for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
+      const text = data.toString('utf8', start, nl);
+      start = nl + 1;
+      if (!isEvents) { this.rejected++; continue; }
+      this.line(text, now, secondary);
+    }
+    state.partial = Buffer.from(data.subarray(start));
+  }
+
+  private line(text: string, now: number, secondary: boolean): void {
+    let parsed: RawLine | null = null;
+    try {
+      parsed = JSON.parse(text) as RawLine;
+    } catch {
+      this.unparseable++;
+      const at = text.lastIndexOf('{"id":"');
+      if (at > 0) {
+        try { parsed = JSON.parse(text.slice(at)) as RawLine; this.torn++; } catch { parsed = null; }
+      }
+    }
+    if (!parsed || typeof parsed.id !== 'string' || typeof parsed.message !== 'string') { if (parsed) this.foreign++; return; }
+    const m = MARKER.exec(parsed.message);
+    if (!m || m[1] !== this.runId) { this.foreign++; return; }
+    if (this.count === this.seqs.length) this.grow();
+    const i = this.count++;
+    this.seqs[i] = Number(m[2]);
+    this.ids[i] = parsed.id;
+    this.receivers[i] = typeof parsed.receiver === 'string' ? parsed.receiver : '?';
+    this.received[i] = typeof parsed.received_at === 'string' ? Date.parse(parsed.received_at) : 0;
+    this.landed[i] = now;
+    this.secondaryFlags[i] = secondary ? 1 : 0;
+    if (secondary) this.secondaryLines++;
+    this.lastLandedAt = now;
+  }
+
+  private grow(): void {
+    const n = this.seqs.length * 2;
+    const seqs = new Uint32Array(n); seqs.set(this.seqs); this.seqs = seqs;
+    const rec = new Float64Array(n); rec.set(this.received); this.received = rec;
+    const land = new Float64Array(n); land.set(this.landed); this.landed = land;
+    const sec = new Uint8Array(n); sec.set(this.secondaryFlags); this.secondaryFlags = sec;
+  }
+}
