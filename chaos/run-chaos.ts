@@ -69,6 +69,7 @@ export async function main(): Promise<number> {
   for (const l of c.lostSamples) process.stdout.write(`lost: seq ${l.seq} occurrence ${l.occurrence} (${l.kind}, sent at ${l.sentS} s, copies ${l.copies.join(' ')}) in "${l.window}"${l.explained ? ' — explained' : ''}\n`);
   for (const l of c.collapsedSamples.slice(0, 5)) process.stdout.write(`collapsed repeat: seq ${l.seq} (sent ${l.sentS} s, repeated ${l.repeatS} s) in "${l.window}"${l.explained ? ' — a Redis wipe between' : ''}\n`);
   for (const l of c.newIdSamples) process.stdout.write(`new id for a copy: seq ${l.seq} ids ${l.ids.join(' ')} in "${l.window}"\n`);
+  process.stdout.write(`PostgreSQL sink (${result.postgres.table}): ${result.postgres.rows} rows, ${result.postgres.missing} missing, ${result.postgres.extra} extra\n`);
   process.stdout.write(`${ok ? 'PASS' : 'FAIL'}: ${c.total.lost - c.total.lostExplained} unexplained lost (${c.total.lostExplained} explained), ${c.failures} failures, ${stuck} faults left members stuck, ${suiteErrors} suite errors; ${result.faults.length} faults\n`);
 
   mkdirSync(dirname(resultsFile), { recursive: true });

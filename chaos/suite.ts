@@ -1,3 +1,4 @@
+import { checkPostgresSink, CHAOS_POSTGRES_URL, dropPostgresTable, type PostgresSinkCheck } from './postgres-check.js';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { cp, rm } from 'node:fs/promises';
@@ -38,6 +39,7 @@ export interface SuiteResult {
   readonly streamSeconds: number;
   readonly faults: (FaultRecord & { injectS: number; healS: number })[];
   readonly check: CheckResult;
+  readonly postgres: PostgresSinkCheck;
   readonly unexpectedExits: ExitRecord[];
   readonly sender: { events: number; skippedCopies: Record<string, number>; udpSendErrors: number; http: HttpStats };
   readonly sink: { lines: number; secondaryLines: number; unparseable: number; torn: number; foreign: number; rejected: number };
@@ -112,11 +114,17 @@ export async function runSuite(profile: Profile, options: SuiteOptions, teardown
   teardown.add(`unmount ${sinkFs}`, async () => { await run('umount', [sinkFs]).catch(() => run('umount', ['-l', sinkFs])); });
   const sinkDir = dir(join('sinkfs', 'out'));
 
+  const pgTable = `chaos_${runId.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`;
+  teardown.add(`drop ${pgTable}`, () => dropPostgresTable(pgTable));
   const fleet = await Fleet.create({
     namespace, redisUrl: redis.url, amqpUrl: rabbit.url, receiverAmqpUrl: (id) => `amqp://guest:guest@127.0.0.1:${proxies.get(id)!.port}`,
     spoolDir, sinkDir, secondaryDir, logDir, receivers: RECEIVERS, workers: 2,
     // A 20 s sink outage must reach the secondary: 4 attempts are ~1.5 s of backoff.
-    env: { FANIN_UPLOADER_SINK_MAX_ATTEMPTS: '4' },
+    // The idempotent PostgreSQL sink runs beside the file sink, on its own queue (issue 7).
+    env: {
+      FANIN_UPLOADER_SINK_MAX_ATTEMPTS: '4', FANIN_SINKS: 'file,postgres',
+      FANIN_UPLOADER_POSTGRES_SINK_URL: CHAOS_POSTGRES_URL, FANIN_UPLOADER_POSTGRES_SINK_TABLE: pgTable,
+    },
     receiverEnv: { [TINY_SPOOL_RECEIVER]: { FANIN_RECEIVER_SPOOL_SEGMENT_BYTES: TINY_SPOOL_SEGMENT_BYTES } },
   });
   teardown.add('stop the fleet', () => fleet.stop());
@@ -166,7 +174,7 @@ export async function runSuite(profile: Profile, options: SuiteOptions, teardown
   const streamEnd = Date.now();
   note(`sender stopped: ${sender.sent} events in ${((streamEnd - streamStart) / 1000).toFixed(0)} s; waiting for the sink to catch up`);
 
-  const caughtUp = await waitCaughtUp(reader, rabbit, [names.newQueue, names.sinkQueue('file')], profile.drainMs);
+  const caughtUp = await waitCaughtUp(reader, rabbit, [names.newQueue, names.sinkQueue('file'), names.sinkQueue('postgres')], profile.drainMs);
   await reader.stop();
   const queuesAtEnd: Record<string, number | null> = {};
   for (const q of [names.newQueue, names.sinkQueue('file'), names.deadQueue]) queuesAtEnd[q] = await rabbit.queueDepth(q);
@@ -175,6 +183,8 @@ export async function runSuite(profile: Profile, options: SuiteOptions, teardown
   const result = check({
     send: sender.sendLog, lines: () => reader.lines(), faults, streamStart, deadLetteredAtEnd: queuesAtEnd[names.deadQueue] ?? null,
   });
+  const postgres = await checkPostgresSink(pgTable, Array.from(reader.lines(), (l) => l.id));
+  note(`postgres sink: ${postgres.rows} rows, ${postgres.missing} missing, ${postgres.extra} extra`);
   // The sink lives on a tmpfs that teardown unmounts: keep a copy when someone will want to look at it.
   if (result.failures > 0 || reader.unparseable > 0 || process.env.CHAOS_KEEP === '1') {
     await cp(sinkDir, join(options.workDir, 'out'), { recursive: true }).catch((err: Error) => note(`could not keep the sink files: ${err.message}`));
@@ -184,7 +194,8 @@ export async function runSuite(profile: Profile, options: SuiteOptions, teardown
     profile: profile.name, runId, namespace, rate, startedAt: new Date(streamStart).toISOString(),
     streamSeconds: Math.round((streamEnd - streamStart) / 1000),
     faults: faults.map((f) => ({ ...f, injectS: rel(f.injectAt), healS: rel(f.healAt) })),
-    check: result,
+    check: { ...result, failures: result.failures + postgres.missing + postgres.extra },
+    postgres,
     unexpectedExits: fleet.exits.filter((e) => !e.expected),
     sender: { events: sender.sent, skippedCopies: Object.fromEntries(RECEIVERS.map((r, i) => [r, sender.skipped[i]!])), udpSendErrors: sender.udpErrors.count, http: sender.http },
     sink: { lines: reader.count, secondaryLines: reader.secondaryLines, unparseable: reader.unparseable, torn: reader.torn, foreign: reader.foreign, rejected: reader.rejected },
