@@ -3,24 +3,14 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { decodeMulti, Encoder } from '@msgpack/msgpack';
 import { EventTime, FluentClient, type EventModes } from '@fluent-org/logger';
 import { EventTime as WireEventTime, forwardExtensionCodec } from '../receiver/forward/event-time.js';
 import { LocalFleetProcess, metricValue, type OutputLine } from './support/local-fleet-process.js';
 import { waitFor } from './support/services.js';
+import { legacy } from './support/legacy-fluent-logger.js';
 
-interface LegacySender {
-  emit(label: string, data: Record<string, unknown>, timestamp: unknown, callback: (err?: Error) => void): void;
-  on(event: 'error', listener: (err: Error) => void): void;
-  end(): void;
-}
-const require = createRequire(import.meta.url);
-const legacy = require('fluent-logger') as {
-  createFluentSender(tag: string, options: Record<string, unknown>): LegacySender;
-  EventTime: new (epoch: number, nano: number) => unknown;
-};
 
 /** Debian's python3-fluent-logger lives in the system interpreter, whatever `python3` is first on the PATH. */
 const SYSTEM_PYTHON = '/usr/bin/python3';

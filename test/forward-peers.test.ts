@@ -1,6 +1,5 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { EventTime, FluentClient, FluentSocketEvent, type EventModes } from '@fluent-org/logger';
 import { decodeBody } from '../shared/batch-codec.js';
 import type { EventEnvelope } from '../shared/envelope.js';
@@ -14,17 +13,8 @@ import { Intake } from '../receiver/intake.js';
 import { createReceiverMetrics } from '../receiver/receiver-metrics.js';
 import { metricValue } from './support/local-fleet-process.js';
 import { ManualPublisher } from './support/manual-publisher.js';
+import { legacy } from './support/legacy-fluent-logger.js';
 
-interface LegacySender {
-  emit(label: string, data: Record<string, unknown>, timestamp: unknown, callback: (err?: Error) => void): void;
-  on(event: 'error', listener: (err: Error) => void): void;
-  end(): void;
-}
-const require = createRequire(import.meta.url);
-const legacy = require('fluent-logger') as {
-  createFluentSender(tag: string, options: Record<string, unknown>): LegacySender;
-  EventTime: new (epoch: number, nano: number) => unknown;
-};
 
 /**
  * Real client libraries against the Forward input with a shared key and users (HELO/PING/PONG), every event mode

@@ -3,26 +3,15 @@
 
 import { readFileSync } from 'node:fs';
 import type { SyslogParseOptions } from '../receiver/syslog/parse-syslog.js';
-import type { StructuredData, SyslogFormat } from '../receiver/syslog/syslog-message.js';
+import type { StructuredData, SyslogMessage } from '../receiver/syslog/syslog-message.js';
 
 /** The receive time every corpus line is parsed at, unless its entry says otherwise (year inference needs one). */
 export const CORPUS_NOW = '2026-01-15T12:00:00Z';
 /** The process zone for entries whose rfc3164TimeZone is 'local' (the test sets TZ for them). */
 export const CORPUS_LOCAL_TZ = 'Asia/Kolkata';
 
-export interface ExpectedParse {
-  format: SyslogFormat;
-  facility: number;
-  severity: number;
-  time: string | null;
-  hostname: string | null;
-  appName: string | null;
-  procId: string | null;
-  msgId: string | null;
-  message: string;
-  /** Present only when the line carries STRUCTURED-DATA. */
-  structuredData?: StructuredData;
-}
+/** A SyslogMessage as the corpus writes it: `structuredData` present only when the line carries STRUCTURED-DATA. */
+export type ExpectedParse = Omit<SyslogMessage, 'structuredData'> & { structuredData?: StructuredData };
 
 export interface CorpusEntry {
   /** Sender or device family. */
