@@ -30,3 +30,8 @@ function udpFree(port: number): Promise<boolean> {
     socket.bind(port, '127.0.0.1', () => { socket.close(); resolve(true); });
   });
 }
+
+/** One port free for TCP and UDP on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
+}

@@ -40,11 +40,5 @@ export class TcpProxy {
   }
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const address = server.address();
-  await new Promise((r) => server.close(r));
-  if (!address || typeof address !== 'object') throw new Error('no port');
-  return address.port;
-}
+// One free-port helper for the test support code: kept importable from here for the tests that use it.
+export { freePort } from './free-ports.js';
