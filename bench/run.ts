@@ -5,14 +5,21 @@
  *   max:      drive both receivers with the same lines (fan-out 2, octet-counted TCP) as fast as the pipeline
  *             sustains end to end (closed loop: at most BENCH_MAX_BACKLOG lines sent but not landed) for BENCH_SECONDS;
  *   latency:  the same at a fixed fraction of the measured max (BENCH_LATENCY_FRACTION) for BENCH_LATENCY_SECONDS.
+ * Then the worker curve (fanin again with each of BENCH_WORKER_CURVE workers, max phase only, BENCH_CURVE_SECONDS)
+ * and Redis's own ceiling for the dedup script (bench/lib/redis-ceiling.ts, BENCH_CEILING_SECONDS, batches of the
+ * size the pipeline made), and the dedup stage alone (bench/lib/dedup-stage.ts: fanin workers draining a backlog of
+ * such batches, BENCH_STAGE_COPIES copies in all), so the stage is reported as a share of that ceiling.
  * The sink files are followed line by line: unique events landed, lost and duplicated sequence numbers, repeated ids.
- * Latency quantiles come from the uploader's end-to-end histogram (difference of two scrapes), RSS and CPU from /proc.
- * Prints a table and writes bench/results/latest.json; removes the namespace's queues, exchanges and Redis keys.
+ * Latency quantiles come from the uploader's end-to-end histogram (difference of two scrapes), RSS and CPU from /proc
+ * (also as CPU seconds per million unique events), Redis memory per unique event from INFO used_memory.
+ * Prints a table and writes bench/results/latest.json and bench/results/history/<time>-<BENCH_LABEL>.json; removes
+ * the namespace's queues, exchanges and Redis keys. BENCH_CPU_PROF=<dir>: every fanin process writes a CPU profile.
  *
- * Settings (environment): BENCH_SECONDS=20 BENCH_WARMUP_SECONDS=3 BENCH_LATENCY_SECONDS=10 BENCH_LATENCY_FRACTION=0.5
+ * Settings (environment): BENCH_SECONDS=60 BENCH_WARMUP_SECONDS=3 BENCH_LATENCY_SECONDS=10 BENCH_LATENCY_FRACTION=0.5
  * BENCH_LATENCY_RATE (lines/s; same fixed rate for every mode instead of a fraction of each one's max)
  * BENCH_STREAMS=2 BENCH_MAX_BACKLOG=20000 BENCH_DRAIN_SECONDS=60 BENCH_MODES=fanin,naive BENCH_NAIVE_QUEUE_TYPE=quorum
- * BENCH_NAIVE_MAX_UNCONFIRMED=1000 BENCH_NAIVE_PREFETCH=500 BENCH_NAIVE_FSYNC=0 BENCH_AMQP_URL BENCH_REDIS_URL.
+ * BENCH_NAIVE_MAX_UNCONFIRMED=1000 BENCH_NAIVE_PREFETCH=500 BENCH_NAIVE_FSYNC=0 BENCH_WORKERS=2 BENCH_WORKER_CURVE=1,4
+ * BENCH_CURVE_SECONDS=15 BENCH_CEILING_SECONDS=8 BENCH_STAGE_COPIES=1000000 BENCH_LABEL=run BENCH_CPU_PROF BENCH_AMQP_URL BENCH_REDIS_URL.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,9 +29,12 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { redactUrl } from '../shared/amqp/broker-session.js';
 import { runLoad, type LoadResult, type LoadTarget } from './fanout-load.js';
 import { deleteBrokerObjects, deleteRedisKeys, QueueProbe, queueDepths } from './lib/cleanup.js';
+import { measureDedupStage, type DedupStageResult } from './lib/dedup-stage.js';
+import { measureRedisCeiling, type RedisCeilingResult } from './lib/redis-ceiling.js';
 import { findPortOffset, freePorts } from './lib/ports.js';
 import { childrenOf, cpuPercent, isAlive, pidsByComm, readCmdline, readEnviron, ProcSampler, type TrackedProcess } from './lib/proc.js';
 import { diffHistogram, histogramQuantile, parseCounter, parseHistogram, scrapeHistogram, scrapeText, sumHistograms, type PromHistogram } from './lib/prom-histogram.js';
@@ -45,7 +55,7 @@ function envNumber(name: string, fallback: number): number {
 }
 
 const cfg = {
-  seconds: envNumber('BENCH_SECONDS', 20),
+  seconds: envNumber('BENCH_SECONDS', 60),
   warmupSeconds: envNumber('BENCH_WARMUP_SECONDS', 3),
   latencySeconds: Math.min(envNumber('BENCH_LATENCY_SECONDS', 10), 60),
   latencyFraction: envNumber('BENCH_LATENCY_FRACTION', 0.5),
@@ -61,6 +71,14 @@ const cfg = {
   naiveFsync: process.env.BENCH_NAIVE_FSYNC === '1',
   amqpUrl: process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
   redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+  workers: Math.max(1, Math.floor(envNumber('BENCH_WORKERS', 2))),
+  cpuProfDir: process.env.BENCH_CPU_PROF ?? '',
+  /** Extra fanin runs (max phase only) with these worker counts, for the scaling curve; '' for none. */
+  workerCurve: (process.env.BENCH_WORKER_CURVE ?? '1,4').split(',').map((w) => Number(w.trim())).filter((w) => Number.isInteger(w) && w >= 1),
+  curveSeconds: envNumber('BENCH_CURVE_SECONDS', 15),
+  ceilingSeconds: envNumber('BENCH_CEILING_SECONDS', 8),
+  stageCopies: Math.max(2, Math.floor(envNumber('BENCH_STAGE_COPIES', 1_000_000))),
+  label: (process.env.BENCH_LABEL ?? 'run').replace(/[^A-Za-z0-9_.-]/g, '-'),
 };
 
 type Mode = 'fanin' | 'naive';
@@ -103,6 +121,7 @@ interface PhaseResult {
   readonly copiesReceived: number;
   readonly p50Ms: number | null;
   readonly p99Ms: number | null;
+  readonly p999Ms: number | null;
   readonly meanMs: number | null;
   readonly latencySamples: number;
   readonly backlogWaitMs: number;
@@ -110,6 +129,8 @@ interface PhaseResult {
   readonly senderErrors: number;
   /** % of one core per process over the phase (first send to last line landed). */
   readonly cpuPercent: Record<string, number>;
+  /** CPU seconds each process spent per million unique events landed in the phase ('total': all of them). */
+  readonly cpuSecondsPerMillion: Record<string, number>;
   /** Messages waiting in each queue between the stages, sampled every 500 ms over the phase. */
   readonly queueDepth: Record<string, { max: number; mean: number }>;
   /** Stage histograms over the phase: quantiles and mean (milliseconds for *_seconds metrics). */
@@ -118,6 +139,9 @@ interface PhaseResult {
 
 interface ModeResult {
   readonly mode: Mode;
+  readonly workers: number;
+  /** Redis used_memory growth over the run ÷ unique events it landed (their keys are all still in the window). */
+  readonly redisBytesPerUniqueEvent: number | null;
   readonly warmup: PhaseResult;
   readonly max: PhaseResult;
   readonly latency: PhaseResult | null;
@@ -188,19 +212,23 @@ function tail(path: string, lines = 30): string {
 // ---------------------------------------------------------------------------------------------------------------
 // The two pipelines
 
-async function startFanin(ns: string, tmp: string, runId: string): Promise<Pipeline> {
+async function startFanin(ns: string, tmp: string, runId: string, workers: number): Promise<Pipeline> {
   const syslog = [5514, 5515];
-  const offset = await findPortOffset([...syslog, 8888, 8889, 9601, 9602, 9611, 9612, 9621], syslog);
-  const sinkDir = join(tmp, 'fanin-out');
-  const logPath = join(tmp, 'fanin.log');
-  const up = spawnLogged([FANIN_CLI, 'up', '--port-offset', String(offset), '--no-restart'], {
+  const workerPorts = Array.from({ length: workers }, (_, i) => 9611 + i);
+  const offset = await findPortOffset([...syslog, 8888, 8889, 9601, 9602, ...workerPorts, 9621], syslog);
+  const sinkDir = join(tmp, `fanin-out-${runId}`);
+  const logPath = join(tmp, `fanin-${runId}.log`);
+  // BENCH_CPU_PROF: every fleet member writes a V8 CPU profile there when it exits (run-fleet passes execArgv on).
+  const profile = cfg.cpuProfDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', cfg.cpuProfDir];
+  if (process.env.BENCH_NODE_FLAGS) profile.push(...process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean));
+  const up = spawnLogged([...profile, FANIN_CLI, 'up', '--port-offset', String(offset), '--no-restart', '--workers', String(workers)], {
     ...process.env,
     FANIN_NAMESPACE: ns, FANIN_UPLOADER_FILE_SINK_DIR: sinkDir, FANIN_LOG_LEVEL: 'warn',
     FANIN_AMQP_URL: cfg.amqpUrl, FANIN_REDIS_URL: cfg.redisUrl,
     FANIN_METRICS_HOST: '127.0.0.1', FANIN_RECEIVER_LISTEN_HOST: '127.0.0.1',
   }, logPath);
   const metrics = (port: number) => `http://127.0.0.1:${port + offset}`;
-  await waitReady([9601, 9602, 9611, 9612, 9621].map((p) => `${metrics(p)}/readyz`), [up], 30_000, logPath);
+  await waitReady([9601, 9602, ...workerPorts, 9621].map((p) => `${metrics(p)}/readyz`), [up], 30_000, logPath);
   const procs: TrackedProcess[] = [{ label: 'fanin-up', pid: up.pid! }];
   for (const pid of childrenOf(up.pid!)) {
     const env = readEnviron(pid);
@@ -218,8 +246,8 @@ async function startFanin(ns: string, tmp: string, runId: string): Promise<Pipel
     diagnostics: [
       { name: 'receiver confirm ms', urls: [9601, 9602].map((p) => `${metrics(p)}/metrics`), metric: 'fanin_receiver_confirm_latency_seconds' },
       { name: 'receiver events/batch', urls: [9601, 9602].map((p) => `${metrics(p)}/metrics`), metric: 'fanin_receiver_batch_events' },
-      { name: 'worker batch ms', urls: [9611, 9612].map((p) => `${metrics(p)}/metrics`), metric: 'fanin_worker_batch_seconds' },
-      { name: 'worker redis script ms', urls: [9611, 9612].map((p) => `${metrics(p)}/metrics`), metric: 'fanin_worker_redis_script_seconds' },
+      { name: 'worker batch ms', urls: workerPorts.map((p) => `${metrics(p)}/metrics`), metric: 'fanin_worker_batch_seconds' },
+      { name: 'worker redis script ms', urls: workerPorts.map((p) => `${metrics(p)}/metrics`), metric: 'fanin_worker_redis_script_seconds' },
       { name: 'uploader write ms', urls: [`${metrics(9621)}/metrics`], metric: 'fanin_uploader_write_seconds' },
     ],
     latencyUrl: `${metrics(9621)}/metrics`, latencyMetric: FANIN_LATENCY_METRIC,
@@ -359,8 +387,9 @@ async function runPhase(
     uniquePerSecond: Math.round(tally.distinct / e2e),
     copiesReceived: received1 - received0, copiesPerSecond: Math.round((received1 - received0) / e2e),
     offeredCopiesPerSecond: Math.round(load.copies / sendSeconds),
-    p50Ms: q(0.5), p99Ms: q(0.99), meanMs: h.count > 0 ? round((h.sum / h.count) * 1000, 1) : null, latencySamples: h.count,
-    backlogWaitMs: load.backlogWaitMs, drainWaitMs: load.drainWaitMs, senderErrors: load.errors.length, cpuPercent: cpu, queueDepth: probe.summary(),
+    p50Ms: q(0.5), p99Ms: q(0.99), p999Ms: q(0.999), meanMs: h.count > 0 ? round((h.sum / h.count) * 1000, 1) : null, latencySamples: h.count,
+    backlogWaitMs: load.backlogWaitMs, drainWaitMs: load.drainWaitMs, senderErrors: load.errors.length, cpuPercent: cpu,
+    cpuSecondsPerMillion: perMillion(cpu, cpuSeconds, tally.distinct), queueDepth: probe.summary(),
     stages: Object.fromEntries([...stages1].map(([name, h1]) => {
       const d = diffHistogram(h1, stages0.get(name) ?? h1);
       const ms = p.diagnostics.find((x) => x.name === name)?.metric.endsWith('_seconds') ? 1000 : 1;
@@ -370,12 +399,39 @@ async function runPhase(
   };
 }
 
+function perMillion(cpu: Record<string, number>, seconds: number, events: number): Record<string, number> {
+  if (events === 0) return {};
+  const out: Record<string, number> = {};
+  let total = 0;
+  for (const [name, percent] of Object.entries(cpu)) {
+    const v = ((percent / 100) * seconds * 1e6) / events;
+    total += v;
+    out[name] = round(v, 1);
+  }
+  out.total = round(total, 1);
+  return out;
+}
+
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 }
 
-async function measure(p: Pipeline, runId: string): Promise<ModeResult> {
+interface MeasureOptions {
+  readonly workers: number;
+  readonly maxSeconds: number;
+  /** Also the fixed-rate phase (latency outside saturation); the worker curve measures the max only. */
+  readonly withLatency: boolean;
+}
+
+async function redisUsedMemory(redis: Redis): Promise<number | null> {
+  const m = /^used_memory:(\d+)/m.exec(await redis.info('memory').catch(() => ''));
+  return m ? Number(m[1]) : null;
+}
+
+async function measure(p: Pipeline, runId: string, o: MeasureOptions): Promise<ModeResult> {
+  const redis = new Redis(cfg.redisUrl, { maxRetriesPerRequest: 1 });
+  const memoryBefore = await redisUsedMemory(redis);
   const sampler = new ProcSampler();
   sampler.track(p.procs);
   sampler.start(250);
@@ -394,11 +450,11 @@ async function measure(p: Pipeline, runId: string): Promise<ModeResult> {
     out(`  ${p.mode}: warm-up ${cfg.warmupSeconds} s`);
     const warmup = await runPhase(p, runId, 'w', cfg.warmupSeconds, 0, [sampler, infra], probe);
     if (!warmup.complete) notes.push(`warm-up incomplete: ${warmup.lost} lines not landed`);
-    out(`  ${p.mode}: max rate ${cfg.seconds} s`);
-    const max = await runPhase(p, runId, 'm', cfg.seconds, 0, [sampler, infra], probe, () => { void topSnapshot().then((t) => { top = t; }); });
+    out(`  ${p.mode}: max rate ${o.maxSeconds} s (${o.workers} workers)`);
+    const max = await runPhase(p, runId, 'm', o.maxSeconds, 0, [sampler, infra], probe, () => { void topSnapshot().then((t) => { top = t; }); });
     out(`  ${p.mode}: ${max.uniquePerSecond} unique events/s, p50 ${max.p50Ms} ms, p99 ${max.p99Ms} ms, lost ${max.lost}, duplicated ${max.duplicated}`);
     let latency: PhaseResult | null = null;
-    if (cfg.latencySeconds > 0 && max.uniquePerSecond > 0) {
+    if (o.withLatency && cfg.latencySeconds > 0 && max.uniquePerSecond > 0) {
       const rate = cfg.latencyRate > 0 ? cfg.latencyRate : Math.max(10, Math.round(max.uniquePerSecond * cfg.latencyFraction));
       out(`  ${p.mode}: fixed rate ${rate} lines/s for ${cfg.latencySeconds} s`);
       latency = await runPhase(p, runId, 'l', cfg.latencySeconds, rate, [sampler, infra], probe);
@@ -408,8 +464,14 @@ async function measure(p: Pipeline, runId: string): Promise<ModeResult> {
     const sinkCheck = {
       lines: p.sink.lines, foreignLines: p.sink.foreign, repeatedIds: p.sink.repeatedIds, missingIds: p.sink.missingIds, otherFiles: await p.sink.otherFiles(),
     };
-    return { mode: p.mode, warmup, max, latency, maxRssMiB: sampler.maxRssMiB(), sinkCheck, topSnapshot: top, notes };
+    const memoryAfter = await redisUsedMemory(redis);
+    const landed = warmup.uniqueLanded + max.uniqueLanded + (latency?.uniqueLanded ?? 0);
+    const redisBytesPerUniqueEvent = memoryBefore === null || memoryAfter === null || landed === 0 ? null : Math.round((memoryAfter - memoryBefore) / landed);
+    return {
+      mode: p.mode, workers: o.workers, redisBytesPerUniqueEvent, warmup, max, latency, maxRssMiB: sampler.maxRssMiB(), sinkCheck, topSnapshot: top, notes,
+    };
   } finally {
+    redis.disconnect();
     sampler.stop();
     await probe.stop();
     await p.sink.stop();
@@ -425,12 +487,12 @@ function fmt(n: number | null, width: number): string {
 
 function printSummary(results: readonly ModeResult[]): void {
   out('');
-  out('mode    phase        target/s  unique ev/s   copies/s   p50 ms   p99 ms   lost    dup  e2e s  complete');
+  out('mode    phase        target/s  unique ev/s   copies/s   p50 ms   p99 ms  p999 ms   lost    dup  e2e s  complete');
   for (const r of results) {
     for (const ph of [r.max, r.latency]) {
       if (!ph) continue;
       const name = ph.phase === 'm' ? 'max' : cfg.latencyRate > 0 ? 'fixed rate' : `${Math.round(cfg.latencyFraction * 100)}% of max`;
-      out(`${r.mode.padEnd(7)} ${name.padEnd(11)} ${(ph.targetRate === 0 ? 'max' : String(ph.targetRate)).padStart(9)} ${fmt(ph.uniquePerSecond, 12)} ${fmt(ph.copiesPerSecond, 10)} ${fmt(ph.p50Ms, 8)} ${fmt(ph.p99Ms, 8)} ${fmt(ph.lost, 6)} ${fmt(ph.duplicated, 6)} ${fmt(ph.endToEndSeconds, 6)}  ${ph.complete ? 'yes' : 'NO'}`);
+      out(`${r.mode.padEnd(7)} ${name.padEnd(11)} ${(ph.targetRate === 0 ? 'max' : String(ph.targetRate)).padStart(9)} ${fmt(ph.uniquePerSecond, 12)} ${fmt(ph.copiesPerSecond, 10)} ${fmt(ph.p50Ms, 8)} ${fmt(ph.p99Ms, 8)} ${fmt(ph.p999Ms, 8)} ${fmt(ph.lost, 6)} ${fmt(ph.duplicated, 6)} ${fmt(ph.endToEndSeconds, 6)}  ${ph.complete ? 'yes' : 'NO'}`);
     }
   }
   out('');
@@ -438,6 +500,10 @@ function printSummary(results: readonly ModeResult[]): void {
   for (const r of results) out(`  ${r.mode.padEnd(6)} ${Object.entries(r.maxRssMiB).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   out('CPU during the max phase (% of one core; the machine has ' + os.cpus().length + ' cores):');
   for (const r of results) out(`  ${r.mode.padEnd(6)} ${Object.entries(r.max.cpuPercent).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  out('CPU seconds per million unique events during the max phase:');
+  for (const r of results) out(`  ${r.mode.padEnd(6)} ${Object.entries(r.max.cpuSecondsPerMillion).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  out('Redis memory per unique event in the window (used_memory growth ÷ unique events landed): '
+    + results.map((r) => `${r.mode} ${r.redisBytesPerUniqueEvent ?? '-'} bytes`).join(', '));
   out('queue depth during the max phase (mean / max messages; fanin messages are batches):');
   for (const r of results) out(`  ${r.mode.padEnd(6)} ${Object.entries(r.max.queueDepth).map(([q, d]) => `${q} ${d.mean} / ${d.max}`).join(', ')}`);
   for (const r of results) {
@@ -484,8 +550,10 @@ async function main(): Promise<number> {
     const left = Object.entries(depths).filter(([, n]) => typeof n === 'number' && n > 0);
     if (left.length > 0) out(`  messages left in queues: ${left.map(([q, n]) => `${q} ${n}`).join(', ')}`);
     const problems = await deleteBrokerObjects(cfg.amqpUrl, queues, [`${ns}.new`, `${ns}.processed`, `${ns}.dead`]).catch((e: Error) => [e.message]);
+    const sns = `${ns}-stage`;
+    problems.push(...await deleteBrokerObjects(cfg.amqpUrl, [`${sns}.new`, `${sns}.sink.file`, `${sns}.dead`], [`${sns}.new`, `${sns}.processed`, `${sns}.dead`]).catch((e: Error) => [e.message]));
     if (problems.length > 0) out(`  broker cleanup: ${problems.join('; ')}`);
-    const keys = await deleteRedisKeys(cfg.redisUrl, `${ns}:`).catch(() => -1);
+    const keys = (await deleteRedisKeys(cfg.redisUrl, `${ns}:`).catch(() => -1)) + (await deleteRedisKeys(cfg.redisUrl, `${sns}:`).catch(() => 0));
     out(`  cleaned up: queues and exchanges of ${ns}, ${keys} Redis keys, ${tmp}`);
     await rm(tmp, { recursive: true, force: true });
   };
@@ -494,19 +562,47 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   const results: ModeResult[] = [];
+  const curve: ModeResult[] = [];
+  let ceiling: RedisCeilingResult | null = null;
+  let stage: DedupStageResult | null = null;
+  const run = async (mode: Mode, workers: number, o: MeasureOptions, id: string) => {
+    out(`${mode}: starting${mode === 'fanin' ? ` with ${workers} workers` : ''}`);
+    active = mode === 'fanin' ? await startFanin(ns, tmp, id, workers) : await startNaive(ns, tmp, id);
+    out(`  ${mode}: ready (${active.procs.map((p) => `${p.label}=${p.pid}`).join(' ')})`);
+    try {
+      return await measure(active, id, o);
+    } finally {
+      out(`  ${mode}: stopping`);
+      const p = active;
+      active = null;
+      await p.stop();
+    }
+  };
   try {
     for (const mode of cfg.modes as Mode[]) {
-      out(`${mode}: starting`);
-      active = mode === 'fanin' ? await startFanin(ns, tmp, runId) : await startNaive(ns, tmp, runId);
-      out(`  ${mode}: ready (${active.procs.map((p) => `${p.label}=${p.pid}`).join(' ')})`);
-      try {
-        results.push(await measure(active, runId));
-      } finally {
-        out(`  ${mode}: stopping`);
-        const p = active;
-        active = null;
-        await p.stop();
+      results.push(await run(mode, cfg.workers, { workers: cfg.workers, maxSeconds: cfg.seconds, withLatency: true }, runId));
+    }
+    if (cfg.modes.includes('fanin')) {
+      // Each curve run has its own run id (hex, as the sink tail reads it) and sink directory: its lines must not be
+      // taken for repeats of the main run's.
+      for (const workers of cfg.workerCurve.filter((w) => w !== cfg.workers)) {
+        const id = `${runId}${workers.toString(16).padStart(2, '0')}`;
+        curve.push(await run('fanin', workers, { workers, maxSeconds: cfg.curveSeconds, withLatency: false }, id));
       }
+      const perBatch = results.find((r) => r.mode === 'fanin')?.max.stages['receiver events/batch']?.mean;
+      const batchEvents = Math.max(1, Math.round(perBatch ?? 1000));
+      out(`redis ceiling: the dedup script alone, ${batchEvents} events per batch, ${cfg.workers} connections × prefetch, ${cfg.ceilingSeconds} s`);
+      ceiling = await measureRedisCeiling({
+        redisUrl: cfg.redisUrl, namespace: `${ns}:ceiling`, seconds: cfg.ceilingSeconds, batchEvents,
+        connections: cfg.workers, concurrency: 16, windowSeconds: 600,
+      });
+      out(`  ${ceiling.copiesPerSecond} copies/s (${ceiling.uniquePerSecond} unique/s), Redis ${ceiling.redisCpuPercent}% CPU, ${ceiling.redisCpuMicrosPerCopy} µs/copy, ${ceiling.bytesPerUniqueEvent} bytes per unique event`);
+      const batchPairs = Math.max(1, Math.round(cfg.stageCopies / (2 * batchEvents)));
+      out(`dedup stage alone: ${cfg.workers} fanin workers draining ${2 * batchPairs} batches of ${batchEvents} events (fan-out 2) through RabbitMQ and Redis`);
+      stage = await measureDedupStage({
+        amqpUrl: cfg.amqpUrl, redisUrl: cfg.redisUrl, namespace: `${ns}-stage`, workers: cfg.workers, batchPairs, batchEvents,
+      });
+      out(`  ${stage.copiesPerSecond} copies/s (${stage.uniquePerSecond} unique/s) in ${stage.seconds} s; CPU ${Object.entries(stage.cpuPercent).map(([k, v]) => `${k} ${v}%`).join(', ')}`);
     }
   } finally {
     await cleanup();
@@ -517,11 +613,30 @@ async function main(): Promise<number> {
   const naive = results.find((r) => r.mode === 'naive');
   const ratio = fanin && naive && naive.max.uniquePerSecond > 0 ? round(fanin.max.uniquePerSecond / naive.max.uniquePerSecond, 1) : null;
   if (ratio !== null) out(`\nfanin / naive, unique events/s at max: ${ratio}×`);
+  const workerCurve = [...(fanin ? [fanin] : []), ...curve].sort((a, b) => a.workers - b.workers)
+    .map((r) => ({ workers: r.workers, uniquePerSecond: r.max.uniquePerSecond, copiesPerSecond: r.max.copiesPerSecond, lost: r.max.lost, duplicated: r.max.duplicated, cpuPercent: r.max.cpuPercent }));
+  if (workerCurve.length > 1) {
+    out('worker curve (max phase): ' + workerCurve.map((w) => `${w.workers} → ${w.uniquePerSecond} unique/s`).join(', '));
+  }
+  const pipelineShareOfCeiling = fanin && ceiling && ceiling.copiesPerSecond > 0 ? round(fanin.max.copiesPerSecond / ceiling.copiesPerSecond, 2) : null;
+  const dedupStageShareOfCeiling = stage && ceiling && ceiling.copiesPerSecond > 0 ? round(stage.copiesPerSecond / ceiling.copiesPerSecond, 2) : null;
+  if (ceiling) {
+    out(`Redis ceiling for the dedup script: ${ceiling.copiesPerSecond} copies/s; the dedup stage alone: ${stage?.copiesPerSecond ?? '-'} copies/s = ${dedupStageShareOfCeiling === null ? '-' : Math.round(dedupStageShareOfCeiling * 100)}%;`
+      + ` the whole pipeline at max: ${fanin?.max.copiesPerSecond ?? '-'} copies/s = ${pipelineShareOfCeiling === null ? '-' : Math.round(pipelineShareOfCeiling * 100)}%`);
+  }
   mkdirSync(dirname(RESULTS), { recursive: true });
   const config = { ...cfg, amqpUrl: redactUrl(cfg.amqpUrl), redisUrl: redactUrl(cfg.redisUrl) };
-  writeFileSync(RESULTS, JSON.stringify({ machine, config, namespace: ns, runId, ratio, results }, null, 2) + '\n');
-  out(`results: ${RESULTS}`);
-  const bad = results.some((r) => !r.max.complete || r.max.lost > 0 || r.max.duplicated > 0 || r.sinkCheck.repeatedIds > 0);
+  const report = JSON.stringify({
+    machine, config, namespace: ns, runId, ratio, redisCeiling: ceiling, dedupStage: stage, dedupStageShareOfCeiling, pipelineShareOfCeiling,
+    workerCurve, results, curve,
+  }, null, 2) + '\n';
+  writeFileSync(RESULTS, report);
+  // The history keeps one file per run worth keeping (commit it with the change it measured): the trend over time.
+  const history = join(dirname(RESULTS), 'history', `${machine.date.slice(0, 16).replace(/[:T]/g, '-')}-${cfg.label}.json`);
+  mkdirSync(dirname(history), { recursive: true });
+  writeFileSync(history, report);
+  out(`results: ${RESULTS} and ${history}`);
+  const bad = [...results, ...curve].some((r) => !r.max.complete || r.max.lost > 0 || r.max.duplicated > 0 || r.sinkCheck.repeatedIds > 0);
   return bad ? 1 : 0;
 }
 

@@ -9,6 +9,7 @@ import { onShutdownSignal } from '../shared/process-lifecycle.js';
 import { runWorker } from '../dedup-worker/run-worker.js';
 import { runReceiver } from '../receiver/run-receiver.js';
 import { runUploader } from '../uploader/run-uploader.js';
+import { MAX_LOCAL_WORKERS } from './local-fleet.js';
 import { runFleet } from './run-fleet.js';
 import { fanOutSend, type SendFraming } from './send.js';
 import { runTop, TOP_USAGE } from './top.js';
@@ -19,8 +20,8 @@ commands:
   receiver             syslog (UDP, TCP) and HTTP inputs, publishing batches to RabbitMQ
   worker               dedup worker: RabbitMQ "new" queue -> Redis -> "processed" exchange
   uploader             drains each sink's queue into its sink (file: hourly NDJSON)
-  up [--port-offset N] [--no-restart]
-                       the local fleet: receivers a and b, two workers, one uploader
+  up [--port-offset N] [--no-restart] [--workers N]
+                       the local fleet: receivers a and b, two (or N) workers, one uploader
   send --to host:port[,host:port…] [--framing udp|tcp|octet] [--count N] [--rate N] [--message TEXT]
                        fan-out test sender: the same syslog lines to every target
   settings             list every setting with its environment variable and default
@@ -35,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
     args: rest, allowPositionals: false, strict: true,
     options: {
       config: { type: 'string' }, 'port-offset': { type: 'string' }, 'no-restart': { type: 'boolean' },
+      workers: { type: 'string' },
       to: { type: 'string' }, framing: { type: 'string' }, count: { type: 'string' }, rate: { type: 'string' },
       message: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
@@ -60,7 +62,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig({ file: values.config });
   if (command === 'up') {
-    return runFleet(config, { portOffset: Number(values['port-offset'] ?? 0), restart: !values['no-restart'] });
+    const workers = Number(values.workers ?? 2);
+    if (!Number.isInteger(workers) || workers < 1 || workers > MAX_LOCAL_WORKERS) throw new ConfigError([`--workers: 1..${MAX_LOCAL_WORKERS}`]);
+    return runFleet(config, { portOffset: Number(values['port-offset'] ?? 0), restart: !values['no-restart'], workers });
   }
   const roles = { receiver: runReceiver, worker: runWorker, uploader: runUploader } as const;
   if (!(command in roles)) { process.stderr.write(`fanin: unknown command "${command}"\n${USAGE}\n`); return 2; }

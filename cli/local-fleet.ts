@@ -1,6 +1,8 @@
 import type { LocalTlsFiles } from './local-tls.js';
 
-/** The local fleet of DESIGN §5 as data: receivers a and b, two dedup workers, one uploader. */
+export const MAX_LOCAL_WORKERS = 9;
+
+/** The local fleet of DESIGN §5 as data: receivers a and b, two dedup workers (or `workers` of them), one uploader. */
 export interface FleetMember {
   readonly name: string;
   readonly role: 'receiver' | 'worker' | 'uploader';
@@ -12,7 +14,11 @@ export interface FleetMember {
  * `tls`: the certificate the receivers' syslog TLS ports use — files generated for the fleet, 'configured' when the
  * operator's FANIN_RECEIVER_TLS_* settings (inherited by the children) name one, or null to leave TLS off.
  */
-export function localFleet(portOffset: number, host = '127.0.0.1', tls: LocalTlsFiles | 'configured' | null = null): FleetMember[] {
+export function localFleet(portOffset: number, host = '127.0.0.1', tls: LocalTlsFiles | 'configured' | null = null, workers = 2): FleetMember[] {
+  // Worker n serves metrics on 9610 + n; the uploader's 9621 caps the count (the bench's 1/2/4-worker curve needs 4).
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_LOCAL_WORKERS) {
+    throw new RangeError(`workers must be 1..${MAX_LOCAL_WORKERS}, got ${workers}`);
+  }
   const p = (port: number) => String(port + portOffset);
   const tlsEnv: Record<string, string> = tls === null || tls === 'configured' ? {}
     : { FANIN_RECEIVER_TLS_CERT_FILE: tls.certFile, FANIN_RECEIVER_TLS_KEY_FILE: tls.keyFile };
@@ -34,8 +40,7 @@ export function localFleet(portOffset: number, host = '127.0.0.1', tls: LocalTls
   return [
     receiver('a', 5514, 6514, 24224, 8888, 9601),
     receiver('b', 5515, 6515, 24225, 8889, 9602),
-    worker(1, 9611),
-    worker(2, 9612),
+    ...Array.from({ length: workers }, (_, i) => worker(i + 1, 9611 + i)),
     { name: 'uploader', role: 'uploader', env: { FANIN_UPLOADER_ID: 'u1', FANIN_METRICS_PORT: p(9621) }, endpoints: [`metrics http://${host}:${p(9621)}/metrics`] },
   ];
 }

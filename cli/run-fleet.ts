@@ -10,9 +10,21 @@ export interface FleetOptions {
   readonly portOffset: number;
   /** Restart a member that exits unexpectedly (a supervisor's job; the chaos tests rely on it). */
   readonly restart: boolean;
+  /** Dedup workers to run (default 2). */
+  readonly workers?: number;
 }
 
 const CLI = fileURLToPath(new URL('./fanin.js', import.meta.url));
+
+/**
+ * A member's Node flags: ours, plus 32 MiB semi-spaces unless a young-generation size is given (here or in
+ * NODE_OPTIONS). fanin allocates short-lived objects per event; the larger young generation gave about 10 % more
+ * events/s in the bench (README, Benchmarks). The image sets the same flag through NODE_OPTIONS.
+ */
+export function nodeFlags(execArgv: readonly string[], nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
+  const given = [...execArgv, ...nodeOptions.split(/\s+/)].some((f) => f.startsWith('--max-semi-space-size') || f.startsWith('--semi-space'));
+  return given ? [...execArgv] : [...execArgv, '--max-semi-space-size=32'];
+}
 
 /**
  * `fanin up`: runs the local fleet as child processes (each its own process, as in production), prints every
@@ -25,12 +37,13 @@ export async function runFleet(config: Config, options: FleetOptions): Promise<n
     return 1;
   }
   const { tls, note: tlsNote } = fleetTls(config);
-  const members = localFleet(options.portOffset, '127.0.0.1', tls);
+  const members = localFleet(options.portOffset, '127.0.0.1', tls, options.workers ?? 2);
   const children = new Map<string, ChildProcess>();
   let stopping = false;
 
   const start = (m: FleetMember) => {
-    const child = spawn(process.execPath, [CLI, m.role], {
+    // Node's own flags go to every member (e.g. `node --cpu-prof fanin.js up` profiles the whole fleet).
+    const child = spawn(process.execPath, [...nodeFlags(process.execArgv), CLI, m.role], {
       env: { ...process.env, FANIN_RECEIVER_LISTEN_HOST: process.env.FANIN_RECEIVER_LISTEN_HOST ?? '127.0.0.1', ...m.env },
       // Own process group, so a terminal's Ctrl-C reaches only us and each child gets exactly one SIGTERM from us;
       // the IPC channel tells a child that we died, so it drains instead of running orphaned.

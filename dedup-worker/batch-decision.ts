@@ -1,5 +1,5 @@
-import { keyAt, type NewEventBatch } from '../shared/batch-codec.js';
-import { eventId } from '../shared/event-key.js';
+import { keyHexAt, type NewEventBatch } from '../shared/batch-codec.js';
+import { eventIdOfHex } from '../shared/event-key.js';
 
 /** The script's answer for one (batch, partition). */
 export interface PartitionDecision {
@@ -48,7 +48,7 @@ export function selectUnique(batch: NewEventBatch, decisions: readonly Partition
   const occurrences: number[] = [];
   for (let i = 0; i < occurrenceAt.length; i++) {
     const n = occurrenceAt[i]!;
-    if (n > 0) { ids.push(eventId(keyAt(batch, i), n)); bodies.push(batch.bodies[i]!); occurrences.push(n); }
+    if (n > 0) { ids.push(eventIdOfHex(keyHexAt(batch, i), n)); bodies.push(batch.bodies[i]!); occurrences.push(n); }
   }
   const chunkResends = decisions.reduce((sum, d) => sum + d.chunkResends, 0);
   return {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { NewEventBatch } from '../shared/batch-codec.js';
-import { keyAt, newBatchId } from '../shared/batch-codec.js';
+import { keyHexAt, newBatchId } from '../shared/batch-codec.js';
 import { parseOccurrences, type PartitionDecision } from './batch-decision.js';
-import { batchRecordKeyName, chunkIndexOfEvents, chunkKeyName, dedupKeyName, groupByPartition } from './partitioning.js';
+import { batchRecordKeyName, chunkIndexOfEvents, chunkKeyName, dedupKeyNameOfHex, groupByPartition } from './partitioning.js';
 
 // Read from next to the compiled module: the build copies the .lua files into dist/ (and the image).
 const DEDUP_BATCH_LUA = readFileSync(new URL('./lua/dedup-batch.lua', import.meta.url), 'utf8');
@@ -35,7 +35,7 @@ export class DedupStore {
     const recordTtlMs = windowMs * 2;
     const chunkOf = batch.chunks && batch.chunks.length > 0 ? chunkIndexOfEvents(batch) : null;
     const calls = [...groupByPartition(batch, this.options.partitions)].map(async ([partition, indices]) => {
-      const keys = [batchRecordKeyName(namespace, partition, batchId), ...indices.map((i) => dedupKeyName(namespace, partition, keyAt(batch, i)))];
+      const keys = [batchRecordKeyName(namespace, partition, batchId), ...indices.map((i) => dedupKeyNameOfHex(namespace, partition, keyHexAt(batch, i)))];
       // The chunks with events in this partition, each once, and per event its 1-based slot among them (0: none).
       const slotOfChunk = new Map<number, number>();
       const slots = chunkOf === null ? [] : indices.map((i) => {

@@ -1,4 +1,3 @@
-import { EVENT_KEY_BYTES } from '../shared/event-key.js';
 import { keyAt, type NewEventBatch } from '../shared/batch-codec.js';
 
 /**
@@ -10,8 +9,8 @@ export function partitionOf(key: Uint8Array, partitions: number): number {
   return ((key[0]! << 8) | key[1]!) % partitions;
 }
 
-export function dedupKeyName(namespace: string, partition: number, key: Uint8Array): string {
-  return `${namespace}:{p${partition}}:e:${Buffer.from(key.buffer, key.byteOffset, EVENT_KEY_BYTES).toString('hex')}`;
+export function dedupKeyNameOfHex(namespace: string, partition: number, keyHex: string): string {
+  return `${namespace}:{p${partition}}:e:${keyHex}`;
 }
 
 /** A sender chunk's key (Forward chunk id, hashed by the receiver): its value is the batch that delivered it first. */

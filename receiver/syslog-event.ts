@@ -1,8 +1,9 @@
 import type { EventEnvelope, Transport } from '../shared/envelope.js';
 import { syslogEventKey } from '../shared/event-key.js';
-import { encodeBody } from '../shared/batch-codec.js';
+import { expandCompactBody, PARSED_SYSLOG_SCHEMA, RAW_SYSLOG_SCHEMA } from '../shared/compact-body.js';
+import { packTuple } from '../shared/record-packer.js';
 import { parseSyslog } from './syslog/parse-syslog.js';
-import { facilityName, severityName } from './syslog/syslog-names.js';
+import { facilityName, severityName, syslogTag } from './syslog/syslog-names.js';
 
 export interface EncodedEvent {
   readonly key: Buffer;
@@ -25,30 +26,44 @@ export interface SyslogContext {
 
 /**
  * One syslog frame (framing already removed) to its dedup key and encoded envelope. The key covers the sender and
- * the frame bytes only; the envelope adds what this receiver knows (receipt time, its id, transport).
+ * the frame bytes only; the envelope adds what this receiver knows (receipt time, its id, transport). The envelope
+ * travels as a compact body (shared/compact-body.ts).
  */
 export function encodeSyslogFrame(frame: Buffer, ctx: SyslogContext, now: Date): EncodedEvent {
   const key = syslogEventKey(ctx.hashSourceAddress ? ctx.source : null, frame);
+  const { values, parseErrorCode } = syslogBodyValues(frame, ctx, now);
+  return { key, body: packTuple(values), parsed: parseErrorCode === null, parseErrorCode };
+}
+
+/**
+ * The compact body of one syslog frame, `[schema, value…]` in the schema's field order (compact-body.ts): the parsed
+ * fields, or the raw text with the reason when it does not parse.
+ */
+export function syslogBodyValues(frame: Buffer, ctx: SyslogContext, now: Date): { values: unknown[]; parseErrorCode: string | null } {
   const result = parseSyslog(frame, { now, rfc3164TimeZone: ctx.rfc3164TimeZone });
-  let envelope: EventEnvelope;
   if (result.ok) {
     const m = result.message;
-    const facility = facilityName(m.facility);
-    const severity = severityName(m.severity);
-    envelope = {
-      tag: `syslog.${facility}.${severity}`, time: m.time, received_at: now.getTime(), receiver: ctx.receiverId,
-      source: ctx.source, transport: ctx.transport, format: m.format, message: m.message,
-      facility, severity, hostname: m.hostname, app_name: m.appName, proc_id: m.procId, msg_id: m.msgId,
-      structured_data: m.structuredData,
-    };
-  } else {
-    envelope = {
-      tag: 'syslog.raw', time: null, received_at: now.getTime(), receiver: ctx.receiverId, source: ctx.source,
-      transport: ctx.transport, format: 'raw', message: frame.toString('utf8'),
-      parse_error: `${result.error.code}: ${result.error.message}`,
+    return {
+      values: [
+        PARSED_SYSLOG_SCHEMA, syslogTag(m.facility, m.severity), m.time, now.getTime(), ctx.receiverId, ctx.source, ctx.transport,
+        m.format, m.message, facilityName(m.facility), severityName(m.severity), m.hostname, m.appName, m.procId, m.msgId,
+        m.structuredData,
+      ],
+      parseErrorCode: null,
     };
   }
-  return { key, body: encodeBody(envelope), parsed: result.ok, parseErrorCode: result.ok ? null : result.error.code };
+  return {
+    values: [
+      RAW_SYSLOG_SCHEMA, 'syslog.raw', null, now.getTime(), ctx.receiverId, ctx.source, ctx.transport, 'raw',
+      frame.toString('utf8'), `${result.error.code}: ${result.error.message}`,
+    ],
+    parseErrorCode: result.error.code,
+  };
+}
+
+/** The envelope of one syslog frame as an object (tests, the encoder bench). */
+export function syslogEnvelope(frame: Buffer, ctx: SyslogContext, now: Date): EventEnvelope {
+  return expandCompactBody(syslogBodyValues(frame, ctx, now).values) as unknown as EventEnvelope;
 }
 
 /** Datagrams and frames may end in CR/LF or NUL that the sender added as a terminator; they are not content. */

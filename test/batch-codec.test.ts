@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { encode } from '@msgpack/msgpack';
 import {
-  BatchDecodeError, decodeNewEventBatch, decodeProcessedBatch, encodeNewEventBatch, encodeProcessedBatch, keyAt,
+  BatchDecodeError, decodeNewEventBatch, decodeProcessedBatch, encodeNewEventBatch, encodeProcessedBatch, keyAt, keyHexAt,
 } from '../shared/batch-codec.js';
 
 describe('batch codec', () => {
@@ -40,6 +40,12 @@ describe('batch codec', () => {
     assert.throws(bad([['text', 0, 1]]), /bad chunk id/);
     assert.throws(bad('x'), /chunks are not an array/);
     assert.throws(() => decodeNewEventBatch(encode([1, 'a', 'b', 1, keys, bodies, []])), /unsupported version 1 with 7 fields/);
+  });
+
+  it('gives each event\'s key in hex, the same as converting that key alone', () => {
+    const batch = decodeNewEventBatch(encodeNewEventBatch({ receiverId: 'a', bootId: 'b00t', seq: 1, keys, bodies }));
+    for (let i = 0; i < bodies.length; i++) assert.equal(keyHexAt(batch, i), Buffer.from(keyAt(batch, i)).toString('hex'));
+    assert.equal(keyHexAt(batch, 1), '09'.repeat(16));
   });
 
   it('round-trips a processed batch', () => {

@@ -93,6 +93,28 @@ describe('dedup script against the real Redis', () => {
     assert.ok(ttl > 50_000 && ttl <= 60_000, `ttl ${ttl}`);
   });
 
+  it('refreshes the window on every copy and keeps the counts per receiver in one string', async () => {
+    const name = `${namespace}:{p0}:e:${key('refresh-line').toString('hex')}`;
+    await decide(batch('a', ['refresh-line']));
+    await redis.pexpire(name, 1_000);
+    await decide(batch('b', ['refresh-line']));
+    assert.ok((await redis.pttl(name)) > 50_000, 'a later copy restarts the window');
+    assert.equal(await redis.get(name), 'a=1,b=1');
+    await decide(batch('a', ['refresh-line']));
+    assert.equal(await redis.get(name), 'b=1,a=2');
+  });
+
+  it('reads and updates a key an older version left as a hash of counts (rolling upgrade)', async () => {
+    const name = `${namespace}:{p0}:e:${key('legacy-line').toString('hex')}`;
+    await redis.hset(name, 'a', '1');
+    await redis.pexpire(name, 60_000);
+    const copy = await decide(batch('b', ['legacy-line']));
+    assert.equal(copy.ids.length, 0, 'the copy of an event an old worker kept is dropped');
+    const repeat = await decide(batch('a', ['legacy-line']));
+    assert.deepEqual(repeat.occurrences, [2], 'a real repeat is still counted');
+    assert.deepEqual(await redis.hgetall(name), { a: '2', b: '1' });
+  });
+
   it('drops a chunk resent to the same receiver whole, and counts none of it', async () => {
     const first = await decide(chunked('a', ['c1-x', 'c1-y'], 'c1'));
     const resend = await decide(chunked('a', ['c1-x', 'c1-y'], 'c1'));

@@ -20,16 +20,19 @@ export function decodeBatches(batches: readonly ProcessedBatch[]): { events: Dec
   const rejected: RejectedBody[] = [];
   for (const batch of batches) {
     for (let i = 0; i < batch.ids.length; i++) {
-      const id = batch.ids[i]!;
-      const body = batch.bodies[i]!;
-      let value: unknown;
-      let reason = 'not an event envelope';
-      try { value = decodeBody(body); } catch (err) { reason = `body does not decode: ${(err as Error).message}`; }
-      if (isEnvelope(value)) events.push({ id, envelope: value });
-      else rejected.push({ id, reason, body });
+      const decoded = decodeEvent(batch.ids[i]!, batch.bodies[i]!);
+      if ('envelope' in decoded) events.push(decoded); else rejected.push(decoded);
     }
   }
   return { events, rejected };
+}
+
+/** One body: its envelope, or the reason it is none (kept with the body, never dropped). */
+export function decodeEvent(id: string, body: Uint8Array): DecodedEvent | RejectedBody {
+  let value: unknown;
+  let reason = 'not an event envelope';
+  try { value = decodeBody(body); } catch (err) { reason = `body does not decode: ${(err as Error).message}`; }
+  return isEnvelope(value) ? { id, envelope: value } : { id, reason, body };
 }
 
 /** The line the file sink writes to `rejected.ndjson` (and the stdout sink to stdout) for a body that is no envelope. */

@@ -10,7 +10,7 @@
 
 import { fieldText } from './syslog-message.js';
 import {
-  formatIso, isDigit, isValidDate, isoString, readDigits, readIsoTimestamp, wallClockMs, type TimestampReadOptions, type Zone,
+  formatIso, isDigit, isLeapYear, isValidDate, isoString, readDigits, readIsoTimestamp, wallClockMs, type TimestampReadOptions, type Zone,
 } from './syslog-time.js';
 
 const SP = 0x20;
@@ -174,6 +174,7 @@ function inferYear(month: number, day: number, h: number, m: number, s: number, 
   const limit = nowMs + FUTURE_MAX_MS;
   // The UTC year of now, remembered: receive times of consecutive lines are close together.
   if (nowMs < yearStartMs || nowMs >= nextYearStartMs) rememberYear(now);
+  if (typeof zone === 'number') return inferYearAtOffset(month, day, (h * 60 + m - zone) * 60 + s, limit);
   const thisYear = zone === 'local' ? now.getFullYear() : cachedYear;
   for (let year = thisYear + 1; year >= thisYear - 1; year--) {
     if (isValidDate(year, month, day) && wallClockMs(year, month, day, h, m, s, zone) <= limit) return year;
@@ -181,14 +182,39 @@ function inferYear(month: number, day: number, h: number, m: number, s: number, 
   return -1;
 }
 
+/**
+ * inferYear for a fixed offset (the default zone, and every stamp that names one), on the remembered year starts
+ * instead of a calendar computation per candidate year: it is the commonest case, and was the stamp's costliest
+ * step. `secondsIntoDay` is the stamp's time of day in UTC seconds, which may leave 0..86399 by the offset.
+ */
+function inferYearAtOffset(month: number, day: number, secondsIntoDay: number, limit: number): number {
+  const intoYearMs = (DAYS_BEFORE_MONTH[month]! + day - 1) * DAY_MS + secondsIntoDay * 1000;
+  for (let k = 2; k >= 0; k--) {
+    const year = cachedYear + k - 1;
+    if (!isValidDate(year, month, day)) continue;
+    const leapDay = month > 2 && isLeapYear(year) ? DAY_MS : 0;
+    if (yearStarts[k]! + intoYearMs + leapDay <= limit) return year;
+  }
+  return -1;
+}
+
+const DAY_MS = 86_400_000;
+/** Days of a common year before the first of month 1..12 (index 0 unused). */
+const DAYS_BEFORE_MONTH: readonly number[] = [0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+
 let cachedYear = 0;
 let yearStartMs = 0;
 let nextYearStartMs = -1;
+/** Epoch ms of 1 January (UTC) of cachedYear - 1, cachedYear and cachedYear + 1. */
+const yearStarts = [0, 0, 0];
 
 function rememberYear(now: Date): void {
   cachedYear = now.getUTCFullYear();
   yearStartMs = Date.UTC(cachedYear, 0, 1);
   nextYearStartMs = Date.UTC(cachedYear + 1, 0, 1);
+  yearStarts[0] = Date.UTC(cachedYear - 1, 0, 1);
+  yearStarts[1] = yearStartMs;
+  yearStarts[2] = nextYearStartMs;
 }
 
 /** Month 1..12 of a three-letter English abbreviation at `pos`, any case; 0 if none. */

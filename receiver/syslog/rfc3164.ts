@@ -15,7 +15,7 @@
 
 import { clockMark, isCiscoMnemonic, isFortiGate, isPrefixStart, readCiscoPrefix, readFortiGate } from './rfc3164-devices.js';
 import { readStamp, type StampOptions } from './rfc3164-stamp.js';
-import { COLON, SP, isAllDigits, isHostname, skipSpaces, startsWith, tokenEnd } from './syslog-bytes.js';
+import { COLON, SP, isAllDigits, isHostname, isTagByte, skipSpaces, startsWith, tokenEnd } from './syslog-bytes.js';
 import { type SyslogMessage, decodeMsg, fieldText, indexOfText } from './syslog-message.js';
 
 const OPEN = 0x5b;
@@ -73,47 +73,66 @@ export function parseRfc3164(
 
 /** After the timestamp: `[HOSTNAME SP] [TAG[PID]: ] MSG` with the device variants; fills msg. */
 function readHostAndTag(line: Buffer, pos: number, msg: SyslogMessage): void {
-  if (line[pos] === COLON && (pos + 1 === line.length || line[pos + 1] === SP)) {
+  if (isLoneColon(line, pos)) {
     msg.message = decodeMsg(line, pos + 2); // ASA without device-id: `Aug 15 2012 23:30:09 : %ASA-...`
     return;
   }
-  if (startsWith(line, pos, FORWARDED)) {
+  if (line[pos] === FORWARDED[0] && startsWith(line, pos, FORWARDED)) {
     const hostStart = pos + FORWARDED.length;
     const end = indexOfText(line, ': ', hostStart);
     if (end > hostStart && isHostname(line, hostStart, end)) {
       msg.hostname = fieldText(line, hostStart, end);
-      pos = end + 2;
+      readTagAndMessage(line, end + 2, msg);
+      return;
     }
   }
   // Missing-HOSTNAME heuristic: if the first token already has the TAG shape (`name:` or `name[pid]:` followed
   // by SP), it is the TAG. A hostname never ends in ':' (IPv6 addresses do not end in one either, and their
   // inner colons fail the "followed by SP" test), so only a host literally named like a tag is misread.
-  let tag = msg.hostname === null ? readTag(line, pos) : null;
-  if (tag !== null && tag.procId === null && isCiscoMnemonic(line, tag.end) && isHostname(line, pos, tag.nameEnd)) {
-    // `asa01: %ASA-6-...`, `core-sw-01: %LINK-3-...`: a device's own name, then its mnemonic.
-    msg.hostname = tag.appName;
-    msg.message = decodeMsg(line, tag.end);
+  const tag = readTag(line, pos);
+  if (tag === null) {
+    readHostThenTag(line, pos, msg);
     return;
   }
-  if (tag === null && msg.hostname === null) {
-    const end = tokenEnd(line, pos);
-    if (end > pos && isHostname(line, pos, end)) {
-      msg.hostname = fieldText(line, pos, end);
-      pos = skipSpaces(line, end);
-      // Cisco ASA with `logging device-id`: `asa01 : %ASA-...` — a lone ':' separates host and MSG.
-      if (line[pos] === COLON && (pos + 1 === line.length || line[pos + 1] === SP)) {
-        msg.message = decodeMsg(line, pos + 2);
-        return;
-      }
+  if (tag.procId === null && isCiscoMnemonic(line, tag.end) && isHostname(line, pos, tag.nameEnd)) {
+    // `asa01: %ASA-6-...`, `core-sw-01: %LINK-3-...`: a device's own name, then its mnemonic.
+    msg.hostname = tag.appName;
+  } else {
+    msg.appName = tag.appName;
+    msg.procId = tag.procId;
+  }
+  msg.message = decodeMsg(line, tag.end);
+}
+
+/** `HOSTNAME SP [TAG[PID]: ] MSG`, the common header; a first word that is no HOSTNAME starts the TAG or MSG. */
+function readHostThenTag(line: Buffer, pos: number, msg: SyslogMessage): void {
+  const end = tokenEnd(line, pos);
+  if (end > pos && isHostname(line, pos, end)) {
+    msg.hostname = fieldText(line, pos, end);
+    pos = skipSpaces(line, end);
+    // Cisco ASA with `logging device-id`: `asa01 : %ASA-...` — a lone ':' separates host and MSG.
+    if (isLoneColon(line, pos)) {
+      msg.message = decodeMsg(line, pos + 2);
+      return;
     }
   }
-  tag ??= readTag(line, pos);
+  readTagAndMessage(line, pos, msg);
+}
+
+/** `[TAG[PID]: ] MSG` at `pos`. */
+function readTagAndMessage(line: Buffer, pos: number, msg: SyslogMessage): void {
+  const tag = readTag(line, pos);
   if (tag !== null) {
     msg.appName = tag.appName;
     msg.procId = tag.procId;
     pos = tag.end;
   }
   msg.message = decodeMsg(line, pos);
+}
+
+/** A ':' followed by SP or the end of the line: what separates a header from MSG on Cisco devices. */
+function isLoneColon(line: Buffer, pos: number): boolean {
+  return line[pos] === COLON && (pos + 1 === line.length || line[pos + 1] === SP);
 }
 
 /** No timestamp: FortiGate key=value, a leading `TAG[PID]: `, or the whole text as MSG. */
@@ -174,9 +193,3 @@ function readTag(line: Buffer, pos: number): Tag | null {
   TAG.end = i === line.length ? i : i + 1;
   return TAG;
 }
-
-/** Printable US-ASCII except the bytes that end a TAG or mark key=value and quoted text. */
-function isTagByte(b: number): boolean {
-  return b > SP && b < 0x7f && b !== COLON && b !== OPEN && b !== CLOSE && b !== 0x3d && b !== 0x22;
-}
-

@@ -19,7 +19,30 @@ export function isHostname(line: Buffer, start: number, end: number): boolean {
 }
 
 export function isHostByte(b: number): boolean {
-  return (b >= 0x30 && b <= 0x3a) || ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7a) || b === 0x2e || b === 0x2d || b === 0x5f;
+  return (BYTE_CLASS[b]! & HOST_BYTE) !== 0;
+}
+
+/** Printable US-ASCII except the bytes that end a TAG (':', '[', ']') or mark key=value and quoted text. */
+export function isTagByte(b: number): boolean {
+  return (BYTE_CLASS[b]! & TAG_BYTE) !== 0;
+}
+
+// The header scans test every byte of a hostname or TAG: one table load per byte instead of a chain of range
+// comparisons. Indexed by byte (0..255), so every lookup is in range.
+const HOST_BYTE = 1;
+const TAG_BYTE = 2;
+const BYTE_CLASS = byteClasses();
+
+function byteClasses(): Uint8Array {
+  const table = new Uint8Array(256);
+  for (let b = 0; b < 256; b++) {
+    const lower = b | 0x20;
+    if ((b >= 0x30 && b <= 0x3a) || (lower >= 0x61 && lower <= 0x7a) || b === 0x2e || b === 0x2d || b === 0x5f) {
+      table[b]! |= HOST_BYTE;
+    }
+    if (b > SP && b < 0x7f && b !== COLON && b !== 0x5b && b !== 0x5d && b !== 0x3d && b !== 0x22) table[b]! |= TAG_BYTE;
+  }
+  return table;
 }
 
 export function isAllDigits(line: Buffer, start: number, end: number): boolean {

@@ -22,3 +22,12 @@ export function facilityName(facility: number): string {
 export function severityName(severity: number): string {
   return SEVERITY_NAMES[severity] ?? 'unknown';
 }
+
+/** Every facility × severity tag, built once: the receiver tags every event. */
+const TAGS: readonly string[] = Array.from({ length: 24 * 8 }, (_, i) => `syslog.${facilityName(i >> 3)}.${severityName(i & 7)}`);
+
+/** `syslog.<facility>.<severity>`, the tag of a parsed syslog event. */
+export function syslogTag(facility: number, severity: number): string {
+  return (facility >= 0 && facility < 24 && severity >= 0 && severity < 8 ? TAGS[facility * 8 + severity] : undefined)
+    ?? `syslog.${facilityName(facility)}.${severityName(severity)}`;
+}

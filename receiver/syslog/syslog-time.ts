@@ -60,6 +60,12 @@ export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampRe
 
   let zone: Zone;
   const z = line[i];
+  if (t === 0x54 && i - pos <= 26) {
+    // Already in UTC and shaped like the ISO form this function returns (upper-case 'T', at most 6 fraction
+    // digits), as most senders write it: the text itself, with nothing to compute or format.
+    if (z === 0x5a) return { ok: true, iso: fieldText(line, pos, i + 1), end: i + 1 };
+    if (isZeroOffset(line, i)) return { ok: true, iso: `${fieldText(line, pos, i)}Z`, end: i + 6 };
+  }
   if (z === 0x5a || (options.lenient && z === 0x7a)) {
     zone = 0;
     i++;
@@ -82,6 +88,13 @@ export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampRe
     ? formatIso(year, month, day, hour, minute, second, fraction)
     : isoString(wallClockMs(year, month, day, hour, minute, second, zone), fraction);
   return iso === null ? bad(pos, 'out of range in UTC') : { ok: true, iso, end: i };
+}
+
+/** `+00:00` or `-00:00` (RFC 3339 4.3: UTC, the offset of the local time unknown) at `pos`. */
+function isZeroOffset(line: Buffer, pos: number): boolean {
+  const sign = line[pos];
+  return (sign === 0x2b || sign === 0x2d) && line[pos + 1] === D0 && line[pos + 2] === D0 && line[pos + 3] === 0x3a
+    && line[pos + 4] === D0 && line[pos + 5] === D0;
 }
 
 /** Epoch milliseconds of a wall-clock time (whole seconds). */
@@ -149,8 +162,12 @@ export function isValidDate(year: number, month: number, day: number): boolean {
   return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
 }
 
+export function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
 function daysInMonth(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  if (month === 2) return isLeapYear(year) ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 

@@ -2,10 +2,11 @@ import { mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/pro
 import { join } from 'node:path';
 import type { ProcessedBatch } from '../../shared/batch-codec.js';
 import type { Logger } from '../../shared/logger.js';
-import { decodeBatches, rejectedLine } from '../decoded-events.js';
+import { decodeEvent, rejectedLine, type RejectedBody } from '../decoded-events.js';
 import type { Sink, SinkWriteResult } from '../sink.js';
 import { ClosedFileGzip, GZIP_TMP_SUFFIX, syncDir } from './closed-file-gzip.js';
 import { formatEventLine } from './ndjson-line.js';
+import { transcodeEventLine } from './ndjson-transcoder.js';
 import { compileFileNamePattern, type FileNamePattern, type PatternClock } from './path-pattern.js';
 
 export const DEFAULT_FILE_PATTERN = 'events.%Y-%m-%d-%H.ndjson';
@@ -78,16 +79,28 @@ export class FileSink implements Sink {
       this.ready ??= mkdir(this.options.dir, { recursive: true }).then(() => undefined, (err: Error) => { this.ready = null; throw err; });
       await this.ready;
       this.startMaintenance();
-      const { events, rejected } = decodeBatches(batches);
-      const byBase = new Map<string, string[]>();
+      const byBase = new Map<string, Uint8Array[]>();
       const receivedAt: number[] = [];
-      for (const { id, envelope } of events) {
-        const base = this.pattern.format(envelope.received_at);
+      const rejected: RejectedBody[] = [];
+      const add = (at: number, line: Uint8Array) => {
+        const base = this.pattern.format(at);
         const lines = byBase.get(base);
-        if (lines) lines.push(formatEventLine(id, envelope)); else byBase.set(base, [formatEventLine(id, envelope)]);
-        receivedAt.push(envelope.received_at);
+        if (lines) lines.push(line); else byBase.set(base, [line]);
+        receivedAt.push(at);
+      };
+      for (const batch of batches) {
+        for (let i = 0; i < batch.ids.length; i++) {
+          const id = batch.ids[i]!;
+          const body = batch.bodies[i]!;
+          // The receivers' envelopes go straight from msgpack to JSON; anything else is decoded and checked.
+          const fast = transcodeEventLine(id, body);
+          if (fast) { add(fast.receivedAt, fast.line); continue; }
+          const decoded = decodeEvent(id, body);
+          if ('envelope' in decoded) add(decoded.envelope.received_at, Buffer.from(formatEventLine(id, decoded.envelope)));
+          else rejected.push(decoded);
+        }
       }
-      const jobs = [...byBase].map(([base, lines]) => this.appendToPeriod(base, lines.join('')));
+      const jobs = [...byBase].map(([base, lines]) => this.appendToPeriod(base, Buffer.concat(lines)));
       if (rejected.length > 0) jobs.push(this.appendRejected(rejected.map(rejectedLine).join('')));
       await Promise.all(jobs);
       this.closeIdle(Date.now());
@@ -139,9 +152,8 @@ export class FileSink implements Sink {
     }
   }
 
-  private async appendToPeriod(base: string, text: string): Promise<void> {
+  private async appendToPeriod(base: string, bytes: Buffer): Promise<void> {
     let file = this.files.get(base) ?? await this.openPeriod(base);
-    const bytes = Buffer.from(text);
     if (this.maxBytes > 0 && file.size > 0 && file.size + bytes.length > this.maxBytes) file = await this.roll(file);
     try {
       await file.handle.appendFile(bytes);
