@@ -1,5 +1,6 @@
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AppendedLines } from '../test/support/appended-lines.js';
 
 /** One event line of this run, as the checker needs it. */
 export interface SinkLine {
@@ -31,7 +32,7 @@ const EVENTS_FILE = /^events\..+\.ndjson$/;
  * run together (a torn write followed by a retry), the last complete event in it is still read.
  */
 export class SinkReader {
-  private readonly offsets = new Map<string, { offset: number; partial: Buffer }>();
+  private readonly files = new AppendedLines();
   private seqs = new Uint32Array(1 << 16);
   private received = new Float64Array(1 << 16);
   private landed = new Float64Array(1 << 16);
@@ -88,36 +89,12 @@ export class SinkReader {
   }
 
   private async readFile(path: string, secondary: boolean, isEvents: boolean): Promise<void> {
-    let size: number;
-    try { size = (await stat(path)).size; } catch { return; }
-    let state = this.offsets.get(path);
-    if (!state) { state = { offset: 0, partial: Buffer.alloc(0) }; this.offsets.set(path, state); }
-    if (size <= state.offset) return;
-    const buf = Buffer.allocUnsafe(size - state.offset);
-    let got = 0;
-    try {
-      const fh = await open(path, 'r');
-      try {
-        while (got < buf.length) {
-          const { bytesRead } = await fh.read(buf, got, buf.length - got, state.offset + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
-      } finally {
-        await fh.close();
-      }
-    } catch { return; }
-    state.offset += got;
-    const now = Date.now();
-    const data = state.partial.length > 0 ? Buffer.concat([state.partial, buf.subarray(0, got)]) : buf.subarray(0, got);
-    let start = 0;
-    for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
-      const text = data.toString('utf8', start, nl);
-      start = nl + 1;
-      if (!isEvents) { this.rejected++; continue; }
-      this.line(text, now, secondary);
-    }
-    state.partial = Buffer.from(data.subarray(start));
+    // A line's landing time is when this poll read it (lines are handed over once the read is done).
+    let now = 0;
+    await this.files.read(path, (text) => {
+      now ||= Date.now();
+      if (isEvents) this.line(text, now, secondary); else this.rejected++;
+    });
   }
 
   private line(text: string, now: number, secondary: boolean): void {

@@ -1,5 +1,6 @@
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AppendedLines } from '../../test/support/appended-lines.js';
 
 /** The marker every bench line carries in its message: run id, phase, sender stream and sequence number. */
 export function benchMarker(runId: string, phase: string, stream: number, seq: number): string {
@@ -63,7 +64,7 @@ export class PhaseTally {
  * the bench marker gives (phase, stream, seq), the id is checked for repeats. Poll it on a timer.
  */
 export class SinkTail {
-  private readonly offsets = new Map<string, { offset: number; partial: Buffer }>();
+  private readonly files = new AppendedLines();
   private readonly tallies = new Map<string, PhaseTally>();
   private readonly ids = new Set<string>();
   private polling: Promise<void> | null = null;
@@ -75,7 +76,7 @@ export class SinkTail {
   /** Lines of this run without an id field. */
   missingIds = 0;
   lines = 0;
-  bytes = 0;
+  get bytes(): number { return this.files.bytes; }
 
   constructor(private readonly dir: string, private readonly runId: string, private readonly match: (file: string) => boolean) {}
 
@@ -110,40 +111,8 @@ export class SinkTail {
   private async readNew(): Promise<void> {
     let names: string[];
     try { names = (await readdir(this.dir)).filter(this.match).sort(); } catch { return; }
-    for (const name of names) {
-      const path = join(this.dir, name);
-      const st = await stat(path);
-      let state = this.offsets.get(name);
-      if (!state) { state = { offset: 0, partial: Buffer.alloc(0) }; this.offsets.set(name, state); }
-      if (st.size <= state.offset) continue;
-      // Read exactly up to the size seen by stat: every byte read was written no later than st.mtimeMs.
-      const length = st.size - state.offset;
-      const buf = Buffer.allocUnsafe(length);
-      const fh = await open(path, 'r');
-      try {
-        let got = 0;
-        while (got < length) {
-          const { bytesRead } = await fh.read(buf, got, length - got, state.offset + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
-        state.offset += got;
-        this.bytes += got;
-        this.consume(state, buf.subarray(0, got), st.mtimeMs);
-      } finally {
-        await fh.close();
-      }
-    }
-  }
-
-  private consume(state: { partial: Buffer }, chunk: Buffer, landedMs: number): void {
-    const data = state.partial.length > 0 ? Buffer.concat([state.partial, chunk]) : chunk;
-    let start = 0;
-    for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
-      this.line(data.toString('utf8', start, nl), landedMs);
-      start = nl + 1;
-    }
-    state.partial = Buffer.from(data.subarray(start));
+    // The landing time of a line is bounded by the mtime of the read that found it.
+    for (const name of names) await this.files.read(join(this.dir, name), (text, mtimeMs) => this.line(text, mtimeMs));
   }
 
   private line(text: string, landedMs: number): void {
