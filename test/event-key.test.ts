@@ -25,6 +25,18 @@ describe('event keys', () => {
     assert.deepEqual(syslogEventKey(null, inBigger), syslogEventKey(null, frame));
   });
 
+  it('keys alternating senders, a frame larger than the scratch buffer, and keeps each returned key intact', () => {
+    const big = Buffer.alloc(100_000, 0x61);
+    const refBig = createHash('sha256').update('syslog\x00192.0.2.7\0').update(big).digest().subarray(0, EVENT_KEY_BYTES);
+    const first = syslogEventKey('192.0.2.7', frame);
+    const firstCopy = Buffer.from(first);
+    assert.deepEqual(syslogEventKey(null, frame), reference('syslog\0\0'));
+    assert.deepEqual(syslogEventKey('192.0.2.7', big), refBig);
+    assert.deepEqual(syslogEventKey('192.0.2.8', frame), reference('syslog\x00192.0.2.8\0'));
+    assert.deepEqual(syslogEventKey('192.0.2.7', frame), firstCopy);
+    assert.deepEqual(first, firstCopy, 'a key handed out earlier is not overwritten by later ones');
+  });
+
   it('names an event by key and occurrence', () => {
     assert.equal(eventId(Buffer.alloc(16, 0xab), 3), `${'ab'.repeat(16)}-3`);
   });
