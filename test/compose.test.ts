@@ -18,7 +18,7 @@ const SECRETS = { RABBITMQ_USER: 'fanin', RABBITMQ_PASSWORD: 'test-secret', GRAF
 interface Port { target: number; published: number | string; protocol: string }
 interface Service {
   image?: string; container_name?: string; ports?: Port[]; environment?: Record<string, string>; volumes?: (string | { target: string })[];
-  healthcheck?: unknown; restart?: string;
+  healthcheck?: unknown; restart?: string; profiles?: string[];
 }
 
 /**
@@ -109,6 +109,23 @@ describe('docker-compose.yml', () => {
       assert.deepEqual(unknown, [], `${name}: unknown settings`);
       assert.doesNotThrow(() => loadConfig({ env }), `${name}: settings validate`);
     }
+  });
+
+  it('offers PostgreSQL for the postgres sink behind its own profile, wired to the uploader', () => {
+    const services = servicesOf();
+    const pg = services.postgres;
+    assert.ok(pg, 'a postgres service');
+    assert.deepEqual(pg.profiles, ['postgres'], 'it starts only with --profile postgres');
+    assert.deepEqual(pg.ports ?? [], [], 'not published');
+    const uploaderEnv = services.uploader?.environment ?? {};
+    const url = new URL(uploaderEnv.FANIN_UPLOADER_POSTGRES_SINK_URL ?? '');
+    assert.equal(url.hostname, 'postgres');
+    assert.equal(url.pathname.slice(1), pg.environment?.POSTGRES_DB);
+    assert.equal(url.username, pg.environment?.POSTGRES_USER);
+    assert.equal(url.password, '', 'no password in the URL: it comes from PGPASSWORD');
+    const withPostgres = compose(['--profile', 'postgres', 'config', '-q'], { ...SECRETS, POSTGRES_PASSWORD: 'test-secret', FANIN_SINKS: 'file,postgres' });
+    assert.equal(withPostgres.status, 0, withPostgres.stderr);
+    assert.doesNotThrow(() => loadConfig({ env: { ...uploaderEnv, FANIN_SINKS: 'file,postgres' } }), 'the uploader validates with both sinks');
   });
 
   it('has health checks and restart policies, and RabbitMQ\'s Prometheus plugin enabled', () => {
