@@ -173,6 +173,7 @@ function daysInMonth(year: number, month: number): number {
 
 /** The value of `count` ASCII digits at `pos`, or -1 if any is missing or not a digit. */
 export function readDigits(line: Buffer, pos: number, count: number): number {
+  if (count === 2) return readTwoDigits(line, pos);
   if (pos + count > line.length) return -1;
   let value = 0;
   for (let i = pos; i < pos + count; i++) {
@@ -181,6 +182,17 @@ export function readDigits(line: Buffer, pos: number, count: number): number {
     value = value * 10 + (b - D0);
   }
   return value;
+}
+
+/**
+ * readDigits for two digits, the width of nearly every stamp field, without the loop: the digit values are tested
+ * with one unsigned comparison each ((d >>> 0) > 9 also catches bytes below '0').
+ */
+function readTwoDigits(line: Buffer, pos: number): number {
+  if (pos + 2 > line.length) return -1;
+  const hi = line[pos]! - D0;
+  const lo = line[pos + 1]! - D0;
+  return (hi >>> 0) > 9 || (lo >>> 0) > 9 ? -1 : hi * 10 + lo;
 }
 
 export function isDigit(b: number): boolean {
