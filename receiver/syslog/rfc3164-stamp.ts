@@ -10,7 +10,7 @@
 
 import { fieldText } from './syslog-message.js';
 import {
-  formatIso, isDigit, isLeapYear, isValidDate, isoString, readDigits, readIsoTimestamp, wallClockMs, type TimestampReadOptions, type Zone,
+  formatIso, isDigit, isLeapYear, isValidDate, isoString, readDigits, readIsoTimestamp, readTwoDigits, wallClockMs, type TimestampReadOptions, type Zone,
 } from './syslog-time.js';
 
 const SP = 0x20;
@@ -106,16 +106,16 @@ function readBsd(line: Buffer, pos: number, options: StampOptions): Stamp | null
   if (month === 0 || line[i + 3] !== SP) return null;
   i += 4;
   if (line[i] === SP) i++;
-  let day = readDigits(line, i, 2);
+  let day = readTwoDigits(line, i);
   if (day >= 0) i += 2;
   else if ((day = readDigits(line, i, 1)) >= 0) i += 1;
   else return null;
   if (line[i] !== SP) return null;
   i++;
   if (year < 0 && line[i + 4] === SP && (year = readDigits(line, i, 4)) >= 0) i += 5;
-  const hour = readDigits(line, i, 2);
-  const minute = readDigits(line, i + 3, 2);
-  const second = readDigits(line, i + 6, 2);
+  const hour = readTwoDigits(line, i);
+  const minute = readTwoDigits(line, i + 3);
+  const second = readTwoDigits(line, i + 6);
   if (hour < 0 || minute < 0 || second < 0 || line[i + 2] !== COLON || line[i + 5] !== COLON) return null;
   i += 8;
   let fraction = '';
@@ -172,7 +172,7 @@ function readZoneName(line: Buffer, pos: number): { zone: number | null; end: nu
     if (isDigit(line[j] ?? 0)) hours = hours * 10 + line[j++]! - 0x30;
     let minutes = 0;
     if (line[j] === COLON && isDigit(line[j + 1] ?? 0)) {
-      minutes = readDigits(line, j + 1, 2);
+      minutes = readTwoDigits(line, j + 1);
       if (minutes < 0) return null;
       j += 3;
     }
