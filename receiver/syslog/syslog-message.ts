@@ -112,9 +112,17 @@ function asciiPrefix(line: Buffer): number {
   return i;
 }
 
+// fieldText and utf8Text are called from nearly every field reader: each is a test and a slice, with the rarer
+// decode in a function of its own, so that their bytecode is smaller and more of their call sites fit in the
+// callers' inlining budget. Measured on the corpus (paired rounds, CPU time): median 1.03x over five runs.
+
 /** Bytes [start, end) of a field already checked to be US-ASCII (or read as latin1 by design). */
 export function fieldText(line: Buffer, start: number, end: number): string {
-  return line === textLine && end <= asciiEnd ? lineText.slice(start, end) : line.toString('latin1', start, end);
+  return line === textLine && end <= asciiEnd ? lineText.slice(start, end) : latin1Text(line, start, end);
+}
+
+function latin1Text(line: Buffer, start: number, end: number): string {
+  return line.toString('latin1', start, end);
 }
 
 /** Index of the ASCII `needle` in the line at or after `from`, or -1; on the decoded text when there is one. */
@@ -124,7 +132,11 @@ export function indexOfText(line: Buffer, needle: string, from: number): number 
 
 /** Bytes [start, end) decoded as UTF-8 (invalid sequences become U+FFFD). */
 export function utf8Text(line: Buffer, start: number, end: number): string {
-  return line === textLine && end <= asciiEnd ? lineText.slice(start, end) : line.toString('utf8', start, end);
+  return line === textLine && end <= asciiEnd ? lineText.slice(start, end) : decodeUtf8(line, start, end);
+}
+
+function decodeUtf8(line: Buffer, start: number, end: number): string {
+  return line.toString('utf8', start, end);
 }
 
 /**
