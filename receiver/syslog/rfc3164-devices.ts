@@ -4,7 +4,7 @@
 import { readStamp, type Stamp, type StampOptions } from './rfc3164-stamp.js';
 import { COLON, HOSTNAME_MAX, SP, isAllDigits, isHostByte, isHostname, startsWith } from './syslog-bytes.js';
 import { type SyslogMessage, fieldText, indexOfText } from './syslog-message.js';
-import { isDigit, isValidDate, isoString, readDigits, wallClockMs, type Zone } from './syslog-time.js';
+import { isDigit, isValidDate, isoString, readDigits, readTwoDigits, wallClockMs, type Zone } from './syslog-time.js';
 
 const PERCENT = 0x25;
 /** Cisco puts at most a sequence number, an origin-id and a second sequence number before its timestamp. */
@@ -23,12 +23,12 @@ export function isFortiGate(line: Buffer, pos: number): boolean {
 export function readFortiGate(line: Buffer, pos: number, msg: SyslogMessage, options: StampOptions): void {
   const d = pos + FORTI_DATE.length;
   const year = readDigits(line, d, 4);
-  const month = readDigits(line, d + 5, 2);
-  const day = readDigits(line, d + 8, 2);
+  const month = readTwoDigits(line, d + 5);
+  const day = readTwoDigits(line, d + 8);
   const t = d + 16;
-  const hour = readDigits(line, t, 2);
-  const minute = readDigits(line, t + 3, 2);
-  const second = readDigits(line, t + 6, 2);
+  const hour = readTwoDigits(line, t);
+  const minute = readTwoDigits(line, t + 3);
+  const second = readTwoDigits(line, t + 6);
   if (year >= 0 && isValidDate(year, month, day) && line[d + 4] === 0x2d && line[d + 7] === 0x2d
     && startsWith(line, d + 10, FORTI_TIME) && hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59
     && second >= 0 && second <= 59 && line[t + 2] === COLON && line[t + 5] === COLON) {
@@ -53,8 +53,8 @@ function fortiZone(line: Buffer, fallback: Zone | null): Zone | null {
   let i = at + FORTI_TZ.length;
   if (line[i] === 0x22) i++;
   const sign = line[i];
-  const hh = readDigits(line, i + 1, 2);
-  const mm = readDigits(line, i + 3, 2);
+  const hh = readTwoDigits(line, i + 1);
+  const mm = readTwoDigits(line, i + 3);
   if ((sign !== 0x2b && sign !== 0x2d) || hh < 0 || mm < 0 || hh > 23 || mm > 59) return null;
   return (sign === 0x2b ? 1 : -1) * (hh * 60 + mm);
 }

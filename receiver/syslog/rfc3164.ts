@@ -89,9 +89,12 @@ function readHostAndTag(line: Buffer, pos: number, msg: SyslogMessage): void {
   // Missing-HOSTNAME heuristic: if the first token already has the TAG shape (`name:` or `name[pid]:` followed
   // by SP), it is the TAG. A hostname never ends in ':' (IPv6 addresses do not end in one either, and their
   // inner colons fail the "followed by SP" test), so only a host literally named like a tag is misread.
-  const tag = readTag(line, pos);
+  // A TAG's ':' is the last byte of its SP-delimited token, so a token ending otherwise (a HOSTNAME, mostly) goes
+  // straight to the HOSTNAME reading without trying readTag on it: that try cost ~10% of an RFC 3164 line.
+  const end = tokenEnd(line, pos);
+  const tag = end > pos && line[end - 1] === COLON ? readTag(line, pos) : null;
   if (tag === null) {
-    readHostThenTag(line, pos, msg);
+    readHostThenTag(line, pos, end, msg);
     return;
   }
   if (tag.procId === null && isCiscoMnemonic(line, tag.end) && isHostname(line, pos, tag.nameEnd)) {
@@ -104,9 +107,11 @@ function readHostAndTag(line: Buffer, pos: number, msg: SyslogMessage): void {
   msg.message = decodeMsg(line, tag.end);
 }
 
-/** `HOSTNAME SP [TAG[PID]: ] MSG`, the common header; a first word that is no HOSTNAME starts the TAG or MSG. */
-function readHostThenTag(line: Buffer, pos: number, msg: SyslogMessage): void {
-  const end = tokenEnd(line, pos);
+/**
+ * `HOSTNAME SP [TAG[PID]: ] MSG`, the common header; a first word that is no HOSTNAME starts the TAG or MSG.
+ * `end` is the end of the word at `pos` (tokenEnd).
+ */
+function readHostThenTag(line: Buffer, pos: number, end: number, msg: SyslogMessage): void {
   if (end > pos && isHostname(line, pos, end)) {
     msg.hostname = fieldText(line, pos, end);
     pos = skipSpaces(line, end);

@@ -85,8 +85,9 @@ function headerField(line: Buffer, pos: number, max: number, name: string): numb
   let i = pos;
   for (; i < limit; i++) {
     const b = line[i]!;
-    if (b === SP) break;
-    if (b < 0x21 || b > 0x7e) {
+    // One unsigned comparison for the common byte (printable US-ASCII, 0x21..0x7e); SP and bad bytes are rarer.
+    if (((b - 0x21) >>> 0) > 0x7e - 0x21) {
+      if (b === SP) break;
       throw SyslogParseError.of('BAD_HEADER', `${name} has a byte outside printable US-ASCII`, i);
     }
   }

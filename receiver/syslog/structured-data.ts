@@ -53,15 +53,30 @@ export function readStructuredData(line: Buffer, pos: number): StructuredDataRea
 
 /** Scans an SD-NAME from `pos`; returns the index of the delimiter after it (checked by the caller). */
 function sdName(line: Buffer, pos: number, what: string): number {
+  // One table load per byte while the name lasts; the byte that stops the scan says why (a delimiter, a byte
+  // outside printable US-ASCII, or the 33rd name byte). Measured: sdName was 10% of an SD line with four
+  // comparisons per byte.
+  const limit = Math.min(line.length, pos + SD_NAME_MAX);
   let i = pos;
-  for (; i < line.length; i++) {
+  while (i < limit && SD_NAME_BYTE[line[i]!] === 1) i++;
+  if (i < line.length) {
     const b = line[i]!;
-    if (b === SP || b === EQUALS || b === CLOSE || b === QUOTE) break;
-    if (b < 0x21 || b > 0x7e) throw bad(`${what} has a byte outside printable US-ASCII`, i);
-    if (i - pos === SD_NAME_MAX) throw bad(`${what} longer than ${SD_NAME_MAX} bytes`, i);
+    if (b !== SP && b !== EQUALS && b !== CLOSE && b !== QUOTE) {
+      if (b < 0x21 || b > 0x7e) throw bad(`${what} has a byte outside printable US-ASCII`, i);
+      throw bad(`${what} longer than ${SD_NAME_MAX} bytes`, i);
+    }
   }
   if (i === pos) throw bad(`empty ${what}`, pos);
   return i;
+}
+
+/** 1 for the bytes of an SD-NAME: printable US-ASCII except '=', SP, ']' and '"'. Indexed by byte (0..255). */
+const SD_NAME_BYTE = sdNameBytes();
+
+function sdNameBytes(): Uint8Array {
+  const table = new Uint8Array(256);
+  for (let b = 0x21; b <= 0x7e; b++) if (b !== EQUALS && b !== CLOSE && b !== QUOTE) table[b] = 1;
+  return table;
 }
 
 /** Reads PARAM-VALUE from `pos` (after the opening quote) into `params`; returns the index after the closing quote. */
@@ -72,8 +87,9 @@ function readParamValue(line: Buffer, pos: number, params: Record<string, string
     const b = line[i]!;
     if (b === QUOTE) {
       // Segments split only at ASCII backslashes, never inside a UTF-8 sequence, so decoding piecewise is exact.
-      value += utf8Text(line, segment, i);
-      addParam(params, name, value);
+      // A value without escapes (segment still at pos) is its one segment, with no concatenation.
+      const last = utf8Text(line, segment, i);
+      addParam(params, name, segment === pos ? last : value + last);
       return i + 1;
     }
     if (b === BACKSLASH) {

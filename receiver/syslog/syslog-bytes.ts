@@ -9,13 +9,16 @@ export const HOSTNAME_MAX = 255;
 /** Letters, digits, '.', '-', '_' and ':' (IPv6), with at least one letter or digit: what rsyslog accepts. */
 export function isHostname(line: Buffer, start: number, end: number): boolean {
   if (end - start > HOSTNAME_MAX) return false;
-  let alnum = false;
+  // One table load a byte: the AND of the classes says whether all are HOSTNAME bytes, the OR whether one is a
+  // letter or digit (isHostname was 3% of an RFC 3164 line with four comparisons a byte for the latter).
+  let all = HOST_BYTE;
+  let any = 0;
   for (let i = start; i < end; i++) {
-    const b = line[i]!;
-    if (!isHostByte(b)) return false;
-    if (b !== 0x2e && b !== 0x2d && b !== 0x5f && b !== COLON) alnum = true;
+    const c = BYTE_CLASS[line[i]!]!;
+    all &= c;
+    any |= c;
   }
-  return alnum;
+  return (all & HOST_BYTE) !== 0 && (any & HOST_ALNUM) !== 0;
 }
 
 export function isHostByte(b: number): boolean {
@@ -31,6 +34,8 @@ export function isTagByte(b: number): boolean {
 // comparisons. Indexed by byte (0..255), so every lookup is in range.
 const HOST_BYTE = 1;
 const TAG_BYTE = 2;
+/** A HOSTNAME byte that is a letter or digit (a HOSTNAME needs one). */
+const HOST_ALNUM = 4;
 const BYTE_CLASS = byteClasses();
 
 function byteClasses(): Uint8Array {
@@ -39,6 +44,7 @@ function byteClasses(): Uint8Array {
     const lower = b | 0x20;
     if ((b >= 0x30 && b <= 0x3a) || (lower >= 0x61 && lower <= 0x7a) || b === 0x2e || b === 0x2d || b === 0x5f) {
       table[b]! |= HOST_BYTE;
+      if (b !== 0x2e && b !== 0x2d && b !== 0x5f && b !== COLON) table[b]! |= HOST_ALNUM;
     }
     if (b > SP && b < 0x7f && b !== COLON && b !== 0x5b && b !== 0x5d && b !== 0x3d && b !== 0x22) table[b]! |= TAG_BYTE;
   }

@@ -79,19 +79,24 @@ export type SyslogParseResult = { ok: true; message: SyslogMessage } | { ok: fal
 // of one decoded string rather than a decode of its own, which cost most of the parse time. That holds exactly
 // when the decoded length equals the byte length, because no UTF-8 sequence decodes to more units than it has
 // bytes. parseSyslog brackets every parse with beginLine/endLine; other lines decode per field.
+//
+// A line with UTF-8 in it (a BOM before MSG, as RFC 5424 asks, or accented text) still has byte offsets equal to
+// string offsets up to its first non-ASCII byte: the header and STRUCTURED-DATA are usually all before it, so
+// they are substrings too, and MSG is a substring whenever it starts at or before that byte (UTF-8 resynchronises
+// at every ASCII byte, so the decode of the whole line from there is the decode of MSG alone). Measured on the
+// corpus's 9 such lines: each field decoded on its own costs a Buffer#toString call (~60 ns) instead of a slice.
 let textLine: Buffer | null = null;
 let lineText = '';
+/** Bytes [0, asciiEnd) of textLine have string offsets equal to byte offsets: all of it for a one-unit-per-byte line. */
+let asciiEnd = 0;
 
 /** Called by parseSyslog before parsing `line`. */
 export function beginLine(line: Buffer): void {
   // toString() without arguments is Buffer's fast path (straight to the decoder, no argument checks).
   const text = line.toString();
-  if (text.length === line.length) {
-    textLine = line;
-    lineText = text;
-  } else {
-    textLine = null;
-  }
+  textLine = line;
+  lineText = text;
+  asciiEnd = text.length === line.length ? line.length : asciiPrefix(line);
 }
 
 /** Called by parseSyslog after parsing, so the module keeps no reference to the line. */
@@ -100,19 +105,38 @@ export function endLine(): void {
   lineText = '';
 }
 
+/** Length of the run of ASCII bytes that starts the line. */
+function asciiPrefix(line: Buffer): number {
+  let i = 0;
+  while (i < line.length && line[i]! < 0x80) i++;
+  return i;
+}
+
+// fieldText and utf8Text are called from nearly every field reader: each is a test and a slice, with the rarer
+// decode in a function of its own, so that their bytecode is smaller and more of their call sites fit in the
+// callers' inlining budget. Measured on the corpus (paired rounds, CPU time): median 1.03x over five runs.
+
 /** Bytes [start, end) of a field already checked to be US-ASCII (or read as latin1 by design). */
 export function fieldText(line: Buffer, start: number, end: number): string {
-  return line === textLine ? lineText.slice(start, end) : line.toString('latin1', start, end);
+  return line === textLine && end <= asciiEnd ? lineText.slice(start, end) : latin1Text(line, start, end);
+}
+
+function latin1Text(line: Buffer, start: number, end: number): string {
+  return line.toString('latin1', start, end);
 }
 
 /** Index of the ASCII `needle` in the line at or after `from`, or -1; on the decoded text when there is one. */
 export function indexOfText(line: Buffer, needle: string, from: number): number {
-  return line === textLine ? lineText.indexOf(needle, from) : line.indexOf(needle, from, 'latin1');
+  return line === textLine && asciiEnd === line.length ? lineText.indexOf(needle, from) : line.indexOf(needle, from, 'latin1');
 }
 
 /** Bytes [start, end) decoded as UTF-8 (invalid sequences become U+FFFD). */
 export function utf8Text(line: Buffer, start: number, end: number): string {
-  return line === textLine ? lineText.slice(start, end) : line.toString('utf8', start, end);
+  return line === textLine && end <= asciiEnd ? lineText.slice(start, end) : decodeUtf8(line, start, end);
+}
+
+function decodeUtf8(line: Buffer, start: number, end: number): string {
+  return line.toString('utf8', start, end);
 }
 
 /**
@@ -121,8 +145,10 @@ export function utf8Text(line: Buffer, start: number, end: number): string {
  */
 export function decodeMsg(line: Buffer, start: number): string {
   if (start >= line.length) return '';
-  // A BOM is three bytes and one unit, so a line holding one never has its text here.
-  if (line === textLine) return lineText.slice(start);
-  if (line[start] === 0xef && line[start + 1] === 0xbb && line[start + 2] === 0xbf) start += 3;
+  const bom = line[start] === 0xef && line[start + 1] === 0xbb && line[start + 2] === 0xbf;
+  // Every byte before `start` is ASCII, so string offset `start` is where MSG's text starts (and a BOM there is
+  // the one unit U+FEFF).
+  if (line === textLine && start <= asciiEnd) return lineText.slice(bom ? start + 1 : start);
+  if (bom) start += 3;
   return start >= line.length ? '' : line.toString('utf8', start);
 }

@@ -31,16 +31,16 @@ function bad(offset: number, reason: string): TimestampRead {
 /** Reads `YYYY-MM-DDThh:mm:ss[.frac](Z|+hh:mm|-hh:mm)` at `pos`; `end` is the byte after it. */
 export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampReadOptions): TimestampRead {
   const year = readDigits(line, pos, 4);
-  const month = readDigits(line, pos + 5, 2);
-  const day = readDigits(line, pos + 8, 2);
+  const month = readTwoDigits(line, pos + 5);
+  const day = readTwoDigits(line, pos + 8);
   if (year < 0 || month < 0 || day < 0 || line[pos + 4] !== 0x2d || line[pos + 7] !== 0x2d) {
     return bad(pos, 'expected YYYY-MM-DD');
   }
   const t = line[pos + 10];
   if (t !== 0x54 && !(options.lenient && t === 0x74)) return bad(pos + 10, "expected 'T'");
-  const hour = readDigits(line, pos + 11, 2);
-  const minute = readDigits(line, pos + 14, 2);
-  const second = readDigits(line, pos + 17, 2);
+  const hour = readTwoDigits(line, pos + 11);
+  const minute = readTwoDigits(line, pos + 14);
+  const second = readTwoDigits(line, pos + 17);
   if (hour < 0 || minute < 0 || second < 0 || line[pos + 13] !== 0x3a || line[pos + 16] !== 0x3a) {
     return bad(pos + 11, 'expected hh:mm:ss');
   }
@@ -70,9 +70,9 @@ export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampRe
     zone = 0;
     i++;
   } else if (z === 0x2b || z === 0x2d) {
-    const oh = readDigits(line, i + 1, 2);
+    const oh = readTwoDigits(line, i + 1);
     const colon = line[i + 3] === 0x3a;
-    const om = readDigits(line, i + (colon ? 4 : 3), 2);
+    const om = readTwoDigits(line, i + (colon ? 4 : 3));
     if (oh < 0 || om < 0 || (!colon && !options.lenient) || oh > 23 || om > 59) return bad(i, 'bad TIME-NUMOFFSET');
     zone = (z === 0x2b ? 1 : -1) * (oh * 60 + om);
     i += colon ? 6 : 5;
@@ -183,6 +183,19 @@ export function readDigits(line: Buffer, pos: number, count: number): number {
   return value;
 }
 
+/**
+ * readDigits(line, pos, 2), the width of nearly every stamp field, without the loop: each digit value is tested
+ * with one unsigned comparison ((d >>> 0) > 9 also catches bytes below '0'). Small enough to be inlined at every
+ * call site.
+ */
+export function readTwoDigits(line: Buffer, pos: number): number {
+  if (pos + 2 > line.length) return -1;
+  const hi = line[pos]! - D0;
+  const lo = line[pos + 1]! - D0;
+  return (hi >>> 0) > 9 || (lo >>> 0) > 9 ? -1 : hi * 10 + lo;
+}
+
 export function isDigit(b: number): boolean {
-  return b >= D0 && b <= D0 + 9;
+  // One comparison: only '0'..'9' XOR '0' give 0..9 (and an undefined byte, read past the end, gives 48).
+  return (b ^ D0) < 10;
 }
