@@ -24,6 +24,12 @@ function assertSameAsGeneral(id: string, body: Uint8Array): boolean {
   return true;
 }
 
+/** A msgpack map of these pairs as they are, repeats included (a JS object cannot hold a key twice). */
+function mapBytes(pairs: [string, unknown][]): Buffer {
+  const header = Buffer.from([0xde, pairs.length >> 8, pairs.length & 0xff]);
+  return Buffer.concat([header, ...pairs.flatMap(([k, v]) => [encode(k), encode(v)])]);
+}
+
 describe('NDJSON transcoder (msgpack envelope straight to its line)', () => {
   it('writes exactly the general path\'s line for every corpus line\'s envelope, and takes them all', () => {
     const ctx = { receiverId: 'a', source: '192.0.2.1', transport: 'tcp', hashSourceAddress: true } as const;
@@ -62,12 +68,23 @@ describe('NDJSON transcoder (msgpack envelope straight to its line)', () => {
       ['compact, unknown schema', encode([9, 't', null, 1000, 'a', null, 'tcp', 'raw', 'm', 'E'])],
       ['compact, wrong arity', encode([2, 't', null, 1000, 'a', null, 'tcp', 'raw', 'm'])],
       ['compact, tag not a string', encode([2, 7, null, 1000, 'a', null, 'tcp', 'raw', 'm', 'E'])],
+      ['a field named id', encode({ ...ok, id: 'forged' })],
+      ['a leading key repeated', mapBytes([...Object.entries(ok), ['message', 'again']])],
     ];
     for (const [name, body] of cases) assert.equal(transcodeEventLine('id', body), null, name);
     const full = encodeBody(ok);
     for (let cut = 0; cut < full.length; cut++) assert.equal(transcodeEventLine('id', full.subarray(0, cut)), null, `truncated at ${cut}`);
     const after = transcodeEventLine('id', full);
     assert.equal(after?.line.toString(), generalLine('id', full), 'a failed transcode leaves no bytes in the next line');
+  });
+
+  it('never lets a field of the body replace the event id: such a body is rejected with the reason', () => {
+    const body = encodeBody({ ...syslogEvent(1, 1000), id: 'forged' });
+    assert.equal(transcodeEventLine('real-1', body), null);
+    const decoded = decodeEvent('real-1', body);
+    assert.ok(!('envelope' in decoded));
+    assert.equal(decoded.reason, 'the envelope has a field named id, which would hide the event id');
+    assert.equal(decoded.id, 'real-1');
   });
 
   it('agrees with the general path on arbitrary envelopes', () => {

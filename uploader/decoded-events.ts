@@ -32,7 +32,9 @@ export function decodeEvent(id: string, body: Uint8Array): DecodedEvent | Reject
   let value: unknown;
   let reason = 'not an event envelope';
   try { value = decodeBody(body); } catch (err) { reason = `body does not decode: ${(err as Error).message}`; }
-  return isEnvelope(value) ? { id, envelope: value } : { id, reason, body };
+  if (isEnvelope(value)) return { id, envelope: value };
+  if (typeof value === 'object' && value !== null && Object.hasOwn(value, 'id')) reason = 'the envelope has a field named id, which would hide the event id';
+  return { id, reason, body };
 }
 
 /** The line the file sink writes to `rejected.ndjson` (and the stdout sink to stdout) for a body that is no envelope. */

@@ -33,5 +33,7 @@ export function hourlyFileName(receivedAtMs: number): string {
 export function isEnvelope(value: unknown): value is EventEnvelope {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return typeof v.tag === 'string' && Number.isFinite(v.received_at) && Math.abs(v.received_at as number) <= 8.64e15 && typeof v.receiver === 'string' && typeof v.format === 'string';
+  // No envelope fanin writes has a field named id; one that does (a foreign or crafted body) would overwrite the
+  // event id in the line, and sinks are idempotent by that id, so such a body is rejected with its reason instead.
+  return !Object.hasOwn(v, 'id') && typeof v.tag === 'string' && Number.isFinite(v.received_at) && Math.abs(v.received_at as number) <= 8.64e15 && typeof v.receiver === 'string' && typeof v.format === 'string';
 }

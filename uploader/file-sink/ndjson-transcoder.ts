@@ -42,7 +42,7 @@ export function transcodeEventLine(id: string, body: Uint8Array): TranscodedLine
     beginLine(id);
     for (let k = 0; k < keys; k++) {
       const keyLength = readStrHeader();
-      if (k < LEADING_KEYS.length ? !bytesEqual(at, keyLength, LEADING_KEY_BYTES[k]!) : !isPlainKey(at, keyLength)) return null;
+      if (k < LEADING_KEYS.length ? !bytesEqual(at, keyLength, LEADING_KEY_BYTES[k]!) : !isPlainTopKey(at, keyLength)) return null;
       writeByte(0x2c); // ,
       copyJsonStringBytes(at, keyLength);
       at += keyLength;
@@ -173,7 +173,6 @@ function bytesEqual(from: number, length: number, expected: Buffer): boolean {
 }
 
 const PROTO = Buffer.from('__proto__', 'latin1');
-
 /**
  * A key the general path would write in the same place: not `__proto__`, and not all digits (a JS object puts
  * integer-like keys first, so a decoded map may come out reordered). Bodies made from JS objects never differ.
@@ -183,6 +182,15 @@ function isPlainKey(from: number, length: number): boolean {
   if (bytesEqual(from, length, PROTO)) return false;
   for (let i = 0; i < length; i++) { const c = src[from + i]!; if (c < 0x30 || c > 0x39) return true; }
   return false;
+}
+
+/** `id` (the general path rejects an envelope with one: isEnvelope) and the leading keys (a repeat would be merged). */
+const RESERVED_TOP_KEY_BYTES = [Buffer.from('id', 'latin1'), ...LEADING_KEY_BYTES];
+
+/** A plain key that is none of the envelope's reserved top-level names. */
+function isPlainTopKey(from: number, length: number): boolean {
+  for (const reserved of RESERVED_TOP_KEY_BYTES) if (bytesEqual(from, length, reserved)) return false;
+  return isPlainKey(from, length);
 }
 
 function view(): DataView {

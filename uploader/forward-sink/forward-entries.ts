@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Encoder, ExtData } from '@msgpack/msgpack';
-import { decodeBody, type ProcessedBatch } from '../../shared/batch-codec.js';
+import type { ProcessedBatch } from '../../shared/batch-codec.js';
 import type { EventEnvelope } from '../../shared/envelope.js';
-import { isEnvelope } from '../file-sink/ndjson-line.js';
+import { decodeEvent } from '../decoded-events.js';
 
 /** Events whose body is not an envelope are forwarded under this tag with the reason, never dropped silently. */
 export const REJECTED_TAG = 'fanin.rejected';
@@ -33,18 +33,17 @@ export function buildChunks(batches: readonly ProcessedBatch[], idKey: string | 
     const groups = new Map<string, { ids: string[]; entries: Uint8Array[]; receivedAt: number[]; rejected: number }>();
     batch.ids.forEach((id, i) => {
       const body = batch.bodies[i]!;
-      let envelope: unknown;
-      let reason = 'not an event envelope';
-      try { envelope = decodeBody(body); } catch (err) { reason = `body does not decode: ${(err as Error).message}`; }
+      const decoded = decodeEvent(id, body);
       let tag: string;
       let entry: Uint8Array;
-      const event = isEnvelope(envelope) ? envelope : null;
-      if (event) {
+      let event: EventEnvelope | null = null;
+      if ('envelope' in decoded) {
+        event = decoded.envelope;
         tag = event.tag;
         entry = encoder.encode([eventTimeOf(event), recordOf(event, id, idKey)]);
       } else {
         tag = REJECTED_TAG;
-        const record = { [idKey ?? 'fanin_id']: id, reason, body_base64: Buffer.from(body).toString('base64') };
+        const record = { [idKey ?? 'fanin_id']: id, reason: decoded.reason, body_base64: Buffer.from(body).toString('base64') };
         entry = encoder.encode([eventTime(Math.floor(now / 1000), (now % 1000) * 1e6), record]);
       }
       let group = groups.get(tag);
