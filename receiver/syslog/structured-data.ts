@@ -6,7 +6,8 @@
 // PARAM-VALUE is UTF-8 in which '"', '\' and ']' are escaped with '\'.
 
 import type { StructuredData } from './syslog-message.js';
-import { SyslogParseError, fieldText, utf8Text } from './syslog-message.js';
+import { internedName } from './interned-names.js';
+import { SyslogParseError, utf8Text } from './syslog-message.js';
 
 const SP = 0x20;
 const QUOTE = 0x22;
@@ -31,7 +32,7 @@ export function readStructuredData(line: Buffer, pos: number): StructuredDataRea
   const data: StructuredData = {};
   while (line[pos] === OPEN) {
     let end = sdName(line, pos + 1, 'SD-ID');
-    const id = fieldText(line, pos + 1, end);
+    const id = internedName(line, pos + 1, end);
     // A repeated SD-ID is forbidden (6.3.2) but harmless to merge; failing would only lose the parse.
     let params = Object.hasOwn(data, id) ? data[id] : undefined;
     if (params === undefined) {
@@ -42,7 +43,7 @@ export function readStructuredData(line: Buffer, pos: number): StructuredDataRea
     while (line[pos] === SP) {
       end = sdName(line, pos + 1, 'PARAM-NAME');
       if (line[end] !== EQUALS || line[end + 1] !== QUOTE) throw bad(`expected '="' after PARAM-NAME`, end);
-      const name = fieldText(line, pos + 1, end);
+      const name = internedName(line, pos + 1, end);
       pos = readParamValue(line, end + 2, params, name);
     }
     if (line[pos] !== CLOSE) throw bad(`expected ']' or SP SD-PARAM`, pos);
