@@ -20,6 +20,11 @@ export function createReceiverMetrics(registry: Registry) {
       name: 'fanin_receiver_frames_rejected_total', help: 'Input refused at the framing level (the connection is closed or the datagram dropped).',
       labelNames: ['transport', 'reason'] as const, registers,
     }),
+    framesMsgLenFallback: new Counter({
+      name: 'fanin_receiver_frames_msglen_fallback_total',
+      help: 'Stream frames that began with digits not followed by SP (no octet count: a line without PRI, such as "2024-01-01 ..."), read as newline-framed instead.',
+      labelNames: ['transport'] as const, registers,
+    }),
     udpDrops: new Counter({
       name: 'fanin_receiver_udp_drops_total', help: 'UDP datagrams dropped (UDP cannot be paused): oversize or memory bound reached.',
       labelNames: ['reason'] as const, registers,

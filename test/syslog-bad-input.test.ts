@@ -89,6 +89,25 @@ describe('syslog bad input (docs/syslog-limits.md)', () => {
     assert.equal(r.landed(big).length, 0);
   });
 
+  it('a line without PRI that starts with digits lands, counted as a MSG-LEN fallback; the connection stays open', async () => {
+    const m = marker('no-pri-digits');
+    const fallbacks = await metric('fanin_receiver_frames_msglen_fallback_total', { transport: 'tcp' });
+    const rejected = await metric('fanin_receiver_frames_rejected_total', { transport: 'tcp', reason: 'frame_too_large' });
+    const s = await open();
+    s.write(`2026-11-23 10:00:00 host app: ${m} dated\n4321: ${m} sequence\n`);
+    s.write(octet(line(`${m} after`)));
+    const events = await r.settled(m, 3);
+    assert.deepEqual(events.map((e) => e.message), [
+      `2026-11-23 10:00:00 host app: ${m} dated`, `4321: ${m} sequence`, `${m} after`,
+    ]);
+    // RFC 3164 4.3.3: a line without PRI is user.notice.
+    assert.deepEqual(events.slice(0, 2).map((e) => [e.facility, e.severity]), [['user', 'notice'], ['user', 'notice']]);
+    assert.equal(s.destroyed, false, 'the connection is still open');
+    assert.equal(await metric('fanin_receiver_frames_msglen_fallback_total', { transport: 'tcp' }), fallbacks + 2);
+    assert.equal(await metric('fanin_receiver_frames_rejected_total', { transport: 'tcp', reason: 'frame_too_large' }), rejected);
+    s.end();
+  });
+
   it('invalid UTF-8 lands: the parsed fields keep U+FFFD where the bytes were invalid (TCP and UDP)', async () => {
     const m = marker('bad-utf8');
     const bytes = Buffer.concat([Buffer.from(line(`${m} `)), Buffer.from([0xff, 0xfe, 0x20, 0xc3, 0x28])]);

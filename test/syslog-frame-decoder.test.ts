@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
-  FrameSyntaxError,
   FrameTooLargeError,
   SyslogFrameDecoder,
   trimLineEnd,
@@ -147,14 +146,31 @@ describe('SyslogFrameDecoder', () => {
     });
   });
 
-  it('throws FrameSyntaxError on a non-digit inside MSG-LEN, and keeps failing afterwards', () => {
-    const decoder = new SyslogFrameDecoder({ maxFrameBytes: MAX });
-    assert.throws(() => decoder.push(Buffer.from('12x <13>hello')), (err: unknown) => {
-      assert.ok(err instanceof FrameSyntaxError);
-      assert.equal(err.code, 'FRAME_SYNTAX');
-      return true;
-    });
-    assert.throws(() => decoder.push(Buffer.from('<13>next\n')), FrameSyntaxError);
+  it('reads digits not followed by SP as the start of a newline frame (no PRI), counts it, and carries on', () => {
+    let fallbacks = 0;
+    const decoder = new SyslogFrameDecoder({ maxFrameBytes: MAX, onDigitsNotLength: () => fallbacks++ });
+    const stream = '2024-01-01 10:00:00 host app: no PRI\n12 <13>octet ok123: Cisco sequence number\n4 <1>x<13>after\n';
+    assert.deepEqual(decode(Buffer.from(stream), []), [
+      '2024-01-01 10:00:00 host app: no PRI', '<13>octet ok', '123: Cisco sequence number', '<1>x', '<13>after',
+    ]);
+    assert.deepEqual(decoder.push(Buffer.from(stream)).map(String), [
+      '2024-01-01 10:00:00 host app: no PRI', '<13>octet ok', '123: Cisco sequence number', '<1>x', '<13>after',
+    ]);
+    assert.equal(fallbacks, 2);
+  });
+
+  it('keeps every digit when the fallback comes in a later push, and at the end of the stream', () => {
+    const stream = Buffer.from('1000x0 y\n907');
+    for (let cut = 0; cut <= stream.length; cut++) {
+      assert.deepEqual(decode(stream, [cut]), ['1000x0 y', '907'], `cut at ${cut}`);
+    }
+    assert.deepEqual(decode(Buffer.from('42\n'), []), ['42']);
+  });
+
+  it('counts the digits of a fallen-back frame against maxFrameBytes', () => {
+    assert.deepEqual(decode(Buffer.from('9:3456789\n'), [], 9), ['9:3456789']);
+    assert.equal(outcome(Buffer.from('9:34567890\n'), [], 9), 'FRAME_TOO_LARGE');
+    assert.equal(outcome(Buffer.from('9:34567890\n'), [1, 5], 9), 'FRAME_TOO_LARGE');
   });
 
   it('strips trailing CR/LF/NUL, keeps inner LF of octet frames, and skips blank lines', () => {

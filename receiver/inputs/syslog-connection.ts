@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { Intake } from '../intake.js';
 import type { ReceiverMetrics } from '../receiver-metrics.js';
 import { encodeSyslogFrame } from '../syslog-event.js';
-import { FrameSyntaxError, FrameTooLargeError, SyslogFrameDecoder } from '../syslog/frame-decoder.js';
+import { FrameTooLargeError, SyslogFrameDecoder } from '../syslog/frame-decoder.js';
 import { ThrottledWarning } from './throttled-warning.js';
 
 export interface SyslogStreamConfig {
@@ -29,10 +29,9 @@ export function createSyslogStreamHandler(
   const { transport } = config;
   const received = metrics.eventsReceived.labels('syslog', transport);
   const idleTimeouts = metrics.idleTimeouts.labels(transport);
-  const rejected = {
-    frame_too_large: metrics.framesRejected.labels(transport, 'frame_too_large'),
-    frame_syntax: metrics.framesRejected.labels(transport, 'frame_syntax'),
-  };
+  const tooLarge = metrics.framesRejected.labels(transport, 'frame_too_large');
+  const digitsNotLength = metrics.framesMsgLenFallback.labels(transport);
+  const countDigitsNotLength = () => digitsNotLength.inc();
   const frameWarning = new ThrottledWarning(log, `closing syslog ${transport} connection: bad framing`);
 
   return (socket: Socket) => {
@@ -40,7 +39,7 @@ export function createSyslogStreamHandler(
     const eventContext = {
       receiverId: config.receiverId, source, transport, hashSourceAddress: config.hashSourceAddress, rfc3164TimeZone: config.rfc3164TimeZone,
     } as const;
-    const decoder = new SyslogFrameDecoder({ maxFrameBytes: config.maxFrameBytes });
+    const decoder = new SyslogFrameDecoder({ maxFrameBytes: config.maxFrameBytes, onDigitsNotLength: countDigitsNotLength });
     // Counted once per read, not per frame: a metric call per event showed in the receiver's profile.
     const take = (frame: Buffer, now: Date) => {
       const event = encodeSyslogFrame(frame, eventContext, now);
@@ -59,11 +58,11 @@ export function createSyslogStreamHandler(
       try {
         frames = decoder.push(chunk);
       } catch (err) {
-        // Disposition fatal: past an oversized or malformed frame the stream has no frame boundary to resume at, and
-        // destroy() discards what the socket still holds, so a declared 999999999-byte body is never read.
-        const reason = err instanceof FrameTooLargeError ? 'frame_too_large' : err instanceof FrameSyntaxError ? 'frame_syntax' : 'unknown';
-        if (err instanceof FrameTooLargeError || err instanceof FrameSyntaxError) takeAll(err.framesBefore);
-        if (reason === 'unknown') metrics.framesRejected.inc({ transport, reason }); else rejected[reason].inc();
+        // Disposition fatal: past an oversized frame the stream has no frame boundary to resume at, and destroy()
+        // discards what the socket still holds, so a declared 999999999-byte body is never read.
+        const reason = err instanceof FrameTooLargeError ? 'frame_too_large' : 'unknown';
+        if (err instanceof FrameTooLargeError) takeAll(err.framesBefore);
+        if (reason === 'unknown') metrics.framesRejected.inc({ transport, reason }); else tooLarge.inc();
         frameWarning.warn({ source, reason, err: (err as Error).message });
         socket.destroy();
         return;

@@ -3,7 +3,11 @@
 // The framing is chosen per frame, because real senders mix them (a relay may forward octet-counted frames
 // from one source and newline-terminated ones from another over the same connection):
 //   - first byte 1-9: octet counting, `MSG-LEN SP SYSLOG-MSG` (RFC 6587 3.4.1);
-//   - anything else: non-transparent framing, the frame ends at LF (RFC 6587 3.4.2).
+//   - anything else: non-transparent framing, the frame ends at LF (RFC 6587 3.4.2);
+//   - digits followed by a byte that is neither a digit nor SP were no MSG-LEN after all (`2024-01-01 …`, a
+//     Cisco `123: …` line sent without PRI): the frame is newline-framed from its first digit, digits included.
+//     Closing the connection instead would lose whatever the sender had in flight. (rsyslog's imtcp logs a framing
+//     error and goes on with the number as the frame's length, which cuts such lines at the wrong places.)
 // Frames never alias the pushed chunks: the decoder keeps no reference into a chunk once push() returns, so a
 // caller may reuse its read buffer, and a small frame kept in a queue does not pin a 64 KiB socket chunk.
 
@@ -20,6 +24,8 @@ const MAX_LEN_DIGITS = 10;
 export interface FrameDecoderOptions {
   /** Largest frame accepted, in bytes (content without the terminating LF). Required: there is no safe default. */
   maxFrameBytes: number;
+  /** Called for each frame whose leading digits turned out not to be a MSG-LEN (it is read as a newline frame). */
+  onDigitsNotLength?: () => void;
 }
 
 /**
@@ -46,18 +52,11 @@ export class FrameTooLargeError extends Error {
   }
 }
 
-/** MSG-LEN is not digits followed by SP. Disposition: fatal for the connection (the stream is out of sync). */
-export class FrameSyntaxError extends Error {
-  override readonly name = 'FrameSyntaxError';
-  readonly code = 'FRAME_SYNTAX';
-  /** Complete frames of the same push that came before the bad one: they are good and must not be lost. */
-  framesBefore: Buffer[] = [];
-}
-
 type State = 'frame-start' | 'msg-len' | 'octet-body' | 'newline-body';
 
 export class SyslogFrameDecoder {
   readonly #maxFrameBytes: number;
+  readonly #onDigitsNotLength: (() => void) | undefined;
   #state: State = 'frame-start';
   /** While in 'msg-len': the length read so far; in 'octet-body': the declared length. */
   #declared = 0;
@@ -74,11 +73,12 @@ export class SyslogFrameDecoder {
       throw new RangeError(`maxFrameBytes must be a positive integer, got ${String(max)}`);
     }
     this.#maxFrameBytes = max;
+    this.#onDigitsNotLength = options.onDigitsNotLength;
   }
 
   /**
-   * Feed bytes from the socket; returns every frame completed by them (possibly none). Throws FrameTooLargeError
-   * or FrameSyntaxError, after which the connection must be closed (further pushes throw the same error).
+   * Feed bytes from the socket; returns every frame completed by them (possibly none). Throws FrameTooLargeError,
+   * after which the connection must be closed (further pushes throw the same error).
    */
   push(chunk: Buffer): Buffer[] {
     if (this.#failure !== null) throw this.#failure;
@@ -105,7 +105,7 @@ export class SyslogFrameDecoder {
       this.#failure = err as Error;
       this.#pending = [];
       this.#pendingBytes = 0;
-      if (err instanceof FrameTooLargeError || err instanceof FrameSyntaxError) err.framesBefore = frames;
+      if (err instanceof FrameTooLargeError) err.framesBefore = frames;
       throw err;
     }
     return frames;
@@ -114,8 +114,11 @@ export class SyslogFrameDecoder {
   /**
    * At end of stream: the unterminated last newline-framed frame, if any (null if nothing pending).
    * An octet-counted frame cut short by the sender is dropped: it is not a complete message.
+   * (After end() the decoder may be reused for a new stream.)
    */
   end(): Buffer | null {
+    // Digits and then the end of the stream never became a MSG-LEN (no SP): they are a line, like `42\n` would be.
+    if (this.#state === 'msg-len') this.#digitsStartLine(0);
     const frame = this.#state === 'newline-body' ? trimLineEnd(this.#takePending(null, 0, 0)) : null;
     this.#pending = [];
     this.#pendingBytes = 0;
@@ -144,9 +147,7 @@ export class SyslogFrameDecoder {
         this.#state = 'octet-body';
         return pos + 1;
       }
-      if (b < DIGIT_0 || b > DIGIT_9) {
-        throw new FrameSyntaxError(`bad octet-counting MSG-LEN: byte 0x${b.toString(16).padStart(2, '0')} after digits`);
-      }
+      if (b < DIGIT_0 || b > DIGIT_9) return this.#digitsStartLine(pos);
       this.#declared = this.#declared * 10 + (b - DIGIT_0);
       this.#digits++;
       // Reject on the digits alone: waiting for the body of a 999999999-byte frame is the attack.
@@ -154,6 +155,19 @@ export class SyslogFrameDecoder {
         throw new FrameTooLargeError(this.#declaredSoFar(chunk, pos + 1), this.#maxFrameBytes);
       }
     }
+    return pos;
+  }
+
+  /**
+   * The digits read so far start a newline frame instead: they become its first bytes, and the byte at `pos` (not
+   * consumed) continues it. The digits are rebuilt from the value: the first is 1-9, so the value has exactly as
+   * many decimal digits as were read, and the cap checked above keeps it exact.
+   */
+  #digitsStartLine(pos: number): number {
+    this.#pending.push(Buffer.from(String(this.#declared), 'latin1'));
+    this.#pendingBytes = this.#digits;
+    this.#state = 'newline-body';
+    this.#onDigitsNotLength?.();
     return pos;
   }
 
