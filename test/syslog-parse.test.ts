@@ -259,6 +259,10 @@ describe('parseSyslog: RFC 3164 and the variants devices send', () => {
   it('an impossible BSD date keeps the whole text as MSG with time null', () => {
     check('<13>Feb 30 03:04:05 host app: x', { time: null, hostname: null, message: 'Feb 30 03:04:05 host app: x' });
     check('<13>Jan  2 25:04:05 host app: x', { time: null, message: 'Jan  2 25:04:05 host app: x' });
+    check('<13>Apr 31 03:04:05 host app: x', { time: null, message: 'Apr 31 03:04:05 host app: x' });
+    check('<13>Jan 0 03:04:05 host app: x', { time: null, message: 'Jan 0 03:04:05 host app: x' });
+    check('<13>Dec 32 03:04:05 host app: x', { time: null, message: 'Dec 32 03:04:05 host app: x' });
+    check('<13>Dec 31 03:04:05 host app: x', { time: '2023-12-31T03:04:05Z', hostname: 'host' });
   });
 
   it('year inference: the latest year that puts the stamp at most a month ahead of now', () => {

@@ -208,12 +208,16 @@ function inferYear(month: number, day: number, h: number, m: number, s: number, 
  * step. `secondsIntoDay` is the stamp's time of day in UTC seconds, which may leave 0..86399 by the offset.
  */
 function inferYearAtOffset(month: number, day: number, secondsIntoDay: number, limit: number): number {
+  // The date exists in every year, except Feb 29, which exists in leap years only; so one range check replaces a
+  // calendar check per candidate year, and the leap days are remembered with the year starts.
+  if (day < 1 || day > DAYS_IN_MONTH[month]!) return -1;
+  const leapOnly = month === 2 && day === 29;
   const intoYearMs = (DAYS_BEFORE_MONTH[month]! + day - 1) * DAY_MS + secondsIntoDay * 1000;
+  const afterFebruary = month > 2;
   for (let k = 2; k >= 0; k--) {
-    const year = cachedYear + k - 1;
-    if (!isValidDate(year, month, day)) continue;
-    const leapDay = month > 2 && isLeapYear(year) ? DAY_MS : 0;
-    if (yearStarts[k]! + intoYearMs + leapDay <= limit) return year;
+    const leapDay = yearLeapDays[k]!;
+    if (leapOnly && leapDay === 0) continue;
+    if (yearStarts[k]! + intoYearMs + (afterFebruary ? leapDay : 0) <= limit) return cachedYear + k - 1;
   }
   return -1;
 }
@@ -221,12 +225,16 @@ function inferYearAtOffset(month: number, day: number, secondsIntoDay: number, l
 const DAY_MS = 86_400_000;
 /** Days of a common year before the first of month 1..12 (index 0 unused). */
 const DAYS_BEFORE_MONTH: readonly number[] = [0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+/** Days of month 1..12 in a leap year (index 0 unused). */
+const DAYS_IN_MONTH: readonly number[] = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 let cachedYear = 0;
 let yearStartMs = 0;
 let nextYearStartMs = -1;
 /** Epoch ms of 1 January (UTC) of cachedYear - 1, cachedYear and cachedYear + 1. */
 const yearStarts = [0, 0, 0];
+/** DAY_MS for each of those years that is a leap year, else 0. */
+const yearLeapDays = [0, 0, 0];
 
 function rememberYear(now: Date): void {
   cachedYear = now.getUTCFullYear();
@@ -235,6 +243,7 @@ function rememberYear(now: Date): void {
   yearStarts[0] = Date.UTC(cachedYear - 1, 0, 1);
   yearStarts[1] = yearStartMs;
   yearStarts[2] = nextYearStartMs;
+  for (let k = 0; k < 3; k++) yearLeapDays[k] = isLeapYear(cachedYear + k - 1) ? DAY_MS : 0;
 }
 
 /** Month 1..12 of a three-letter English abbreviation at `pos`, any case; 0 if none. */
