@@ -38,6 +38,7 @@ import type { PostgresSinkOptions } from '../uploader/postgres-sink/postgres-sin
 import { runUploader } from '../uploader/run-uploader.js';
 import type { Sink } from '../uploader/sink.js';
 import { forwardEvent, processedBatch, syslogEvent } from '../test/support/sink-fixtures.js';
+import { median } from './lib/bench-numbers.js';
 import { deleteBrokerObjects } from './lib/cleanup.js';
 import { freePorts } from './lib/ports.js';
 import { parseCounter, scrapeText } from './lib/prom-histogram.js';
@@ -77,12 +78,6 @@ interface DirectCase {
   readonly sink: Sink;
   /** Batches for one round: fresh ids, or (replay) the ones already written. */
   batches(round: number): Promise<ProcessedBatch[]>;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 const medianSample = (samples: Sample[]): Sample | null => (samples.length === 0 ? null : {

@@ -14,18 +14,12 @@ process.env.TZ = 'UTC';
 
 import { CORPUS_NOW, entryBytes, loadCorpus } from '../../test/syslog-corpus.js';
 import { formatIso } from '../../receiver/syslog/syslog-time.js';
+import { median, positiveIntSetting } from '../lib/bench-numbers.js';
 import { PARSERS, type BenchParser } from './parsers.js';
 
-const ROUNDS = positiveInt('BENCH_LINES_ROUNDS', 7);
-const ITERATIONS = positiveInt('BENCH_LINES_ITERATIONS', 2000);
-const SHOW = positiveInt('BENCH_LINES_SHOW', 30);
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const v = raw === undefined ? fallback : Number(raw);
-  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return v;
-}
+const ROUNDS = positiveIntSetting('BENCH_LINES_ROUNDS', 7);
+const ITERATIONS = positiveIntSetting('BENCH_LINES_ITERATIONS', 2000);
+const SHOW = positiveIntSetting('BENCH_LINES_SHOW', 30);
 
 interface Line { text: string; bytes: Buffer; now: Date; format: string }
 
@@ -67,11 +61,6 @@ function nanosPerParse(parser: BenchParser, line: Line): number {
   for (let i = 0; i < ITERATIONS; i++) if (parser.parse(line.bytes, line.text, line.now) !== null) sink++;
   const cpu = process.cpuUsage(cpu0);
   return ((cpu.user + cpu.system) * 1000) / ITERATIONS;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
 }
 
 // Warm-up: every parser through the whole corpus until its hot functions are optimised.

@@ -27,21 +27,15 @@ import os from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CORPUS_NOW, entryBytes, loadCorpus, type CorpusEntry, type ExpectedParse } from '../../test/syslog-corpus.js';
+import { median, positiveIntSetting } from '../lib/bench-numbers.js';
 import { PARSERS, type BenchParser, type CommonFields } from './parsers.js';
 
 const RESULTS = fileURLToPath(new URL('../../../bench/results/parse-latest.json', import.meta.url));
-const ROUNDS = positiveInt('BENCH_PARSE_ROUNDS', 9);
-const ROUND_MS = positiveInt('BENCH_PARSE_ROUND_MS', 400);
-const SLICES = positiveInt('BENCH_PARSE_SLICES', 16);
+const ROUNDS = positiveIntSetting('BENCH_PARSE_ROUNDS', 9);
+const ROUND_MS = positiveIntSetting('BENCH_PARSE_ROUND_MS', 400);
+const SLICES = positiveIntSetting('BENCH_PARSE_SLICES', 16);
 
 interface Line { entry: CorpusEntry; bytes: Buffer; text: string; now: Date }
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const v = raw === undefined ? fallback : Number(raw);
-  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return v;
-}
 
 const lines: Line[] = loadCorpus()
   // Entries that need a zone option are about that option; every parser here runs with its defaults.
@@ -79,12 +73,6 @@ function timeSlice(parser: BenchParser, tally: Tally, sink: { n: number }): void
 
 function rates(t: Tally): Sample {
   return { cpuRate: (t.parsed * 1e6) / t.cpuMicros, wallRate: (t.parsed * 1e9) / Number(t.wallNanos) };
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 function isRight(line: Line, got: CommonFields): boolean {
