@@ -6,6 +6,7 @@
 
 import { createRequire } from 'node:module';
 import { parseSyslog } from '../../receiver/syslog/parse-syslog.js';
+import { CORPUS_NOW, entryBytes, loadCorpus, type CorpusEntry } from '../../test/syslog-corpus.js';
 
 export interface CommonFields {
   facility: number | null;
@@ -88,3 +89,17 @@ export const PARSERS: BenchParser[] = [
     },
   },
 ];
+
+/** One corpus line as the parse benchmarks feed it: the bytes for fanin, the decoded text for the npm parsers. */
+export interface BenchLine { entry: CorpusEntry; bytes: Buffer; text: string; now: Date }
+
+/** The corpus lines every parser here runs on with its defaults. */
+export function benchLines(): BenchLine[] {
+  return loadCorpus()
+    // Entries that need a zone option are about that option; every parser here runs with its defaults.
+    .filter((entry) => entry.options?.rfc3164TimeZone === undefined)
+    .map((entry) => {
+      const bytes = entryBytes(entry);
+      return { entry, bytes, text: bytes.toString('utf8'), now: new Date(entry.options?.now ?? CORPUS_NOW) };
+    });
+}

@@ -12,23 +12,17 @@
  */
 process.env.TZ = 'UTC';
 
-import { CORPUS_NOW, entryBytes, loadCorpus } from '../../test/syslog-corpus.js';
 import { formatIso } from '../../receiver/syslog/syslog-time.js';
 import { median, positiveIntSetting } from '../lib/bench-numbers.js';
-import { PARSERS, type BenchParser } from './parsers.js';
+import { PARSERS, benchLines, type BenchLine, type BenchParser } from './parsers.js';
 
 const ROUNDS = positiveIntSetting('BENCH_LINES_ROUNDS', 7);
 const ITERATIONS = positiveIntSetting('BENCH_LINES_ITERATIONS', 2000);
 const SHOW = positiveIntSetting('BENCH_LINES_SHOW', 30);
 
-interface Line { text: string; bytes: Buffer; now: Date; format: string }
+type Line = BenchLine;
 
-const lines: Line[] = loadCorpus()
-  .filter((entry) => entry.options?.rfc3164TimeZone === undefined)
-  .map((entry) => {
-    const bytes = entryBytes(entry);
-    return { bytes, text: bytes.toString('utf8'), now: new Date(entry.options?.now ?? CORPUS_NOW), format: entry.expect.format };
-  });
+const lines: Line[] = benchLines();
 
 /**
  * The floor: one decode of the line and the result objects a parser returns (a formatted time and three fields
@@ -76,13 +70,13 @@ const rows = lines.map((line, i) => {
 });
 
 const sum = (pick: (r: (typeof rows)[number]) => number, format?: string) =>
-  rows.filter((r) => format === undefined || r.line.format === format).reduce((t, r) => t + pick(r), 0);
+  rows.filter((r) => format === undefined || r.line.entry.expect.format === format).reduce((t, r) => t + pick(r), 0);
 console.log(`syslog parse time per line: ${lines.length} corpus lines, median of ${ROUNDS} rounds of ${ITERATIONS} parses, node ${process.version}`);
 console.log('');
 console.log('| lines | n | fanin ns | glossy ns | floor ns | glossy / fanin | glossy / floor |');
 console.log('|---|---:|---:|---:|---:|---:|---:|');
 for (const format of [undefined, 'rfc5424', 'rfc3164', 'raw']) {
-  const n = rows.filter((r) => format === undefined || r.line.format === format).length;
+  const n = rows.filter((r) => format === undefined || r.line.entry.expect.format === format).length;
   const f = sum((r) => r.fanin, format);
   const g = sum((r) => r.glossy, format);
   const z = sum((r) => r.floor, format);

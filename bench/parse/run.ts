@@ -26,24 +26,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CORPUS_NOW, entryBytes, loadCorpus, type CorpusEntry, type ExpectedParse } from '../../test/syslog-corpus.js';
+import type { ExpectedParse } from '../../test/syslog-corpus.js';
 import { median, positiveIntSetting } from '../lib/bench-numbers.js';
-import { PARSERS, type BenchParser, type CommonFields } from './parsers.js';
+import { PARSERS, benchLines, type BenchLine, type BenchParser, type CommonFields } from './parsers.js';
 
 const RESULTS = fileURLToPath(new URL('../../../bench/results/parse-latest.json', import.meta.url));
 const ROUNDS = positiveIntSetting('BENCH_PARSE_ROUNDS', 9);
 const ROUND_MS = positiveIntSetting('BENCH_PARSE_ROUND_MS', 400);
 const SLICES = positiveIntSetting('BENCH_PARSE_SLICES', 16);
 
-interface Line { entry: CorpusEntry; bytes: Buffer; text: string; now: Date }
+type Line = BenchLine;
 
-const lines: Line[] = loadCorpus()
-  // Entries that need a zone option are about that option; every parser here runs with its defaults.
-  .filter((entry) => entry.options?.rfc3164TimeZone === undefined)
-  .map((entry) => {
-    const bytes = entryBytes(entry);
-    return { entry, bytes, text: bytes.toString('utf8'), now: new Date(entry.options?.now ?? CORPUS_NOW) };
-  });
+const lines: Line[] = benchLines();
 
 interface Sample { cpuRate: number; wallRate: number }
 
