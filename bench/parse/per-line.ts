@@ -20,9 +20,7 @@ const ROUNDS = positiveIntSetting('BENCH_LINES_ROUNDS', 7);
 const ITERATIONS = positiveIntSetting('BENCH_LINES_ITERATIONS', 2000);
 const SHOW = positiveIntSetting('BENCH_LINES_SHOW', 30);
 
-type Line = BenchLine;
-
-const lines: Line[] = benchLines();
+const lines: BenchLine[] = benchLines();
 
 /**
  * The floor: one decode of the line and the result objects a parser returns (a formatted time and three fields
@@ -50,7 +48,7 @@ const measured = [fanin, glossy, floor];
 let sink = 0;
 
 /** CPU nanoseconds per parse of `line` by `parser`, over ITERATIONS parses in a row. */
-function nanosPerParse(parser: BenchParser, line: Line): number {
+function nanosPerParse(parser: BenchParser, line: BenchLine): number {
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < ITERATIONS; i++) if (parser.parse(line.bytes, line.text, line.now) !== null) sink++;
   const cpu = process.cpuUsage(cpu0);

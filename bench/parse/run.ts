@@ -35,9 +35,7 @@ const ROUNDS = positiveIntSetting('BENCH_PARSE_ROUNDS', 9);
 const ROUND_MS = positiveIntSetting('BENCH_PARSE_ROUND_MS', 400);
 const SLICES = positiveIntSetting('BENCH_PARSE_SLICES', 16);
 
-type Line = BenchLine;
-
-const lines: Line[] = benchLines();
+const lines: BenchLine[] = benchLines();
 
 interface Sample { cpuRate: number; wallRate: number }
 
@@ -69,7 +67,7 @@ function rates(t: Tally): Sample {
   return { cpuRate: (t.parsed * 1e6) / t.cpuMicros, wallRate: (t.parsed * 1e9) / Number(t.wallNanos) };
 }
 
-function isRight(line: Line, got: CommonFields): boolean {
+function isRight(line: BenchLine, got: CommonFields): boolean {
   const want = line.entry.expect;
   if (want.format === 'raw') return got.facility === null && got.message?.trim() === line.text.trim();
   const w: ExpectedParse = want;
@@ -77,7 +75,7 @@ function isRight(line: Line, got: CommonFields): boolean {
     && got.appName === w.appName && (got.message ?? '').trim() === w.message.trim() && sameTime(line, w.time, got.timeMs);
 }
 
-function sameTime(line: Line, want: string | null, got: number | null): boolean {
+function sameTime(line: BenchLine, want: string | null, got: number | null): boolean {
   if (want === null || got === null) return want === null && got === null;
   const w = new Date(want);
   if (w.getTime() === got) return true;
