@@ -83,6 +83,31 @@ describe('parseSyslog: RFC 5424', () => {
     assert.deepEqual(sd, JSON.parse('{"__proto__":{"ip":["10.0.0.1","10.0.0.2","::1"],"v":"ü"},"b":{"toString":["1","2"],"__proto__":"x"}}'));
   });
 
+  it('the SD reader expects the names in the order it last saw them, and reads any other order or name exactly', () => {
+    // The first line teaches the order id -> a -> b; each later line breaks it in another way: a longer name that
+    // starts with the expected one, a shorter one, another order, a repeat, a repeated SD-ID, a bad byte after it.
+    const first = '<14>1 - h a - - [order@1 a="1" b="2"] m';
+    check(first, { structuredData: { 'order@1': { a: '1', b: '2' } } });
+    check(first, { structuredData: { 'order@1': { a: '1', b: '2' } } });
+    check('<14>1 - h a - - [order@1 ab="1" b="2"] m', { structuredData: { 'order@1': { ab: '1', b: '2' } } });
+    check('<14>1 - h a - - [order@12 a="1"] m', { structuredData: { 'order@12': { a: '1' } } });
+    check('<14>1 - h a - - [order@1 b="2" a="1"] m', { structuredData: { 'order@1': { b: '2', a: '1' } } });
+    check('<14>1 - h a - - [order@1 a="1" a="3" b="2"] m', { structuredData: { 'order@1': { a: ['1', '3'], b: '2' } } });
+    check('<14>1 - h a - - [order@1 a="1" b="2"][order@1 a="3" b="4"] m', {
+      structuredData: { 'order@1': { a: ['1', '3'], b: ['2', '4'] } },
+    });
+    check(first, { structuredData: { 'order@1': { a: '1', b: '2' } } });
+    fails('<14>1 - h a - - [order@1 a\x01="1"] m', 'BAD_STRUCTURED_DATA');
+    fails('<14>1 - h a - - [order@1 a\x01="1"] m', 'BAD_STRUCTURED_DATA');
+    fails('<14>1 - h a - - [order@1 a b="2"] m', 'BAD_STRUCTURED_DATA');
+  });
+
+  it('values with and without escapes in any order on one line are each read whole', () => {
+    check('<14>1 - h a - - [e@1 a="x" b="y\\"z" c="" d="\\]" e="w"][f@1 g="\\\\" h="v"] m', {
+      structuredData: { 'e@1': { a: 'x', b: 'y"z', c: '', d: ']', e: 'w' }, 'f@1': { g: '\\', h: 'v' } }, message: 'm',
+    });
+  });
+
   it('all NILVALUEs', () => {
     check('<14>1 - - - - - -', {
       time: null, hostname: null, appName: null, procId: null, msgId: null, structuredData: null, message: '',

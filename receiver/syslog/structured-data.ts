@@ -6,8 +6,8 @@
 // PARAM-VALUE is UTF-8 in which '"', '\' and ']' are escaped with '\'.
 
 import type { StructuredData } from './syslog-message.js';
-import { internedName } from './interned-names.js';
-import { SyslogParseError, utf8Text } from './syslog-message.js';
+import { START_SLOT, followingSlot, internedName, lastSlot, nameInSlot, rememberFollowing } from './interned-names.js';
+import { SyslogParseError, currentText, textAsciiEnd, utf8Text } from './syslog-message.js';
 
 const SP = 0x20;
 const QUOTE = 0x22;
@@ -24,32 +24,102 @@ export interface StructuredDataRead {
   end: number;
 }
 
+/**
+ * The line's text while STRUCTURED-DATA is read (currentText; null when the line has none), and how far its
+ * offsets are byte offsets. Module state, like the rest of the reader's scratch: parsing is synchronous.
+ */
+let text: string | null = null;
+let textEnd = 0;
+/** Index of the first backslash at or after the value being read, NO_ESCAPE when none, -1 before the first look. */
+let escapeAt = -1;
+const NO_ESCAPE = 0x3fffffff;
+/** The end and table slot of the name readName returned last. */
+let nameEnd = 0;
+let nameSlot = 0;
+/**
+ * seen[slot] === element: a name in that slot was already stored in the current SD-ELEMENT, so the next one there
+ * may repeat it and goes through the full check. A counter per element instead of clearing the table.
+ */
+const seen = new Int32Array(START_SLOT);
+let element = 0;
+
 /** Reads STRUCTURED-DATA at `pos`. Throws SyslogParseError('BAD_STRUCTURED_DATA'). */
 export function readStructuredData(line: Buffer, pos: number): StructuredDataRead {
   if (line[pos] === NIL) return { data: null, end: pos + 1 };
   if (line[pos] !== OPEN) throw bad(`expected '[' or '-'`, pos);
 
+  text = currentText(line);
+  textEnd = text === null ? 0 : textAsciiEnd();
+  escapeAt = -1;
+  try {
+    return { data: readElements(line, pos), end: readEnd };
+  } finally {
+    text = null;
+  }
+}
+
+let readEnd = 0;
+
+function readElements(line: Buffer, pos: number): StructuredData {
   const data: StructuredData = {};
+  let previous = START_SLOT;
   while (line[pos] === OPEN) {
-    let end = sdName(line, pos + 1, 'SD-ID');
-    const id = internedName(line, pos + 1, end);
+    const id = readName(line, pos + 1, previous, 'SD-ID');
+    previous = nameSlot;
+    pos = nameEnd;
     // A repeated SD-ID is forbidden (6.3.2) but harmless to merge; failing would only lose the parse.
     let params = Object.hasOwn(data, id) ? data[id] : undefined;
+    // A merged element's names may repeat those of the first: only a new one skips the check in addParam.
+    const fresh = params === undefined;
     if (params === undefined) {
       params = {};
       setOwn(data, id, params);
     }
-    pos = end;
+    element = (element + 1) | 0;
+    let after = previous;
     while (line[pos] === SP) {
-      end = sdName(line, pos + 1, 'PARAM-NAME');
-      if (line[end] !== EQUALS || line[end + 1] !== QUOTE) throw bad(`expected '="' after PARAM-NAME`, end);
-      const name = internedName(line, pos + 1, end);
-      pos = readParamValue(line, end + 2, params, name);
+      const name = readName(line, pos + 1, after, 'PARAM-NAME');
+      if (line[nameEnd] !== EQUALS || line[nameEnd + 1] !== QUOTE) throw bad(`expected '="' after PARAM-NAME`, nameEnd);
+      after = nameSlot;
+      const value = readParamValue(line, nameEnd + 2);
+      pos = valueEnd;
+      if (!fresh || seen[after] === element) addParam(params, name, value);
+      else {
+        seen[after] = element;
+        setOwn(params, name, value);
+      }
     }
     if (line[pos] !== CLOSE) throw bad(`expected ']' or SP SD-PARAM`, pos);
     pos++;
   }
-  return { data, end: pos };
+  readEnd = pos;
+  return data;
+}
+
+/**
+ * The SD-NAME at `pos`, interned; sets nameEnd and nameSlot. First tries the name that followed the one in slot
+ * `previous` last time: a match of its bytes, ended by a byte that cannot continue a name, is that very name (it
+ * was checked when it was interned). Otherwise scans and interns, and remembers the order.
+ */
+function readName(line: Buffer, pos: number, previous: number, what: string): string {
+  const guessSlot = followingSlot(previous);
+  if (guessSlot >= 0 && text !== null) {
+    const guess = nameInSlot(guessSlot);
+    const end = pos + guess.length;
+    // A slice compared with === is a copy and a memcmp in V8's builtins; text.startsWith(guess, pos) was
+    // compiled into a loop that dispatched on both strings' representations for every character, 4x the cost.
+    if (end < textEnd && SD_NAME_BYTE[line[end]!] === 0 && text.slice(pos, end) === guess) {
+      nameEnd = end;
+      nameSlot = guessSlot;
+      return guess;
+    }
+  }
+  const end = sdName(line, pos, what);
+  const name = internedName(line, pos, end);
+  nameEnd = end;
+  nameSlot = lastSlot();
+  rememberFollowing(previous, nameSlot);
+  return name;
 }
 
 /** Scans an SD-NAME from `pos`; returns the index of the delimiter after it (checked by the caller). */
@@ -80,8 +150,29 @@ function sdNameBytes(): Uint8Array {
   return table;
 }
 
-/** Reads PARAM-VALUE from `pos` (after the opening quote) into `params`; returns the index after the closing quote. */
-function readParamValue(line: Buffer, pos: number, params: Record<string, string | string[]>, name: string): number {
+/** The index after the closing quote of the value readParamValue returned last. */
+let valueEnd = 0;
+
+/** PARAM-VALUE from `pos` (after the opening quote); sets valueEnd. */
+function readParamValue(line: Buffer, pos: number): string {
+  if (text !== null) {
+    // Most values have no backslash: String#indexOf finds the closing quote (a builtin, no call into the
+    // runtime), and one search per line, not per value, says where the next backslash is.
+    const quote = text.indexOf('"', pos);
+    if (escapeAt !== NO_ESCAPE && escapeAt < pos) {
+      escapeAt = text.indexOf('\\', pos);
+      if (escapeAt < 0) escapeAt = NO_ESCAPE;
+    }
+    if (quote >= 0 && quote < textEnd && quote < escapeAt) {
+      valueEnd = quote + 1;
+      return text.slice(pos, quote);
+    }
+  }
+  return readEscapedValue(line, pos);
+}
+
+/** PARAM-VALUE from `pos` with its escapes undone, byte by byte; sets valueEnd. */
+function readEscapedValue(line: Buffer, pos: number): string {
   let value = '';
   let segment = pos;
   for (let i = pos; i < line.length; i++) {
@@ -90,8 +181,8 @@ function readParamValue(line: Buffer, pos: number, params: Record<string, string
       // Segments split only at ASCII backslashes, never inside a UTF-8 sequence, so decoding piecewise is exact.
       // A value without escapes (segment still at pos) is its one segment, with no concatenation.
       const last = utf8Text(line, segment, i);
-      addParam(params, name, segment === pos ? last : value + last);
-      return i + 1;
+      valueEnd = i + 1;
+      return segment === pos ? last : value + last;
     }
     if (b === BACKSLASH) {
       const next = line[i + 1];

@@ -130,6 +130,20 @@ export function indexOfText(line: Buffer, needle: string, from: number): number 
   return line === textLine && asciiEnd === line.length ? lineText.indexOf(needle, from) : line.indexOf(needle, from, 'latin1');
 }
 
+/**
+ * The decoded text of `line` when it is the line being parsed, else null. Its offsets are byte offsets below
+ * textAsciiEnd(), so a reader can search it with String#indexOf (a builtin, no call into the runtime) and cut
+ * fields from it.
+ */
+export function currentText(line: Buffer): string | null {
+  return line === textLine ? lineText : null;
+}
+
+/** Where currentText's offsets stop being byte offsets: the line's length for a one-unit-per-byte line. */
+export function textAsciiEnd(): number {
+  return asciiEnd;
+}
+
 /** Bytes [start, end) decoded as UTF-8 (invalid sequences become U+FFFD). */
 export function utf8Text(line: Buffer, start: number, end: number): string {
   return line === textLine && end <= asciiEnd ? lineText.slice(start, end) : decodeUtf8(line, start, end);
