@@ -42,7 +42,9 @@ export function parseSyslog(line: Buffer, options: SyslogParseOptions): SyslogPa
     // One options object for every line (parsing is synchronous): allocating one per line showed in profiles.
     const stampOptions = STAMP_OPTIONS;
     stampOptions.now = options.now;
-    stampOptions.zone = resolveZone(options.rfc3164TimeZone);
+    // Most receivers leave the zone at its default: no call for it (resolveZone stayed in the interpreter).
+    const zoneName = options.rfc3164TimeZone;
+    stampOptions.zone = zoneName === undefined ? 0 : resolveZone(zoneName);
     if (line[0] !== LT) {
       return { ok: true, message: parseRfc3164(line, 0, MISSING_PRI_FACILITY, MISSING_PRI_SEVERITY, stampOptions) };
     }

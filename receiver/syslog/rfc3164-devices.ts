@@ -1,7 +1,7 @@
 // Device headers that fit no RFC: Cisco's prefixes before the timestamp and FortiGate's key=value line. Read by
 // rfc3164.ts; each function reads only its device's shape and answers null (or leaves the message alone) otherwise.
 
-import { readStamp, type Stamp, type StampOptions } from './rfc3164-stamp.js';
+import { readStamp, type StampOptions, type StampTarget } from './rfc3164-stamp.js';
 import { COLON, HOSTNAME_MAX, SP, isAllDigits, isHostByte, isHostname, startsWith } from './syslog-bytes.js';
 import { type SyslogMessage, fieldText, indexOfText } from './syslog-message.js';
 import { isDigit, isValidDate, isoString, readDigits, readTwoDigits, wallClockMs, type Zone } from './syslog-time.js';
@@ -59,27 +59,36 @@ function fortiZone(line: Buffer, fallback: Zone | null): Zone | null {
   return (sign === 0x2b ? 1 : -1) * (hh * 60 + mm);
 }
 
+/** What readCiscoPrefix writes: the stamp's time and the `logging origin-id` host (null when there is none). */
+export interface CiscoPrefixTarget extends StampTarget {
+  hostname: string | null;
+}
+
 /**
  * Cisco's `token: ` groups before the timestamp — sequence numbers, an empty token (`<189>: ...`) and the
- * `logging origin-id` host — then an optional '*' or '.' clock mark and the stamp. Null unless a stamp follows.
+ * `logging origin-id` host — then an optional '*' or '.' clock mark and the stamp. Returns the stamp's end (see
+ * readStamp) with its time and the host written into `target`; -1, with target untouched, unless a stamp follows.
  */
-export function readCiscoPrefix(
-  line: Buffer, pos: number, options: StampOptions,
-): { stamp: Stamp; host: [number, number] | null } | null {
-  let host: [number, number] | null = null;
+export function readCiscoPrefix(line: Buffer, pos: number, options: StampOptions, target: CiscoPrefixTarget): number {
+  let hostStart = -1;
+  let hostEnd = -1;
   let i = pos;
   for (let n = 0; n < CISCO_PREFIX_MAX; n++) {
     const end = prefixTokenEnd(line, i);
-    if (end < 0) return null;
+    if (end < 0) return -1;
     if (end > i && !isAllDigits(line, i, end)) {
-      if (host !== null || !isHostname(line, i, end)) return null;
-      host = [i, end];
+      if (hostStart >= 0 || !isHostname(line, i, end)) return -1;
+      hostStart = i;
+      hostEnd = end;
     }
     i = end + 2;
-    const stamp = readStamp(line, clockMark(line, i), options);
-    if (stamp !== null) return { stamp, host };
+    const stampEnd = readStamp(line, clockMark(line, i), options, target);
+    if (stampEnd >= 0) {
+      target.hostname = hostStart < 0 ? null : fieldText(line, hostStart, hostEnd);
+      return stampEnd;
+    }
   }
-  return null;
+  return -1;
 }
 
 /** Index of the ':' of the first `: ` at or after `pos` within one SP-free token; -1 if the token has none. */

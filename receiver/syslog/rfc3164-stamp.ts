@@ -25,27 +25,13 @@ export interface StampOptions {
   zone: Zone | null;
 }
 
-export interface Stamp {
-  /** ISO 8601 UTC. */
-  time: string;
-  /** Index of the byte after the stamp (after its zone name, before a Cisco ':'). */
-  end: number;
+/** What readStamp writes its time into: the message being parsed (a young object, so no write barrier). */
+export interface StampTarget {
+  time: string | null;
 }
 
-/**
- * readStamp's answer, reused: parsing is synchronous and each caller reads it before the next call, and one
- * object per line showed in the collector's time. Callers must copy what they keep.
- */
-const STAMP: Stamp = { time: '', end: 0 };
-/** readIsoTimestamp's options for RFC 3339 stamps in RFC 3164 lines, reused likewise. */
+/** readIsoTimestamp's options for RFC 3339 stamps in RFC 3164 lines, reused: parsing is synchronous. */
 const LENIENT: TimestampReadOptions = { lenient: true, zone: 0 };
-
-function stamp(time: string | null, end: number): Stamp | null {
-  if (time === null) return null;
-  STAMP.time = time;
-  STAMP.end = end;
-  return STAMP;
-}
 
 /**
  * Zone names Cisco devices print after the time, as minutes east of UTC; null marks an abbreviation that names
@@ -80,43 +66,48 @@ function letterKey(line: Buffer, start: number, end: number): number {
   return key;
 }
 
-/** Reads a timestamp at `pos`; null when there is none, or its values make no time (Feb 30, 25:00, CST). */
-export function readStamp(line: Buffer, pos: number, options: StampOptions): Stamp | null {
+/**
+ * Reads a timestamp at `pos` into `target.time` and returns the index after it (after its zone name, before a
+ * Cisco ':'); -1, with target untouched, when there is none or its values make no time (Feb 30, 25:00, CST).
+ */
+export function readStamp(line: Buffer, pos: number, options: StampOptions, target: StampTarget): number {
   const b = line[pos];
-  if (b === undefined) return null;
+  if (b === undefined) return -1;
   if (isDigit(b)) {
-    if (line[pos + 4] === SP) return readBsd(line, pos, options); // NX-OS `2023 May  2 ...`
-    if (line[pos + 4] !== 0x2d) return null;
+    if (line[pos + 4] === SP) return readBsd(line, pos, options, target); // NX-OS `2023 May  2 ...`
+    if (line[pos + 4] !== 0x2d) return -1;
     LENIENT.zone = options.zone;
     const ts = readIsoTimestamp(line, pos, LENIENT);
-    return ts.ok ? stamp(ts.iso, ts.end) : null;
+    if (!ts.ok) return -1;
+    target.time = ts.iso;
+    return ts.end;
   }
-  return readBsd(line, pos, options);
+  return readBsd(line, pos, options, target);
 }
 
-function readBsd(line: Buffer, pos: number, options: StampOptions): Stamp | null {
+function readBsd(line: Buffer, pos: number, options: StampOptions, target: StampTarget): number {
   let i = pos;
   let year = -1;
   if (isDigit(line[i]!)) {
     year = readDigits(line, i, 4);
-    if (year < 0) return null;
+    if (year < 0) return -1;
     i += 5;
   }
   const month = monthAt(line, i);
-  if (month === 0 || line[i + 3] !== SP) return null;
+  if (month === 0 || line[i + 3] !== SP) return -1;
   i += 4;
   if (line[i] === SP) i++;
   let day = readTwoDigits(line, i);
   if (day >= 0) i += 2;
   else if ((day = readDigits(line, i, 1)) >= 0) i += 1;
-  else return null;
-  if (line[i] !== SP) return null;
+  else return -1;
+  if (line[i] !== SP) return -1;
   i++;
   if (year < 0 && line[i + 4] === SP && (year = readDigits(line, i, 4)) >= 0) i += 5;
   const hour = readTwoDigits(line, i);
   const minute = readTwoDigits(line, i + 3);
   const second = readTwoDigits(line, i + 6);
-  if (hour < 0 || minute < 0 || second < 0 || line[i + 2] !== COLON || line[i + 5] !== COLON) return null;
+  if (hour < 0 || minute < 0 || second < 0 || line[i + 2] !== COLON || line[i + 5] !== COLON) return -1;
   i += 8;
   let fraction = '';
   if (line[i] === 0x2e && isDigit(line[i + 1] ?? 0)) {
@@ -136,16 +127,18 @@ function readBsd(line: Buffer, pos: number, options: StampOptions): Stamp | null
       i = named.end;
     }
   }
-  if (zone === null || hour > 23 || minute > 59 || second > 60) return null;
+  if (zone === null || hour > 23 || minute > 59 || second > 60) return -1;
   const sec = Math.min(second, 59); // BSD clocks may stamp a leap second; fold it rather than drop the time
   if (year < 0) year = inferYear(month, day, hour, minute, sec, zone, options.now);
   else if (!isValidDate(year, month, day)) year = -1;
-  if (year < 0) return null;
+  if (year < 0) return -1;
   // UTC wall clocks (the default, and every stamp that names UTC) are formatted as read, with no conversion.
   const time = zone === 0
     ? formatIso(year, month, day, hour, minute, sec, fraction)
     : isoString(wallClockMs(year, month, day, hour, minute, sec, zone), fraction);
-  return stamp(time, i);
+  if (time === null) return -1;
+  target.time = time;
+  return i;
 }
 
 /**

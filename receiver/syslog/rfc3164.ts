@@ -15,7 +15,7 @@
 
 import { clockMark, isCiscoMnemonic, isFortiGate, isPrefixStart, readCiscoPrefix, readFortiGate } from './rfc3164-devices.js';
 import { readStamp, type StampOptions } from './rfc3164-stamp.js';
-import { COLON, SP, isAllDigits, isHostname, isTagByte, skipSpaces, startsWith, tokenEnd } from './syslog-bytes.js';
+import { COLON, SP, hostTokenEnd, isAllDigits, isHostname, isTagByte, lastTokenIsHostname, skipSpaces, startsWith } from './syslog-bytes.js';
 import { type SyslogMessage, decodeMsg, fieldText, indexOfText } from './syslog-message.js';
 
 const OPEN = 0x5b;
@@ -40,32 +40,25 @@ export function parseRfc3164(
   if (line[head] === 0xef && line[head + 1] === 0xbb && line[head + 2] === 0xbf) head += 3;
   while (line[head] === SP) head++;
 
-  let stamp = readStamp(line, clockMark(line, head), options);
-  let prefixHost: [number, number] | null = null;
+  let pos = readStamp(line, clockMark(line, head), options, msg);
   let ciscoPrefix = false;
-  if (stamp === null && isPrefixStart(line[head])) {
-    const cisco = readCiscoPrefix(line, head, options);
-    if (cisco !== null) {
-      stamp = cisco.stamp;
-      prefixHost = cisco.host;
-      ciscoPrefix = true;
-    }
+  if (pos < 0 && isPrefixStart(line[head])) {
+    pos = readCiscoPrefix(line, head, options, msg);
+    ciscoPrefix = pos >= 0;
   }
-  if (stamp === null) return headerless(line, start, head, msg, options);
+  if (pos < 0) return headerless(line, start, head, msg, options);
 
-  let pos = stamp.end;
   if (line[pos] === COLON && (pos + 1 === line.length || line[pos + 1] === SP)) {
     // Cisco `timestamp: MSG`: no HOSTNAME after the stamp (the origin-id, if any, came before it).
-    msg.time = stamp.time;
-    if (prefixHost !== null) msg.hostname = fieldText(line, prefixHost[0], prefixHost[1]);
     msg.message = decodeMsg(line, pos + 2);
     return msg;
   }
   // Glued to something (`Jan  2 03:04:05x`), or an origin-id with a relay header after it: not a header we know.
-  if ((pos < line.length && line[pos] !== SP) || (ciscoPrefix && prefixHost !== null)) {
+  if ((pos < line.length && line[pos] !== SP) || (ciscoPrefix && msg.hostname !== null)) {
+    msg.time = null;
+    msg.hostname = null;
     return wholeText(line, start, msg);
   }
-  msg.time = stamp.time;
   pos = skipSpaces(line, pos);
   readHostAndTag(line, pos, msg);
   return msg;
@@ -91,28 +84,28 @@ function readHostAndTag(line: Buffer, pos: number, msg: SyslogMessage): void {
   // inner colons fail the "followed by SP" test), so only a host literally named like a tag is misread.
   // A TAG's ':' is the last byte of its SP-delimited token, so a token ending otherwise (a HOSTNAME, mostly) goes
   // straight to the HOSTNAME reading without trying readTag on it: that try cost ~10% of an RFC 3164 line.
-  const end = tokenEnd(line, pos);
-  const tag = end > pos && line[end - 1] === COLON ? readTag(line, pos) : null;
-  if (tag === null) {
-    readHostThenTag(line, pos, end, msg);
+  // One scan finds the token's end and whether it is a HOSTNAME.
+  const end = hostTokenEnd(line, pos);
+  const hostname = lastTokenIsHostname();
+  const tagEnd = end > pos && line[end - 1] === COLON ? readTag(line, pos, msg) : -1;
+  if (tagEnd < 0) {
+    readHostThenTag(line, pos, end, hostname, msg);
     return;
   }
-  if (tag.procId === null && isCiscoMnemonic(line, tag.end) && isHostname(line, pos, tag.nameEnd)) {
+  if (msg.procId === null && isCiscoMnemonic(line, tagEnd) && isHostname(line, pos, tagNameEnd)) {
     // `asa01: %ASA-6-...`, `core-sw-01: %LINK-3-...`: a device's own name, then its mnemonic.
-    msg.hostname = tag.appName;
-  } else {
-    msg.appName = tag.appName;
-    msg.procId = tag.procId;
+    msg.hostname = msg.appName;
+    msg.appName = null;
   }
-  msg.message = decodeMsg(line, tag.end);
+  msg.message = decodeMsg(line, tagEnd);
 }
 
 /**
  * `HOSTNAME SP [TAG[PID]: ] MSG`, the common header; a first word that is no HOSTNAME starts the TAG or MSG.
- * `end` is the end of the word at `pos` (tokenEnd).
+ * `end` is the end of the word at `pos` (hostTokenEnd) and `hostname` whether the word is one.
  */
-function readHostThenTag(line: Buffer, pos: number, end: number, msg: SyslogMessage): void {
-  if (end > pos && isHostname(line, pos, end)) {
+function readHostThenTag(line: Buffer, pos: number, end: number, hostname: boolean, msg: SyslogMessage): void {
+  if (end > pos && hostname) {
     msg.hostname = fieldText(line, pos, end);
     pos = skipSpaces(line, end);
     // Cisco ASA with `logging device-id`: `asa01 : %ASA-...` — a lone ':' separates host and MSG.
@@ -126,13 +119,8 @@ function readHostThenTag(line: Buffer, pos: number, end: number, msg: SyslogMess
 
 /** `[TAG[PID]: ] MSG` at `pos`. */
 function readTagAndMessage(line: Buffer, pos: number, msg: SyslogMessage): void {
-  const tag = readTag(line, pos);
-  if (tag !== null) {
-    msg.appName = tag.appName;
-    msg.procId = tag.procId;
-    pos = tag.end;
-  }
-  msg.message = decodeMsg(line, pos);
+  const tagEnd = readTag(line, pos, msg);
+  msg.message = decodeMsg(line, tagEnd < 0 ? pos : tagEnd);
 }
 
 /** A ':' followed by SP or the end of the line: what separates a header from MSG on Cisco devices. */
@@ -147,13 +135,12 @@ function headerless(line: Buffer, start: number, head: number, msg: SyslogMessag
     return wholeText(line, start, msg);
   }
   // `<15> openvpn[2499]: ...`: only the TAG[PID] shape is taken; a bare `word: ` is too often just text.
-  const tag = readTag(line, head);
-  if (tag !== null && tag.procId !== null) {
-    msg.appName = tag.appName;
-    msg.procId = tag.procId;
-    msg.message = decodeMsg(line, tag.end);
+  const tagEnd = readTag(line, head, msg);
+  if (tagEnd >= 0 && msg.procId !== null) {
+    msg.message = decodeMsg(line, tagEnd);
     return msg;
   }
+  msg.appName = null;
   return wholeText(line, start, msg);
 }
 
@@ -162,39 +149,40 @@ function wholeText(line: Buffer, start: number, msg: SyslogMessage): SyslogMessa
   return msg;
 }
 
-interface Tag { appName: string; procId: string | null; nameEnd: number; end: number }
+/** Where readTag's TAG name ended (before `[PID]` or ':'). */
+let tagNameEnd = 0;
 
-/** readTag's answer, reused like readStamp's: read it before the next call, copy what you keep. */
-const TAG: Tag = { appName: '', procId: null, nameEnd: 0, end: 0 };
-
-/** `TAG:` or `TAG[PID]:` followed by SP or the end of the line; `end` is where MSG starts. */
-function readTag(line: Buffer, pos: number): Tag | null {
+/**
+ * `TAG:` or `TAG[PID]:` followed by SP or the end of the line: writes msg.appName and msg.procId (null without
+ * `[PID]`), sets tagNameEnd and returns where MSG starts; -1, with msg untouched, for any other shape.
+ */
+function readTag(line: Buffer, pos: number, msg: SyslogMessage): number {
   let i = pos;
   const max = Math.min(line.length, pos + TAG_MAX);
   while (i < max && isTagByte(line[i]!)) i++;
   // A leading '%' is a Cisco/ASA mnemonic (`%ASA-6-302013:`), which belongs to the message, not the TAG; an
   // all-digit one is a sequence number (`585917: Feb  8 ...` after a relay's header).
-  if (i === pos || line[pos] === PERCENT || isAllDigits(line, pos, i)) return null;
+  if (i === pos || line[pos] === PERCENT || isAllDigits(line, pos, i)) return -1;
   const nameEnd = i;
-  let procId: string | null = null;
+  let pidStart = -1;
+  let pidEnd = -1;
   if (line[i] === OPEN) {
-    const start = i + 1;
-    let close = start;
-    while (close < line.length && close - start <= PID_MAX && line[close] !== CLOSE) {
+    pidStart = i + 1;
+    let close = pidStart;
+    while (close < line.length && close - pidStart <= PID_MAX && line[close] !== CLOSE) {
       const b = line[close]!;
-      if (b <= SP || b >= 0x7f) return null;
+      if (b <= SP || b >= 0x7f) return -1;
       close++;
     }
-    if (close === start || line[close] !== CLOSE) return null;
-    procId = fieldText(line, start, close);
+    if (close === pidStart || line[close] !== CLOSE) return -1;
+    pidEnd = close;
     i = close + 1;
   }
-  if (line[i] !== COLON) return null;
+  if (line[i] !== COLON) return -1;
   i++;
-  if (i !== line.length && line[i] !== SP) return null;
-  TAG.appName = fieldText(line, pos, nameEnd);
-  TAG.procId = procId;
-  TAG.nameEnd = nameEnd;
-  TAG.end = i === line.length ? i : i + 1;
-  return TAG;
+  if (i !== line.length && line[i] !== SP) return -1;
+  msg.appName = fieldText(line, pos, nameEnd);
+  msg.procId = pidStart < 0 ? null : fieldText(line, pidStart, pidEnd);
+  tagNameEnd = nameEnd;
+  return i === line.length ? i : i + 1;
 }

@@ -62,11 +62,32 @@ export function startsWith(line: Buffer, pos: number, prefix: Buffer): boolean {
   return true;
 }
 
-/** Index of the SP ending the word at `pos` (a hostname is short: a loop beats Buffer#indexOf's call cost). */
-export function tokenEnd(line: Buffer, pos: number): number {
+/** Whether the word hostTokenEnd scanned last is a HOSTNAME (isHostname). */
+let lastWordIsHostname = false;
+
+/**
+ * Index of the SP ending the word at `pos` (or the line's end), and whether the word is a HOSTNAME, read by
+ * lastTokenIsHostname(): one pass over the word instead of a scan for its end and another to check it.
+ * (A hostname is short: a loop beats Buffer#indexOf's call cost.)
+ */
+export function hostTokenEnd(line: Buffer, pos: number): number {
+  let all = HOST_BYTE;
+  let any = 0;
   let i = pos;
-  while (i < line.length && line[i] !== SP) i++;
+  while (i < line.length) {
+    const b = line[i]!;
+    if (b === SP) break;
+    const c = BYTE_CLASS[b]!;
+    all &= c;
+    any |= c;
+    i++;
+  }
+  lastWordIsHostname = i - pos <= HOSTNAME_MAX && (all & HOST_BYTE) !== 0 && (any & HOST_ALNUM) !== 0;
   return i;
+}
+
+export function lastTokenIsHostname(): boolean {
+  return lastWordIsHostname;
 }
 
 export function skipSpaces(line: Buffer, pos: number): number {
