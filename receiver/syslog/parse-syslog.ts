@@ -6,7 +6,7 @@
 import { parseRfc3164 } from './rfc3164.js';
 import type { StampOptions } from './rfc3164-stamp.js';
 import { parseRfc5424 } from './rfc5424.js';
-import { SyslogParseError, beginLine, endLine, type SyslogParseResult } from './syslog-message.js';
+import { SyslogParseError, beginLine, endLine, takeError, type SyslogParseResult } from './syslog-message.js';
 import { isDigit } from './syslog-time.js';
 import { resolveZone } from './time-zone.js';
 
@@ -54,7 +54,8 @@ export function parseSyslog(line: Buffer, options: SyslogParseOptions): SyslogPa
     const severity = (pri >> 8) & 7;
     const pos = pri & 0xff;
     if (line[pos] === 0x31 && line[pos + 1] === SP) {
-      return { ok: true, message: parseRfc5424(line, pos, facility, severity) };
+      const message = parseRfc5424(line, pos, facility, severity);
+      return message === null ? failure(takeError()) : { ok: true, message };
     }
     if (isOtherVersion(line, pos)) {
       return failure(SyslogParseError.of('BAD_VERSION', 'unsupported syslog protocol VERSION', pos));

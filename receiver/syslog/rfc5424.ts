@@ -4,7 +4,7 @@
 // can say which field failed and at which byte.
 
 import { readStructuredData } from './structured-data.js';
-import { type SyslogMessage, SyslogParseError, decodeMsg, fieldText } from './syslog-message.js';
+import { type SyslogMessage, decodeMsg, fail, fieldText } from './syslog-message.js';
 import { readIsoTimestamp } from './syslog-time.js';
 
 const SP = 0x20;
@@ -19,11 +19,12 @@ const STRICT = { lenient: false, zone: 0 } as const;
 
 /**
  * Parses an RFC 5424 line. `pos` is the byte right after `<PRI>`, where VERSION starts.
- * Throws SyslogParseError; the dispatcher turns that into a result.
+ * Null after fail() (syslog-message.ts): the dispatcher takes the error and returns it as the result.
  */
-export function parseRfc5424(line: Buffer, pos: number, facility: number, severity: number): SyslogMessage {
+export function parseRfc5424(line: Buffer, pos: number, facility: number, severity: number): SyslogMessage | null {
   if (line[pos] !== 0x31 || line[pos + 1] !== SP) {
-    throw SyslogParseError.of('BAD_VERSION', 'RFC 5424 VERSION must be 1', pos);
+    fail('BAD_VERSION', 'RFC 5424 VERSION must be 1', pos);
+    return null;
   }
   pos += 2;
 
@@ -32,32 +33,44 @@ export function parseRfc5424(line: Buffer, pos: number, facility: number, severi
     pos += 2;
   } else {
     const ts = readIsoTimestamp(line, pos, STRICT);
-    if (!ts.ok) throw SyslogParseError.of('BAD_TIMESTAMP', `bad RFC 5424 TIMESTAMP: ${ts.reason}`, ts.offset);
-    if (line[ts.end] !== SP) throw SyslogParseError.of('BAD_TIMESTAMP', 'TIMESTAMP not followed by SP', ts.end);
+    if (!ts.ok) {
+      fail('BAD_TIMESTAMP', `bad RFC 5424 TIMESTAMP: ${ts.reason}`, ts.offset);
+      return null;
+    }
+    if (line[ts.end] !== SP) {
+      fail('BAD_TIMESTAMP', 'TIMESTAMP not followed by SP', ts.end);
+      return null;
+    }
     time = ts.iso;
     pos = ts.end + 1;
   }
 
   let end = headerField(line, pos, HOSTNAME_MAX, 'HOSTNAME');
+  if (end < 0) return null;
   const hostname = nilOrAscii(line, pos, end);
   pos = end + 1;
   end = headerField(line, pos, APP_NAME_MAX, 'APP-NAME');
+  if (end < 0) return null;
   const appName = nilOrAscii(line, pos, end);
   pos = end + 1;
   end = headerField(line, pos, PROCID_MAX, 'PROCID');
+  if (end < 0) return null;
   const procId = nilOrAscii(line, pos, end);
   pos = end + 1;
   end = headerField(line, pos, MSGID_MAX, 'MSGID');
+  if (end < 0) return null;
   const msgId = nilOrAscii(line, pos, end);
   pos = end + 1;
 
   const sd = readStructuredData(line, pos);
+  if (sd === null) return null;
   pos = sd.end;
   let message = '';
   if (pos < line.length) {
     // MSG is separated by exactly one SP; anything glued to the SD (e.g. `][` typos, `]x`) is malformed SD.
     if (line[pos] !== SP) {
-      throw SyslogParseError.of('BAD_STRUCTURED_DATA', 'STRUCTURED-DATA not followed by SP or end', pos);
+      fail('BAD_STRUCTURED_DATA', 'STRUCTURED-DATA not followed by SP or end', pos);
+      return null;
     }
     message = decodeMsg(line, pos + 1);
   }
@@ -77,7 +90,7 @@ export function parseRfc5424(line: Buffer, pos: number, facility: number, severi
 }
 
 /**
- * Scans one header field (1*max PRINTUSASCII) starting at `pos`; returns the index of the SP ending it.
+ * Scans one header field (1*max PRINTUSASCII) starting at `pos`; returns the index of the SP ending it, or fail().
  * Every header field is followed by SP because STRUCTURED-DATA is mandatory (at least '-').
  */
 function headerField(line: Buffer, pos: number, max: number, name: string): number {
@@ -88,12 +101,12 @@ function headerField(line: Buffer, pos: number, max: number, name: string): numb
     // One unsigned comparison for the common byte (printable US-ASCII, 0x21..0x7e); SP and bad bytes are rarer.
     if (((b - 0x21) >>> 0) > 0x7e - 0x21) {
       if (b === SP) break;
-      throw SyslogParseError.of('BAD_HEADER', `${name} has a byte outside printable US-ASCII`, i);
+      return fail('BAD_HEADER', `${name} has a byte outside printable US-ASCII`, i);
     }
   }
-  if (i === pos) throw SyslogParseError.of('BAD_HEADER', `${name} is empty`, pos);
-  if (i - pos > max) throw SyslogParseError.of('BAD_HEADER', `${name} longer than ${max} bytes`, pos + max);
-  if (i >= line.length) throw SyslogParseError.of('BAD_HEADER', `line ends inside the header at ${name}`, i);
+  if (i === pos) return fail('BAD_HEADER', `${name} is empty`, pos);
+  if (i - pos > max) return fail('BAD_HEADER', `${name} longer than ${max} bytes`, pos + max);
+  if (i >= line.length) return fail('BAD_HEADER', `line ends inside the header at ${name}`, i);
   return i;
 }
 

@@ -7,7 +7,7 @@
 
 import type { StructuredData } from './syslog-message.js';
 import { START_SLOT, followingSlot, internedName, lastSlot, nameInSlot, rememberFollowing } from './interned-names.js';
-import { SyslogParseError, currentText, textAsciiEnd, utf8Text } from './syslog-message.js';
+import { currentText, fail, textAsciiEnd, utf8Text } from './syslog-message.js';
 
 const SP = 0x20;
 const QUOTE = 0x22;
@@ -43,28 +43,27 @@ let nameSlot = 0;
 const seen = new Int32Array(START_SLOT);
 let element = 0;
 
-/** Reads STRUCTURED-DATA at `pos`. Throws SyslogParseError('BAD_STRUCTURED_DATA'). */
-export function readStructuredData(line: Buffer, pos: number): StructuredDataRead {
+/** Reads STRUCTURED-DATA at `pos`; null after fail('BAD_STRUCTURED_DATA') (syslog-message.ts). */
+export function readStructuredData(line: Buffer, pos: number): StructuredDataRead | null {
   if (line[pos] === NIL) return { data: null, end: pos + 1 };
-  if (line[pos] !== OPEN) throw bad(`expected '[' or '-'`, pos);
+  if (line[pos] !== OPEN) return bad(`expected '[' or '-'`, pos);
 
   text = currentText(line);
   textEnd = text === null ? 0 : textAsciiEnd();
   escapeAt = -1;
-  try {
-    return { data: readElements(line, pos), end: readEnd };
-  } finally {
-    text = null;
-  }
+  const data = readElements(line, pos);
+  text = null;
+  return data === null ? null : { data, end: readEnd };
 }
 
 let readEnd = 0;
 
-function readElements(line: Buffer, pos: number): StructuredData {
+function readElements(line: Buffer, pos: number): StructuredData | null {
   const data: StructuredData = {};
   let previous = START_SLOT;
   while (line[pos] === OPEN) {
     const id = readName(line, pos + 1, previous, 'SD-ID');
+    if (id === null) return null;
     previous = nameSlot;
     pos = nameEnd;
     // A repeated SD-ID is forbidden (6.3.2) but harmless to merge; failing would only lose the parse.
@@ -79,9 +78,11 @@ function readElements(line: Buffer, pos: number): StructuredData {
     let after = previous;
     while (line[pos] === SP) {
       const name = readName(line, pos + 1, after, 'PARAM-NAME');
-      if (line[nameEnd] !== EQUALS || line[nameEnd + 1] !== QUOTE) throw bad(`expected '="' after PARAM-NAME`, nameEnd);
+      if (name === null) return null;
+      if (line[nameEnd] !== EQUALS || line[nameEnd + 1] !== QUOTE) return bad(`expected '="' after PARAM-NAME`, nameEnd);
       after = nameSlot;
       const value = readParamValue(line, nameEnd + 2);
+      if (value === null) return null;
       pos = valueEnd;
       if (!fresh || seen[after] === element) addParam(params, name, value);
       else {
@@ -89,7 +90,7 @@ function readElements(line: Buffer, pos: number): StructuredData {
         setOwn(params, name, value);
       }
     }
-    if (line[pos] !== CLOSE) throw bad(`expected ']' or SP SD-PARAM`, pos);
+    if (line[pos] !== CLOSE) return bad(`expected ']' or SP SD-PARAM`, pos);
     pos++;
   }
   readEnd = pos;
@@ -101,7 +102,7 @@ function readElements(line: Buffer, pos: number): StructuredData {
  * `previous` last time: a match of its bytes, ended by a byte that cannot continue a name, is that very name (it
  * was checked when it was interned). Otherwise scans and interns, and remembers the order.
  */
-function readName(line: Buffer, pos: number, previous: number, what: string): string {
+function readName(line: Buffer, pos: number, previous: number, what: string): string | null {
   const guessSlot = followingSlot(previous);
   if (guessSlot >= 0 && text !== null) {
     const guess = nameInSlot(guessSlot);
@@ -115,6 +116,7 @@ function readName(line: Buffer, pos: number, previous: number, what: string): st
     }
   }
   const end = sdName(line, pos, what);
+  if (end < 0) return null;
   const name = internedName(line, pos, end);
   nameEnd = end;
   nameSlot = lastSlot();
@@ -122,7 +124,7 @@ function readName(line: Buffer, pos: number, previous: number, what: string): st
   return name;
 }
 
-/** Scans an SD-NAME from `pos`; returns the index of the delimiter after it (checked by the caller). */
+/** Scans an SD-NAME from `pos`; returns the index of the delimiter after it (checked by the caller), or fail(). */
 function sdName(line: Buffer, pos: number, what: string): number {
   // One table load per byte while the name lasts; the byte that stops the scan says why (a delimiter, a byte
   // outside printable US-ASCII, or the 33rd name byte). Measured: sdName was 10% of an SD line with four
@@ -133,11 +135,11 @@ function sdName(line: Buffer, pos: number, what: string): number {
   if (i < line.length) {
     const b = line[i]!;
     if (b !== SP && b !== EQUALS && b !== CLOSE && b !== QUOTE) {
-      if (b < 0x21 || b > 0x7e) throw bad(`${what} has a byte outside printable US-ASCII`, i);
-      throw bad(`${what} longer than ${SD_NAME_MAX} bytes`, i);
+      if (b < 0x21 || b > 0x7e) return failSd(`${what} has a byte outside printable US-ASCII`, i);
+      return failSd(`${what} longer than ${SD_NAME_MAX} bytes`, i);
     }
   }
-  if (i === pos) throw bad(`empty ${what}`, pos);
+  if (i === pos) return failSd(`empty ${what}`, pos);
   return i;
 }
 
@@ -153,8 +155,8 @@ function sdNameBytes(): Uint8Array {
 /** The index after the closing quote of the value readParamValue returned last. */
 let valueEnd = 0;
 
-/** PARAM-VALUE from `pos` (after the opening quote); sets valueEnd. */
-function readParamValue(line: Buffer, pos: number): string {
+/** PARAM-VALUE from `pos` (after the opening quote); sets valueEnd. Null after fail(). */
+function readParamValue(line: Buffer, pos: number): string | null {
   if (text !== null) {
     // Most values have no backslash: String#indexOf finds the closing quote (a builtin, no call into the
     // runtime), and one search per line, not per value, says where the next backslash is.
@@ -171,8 +173,8 @@ function readParamValue(line: Buffer, pos: number): string {
   return readEscapedValue(line, pos);
 }
 
-/** PARAM-VALUE from `pos` with its escapes undone, byte by byte; sets valueEnd. */
-function readEscapedValue(line: Buffer, pos: number): string {
+/** PARAM-VALUE from `pos` with its escapes undone, byte by byte; sets valueEnd. Null after fail(). */
+function readEscapedValue(line: Buffer, pos: number): string | null {
   let value = '';
   let segment = pos;
   for (let i = pos; i < line.length; i++) {
@@ -196,7 +198,7 @@ function readEscapedValue(line: Buffer, pos: number): string {
     // An unescaped ']' is accepted: inside quotes it cannot be mistaken for the element's end, and many
     // senders forget to escape it.
   }
-  throw bad('PARAM-VALUE has no closing quote', pos);
+  return bad('PARAM-VALUE has no closing quote', pos);
 }
 
 /** A PARAM-NAME repeated within one SD-ELEMENT keeps every value, in order. */
@@ -218,6 +220,13 @@ function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
   else obj[key] = value;
 }
 
-function bad(reason: string, offset: number): SyslogParseError {
-  return SyslogParseError.of('BAD_STRUCTURED_DATA', `bad STRUCTURED-DATA: ${reason}`, offset);
+/** Records a BAD_STRUCTURED_DATA failure; returns -1. */
+function failSd(reason: string, offset: number): -1 {
+  return fail('BAD_STRUCTURED_DATA', `bad STRUCTURED-DATA: ${reason}`, offset);
+}
+
+/** Records a BAD_STRUCTURED_DATA failure; returns null. */
+function bad(reason: string, offset: number): null {
+  failSd(reason, offset);
+  return null;
 }
