@@ -33,6 +33,8 @@ let textEnd = 0;
 /** Index of the first backslash at or after the value being read, NO_ESCAPE when none, -1 before the first look. */
 let escapeAt = -1;
 const NO_ESCAPE = 0x3fffffff;
+/** The index after the STRUCTURED-DATA readElements read last. */
+let readEnd = 0;
 /** The end and table slot of the name readName returned last. */
 let nameEnd = 0;
 let nameSlot = 0;
@@ -55,8 +57,6 @@ export function readStructuredData(line: Buffer, pos: number): StructuredDataRea
   text = null;
   return data === null ? null : { data, end: readEnd };
 }
-
-let readEnd = 0;
 
 function readElements(line: Buffer, pos: number): StructuredData | null {
   const data: StructuredData = {};
