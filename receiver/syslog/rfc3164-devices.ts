@@ -93,7 +93,8 @@ export function readCiscoPrefix(line: Buffer, pos: number, options: StampOptions
 
 /** Index of the ':' of the first `: ` at or after `pos` within one SP-free token; -1 if the token has none. */
 function prefixTokenEnd(line: Buffer, pos: number): number {
-  for (let i = pos; i < line.length && i - pos <= HOSTNAME_MAX; i++) {
+  const end = Math.min(line.length, pos + HOSTNAME_MAX + 1);
+  for (let i = pos; i < end; i++) {
     const b = line[i]!;
     if (b === COLON && line[i + 1] === SP) return i;
     if (b <= SP || b >= 0x7f) return -1;

@@ -112,7 +112,8 @@ function readBsd(line: Buffer, pos: number, options: StampOptions, target: Stamp
   let fraction = '';
   if (line[i] === 0x2e && isDigit(line[i + 1] ?? 0)) {
     const start = ++i;
-    while (i < line.length && isDigit(line[i]!)) i++;
+    const length = line.length;
+    while (i < length && isDigit(line[i]!)) i++;
     fraction = fieldText(line, start, Math.min(i, start + 6));
   }
   if (year < 0 && line[i] === SP && isDigit(line[i + 1] ?? 0) && (line[i + 5] === SP || i + 5 === line.length)) {
@@ -148,7 +149,8 @@ function readBsd(line: Buffer, pos: number, options: StampOptions, target: Stamp
  */
 function readZoneName(line: Buffer, pos: number): { zone: number | null; end: number } | null {
   let i = pos;
-  while (i < line.length && i - pos < 5 && isLetter(line[i]!)) i++;
+  const end = Math.min(line.length, pos + 5);
+  while (i < end && isLetter(line[i]!)) i++;
   // Every BSD stamp is followed by SP and a word (the HOSTNAME, mostly): reject it before looking it up.
   const next = line[i];
   const signed = (next === 0x2b || next === 0x2d) && i - pos === 3 && isDigit(line[i + 1] ?? 0);

@@ -169,7 +169,8 @@ function readTag(line: Buffer, pos: number, msg: SyslogMessage): number {
   if (line[i] === OPEN) {
     pidStart = i + 1;
     let close = pidStart;
-    while (close < line.length && close - pidStart <= PID_MAX && line[close] !== CLOSE) {
+    const end = Math.min(line.length, pidStart + PID_MAX + 1);
+    while (close < end && line[close] !== CLOSE) {
       const b = line[close]!;
       if (b <= SP || b >= 0x7f) return -1;
       close++;

@@ -177,7 +177,8 @@ function readParamValue(line: Buffer, pos: number): string | null {
 function readEscapedValue(line: Buffer, pos: number): string | null {
   let value = '';
   let segment = pos;
-  for (let i = pos; i < line.length; i++) {
+  const length = line.length;
+  for (let i = pos; i < length; i++) {
     const b = line[i]!;
     if (b === QUOTE) {
       // Segments split only at ASCII backslashes, never inside a UTF-8 sequence, so decoding piecewise is exact.

@@ -74,7 +74,8 @@ export function hostTokenEnd(line: Buffer, pos: number): number {
   let all = HOST_BYTE;
   let any = 0;
   let i = pos;
-  while (i < line.length) {
+  const length = line.length;
+  while (i < length) {
     const b = line[i]!;
     if (b === SP) break;
     const c = BYTE_CLASS[b]!;

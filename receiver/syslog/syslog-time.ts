@@ -52,7 +52,8 @@ export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampRe
   let fraction = '';
   if (line[i] === 0x2e) {
     const start = ++i;
-    while (i < line.length && isDigit(line[i]!)) i++;
+    const length = line.length;
+    while (i < length && isDigit(line[i]!)) i++;
     const n = i - start;
     if (n === 0 || (n > 6 && !options.lenient)) return bad(start, 'TIME-SECFRAC must have 1 to 6 digits');
     fraction = fieldText(line, start, start + Math.min(n, 6));
