@@ -45,7 +45,7 @@ export function parseSyslog(line: Buffer, options: SyslogParseOptions): SyslogPa
     // Most receivers leave the zone at its default: no call for it (resolveZone stayed in the interpreter).
     const zoneName = options.rfc3164TimeZone;
     stampOptions.zone = zoneName === undefined ? 0 : resolveZone(zoneName);
-    if (line[0] !== LT) {
+    if ((line[0] ?? 0) !== LT) {
       return { ok: true, message: parseRfc3164(line, 0, MISSING_PRI_FACILITY, MISSING_PRI_SEVERITY, stampOptions) };
     }
     const pri = readPri(line);
@@ -53,7 +53,7 @@ export function parseSyslog(line: Buffer, options: SyslogParseOptions): SyslogPa
     const facility = pri >> 11;
     const severity = (pri >> 8) & 7;
     const pos = pri & 0xff;
-    if (line[pos] === 0x31 && line[pos + 1] === SP) {
+    if ((line[pos] ?? 0) === 0x31 && (line[pos + 1] ?? 0) === SP) {
       const message = parseRfc5424(line, pos, facility, severity);
       return message === null ? failure(takeError()) : { ok: true, message };
     }
@@ -82,8 +82,8 @@ function readPri(line: Buffer): number {
     i++;
   }
   if (i === 1) return PRI_NO_DIGITS;
-  if (line[i] !== GT) return PRI_NOT_CLOSED;
-  if (i > 2 && line[1] === 0x30) return PRI_LEADING_ZERO;
+  if ((line[i] ?? 0) !== GT) return PRI_NOT_CLOSED;
+  if (i > 2 && (line[1] ?? 0) === 0x30) return PRI_LEADING_ZERO;
   if (value > MAX_PRI) return PRI_TOO_LARGE;
   return (value << 8) | (i + 1);
 }
@@ -115,14 +115,14 @@ function priError(line: Buffer, code: number): SyslogParseError {
  * with a number (`<13>5 files removed`) an RFC 3164 line.
  */
 function isOtherVersion(line: Buffer, pos: number): boolean {
-  if (line[pos] === 0x30 || !isDigit(line[pos] ?? 0)) return false;
+  if ((line[pos] ?? 0) === 0x30 || !isDigit(line[pos] ?? 0)) return false;
   let i = pos + 1;
   while (i < pos + 3 && isDigit(line[i] ?? 0)) i++;
-  if (line[i] !== SP) return false;
+  if ((line[i] ?? 0) !== SP) return false;
   i++;
-  if (line[i] === NIL) return line[i + 1] === SP;
+  if ((line[i] ?? 0) === NIL) return (line[i + 1] ?? 0) === SP;
   for (let k = 0; k < 4; k++) if (!isDigit(line[i + k] ?? 0)) return false;
-  return line[i + 4] === NIL;
+  return (line[i + 4] ?? 0) === NIL;
 }
 
 function failure(error: SyslogParseError): SyslogParseResult {

@@ -29,20 +29,20 @@ export function readFortiGate(line: Buffer, pos: number, msg: SyslogMessage, opt
   const hour = readTwoDigits(line, t);
   const minute = readTwoDigits(line, t + 3);
   const second = readTwoDigits(line, t + 6);
-  if (year >= 0 && isValidDate(year, month, day) && line[d + 4] === 0x2d && line[d + 7] === 0x2d
+  if (year >= 0 && isValidDate(year, month, day) && (line[d + 4] ?? 0) === 0x2d && (line[d + 7] ?? 0) === 0x2d
     && startsWith(line, d + 10, FORTI_TIME) && hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59
-    && second >= 0 && second <= 59 && line[t + 2] === COLON && line[t + 5] === COLON) {
+    && second >= 0 && second <= 59 && (line[t + 2] ?? 0) === COLON && (line[t + 5] ?? 0) === COLON) {
     const zone = fortiZone(line, options.zone);
     msg.time = zone === null ? null : isoString(wallClockMs(year, month, day, hour, minute, second, zone), '');
   }
   const dev = indexOfText(line, FORTI_DEVNAME, pos);
   if (dev !== -1) {
     let s = dev + FORTI_DEVNAME.length;
-    const quoted = line[s] === 0x22;
+    const quoted = (line[s] ?? 0) === 0x22;
     if (quoted) s++;
     let e = s;
-    while (e < line.length && line[e] !== (quoted ? 0x22 : SP) && line[e]! > 0x20 && line[e]! < 0x7f) e++;
-    if (e > s && e - s <= HOSTNAME_MAX && (!quoted || line[e] === 0x22)) msg.hostname = fieldText(line, s, e);
+    while (e < line.length && (line[e] ?? 0) !== (quoted ? 0x22 : SP) && line[e]! > 0x20 && line[e]! < 0x7f) e++;
+    if (e > s && e - s <= HOSTNAME_MAX && (!quoted || (line[e] ?? 0) === 0x22)) msg.hostname = fieldText(line, s, e);
   }
 }
 
@@ -51,8 +51,8 @@ function fortiZone(line: Buffer, fallback: Zone | null): Zone | null {
   const at = indexOfText(line, FORTI_TZ, 0);
   if (at === -1) return fallback;
   let i = at + FORTI_TZ.length;
-  if (line[i] === 0x22) i++;
-  const sign = line[i];
+  if ((line[i] ?? 0) === 0x22) i++;
+  const sign = line[i] ?? 0;
   const hh = readTwoDigits(line, i + 1);
   const mm = readTwoDigits(line, i + 3);
   if ((sign !== 0x2b && sign !== 0x2d) || hh < 0 || mm < 0 || hh > 23 || mm > 59) return null;
@@ -96,7 +96,7 @@ function prefixTokenEnd(line: Buffer, pos: number): number {
   const end = Math.min(line.length, pos + HOSTNAME_MAX + 1);
   for (let i = pos; i < end; i++) {
     const b = line[i]!;
-    if (b === COLON && line[i + 1] === SP) return i;
+    if (b === COLON && (line[i + 1] ?? 0) === SP) return i;
     if (b <= SP || b >= 0x7f) return -1;
   }
   return -1;
@@ -108,12 +108,12 @@ export function isPrefixStart(b: number | undefined): boolean {
 
 /** Skips Cisco's clock-status mark: '*' (clock not set) or '.' (not synchronised). */
 export function clockMark(line: Buffer, pos: number): number {
-  const b = line[pos];
+  const b = line[pos] ?? 0;
   return b === 0x2a || b === 0x2e ? pos + 1 : pos;
 }
 
 /** `%` and an upper-case letter: a Cisco `%FACILITY-SEVERITY-MNEMONIC`. */
 export function isCiscoMnemonic(line: Buffer, pos: number): boolean {
-  const b = line[pos + 1];
-  return line[pos] === PERCENT && b !== undefined && b >= 0x41 && b <= 0x5a;
+  const b = line[pos + 1] ?? 0;
+  return (line[pos] ?? 0) === PERCENT && b >= 0x41 && b <= 0x5a;
 }

@@ -71,11 +71,11 @@ function letterKey(line: Buffer, start: number, end: number): number {
  * Cisco ':'); -1, with target untouched, when there is none or its values make no time (Feb 30, 25:00, CST).
  */
 export function readStamp(line: Buffer, pos: number, options: StampOptions, target: StampTarget): number {
-  const b = line[pos];
-  if (b === undefined) return -1;
+  if (pos >= line.length) return -1;
+  const b = line[pos]!;
   if (isDigit(b)) {
-    if (line[pos + 4] === SP) return readBsd(line, pos, options, target); // NX-OS `2023 May  2 ...`
-    if (line[pos + 4] !== 0x2d) return -1;
+    if ((line[pos + 4] ?? 0) === SP) return readBsd(line, pos, options, target); // NX-OS `2023 May  2 ...`
+    if ((line[pos + 4] ?? 0) !== 0x2d) return -1;
     LENIENT.zone = options.zone;
     const ts = readIsoTimestamp(line, pos, LENIENT);
     if (!ts.ok) return -1;
@@ -94,34 +94,34 @@ function readBsd(line: Buffer, pos: number, options: StampOptions, target: Stamp
     i += 5;
   }
   const month = monthAt(line, i);
-  if (month === 0 || line[i + 3] !== SP) return -1;
+  if (month === 0 || (line[i + 3] ?? 0) !== SP) return -1;
   i += 4;
-  if (line[i] === SP) i++;
+  if ((line[i] ?? 0) === SP) i++;
   let day = readTwoDigits(line, i);
   if (day >= 0) i += 2;
   else if ((day = readDigits(line, i, 1)) >= 0) i += 1;
   else return -1;
-  if (line[i] !== SP) return -1;
+  if ((line[i] ?? 0) !== SP) return -1;
   i++;
-  if (year < 0 && line[i + 4] === SP && (year = readDigits(line, i, 4)) >= 0) i += 5;
+  if (year < 0 && (line[i + 4] ?? 0) === SP && (year = readDigits(line, i, 4)) >= 0) i += 5;
   const hour = readTwoDigits(line, i);
   const minute = readTwoDigits(line, i + 3);
   const second = readTwoDigits(line, i + 6);
-  if (hour < 0 || minute < 0 || second < 0 || line[i + 2] !== COLON || line[i + 5] !== COLON) return -1;
+  if (hour < 0 || minute < 0 || second < 0 || (line[i + 2] ?? 0) !== COLON || (line[i + 5] ?? 0) !== COLON) return -1;
   i += 8;
   let fraction = '';
-  if (line[i] === 0x2e && isDigit(line[i + 1] ?? 0)) {
+  if ((line[i] ?? 0) === 0x2e && isDigit(line[i + 1] ?? 0)) {
     const start = ++i;
     const length = line.length;
     while (i < length && isDigit(line[i]!)) i++;
     fraction = fieldText(line, start, Math.min(i, start + 6));
   }
-  if (year < 0 && line[i] === SP && isDigit(line[i + 1] ?? 0) && (line[i + 5] === SP || i + 5 === line.length)) {
+  if (year < 0 && (line[i] ?? 0) === SP && isDigit(line[i + 1] ?? 0) && ((line[i + 5] ?? 0) === SP || i + 5 === line.length)) {
     year = readDigits(line, i + 1, 4);
     if (year >= 0) i += 5;
   }
   let zone: Zone | null = options.zone;
-  if (line[i] === SP) {
+  if ((line[i] ?? 0) === SP) {
     const named = readZoneName(line, i + 1);
     if (named !== null) {
       zone = named.zone;
@@ -152,21 +152,21 @@ function readZoneName(line: Buffer, pos: number): { zone: number | null; end: nu
   const end = Math.min(line.length, pos + 5);
   while (i < end && isLetter(line[i]!)) i++;
   // Every BSD stamp is followed by SP and a word (the HOSTNAME, mostly): reject it before looking it up.
-  const next = line[i];
+  const next = line[i] ?? 0;
   const signed = (next === 0x2b || next === 0x2d) && i - pos === 3 && isDigit(line[i + 1] ?? 0);
   if (i - pos < 2 || (next !== COLON && !signed)) return null;
   const key = letterKey(line, pos, i);
   const known = ZONE_BY_KEY.get(key);
   if (known === undefined) return null;
   let zone = known;
-  const sign = line[i];
+  const sign = line[i] ?? 0;
   if ((sign === 0x2b || sign === 0x2d) && (key === KEY_UTC || key === KEY_GMT) && isDigit(line[i + 1] ?? 0)) {
     let j = i + 1;
     let hours = line[j]! - 0x30;
     j++;
     if (isDigit(line[j] ?? 0)) hours = hours * 10 + line[j++]! - 0x30;
     let minutes = 0;
-    if (line[j] === COLON && isDigit(line[j + 1] ?? 0)) {
+    if ((line[j] ?? 0) === COLON && isDigit(line[j + 1] ?? 0)) {
       minutes = readTwoDigits(line, j + 1);
       if (minutes < 0) return null;
       j += 3;
@@ -175,7 +175,7 @@ function readZoneName(line: Buffer, pos: number): { zone: number | null; end: nu
     zone = (sign === 0x2b ? 1 : -1) * (hours * 60 + minutes);
     i = j;
   }
-  return line[i] === COLON ? { zone, end: i } : null;
+  return (line[i] ?? 0) === COLON ? { zone, end: i } : null;
 }
 
 /**

@@ -37,8 +37,8 @@ export function parseRfc3164(
     appName: null, procId: null, msgId: null, structuredData: null, message: '',
   };
   let head = start;
-  if (line[head] === 0xef && line[head + 1] === 0xbb && line[head + 2] === 0xbf) head += 3;
-  while (line[head] === SP) head++;
+  if ((line[head] ?? 0) === 0xef && (line[head + 1] ?? 0) === 0xbb && (line[head + 2] ?? 0) === 0xbf) head += 3;
+  while ((line[head] ?? 0) === SP) head++;
 
   let pos = readStamp(line, clockMark(line, head), options, msg);
   let ciscoPrefix = false;
@@ -48,13 +48,13 @@ export function parseRfc3164(
   }
   if (pos < 0) return headerless(line, start, head, msg, options);
 
-  if (line[pos] === COLON && (pos + 1 === line.length || line[pos + 1] === SP)) {
+  if ((line[pos] ?? 0) === COLON && (pos + 1 === line.length || (line[pos + 1] ?? 0) === SP)) {
     // Cisco `timestamp: MSG`: no HOSTNAME after the stamp (the origin-id, if any, came before it).
     msg.message = decodeMsg(line, pos + 2);
     return msg;
   }
   // Glued to something (`Jan  2 03:04:05x`), or an origin-id with a relay header after it: not a header we know.
-  if ((pos < line.length && line[pos] !== SP) || (ciscoPrefix && msg.hostname !== null)) {
+  if ((pos < line.length && (line[pos] ?? 0) !== SP) || (ciscoPrefix && msg.hostname !== null)) {
     msg.time = null;
     msg.hostname = null;
     return wholeText(line, start, msg);
@@ -70,7 +70,7 @@ function readHostAndTag(line: Buffer, pos: number, msg: SyslogMessage): void {
     msg.message = decodeMsg(line, pos + 2); // ASA without device-id: `Aug 15 2012 23:30:09 : %ASA-...`
     return;
   }
-  if (line[pos] === FORWARDED[0] && startsWith(line, pos, FORWARDED)) {
+  if ((line[pos] ?? 0) === FORWARDED[0] && startsWith(line, pos, FORWARDED)) {
     const hostStart = pos + FORWARDED.length;
     const end = indexOfText(line, ': ', hostStart);
     if (end > hostStart && isHostname(line, hostStart, end)) {
@@ -87,7 +87,7 @@ function readHostAndTag(line: Buffer, pos: number, msg: SyslogMessage): void {
   // One scan finds the token's end and whether it is a HOSTNAME.
   const end = hostTokenEnd(line, pos);
   const hostname = lastTokenIsHostname();
-  const tagEnd = end > pos && line[end - 1] === COLON ? readTag(line, pos, msg) : -1;
+  const tagEnd = end > pos && (line[end - 1] ?? 0) === COLON ? readTag(line, pos, msg) : -1;
   if (tagEnd < 0) {
     readHostThenTag(line, pos, end, hostname, msg);
     return;
@@ -125,7 +125,7 @@ function readTagAndMessage(line: Buffer, pos: number, msg: SyslogMessage): void 
 
 /** A ':' followed by SP or the end of the line: what separates a header from MSG on Cisco devices. */
 function isLoneColon(line: Buffer, pos: number): boolean {
-  return line[pos] === COLON && (pos + 1 === line.length || line[pos + 1] === SP);
+  return (line[pos] ?? 0) === COLON && (pos + 1 === line.length || (line[pos + 1] ?? 0) === SP);
 }
 
 /** No timestamp: FortiGate key=value, a leading `TAG[PID]: `, or the whole text as MSG. */
@@ -162,26 +162,26 @@ function readTag(line: Buffer, pos: number, msg: SyslogMessage): number {
   while (i < max && isTagByte(line[i]!)) i++;
   // A leading '%' is a Cisco/ASA mnemonic (`%ASA-6-302013:`), which belongs to the message, not the TAG; an
   // all-digit one is a sequence number (`585917: Feb  8 ...` after a relay's header).
-  if (i === pos || line[pos] === PERCENT || isAllDigits(line, pos, i)) return -1;
+  if (i === pos || (line[pos] ?? 0) === PERCENT || isAllDigits(line, pos, i)) return -1;
   const nameEnd = i;
   let pidStart = -1;
   let pidEnd = -1;
-  if (line[i] === OPEN) {
+  if ((line[i] ?? 0) === OPEN) {
     pidStart = i + 1;
     let close = pidStart;
     const end = Math.min(line.length, pidStart + PID_MAX + 1);
-    while (close < end && line[close] !== CLOSE) {
+    while (close < end && (line[close] ?? 0) !== CLOSE) {
       const b = line[close]!;
       if (b <= SP || b >= 0x7f) return -1;
       close++;
     }
-    if (close === pidStart || line[close] !== CLOSE) return -1;
+    if (close === pidStart || (line[close] ?? 0) !== CLOSE) return -1;
     pidEnd = close;
     i = close + 1;
   }
-  if (line[i] !== COLON) return -1;
+  if ((line[i] ?? 0) !== COLON) return -1;
   i++;
-  if (i !== line.length && line[i] !== SP) return -1;
+  if (i !== line.length && (line[i] ?? 0) !== SP) return -1;
   msg.appName = fieldText(line, pos, nameEnd);
   msg.procId = pidStart < 0 ? null : fieldText(line, pidStart, pidEnd);
   tagNameEnd = nameEnd;

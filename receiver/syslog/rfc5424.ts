@@ -22,14 +22,14 @@ const STRICT = { lenient: false, zone: 0 } as const;
  * Null after fail() (syslog-message.ts): the dispatcher takes the error and returns it as the result.
  */
 export function parseRfc5424(line: Buffer, pos: number, facility: number, severity: number): SyslogMessage | null {
-  if (line[pos] !== 0x31 || line[pos + 1] !== SP) {
+  if ((line[pos] ?? 0) !== 0x31 || (line[pos + 1] ?? 0) !== SP) {
     fail('BAD_VERSION', 'RFC 5424 VERSION must be 1', pos);
     return null;
   }
   pos += 2;
 
   let time: string | null = null;
-  if (line[pos] === NIL && line[pos + 1] === SP) {
+  if ((line[pos] ?? 0) === NIL && (line[pos + 1] ?? 0) === SP) {
     pos += 2;
   } else {
     const ts = readIsoTimestamp(line, pos, STRICT);
@@ -37,7 +37,7 @@ export function parseRfc5424(line: Buffer, pos: number, facility: number, severi
       fail('BAD_TIMESTAMP', `bad RFC 5424 TIMESTAMP: ${ts.reason}`, ts.offset);
       return null;
     }
-    if (line[ts.end] !== SP) {
+    if ((line[ts.end] ?? 0) !== SP) {
       fail('BAD_TIMESTAMP', 'TIMESTAMP not followed by SP', ts.end);
       return null;
     }
@@ -68,7 +68,7 @@ export function parseRfc5424(line: Buffer, pos: number, facility: number, severi
   let message = '';
   if (pos < line.length) {
     // MSG is separated by exactly one SP; anything glued to the SD (e.g. `][` typos, `]x`) is malformed SD.
-    if (line[pos] !== SP) {
+    if ((line[pos] ?? 0) !== SP) {
       fail('BAD_STRUCTURED_DATA', 'STRUCTURED-DATA not followed by SP or end', pos);
       return null;
     }
@@ -111,7 +111,7 @@ function headerField(line: Buffer, pos: number, max: number, name: string): numb
 }
 
 function nilOrAscii(line: Buffer, start: number, end: number): string | null {
-  if (end - start === 1 && line[start] === NIL) return null;
+  if (end - start === 1 && (line[start] ?? 0) === NIL) return null;
   // Validated as printable US-ASCII already, so latin1 is an exact and the fastest decoding.
   return fieldText(line, start, end);
 }

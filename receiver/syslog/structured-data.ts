@@ -47,8 +47,8 @@ let element = 0;
 
 /** Reads STRUCTURED-DATA at `pos`; null after fail('BAD_STRUCTURED_DATA') (syslog-message.ts). */
 export function readStructuredData(line: Buffer, pos: number): StructuredDataRead | null {
-  if (line[pos] === NIL) return { data: null, end: pos + 1 };
-  if (line[pos] !== OPEN) return bad(`expected '[' or '-'`, pos);
+  if ((line[pos] ?? 0) === NIL) return { data: null, end: pos + 1 };
+  if ((line[pos] ?? 0) !== OPEN) return bad(`expected '[' or '-'`, pos);
 
   text = currentText(line);
   textEnd = text === null ? 0 : textAsciiEnd();
@@ -61,7 +61,7 @@ export function readStructuredData(line: Buffer, pos: number): StructuredDataRea
 function readElements(line: Buffer, pos: number): StructuredData | null {
   const data: StructuredData = {};
   let previous = START_SLOT;
-  while (line[pos] === OPEN) {
+  while ((line[pos] ?? 0) === OPEN) {
     const id = readName(line, pos + 1, previous, 'SD-ID');
     if (id === null) return null;
     previous = nameSlot;
@@ -76,10 +76,10 @@ function readElements(line: Buffer, pos: number): StructuredData | null {
     }
     element = (element + 1) | 0;
     let after = previous;
-    while (line[pos] === SP) {
+    while ((line[pos] ?? 0) === SP) {
       const name = readName(line, pos + 1, after, 'PARAM-NAME');
       if (name === null) return null;
-      if (line[nameEnd] !== EQUALS || line[nameEnd + 1] !== QUOTE) return bad(`expected '="' after PARAM-NAME`, nameEnd);
+      if ((line[nameEnd] ?? 0) !== EQUALS || (line[nameEnd + 1] ?? 0) !== QUOTE) return bad(`expected '="' after PARAM-NAME`, nameEnd);
       after = nameSlot;
       const value = readParamValue(line, nameEnd + 2);
       if (value === null) return null;
@@ -90,7 +90,7 @@ function readElements(line: Buffer, pos: number): StructuredData | null {
         setOwn(params, name, value);
       }
     }
-    if (line[pos] !== CLOSE) return bad(`expected ']' or SP SD-PARAM`, pos);
+    if ((line[pos] ?? 0) !== CLOSE) return bad(`expected ']' or SP SD-PARAM`, pos);
     pos++;
   }
   readEnd = pos;
@@ -188,7 +188,7 @@ function readEscapedValue(line: Buffer, pos: number): string | null {
       return segment === pos ? last : value + last;
     }
     if (b === BACKSLASH) {
-      const next = line[i + 1];
+      const next = line[i + 1] ?? 0;
       if (next === QUOTE || next === BACKSLASH || next === CLOSE) {
         value += utf8Text(line, segment, i);
         segment = i + 1;

@@ -92,6 +92,6 @@ export function lastTokenIsHostname(): boolean {
 }
 
 export function skipSpaces(line: Buffer, pos: number): number {
-  while (line[pos] === SP) pos++;
+  while ((line[pos] ?? 0) === SP) pos++;
   return pos;
 }

@@ -141,6 +141,13 @@ function asciiPrefix(line: Buffer): number {
   return i;
 }
 
+// Peeking ahead: the readers look at bytes past a field without a length check, written `(line[i] ?? 0) === SP`.
+// A comparison that has once seen the `undefined` of a read past the end (any line that ends there) is compiled
+// to a call of V8's generic equality builtin for good, on every line after it; with a number on both sides it
+// stays one instruction. Measured on the corpus: 1.063x on RFC 3164 lines (paired rounds, CPU time). A helper
+// function for it measured 0.92x: ninety inlined copies used up TurboFan's inlining budget for the larger readers.
+// (0 is a NUL byte, which no reader looks for.)
+
 // fieldText and utf8Text are called from nearly every field reader: each is a test and a slice, with the rarer
 // decode in a function of its own, so that their bytecode is smaller and more of their call sites fit in the
 // callers' inlining budget. Measured on the corpus (paired rounds, CPU time): median 1.03x over five runs.
@@ -188,7 +195,7 @@ function decodeUtf8(line: Buffer, start: number, end: number): string {
  */
 export function decodeMsg(line: Buffer, start: number): string {
   if (start >= line.length) return '';
-  const bom = line[start] === 0xef && line[start + 1] === 0xbb && line[start + 2] === 0xbf;
+  const bom = (line[start] ?? 0) === 0xef && (line[start + 1] ?? 0) === 0xbb && (line[start + 2] ?? 0) === 0xbf;
   // Every byte before `start` is ASCII, so string offset `start` is where MSG's text starts (and a BOM there is
   // the one unit U+FEFF).
   if (line === textLine && start <= asciiEnd) return lineText.slice(bom ? start + 1 : start);

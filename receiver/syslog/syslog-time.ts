@@ -33,15 +33,15 @@ export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampRe
   const year = readDigits(line, pos, 4);
   const month = readTwoDigits(line, pos + 5);
   const day = readTwoDigits(line, pos + 8);
-  if (year < 0 || month < 0 || day < 0 || line[pos + 4] !== 0x2d || line[pos + 7] !== 0x2d) {
+  if (year < 0 || month < 0 || day < 0 || (line[pos + 4] ?? 0) !== 0x2d || (line[pos + 7] ?? 0) !== 0x2d) {
     return bad(pos, 'expected YYYY-MM-DD');
   }
-  const t = line[pos + 10];
+  const t = line[pos + 10] ?? 0;
   if (t !== 0x54 && !(options.lenient && t === 0x74)) return bad(pos + 10, "expected 'T'");
   const hour = readTwoDigits(line, pos + 11);
   const minute = readTwoDigits(line, pos + 14);
   const second = readTwoDigits(line, pos + 17);
-  if (hour < 0 || minute < 0 || second < 0 || line[pos + 13] !== 0x3a || line[pos + 16] !== 0x3a) {
+  if (hour < 0 || minute < 0 || second < 0 || (line[pos + 13] ?? 0) !== 0x3a || (line[pos + 16] ?? 0) !== 0x3a) {
     return bad(pos + 11, 'expected hh:mm:ss');
   }
   if (!isValidDate(year, month, day)) return bad(pos, 'no such date');
@@ -50,7 +50,7 @@ export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampRe
 
   let i = pos + 19;
   let fraction = '';
-  if (line[i] === 0x2e) {
+  if ((line[i] ?? 0) === 0x2e) {
     const start = ++i;
     const length = line.length;
     while (i < length && isDigit(line[i]!)) i++;
@@ -60,7 +60,7 @@ export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampRe
   }
 
   let zone: Zone;
-  const z = line[i];
+  const z = line[i] ?? 0;
   if (t === 0x54 && i - pos <= 26) {
     // Already in UTC and shaped like the ISO form this function returns (upper-case 'T', at most 6 fraction
     // digits), as most senders write it: the text itself, with nothing to compute or format.
@@ -72,7 +72,7 @@ export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampRe
     i++;
   } else if (z === 0x2b || z === 0x2d) {
     const oh = readTwoDigits(line, i + 1);
-    const colon = line[i + 3] === 0x3a;
+    const colon = (line[i + 3] ?? 0) === 0x3a;
     const om = readTwoDigits(line, i + (colon ? 4 : 3));
     if (oh < 0 || om < 0 || (!colon && !options.lenient) || oh > 23 || om > 59) return bad(i, 'bad TIME-NUMOFFSET');
     zone = (z === 0x2b ? 1 : -1) * (oh * 60 + om);
@@ -93,9 +93,9 @@ export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampRe
 
 /** `+00:00` or `-00:00` (RFC 3339 4.3: UTC, the offset of the local time unknown) at `pos`. */
 function isZeroOffset(line: Buffer, pos: number): boolean {
-  const sign = line[pos];
-  return (sign === 0x2b || sign === 0x2d) && line[pos + 1] === D0 && line[pos + 2] === D0 && line[pos + 3] === 0x3a
-    && line[pos + 4] === D0 && line[pos + 5] === D0;
+  const sign = line[pos] ?? 0;
+  return (sign === 0x2b || sign === 0x2d) && (line[pos + 1] ?? 0) === D0 && (line[pos + 2] ?? 0) === D0 && (line[pos + 3] ?? 0) === 0x3a
+    && (line[pos + 4] ?? 0) === D0 && (line[pos + 5] ?? 0) === D0;
 }
 
 /** Epoch milliseconds of a wall-clock time (whole seconds). */
