@@ -261,6 +261,16 @@ describe('parseSyslog: RFC 3164 and the variants devices send', () => {
     check('<13>Jun  2 03:04:05 sshd: hello', { time: '2024-06-02T03:04:05Z', appName: 'sshd', message: 'hello' });
   });
 
+  it('zone words of every length the reader takes: 2 letters, 4 letters, UTC/GMT with an offset of 1 or 2 digits', () => {
+    // The ':' or the offset sign of each is where the pre-check before readZoneName looks (zoneMayFollow).
+    check('<189>1: Jun  2 03:04:05 UT: %X-5-Y: up', { time: '2024-06-02T03:04:05Z', hostname: null, appName: null, message: '%X-5-Y: up' });
+    check('<189>1: Jun  2 03:04:05 AKDT: %X-5-Y: up', { time: '2024-06-02T11:04:05Z', message: '%X-5-Y: up' });
+    check('<189>1: Jun  2 03:04:05 GMT-5: %X-5-Y: up', { time: '2024-06-02T08:04:05Z', message: '%X-5-Y: up' });
+    check('<189>1: Jun  2 03:04:05 gmt+10: %X-5-Y: up', { time: '2024-06-01T17:04:05Z', message: '%X-5-Y: up' });
+    // A 6-letter word before ':' is no zone: the stamp is followed by a TAG-shaped word, not a zone.
+    check('<13>Jun  2 03:04:05 kernel: hello', { time: '2024-06-02T03:04:05Z', appName: 'kernel', message: 'hello' });
+  });
+
   it('NX-OS year first, a year after the time, a leading space after PRI', () => {
     check('<189>: 2023 May  2 12:57:15 UTC: %ETHPORT-5-IF_UP: up', { time: '2023-05-02T12:57:15Z', message: '%ETHPORT-5-IF_UP: up' });
     check('<190>Apr 15 21:28:13 2007 linksys app: msg', { time: '2007-04-15T21:28:13Z', hostname: 'linksys', appName: 'app' });
