@@ -307,6 +307,10 @@ describe('parseSyslog: RFC 3164 and the variants devices send', () => {
     check('<13>Feb 29 12:00:00 h a: x', { time: '2024-02-29T12:00:00Z' }, { now: new Date('2025-01-15T00:00:00Z') });
     check('<13>Jul 14 12:00:00 h a: x', { time: '2023-07-14T12:00:00Z' }, { now: new Date('2024-01-15T00:00:00Z') });
     check('<13>Feb 10 12:00:00 h a: x', { time: '2024-02-10T12:00:00Z' }, { now: new Date('2024-01-15T00:00:00Z') });
+    // Received on 5 December: 1 January is 27 days ahead (next year), 10 January 36 days (this year's, long past).
+    const dec5 = { now: new Date('2026-12-05T03:00:00Z') };
+    check('<13>Jan  1 02:21:38 h a: x', { time: '2027-01-01T02:21:38Z' }, dec5);
+    check('<13>Jan 10 02:21:38 h a: x', { time: '2026-01-10T02:21:38Z' }, dec5);
     // No year in reach has a Feb 29: the stamp is not read.
     check('<13>Feb 29 12:00:00 h a: x', { time: null, message: 'Feb 29 12:00:00 h a: x' }, { now: new Date('2026-06-01T00:00:00Z') });
   });

@@ -3,6 +3,7 @@
 // a difference no rule explains is 'UNEXPLAINED', and the test fails on it.
 
 import type { SyslogParseResult } from '../receiver/syslog/syslog-message.js';
+import { FUTURE_MAX_MS } from '../receiver/syslog/rfc3164-stamp.js';
 
 /** What the comparison needs from one rsyslog %jsonmesg% record, normalised. */
 export interface RsyslogParse {
@@ -75,7 +76,12 @@ export function compareWithRsyslog(line: string, fanin: SyslogParseResult, rs: R
     if (faninMs !== null && rs.timeMs !== null) {
       const dy = new Date(rs.timeMs).getUTCFullYear() - new Date(faninMs).getUTCFullYear();
       const sameWallClock = new Date(rs.timeMs).toISOString().slice(4) === new Date(faninMs).toISOString().slice(4);
-      if (sameWallClock && dy === 1 && rs.timeMs > nowMs) reason = 'year-inference';
+      // rsyslog takes the current year; fanin the latest year that puts the stamp at most FUTURE_MAX_MS ahead of
+      // the receive time. They part when this year's date is further ahead than that (rsyslog a year ahead: a Dec
+      // line received in November) or next year's is within it (fanin a year ahead: a Jan line received in December).
+      const rsyslogAhead = dy === 1 && rs.timeMs > nowMs + FUTURE_MAX_MS;
+      const faninAhead = dy === -1 && faninMs > nowMs && faninMs <= nowMs + FUTURE_MAX_MS;
+      if (sameWallClock && (rsyslogAhead || faninAhead)) reason = 'year-inference';
       // rsyslog reads a Cisco zone name as a TAG and the time as UTC; fanin applies the zone.
       else if (ZONE_TAG.test(rs.syslogtag) && (rs.timeMs - faninMs) % 900_000 === 0) reason = 'zone-name-in-msg';
     }

@@ -16,7 +16,7 @@ import {
 const SP = 0x20;
 const COLON = 0x3a;
 /** How far ahead of the receive time a year-less stamp may be: clocks run fast, but not by a month. */
-const FUTURE_MAX_MS = 31 * 86_400_000;
+export const FUTURE_MAX_MS = 31 * 86_400_000;
 
 export interface StampOptions {
   /** Reference for the year a stamp leaves out: the receive time, normally. */
