@@ -41,7 +41,7 @@ export function readFortiGate(line: Buffer, pos: number, msg: SyslogMessage, opt
     const quoted = (line[s] ?? 0) === 0x22;
     if (quoted) s++;
     let e = s;
-    while (e < line.length && (line[e] ?? 0) !== (quoted ? 0x22 : SP) && line[e]! > 0x20 && line[e]! < 0x7f) e++;
+    while (e < line.length && line[e]! !== (quoted ? 0x22 : SP) && line[e]! > 0x20 && line[e]! < 0x7f) e++;
     if (e > s && e - s <= HOSTNAME_MAX && (!quoted || (line[e] ?? 0) === 0x22)) msg.hostname = fieldText(line, s, e);
   }
 }

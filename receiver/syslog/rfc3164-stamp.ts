@@ -145,7 +145,7 @@ function readBsd(line: Buffer, pos: number, options: StampOptions, target: Stamp
 /**
  * Whether readZoneName could find a zone at `pos`: its ':' (after 2 to 5 letters) or its offset sign (after UTC or
  * GMT) is where a zone would put it. After most stamps comes a HOSTNAME, which this turns away without the call
- * (1.016x on RFC 3164 lines, paired rounds).
+ * (1.014x on RFC 3164 lines, paired rounds).
  */
 function zoneMayFollow(line: Buffer, pos: number): boolean {
   const fourth = line[pos + 3] ?? 0;

@@ -170,7 +170,7 @@ function readTag(line: Buffer, pos: number, msg: SyslogMessage): number {
     pidStart = i + 1;
     let close = pidStart;
     const end = Math.min(line.length, pidStart + PID_MAX + 1);
-    while (close < end && (line[close] ?? 0) !== CLOSE) {
+    while (close < end && line[close]! !== CLOSE) {
       const b = line[close]!;
       if (b <= SP || b >= 0x7f) return -1;
       close++;
