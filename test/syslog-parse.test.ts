@@ -241,6 +241,9 @@ describe('parseSyslog: RFC 3164 and the variants devices send', () => {
     check('<189>date=2024-01-02 time=03:04:05 devname=fw-1 type=event', { time: '2024-01-02T03:04:05Z', hostname: 'fw-1' });
     check('<189>date=2024-02-30 time=03:04:05 devname=fw-1', { time: null, hostname: 'fw-1' });
     check('<189>date=2024-01-02 time=03:04:05 tz="bogus" devname=fw-1', { time: null, hostname: 'fw-1' });
+    // The keys are searched by their rare letters ('z=', 'vname='): the same letters in other keys are passed over.
+    check('<189>date=2024-01-02 time=03:04:05 biz=1 srcdevname=x devname=fw-2 quiz="9" tz="-0130"', { time: '2024-01-02T04:34:05Z', hostname: 'fw-2' });
+    check('<189>date=2024-01-02 time=03:04:05 biz=1 srcdevname=x', { time: '2024-01-02T03:04:05Z', hostname: null });
   });
 
   it('Cisco prefixes: sequence numbers, an empty token, the origin-id host (also IPv6), clock marks', () => {

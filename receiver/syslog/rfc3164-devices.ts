@@ -11,8 +11,32 @@ const PERCENT = 0x25;
 const CISCO_PREFIX_MAX = 3;
 const FORTI_DATE = Buffer.from('date=');
 const FORTI_TIME = Buffer.from(' time=');
-const FORTI_DEVNAME = ' devname=';
-const FORTI_TZ = ' tz=';
+
+/**
+ * A FortiGate `key=` to look for in the line, with the part of it to search by: its rarest letters. String#indexOf
+ * finds a needle by its first character and checks the rest at each hit, so a needle starting with SP stops at
+ * every word of a 700-byte FortiGate line (~200 ns a search, where the key is missing: the 'tz' of FortiOS before
+ * 6.2, or a line whose forwarder dropped devname). 'vname=' and 'z=' are rare in these lines: a fifth of the cost.
+ */
+interface FortiKey { bytes: Buffer; length: number; rare: string; rareAt: number }
+
+function fortiKey(key: string, rare: string): FortiKey {
+  return { bytes: Buffer.from(key, 'latin1'), length: key.length, rare, rareAt: key.indexOf(rare) };
+}
+
+const FORTI_DEVNAME = fortiKey(' devname=', 'vname=');
+const FORTI_TZ = fortiKey(' tz=', 'z=');
+
+/** Index of `key` in the line at or after `from`, or -1. */
+function indexOfKey(line: Buffer, key: FortiKey, from: number): number {
+  let at = indexOfText(line, key.rare, from + key.rareAt);
+  while (at !== -1) {
+    const start = at - key.rareAt;
+    if (startsWith(line, start, key.bytes)) return start;
+    at = indexOfText(line, key.rare, at + 1);
+  }
+  return -1;
+}
 
 /** FortiOS starts its line with `date=`, with no syslog header before it. */
 export function isFortiGate(line: Buffer, pos: number): boolean {
@@ -35,7 +59,7 @@ export function readFortiGate(line: Buffer, pos: number, msg: SyslogMessage, opt
     const zone = fortiZone(line, options.zone);
     msg.time = zone === null ? null : isoString(wallClockMs(year, month, day, hour, minute, second, zone), '');
   }
-  const dev = indexOfText(line, FORTI_DEVNAME, pos);
+  const dev = indexOfKey(line, FORTI_DEVNAME, pos);
   if (dev !== -1) {
     let s = dev + FORTI_DEVNAME.length;
     const quoted = (line[s] ?? 0) === 0x22;
@@ -48,7 +72,7 @@ export function readFortiGate(line: Buffer, pos: number, msg: SyslogMessage, opt
 
 /** `tz="+0100"` (FortiOS 6.2 and later) or the configured zone; null for a malformed tz. */
 function fortiZone(line: Buffer, fallback: Zone | null): Zone | null {
-  const at = indexOfText(line, FORTI_TZ, 0);
+  const at = indexOfKey(line, FORTI_TZ, 0);
   if (at === -1) return fallback;
   let i = at + FORTI_TZ.length;
   if ((line[i] ?? 0) === 0x22) i++;
