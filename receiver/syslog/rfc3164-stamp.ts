@@ -170,8 +170,7 @@ function readZoneName(line: Buffer, pos: number): { zone: number | null; end: nu
   const known = ZONE_BY_KEY.get(key);
   if (known === undefined) return null;
   let zone = known;
-  const sign = line[i] ?? 0;
-  if ((sign === 0x2b || sign === 0x2d) && (key === KEY_UTC || key === KEY_GMT) && isDigit(line[i + 1] ?? 0)) {
+  if (signed && (key === KEY_UTC || key === KEY_GMT)) {
     let j = i + 1;
     let hours = line[j]! - 0x30;
     j++;
@@ -183,7 +182,7 @@ function readZoneName(line: Buffer, pos: number): { zone: number | null; end: nu
       j += 3;
     }
     if (hours > 23 || minutes > 59) return null;
-    zone = (sign === 0x2b ? 1 : -1) * (hours * 60 + minutes);
+    zone = (next === 0x2b ? 1 : -1) * (hours * 60 + minutes);
     i = j;
   }
   return (line[i] ?? 0) === COLON ? { zone, end: i } : null;
