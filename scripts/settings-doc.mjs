@@ -1,0 +1,8 @@
+// Writes docs/configuration.md from the settings table (shared/config/settings.ts), through the compiled
+// generator: run `npm run build` first. test/settings-doc.test.ts fails while the file and the table differ.
+import { writeFileSync } from 'node:fs';
+import { configurationMarkdown } from '../dist/shared/config/settings-markdown.js';
+
+const target = new URL('../docs/configuration.md', import.meta.url);
+writeFileSync(target, configurationMarkdown());
+process.stdout.write(`wrote ${target.pathname}\n`);
