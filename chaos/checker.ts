@@ -8,7 +8,7 @@ export interface FaultRecord {
   readonly target: string | null;
   readonly injectAt: number;
   readonly healAt: number;
-  /** SIGKILLs of receivers: a killed receiver loses its unconfirmed batches (DESIGN §3; the other copies carry them). */
+  /** SIGKILLs of receivers: a killed receiver loses its unconfirmed batches (docs/design.md §3; the other copies carry them). */
   readonly receiverKills: readonly { readonly receiver: string; readonly at: number }[];
   /** When Redis lost its memory (restarted empty). */
   readonly redisWipes: readonly number[];

@@ -2,7 +2,7 @@ import type { LocalTlsFiles } from './local-tls.js';
 
 export const MAX_LOCAL_WORKERS = 9;
 
-/** The local fleet of DESIGN §5 as data: receivers a and b, two dedup workers (or `workers` of them), one uploader. */
+/** The local fleet of docs/design.md §5 as data: receivers a and b, two dedup workers (or `workers` of them), one uploader. */
 export interface FleetMember {
   readonly name: string;
   readonly role: 'receiver' | 'worker' | 'uploader';

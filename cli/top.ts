@@ -4,7 +4,7 @@ import { loadConfig } from '../shared/config/load-config.js';
 import { parsePrometheusText } from './prom-text.js';
 import { computeView, fleetTotals, renderView, type FleetTotals, type TargetScrape } from './top-stats.js';
 
-/** The local fleet's metrics ports (DESIGN §5): receivers a, b, workers 1, 2, the uploader. */
+/** The local fleet's metrics ports (docs/design.md §5): receivers a, b, workers 1, 2, the uploader. */
 export const LOCAL_FLEET_METRICS_PORTS = [9601, 9602, 9611, 9612, 9621] as const;
 /** RabbitMQ's Prometheus plugin: per-queue depths only, the cheap endpoint (RabbitMQ ≥ 3.10). */
 export const DEFAULT_RABBITMQ_METRICS = 'http://127.0.0.1:15692/metrics/detailed?family=queue_coarse_metrics';

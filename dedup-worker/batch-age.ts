@@ -19,7 +19,7 @@ export function batchReceivedAt(batch: NewEventBatch): number | null {
 
 /**
  * A copy decided more than the window after its receipt may have outlived an earlier copy's dedup key, so it may be
- * a duplicate counted as new (DESIGN §3). A copy decided within the window cannot be: the other copies of the same
+ * a duplicate counted as new (docs/design.md §3). A copy decided within the window cannot be: the other copies of the same
  * send were received at about the same time, so their keys (TTL = window, refreshed on each touch) are still there.
  * Clock skew between receiver and worker shifts this by the skew.
  */

@@ -2,7 +2,7 @@ import { keyAt, type NewEventBatch } from '../shared/batch-codec.js';
 
 /**
  * Redis Cluster lets one script touch keys of one hash slot only, so every dedup key carries a hash tag naming its
- * partition, derived from the content hash (DESIGN §3). One partition on a single Redis: one script call per batch.
+ * partition, derived from the content hash (docs/design.md §3). One partition on a single Redis: one script call per batch.
  */
 export function partitionOf(key: Uint8Array, partitions: number): number {
   if (partitions === 1) return 0;

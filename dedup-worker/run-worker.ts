@@ -21,7 +21,7 @@ export interface RunningWorker {
 /**
  * Consumes batches, decides them with one Redis script per batch, publishes the unique events with confirms and
  * only then acks. A worker killed at any instant loses nothing: the batch is redelivered and the script returns the
- * decisions it stored under the batch id instead of counting again (DESIGN §3).
+ * decisions it stored under the batch id instead of counting again (docs/design.md §3).
  */
 export async function runWorker(config: Config): Promise<RunningWorker> {
   const log = createLogger('dedup-worker', config.workerId, config.logLevel);

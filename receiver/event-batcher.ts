@@ -22,7 +22,7 @@ export interface KeyedEvent {
 }
 
 /**
- * Packs encoded events into batches until a count, size or age bound (DESIGN §1: batches let the system reach the
+ * Packs encoded events into batches until a count, size or age bound (docs/design.md §1: batches let the system reach the
  * broker's and Redis's own limits). Keys go into one preallocated buffer, so the worker reads them without
  * decoding any event.
  */

@@ -5,7 +5,7 @@ import { packRecord } from './record-packer.js';
 
 /**
  * The two messages that cross the broker, each one msgpack array per AMQP message (batches, never single events:
- * DESIGN §1). Events travel as opaque pre-encoded bodies so a worker never decodes them, only their keys.
+ * docs/design.md §1). Events travel as opaque pre-encoded bodies so a worker never decodes them, only their keys.
  *
  *   new batch:       [1, receiverId, bootId, seq, keys (bin, count × 16 bytes), [body (bin), …]]
  *                    [2, receiverId, bootId, seq, keys, bodies, [[chunkId (bin), first, end], …]]

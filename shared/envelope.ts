@@ -1,6 +1,6 @@
 /**
  * The event envelope: what a receiver knows of one event. A receiver encodes it once (msgpack) and the bytes travel
- * unchanged to the sinks; the worker never decodes them. Field names are the sink's output names (DESIGN §5).
+ * unchanged to the sinks; the worker never decodes them. Field names are the sink's output names (docs/design.md §5).
  */
 export type EventFormat = 'rfc5424' | 'rfc3164' | 'forward' | 'http' | 'raw';
 export type Transport = 'udp' | 'tcp' | 'tls' | 'http' | 'forward';
@@ -30,7 +30,7 @@ export interface EventEnvelope {
   parse_error?: string;
 }
 
-/** What a dedup worker adds to each unique event: its stable id and occurrence number (DESIGN §2, §3). */
+/** What a dedup worker adds to each unique event: its stable id and occurrence number (docs/design.md §2, §3). */
 export interface UniqueEventMeta {
   id: string;
   occurrence: number;

@@ -65,7 +65,7 @@ describe('file name patterns', () => {
 });
 
 describe('file sink rotation and compression', () => {
-  it('writes the hourly file of DESIGN §5 by default', async () => {
+  it('writes the hourly file of docs/design.md §5 by default', async () => {
     const dir = tmp();
     const now = Date.now();
     const sink = new FileSink({ dir, fsync: true });

@@ -4,7 +4,7 @@ import type { EventEnvelope } from '../../shared/envelope.js';
 const LEADING_FIELDS = new Set(['tag', 'time', 'received_at', 'receiver', 'source', 'transport', 'format', 'message']);
 
 /**
- * One output line of the file sink (DESIGN §5): the id first, then the envelope's fields, `received_at` as ISO 8601.
+ * One output line of the file sink (docs/design.md §5): the id first, then the envelope's fields, `received_at` as ISO 8601.
  * Pure, so the line format is tested without files. Built without object rest/spread, and the ISO string of the
  * last receipt time is reused (a batch's events share it): the uploader formats every event it writes.
  */

@@ -17,7 +17,7 @@ export function idempotencyKey(ids: readonly string[]): string {
   return h.digest('hex').slice(0, 32);
 }
 
-/** NDJSON mode: the file sink's lines (DESIGN §5), then any undecodable body as its `rejected.ndjson` line. */
+/** NDJSON mode: the file sink's lines (docs/design.md §5), then any undecodable body as its `rejected.ndjson` line. */
 export function ndjsonBody(events: readonly DecodedEvent[], rejected: readonly RejectedBody[]): string {
   let out = '';
   for (const e of events) out += formatEventLine(e.id, e.envelope);
