@@ -53,6 +53,8 @@ describe('systemd units: settings', () => {
       // V8's JIT needs pages it can make executable; the unit says so instead of setting it.
       assert.equal(u.last('Service', 'MemoryDenyWriteExecute'), 'no');
       assert.equal(u.values('Service', 'DynamicUser').length, 0, 'a fixed user: state and /etc/fanin are owned by it');
+      // RestartPreventExitStatus= does not apply to ExecStartPre=: a validate step there would restart in a loop.
+      assert.deepEqual(u.values('Service', 'ExecStartPre'), []);
       assert.ok(Number(u.last('Service', 'LimitNOFILE')) >= settings.maxConnections.default * 2);
       assert.equal(u.last('Install', 'WantedBy'), 'fanin.target');
       assert.equal(u.last('Unit', 'PartOf'), 'fanin.target');
