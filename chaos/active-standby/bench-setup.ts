@@ -14,7 +14,8 @@ import { VipMonitor } from './vip-monitor.js';
 export const HOST_SYSLOG_PORT = 10514;
 export const HOST_METRICS_PORT = 10601;
 const RECEIVER_IDS = ['a', 'b'] as const;
-/** hostA wins the first election; with nopreempt that is the only thing priority decides. */
+/** Priority decides only an election both hosts enter together (with nopreempt a master keeps the VIP): the hosts start
+ * apart by some milliseconds, so with a short advert interval the first one up may win. */
 const PRIORITIES = [150, 100] as const;
 
 export interface VipBench {

@@ -33,7 +33,7 @@ export function keepalivedConfig(c: VrrpPeerConfig): string {
   vrrp_version 3
   script_user root
   enable_script_security
-  # Gratuitous ARPs on becoming master: at once, and again a second later for caches that missed the first.
+  # On becoming master: two gratuitous ARPs at once, two more a second later for caches that missed the first.
   vrrp_garp_master_delay 1
   vrrp_garp_master_repeat 2
 }
