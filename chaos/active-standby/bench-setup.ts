@@ -30,11 +30,13 @@ export interface VipBench {
   readonly workDir: string;
 }
 
-export interface VrrpTiming {
+export interface VrrpSettings {
   /** Seconds between VRRP adverts. */
   readonly advertIntervalS: number;
   /** Seconds between track-script runs. */
   readonly checkIntervalS: number;
+  /** Also track a state file the receiver's supervisor writes when it starts and exits (inotify: no polling delay). */
+  readonly trackStateFile: boolean;
 }
 
 /**
@@ -42,7 +44,7 @@ export interface VrrpTiming {
  * (127.0.0.1:5672, guest is loopback-only) reached through a proxy on the root namespace's LAN address; one dedup worker
  * and the uploader (file sink) in the root namespace. Every resource is registered with `teardown` as it comes up.
  */
-export async function setUpBench(workDir: string, timing: VrrpTiming, teardown: Teardown): Promise<VipBench> {
+export async function setUpBench(workDir: string, vrrp: VrrpSettings, teardown: Teardown): Promise<VipBench> {
   const lab = await NetnsLab.create();
   teardown.add('remove the lab namespaces', () => lab.destroy());
   await lab.build();
@@ -69,6 +71,7 @@ export async function setUpBench(workDir: string, timing: VrrpTiming, teardown: 
   const receivers = lab.hosts.map((host, i) => new NetnsReceiver({
     id: RECEIVER_IDS[i]!, netns: host.netns, address: host.address, syslogPort: HOST_SYSLOG_PORT, metricsPort: HOST_METRICS_PORT,
     amqpUrl: amqpViaProxy, namespace, spoolDir: dir(`spool-${host.name}`), logPath: join(logDir, `receiver-${RECEIVER_IDS[i]}.log`),
+    stateFile: vrrp.trackStateFile ? join(workDir, `receiver-${host.name}.exited`) : null,
   }));
   teardown.add('stop the receivers', async () => { await Promise.all(receivers.map((r) => r.stop())); });
   for (const r of receivers) r.start();
@@ -85,8 +88,9 @@ export async function setUpBench(workDir: string, timing: VrrpTiming, teardown: 
     const peer = lab.hosts[1 - i]!;
     keepalived[i]!.start(keepalivedConfig({
       routerId: `fanin_${host.name}`, iface: 'eth0', selfAddress: host.address, peerAddress: peer.address, vip: lab.vip,
-      prefixLength: lab.prefixLength, virtualRouterId, priority: PRIORITIES[i]!, advertIntervalS: timing.advertIntervalS,
-      healthUrl: `http://127.0.0.1:${HOST_METRICS_PORT}/healthz`, checkIntervalS: timing.checkIntervalS,
+      prefixLength: lab.prefixLength, virtualRouterId, priority: PRIORITIES[i]!, advertIntervalS: vrrp.advertIntervalS,
+      healthUrl: `http://127.0.0.1:${HOST_METRICS_PORT}/healthz`, checkIntervalS: vrrp.checkIntervalS,
+      stateFile: receivers[i]!.spec.stateFile,
     }));
   });
   const holder = await monitor.waitSingleHolder(30_000);

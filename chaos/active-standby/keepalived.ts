@@ -19,6 +19,11 @@ export interface VrrpPeerConfig {
   readonly healthUrl: string;
   /** Seconds between checks (keepalived's minimum is 1). */
   readonly checkIntervalS: number;
+  /**
+   * A file holding 0 while the receiver runs and 1 once it exited (systemd's ExecStartPre/ExecStopPost can write it):
+   * keepalived watches it with inotify and acts at once, without waiting for the next script run. Null: not used.
+   */
+  readonly stateFile: string | null;
 }
 
 /**
@@ -46,7 +51,11 @@ vrrp_script chk_fanin_receiver {
   rise 2
 }
 
-vrrp_instance fanin_syslog {
+${c.stateFile === null ? '' : `track_file fanin_receiver_exited {
+  file "${c.stateFile}"
+}
+
+`}vrrp_instance fanin_syslog {
   state BACKUP
   nopreempt
   interface ${c.iface}
@@ -63,7 +72,10 @@ vrrp_instance fanin_syslog {
   track_script {
     chk_fanin_receiver
   }
-}
+${c.stateFile === null ? '' : `  track_file {
+    fanin_receiver_exited weight 0
+  }
+`}}
 `;
 }
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { note, sleep, until } from '../util.js';
 
@@ -16,6 +16,8 @@ export interface NetnsReceiverSpec {
   readonly namespace: string;
   readonly spoolDir: string;
   readonly logPath: string;
+  /** Written "0" when the receiver starts and "1" when it exits, as a supervisor's start and stop hooks would. */
+  readonly stateFile: string | null;
 }
 
 /**
@@ -39,12 +41,14 @@ export class NetnsReceiver {
       FANIN_RECEIVER_FORWARD_PORT: '0', FANIN_RECEIVER_SYSLOG_TLS_PORT: '0', FANIN_RECEIVER_SPOOL_DIR: s.spoolDir,
       FANIN_METRICS_HOST: '0.0.0.0', FANIN_METRICS_PORT: String(s.metricsPort), FANIN_DRAIN_TIMEOUT_MS: '8000',
     };
+    if (s.stateFile) writeFileSync(s.stateFile, '0\n');
     const log = openSync(s.logPath, 'a');
     const child = spawn('ip', ['netns', 'exec', s.netns, process.execPath, CLI, 'receiver'], { env, stdio: ['ignore', log, log], detached: true });
     closeSync(log);
     this.child = child;
     this.expectExit = false;
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
+      if (s.stateFile) writeFileSync(s.stateFile, '1\n');
       if (!this.expectExit) note(`UNEXPECTED: receiver ${s.id} exited (${signal ?? `code ${code}`}); see ${s.logPath}`);
       resolve();
     }));

@@ -6,7 +6,8 @@
  *
  * Environment: VIP_ROUNDS (rounds of each design, default 3), VIP_RATE (lines/s per protocol, default 2000),
  * VIP_BEFORE_KILL_MS (8000), VIP_DOWN_MS (5000), VIP_AFTER_RESTART_MS (3000), VIP_ADVERT_INT (VRRP advert interval,
- * seconds, default 1), VIP_CHECK_INTERVAL (track script interval, seconds, default 1), VIP_RESULTS_FILE (default
+ * seconds, default 1), VIP_CHECK_INTERVAL (track script interval, seconds, default 1), VIP_TRACK (script, or
+ * script+file: also a state file written when the receiver starts and exits, watched by keepalived), VIP_RESULTS_FILE (default
  * chaos/results/active-standby.json), VIP_KEEP=1 keeps the work dir (logs, keepalived configs, sink files).
  * Exit status: 0 measured, and active/active lost nothing and the VIP moved every time; 1 otherwise; 2 the bench
  * itself failed. Needs root, iproute2, keepalived and curl, and RabbitMQ and Redis on localhost.
@@ -18,7 +19,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Teardown } from '../suite.js';
 import { note } from '../util.js';
-import { setUpBench, type VrrpTiming } from './bench-setup.js';
+import { setUpBench, type VrrpSettings } from './bench-setup.js';
 import { formatComparison, summarize } from './summary.js';
 import { runRound, type RoundResult, type RoundTiming } from './rounds.js';
 
@@ -49,7 +50,11 @@ export async function main(): Promise<number> {
     rate: numberFromEnv('VIP_RATE', 2000), beforeKillMs: numberFromEnv('VIP_BEFORE_KILL_MS', 8000),
     downMs: numberFromEnv('VIP_DOWN_MS', 5000), afterRestartMs: numberFromEnv('VIP_AFTER_RESTART_MS', 3000),
   };
-  const vrrp: VrrpTiming = { advertIntervalS: numberFromEnv('VIP_ADVERT_INT', 1), checkIntervalS: numberFromEnv('VIP_CHECK_INTERVAL', 1) };
+  const track = process.env.VIP_TRACK ?? 'script';
+  if (track !== 'script' && track !== 'script+file') { process.stderr.write('VIP_TRACK: script or script+file\n'); return 2; }
+  const vrrp: VrrpSettings = {
+    advertIntervalS: numberFromEnv('VIP_ADVERT_INT', 1), checkIntervalS: numberFromEnv('VIP_CHECK_INTERVAL', 1), trackStateFile: track === 'script+file',
+  };
   const resultsFile = resolve(process.env.VIP_RESULTS_FILE ?? DEFAULT_RESULTS_FILE);
   const workDir = mkdtempSync(`${tmpdir()}/fanin-vip-`);
   const teardown = new Teardown();
