@@ -9,7 +9,8 @@ export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   port = 0;
 
-  constructor(private readonly targetHost: string, private readonly targetPort: number) {}
+  /** `listenHost`: another local address when the clients are in another network namespace (a bridge's address). */
+  constructor(private readonly targetHost: string, private readonly targetPort: number, private readonly listenHost = '127.0.0.1') {}
 
   async start(port = this.port): Promise<void> {
     const server = createServer((client) => {
@@ -23,7 +24,7 @@ export class TcpProxy {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
+      server.listen(port, this.listenHost, () => resolve());
     });
     this.server = server;
     const address = server.address();
