@@ -1,25 +1,19 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../shared/config/config-error.js';
-import { loadConfig } from '../shared/config/load-config.js';
-import { settings } from '../shared/config/settings.js';
-import { createLogger } from '../shared/logger.js';
-import { onShutdownSignal } from '../shared/process-lifecycle.js';
-import { runWorker } from '../dedup-worker/run-worker.js';
-import { runReceiver } from '../receiver/run-receiver.js';
-import { runUploader } from '../uploader/run-uploader.js';
 import { commandSynopsis, commandUsage, isCommand, overallUsage, parseCommandArgs, type CommandName, type ParsedOptions } from './commands.js';
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { MAX_LOCAL_WORKERS, maxPortOffset } from './local-fleet.js';
 import { choiceOption, decimalOption, hostPortList, integerOption } from './option-values.js';
-import { runFleet } from './run-fleet.js';
-import { fanOutSend, type SendFraming } from './send.js';
-import { runTop } from './top.js';
+import type { SendFraming } from './send.js';
 import { UsageError } from './usage-error.js';
-import { validateConfiguration } from './validate-config.js';
 import { faninVersion } from './version.js';
 
 const out = (text: string) => process.stdout.write(text + '\n');
+
+// Each command imports what it runs when it runs: --help, --version and a wrong option answer without loading the
+// AMQP, Redis and PostgreSQL clients.
+const loadConfig = async (file: string | undefined) => (await import('../shared/config/load-config.js')).loadConfig({ file });
 
 /** Resolves with the exit status, or -1 while a role keeps running. */
 async function main(argv: readonly string[]): Promise<number> {
@@ -42,22 +36,25 @@ async function main(argv: readonly string[]): Promise<number> {
 async function runCommand(command: CommandName, values: ParsedOptions, args: readonly string[]): Promise<number> {
   const str = (flag: string) => values[flag] as string | undefined;
   switch (command) {
-    case 'settings':
+    case 'settings': {
+      const { settings } = await import('../shared/config/settings.js');
       for (const s of Object.values(settings)) out(`${s.key.padEnd(32)} ${s.env.padEnd(40)} ${JSON.stringify(s.default)}\n    ${s.doc}`);
       return EXIT_OK;
+    }
     case 'send': {
       const targets = hostPortList('to', str('to'), command);
       const framing = choiceOption<SendFraming>('framing', str('framing'), 'octet', ['udp', 'tcp', 'octet'], command);
       const count = integerOption('count', str('count'), 10, 1, 1_000_000_000, command);
       const rate = decimalOption('rate', str('rate'), 0, 1_000_000, command);
+      const { fanOutSend } = await import('./send.js');
       await fanOutSend({ targets, framing, count, rate, message: str('message') ?? 'hello from fanin send', runId: randomBytes(4).toString('hex') });
       return EXIT_OK;
     }
     case 'top':
-      return runTop(args);
+      return (await import('./top.js')).runTop(args);
     case 'validate': {
-      const config = loadConfig({ file: str('config') });
-      const { problems, notes, summary } = validateConfiguration(config);
+      const config = await loadConfig(str('config'));
+      const { problems, notes, summary } = (await import('./validate-config.js')).validateConfiguration(config);
       if (problems.length > 0) throw new ConfigError(problems);
       for (const note of notes) out(`note: ${note}`);
       out(`configuration valid (${configSource(str('config'))}): ${summary}`);
@@ -67,7 +64,8 @@ async function runCommand(command: CommandName, values: ParsedOptions, args: rea
       // Options first: a wrong command line is reported before anything is checked or started.
       const portOffset = integerOption('port-offset', str('port-offset'), 0, 0, maxPortOffset(), command);
       const workers = integerOption('workers', str('workers'), 2, 1, MAX_LOCAL_WORKERS, command);
-      const config = loadConfig({ file: str('config') });
+      const config = await loadConfig(str('config'));
+      const { runFleet } = await import('./run-fleet.js');
       return runFleet(config, { portOffset, restart: !values['no-restart'], workers, configFile: str('config') });
     }
     case 'receiver': case 'worker': case 'uploader':
@@ -76,10 +74,16 @@ async function runCommand(command: CommandName, values: ParsedOptions, args: rea
 }
 
 async function runRole(role: 'receiver' | 'worker' | 'uploader', configFile: string | undefined): Promise<number> {
-  const config = loadConfig({ file: configFile });
+  const config = await loadConfig(configFile);
+  const { createLogger } = await import('../shared/logger.js');
+  const { onShutdownSignal } = await import('../shared/process-lifecycle.js');
   const log = createLogger(`fanin-${role}`, 'main', config.logLevel);
-  const roles = { receiver: runReceiver, worker: runWorker, uploader: runUploader } as const;
-  const running = await roles[role](config);
+  const roles = {
+    receiver: async () => (await import('../receiver/run-receiver.js')).runReceiver(config),
+    worker: async () => (await import('../dedup-worker/run-worker.js')).runWorker(config),
+    uploader: async () => (await import('../uploader/run-uploader.js')).runUploader(config),
+  } as const;
+  const running = await roles[role]();
   onShutdownSignal(log, config.drainTimeoutMs, () => running.drain());
   // Run by `fanin up`: if the supervisor dies, drain rather than run orphaned.
   if (process.send) process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
