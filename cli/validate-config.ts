@@ -34,18 +34,17 @@ export function validateConfiguration(config: Config): Validation {
     }
   });
   check(() => { if (config.forwardPort > 0) forwardServerOptions(config); });
-  let plans: SinkPlan[] = [];
-  check(() => {
-    plans = resolveSinkPlans(config);
-    sinkBuilders(plans, config.uploaderId, new Registry(), pino({ level: 'silent' }));
-  });
+  // Sink by sink, so a definition that cannot be resolved does not hide what is wrong with the others' options.
+  const plans: SinkPlan[] = [];
+  for (const name of config.sinks) check(() => { plans.push(...resolveSinkPlans({ ...config, sinks: [name] })); });
+  check(() => { sinkBuilders(plans, config.uploaderId, new Registry(), pino({ level: 'silent' })); });
   const notes: string[] = [];
   const unused = unusedSinkDefinitions(config);
   if (unused.length > 0) notes.push(`sinkDefinitions not listed in sinks (they get no queue and receive nothing): ${unused.join(', ')}`);
   if (config.syslogTlsPort > 0 && config.tlsCertFile === '') {
     notes.push(`receiver.syslogTlsPort ${config.syslogTlsPort} is set but receiver.tlsCertFile is not: the receiver starts without syslog TLS`);
   }
-  return { problems, notes, summary: summarise(config, plans) };
+  return { problems: [...new Set(problems)], notes, summary: summarise(config, plans) };
 }
 
 function summarise(config: Config, plans: readonly SinkPlan[]): string {
