@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import type { FleetMember } from './local-fleet.js';
 
 /** Where to reach a server bound to `host`: a wildcard address is reached through the loopback. */
@@ -22,7 +23,7 @@ export async function memberNotReady(member: FleetMember, inputHost: string, met
   }
   for (const p of member.ports) {
     if (!p.input || !p.tcp) continue;
-    const error = await tcpAccepts(reachableHost(inputHost), p.port);
+    const error = await (p.tls ? tlsAccepts : tcpAccepts)(reachableHost(inputHost), p.port);
     if (error !== null) return `${p.what} ${p.port}/tcp ${error}`;
   }
   return null;
@@ -38,6 +39,19 @@ export function tcpAccepts(host: string, port: number, timeoutMs = 2000): Promis
     const socket = connect({ host, port });
     const timer = setTimeout(() => { socket.destroy(); resolve('timed out'); }, timeoutMs);
     socket.once('connect', () => { clearTimeout(timer); socket.destroy(); resolve(null); });
+    socket.once('error', (err: NodeJS.ErrnoException) => { clearTimeout(timer); socket.destroy(); resolve(err.code ?? err.message); });
+  });
+}
+
+/**
+ * null when a TLS handshake completes: the listener's certificate is not checked (only that it answers), and a
+ * completed handshake is not logged by the receiver as a failed one, as a bare connect would be.
+ */
+export function tlsAccepts(host: string, port: number, timeoutMs = 2000): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = connectTls({ host, port, rejectUnauthorized: false, servername: host.includes(':') || /^[\d.]+$/.test(host) ? undefined : host });
+    const timer = setTimeout(() => { socket.destroy(); resolve('timed out'); }, timeoutMs);
+    socket.once('secureConnect', () => { clearTimeout(timer); socket.end(); resolve(null); });
     socket.once('error', (err: NodeJS.ErrnoException) => { clearTimeout(timer); socket.destroy(); resolve(err.code ?? err.message); });
   });
 }

@@ -8,6 +8,8 @@ export interface MemberPort {
   readonly port: number;
   readonly tcp: boolean;
   readonly udp: boolean;
+  /** Speaks TLS from the first byte: a readiness probe must complete a handshake, not just connect. */
+  readonly tls: boolean;
   /** An input senders connect to (the fleet waits for these before saying it is up), not the metrics server. */
   readonly input: boolean;
 }
@@ -37,7 +39,7 @@ export function localFleet(portOffset: number, host = '127.0.0.1', tls: LocalTls
   const p = (port: number) => String(port + portOffset);
   const tlsEnv: Record<string, string> = tls === null || tls === 'configured' ? {}
     : { FANIN_RECEIVER_TLS_CERT_FILE: tls.certFile, FANIN_RECEIVER_TLS_KEY_FILE: tls.keyFile };
-  const metricsPort = (port: number): MemberPort => ({ what: 'metrics', port: port + portOffset, tcp: true, udp: false, input: false });
+  const metricsPort = (port: number): MemberPort => ({ what: 'metrics', port: port + portOffset, tcp: true, udp: false, tls: false, input: false });
   const receiver = (id: string, syslog: number, syslogTls: number, forward: number, http: number, metrics: number): FleetMember => ({
     name: `receiver-${id}`, role: 'receiver',
     env: {
@@ -49,10 +51,10 @@ export function localFleet(portOffset: number, host = '127.0.0.1', tls: LocalTls
       `forward tcp+udp ${host}:${p(forward)}`, `http input http://${host}:${p(http)}/<tag>`, `metrics http://${host}:${p(metrics)}/metrics`,
     ],
     ports: [
-      { what: 'syslog', port: syslog + portOffset, tcp: true, udp: true, input: true },
-      ...(tls === null ? [] : [{ what: 'syslog tls', port: syslogTls + portOffset, tcp: true, udp: false, input: true }]),
-      { what: 'forward', port: forward + portOffset, tcp: true, udp: true, input: true },
-      { what: 'http input', port: http + portOffset, tcp: true, udp: false, input: true },
+      { what: 'syslog', port: syslog + portOffset, tcp: true, udp: true, tls: false, input: true },
+      ...(tls === null ? [] : [{ what: 'syslog tls', port: syslogTls + portOffset, tcp: true, udp: false, tls: true, input: true }]),
+      { what: 'forward', port: forward + portOffset, tcp: true, udp: true, tls: false, input: true },
+      { what: 'http input', port: http + portOffset, tcp: true, udp: false, tls: false, input: true },
       metricsPort(metrics),
     ],
   });
