@@ -42,7 +42,7 @@ export const COMMANDS = {
       'no-restart': { type: 'boolean', doc: 'leave a member that exits stopped (default: restart it after 1 s)' },
       workers: { type: 'string', value: 'N', doc: 'dedup workers, 1 to 9 (default 2)' },
     },
-    notes: 'Prints the endpoints once every input accepts connections. Ctrl-C (SIGINT) or SIGTERM drains every member.',
+    notes: 'Prints the endpoints once every input accepts connections. Ctrl-C (SIGINT), SIGTERM or SIGHUP (terminal closed) drains every member.',
   },
   send: {
     summary: 'fan-out test sender: the same syslog lines to every target',

@@ -43,7 +43,7 @@ export function restartsAfter(code: number | null, restart: boolean): boolean {
 
 /**
  * `fanin up`: runs the local fleet as child processes (each its own process, as in production), prints every
- * endpoint once all of them accept connections, and on SIGINT/SIGTERM drains them all before exiting.
+ * endpoint once all of them accept connections, and on SIGINT/SIGTERM/SIGHUP drains them all before exiting.
  */
 export async function runFleet(config: Config, options: FleetOptions): Promise<number> {
   const problems = await checkDependencies(config.amqpUrl, config.redisUrl);
@@ -112,6 +112,8 @@ export async function runFleet(config: Config, options: FleetOptions): Promise<n
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // The terminal that ran `npm start` closed: drain like Ctrl-C rather than die and leave the members to notice.
+  process.on('SIGHUP', stop);
 
   for (const m of members) start(m);
   const notReady = await waitForFleet(members, inputHost, metricsHost, READY_TIMEOUT_MS, failed.signal);
