@@ -116,7 +116,9 @@ main(process.argv.slice(2)).then(
     if (err instanceof ConfigError) { process.stderr.write(`fanin: ${err.message}\n`); process.exit(EXIT_CONFIG); }
     const listen = listenFailure(err);
     if (listen !== null) { process.stderr.write(`fanin: ${listen}\n`); process.exit(EXIT_CONFIG); }
-    process.stderr.write(`fanin: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    // A system call that failed (send's "connect ECONNREFUSED 127.0.0.1:514") says all in its message; a bug needs its stack.
+    const systemError = typeof (err as NodeJS.ErrnoException).syscall === 'string';
+    process.stderr.write(`fanin: ${err instanceof Error ? (systemError ? err.message : err.stack ?? err.message) : String(err)}\n`);
     process.exit(EXIT_FAILURE);
   },
 );

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { COMMANDS } from '../cli/commands.js';
 import { restartsAfter } from '../cli/run-fleet.js';
 import { runCli } from './support/cli-run.js';
+import { freePort } from './support/free-ports.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -120,6 +121,13 @@ describe('options are checked per command (exit 2, one line, no stack trace)', (
     assertCleanUsageError(await runCli(['send']), /^fanin: --to: give host:port/, 'send');
     assertCleanUsageError(await runCli(['send', ...to, '--framing', 'zmodem']), /^fanin: --framing: one of udp, tcp, octet/, 'send');
     assertCleanUsageError(await runCli(['send', ...to, '--count', '-1']), /--count.*starts with "-"/, 'send');
+  });
+
+  it('send to a target that refuses says so in one line (exit 1), without a stack trace', async () => {
+    const closed = await freePort();
+    const r = await runCli(['send', '--to', `127.0.0.1:${closed}`, '--framing', 'tcp', '--count', '1']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `fanin: connect ECONNREFUSED 127.0.0.1:${closed}\n`);
   });
 
   it('the fleet does not restart a member that exited with a configuration error or a port it cannot bind (78)', () => {
