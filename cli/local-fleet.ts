@@ -2,6 +2,15 @@ import type { LocalTlsFiles } from './local-tls.js';
 
 export const MAX_LOCAL_WORKERS = 9;
 
+/** The local fleet of DESIGN §5 as data: receivers a and b, two dedup workers (or `workers` of them), one uploader. */
+export interface FleetMember {
+  readonly name: string;
+  readonly role: 'receiver' | 'worker' | 'uploader';
+  readonly env: Record<string, string>;
+  readonly endpoints: readonly string[];
+  readonly ports: readonly MemberPort[];
+}
+
 /** A port a member binds: what it serves and over which protocols (a syslog port is both UDP and TCP). */
 export interface MemberPort {
   readonly what: string;
@@ -12,15 +21,6 @@ export interface MemberPort {
   readonly tls: boolean;
   /** An input senders connect to (the fleet waits for these before saying it is up), not the metrics server. */
   readonly input: boolean;
-}
-
-/** The local fleet of DESIGN §5 as data: receivers a and b, two dedup workers (or `workers` of them), one uploader. */
-export interface FleetMember {
-  readonly name: string;
-  readonly role: 'receiver' | 'worker' | 'uploader';
-  readonly env: Record<string, string>;
-  readonly endpoints: readonly string[];
-  readonly ports: readonly MemberPort[];
 }
 
 /**
