@@ -1,87 +1,124 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { ConfigError } from '../shared/config/config-error.js';
-import { loadConfig } from '../shared/config/load-config.js';
-import { settings } from '../shared/config/settings.js';
-import { createLogger } from '../shared/logger.js';
-import { onShutdownSignal } from '../shared/process-lifecycle.js';
-import { runWorker } from '../dedup-worker/run-worker.js';
-import { runReceiver } from '../receiver/run-receiver.js';
-import { runUploader } from '../uploader/run-uploader.js';
-import { MAX_LOCAL_WORKERS } from './local-fleet.js';
-import { runFleet } from './run-fleet.js';
-import { fanOutSend, type SendFraming } from './send.js';
-import { runTop, TOP_USAGE } from './top.js';
+import { commandSynopsis, commandUsage, isCommand, overallUsage, parseCommandArgs, type CommandName, type ParsedOptions } from './commands.js';
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { MAX_LOCAL_WORKERS, maxPortOffset } from './local-fleet.js';
+import { choiceOption, decimalOption, hostPortList, integerOption } from './option-values.js';
+import type { SendFraming } from './send.js';
+import { UsageError } from './usage-error.js';
+import { faninVersion } from './version.js';
 
-const USAGE = `usage: fanin <command> [options]
+const out = (text: string) => process.stdout.write(text + '\n');
 
-commands:
-  receiver             syslog (UDP, TCP) and HTTP inputs, publishing batches to RabbitMQ
-  worker               dedup worker: RabbitMQ "new" queue -> Redis -> "processed" exchange
-  uploader             drains each sink's queue into its sink (file: hourly NDJSON)
-  up [--port-offset N] [--no-restart] [--workers N]
-                       the local fleet: receivers a and b, two (or N) workers, one uploader
-  send --to host:port[,host:port…] [--framing udp|tcp|octet] [--count N] [--rate N] [--message TEXT]
-                       fan-out test sender: the same syslog lines to every target
-  settings             list every setting with its environment variable and default
-  ${TOP_USAGE}
+// Each command imports what it runs when it runs: --help, --version and a wrong option answer without loading the
+// AMQP, Redis and PostgreSQL clients.
+const loadConfig = async (file: string | undefined) => (await import('../shared/config/load-config.js')).loadConfig({ file });
 
-Settings come from defaults, a JSON file (--config or FANIN_CONFIG), then FANIN_* environment variables.`;
-
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === 'top' && !rest.includes('--help') && !rest.includes('-h')) return runTop(rest); // its own options
-  const { values } = parseArgs({
-    args: rest, allowPositionals: false, strict: true,
-    options: {
-      config: { type: 'string' }, 'port-offset': { type: 'string' }, 'no-restart': { type: 'boolean' },
-      workers: { type: 'string' },
-      to: { type: 'string' }, framing: { type: 'string' }, count: { type: 'string' }, rate: { type: 'string' },
-      message: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (!command || values.help || command === 'help') { process.stdout.write(USAGE + '\n'); return command ? 0 : 2; }
-  if (command === 'settings') {
-    for (const s of Object.values(settings)) process.stdout.write(`${s.key.padEnd(32)} ${s.env.padEnd(40)} ${JSON.stringify(s.default)}\n    ${s.doc}\n`);
-    return 0;
+/** Resolves with the exit status, or -1 while a role keeps running. */
+async function main(argv: readonly string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) { process.stderr.write(overallUsage() + '\n'); return EXIT_USAGE; }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    const topic = rest[0];
+    if (topic !== undefined && !isCommand(topic)) throw new UsageError(`unknown command "${topic}"`);
+    out(topic === undefined ? overallUsage() : commandUsage(topic));
+    return EXIT_OK;
   }
-  if (command === 'send') {
-    const to = (values.to ?? '').split(',').filter(Boolean).map((t) => {
-      const i = t.lastIndexOf(':');
-      return { host: t.slice(0, i), port: Number(t.slice(i + 1)) };
-    });
-    if (to.length === 0 || to.some((t) => !t.host || !Number.isInteger(t.port))) throw new ConfigError(['--to: give host:port[,host:port…]']);
-    const framing = (values.framing ?? 'octet') as SendFraming;
-    if (!['udp', 'tcp', 'octet'].includes(framing)) throw new ConfigError(['--framing: udp, tcp or octet']);
-    await fanOutSend({
-      targets: to, framing, count: Number(values.count ?? 10), rate: Number(values.rate ?? 0),
-      message: values.message ?? 'hello from fanin send', runId: randomBytes(4).toString('hex'),
-    });
-    return 0;
+  if (first === '--version' || first === '-V') { out(faninVersion()); return EXIT_OK; }
+  if (first.startsWith('-')) throw new UsageError(`unknown option "${first}" (options go after the command)`);
+  if (!isCommand(first)) throw new UsageError(`unknown command "${first}"`);
+  const values = parseCommandArgs(first, rest);
+  if (values.help) { out(commandUsage(first)); return EXIT_OK; }
+  return runCommand(first, values, rest);
+}
+
+async function runCommand(command: CommandName, values: ParsedOptions, args: readonly string[]): Promise<number> {
+  const str = (flag: string) => values[flag] as string | undefined;
+  switch (command) {
+    case 'settings': {
+      const { settings } = await import('../shared/config/settings.js');
+      for (const s of Object.values(settings)) out(`${s.key.padEnd(32)} ${s.env.padEnd(40)} ${JSON.stringify(s.default)}\n    ${s.doc}`);
+      return EXIT_OK;
+    }
+    case 'send': {
+      const targets = hostPortList('to', str('to'), command);
+      const framing = choiceOption<SendFraming>('framing', str('framing'), 'octet', ['udp', 'tcp', 'octet'], command);
+      const count = integerOption('count', str('count'), 10, 1, 1_000_000_000, command);
+      const rate = decimalOption('rate', str('rate'), 0, 1_000_000, command);
+      const { fanOutSend } = await import('./send.js');
+      await fanOutSend({ targets, framing, count, rate, message: str('message') ?? 'hello from fanin send', runId: randomBytes(4).toString('hex') });
+      return EXIT_OK;
+    }
+    case 'top':
+      return (await import('./top.js')).runTop(args);
+    case 'validate': {
+      const config = await loadConfig(str('config'));
+      const { problems, notes, summary } = (await import('./validate-config.js')).validateConfiguration(config);
+      if (problems.length > 0) throw new ConfigError(problems);
+      for (const note of notes) out(`note: ${note}`);
+      out(`configuration valid (${configSource(str('config'))}): ${summary}`);
+      return EXIT_OK;
+    }
+    case 'up': {
+      // Options first: a wrong command line is reported before anything is checked or started.
+      const portOffset = integerOption('port-offset', str('port-offset'), 0, 0, maxPortOffset(), command);
+      const workers = integerOption('workers', str('workers'), 2, 1, MAX_LOCAL_WORKERS, command);
+      const config = await loadConfig(str('config'));
+      const { runFleet } = await import('./run-fleet.js');
+      return runFleet(config, { portOffset, restart: !values['no-restart'], workers, configFile: str('config') });
+    }
+    case 'receiver': case 'worker': case 'uploader':
+      return runRole(command, str('config'));
   }
-  const config = loadConfig({ file: values.config });
-  if (command === 'up') {
-    const workers = Number(values.workers ?? 2);
-    if (!Number.isInteger(workers) || workers < 1 || workers > MAX_LOCAL_WORKERS) throw new ConfigError([`--workers: 1..${MAX_LOCAL_WORKERS}`]);
-    return runFleet(config, { portOffset: Number(values['port-offset'] ?? 0), restart: !values['no-restart'], workers });
-  }
-  const roles = { receiver: runReceiver, worker: runWorker, uploader: runUploader } as const;
-  if (!(command in roles)) { process.stderr.write(`fanin: unknown command "${command}"\n${USAGE}\n`); return 2; }
-  const role = command as keyof typeof roles;
+}
+
+async function runRole(role: 'receiver' | 'worker' | 'uploader', configFile: string | undefined): Promise<number> {
+  const config = await loadConfig(configFile);
+  const { createLogger } = await import('../shared/logger.js');
+  const { onShutdownSignal } = await import('../shared/process-lifecycle.js');
   const log = createLogger(`fanin-${role}`, 'main', config.logLevel);
-  const running = await roles[role](config);
+  const roles = {
+    receiver: async () => (await import('../receiver/run-receiver.js')).runReceiver(config),
+    worker: async () => (await import('../dedup-worker/run-worker.js')).runWorker(config),
+    uploader: async () => (await import('../uploader/run-uploader.js')).runUploader(config),
+  } as const;
+  const running = await roles[role]();
   onShutdownSignal(log, config.drainTimeoutMs, () => running.drain());
   // Run by `fanin up`: if the supervisor dies, drain rather than run orphaned.
   if (process.send) process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   return -1; // keep running
 }
 
+function configSource(file: string | undefined): string {
+  if (file) return `--config ${file}`;
+  if (process.env.FANIN_CONFIG) return `FANIN_CONFIG ${process.env.FANIN_CONFIG}`;
+  return 'defaults and FANIN_* variables';
+}
+
+/** A port this process was configured to bind but cannot: the same every time, so a configuration error (78). */
+function listenFailure(err: unknown): string | null {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if ((e.syscall !== 'listen' && e.syscall !== 'bind') || !['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL'].includes(e.code ?? '')) return null;
+  const what = { EADDRINUSE: 'the address is already in use by another process', EACCES: 'permission denied (a port below 1024 needs CAP_NET_BIND_SERVICE)', EADDRNOTAVAIL: 'no such local address' }[e.code as 'EADDRINUSE'];
+  return `cannot listen on ${e.address ?? '?'}:${e.port ?? '?'}: ${what} (${e.code})`;
+}
+
 main(process.argv.slice(2)).then(
   (code) => { if (code >= 0) process.exit(code); },
   (err: unknown) => {
-    if (err instanceof ConfigError) process.stderr.write(`fanin: ${err.message}\n`);
-    else process.stderr.write(`fanin: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exit(1);
+    if (err instanceof UsageError) {
+      const usage = err.command !== null && isCommand(err.command) ? commandSynopsis(err.command) : 'usage: fanin <command> [options]';
+      const help = err.command !== null ? `fanin ${err.command} --help` : 'fanin --help';
+      process.stderr.write(`fanin: ${err.message}\n${usage}\n(${help} explains every option)\n`);
+      process.exit(EXIT_USAGE);
+    }
+    if (err instanceof ConfigError) { process.stderr.write(`fanin: ${err.message}\n`); process.exit(EXIT_CONFIG); }
+    const listen = listenFailure(err);
+    if (listen !== null) { process.stderr.write(`fanin: ${listen}\n`); process.exit(EXIT_CONFIG); }
+    // A system call that failed (send's "connect ECONNREFUSED 127.0.0.1:514") says all in its message; a bug needs its stack.
+    const systemError = typeof (err as NodeJS.ErrnoException).syscall === 'string';
+    process.stderr.write(`fanin: ${err instanceof Error ? (systemError ? err.message : err.stack ?? err.message) : String(err)}\n`);
+    process.exit(EXIT_FAILURE);
   },
 );

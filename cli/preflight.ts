@@ -2,14 +2,20 @@ import { connect } from 'amqplib';
 import { Redis } from 'ioredis';
 import { redactUrl } from '../shared/amqp/broker-session.js';
 
-/** One line that says what is unreachable, the URL tried and how to start it. */
+const START_RABBITMQ = 'start it with: rabbitmq-server -detached';
+const START_REDIS = 'start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379';
+
+/**
+ * One line per dependency that `fanin up` cannot use, saying why: unreachable (with how to start it) is a
+ * different fix from a refused login or a missing virtual host, so each names its own cause. URLs without password.
+ */
 export async function checkDependencies(amqpUrl: string, redisUrl: string): Promise<string[]> {
   const problems: string[] = [];
   try {
     const conn = await withTimeout(connect(amqpUrl), 3000);
     await conn.close();
   } catch (err) {
-    problems.push(`cannot reach RabbitMQ at ${redactUrl(amqpUrl)} (${describe(err)}); start it with: rabbitmq-server -detached`);
+    problems.push(describeAmqpFailure(amqpUrl, err));
   }
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
   redis.on('error', () => undefined);
@@ -17,16 +23,48 @@ export async function checkDependencies(amqpUrl: string, redisUrl: string): Prom
     await withTimeout(redis.connect(), 3000);
     await redis.ping();
   } catch (err) {
-    problems.push(`cannot reach Redis at ${redactUrl(redisUrl)} (${describe(err)}); start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379`);
+    problems.push(describeRedisFailure(redisUrl, err));
   } finally {
     redis.disconnect();
   }
   return problems;
 }
 
-function describe(err: unknown): string {
+/** amqplib reports a refused login and a refused vhost as handshake text, and socket failures as errno codes. */
+export function describeAmqpFailure(amqpUrl: string, err: unknown): string {
+  const url = redactUrl(amqpUrl);
+  const message = err instanceof Error ? err.message : String(err);
+  if (/ACCESS[-_]REFUSED|\b403\b/.test(message)) {
+    return `RabbitMQ at ${url} refused the login (ACCESS_REFUSED): wrong user or password in amqpUrl (FANIN_AMQP_URL)`;
+  }
+  if (/NOT[-_]ALLOWED|\b530\b|Expected ConnectionOpenOk/.test(message)) {
+    return `RabbitMQ at ${url} refused the virtual host "${vhostOf(amqpUrl)}": it does not exist or the user may not use it (rabbitmqctl list_permissions -p <vhost>)`;
+  }
+  const code = errorCode(err);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve the RabbitMQ host of ${url} (${code})`;
+  if (code === 'ECONNREFUSED') return `cannot reach RabbitMQ at ${url}: nothing listens there (ECONNREFUSED); ${START_RABBITMQ}`;
+  return `cannot reach RabbitMQ at ${url} (${code ?? message}); ${START_RABBITMQ}`;
+}
+
+export function describeRedisFailure(redisUrl: string, err: unknown): string {
+  const url = redactUrl(redisUrl);
+  const message = err instanceof Error ? err.message : String(err);
+  if (/WRONGPASS|NOAUTH|invalid password|invalid username/i.test(message)) {
+    return `Redis at ${url} refused the login (${message.split(' ')[0]}): wrong user or password in redisUrl (FANIN_REDIS_URL)`;
+  }
+  const code = errorCode(err);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve the Redis host of ${url} (${code})`;
+  if (code === 'ECONNREFUSED') return `cannot reach Redis at ${url}: nothing listens there (ECONNREFUSED); ${START_REDIS}`;
+  return `cannot reach Redis at ${url} (${code ?? message}); ${START_REDIS}`;
+}
+
+function errorCode(err: unknown): string | undefined {
   const e = err as NodeJS.ErrnoException & { errors?: NodeJS.ErrnoException[] };
-  return e.code ?? e.errors?.[0]?.code ?? e.message;
+  return e.code ?? e.errors?.[0]?.code;
+}
+
+function vhostOf(amqpUrl: string): string {
+  try { const path = new URL(amqpUrl).pathname; return path.length > 1 ? decodeURIComponent(path.slice(1)) : '/'; } catch { return '?'; }
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

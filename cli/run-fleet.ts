@@ -2,8 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../shared/config/settings.js';
+import { EXIT_CONFIG, EXIT_FAILURE } from './exit-codes.js';
+import { waitForFleet } from './fleet-readiness.js';
 import { localFleet, type FleetMember } from './local-fleet.js';
 import { fleetTls } from './local-tls.js';
+import { describeTakenPorts, takenPorts } from './port-preflight.js';
 import { checkDependencies } from './preflight.js';
 
 export interface FleetOptions {
@@ -12,9 +15,13 @@ export interface FleetOptions {
   readonly restart: boolean;
   /** Dedup workers to run (default 2). */
   readonly workers?: number;
+  /** The --config file, handed to every member. */
+  readonly configFile?: string;
 }
 
 const CLI = fileURLToPath(new URL('./fanin.js', import.meta.url));
+/** Longest wait for every member to be ready before the endpoints are printed anyway, with what is missing. */
+const READY_TIMEOUT_MS = 60_000;
 
 /**
  * A member's Node flags: ours, plus 32 MiB semi-spaces unless a young-generation size is given (here or in
@@ -27,24 +34,49 @@ export function nodeFlags(execArgv: readonly string[], nodeOptions = process.env
 }
 
 /**
+ * Whether a member that exited is started again. A configuration error or a port it cannot bind (exit 78) would
+ * fail the same way every second, so it is not.
+ */
+export function restartsAfter(code: number | null, restart: boolean): boolean {
+  return restart && code !== EXIT_CONFIG;
+}
+
+/**
  * `fanin up`: runs the local fleet as child processes (each its own process, as in production), prints every
- * endpoint, and on SIGINT/SIGTERM drains them all before exiting.
+ * endpoint once all of them accept connections, and on SIGINT/SIGTERM/SIGHUP drains them all before exiting.
  */
 export async function runFleet(config: Config, options: FleetOptions): Promise<number> {
   const problems = await checkDependencies(config.amqpUrl, config.redisUrl);
   if (problems.length > 0) {
     for (const p of problems) process.stderr.write(`fanin: ${p}\n`);
-    return 1;
+    return EXIT_FAILURE;
   }
   const { tls, note: tlsNote } = fleetTls(config);
+  // The operator may open the fleet to the network (FANIN_RECEIVER_LISTEN_HOST, FANIN_METRICS_HOST); else loopback.
+  const inputHost = process.env.FANIN_RECEIVER_LISTEN_HOST || '127.0.0.1';
+  const metricsHost = process.env.FANIN_METRICS_HOST || '127.0.0.1';
   const members = localFleet(options.portOffset, '127.0.0.1', tls, options.workers ?? 2);
+  const taken = await takenPorts(members, (p) => p.input ? inputHost : metricsHost);
+  if (taken.length > 0) {
+    process.stderr.write(`fanin: cannot start the local fleet: ports in use: ${describeTakenPorts(taken)}\n`
+      + '  Is another `fanin up` (or the compose stack) running? Stop it, or move this fleet with --port-offset N.\n');
+    return EXIT_FAILURE;
+  }
+
   const children = new Map<string, ChildProcess>();
+  const failed = new AbortController();
+  let failedCode = 0;
   let stopping = false;
+  const memberEnv = (m: FleetMember): NodeJS.ProcessEnv => ({
+    ...process.env, ...m.env,
+    FANIN_RECEIVER_LISTEN_HOST: inputHost, FANIN_METRICS_HOST: metricsHost,
+    ...(options.configFile ? { FANIN_CONFIG: resolve(options.configFile) } : {}),
+  });
 
   const start = (m: FleetMember) => {
     // Node's own flags go to every member (e.g. `node --cpu-prof fanin.js up` profiles the whole fleet).
     const child = spawn(process.execPath, [...nodeFlags(process.execArgv), CLI, m.role], {
-      env: { ...process.env, FANIN_RECEIVER_LISTEN_HOST: process.env.FANIN_RECEIVER_LISTEN_HOST ?? '127.0.0.1', ...m.env },
+      env: memberEnv(m),
       // Own process group, so a terminal's Ctrl-C reaches only us and each child gets exactly one SIGTERM from us;
       // the IPC channel tells a child that we died, so it drains instead of running orphaned.
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -54,33 +86,44 @@ export async function runFleet(config: Config, options: FleetOptions): Promise<n
     child.on('exit', (code, signal) => {
       if (children.get(m.name) === child) children.delete(m.name);
       if (stopping) return;
-      process.stderr.write(`fanin: ${m.name} exited (${signal ?? `code ${code}`})${options.restart ? '; restarting in 1 s' : ''}\n`);
-      if (options.restart) setTimeout(() => { if (!stopping) start(m); }, 1000);
+      const again = restartsAfter(code, options.restart);
+      const why = code === EXIT_CONFIG ? '; a configuration error or a port it cannot bind: not restarting it, stopping the fleet' : '';
+      process.stderr.write(`fanin: ${m.name} exited (${signal ?? `code ${code}`})${again ? '; restarting in 1 s' : why}\n`);
+      if (again) setTimeout(() => { if (!stopping) start(m); }, 1000);
+      else if (code === EXIT_CONFIG) { failedCode = EXIT_CONFIG; failed.abort(); stop(); }
     });
   };
-  for (const m of members) start(m);
 
   const out = process.stdout;
-  out.write(`fanin local fleet (namespace "${config.namespace}", RabbitMQ and Redis reachable)\n`);
-  for (const m of members) out.write(`  ${m.name.padEnd(16)} ${m.endpoints.join('   ')}\n`);
-  out.write(`  events go to   ${resolve(config.fileSinkDir)}/events.YYYY-MM-DD-HH.ndjson\n`);
-  if (tlsNote !== null) out.write(`  ${tlsNote}\n`);
-  out.write('  Ctrl-C drains and stops the fleet\n');
+  let done: (code: number) => void = () => undefined;
+  const finished = new Promise<number>((r) => { done = r; });
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    failed.abort();
+    out.write('fanin: draining the fleet…\n');
+    const alive = [...children.values()];
+    if (alive.length === 0) { done(failedCode); return; }
+    let left = alive.length;
+    for (const c of alive) {
+      c.once('exit', () => { if (--left === 0) { out.write('fanin: fleet stopped\n'); done(failedCode); } });
+      c.kill('SIGTERM');
+    }
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  // The terminal that ran `npm start` closed: drain like Ctrl-C rather than die and leave the members to notice.
+  process.on('SIGHUP', stop);
 
-  return new Promise((done) => {
-    const stop = () => {
-      if (stopping) return;
-      stopping = true;
-      out.write('fanin: draining the fleet…\n');
-      const alive = [...children.values()];
-      if (alive.length === 0) done(0);
-      let left = alive.length;
-      for (const c of alive) {
-        c.once('exit', () => { if (--left === 0) { out.write('fanin: fleet stopped\n'); done(0); } });
-        c.kill('SIGTERM');
-      }
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  for (const m of members) start(m);
+  const notReady = await waitForFleet(members, inputHost, metricsHost, READY_TIMEOUT_MS, failed.signal);
+  if (!stopping) {
+    out.write(`fanin local fleet (namespace "${config.namespace}", RabbitMQ and Redis reachable)\n`);
+    for (const m of members) out.write(`  ${m.name.padEnd(16)} ${m.endpoints.join('   ')}\n`);
+    out.write(`  events go to   ${resolve(config.fileSinkDir)}/events.YYYY-MM-DD-HH.ndjson\n`);
+    if (tlsNote !== null) out.write(`  ${tlsNote}\n`);
+    if (notReady.length > 0) out.write(`  not ready after ${READY_TIMEOUT_MS / 1000} s: ${notReady.join('; ')}\n`);
+    out.write('  Ctrl-C drains and stops the fleet\n');
+  }
+  return finished;
 }

@@ -1,17 +1,14 @@
-import { parseArgs } from 'node:util';
-import { ConfigError } from '../shared/config/config-error.js';
 import { loadConfig } from '../shared/config/load-config.js';
+import { parseCommandArgs } from './commands.js';
+import { integerOption } from './option-values.js';
 import { parsePrometheusText } from './prom-text.js';
 import { computeView, fleetTotals, renderView, type FleetTotals, type TargetScrape } from './top-stats.js';
+import { UsageError } from './usage-error.js';
 
 /** The local fleet's metrics ports (docs/design.md §5): receivers a, b, workers 1, 2, the uploader. */
 export const LOCAL_FLEET_METRICS_PORTS = [9601, 9602, 9611, 9612, 9621] as const;
 /** RabbitMQ's Prometheus plugin: per-queue depths only, the cheap endpoint (RabbitMQ ≥ 3.10). */
 export const DEFAULT_RABBITMQ_METRICS = 'http://127.0.0.1:15692/metrics/detailed?family=queue_coarse_metrics';
-
-export const TOP_USAGE = `top [--targets host:port,…] [--port-offset N] [--rabbitmq URL|none] [--interval MS] [--once [--json]]
-                       live rates of the fleet (ingest, unique, duplicates, coverage, queue depth) from the processes'
-                       /metrics; q or Ctrl-C quits. --once prints one frame (rates over one interval) and exits`;
 
 export interface TopOptions {
   readonly targets: readonly string[];
@@ -27,23 +24,15 @@ export function targetUrl(target: string): string {
 }
 
 export function parseTopArgs(argv: readonly string[]): TopOptions & { once: boolean; json: boolean } {
-  const { values } = parseArgs({
-    args: [...argv], allowPositionals: false, strict: true,
-    options: {
-      targets: { type: 'string' }, 'port-offset': { type: 'string' }, rabbitmq: { type: 'string' }, interval: { type: 'string' },
-      once: { type: 'boolean' }, json: { type: 'boolean' }, config: { type: 'string' },
-    },
-  });
-  const offset = Number(values['port-offset'] ?? 0);
-  if (!Number.isInteger(offset) || offset < 0 || offset > 60_000) throw new ConfigError(['--port-offset: a whole number of ports (0 … 60000)']);
-  const intervalMs = Number(values.interval ?? 1000);
-  if (!Number.isFinite(intervalMs) || intervalMs < 100 || intervalMs > 60_000) throw new ConfigError(['--interval: milliseconds between 100 and 60000']);
+  const values = parseCommandArgs('top', argv) as { targets?: string; 'port-offset'?: string; rabbitmq?: string; interval?: string; once?: boolean; json?: boolean; config?: string };
+  const offset = integerOption('port-offset', values['port-offset'], 0, 0, 65535 - Math.max(...LOCAL_FLEET_METRICS_PORTS), 'top');
+  const intervalMs = integerOption('interval', values.interval, 1000, 100, 60_000, 'top');
   const targets = values.targets !== undefined
     ? values.targets.split(',').map((t) => t.trim()).filter(Boolean)
     : LOCAL_FLEET_METRICS_PORTS.map((p) => `127.0.0.1:${p + offset}`);
-  if (targets.length === 0) throw new ConfigError(['--targets: give host:port[,host:port…] or URLs']);
+  if (targets.length === 0) throw new UsageError('--targets: give host:port[,host:port…] or URLs', 'top');
   const rabbitmq = values.rabbitmq === 'none' ? null : values.rabbitmq ?? DEFAULT_RABBITMQ_METRICS;
-  if (values.json && !values.once) throw new ConfigError(['--json: only with --once']);
+  if (values.json && !values.once) throw new UsageError('--json: only with --once', 'top');
   const namespace = loadConfig({ file: values.config }).namespace;
   return { targets: targets.map(targetUrl), rabbitmq, namespace, intervalMs, once: values.once ?? false, json: values.json ?? false };
 }

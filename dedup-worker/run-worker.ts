@@ -6,6 +6,7 @@ import { fleetTopology, topologyNames } from '../shared/amqp/topology.js';
 import { BatchDecodeError, decodeNewEventBatch, encodeProcessedBatch, newBatchId, type NewEventBatch } from '../shared/batch-codec.js';
 import type { Config } from '../shared/config/settings.js';
 import { createLogger } from '../shared/logger.js';
+import { onReopenSignal } from '../shared/process-lifecycle.js';
 import { startOpsServer } from '../shared/metrics/ops-server.js';
 import { createRegistry } from '../shared/metrics/registry.js';
 import { batchReceivedAt, isLate } from './batch-age.js';
@@ -68,7 +69,8 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
     const tag = consumerTag;
     consumerTag = null;
     scheduleRedisProbe();
-    if (tag && channel) { log.warn({ reason }, 'holding: stopped consuming'); await channel.cancel(tag).catch(() => undefined); }
+    // A drain stops consuming on purpose: worth an info line, not a warning.
+    if (tag && channel) { log[stopping ? 'info' : 'warn']({ reason }, 'holding: stopped consuming'); await channel.cancel(tag).catch(() => undefined); }
   };
 
   // Redis can refuse writes without dropping the connection (out of memory under noeviction), so no `ready` event
@@ -228,6 +230,8 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
   const holdsWithoutRedis = config.redisDownMode === 'hold';
   redis.on('end', () => { metrics.redisUp.set(0); if (holdsWithoutRedis) void hold('redis connection ended'); });
   redis.on('close', () => { metrics.redisUp.set(0); if (holdsWithoutRedis) void hold('redis connection closed'); });
+  // The worker keeps no files: SIGHUP and SIGUSR1 (sent to every role by logrotate) are only logged, not fatal.
+  onReopenSignal(log, 'nothing to reopen: the worker keeps no files', () => undefined);
   await session.start();
 
   const ops = await startOpsServer({

@@ -5,6 +5,7 @@ import { ConfirmPublisher } from '../shared/amqp/confirm-publisher.js';
 import { fleetTopology, topologyNames } from '../shared/amqp/topology.js';
 import type { Config } from '../shared/config/settings.js';
 import { createLogger } from '../shared/logger.js';
+import { onReopenSignal } from '../shared/process-lifecycle.js';
 import { startOpsServer } from '../shared/metrics/ops-server.js';
 import { createRegistry } from '../shared/metrics/registry.js';
 import { BatchPublisher } from './batch-publisher.js';
@@ -60,8 +61,8 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
   session.on('lost', () => confirmPublisher.detach());
   session.on('blocked', () => publisher.resume()); // new batches now go to the spool
   session.on('unblocked', () => publisher.resume());
-  // SIGUSR1 (td-agent's habit): publish the open batch now instead of at its age bound.
-  process.on('SIGUSR1', () => { log.info('SIGUSR1: flushing the open batch'); batcher.flush(); });
+  // SIGHUP or SIGUSR1 (td-agent's habit): publish the open batch now instead of at its age bound.
+  onReopenSignal(log, 'flushing the open batch', () => batcher.flush());
   await session.start();
 
   const ops = await startOpsServer({

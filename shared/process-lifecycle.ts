@@ -20,3 +20,13 @@ export function onShutdownSignal(log: Logger, drainTimeoutMs: number, drain: () 
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
 }
+
+/**
+ * SIGHUP and SIGUSR1 both run `reopen` (logrotate's postrotate habit is SIGHUP, td-agent's is SIGUSR1). Without a
+ * handler SIGHUP's default action terminates the process, so every role installs one, even one with nothing to do.
+ */
+export function onReopenSignal(log: Logger, what: string, reopen: () => void): void {
+  const handler = (signal: NodeJS.Signals) => { log.info({ signal }, what); reopen(); };
+  process.on('SIGHUP', handler);
+  process.on('SIGUSR1', handler);
+}

@@ -19,6 +19,11 @@ import { StdoutSink } from './stdout-sink/stdout-sink.js';
  * never leaves the first one running (the forward sink starts heartbeats when built).
  */
 export function createSinks(plans: readonly SinkPlan[], uploaderId: string, registry: Registry, log: Logger): Sink[] {
+  return sinkBuilders(plans, uploaderId, registry, log).map((build) => build());
+}
+
+/** The validation half of createSinks, also run by `fanin validate`: throws a ConfigError, or says how to build each sink. */
+export function sinkBuilders(plans: readonly SinkPlan[], uploaderId: string, registry: Registry, log: Logger): (() => Sink)[] {
   const problems: string[] = [];
   const builders: (() => Sink)[] = [];
   const fileDirs = new Map<string, string>();
@@ -37,7 +42,7 @@ export function createSinks(plans: readonly SinkPlan[], uploaderId: string, regi
   }
   if (plans.filter((p) => p.type === 'stdout').length > 1) problems.push('sinks: at most one stdout sink');
   if (problems.length > 0) throw new ConfigError(problems);
-  return builders.map((build) => build());
+  return builders;
 }
 
 function builder(plan: SinkPlan, uploaderId: string, registry: Registry, log: Logger): () => Sink {

@@ -3,6 +3,7 @@ import { ConfirmPublisher } from '../shared/amqp/confirm-publisher.js';
 import { fleetTopology, topologyNames } from '../shared/amqp/topology.js';
 import type { Config } from '../shared/config/settings.js';
 import { createLogger } from '../shared/logger.js';
+import { onReopenSignal } from '../shared/process-lifecycle.js';
 import { startOpsServer } from '../shared/metrics/ops-server.js';
 import { createRegistry } from '../shared/metrics/registry.js';
 import { createSinks } from './create-sinks.js';
@@ -33,11 +34,8 @@ export async function runUploader(config: Config): Promise<RunningUploader> {
     flushIntervalMs: plan.flushIntervalMs, maxAttempts: plan.maxAttempts,
     secondary: plan.secondaryDir === null ? null : new FileSink({ dir: plan.secondaryDir, fsync: true, name: plan.name }),
   }, metrics, log));
-  // SIGUSR1, td-agent's habit for log rotation: close the sinks' files; the next write reopens them.
-  process.on('SIGUSR1', () => {
-    log.info('SIGUSR1: reopening sink files');
-    for (const c of consumers) void c.reopen();
-  });
+  // SIGHUP or SIGUSR1 (logrotate's and td-agent's habits): close the sinks' files; the next write reopens them.
+  onReopenSignal(log, 'reopening sink files', () => { for (const c of consumers) void c.reopen(); });
 
   const session = new BrokerSession(config.amqpUrl, fleetTopology(config.namespace, config.sinks), log, `fanin uploader ${config.uploaderId}`);
   session.on('ready', (model) => {

@@ -15,14 +15,16 @@ export interface ConfigSources {
 export function loadConfig(sources: ConfigSources = {}): Config {
   const env = sources.env ?? process.env;
   const filePath = sources.file ?? env.FANIN_CONFIG;
-  const fileValues = filePath ? readConfigFile(filePath) : {};
+  // Named the way the operator gave it, so the error points at the right place to fix.
+  const fileLabel = sources.file ? `--config ${sources.file}` : `FANIN_CONFIG ${filePath}`;
+  const fileValues = filePath ? readConfigFile(filePath, fileLabel) : {};
   const problems: string[] = [];
   const config: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(settings) as [SettingName, (typeof settings)[SettingName]][]) {
     let raw: unknown = spec.default;
     let origin = 'default';
     const fromFile = lookupDotted(fileValues, spec.key);
-    if (fromFile !== undefined) { raw = fromFile; origin = `config file key "${spec.key}"`; }
+    if (fromFile !== undefined) { raw = fromFile; origin = `key "${spec.key}" of ${fileLabel}`; }
     const fromEnv = env[spec.env];
     if (fromEnv !== undefined && fromEnv !== '') { raw = fromEnv; origin = `environment variable ${spec.env}`; }
     const fromOverride = sources.overrides?.[name];
@@ -31,23 +33,36 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (parsed.success) config[name] = parsed.data;
     else problems.push(`${spec.key} (${origin}): ${parsed.error.issues.map((i) => i.message).join('; ')}; got ${JSON.stringify(raw)}`);
   }
-  for (const unknownKey of unknownFileKeys(fileValues)) problems.push(`${unknownKey}: unknown key in ${filePath}`);
+  for (const unknownKey of unknownFileKeys(fileValues)) problems.push(`${unknownKey}: unknown key in ${fileLabel}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config) as Config;
 }
 
-function readConfigFile(path: string): Record<string, unknown> {
+function readConfigFile(path: string, label: string): Record<string, unknown> {
   let text: string;
   try { text = readFileSync(path, 'utf8'); } catch (err) {
-    throw new ConfigError([`FANIN_CONFIG: cannot read ${path}: ${(err as Error).message}`]);
+    throw new ConfigError([`${label}: cannot read it: ${(err as Error).message}`]);
   }
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('top level is not an object');
-    return value as Record<string, unknown>;
+    value = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError([`FANIN_CONFIG: ${path} is not a JSON object: ${(err as Error).message}`]);
+    throw new ConfigError([`${label}: not valid JSON: ${withLineAndColumn((err as Error).message, text)}`]);
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+    throw new ConfigError([`${label}: the top level must be a JSON object ({"receiver": {"id": "a"}, …}), got ${got}`]);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** V8 says "at position 42"; an editor wants a line and a column. */
+function withLineAndColumn(message: string, text: string): string {
+  const m = /at position (\d+)/.exec(message);
+  if (!m || /\bline \d+/.test(message)) return message;
+  const before = text.slice(0, Number(m[1]));
+  const line = before.split('\n').length;
+  return `${message} (line ${line} column ${before.length - before.lastIndexOf('\n')})`;
 }
 
 function lookupDotted(values: Record<string, unknown>, key: string): unknown {
