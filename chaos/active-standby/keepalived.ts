@@ -51,7 +51,7 @@ vrrp_script chk_fanin_receiver {
   rise 2
 }
 
-${c.stateFile === null ? '' : `track_file fanin_receiver_exited {
+${c.stateFile === null ? '' : `track_file receiver_exited {
   file "${c.stateFile}"
 }
 
@@ -73,7 +73,7 @@ ${c.stateFile === null ? '' : `track_file fanin_receiver_exited {
     chk_fanin_receiver
   }
 ${c.stateFile === null ? '' : `  track_file {
-    fanin_receiver_exited weight 0
+    receiver_exited weight 0
   }
 `}}
 `;
