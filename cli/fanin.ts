@@ -82,6 +82,6 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof ConfigError) process.stderr.write(`fanin: ${err.message}\n`);
     else process.stderr.write(`fanin: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-    process.exit(1);
+    process.exit(err instanceof ConfigError ? 78 : 1); // EX_CONFIG: a supervisor must not restart into the same error
   },
 );
