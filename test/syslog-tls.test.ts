@@ -186,7 +186,7 @@ describe('syslog TLS start-up (the real `fanin receiver`)', () => {
       const { out, code } = await runReceiverProcess({
         FANIN_RECEIVER_TLS_CERT_FILE: pki.server.cert, FANIN_RECEIVER_TLS_KEY_FILE: pki.server.key, FANIN_RECEIVER_TLS_REQUIRE_CLIENT_CERT: 'true',
       }, 'exit');
-      assert.equal(code, 1);
+      assert.equal(code, 78); // EX_CONFIG
       assert.match(out, /receiver\.tlsCaFile \(FANIN_RECEIVER_TLS_CA_FILE\): required with receiver\.tlsRequireClientCert/);
     } finally {
       rmSync(pki.dir, { recursive: true, force: true });
