@@ -23,8 +23,10 @@ const REPLY_TO = 'amq.rabbitmq.reply-to';
  */
 export async function answerHolderQuestions(channel: Channel, leaseQueue: string, holder: () => LeaseHolder): Promise<void> {
   await channel.consume(leaseQueue, (msg) => {
-    const replyTo = msg?.properties.replyTo as unknown;
-    if (!msg || typeof replyTo !== 'string') return;
+    // Cancelled by the broker (someone deleted the queue): closing the channel tells the lease it is lost.
+    if (!msg) { channel.close().catch(() => undefined); return; }
+    const replyTo = msg.properties.replyTo as unknown;
+    if (typeof replyTo !== 'string') return;
     try {
       channel.sendToQueue(replyTo, Buffer.from(JSON.stringify(holder())), { correlationId: msg.properties.correlationId as string });
     } catch { /* the channel closed under us: the asker sees no answer and asks again */ }

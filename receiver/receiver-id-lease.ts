@@ -85,7 +85,6 @@ export class ReceiverIdLease {
   private readonly startedAt = new Date().toISOString();
   private recovering: RecoveringChannelModel | null = null;
   private model: ChannelModel | null = null;
-  private held = false;
   private draining = false;
   private closed = false;
   private answered = false;
@@ -100,8 +99,6 @@ export class ReceiverIdLease {
     this.claimFailure = new ThrottledWarning(log, 'cannot take the receiver id lease; retrying', 60_000);
     conflictGauge.set(0);
   }
-
-  get isHeld(): boolean { return this.held; }
 
   /** Resolves once the lease is held or cannot be checked; rejects with ReceiverIdInUseError. */
   async start(): Promise<LeaseAtStart> {
@@ -124,7 +121,6 @@ export class ReceiverIdLease {
     });
     recovering.on('disconnect', () => {
       this.model = null;
-      this.held = false;
       this.clearRetry();
     });
     recovering.on('connect-failed', (err) => {
@@ -140,7 +136,6 @@ export class ReceiverIdLease {
   /** Closes the lease's connection: the broker deletes the lease at once. */
   async close(): Promise<void> {
     this.closed = true;
-    this.held = false;
     this.clearRetry();
     const r = this.recovering;
     this.recovering = null;
@@ -178,17 +173,15 @@ export class ReceiverIdLease {
       return { holder: await askLeaseHolder(model, this.queue, ASK_TIMEOUT_MS) };
     }
     await answerHolderQuestions(channel, this.queue, () => this.holder());
-    // Someone deleted the queue (or the channel failed) while the connection lives on: take the lease again.
+    // The queue was deleted (see answerHolderQuestions) or the channel failed while the connection lives on.
     channel.once('close', () => {
       if (this.closed || model !== this.model) return;
-      this.held = false;
       this.retry(model, START_RETRY_MS);
     });
     return 'held';
   }
 
   private onHeld(): void {
-    this.held = true;
     const s = this.starting;
     if (this.episode?.reported) this.log.info({ queue: this.queue }, 'receiver id lease taken back: no other receiver holds this id now');
     else this.log.info({ queue: this.queue, waitedMs: s ? Date.now() - s.t0 : undefined }, 'receiver id lease held');
