@@ -95,6 +95,11 @@ export function createReceiverMetrics(registry: Registry) {
     spoolFull: new Counter({ name: 'fanin_receiver_spool_full_total', help: 'Batches that found the spool full (kept in memory, intake paused).', registers }),
     spoolOldestAge: new Gauge({ name: 'fanin_receiver_spool_oldest_age_seconds', help: 'Age of the oldest spool segment (0 when empty).', registers }),
     spoolMaxBytes: new Gauge({ name: 'fanin_receiver_spool_max_bytes', help: 'The spool\'s size bound (receiver.spool.maxBytes); 0 when the spool is off.', registers }),
+    idConflict: new Gauge({
+      name: 'fanin_receiver_id_conflict',
+      help: '1 while another live receiver holds this receiver id\'s lease in this namespace: the two receivers\' copies are counted as repeats.',
+      registers,
+    }),
     httpRequests: new Counter({
       name: 'fanin_receiver_http_requests_total', help: 'HTTP input requests by response status.',
       labelNames: ['status'] as const, registers,

@@ -14,6 +14,7 @@ import { startHttpInput } from './inputs/http-input.js';
 import { startSyslogInputs, type SyslogInputs } from './inputs/syslog-inputs.js';
 import { Intake } from './intake.js';
 import { createReceiverMetrics, initialiseReceiverMetrics } from './receiver-metrics.js';
+import { ReceiverIdLease } from './receiver-id-lease.js';
 import { startForwardInput } from './forward/forward-input.js';
 import { join } from 'node:path';
 import { SpoolJournal } from './spool/spool-journal.js';
@@ -33,6 +34,11 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
   });
   const names = topologyNames(config.namespace);
   const bootId = randomBytes(6).toString('hex');
+  // First of all: a second receiver with this id must touch neither the spool nor the broker (ReceiverIdInUseError).
+  const lease = new ReceiverIdLease({
+    amqpUrl: config.amqpUrl, namespace: config.namespace, receiverId: config.receiverId, bootId, drainTimeoutMs: config.drainTimeoutMs,
+  }, metrics.idConflict, log);
+  await lease.start();
 
   const session = new BrokerSession(config.amqpUrl, fleetTopology(config.namespace, config.sinks), log, `fanin receiver ${config.receiverId}`);
   const confirmPublisher = new ConfirmPublisher();
@@ -83,6 +89,7 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
 
   return {
     drain: async () => {
+      lease.startDraining();
       // Forward connections stop reading at once but keep the batcher's age bound to get their pending acks out.
       await Promise.all([syslog.close(), http ? new Promise((r) => http.close(r)) : undefined, forward?.close()]);
       batcher.flush();
@@ -91,6 +98,7 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
       publisher.close();
       await confirmPublisher.close();
       await session.close();
+      await lease.close(); // last: a replacement with this id waits until nothing of ours publishes
       await new Promise((r) => ops.close(r));
     },
   };

@@ -40,6 +40,10 @@ export class BrokerSession extends EventEmitter<BrokerSessionEvents> {
       recovery: {
         initialDelay: 200, maxDelay: 10_000, factor: 2, jitter: 0.3, waitForConnect: false,
         setup: async (model: ChannelModel) => {
+          // Recovery listens on the model only after setup: a connection lost meanwhile would emit 'error' with no
+          // listener and throw from the socket handler (a crash, or a setup that never settles). With a listener the
+          // close fails the setup and recovery tries again.
+          model.on('error', () => undefined);
           const channel = await model.createChannel();
           try { await declareTopology(channel, this.topology); } finally { await channel.close().catch(() => undefined); }
         },
