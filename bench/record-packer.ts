@@ -2,7 +2,7 @@
  * `node dist/bench/record-packer.js`: the receiver's body encoding, as the receiver runs it: parse a syslog frame
  * (fresh strings, as the parser makes them), then encode its body: compact (what receivers write), or as a map
  * (what they wrote before) by packRecord and @msgpack/msgpack. Also bytes per body. (msgpackr was compared here too,
- * 3.5 µs per frame as a map; it is no longer a dependency: README, Benchmarks.) Each encoder
+ * 3.5 µs per frame as a map; it is no longer a dependency: bench/README.md.) Each encoder
  * runs in its own child process (so one encoder's JIT state cannot slow another's), the children alternate over
  * several rounds, and the table shows the median ns per frame and the difference to the compact body. It first checks
  * that every encoder's bytes decode to the same envelope. Lines: the syslog corpus and the bench's own line shape.

@@ -38,7 +38,7 @@ export function formatTable(result: CheckResult): string {
   return out.join('\n');
 }
 
-/** The same table in Markdown, for the README. */
+/** The same table in Markdown, for chaos/README.md. */
 export function formatMarkdown(result: CheckResult): string {
   const rows = [...result.rows, result.total];
   const head = `| ${COLUMNS.map(([h]) => h).join(' | ')} |`;

@@ -26,7 +26,7 @@ const READY_TIMEOUT_MS = 60_000;
 /**
  * A member's Node flags: ours, plus 32 MiB semi-spaces unless a young-generation size is given (here or in
  * NODE_OPTIONS). fanin allocates short-lived objects per event; the larger young generation gave about 10 % more
- * events/s in the bench (README, Benchmarks). The image sets the same flag through NODE_OPTIONS.
+ * events/s in the bench (bench/README.md). The image sets the same flag through NODE_OPTIONS.
  */
 export function nodeFlags(execArgv: readonly string[], nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
   const given = [...execArgv, ...nodeOptions.split(/\s+/)].some((f) => f.startsWith('--max-semi-space-size') || f.startsWith('--semi-space'));

@@ -25,7 +25,7 @@ const PROCESSED_BATCH_VERSION = 1;
  * Limits for decoding untrusted bytes: a batch is at most a few MiB, never gigabytes. @msgpack/msgpack, not msgpackr:
  * with event bodies written by record-packer.ts and read by the file sink's transcoder, msgpackr for the batches
  * themselves showed no end-to-end gain (`npm run bench`, alternated runs: 40.6k and 34.5k unique events/s with
- * msgpackr, 43.0k and 47.1k without), so the named library stays (README, Benchmarks).
+ * msgpackr, 43.0k and 47.1k without), so the named library stays (bench/README.md).
  */
 const decoder = new Decoder({
   maxStrLength: 16 * 1024 * 1024, maxBinLength: 64 * 1024 * 1024, maxArrayLength: 1_000_000, maxMapLength: 100_000,
