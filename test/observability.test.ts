@@ -79,7 +79,7 @@ describe('observability: dashboard queries and rules on a live fleet', { timeout
     const runId = randomBytes(3).toString('hex');
     // A worker creates a receiver's copy series at its first batch from that receiver, and rate() cannot count a
     // series' first scrape. Warm up until both workers have counted both receivers and Prometheus has scraped that,
-    // so the measured traffic below is counted whole (README, "Coverage per receiver").
+    // so the measured traffic below is counted whole (docs/metrics.md, coverage per receiver).
     let warmup = 0;
     await waitFor('both workers to know both receivers', async () => {
       if (seriesCount(await run('fanin_worker_copies_total{result="unique"}')) >= 4) return true;
