@@ -1,0 +1,41 @@
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Where the tests find Docker. The client is Debian's docker.io (`/usr/bin/docker`, the engine's own version) unless
+ * FANIN_DOCKER names another; Compose v2 and buildx are CLI plugins in FANIN_DOCKER_CONFIG/cli-plugins, where
+ * `.ci/docker.sh` installs them from Debian's trixie packages without adding trixie to apt's sources.
+ */
+export const DOCKER = process.env.FANIN_DOCKER ?? '/usr/bin/docker';
+export const DOCKER_CONFIG = process.env.FANIN_DOCKER_CONFIG ?? '/var/cache/fanin-ci/docker-config';
+
+export interface CommandResult { status: number | null; stdout: string; stderr: string }
+
+/** Compose v2 is installed where the tests look for it. */
+export function composeV2Installed(): boolean {
+  return existsSync(join(DOCKER_CONFIG, 'cli-plugins', 'docker-compose'));
+}
+
+export const COMPOSE_V2_MISSING = `Compose v2 is not in ${DOCKER_CONFIG}/cli-plugins (run .ci/docker.sh, or set FANIN_DOCKER_CONFIG to a `
+  + 'directory whose cli-plugins/ holds docker-compose and docker-buildx)';
+
+/**
+ * Runs `docker <args>` with only the environment given (plus PATH, HOME and the plugin directory), so a shell's own
+ * variables and .env files do not leak into what compose resolves. Throws when the client cannot be run at all.
+ */
+export function docker(args: readonly string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; input?: string } = {}): CommandResult {
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', DOCKER_CONFIG, ...options.env };
+  const r: SpawnSyncReturns<string> = spawnSync(DOCKER, args, {
+    cwd: options.cwd, env, encoding: 'utf8', timeout: options.timeoutMs ?? 60_000, input: options.input, maxBuffer: 256 * 1024 * 1024,
+  });
+  if (r.error) throw new Error(`${DOCKER} ${args.join(' ')}: ${r.error.message}`);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Like docker(), but a non-zero exit is an error carrying the command's output. */
+export function dockerOk(args: readonly string[], options: Parameters<typeof docker>[1] = {}): string {
+  const r = docker(args, options);
+  if (r.status !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`.slice(0, 8000));
+  return r.stdout;
+}
