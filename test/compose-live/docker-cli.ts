@@ -12,6 +12,23 @@ export const DOCKER_CONFIG = process.env.FANIN_DOCKER_CONFIG ?? '/var/cache/fani
 
 export interface CommandResult { status: number | null; stdout: string; stderr: string }
 
+/**
+ * Why no Docker engine can run here, or false when one answers. An installed engine that is not running is started
+ * as .ci/docker.sh does (root only); only where that fails too is the live test skipped, with this reason.
+ */
+export function engineUnavailable(): string | false {
+  const info = () => spawnSync(DOCKER, ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', timeout: 30_000 });
+  const first = info();
+  if (!first.error && first.status === 0) return false;
+  const why = first.error?.message ?? first.stderr.trim();
+  if (!existsSync('/usr/sbin/dockerd')) return `no Docker engine installed (${DOCKER}: ${why}); .ci/docker.sh installs docker.io`;
+  if (process.getuid?.() !== 0) return `the Docker engine does not answer (${why}) and only root can start dockerd`;
+  const started = spawnSync('sh', ['-c', 'nohup /usr/sbin/dockerd >/var/log/dockerd.log 2>&1 & '
+    + `for i in $(seq 1 60); do timeout 5 ${DOCKER} info >/dev/null 2>&1 && exit 0; sleep 1; done; tail -5 /var/log/dockerd.log; exit 1`],
+  { encoding: 'utf8', timeout: 90_000 });
+  return started.status === 0 ? false : `dockerd cannot start here: ${started.stdout.trim()}`;
+}
+
 /** Compose v2 is installed where the tests look for it. */
 export function composeV2Installed(): boolean {
   return existsSync(join(DOCKER_CONFIG, 'cli-plugins', 'docker-compose'));
