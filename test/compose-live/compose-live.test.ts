@@ -55,6 +55,13 @@ describe('docker-compose.yml live on a Docker engine (Compose v2, stand-in image
     const built = spawnSync(join(ROOT, 'test/compose-standins/build.sh'), [], { encoding: 'utf8', timeout: 1_500_000, env: { ...process.env, DOCKER } });
     assert.equal(built.status, 0, `stand-in images: ${built.stderr}${built.stdout}`);
     assert.ok(existsSync(join(ROOT, 'dist/cli/fanin.js')), 'npm run build first');
+    // A run that was killed before its teardown leaves its containers holding the published ports: remove them.
+    const stale = new Set(dockerOk(['ps', '-a', '--filter', 'label=com.docker.compose.project', '--format', '{{.Label "com.docker.compose.project"}}'])
+      .split('\n').filter((p) => p.startsWith('fanin-live-')));
+    for (const project of stale) {
+      new ComposeStack(project, ROOT, envFile, stack.environment).run(['down', '-v', '--remove-orphans', '--timeout', '5'], 180_000);
+      docker(['image', 'rm', `fanin:live-${project.slice('fanin-live-'.length)}`]);
+    }
   }, { timeout: 1_600_000 });
 
   after(() => {

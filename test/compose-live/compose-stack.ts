@@ -32,17 +32,17 @@ export class ComposeStack {
     readonly project: string,
     private readonly root: string,
     private readonly envFile: string,
-    private readonly env: Record<string, string>,
+    readonly environment: Record<string, string>,
   ) {}
 
   /** `docker compose <args>`; throws with compose's output when it fails. */
   run(args: readonly string[], timeoutMs = 120_000): string {
-    return dockerOk(this.composeArgs(args), { cwd: this.root, env: this.env, timeoutMs });
+    return dockerOk(this.composeArgs(args), { cwd: this.root, env: this.environment, timeoutMs });
   }
 
   /** `docker compose <args>`, its failure returned rather than thrown (teardown). */
   tryRun(args: readonly string[], timeoutMs = 120_000): { status: number | null; stderr: string } {
-    return docker(this.composeArgs(args), { cwd: this.root, env: this.env, timeoutMs });
+    return docker(this.composeArgs(args), { cwd: this.root, env: this.environment, timeoutMs });
   }
 
   /** Container ids of a service (running ones, or with `all` also stopped ones), sorted. */
