@@ -49,7 +49,7 @@ log "$(DOCKER_CONFIG=$DOCKER_CONFIG_DIR "$DOCKER" compose version), buildx $(DOC
 
 if ! timeout 20 "$DOCKER" info >/dev/null 2>&1; then
   log "starting dockerd (log: /var/log/dockerd.log)"
-  nohup /usr/sbin/dockerd >/var/log/dockerd.log 2>&1 &
+  nohup /usr/sbin/dockerd >>/var/log/dockerd.log 2>&1 &
   for _ in $(seq 1 60); do timeout 5 "$DOCKER" info >/dev/null 2>&1 && break; sleep 1; done
 fi
 if ! timeout 20 "$DOCKER" info >/dev/null 2>&1; then

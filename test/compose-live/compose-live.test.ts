@@ -50,6 +50,8 @@ describe('docker-compose.yml live on a Docker engine (Compose v2, stand-in image
   };
 
   before(() => {
+    const info = docker(['info', '--format', '{{.ServerVersion}}'], { timeoutMs: 30_000 });
+    assert.equal(info.status, 0, `the Docker engine does not answer: ${info.stderr}`);
     assert.ok(composeV2Installed(), COMPOSE_V2_MISSING);
     // Up to date stand-ins are kept (a few seconds); missing ones are built (minutes, the first time only).
     const built = spawnSync(join(ROOT, 'test/compose-standins/build.sh'), [], { encoding: 'utf8', timeout: 1_500_000, env: { ...process.env, DOCKER } });

@@ -17,13 +17,14 @@ export interface CommandResult { status: number | null; stdout: string; stderr: 
  * as .ci/docker.sh does (root only); only where that fails too is the live test skipped, with this reason.
  */
 export function engineUnavailable(): string | false {
-  const info = () => spawnSync(DOCKER, ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', timeout: 30_000 });
-  const first = info();
-  if (!first.error && first.status === 0) return false;
-  const why = first.error?.message ?? first.stderr.trim();
-  if (!existsSync('/usr/sbin/dockerd')) return `no Docker engine installed (${DOCKER}: ${why}); .ci/docker.sh installs docker.io`;
-  if (process.getuid?.() !== 0) return `the Docker engine does not answer (${why}) and only root can start dockerd`;
-  const started = spawnSync('sh', ['-c', 'nohup /usr/sbin/dockerd >/var/log/dockerd.log 2>&1 & '
+  const info = spawnSync(DOCKER, ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', timeout: 30_000 });
+  if (!info.error && info.status === 0) return false;
+  if (info.error) return `no Docker client (${DOCKER}: ${info.error.message}); .ci/docker.sh installs docker.io`;
+  if (!existsSync('/usr/sbin/dockerd')) return `no Docker engine installed (${info.stderr.trim()}); .ci/docker.sh installs docker.io`;
+  if (process.getuid?.() !== 0) return `the Docker engine does not answer (${info.stderr.trim()}) and only root can start dockerd`;
+  // A dockerd that runs but does not answer is a failure to report, not a reason to skip.
+  if (spawnSync('pidof', ['dockerd']).status === 0) return false;
+  const started = spawnSync('sh', ['-c', 'nohup /usr/sbin/dockerd >>/var/log/dockerd.log 2>&1 & '
     + `for i in $(seq 1 60); do timeout 5 ${DOCKER} info >/dev/null 2>&1 && exit 0; sleep 1; done; tail -5 /var/log/dockerd.log; exit 1`],
   { encoding: 'utf8', timeout: 90_000 });
   return started.status === 0 ? false : `dockerd cannot start here: ${started.stdout.trim()}`;
