@@ -12,7 +12,19 @@ export async function streamToReceivers(options: {
   const sockets = await Promise.all(options.targets.map((t) => open(t.host, t.port)));
   const alive = new Set<Socket>(sockets);
   let broken = 0;
-  for (const s of sockets) s.on('error', () => { if (alive.delete(s)) broken++; s.destroy(); });
+  let finishing = false;
+  // A receiver that dies may reset the connection (an error) or close it (an end and a close, no error): either way
+  // the stream goes on without it.
+  const lose = (s: Socket) => {
+    if (finishing) return;
+    if (alive.delete(s)) broken++;
+    s.destroy();
+  };
+  for (const s of sockets) {
+    s.on('error', () => lose(s));
+    s.on('end', () => lose(s));
+    s.on('close', () => lose(s));
+  }
   const started = Date.now();
   for (let seq = 0; seq < options.count; seq++) {
     const bytes = frame(syslogLine(options.runId, seq, options.message), 'octet');
@@ -20,6 +32,7 @@ export async function streamToReceivers(options: {
     const wait = started + ((seq + 1) / options.rate) * 1000 - Date.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
   }
+  finishing = true;
   await Promise.all([...alive].map((s) => new Promise<void>((resolve) => {
     const timer = setTimeout(() => { s.destroy(); resolve(); }, 10_000);
     s.end(() => { clearTimeout(timer); resolve(); });
