@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { localFleet } from '../cli/local-fleet.js';
 import { loadConfig } from '../shared/config/load-config.js';
 import { settings } from '../shared/config/settings.js';
+import { COMPOSE_V2_MISSING, composeV2Installed, docker } from './compose-live/docker-cli.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENV_DIR = mkdtempSync(join(tmpdir(), 'fanin-compose-'));
@@ -18,19 +19,27 @@ const SECRETS = { RABBITMQ_USER: 'fanin', RABBITMQ_PASSWORD: 'test-secret', GRAF
 interface Port { target: number; published: number | string; protocol: string }
 interface Service {
   image?: string; container_name?: string; ports?: Port[]; environment?: Record<string, string>; volumes?: (string | { target: string })[];
-  healthcheck?: unknown; restart?: string; profiles?: string[];
+  healthcheck?: { test?: string[] }; restart?: string; profiles?: string[]; build?: { context: string; dockerfile: string }; pull_policy?: string;
 }
+type ComposeRun = (args: string[], extraEnv: Record<string, string>) => { status: number | null; stdout: string; stderr: string };
 
 /**
  * Debian's docker-compose (1.29) validates and resolves the file without a Docker engine. The shell's own
  * variables and any .env file are kept out, so only what the test gives counts.
  */
-function compose(args: string[], extraEnv: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
+const compose: ComposeRun = (args, extraEnv) => {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...extraEnv };
   const r = spawnSync('docker-compose', ['--env-file', EMPTY_ENV_FILE, '-f', 'docker-compose.yml', ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
   if (r.error) throw new Error(`cannot run Debian's docker-compose (apt-get install docker-compose): ${r.error.message}`);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+};
+
+/** Compose v2, the one users run (`docker compose`): stricter YAML than 1.29, e.g. one `<<` key per mapping. */
+const composeV2: ComposeRun = (args, extraEnv) => {
+  assert.ok(composeV2Installed(), COMPOSE_V2_MISSING);
+  return docker(['compose', '--env-file', EMPTY_ENV_FILE, '-f', 'docker-compose.yml', ...args], { cwd: ROOT, env: extraEnv });
+};
+const COMPOSERS: [string, ComposeRun][] = [['Compose v2 (docker compose)', composeV2], ['Compose v1 (docker-compose 1.29)', compose]];
 
 /** The resolved file as JSON (python3-yaml comes with Debian's docker-compose). */
 function resolved(): { services: Record<string, Service> } {
@@ -44,18 +53,47 @@ function resolved(): { services: Record<string, Service> } {
 const FANIN_SERVICES = ['receiver-a', 'receiver-b', 'dedup-worker', 'uploader'];
 
 describe('docker-compose.yml', () => {
-  it('passes `docker-compose config -q` with the required secrets', () => {
-    const r = compose(['config', '-q'], SECRETS);
+  for (const [name, run] of COMPOSERS) {
+    it(`passes \`config -q\` with the required secrets: ${name}`, () => {
+      const r = run(['config', '-q'], SECRETS);
+      assert.equal(r.status, 0, r.stderr);
+    });
+
+    it(`refuses to resolve without each secret, no default passwords: ${name}`, () => {
+      for (const missing of Object.keys(SECRETS)) {
+        const env = Object.fromEntries(Object.entries(SECRETS).filter(([k]) => k !== missing));
+        const r = run(['config', '-q'], env);
+        assert.notEqual(r.status, 0, `config without ${missing} must fail`);
+        assert.match(r.stderr, new RegExp(missing));
+      }
+    });
+  }
+
+  it('builds the fanin image in one service; the others run that image and never pull it (Compose v2)', () => {
+    const r = composeV2(['config', '--format', 'json'], SECRETS);
     assert.equal(r.status, 0, r.stderr);
+    const services = (JSON.parse(r.stdout) as { services: Record<string, Service> }).services;
+    const building = Object.entries(services).filter(([, s]) => s.build).map(([n]) => n);
+    assert.equal(building.length, 1, `exactly one service builds (${building.join(', ')})`);
+    const built = services[building[0]!]!;
+    assert.equal(built.build?.dockerfile, 'deploy/Dockerfile');
+    for (const name of FANIN_SERVICES) {
+      const s = services[name]!;
+      assert.equal(s.image, built.image, `${name} runs the built image`);
+      if (name !== building[0]) assert.equal(s.pull_policy, 'never', `${name} never pulls the local image`);
+    }
   });
 
-  it('refuses to resolve without each secret: no default passwords', () => {
-    for (const missing of Object.keys(SECRETS)) {
-      const env = Object.fromEntries(Object.entries(SECRETS).filter(([k]) => k !== missing));
-      const r = compose(['config', '-q'], env);
-      assert.notEqual(r.status, 0, `config without ${missing} must fail`);
-      assert.match(r.stderr, new RegExp(missing));
+  it('checks liveness (/healthz), not readiness, in compose and in the image', () => {
+    const services = servicesOf();
+    for (const name of FANIN_SERVICES) {
+      const test = (services[name]?.healthcheck?.test ?? []).join(' ');
+      assert.match(test, /\/healthz'/, `${name}: ${test}`);
+      assert.doesNotMatch(test, /readyz/, name);
     }
+    const healthcheck = readFileSync(`${ROOT}deploy/Dockerfile`, 'utf8').split('\n').filter((l) => !l.startsWith('#')).join('\n');
+    assert.match(healthcheck, /HEALTHCHECK[^]*\/healthz'/);
+    assert.doesNotMatch(healthcheck, /readyz/);
   });
 
   after(() => rmSync(ENV_DIR, { recursive: true, force: true }));
