@@ -106,7 +106,7 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(w.ports ?? [], []);
   });
 
-  it('publishes every receiver input on the local fleet\'s ports (DESIGN §5), distinct per receiver, and no metrics port', () => {
+  it('publishes every receiver input on the local fleet\'s ports (docs/design.md §5), distinct per receiver, and no metrics port', () => {
     const services = servicesOf();
     const fleet = localFleet(0, '127.0.0.1', { certFile: 'c', keyFile: 'k' });
     const published = new Set<string>();
