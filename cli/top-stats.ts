@@ -1,4 +1,5 @@
 import { sumBy, sumOf, type Sample } from './prom-text.js';
+import { leaseQueueName } from '../receiver/receiver-id-lease.js';
 
 /** What one scrape of one target gave. */
 export interface TargetScrape {
@@ -86,7 +87,8 @@ function queueDepths(samples: readonly Sample[], namespace: string): QueueDepth[
     if (name !== 'rabbitmq_queue_messages_ready' && name !== 'rabbitmq_queue_messages_unacked') continue;
     seen = true;
     const queue = s.labels.queue ?? '';
-    if (!queue.startsWith(`${namespace}.`)) continue;
+    // The receivers' id leases are queues too, but never hold events.
+    if (!queue.startsWith(`${namespace}.`) || queue.startsWith(leaseQueueName(namespace, ''))) continue;
     const into = name === 'rabbitmq_queue_messages_ready' ? ready : unacked;
     into.set(queue, (into.get(queue) ?? 0) + s.value);
   }

@@ -47,6 +47,8 @@ export class LocalFleetProcess {
         return r.ok ? true : undefined;
       }, 20_000);
     }
+    // `fanin up` prints its banner only once every input accepts connections, a little after the last /readyz.
+    await waitFor('the banner of fanin up', () => (this.stdout.includes('Ctrl-C drains and stops the fleet') ? true : undefined), 20_000);
   }
 
   /** Pids of the fleet's children running `role` (receiver, worker, uploader). */
