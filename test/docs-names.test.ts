@@ -71,6 +71,15 @@ describe('README.md', () => {
     assert.ok(readme.split('\n').length <= 300, `README.md has ${readme.split('\n').length} lines`);
   });
 
+  it('says in its failure table that a RabbitMQ restart can make the file sink write lines again, with the same ids', () => {
+    // The file sink appends: a batch written just before its ack was lost is written again on redelivery, as
+    // docs/sinks.md says. A table that promised "nothing twice" there would send operators chasing a bug.
+    const row = readme.split('\n').find((l) => l.startsWith('| RabbitMQ restarts'));
+    assert.ok(row, 'the failure table has a RabbitMQ restart row');
+    assert.match(row, /file sink may write .* again/);
+    assert.match(row, /same ids/);
+  });
+
   it('shows the banner lines `npm start` prints for the local fleet', () => {
     const tls = { certFile: 'data/tls/fleet-cert.pem', keyFile: 'data/tls/fleet-key.pem' };
     for (const m of localFleet(0, '127.0.0.1', tls, 2)) {
