@@ -1,5 +1,6 @@
 import { connect } from 'amqplib';
 import { Redis } from 'ioredis';
+import { parseAmqpUrls } from '../shared/amqp/broker-endpoints.js';
 import { redactUrl } from '../shared/amqp/broker-session.js';
 
 const START_RABBITMQ = 'start it with: rabbitmq-server -detached';
@@ -11,12 +12,7 @@ const START_REDIS = 'start it with: redis-server --daemonize yes --bind 127.0.0.
  */
 export async function checkDependencies(amqpUrl: string, redisUrl: string): Promise<string[]> {
   const problems: string[] = [];
-  try {
-    const conn = await withTimeout(connect(amqpUrl), 3000);
-    await conn.close();
-  } catch (err) {
-    problems.push(describeAmqpFailure(amqpUrl, err));
-  }
+  problems.push(...await checkBrokers(amqpUrl));
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
   redis.on('error', () => undefined);
   try {
@@ -28,6 +24,24 @@ export async function checkDependencies(amqpUrl: string, redisUrl: string): Prom
     redis.disconnect();
   }
   return problems;
+}
+
+/**
+ * The fleet can start when one broker of the list answers (it fails over among them): a node that is down is then
+ * no problem, and when none answers each says why.
+ */
+async function checkBrokers(amqpUrls: string): Promise<string[]> {
+  const failures: string[] = [];
+  for (const url of parseAmqpUrls(amqpUrls)) {
+    try {
+      const conn = await withTimeout(connect(url), 3000);
+      await conn.close();
+      return [];
+    } catch (err) {
+      failures.push(describeAmqpFailure(url, err));
+    }
+  }
+  return failures;
 }
 
 /** amqplib reports a refused login and a refused vhost as handshake text, and socket failures as errno codes. */

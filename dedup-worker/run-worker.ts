@@ -39,7 +39,7 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
   redis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis error'));
   const store = new DedupStore(redis, { namespace: config.namespace, partitions: config.dedupPartitions, windowMs: config.dedupWindowSeconds * 1000 });
 
-  const session = new BrokerSession(config.amqpUrl, fleetTopology(config.namespace, config.sinks), log, `fanin worker ${config.workerId}`);
+  const session = new BrokerSession(config.amqpUrl, fleetTopology(config.namespace, config.sinks, config.quorumInitialGroupSize), log, `fanin worker ${config.workerId}`);
   const publisher = new ConfirmPublisher();
   let channel: Channel | null = null;
   let consumerTag: string | null = null;

@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
-import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
+import type { ChannelModel } from 'amqplib';
 import type { Gauge } from 'prom-client';
-import { redactUrl } from '../shared/amqp/broker-session.js';
+import { parseAmqpUrls, redactUrl } from '../shared/amqp/broker-endpoints.js';
+import { FailoverConnection } from '../shared/amqp/failover-connection.js';
 import { ConfigError } from '../shared/config/config-error.js';
 import type { Logger } from '../shared/logger.js';
 import { ThrottledWarning } from './inputs/throttled-warning.js';
@@ -83,7 +84,7 @@ interface ConflictEpisode {
 export class ReceiverIdLease {
   private readonly queue: string;
   private readonly startedAt = new Date().toISOString();
-  private recovering: RecoveringChannelModel | null = null;
+  private recovering: FailoverConnection | null = null;
   private model: ChannelModel | null = null;
   private draining = false;
   private closed = false;
@@ -101,8 +102,7 @@ export class ReceiverIdLease {
   }
 
   /** Resolves once the lease is held or cannot be checked; rejects with ReceiverIdInUseError. */
-  async start(): Promise<LeaseAtStart> {
-    const url = leaseUrl(this.o.amqpUrl);
+  start(): Promise<LeaseAtStart> {
     const result = new Promise<LeaseAtStart>((resolve, reject) => {
       const t0 = Date.now();
       const noAnswerTimer = setTimeout(() => {
@@ -110,9 +110,11 @@ export class ReceiverIdLease {
       }, LEASE_LINGER_MS);
       this.starting = { resolve, reject, t0, deadline: t0 + LEASE_LINGER_MS, waitNoted: false, noAnswerTimer };
     });
-    const recovering = await connect(url, {
-      clientProperties: { connection_name: `fanin receiver ${this.o.receiverId} id lease` },
-      recovery: { initialDelay: 200, maxDelay: 10_000, factor: 2, jitter: 0.3, waitForConnect: false },
+    // The same endpoints and failover as the publishing connection: on a cluster the lease (an exclusive queue, whose
+    // name is cluster-wide) moves to a surviving node with it.
+    const recovering = new FailoverConnection({
+      urls: parseAmqpUrls(this.o.amqpUrl), dialUrl: leaseUrl,
+      connectionName: `fanin receiver ${this.o.receiverId} id lease`,
     });
     this.recovering = recovering;
     recovering.on('connect', (model) => {
@@ -127,6 +129,7 @@ export class ReceiverIdLease {
       if (this.starting && this.model === null) this.startUnchecked(err.message);
     });
     recovering.on('error', () => undefined); // 'disconnect' carries the consequence
+    recovering.start();
     return result;
   }
 

@@ -40,7 +40,7 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
   }, metrics.idConflict, log);
   await lease.start();
 
-  const session = new BrokerSession(config.amqpUrl, fleetTopology(config.namespace, config.sinks), log, `fanin receiver ${config.receiverId}`);
+  const session = new BrokerSession(config.amqpUrl, fleetTopology(config.namespace, config.sinks, config.quorumInitialGroupSize), log, `fanin receiver ${config.receiverId}`);
   const confirmPublisher = new ConfirmPublisher();
   const spool = config.spoolDir === '' ? null : new SpoolJournal({
     dir: join(config.spoolDir, config.receiverId), maxBytes: config.spoolMaxBytes, segmentBytes: config.spoolSegmentBytes, fsync: config.spoolFsync,

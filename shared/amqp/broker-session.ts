@@ -1,7 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { connect, type ChannelModel, type RecoveringChannelModel } from 'amqplib';
+import type { ChannelModel } from 'amqplib';
 import type { Logger } from '../logger.js';
-import { declareTopology, type Topology } from './topology.js';
+import { parseAmqpUrls } from './broker-endpoints.js';
+import { FailoverConnection } from './failover-connection.js';
+import { declareTopologyOn, type Topology } from './topology.js';
+
+export { redactUrl } from './broker-endpoints.js';
 
 export interface BrokerSessionEvents {
   /** Connected and the topology is declared: open channels on this model. Fires again after every reconnect. */
@@ -14,67 +18,70 @@ export interface BrokerSessionEvents {
 }
 
 /**
- * One AMQP connection that reconnects with exponential backoff and jitter (amqplib's own recovery) and redeclares
- * the topology before anyone uses it again.
+ * One AMQP connection to one of the configured brokers (`amqpUrl`, one URL or a comma-separated list of cluster
+ * nodes). On a loss it fails over to the next node with exponential backoff and jitter and redeclares the topology
+ * before anyone uses it again; the roles reattach their channels on 'ready' and resend what was not confirmed.
  */
 export class BrokerSession extends EventEmitter<BrokerSessionEvents> {
-  private recovering: RecoveringChannelModel | null = null;
+  private connection: FailoverConnection | null = null;
   private current: ChannelModel | null = null;
   private isBlocked = false;
+  private readonly urls: readonly string[];
+  /** Queues already reported as kept with another group size: once per process, not at every reconnect. */
+  private readonly keptQueues = new Set<string>();
 
   constructor(
-    private readonly url: string,
+    url: string,
     private readonly topology: Topology,
     private readonly log: Logger,
     private readonly connectionName: string,
   ) {
     super();
+    this.urls = parseAmqpUrls(url);
   }
 
   get connected(): boolean { return this.current !== null; }
   get blocked(): boolean { return this.isBlocked; }
+  /** The broker connected to now (password hidden), or null. */
+  get endpoint(): string | null { return this.connection?.currentUrl ?? null; }
 
-  async start(): Promise<void> {
-    const recovering = await connect(this.url, {
-      clientProperties: { connection_name: this.connectionName },
-      recovery: {
-        initialDelay: 200, maxDelay: 10_000, factor: 2, jitter: 0.3, waitForConnect: false,
-        setup: async (model: ChannelModel) => {
-          // Recovery listens on the model only after setup: a connection lost meanwhile would emit 'error' with no
-          // listener and throw from the socket handler (a crash, or a setup that never settles). With a listener the
-          // close fails the setup and recovery tries again.
-          model.on('error', () => undefined);
-          const channel = await model.createChannel();
-          try { await declareTopology(channel, this.topology); } finally { await channel.close().catch(() => undefined); }
-        },
-      },
+  /** Resolves at once: connecting (and failing over) runs in the background, announced by 'ready'. */
+  start(): Promise<void> {
+    const connection = new FailoverConnection({
+      urls: this.urls,
+      connectionName: this.connectionName,
+      setup: (model) => declareTopologyOn(model, this.topology, (queue, brokerMessage) => {
+        if (this.keptQueues.has(queue)) return;
+        this.keptQueues.add(queue);
+        this.log.warn({ queue, broker: brokerMessage },
+          'queue exists with another x-quorum-initial-group-size; kept as it is (the size only applies at creation: change members with rabbitmq-queues grow/shrink)');
+      }),
     });
-    this.recovering = recovering;
-    recovering.on('connect', (model) => {
+    this.connection = connection;
+    connection.on('connect', (model, url) => {
       this.current = model;
       this.isBlocked = false;
-      this.log.info({ url: redactUrl(this.url) }, 'broker connected, topology declared');
+      this.log.info({ url }, 'broker connected, topology declared');
       this.emit('ready', model);
     });
-    recovering.on('disconnect', (err) => {
+    connection.on('disconnect', (err, url) => {
       this.current = null;
-      this.log.warn({ err: err.message }, 'broker connection lost; reconnecting');
+      this.log.warn({ err: err.message, url, endpoints: this.urls.length }, this.urls.length > 1
+        ? 'broker connection lost; failing over to the next node' : 'broker connection lost; reconnecting');
       this.emit('lost', err);
     });
-    recovering.on('connect-failed', (err) => this.log.warn({ err: err.message, url: redactUrl(this.url) }, 'broker connect failed'));
-    recovering.on('blocked', (reason) => { this.isBlocked = true; this.log.warn({ reason }, 'broker blocked publishing'); this.emit('blocked', reason); });
-    recovering.on('unblocked', () => { this.isBlocked = false; this.log.info('broker unblocked'); this.emit('unblocked'); });
-    recovering.on('error', (err) => this.log.warn({ err: err.message }, 'broker connection error'));
+    connection.on('connect-failed', (err, url) => this.log.warn({ err: err.message, url }, 'broker connect failed'));
+    connection.on('blocked', (reason) => { this.isBlocked = true; this.log.warn({ reason }, 'broker blocked publishing'); this.emit('blocked', reason); });
+    connection.on('unblocked', () => { this.isBlocked = false; this.log.info('broker unblocked'); this.emit('unblocked'); });
+    connection.on('error', (err) => this.log.warn({ err: err.message }, 'broker connection error'));
+    connection.start();
+    return Promise.resolve();
   }
 
   async close(): Promise<void> {
-    const r = this.recovering;
-    this.recovering = null;
+    const c = this.connection;
+    this.connection = null;
     this.current = null;
-    if (r) await r.close().catch(() => undefined);
+    if (c) await c.close();
   }
-}
-
-export function redactUrl(url: string): string {
-  try { const u = new URL(url); if (u.password) u.password = '***'; return u.toString(); } catch { return '<invalid url>'; }
 }

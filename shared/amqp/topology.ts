@@ -1,4 +1,4 @@
-import type { Channel } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 
 /**
  * The broker topology as data, declared in full by every process on every (re)connect. Declaring is idempotent,
@@ -9,7 +9,15 @@ export interface Topology {
   readonly exchanges: readonly { name: string; type: 'fanout' | 'direct' }[];
   readonly queues: readonly { name: string; deadLetterExchange?: string; deliveryLimit?: number }[];
   readonly bindings: readonly { queue: string; exchange: string }[];
+  /**
+   * Members of each quorum queue at its creation (`x-quorum-initial-group-size`); RabbitMQ caps it at the number of
+   * cluster nodes, so 3 is also right on a single node. It only shapes a new queue: see declareTopologyOn.
+   */
+  readonly quorumInitialGroupSize?: number;
 }
+
+/** The replication factor the fleet asks for when the setting is not given. */
+export const DEFAULT_QUORUM_INITIAL_GROUP_SIZE = 3;
 
 export interface TopologyNames {
   readonly newExchange: string;
@@ -37,7 +45,7 @@ export function topologyNames(namespace: string): TopologyNames {
  */
 const DELIVERY_LIMIT = 50;
 
-export function fleetTopology(namespace: string, sinks: readonly string[]): Topology {
+export function fleetTopology(namespace: string, sinks: readonly string[], quorumInitialGroupSize = DEFAULT_QUORUM_INITIAL_GROUP_SIZE): Topology {
   const n = topologyNames(namespace);
   const working = (name: string) => ({ name, deadLetterExchange: n.deadExchange, deliveryLimit: DELIVERY_LIMIT });
   return {
@@ -52,16 +60,47 @@ export function fleetTopology(namespace: string, sinks: readonly string[]): Topo
       ...sinks.map((s) => ({ queue: n.sinkQueue(s), exchange: n.processedExchange })),
       { queue: n.deadQueue, exchange: n.deadExchange },
     ],
+    quorumInitialGroupSize,
   };
 }
 
 export async function declareTopology(channel: Channel, topology: Topology): Promise<void> {
   for (const e of topology.exchanges) await channel.assertExchange(e.name, e.type, { durable: true });
-  for (const q of topology.queues) {
-    const args: Record<string, unknown> = { 'x-queue-type': 'quorum' };
-    if (q.deadLetterExchange) args['x-dead-letter-exchange'] = q.deadLetterExchange;
-    if (q.deliveryLimit) args['x-delivery-limit'] = q.deliveryLimit;
-    await channel.assertQueue(q.name, { durable: true, arguments: args });
-  }
+  for (const q of topology.queues) await channel.assertQueue(q.name, { durable: true, arguments: queueArguments(q, topology.quorumInitialGroupSize) });
   for (const b of topology.bindings) await channel.bindQueue(b.queue, b.exchange, '');
+}
+
+/**
+ * A queue declared before (an older fanin, or another `quorumInitialGroupSize`) holds another initial group size,
+ * and RabbitMQ refuses a declare whose value differs, absent included (PRECONDITION_FAILED, which closes the
+ * channel). The size only mattered at creation, so such a queue is kept as it is (checked to exist) and reported
+ * through `onKept`; its membership is changed with `rabbitmq-queues grow`/`shrink`, not by redeclaring.
+ */
+export async function declareTopologyOn(model: ChannelModel, topology: Topology, onKept: (queue: string, brokerMessage: string) => void): Promise<void> {
+  let channel = await model.createChannel();
+  try {
+    for (const e of topology.exchanges) await channel.assertExchange(e.name, e.type, { durable: true });
+    for (const q of topology.queues) {
+      try {
+        await channel.assertQueue(q.name, { durable: true, arguments: queueArguments(q, topology.quorumInitialGroupSize) });
+      } catch (err) {
+        const message = (err as Error).message;
+        if ((err as { code?: unknown }).code !== 406 || !message.includes('x-quorum-initial-group-size')) throw err;
+        channel = await model.createChannel();
+        await channel.checkQueue(q.name);
+        onKept(q.name, message);
+      }
+    }
+    for (const b of topology.bindings) await channel.bindQueue(b.queue, b.exchange, '');
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+}
+
+function queueArguments(q: Topology['queues'][number], groupSize: number | undefined): Record<string, unknown> {
+  const args: Record<string, unknown> = { 'x-queue-type': 'quorum' };
+  if (q.deadLetterExchange) args['x-dead-letter-exchange'] = q.deadLetterExchange;
+  if (q.deliveryLimit) args['x-delivery-limit'] = q.deliveryLimit;
+  if (groupSize !== undefined) args['x-quorum-initial-group-size'] = groupSize;
+  return args;
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './config-error.js';
 import { settings, type Config, type SettingName } from './settings.js';
+import { redactUrl } from '../amqp/broker-endpoints.js';
 
 export interface ConfigSources {
   /** Environment variables (FANIN_*). */
@@ -31,7 +32,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (fromOverride !== undefined) { raw = fromOverride; origin = `override of "${spec.key}"`; }
     const parsed = spec.schema.safeParse(raw);
     if (parsed.success) config[name] = parsed.data;
-    else problems.push(`${spec.key} (${origin}): ${parsed.error.issues.map((i) => i.message).join('; ')}; got ${JSON.stringify(raw)}`);
+    else problems.push(`${spec.key} (${origin}): ${parsed.error.issues.map((i) => i.message).join('; ')}; got ${JSON.stringify(shownValue(spec.key, raw))}`);
   }
   for (const unknownKey of unknownFileKeys(fileValues)) problems.push(`${unknownKey}: unknown key in ${fileLabel}`);
   if (problems.length > 0) throw new ConfigError(problems);
@@ -86,4 +87,9 @@ function unknownFileKeys(values: Record<string, unknown>, prefix = ''): string[]
     else out.push(key);
   }
   return out;
+}
+
+/** A URL setting may carry a password: error messages show it hidden. */
+function shownValue(key: string, raw: unknown): unknown {
+  return key.endsWith('Url') && typeof raw === 'string' ? redactUrl(raw) : raw;
 }

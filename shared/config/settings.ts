@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseAmqpUrls } from '../amqp/broker-endpoints.js';
 
 /**
  * Every setting of every process, as data: its config-file key, its environment variable, its schema and default.
@@ -33,6 +34,10 @@ const jsonValue = z.unknown().transform((v, ctx) => {
   if (typeof v !== 'string') return v;
   try { return JSON.parse(v) as unknown; } catch (err) { ctx.addIssue({ code: 'custom', message: `not JSON: ${(err as Error).message}` }); return z.NEVER; }
 });
+/** One amqp(s):// URL or a comma-separated list of them; an error names the bad entry, password hidden. */
+const amqpUrlList = z.string().superRefine((v, ctx) => {
+  try { parseAmqpUrls(v); } catch (err) { ctx.addIssue({ code: 'custom', message: (err as Error).message }); }
+});
 const sqlIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,39}$/, 'lower-case letters, digits and _, at most 40, not starting with a digit');
 /** The kinds of sink the uploader can run; a named sink picks one with its `type`. */
 export const sinkTypes = ['file', 'forward', 'postgres', 'http', 'stdout'] as const;
@@ -40,7 +45,10 @@ export const sinkTypes = ['file', 'forward', 'postgres', 'http', 'stdout'] as co
 export const settings = {
   namespace: setting('namespace', z.string().regex(/^[a-z0-9_.-]{1,40}$/), 'fanin',
     'Prefix of every exchange, queue and Redis key: lets several fleets (or tests) share one broker and one Redis.'),
-  amqpUrl: setting('amqpUrl', z.string().url(), 'amqp://guest:guest@127.0.0.1:5672', 'RabbitMQ URL.'),
+  amqpUrl: setting('amqpUrl', amqpUrlList, 'amqp://guest:guest@127.0.0.1:5672',
+    'RabbitMQ URL, or a comma-separated list of the nodes of a RabbitMQ cluster: each process connects to one of them (its own shuffled order) and fails over to the next on a connection loss.'),
+  quorumInitialGroupSize: setting('quorumInitialGroupSize', z.coerce.number().int().min(1).max(255), 3,
+    'Replicas of each quorum queue the fleet creates (x-quorum-initial-group-size); RabbitMQ caps it at the cluster size. An existing queue keeps its own.'),
   redisUrl: setting('redisUrl', z.string().url(), 'redis://127.0.0.1:6379', 'Redis URL (dedup workers).'),
   logLevel: setting('logLevel', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']), 'info', 'Log level.'),
   metricsHost: setting('metricsHost', z.string().min(1), '0.0.0.0', 'Address of the /metrics, /healthz, /readyz server.'),

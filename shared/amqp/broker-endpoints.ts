@@ -1,0 +1,82 @@
+/**
+ * The broker endpoints of a process: `amqpUrl` is one URL or a comma-separated list (the nodes of a RabbitMQ
+ * cluster). Pure functions, so the list handling, the per-process order and the reconnect delays are testable
+ * without a broker.
+ */
+
+/** One entry of the list is not an AMQP URL; names the entry (password hidden) so the operator can find it. */
+export class BrokerUrlError extends Error {
+  override readonly name = 'BrokerUrlError';
+  readonly code = 'AMQP_URL_INVALID';
+  constructor(readonly entry: string, why: string) {
+    super(`amqpUrl entry "${redactUrl(entry)}" ${why}`);
+  }
+}
+
+/** Splits and validates the list; throws BrokerUrlError naming the first bad entry. */
+export function parseAmqpUrls(value: string): string[] {
+  const entries = value.split(',').map((x) => x.trim());
+  if (entries.every((x) => x === '')) throw new BrokerUrlError(value, 'is empty: give at least one amqp:// or amqps:// URL');
+  return entries.map((entry) => {
+    if (entry === '') throw new BrokerUrlError(value, 'has an empty entry (two commas in a row, or a trailing comma)');
+    let url: URL;
+    try { url = new URL(entry); } catch { throw new BrokerUrlError(entry, 'is not a URL'); }
+    if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') throw new BrokerUrlError(entry, `has scheme "${url.protocol}": use amqp:// or amqps://`);
+    if (url.hostname === '') throw new BrokerUrlError(entry, 'has no host');
+    return entry;
+  });
+}
+
+/**
+ * The list in an order of this process's own (Fisher-Yates with `random`): processes that all start on the same
+ * list spread over the nodes instead of all connecting to the first one.
+ */
+export function shuffledEndpoints(urls: readonly string[], random: () => number = Math.random): string[] {
+  const out = [...urls];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+export interface ReconnectBackoff {
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly factor: number;
+  /** Fraction of the delay drawn at random either side, so processes that lost the same node do not return in step. */
+  readonly jitter: number;
+}
+
+/** What every broker connection used before the list existed (amqplib's recovery with these options). */
+export const BROKER_BACKOFF: ReconnectBackoff = { initialDelayMs: 200, maxDelayMs: 10_000, factor: 2, jitter: 0.3 };
+
+/**
+ * Delay before reconnect attempt `attempt` (1 = the first after a loss): exponential with jitter, the same formula as
+ * amqplib's recovery, so a single URL behaves as before. The base is capped at max/(1+jitter), so the largest draw
+ * lands on the maximum instead of piling up there.
+ */
+export function reconnectDelayMs(attempt: number, b: ReconnectBackoff = BROKER_BACKOFF, random: () => number = Math.random): number {
+  const base = Math.min(b.maxDelayMs / (1 + b.jitter), b.initialDelayMs * b.factor ** (Math.max(1, attempt) - 1));
+  const spread = base * b.jitter;
+  return Math.max(0, Math.round(base + (spread > 0 ? random() * spread * 2 - spread : 0)));
+}
+
+/** The endpoint after `index`: a failed or lost node is followed by the next one, round the list. */
+export function nextEndpointIndex(index: number, count: number): number {
+  return (index + 1) % count;
+}
+
+/** A URL (or a comma-separated list) with every password replaced, for logs and error messages. */
+export function redactUrl(value: string): string {
+  return value.split(',').map((entry) => {
+    const trimmed = entry.trim();
+    try {
+      const u = new URL(trimmed);
+      if (u.password) u.password = '***';
+      return u.toString();
+    } catch {
+      return '<invalid url>'; // never echo text that may hold a password
+    }
+  }).join(',');
+}
