@@ -22,10 +22,10 @@ export class PrivateRabbitMQ {
     readonly nodeName: string,
   ) {}
 
-  static async create(dir: string): Promise<PrivateRabbitMQ> {
+  static async create(dir: string, namePrefix = 'fanin-chaos'): Promise<PrivateRabbitMQ> {
     // 25672 is the shared node's distribution port: freePorts never hands it out while that node runs.
     const [port, distPort] = await freePorts(2);
-    const node = new PrivateRabbitMQ(dir, port!, distPort!, `fanin-chaos-${randomBytes(4).toString('hex')}@localhost`);
+    const node = new PrivateRabbitMQ(dir, port!, distPort!, `${namePrefix}-${randomBytes(4).toString('hex')}@localhost`);
     mkdirSync(join(dir, 'mnesia'), { recursive: true });
     mkdirSync(join(dir, 'log'), { recursive: true });
     writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
@@ -103,7 +103,8 @@ export class PrivateRabbitMQ {
     }
   }
 
-  private ctl(args: readonly string[], timeoutMs: number): Promise<string> {
+  /** `rabbitmqctl -n <this node> ...`. */
+  ctl(args: readonly string[], timeoutMs: number): Promise<string> {
     return run('rabbitmqctl', ['-n', this.nodeName, ...args], timeoutMs);
   }
 }
