@@ -71,11 +71,16 @@ export class PrivateRabbitMQ {
     this.child = null;
   }
 
-  /** Last resort (cleanup after an error): SIGKILL our node's processes, found by their unique node name. */
+  /**
+   * SIGKILL our node's processes, found by their unique node name: a crash of the node (a fault), or the last resort
+   * of a cleanup. The Erlang VM takes the node name from RABBITMQ_NODENAME, not its command line, so the name is
+   * looked for in each process's environment (every process of the node's tree inherits it from our spawn).
+   */
   async kill(): Promise<void> {
-    const pids = await pidsWithCmdline(this.nodeName);
+    const pids = [...await pidsWithCmdline(this.nodeName), ...await pidsWithEnvironment(`RABBITMQ_NODENAME=${this.nodeName}`)];
     if (this.child?.pid) pids.push(this.child.pid);
     for (const pid of new Set(pids)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    if (this.child) await Promise.race([this.exited, sleep(5000)]);
     this.child = null;
   }
 
@@ -107,4 +112,17 @@ export class PrivateRabbitMQ {
   ctl(args: readonly string[], timeoutMs: number): Promise<string> {
     return run('rabbitmqctl', ['-n', this.nodeName, ...args], timeoutMs);
   }
+}
+
+/** Pids of processes whose environment holds the exact `NAME=value` entry, excluding ourselves. */
+async function pidsWithEnvironment(entry: string): Promise<number[]> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const pids: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if ((await readFile(`/proc/${name}/environ`, 'utf8')).split('\0').includes(entry)) pids.push(Number(name));
+    } catch { /* gone, or not ours to read */ }
+  }
+  return pids;
 }
