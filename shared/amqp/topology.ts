@@ -77,7 +77,14 @@ export async function declareTopology(channel: Channel, topology: Topology): Pro
  * through `onKept`; its membership is changed with `rabbitmq-queues grow`/`shrink`, not by redeclaring.
  */
 export async function declareTopologyOn(model: ChannelModel, topology: Topology, onKept: (queue: string, brokerMessage: string) => void): Promise<void> {
-  let channel = await model.createChannel();
+  const open = async () => {
+    const c = await model.createChannel();
+    // A refused declare closes only the channel (the rejected call carries why); unheard, the error would take the
+    // connection down with it.
+    c.on('error', () => undefined);
+    return c;
+  };
+  let channel = await open();
   try {
     for (const e of topology.exchanges) await channel.assertExchange(e.name, e.type, { durable: true });
     for (const q of topology.queues) {
@@ -86,7 +93,7 @@ export async function declareTopologyOn(model: ChannelModel, topology: Topology,
       } catch (err) {
         const message = (err as Error).message;
         if ((err as { code?: unknown }).code !== 406 || !message.includes('x-quorum-initial-group-size')) throw err;
-        channel = await model.createChannel();
+        channel = await open();
         await channel.checkQueue(q.name);
         onKept(q.name, message);
       }
