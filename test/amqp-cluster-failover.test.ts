@@ -122,6 +122,10 @@ describe('fanin on a private 3-node RabbitMQ cluster: SIGKILL of the node leadin
     const onLeader = members.filter((m) => connectedPort(logDir, m) === leader.port);
     assert.ok(onLeader.length > 0, 'no fanin process connected to the leader of <ns>.new after 12 restarts');
 
+    // The sink's growth over time: the longest stretch without a new line after the kill is the pipeline's stall
+    // (connection failover, leader election of the quorum queues, redelivery), end to end.
+    const growth: { at: number; count: number }[] = [];
+    const watcher = setInterval(() => growth.push({ at: Date.now(), count: readSink(sinkDir, runId).size }), 250);
     const receivers = f.receiverPorts;
     for (const r of receivers) sockets.push(await openTcp(r.syslog));
     const sendStart = Date.now();
@@ -153,7 +157,13 @@ describe('fanin on a private 3-node RabbitMQ cluster: SIGKILL of the node leadin
       landed = readSink(sinkDir, runId);
     }
     await sleep(2000); // late copies (a redelivery after the last line) must be counted too
+    clearInterval(watcher);
     landed = readSink(sinkDir, runId);
+    let stallMs = 0;
+    for (let i = 1, since = 0; i < growth.length; i++) {
+      if (growth[i]!.count > growth[i - 1]!.count) since = i;
+      else if (growth[i]!.at > killedAt && growth[i]!.count < LINES) stallMs = Math.max(stallMs, growth[i]!.at - Math.max(growth[since]!.at, killedAt));
+    }
 
     const lost = Array.from({ length: LINES }, (_, i) => i).filter((seq) => !landed.has(seq));
     let sameIdDuplicates = 0;
@@ -176,7 +186,7 @@ describe('fanin on a private 3-node RabbitMQ cluster: SIGKILL of the node leadin
 
     const report = {
       killedNode: leader.nodeName, newLeader: newLeader?.nodeName ?? null, onKilledNode: onLeader,
-      failovers, lost: lost.length, lostSample: lost.slice(0, 10), sameIdDuplicates, newIdCopies: newIdCopies.length,
+      failovers, sinkStallAfterKillMs: stallMs, lost: lost.length, lostSample: lost.slice(0, 10), sameIdDuplicates, newIdCopies: newIdCopies.length,
       landedDistinct: landed.size, sent: LINES,
     };
     process.stdout.write(`# amqp cluster failover: ${JSON.stringify(report)}\n`);
