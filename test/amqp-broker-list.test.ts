@@ -4,11 +4,12 @@ import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { connect, type ChannelModel } from 'amqplib';
 import { pino } from 'pino';
+import { checkDependencies } from '../cli/preflight.js';
 import { BrokerSession } from '../shared/amqp/broker-session.js';
 import { FailoverConnection } from '../shared/amqp/failover-connection.js';
 import { fleetTopology } from '../shared/amqp/topology.js';
 import { freePorts } from './support/free-ports.js';
-import { AMQP_URL, cleanupNamespace, uniqueNamespace } from './support/services.js';
+import { AMQP_URL, cleanupNamespace, REDIS_URL, uniqueNamespace } from './support/services.js';
 
 /** A logger whose JSON lines the test can read. */
 function capturedLogger(): { log: pino.Logger; lines: { level: number; msg: string; [k: string]: unknown }[] } {
@@ -80,5 +81,14 @@ describe('a broker list on one live broker', () => {
       await session.close();
       await admin.close().catch(() => undefined);
     }
+  });
+
+  it("lets fanin up's preflight pass when one node of the list answers, and names each node when none does", async () => {
+    const { live, dead } = await urls();
+    assert.deepEqual(await checkDependencies(`${dead},${live}`, REDIS_URL), []);
+    const [otherDead] = await freePorts(1);
+    const problems = await checkDependencies(`${dead},amqp://guest:guest@127.0.0.1:${otherDead}`, REDIS_URL);
+    assert.equal(problems.length, 2, JSON.stringify(problems));
+    for (const p of problems) assert.match(p, /cannot reach RabbitMQ at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+: nothing listens there \(ECONNREFUSED\)/);
   });
 });
