@@ -101,6 +101,14 @@ export class PrivateRedisCluster {
     }, timeoutMs, 100);
   }
 
+  /** Resolves once a restarted node has rejoined as a replica and its master's link is up. */
+  async waitForReplica(port: number, timeoutMs = 30_000): Promise<void> {
+    await until(`node ${port} rejoins as a replica`, async () => {
+      const info = await this.command(port, 'INFO', 'replication');
+      return /role:slave/.test(info) && /master_link_status:up/.test(info);
+    }, timeoutMs, 200);
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.kill()));
     rmSync(this.dir, { recursive: true, force: true });

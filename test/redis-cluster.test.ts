@@ -15,6 +15,7 @@ import { checkDependencies } from '../cli/preflight.js';
 import { AMQP_URL, uniqueNamespace } from './support/services.js';
 import { WorkerProcess } from './support/fanout-stream.js';
 import { runFailover } from './support/redis-failover-run.js';
+import { drainBacklog } from './support/redis-backlog-run.js';
 
 const PARTITIONS = 16;
 const keyOf = (line: string) => createHash('sha256').update(line).digest().subarray(0, 16);
@@ -128,25 +129,54 @@ describe('dedup on a real Redis Cluster', { timeout: 170_000 }, () => {
     assert.match(worker.log, /FANIN_WORKER_DEDUP_PARTITIONS.*16 or more/);
   });
 
-  it('SIGKILL of a master mid-stream: its replica takes over, the worker holds and resumes, no line lost', async (t) => {
-    let killedPort = 0;
-    let failoverMs = 0;
-    const result = await runFailover({
-      label: 'cl-failover', redisUrl: cluster.url, partitions: PARTITIONS, rounds: 30, linesPerRound: 100, roundPauseMs: 150, faultRound: 8,
-      settleTimeoutMs: 40_000,
-      fault: async () => {
-        killedPort = await cluster.masterOfSlot(hashSlot('{p0}'));
-        const killedAt = Date.now();
-        await cluster.node(killedPort).kill();
-        void cluster.waitForFailover(killedPort).then(() => { failoverMs = Date.now() - killedAt; }, () => undefined);
-      },
+  it('worker.redisWaitReplicas: WAIT 1 after each batch still lands every line; its cost in batches/s against WAIT 0', async (t) => {
+    const run = (waitReplicas: number) => drainBacklog({
+      label: `cl-wait${waitReplicas}`, redisUrl: cluster.url, partitions: PARTITIONS, lines: 4000, batchSize: 20, timeoutMs: 40_000,
+      env: { FANIN_WORKER_REDIS_WAIT_REPLICAS: String(waitReplicas) },
     });
-    await cluster.waitForFailover(killedPort);
-    t.diagnostic(`cluster failover: ${failoverMs} ms from SIGKILL to a promoted replica and cluster_state:ok; `
-      + `pipeline paused ${result.pipelinePauseMs} ms; ${result.lines} lines, lost ${result.lost.length}, `
-      + `duplicates same id ${result.sameIdDuplicates}, new id ${result.newIdDuplicates}`);
-    assert.deepEqual(result.lost, [], `lost lines; worker log:\n${result.workerLog.slice(-3000)}`);
-    assert.ok(result.pipelinePauseMs < 30_000, `the worker resumed (paused ${result.pipelinePauseMs} ms)`);
-    t.diagnostic(`the worker ${/holding: stopped consuming/.test(result.workerLog) ? 'held (stopped consuming) and resumed' : 'never held: ioredis retries covered the failover'}`);
+    const without = await run(0);
+    const withWait = await run(1);
+    t.diagnostic(`400 fanned-out batches of 20 lines, ${PARTITIONS} partitions, 3 masters: WAIT 0 ${without.batchesPerSecond} batches/s, WAIT 1 ${withWait.batchesPerSecond} batches/s`);
+    for (const r of [without, withWait]) {
+      assert.equal(r.lost, 0, r.workerLog.slice(-2000));
+      assert.equal(r.duplicates, 0);
+    }
   });
+
+  it('a WAIT that cannot be satisfied (2 replicas asked, 1 exists) publishes and acks nothing', async () => {
+    const r = await drainBacklog({
+      label: 'cl-wait2', redisUrl: cluster.url, partitions: PARTITIONS, lines: 20, batchSize: 20, timeoutMs: 4000,
+      env: { FANIN_WORKER_REDIS_WAIT_REPLICAS: '2', FANIN_WORKER_REDIS_WAIT_TIMEOUT_MS: '200' },
+    });
+    assert.equal(r.lost, 20, 'no line published while the decisions lack the replicas asked for');
+    assert.match(r.workerLog, /WAIT: 1 of 2 replicas acknowledged within 200 ms/);
+  });
+
+  for (const waitReplicas of [0, 1]) {
+    it(`SIGKILL of a master mid-stream (WAIT ${waitReplicas}): its replica takes over, the worker holds and resumes once the shard can take writes (and WAIT), no line lost`, async (t) => {
+      let killedPort = 0;
+      let failoverMs = 0;
+      let restarted: Promise<void> = Promise.resolve();
+      const result = await runFailover({
+        label: `cl-failover${waitReplicas}`, redisUrl: cluster.url, partitions: PARTITIONS, waitReplicas,
+        rounds: 24, linesPerRound: 100, roundPauseMs: 150, faultRound: 6, settleTimeoutMs: 40_000,
+        fault: async () => {
+          killedPort = await cluster.masterOfSlot(hashSlot('{p0}'));
+          const killedAt = Date.now();
+          await cluster.node(killedPort).kill();
+          // Brought back once its replica took over: it rejoins as that replica. Until then a shard without replica
+          // cannot satisfy WAIT 1, and the worker holds rather than act on decisions that a second failure could lose.
+          restarted = cluster.waitForFailover(killedPort).then(() => { failoverMs = Date.now() - killedAt; return cluster.node(killedPort).start(); });
+        },
+      });
+      await restarted;
+      t.diagnostic(`WAIT ${waitReplicas}: cluster failover ${failoverMs} ms from SIGKILL to a promoted replica and cluster_state:ok; `
+        + `pipeline paused ${result.pipelinePauseMs} ms; ${result.lines} lines, lost ${result.lost.length}, `
+        + `duplicates same id ${result.sameIdDuplicates}, new id ${result.newIdDuplicates}`);
+      t.diagnostic(`the worker ${/holding: stopped consuming/.test(result.workerLog) ? 'held (stopped consuming) and resumed' : 'never held: ioredis retries covered the failover'}`);
+      assert.deepEqual(result.lost, [], `lost lines; worker log:\n${result.workerLog.slice(-3000)}`);
+      assert.ok(result.pipelinePauseMs < 30_000, `the worker resumed (paused ${result.pipelinePauseMs} ms)`);
+      await cluster.waitForReplica(killedPort);
+    });
+  }
 });
