@@ -11,7 +11,7 @@ import { createRegistry } from '../shared/metrics/registry.js';
 import { batchReceivedAt, isLate } from './batch-age.js';
 import { selectUnique, type UniqueSelection } from './batch-decision.js';
 import { DedupStore } from './dedup-store.js';
-import { checkPartitionsFitMode } from './partitions-for-mode.js';
+import { partitionsFor } from './partitions-for-mode.js';
 import { createRedisClient } from '../shared/redis-client.js';
 import { describeRedisEndpoints, parseRedisUrl } from '../shared/redis-endpoints.js';
 import { passThroughBatch } from './pass-through.js';
@@ -34,7 +34,7 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
   const names = topologyNames(config.namespace);
 
   const redisEndpoints = parseRedisUrl(config.redisUrl);
-  checkPartitionsFitMode(redisEndpoints.mode, config.dedupPartitions);
+  const partitions = partitionsFor(redisEndpoints.mode, config.dedupPartitions);
   // Fail fast instead of queueing commands while Redis is away: the worker holds and batches wait in RabbitMQ.
   const redis = createRedisClient(redisEndpoints, {
     maxRetriesPerRequest: 1,
@@ -43,7 +43,7 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
   redis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis error'));
   redis.on('node error', (err: Error, node: string) => log.debug({ err: err.message, node }, 'redis cluster node error'));
   const store = new DedupStore(redis, {
-    namespace: config.namespace, partitions: config.dedupPartitions, windowMs: config.dedupWindowSeconds * 1000,
+    namespace: config.namespace, partitions, windowMs: config.dedupWindowSeconds * 1000,
     waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs,
   });
 
@@ -232,7 +232,7 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
   session.on('lost', () => { publisher.detach(); channel = null; consumerTag = null; metrics.holding.set(1); });
   redis.on('ready', () => {
     metrics.redisUp.set(1);
-    log.info({ redis: describeRedisEndpoints(redisEndpoints), mode: redisEndpoints.mode }, 'redis ready');
+    log.info({ redis: describeRedisEndpoints(redisEndpoints), mode: redisEndpoints.mode, partitions }, 'redis ready');
     startConsuming().catch((err: Error) => log.warn({ err: err.message }, 'cannot start consuming'));
   });
   const holdsWithoutRedis = config.redisDownMode === 'hold';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRedisUrl, redactRedisUrl, RedisUrlError } from '../shared/redis-endpoints.js';
-import { checkPartitionsFitMode } from '../dedup-worker/partitions-for-mode.js';
+import { checkPartitionsFitMode, partitionsFor } from '../dedup-worker/partitions-for-mode.js';
 import { hashSlot } from '../dedup-worker/hash-slot.js';
 import { loadConfig } from '../shared/config/load-config.js';
 import { ConfigError } from '../shared/config/config-error.js';
@@ -83,6 +83,16 @@ describe('redisUrl and the partition count, at start-up', () => {
     assert.doesNotThrow(() => checkPartitionsFitMode('cluster', 16));
     assert.doesNotThrow(() => checkPartitionsFitMode('single', 1));
     assert.doesNotThrow(() => checkPartitionsFitMode('sentinel', 1));
+  });
+
+  it('auto partitions follow the mode: 1 on one node or Sentinel, 16 on a cluster; the default is auto', () => {
+    assert.equal(loadConfig({ env: {} }).dedupPartitions, 'auto');
+    assert.equal(partitionsFor('single', 'auto'), 1);
+    assert.equal(partitionsFor('sentinel', 'auto'), 1);
+    assert.equal(partitionsFor('cluster', 'auto'), 16);
+    assert.equal(partitionsFor('cluster', 32), 32);
+    assert.equal(loadConfig({ env: { FANIN_WORKER_DEDUP_PARTITIONS: '8' } }).dedupPartitions, 8);
+    assert.throws(() => partitionsFor('cluster', 2), ConfigError);
   });
 
   it('hashSlot follows the cluster specification (values from CLUSTER KEYSLOT)', () => {
