@@ -29,7 +29,9 @@ export async function checkDependencies(amqpUrl: string, redisUrl: string): Prom
  */
 async function checkRedis(redisUrl: string): Promise<string[]> {
   const redis = createRedisClient(parseRedisUrl(redisUrl), { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on('error', () => undefined);
+  // A refused AUTH arrives as an error event; the connect promise then only says "Connection is closed".
+  let lastError: Error | null = null;
+  redis.on('error', (err: Error) => { lastError = err; });
   try {
     await withTimeout(redis.connect(), 3000);
     if (redis instanceof Cluster) {
@@ -39,7 +41,7 @@ async function checkRedis(redisUrl: string): Promise<string[]> {
     }
     return [];
   } catch (err) {
-    return [describeRedisFailure(redisUrl, err)];
+    return [describeRedisFailure(redisUrl, lastError ?? err)];
   } finally {
     redis.disconnect();
   }
