@@ -88,7 +88,7 @@ describe('dedup on a real Redis Cluster', { timeout: 170_000 }, () => {
     assert.equal(decided.flatMap((d) => d.occurrences).filter((n) => n === 1).length, 40);
   });
 
-  it('trap: MOVED, ASK and TRYAGAIN while a partition\'s slot migrates to another master, keys and batch record with it', async () => {
+  it('trap: MOVED, ASK and TRYAGAIN while a partition\'s slot migrates to another master, keys and batch record with it', async (t) => {
     const ns = uniqueNamespace('cl-move');
     const store = new DedupStore(client, { namespace: ns, partitions: PARTITIONS, windowMs: 60_000 });
     const lines = linesNamed(`${ns} move`, 48);
@@ -115,6 +115,10 @@ describe('dedup on a real Redis Cluster', { timeout: 170_000 }, () => {
     const redelivered = await store.decide(batchOf('a', 'mv', 1, lines));
     assert.ok(redelivered.every((d) => d.reused), 'the batch records moved with the slot (MOVED followed)');
     assert.equal(await cluster.masterOfSlot(slot), to.port);
+    // The source master's error counters prove the store really met each redirection and ioredis followed it.
+    const errorstats = await cluster.command(from.port, 'INFO', 'errorstats');
+    t.diagnostic(`error replies of the source master: ${errorstats.trim().replace(/\r?\n/g, ' ')}`);
+    for (const reply of ['ASK', 'TRYAGAIN', 'MOVED']) assert.match(errorstats, new RegExp(`errorstat_${reply}:count=[1-9]`), `${reply} was answered`);
   });
 
   it('refuses to start a worker with 1 partition on a cluster, naming FANIN_WORKER_DEDUP_PARTITIONS', async () => {
