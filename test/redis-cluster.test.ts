@@ -93,28 +93,36 @@ describe('dedup on a real Redis Cluster', { timeout: 170_000 }, () => {
     const store = new DedupStore(client, { namespace: ns, partitions: PARTITIONS, windowMs: 60_000 });
     const lines = linesNamed(`${ns} move`, 48);
     const first = await store.decide(batchOf('a', 'mv', 1, lines));
-    const slot = hashSlot(`{p${first[0]!.partition}}`);
+    const busiest = first.reduce((m, d) => (d.indices.length > m.indices.length ? d : m));
+    assert.ok(busiest.indices.length >= 2, 'a partition with at least two of the lines');
+    const slot = hashSlot(`{p${busiest.partition}}`);
     const infos = await cluster.nodeInfos();
     const fromPort = await cluster.masterOfSlot(slot);
     const from = infos.find((i) => i.port === fromPort)!;
     const to = infos.find((i) => i.role === 'master' && i.port !== fromPort)!;
+    // A second client whose slot map predates the move: its first call after the move must meet MOVED.
+    const stale = createRedisClient(parseRedisUrl(cluster.url), { maxRetriesPerRequest: 1, retryStrategy: () => 200 });
+    stale.on('error', () => undefined);
+    await new Promise<void>((resolve) => stale.once('ready', () => resolve()));
+    t.after(() => stale.disconnect());
     await cluster.command(to.port, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id);
     await cluster.command(from.port, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to.id);
     const keys = (await cluster.command(from.port, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '1000')).split(',').filter(Boolean);
-    // Half of this batch's keys moved (the slot also holds other tests' keys: those all move): a script over them
-    // answers TRYAGAIN (some here, some there); keys none of which is here answer ASK.
-    const ours = keys.filter((k) => k.startsWith(`${ns}:`));
-    const half = [...keys.filter((k) => !k.startsWith(`${ns}:`)), ...ours.slice(0, Math.ceil(ours.length / 2))];
-    assert.ok(ours.length > 1 && half.length < keys.length);
-    await cluster.command(from.port, 'MIGRATE', '127.0.0.1', String(to.port), '', '0', '5000', 'KEYS', ...half);
+    // One of this batch's event keys moved, the others (and everything else) still here: b's copy, a script over
+    // those keys, answers TRYAGAIN (some here, some there). Fresh lines, none of whose keys is here, answer ASK.
+    const ourEventKeys = keys.filter((k) => k.startsWith(`${ns}:{`) && k.includes('}:e:'));
+    assert.ok(ourEventKeys.length >= 2);
+    await cluster.command(from.port, 'MIGRATE', '127.0.0.1', String(to.port), '', '0', '5000', 'KEYS', ourEventKeys[0]!);
     const during = store.decide(batchOf('b', 'mv', 1, lines));
+    const fresh = store.decide(batchOf('a', 'mv', 2, linesNamed(`${ns} fresh`, 64)));
     await new Promise((r) => setTimeout(r, 300));
     const rest = (await cluster.command(from.port, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '1000')).split(',').filter(Boolean);
     if (rest.length > 0) await cluster.command(from.port, 'MIGRATE', '127.0.0.1', String(to.port), '', '0', '5000', 'KEYS', ...rest);
     for (const i of infos.filter((x) => x.role === 'master')) await cluster.command(i.port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id);
     const b = await during;
+    assert.equal((await fresh).flatMap((d) => d.occurrences).filter((n) => n === 1).length, 64);
     assert.equal(b.flatMap((d) => d.occurrences).filter((n) => n === 0).length, 48, 'b\'s copies are duplicates, counted across the move');
-    const redelivered = await store.decide(batchOf('a', 'mv', 1, lines));
+    const redelivered = await new DedupStore(stale, { namespace: ns, partitions: PARTITIONS, windowMs: 60_000 }).decide(batchOf('a', 'mv', 1, lines));
     assert.ok(redelivered.every((d) => d.reused), 'the batch records moved with the slot (MOVED followed)');
     assert.equal(await cluster.masterOfSlot(slot), to.port);
     // The source master's error counters prove the store really met each redirection and ioredis followed it.
