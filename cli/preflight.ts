@@ -1,7 +1,9 @@
 import { connect } from 'amqplib';
-import { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { parseAmqpUrls } from '../shared/amqp/broker-endpoints.js';
 import { redactUrl } from '../shared/amqp/broker-session.js';
+import { createRedisClient } from '../shared/redis-client.js';
+import { parseRedisUrl, redactRedisUrl } from '../shared/redis-endpoints.js';
 
 const START_RABBITMQ = 'start it with: rabbitmq-server -detached';
 const START_REDIS = 'start it with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379';
@@ -13,17 +15,32 @@ const START_REDIS = 'start it with: redis-server --daemonize yes --bind 127.0.0.
 export async function checkDependencies(amqpUrl: string, redisUrl: string): Promise<string[]> {
   const problems: string[] = [];
   problems.push(...await checkBrokers(amqpUrl));
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
-  redis.on('error', () => undefined);
+  problems.push(...await checkRedis(redisUrl));
+  return problems;
+}
+
+/**
+ * Connects the way the worker will (one node, the master Sentinel names, or the cluster's slot map) and writes
+ * nothing: a PING answered by the master, or by every cluster master, proves the dedup keys are reachable.
+ */
+async function checkRedis(redisUrl: string): Promise<string[]> {
+  const redis = createRedisClient(parseRedisUrl(redisUrl), { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // A refused AUTH arrives as an error event; the connect promise then only says "Connection is closed".
+  let lastError: Error | null = null;
+  redis.on('error', (err: Error) => { lastError = err; });
   try {
     await withTimeout(redis.connect(), 3000);
-    await redis.ping();
+    if (redis instanceof Cluster) {
+      await withTimeout(Promise.all(redis.nodes('master').map((n) => n.ping())), 3000);
+    } else {
+      await redis.ping();
+    }
+    return [];
   } catch (err) {
-    problems.push(describeRedisFailure(redisUrl, err));
+    return [describeRedisFailure(redisUrl, lastError ?? err)];
   } finally {
     redis.disconnect();
   }
-  return problems;
 }
 
 /**
@@ -61,7 +78,7 @@ export function describeAmqpFailure(amqpUrl: string, err: unknown): string {
 }
 
 export function describeRedisFailure(redisUrl: string, err: unknown): string {
-  const url = redactUrl(redisUrl);
+  const url = redactRedisUrl(redisUrl);
   const message = err instanceof Error ? err.message : String(err);
   if (/WRONGPASS|NOAUTH|invalid password|invalid username/i.test(message)) {
     return `Redis at ${url} refused the login (${message.split(' ')[0]}): wrong user or password in redisUrl (FANIN_REDIS_URL)`;

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
+import type { RedisClient } from '../shared/redis-client.js';
 import type { NewEventBatch } from '../shared/batch-codec.js';
 import { keyHexAt, newBatchId } from '../shared/batch-codec.js';
 import { parseOccurrences, type PartitionDecision } from './batch-decision.js';
+import { hashSlot } from './hash-slot.js';
 import { batchRecordKeyName, chunkIndexOfEvents, chunkKeyName, dedupKeyNameOfHex, groupByPartition } from './partitioning.js';
 
 // Read from next to the compiled module: the build copies the .lua files into dist/ (and the image).
@@ -17,15 +19,29 @@ export interface DedupStoreOptions {
   readonly namespace: string;
   readonly partitions: number;
   readonly windowMs: number;
+  /** Replicas that must hold a batch's decisions before `decide` returns (WAIT); 0: none. */
+  readonly waitReplicas?: number;
+  readonly waitTimeoutMs?: number;
 }
 
-/** The dedup state in Redis: one script call per (batch, partition), all of a batch's calls pipelined. */
-export class DedupStore {
-  private readonly redis: Redis & DedupCommands;
+/** WAIT timed out with fewer replicas than asked: the decisions may not survive a failover, so they are not acted on. */
+export class ReplicationWaitError extends Error {
+  override readonly name = 'ReplicationWaitError';
+  readonly code = 'REDIS_WAIT_SHORT';
+}
 
-  constructor(redis: Redis, private readonly options: DedupStoreOptions) {
+/**
+ * The dedup state in Redis: one script call per (batch, partition), sent together. Not a pipeline: ioredis's Cluster
+ * cannot run custom commands in a pipeline, nor one pipeline across slots, while separate calls work in every mode
+ * (on one connection they are pipelined on the socket anyway). ioredis sends EVAL the first time on each socket and
+ * again after NOSCRIPT, so a promoted replica or a flushed script cache costs one EVAL, not an error.
+ */
+export class DedupStore {
+  private readonly redis: RedisClient & DedupCommands;
+
+  constructor(redis: RedisClient, private readonly options: DedupStoreOptions) {
     redis.defineCommand('dedupBatch', { lua: DEDUP_BATCH_LUA });
-    this.redis = redis as Redis & DedupCommands;
+    this.redis = redis as RedisClient & DedupCommands;
   }
 
   async decide(batch: NewEventBatch): Promise<PartitionDecision[]> {
@@ -58,16 +74,42 @@ export class DedupStore {
         chunkResends: Number(chunkResends ?? 0),
       };
     });
-    return Promise.all(calls);
+    const decisions = await Promise.all(calls);
+    if ((this.options.waitReplicas ?? 0) > 0) await this.waitForReplicas(decisions.map((d) => d.partition));
+    return decisions;
+  }
+
+  /**
+   * WAIT on each connection that ran one of the scripts: it blocks until the replicas have every write sent on it so
+   * far, which includes the scripts (their replies came back before). A redelivered batch (decisions reused) waits
+   * too: its first attempt may have died between the script and the WAIT.
+   */
+  private async waitForReplicas(partitions: readonly number[]): Promise<void> {
+    const wanted = this.options.waitReplicas ?? 0;
+    const timeoutMs = this.options.waitTimeoutMs ?? 2000;
+    const nodes = this.redis instanceof Cluster ? this.nodesOf(this.redis, partitions) : [this.redis];
+    await Promise.all(nodes.map(async (node) => {
+      const acked = Number(await node.call('WAIT', wanted, timeoutMs));
+      if (acked < wanted) throw new ReplicationWaitError(`WAIT: ${acked} of ${wanted} replicas acknowledged within ${timeoutMs} ms`);
+    }));
+  }
+
+  private nodesOf(cluster: Cluster, partitions: readonly number[]): Redis[] {
+    const keys = new Set(partitions.map((p) => cluster.slots[hashSlot(`{p${p}}`)]?.[0]));
+    const nodes = cluster.nodes('master').filter((n) => keys.has(`${n.options.host}:${n.options.port}`));
+    if (nodes.length < keys.size) throw new ReplicationWaitError('WAIT: the slot map names a master ioredis has no connection to (a failover under way)');
+    return nodes;
+  }
+
+  /** A small write in every partition: succeeds only once every shard holding a partition accepts writes again. */
+  async probe(workerId: string): Promise<void> {
+    const { namespace, partitions } = this.options;
+    await Promise.all(Array.from({ length: partitions }, (_, p) => this.redis.set(`${namespace}:{p${p}}:probe:${workerId}`, '1', 'PX', 10_000)));
   }
 
   /** After the publisher confirm: a later redelivery of this batch needs to publish nothing. */
   async markPublished(batch: NewEventBatch, decisions: readonly PartitionDecision[]): Promise<void> {
     const batchId = newBatchId(batch);
-    const pipeline = this.redis.pipeline();
-    for (const d of decisions) pipeline.hset(batchRecordKeyName(this.options.namespace, d.partition, batchId), 'p', '1');
-    const results = await pipeline.exec();
-    const failed = results?.find(([err]) => err);
-    if (failed?.[0]) throw failed[0];
+    await Promise.all(decisions.map((d) => this.redis.hset(batchRecordKeyName(this.options.namespace, d.partition, batchId), 'p', '1')));
   }
 }

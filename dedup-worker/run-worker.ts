@@ -1,6 +1,5 @@
-import { Redis } from 'ioredis';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { BrokerSession, redactUrl } from '../shared/amqp/broker-session.js';
+import { BrokerSession } from '../shared/amqp/broker-session.js';
 import { ConfirmPublisher } from '../shared/amqp/confirm-publisher.js';
 import { fleetTopology, topologyNames } from '../shared/amqp/topology.js';
 import { BatchDecodeError, decodeNewEventBatch, encodeProcessedBatch, newBatchId, type NewEventBatch } from '../shared/batch-codec.js';
@@ -12,6 +11,9 @@ import { createRegistry } from '../shared/metrics/registry.js';
 import { batchReceivedAt, isLate } from './batch-age.js';
 import { selectUnique, type UniqueSelection } from './batch-decision.js';
 import { DedupStore } from './dedup-store.js';
+import { partitionsFor } from './partitions-for-mode.js';
+import { createRedisClient } from '../shared/redis-client.js';
+import { describeRedisEndpoints, parseRedisUrl } from '../shared/redis-endpoints.js';
 import { passThroughBatch } from './pass-through.js';
 import { createWorkerMetrics } from './worker-metrics.js';
 
@@ -31,13 +33,19 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
   metrics.dedupWindow.set(config.dedupWindowSeconds);
   const names = topologyNames(config.namespace);
 
+  const redisEndpoints = parseRedisUrl(config.redisUrl);
+  const partitions = partitionsFor(redisEndpoints.mode, config.dedupPartitions);
   // Fail fast instead of queueing commands while Redis is away: the worker holds and batches wait in RabbitMQ.
-  const redis = new Redis(config.redisUrl, {
-    enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false,
+  const redis = createRedisClient(redisEndpoints, {
+    maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(200 * 2 ** Math.min(attempt, 6), 5000) + Math.floor(Math.random() * 200),
   });
   redis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis error'));
-  const store = new DedupStore(redis, { namespace: config.namespace, partitions: config.dedupPartitions, windowMs: config.dedupWindowSeconds * 1000 });
+  redis.on('node error', (err: Error, node: string) => log.debug({ err: err.message, node }, 'redis cluster node error'));
+  const store = new DedupStore(redis, {
+    namespace: config.namespace, partitions, windowMs: config.dedupWindowSeconds * 1000,
+    waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs,
+  });
 
   const session = new BrokerSession(config.amqpUrl, fleetTopology(config.namespace, config.sinks, config.quorumInitialGroupSize), log, `fanin worker ${config.workerId}`);
   const publisher = new ConfirmPublisher();
@@ -82,7 +90,7 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
     probeTimer = setTimeout(() => {
       probeTimer = null;
       if (stopping || consuming()) return;
-      redis.set(`${config.namespace}:probe:${config.workerId}`, '1', 'PX', 10_000).then(
+      store.probe(config.workerId).then(
         () => { probeDelayMs = 500; return startConsuming(); },
         () => { probeDelayMs = Math.min(probeDelayMs * 2, 5000); scheduleRedisProbe(); },
       ).catch((err: Error) => { log.warn({ err: err.message }, 'cannot resume consuming'); scheduleRedisProbe(); });
@@ -224,7 +232,7 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
   session.on('lost', () => { publisher.detach(); channel = null; consumerTag = null; metrics.holding.set(1); });
   redis.on('ready', () => {
     metrics.redisUp.set(1);
-    log.info({ url: redactUrl(config.redisUrl) }, 'redis ready');
+    log.info({ redis: describeRedisEndpoints(redisEndpoints), mode: redisEndpoints.mode, partitions }, 'redis ready');
     startConsuming().catch((err: Error) => log.warn({ err: err.message }, 'cannot start consuming'));
   });
   const holdsWithoutRedis = config.redisDownMode === 'hold';

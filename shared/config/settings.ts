@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseAmqpUrls } from '../amqp/broker-endpoints.js';
+import { parseRedisUrl, RedisUrlError } from '../redis-endpoints.js';
 
 /**
  * Every setting of every process, as data: its config-file key, its environment variable, its schema and default.
@@ -38,6 +39,9 @@ const jsonValue = z.unknown().transform((v, ctx) => {
 const amqpUrlList = z.string().superRefine((v, ctx) => {
   try { parseAmqpUrls(v); } catch (err) { ctx.addIssue({ code: 'custom', message: (err as Error).message }); }
 });
+const redisUrlSchema = z.string().superRefine((v, ctx) => {
+  try { parseRedisUrl(v); } catch (err) { if (err instanceof RedisUrlError) ctx.addIssue({ code: 'custom', message: err.message }); else throw err; }
+});
 const sqlIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,39}$/, 'lower-case letters, digits and _, at most 40, not starting with a digit');
 /** The kinds of sink the uploader can run; a named sink picks one with its `type`. */
 export const sinkTypes = ['file', 'forward', 'postgres', 'http', 'stdout'] as const;
@@ -49,7 +53,8 @@ export const settings = {
     'RabbitMQ URL, or a comma-separated list of the nodes of a RabbitMQ cluster: each process connects to one of them (its own shuffled order) and fails over to the next on a connection loss.'),
   quorumInitialGroupSize: setting('quorumInitialGroupSize', z.coerce.number().int().min(1).max(255), 3,
     'Replicas of each quorum queue the fleet creates (x-quorum-initial-group-size); RabbitMQ caps it at the cluster size. An existing queue keeps its own.'),
-  redisUrl: setting('redisUrl', z.string().url(), 'redis://127.0.0.1:6379', 'Redis URL (dedup workers).'),
+  redisUrl: setting('redisUrl', redisUrlSchema, 'redis://127.0.0.1:6379',
+    'Redis of the dedup workers: redis://[user:pass@]host:port (one node), redis+sentinel://[user:pass@]h1:p1,h2:p2,h3:p3/<master-name> (Sentinel, follows failovers) or redis+cluster://[user:pass@]h1:p1,h2:p2,h3:p3 (Redis Cluster); rediss… for TLS. See docs/redis.md.'),
   logLevel: setting('logLevel', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']), 'info', 'Log level.'),
   metricsHost: setting('metricsHost', z.string().min(1), '0.0.0.0', 'Address of the /metrics, /healthz, /readyz server.'),
   metricsPort: setting('metricsPort', port, 9601, 'Port of the /metrics, /healthz, /readyz server.'),
@@ -132,8 +137,12 @@ export const settings = {
   workerPrefetch: setting('worker.prefetch', positiveInt, 32, 'Batches a worker holds unacknowledged at once.'),
   dedupWindowSeconds: setting('worker.dedupWindowSeconds', positiveInt, 600,
     'How long copies of one event are matched; must exceed the longest delay between copies (spool replay).'),
-  dedupPartitions: setting('worker.dedupPartitions', z.coerce.number().int().min(1).max(16384), 1,
-    'Redis hash-tag partitions of the dedup keys: 1 on one Redis, 16 or more on a Redis Cluster.'),
+  dedupPartitions: setting('worker.dedupPartitions', z.union([z.literal('auto'), z.coerce.number().int().min(1).max(16384)]), 'auto',
+    'Redis hash-tag partitions of the dedup keys (every worker must use the same): auto is 1 on one Redis or a Sentinel master and 16 on a Redis Cluster, where fewer than 3 is refused at start-up.'),
+  redisWaitReplicas: setting('worker.redisWaitReplicas', nonNegativeInt, 0,
+    'After each batch\'s script, WAIT until this many replicas of the node that ran it hold the decisions, before publishing and acking; 0: no WAIT. See docs/redis.md.'),
+  redisWaitTimeoutMs: setting('worker.redisWaitTimeoutMs', positiveInt, 2000,
+    'Longest a WAIT may block; fewer replicas than worker.redisWaitReplicas by then returns the batch to the queue (it is retried).'),
 
   redisDownMode: setting('worker.redisDownMode', z.enum(['hold', 'pass-through']), 'hold',
     'While Redis is unreachable: hold (stop consuming; batches wait in RabbitMQ) or pass-through (publish every copy flagged dedup: skipped).'),
