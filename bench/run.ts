@@ -30,7 +30,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { redactUrl } from '../shared/amqp/broker-session.js';
+import { redactUrl } from '../shared/amqp/broker-endpoints.js';
 import { runLoad, type LoadResult, type LoadTarget } from './fanout-load.js';
 import { deleteBrokerObjects, deleteRedisKeys, QueueProbe, queueDepths } from './lib/cleanup.js';
 import { measureDedupStage, type DedupStageResult } from './lib/dedup-stage.js';

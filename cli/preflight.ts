@@ -1,7 +1,7 @@
 import { connect } from 'amqplib';
 import { Cluster } from 'ioredis';
 import { parseAmqpUrls } from '../shared/amqp/broker-endpoints.js';
-import { redactUrl } from '../shared/amqp/broker-session.js';
+import { redactUrl } from '../shared/amqp/broker-endpoints.js';
 import { createRedisClient } from '../shared/redis-client.js';
 import { parseRedisUrl, redactRedisUrl } from '../shared/redis-endpoints.js';
 

@@ -5,8 +5,6 @@ import { parseAmqpUrls } from './broker-endpoints.js';
 import { FailoverConnection } from './failover-connection.js';
 import { declareTopologyOn, type Topology } from './topology.js';
 
-export { redactUrl } from './broker-endpoints.js';
-
 export interface BrokerSessionEvents {
   /** Connected and the topology is declared: open channels on this model. Fires again after every reconnect. */
   ready: [model: ChannelModel];
