@@ -181,7 +181,8 @@ describe('docker-compose.yml live on a Docker engine (Compose v2, stand-in image
       if (!FANIN_SERVICES.has(s.Config.Labels['com.docker.compose.service']!)) continue;
       const lines = stack.logs(s.Id).split('\n');
       const draining = lines.findLastIndex((l) => l.includes('"msg":"draining"'));
-      assert.ok(draining >= 0 && lines.slice(draining).some((l) => l.includes('"msg":"drained')), `${s.Name} logged its drain`);
+      assert.ok(draining >= 0 && lines.slice(draining).some((l) => l.includes('"msg":"drained')),
+        `${s.Name} logged its drain; its last log lines:\n${lines.slice(-12).join('\n')}`);
     }
   });
 });
