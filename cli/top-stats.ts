@@ -97,10 +97,12 @@ function queueDepths(samples: readonly Sample[], namespace: string): QueueDepth[
   return names.map((name) => ({ name, ready: ready.get(name) ?? 0, unacked: unacked.get(name) ?? 0 }));
 }
 
-/** The pipeline's order: new, then the sinks, then dead. */
+/** The pipeline's order: new (and its shards, by number), then the sinks, then dead. */
 function queueOrder(namespace: string): (a: string, b: string) => number {
-  const rank = (q: string) => (q === `${namespace}.new` ? 0 : q === `${namespace}.dead` ? 2 : 1);
-  return (a, b) => rank(a) - rank(b) || a.localeCompare(b);
+  const newQueue = `${namespace}.new`;
+  const shardOf = (q: string) => (q === newQueue ? 0 : /^\d+$/.test(q.slice(newQueue.length + 1)) && q.startsWith(`${newQueue}.`) ? Number(q.slice(newQueue.length + 1)) : null);
+  const rank = (q: string) => (shardOf(q) !== null ? 0 : q === `${namespace}.dead` ? 2 : 1);
+  return (a, b) => rank(a) - rank(b) || (shardOf(a) ?? 0) - (shardOf(b) ?? 0) || a.localeCompare(b);
 }
 
 export interface ReceiverRow {

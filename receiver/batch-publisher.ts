@@ -4,11 +4,13 @@ import { PublishError, type ConfirmPublisher } from '../shared/amqp/confirm-publ
 import type { Logger } from '../shared/logger.js';
 import type { SealedBatch } from './event-batcher.js';
 import type { ReceiverMetrics } from './receiver-metrics.js';
+import type { BatchRoute } from './shard-rotation.js';
 import { ThrottledWarning } from './inputs/throttled-warning.js';
 import { SpoolFullError, type SpoolJournal, type SpoolRecord } from './spool/spool-journal.js';
 
 export interface BatchPublisherOptions {
-  readonly exchange: string;
+  /** Where each publish goes: the same exchange always, or the shards of `<ns>.new` in turn. */
+  readonly route: () => BatchRoute;
   readonly receiverId: string;
   readonly bootId: string;
   /** Unconfirmed batches at which stream inputs are paused. */
@@ -185,7 +187,8 @@ export class BatchPublisher extends EventEmitter<BatchPublisherEvents> {
     }
     this.spoolInFlight++;
     const started = process.hrtime.bigint();
-    this.publisher.publish(this.options.exchange, record.bytes, { messageId }).then(
+    const route = this.options.route();
+    this.publisher.publish(route.exchange, record.bytes, { messageId, routingKey: route.routingKey }).then(
       () => {
         this.spoolInFlight--;
         this.spool!.release(record);
@@ -205,7 +208,8 @@ export class BatchPublisher extends EventEmitter<BatchPublisherEvents> {
 
   private publishOne(batch: HeldBatch): void {
     const started = process.hrtime.bigint();
-    this.publisher.publish(this.options.exchange, batch.encoded, { messageId: batch.messageId }).then(
+    const route = this.options.route();
+    this.publisher.publish(route.exchange, batch.encoded, { messageId: batch.messageId, routingKey: route.routingKey }).then(
       () => {
         this.unconfirmed.delete(batch.seq);
         this.confirmed(batch.encoded.byteLength, batch.events, started);

@@ -8,6 +8,7 @@ import { createLogger } from '../shared/logger.js';
 import { onReopenSignal } from '../shared/process-lifecycle.js';
 import { startOpsServer } from '../shared/metrics/ops-server.js';
 import { createRegistry } from '../shared/metrics/registry.js';
+import { ShardRotation } from './shard-rotation.js';
 import { BatchPublisher } from './batch-publisher.js';
 import { EventBatcher } from './event-batcher.js';
 import { startHttpInput } from './inputs/http-input.js';
@@ -40,7 +41,7 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
   }, metrics.idConflict, log);
   await lease.start();
 
-  const session = new BrokerSession(config.amqpUrl, fleetTopology(config.namespace, config.sinks, config.quorumInitialGroupSize), log, `fanin receiver ${config.receiverId}`);
+  const session = new BrokerSession(config.amqpUrl, fleetTopology(config.namespace, config.sinks, config.quorumInitialGroupSize, config.newQueueShards), log, `fanin receiver ${config.receiverId}`);
   const confirmPublisher = new ConfirmPublisher();
   const spool = config.spoolDir === '' ? null : new SpoolJournal({
     dir: join(config.spoolDir, config.receiverId), maxBytes: config.spoolMaxBytes, segmentBytes: config.spoolSegmentBytes, fsync: config.spoolFsync,
@@ -51,8 +52,9 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
     metrics.spoolOldestAge.set(mtime === null ? 0 : Math.max(0, (Date.now() - mtime) / 1000));
   }, 5000);
   spoolAgeTimer.unref();
+  const shards = new ShardRotation(names.newExchange, names.newShardExchange, config.newQueueShards);
   const publisher = new BatchPublisher(confirmPublisher, {
-    exchange: names.newExchange, receiverId: config.receiverId, bootId,
+    route: () => shards.route(), receiverId: config.receiverId, bootId,
     maxUnconfirmed: config.maxUnconfirmedBatches, maxBuffered: config.maxBufferedBatches,
   }, metrics, log, spool, () => !session.blocked);
   const batcher = new EventBatcher(

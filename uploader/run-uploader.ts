@@ -37,7 +37,7 @@ export async function runUploader(config: Config): Promise<RunningUploader> {
   // SIGHUP or SIGUSR1 (logrotate's and td-agent's habits): close the sinks' files; the next write reopens them.
   onReopenSignal(log, 'reopening sink files', () => { for (const c of consumers) void c.reopen(); });
 
-  const session = new BrokerSession(config.amqpUrl, fleetTopology(config.namespace, config.sinks, config.quorumInitialGroupSize), log, `fanin uploader ${config.uploaderId}`);
+  const session = new BrokerSession(config.amqpUrl, fleetTopology(config.namespace, config.sinks, config.quorumInitialGroupSize, config.newQueueShards), log, `fanin uploader ${config.uploaderId}`);
   session.on('ready', (model) => {
     void (async () => {
       try {

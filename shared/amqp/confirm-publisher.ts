@@ -10,6 +10,8 @@ export class PublishError extends Error {
 
 export interface PublishOptions {
   readonly messageId: string;
+  /** For a direct exchange (the shards of `<ns>.new`); fanout exchanges ignore it. */
+  readonly routingKey?: string;
   readonly headers?: Record<string, unknown>;
 }
 
@@ -59,7 +61,7 @@ export class ConfirmPublisher {
       };
       this.pending.set(pendingId, settle);
       try {
-        channel.publish(exchange, '', content, {
+        channel.publish(exchange, options.routingKey ?? '', content, {
           persistent: true, mandatory: true, messageId: options.messageId, headers: options.headers,
           contentType: 'application/msgpack',
         }, (err: unknown) => {

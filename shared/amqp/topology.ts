@@ -8,7 +8,7 @@ import type { Channel, ChannelModel } from 'amqplib';
 export interface Topology {
   readonly exchanges: readonly { name: string; type: 'fanout' | 'direct' }[];
   readonly queues: readonly { name: string; deadLetterExchange?: string; deliveryLimit?: number }[];
-  readonly bindings: readonly { queue: string; exchange: string }[];
+  readonly bindings: readonly { queue: string; exchange: string; routingKey?: string }[];
   /**
    * Members of each quorum queue at its creation (`x-quorum-initial-group-size`); RabbitMQ caps it at the number of
    * cluster nodes, so 3 is also right on a single node. It only shapes a new queue: see declareTopologyOn.
@@ -22,6 +22,10 @@ export const DEFAULT_QUORUM_INITIAL_GROUP_SIZE = 3;
 export interface TopologyNames {
   readonly newExchange: string;
   readonly newQueue: string;
+  /** The direct exchange that spreads batches over the shards of `<ns>.new` (routing key: the shard number). */
+  readonly newShardExchange: string;
+  /** Shard k of `<ns>.new`: shard 0 is `<ns>.new` itself, so adding shards strands nothing already queued. */
+  newShardQueue(shard: number): string;
   readonly processedExchange: string;
   readonly deadExchange: string;
   readonly deadQueue: string;
@@ -32,6 +36,8 @@ export function topologyNames(namespace: string): TopologyNames {
   return {
     newExchange: `${namespace}.new`,
     newQueue: `${namespace}.new`,
+    newShardExchange: `${namespace}.new.shards`,
+    newShardQueue: (shard) => (shard === 0 ? `${namespace}.new` : `${namespace}.new.${shard}`),
     processedExchange: `${namespace}.processed`,
     deadExchange: `${namespace}.dead`,
     deadQueue: `${namespace}.dead`,
@@ -45,18 +51,33 @@ export function topologyNames(namespace: string): TopologyNames {
  */
 const DELIVERY_LIMIT = 50;
 
-export function fleetTopology(namespace: string, sinks: readonly string[], quorumInitialGroupSize = DEFAULT_QUORUM_INITIAL_GROUP_SIZE): Topology {
+/** The queues the dedup workers consume: `<ns>.new` alone, or it and shards 1…n-1. */
+export function newQueueShards(namespace: string, shards: number): string[] {
+  const n = topologyNames(namespace);
+  return Array.from({ length: shards }, (_, k) => n.newShardQueue(k));
+}
+
+/**
+ * With one shard (the default) receivers publish to the fanout exchange `<ns>.new`. One quorum queue has one
+ * leader, whose node does all of its work; shards give each its own leader, spread over the cluster's nodes. The
+ * fanout exchange stays declared and bound to shard 0, so a receiver still configured with one shard keeps
+ * delivering while a fleet changes the setting one process at a time.
+ */
+export function fleetTopology(namespace: string, sinks: readonly string[], quorumInitialGroupSize = DEFAULT_QUORUM_INITIAL_GROUP_SIZE, shards = 1): Topology {
   const n = topologyNames(namespace);
   const working = (name: string) => ({ name, deadLetterExchange: n.deadExchange, deliveryLimit: DELIVERY_LIMIT });
+  const shardQueues = newQueueShards(namespace, shards);
   return {
     exchanges: [
       { name: n.newExchange, type: 'fanout' },
+      ...(shards > 1 ? [{ name: n.newShardExchange, type: 'direct' as const }] : []),
       { name: n.processedExchange, type: 'fanout' },
       { name: n.deadExchange, type: 'fanout' },
     ],
-    queues: [working(n.newQueue), ...sinks.map((s) => working(n.sinkQueue(s))), { name: n.deadQueue }],
+    queues: [...shardQueues.map(working), ...sinks.map((s) => working(n.sinkQueue(s))), { name: n.deadQueue }],
     bindings: [
       { queue: n.newQueue, exchange: n.newExchange },
+      ...(shards > 1 ? shardQueues.map((queue, k) => ({ queue, exchange: n.newShardExchange, routingKey: String(k) })) : []),
       ...sinks.map((s) => ({ queue: n.sinkQueue(s), exchange: n.processedExchange })),
       { queue: n.deadQueue, exchange: n.deadExchange },
     ],
@@ -67,7 +88,7 @@ export function fleetTopology(namespace: string, sinks: readonly string[], quoru
 export async function declareTopology(channel: Channel, topology: Topology): Promise<void> {
   for (const e of topology.exchanges) await channel.assertExchange(e.name, e.type, { durable: true });
   for (const q of topology.queues) await channel.assertQueue(q.name, { durable: true, arguments: queueArguments(q, topology.quorumInitialGroupSize) });
-  for (const b of topology.bindings) await channel.bindQueue(b.queue, b.exchange, '');
+  for (const b of topology.bindings) await channel.bindQueue(b.queue, b.exchange, b.routingKey ?? '');
 }
 
 /**
@@ -98,7 +119,7 @@ export async function declareTopologyOn(model: ChannelModel, topology: Topology,
         onKept(q.name, message);
       }
     }
-    for (const b of topology.bindings) await channel.bindQueue(b.queue, b.exchange, '');
+    for (const b of topology.bindings) await channel.bindQueue(b.queue, b.exchange, b.routingKey ?? '');
   } finally {
     await channel.close().catch(() => undefined);
   }

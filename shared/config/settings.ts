@@ -53,6 +53,8 @@ export const settings = {
     'RabbitMQ URL, or a comma-separated list of the nodes of a RabbitMQ cluster: each process connects to one of them (its own shuffled order) and fails over to the next on a connection loss.'),
   quorumInitialGroupSize: setting('quorumInitialGroupSize', z.coerce.number().int().min(1).max(255), 3,
     'Replicas of each quorum queue the fleet creates (x-quorum-initial-group-size); RabbitMQ caps it at the cluster size. An existing queue keeps its own.'),
+  newQueueShards: setting('newQueueShards', z.coerce.number().int().min(1).max(64), 1,
+    'Quorum queues that carry new batches from the receivers to the dedup workers: <ns>.new, then <ns>.new.1 and on. Receivers spread batches over them, workers consume them all. One queue has one leader node; more shards spread the load over a RabbitMQ cluster. Set it alike on every process. See docs/scaling.md.'),
   redisUrl: setting('redisUrl', redisUrlSchema, 'redis://127.0.0.1:6379',
     'Redis of the dedup workers: redis://[user:pass@]host:port (one node), redis+sentinel://[user:pass@]h1:p1,h2:p2,h3:p3/<master-name> (Sentinel, follows failovers) or redis+cluster://[user:pass@]h1:p1,h2:p2,h3:p3 (Redis Cluster); rediss… for TLS. See docs/redis.md.'),
   logLevel: setting('logLevel', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']), 'info', 'Log level.'),
