@@ -12,7 +12,8 @@
  *
  * Settings (environment): BENCH_QUEUE_RUNS=5 BENCH_QUEUE_SECONDS=10 BENCH_QUEUE_WARMUP_SECONDS=3
  * BENCH_QUEUE_PUBLISHERS=2 BENCH_QUEUE_CONSUMERS=2 BENCH_QUEUE_MAX_BACKLOG=256 BENCH_QUEUE_MAX_BATCHES=200000
- * BENCH_QUEUE_LATENCY_PERCENT=50 BENCH_QUEUE_LATENCY_SECONDS=10 BENCH_QUEUE_SINK=1 BENCH_LABEL=run.
+ * BENCH_QUEUE_LATENCY_PERCENT=50 BENCH_QUEUE_LATENCY_SECONDS=10 BENCH_QUEUE_SINK=1 BENCH_LABEL=run, and the receiver's
+ * batch bounds BENCH_QUEUE_BATCH_MAX_EVENTS and BENCH_QUEUE_BATCH_MAX_BYTES (fanin's defaults unless set).
  */
 import { mkdirSync, mkdtempSync, chmodSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -24,7 +25,7 @@ import { run } from '../chaos/util.js';
 import { declareTopology, fleetTopology, topologyNames } from '../shared/amqp/topology.js';
 import { settings } from '../shared/config/settings.js';
 import { median, positiveIntSetting, quantile } from './lib/bench-numbers.js';
-import { faninBatchPool, processedBatchPool, type BatchPool } from './lib/fanin-batches.js';
+import { DEFAULT_BATCH_BOUNDS, faninBatchPool, processedBatchPool, type BatchPool } from './lib/fanin-batches.js';
 import { clockTicksPerSecond, pidsByComm, readCpuTicks, readEnviron, readMachineCpuTicks } from './lib/proc.js';
 import { runQueueLoad, type QueueLoadResult } from './lib/queue-load.js';
 
@@ -42,6 +43,10 @@ const cfg = {
   latencySeconds: positiveIntSetting('BENCH_QUEUE_LATENCY_SECONDS', 10),
   sinkQueue: process.env.BENCH_QUEUE_SINK !== '0',
   label: process.env.BENCH_LABEL ?? 'run',
+  batchBounds: {
+    maxEvents: positiveIntSetting('BENCH_QUEUE_BATCH_MAX_EVENTS', DEFAULT_BATCH_BOUNDS.maxEvents),
+    maxBytes: positiveIntSetting('BENCH_QUEUE_BATCH_MAX_BYTES', DEFAULT_BATCH_BOUNDS.maxBytes),
+  },
   // What fanin itself uses: the receiver's confirm window, the worker's prefetch, the quorum group size.
   maxUnconfirmed: settings.maxUnconfirmedBatches.default,
   prefetch: settings.workerPrefetch.default,
@@ -86,6 +91,8 @@ interface RunRecord {
   readonly maxBacklogSeen: number;
   readonly published: number;
   readonly publishErrors: string[];
+  /** Nodes whose beam.smp used no CPU in the window. */
+  readonly silentNodes: string[];
 }
 
 /** The beam.smp processes of a cluster's nodes (the node name is in their environment), by node name. */
@@ -126,6 +133,8 @@ async function measure(s: Subject, kind: 'max' | 'fixed', targetBatchesPerSecond
   const hz = clockTicksPerSecond();
   const brokerCpuSeconds = Object.fromEntries([...brokerAfter].map(([node, t]) => [node, round((t - (brokerBefore.get(node) ?? t)) / hz, 2)]));
   const brokerTotal = Object.values(brokerCpuSeconds).reduce((a, b) => a + b, 0);
+  // A member that used no CPU at all in the window was not serving (stopped, or its process gone): say so.
+  const silentNodes = Object.entries(brokerCpuSeconds).filter(([, cpu]) => cpu <= 0).map(([node]) => node);
   const machineBusy = (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total);
   return {
     subject: s.name, kind, targetBatchesPerSecond: round(targetBatchesPerSecond),
@@ -138,7 +147,7 @@ async function measure(s: Subject, kind: 'max' | 'fixed', targetBatchesPerSecond
     clientCpuPercent: round((clientAfter.user + clientAfter.system) / 1e6 / seconds * 100, 1),
     machineBusyPercent: round(machineBusy * 100, 1),
     loadAverage: { before: round(loadBefore, 2), after: round(os.loadavg()[0]!, 2) },
-    maxBacklogSeen: r.maxBacklogSeen, published: r.published, publishErrors: r.publishErrors.slice(0, 5),
+    maxBacklogSeen: r.maxBacklogSeen, published: r.published, publishErrors: r.publishErrors.slice(0, 5), silentNodes,
   };
 }
 
@@ -211,7 +220,8 @@ function printRun(r: RunRecord): void {
   out(`  ${r.subject.padEnd(14)} ${r.kind.padEnd(5)} ${String(r.batchesPerSecond).padStart(6)} batches/s ${String(r.eventsPerSecond).padStart(8)} events/s`
     + `  confirm p50 ${r.confirmP50Ms} ms p99 ${r.confirmP99Ms} ms  broker ${r.brokerCpuPercent} % (${r.brokerCpuSecondsPerMillionEvents} CPU-s/M events)`
     + `  machine ${r.machineBusyPercent} % busy, load ${r.loadAverage.before}→${r.loadAverage.after}`
-    + (r.publishErrors.length > 0 ? `  errors: ${r.publishErrors.join('; ')}` : ''));
+    + (r.publishErrors.length > 0 ? `  errors: ${r.publishErrors.join('; ')}` : '')
+    + (r.silentNodes.length > 0 ? `  no CPU used by ${r.silentNodes.join(', ')}` : ''));
 }
 
 async function main(): Promise<number> {
@@ -236,14 +246,14 @@ async function main(): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const newPools = Array.from({ length: cfg.publishers }, (_, p) => faninBatchPool(`r${p + 1}`, POOL_BATCHES));
+    const newPools = Array.from({ length: cfg.publishers }, (_, p) => faninBatchPool(`r${p + 1}`, POOL_BATCHES, cfg.batchBounds));
     const cluster3 = await startSubject('cluster3-new', dir, 3, 'new', newPools);
     clusters.push(cluster3.cluster);
     const single = await startSubject('single-new', dir, 1, 'new', newPools);
     clusters.push(single.cluster);
     const subjects = [cluster3, single];
     if (cfg.sinkQueue) {
-      const sinkPools = Array.from({ length: cfg.consumers }, (_, p) => processedBatchPool(`r${p + 1}`, POOL_BATCHES, 2));
+      const sinkPools = Array.from({ length: cfg.consumers }, (_, p) => processedBatchPool(`r${p + 1}`, POOL_BATCHES, 2, cfg.batchBounds));
       subjects.push(await startSubject('cluster3-sink', dir, 3, 'sink', sinkPools, cluster3.cluster));
     }
     for (const s of subjects) out(`  ${s.name}: queue ${s.queue}, members ${s.members.length}, leader ${s.leader ?? '?'}`);
