@@ -14,6 +14,7 @@
  * BENCH_QUEUE_PUBLISHERS=2 BENCH_QUEUE_CONSUMERS=2 BENCH_QUEUE_MAX_BACKLOG=256 BENCH_QUEUE_MAX_BATCHES=200000
  * BENCH_QUEUE_LATENCY_PERCENT=50 BENCH_QUEUE_LATENCY_SECONDS=10 BENCH_QUEUE_SINK=1 BENCH_LABEL=run, and the receiver's
  * batch bounds BENCH_QUEUE_BATCH_MAX_EVENTS and BENCH_QUEUE_BATCH_MAX_BYTES (fanin's defaults unless set).
+ * BENCH_QUEUE_COMPARE_BATCH_BYTES=<n> adds `<ns>.new` with n-byte batches on both brokers, in the same rounds.
  */
 import { mkdirSync, mkdtempSync, chmodSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -47,6 +48,8 @@ const cfg = {
     maxEvents: positiveIntSetting('BENCH_QUEUE_BATCH_MAX_EVENTS', DEFAULT_BATCH_BOUNDS.maxEvents),
     maxBytes: positiveIntSetting('BENCH_QUEUE_BATCH_MAX_BYTES', DEFAULT_BATCH_BOUNDS.maxBytes),
   },
+  /** When set, `<ns>.new` is also measured with batches of this many bytes, alternated with the others. */
+  compareBatchBytes: process.env.BENCH_QUEUE_COMPARE_BATCH_BYTES ? positiveIntSetting('BENCH_QUEUE_COMPARE_BATCH_BYTES', 1) : 0,
   // What fanin itself uses: the receiver's confirm window, the worker's prefetch, the quorum group size.
   maxUnconfirmed: settings.maxUnconfirmedBatches.default,
   prefetch: settings.workerPrefetch.default,
@@ -255,6 +258,14 @@ async function main(): Promise<number> {
     if (cfg.sinkQueue) {
       const sinkPools = Array.from({ length: cfg.consumers }, (_, p) => processedBatchPool(`r${p + 1}`, POOL_BATCHES, 2, cfg.batchBounds));
       subjects.push(await startSubject('cluster3-sink', dir, 3, 'sink', sinkPools, cluster3.cluster));
+    }
+    if (cfg.compareBatchBytes > 0) {
+      // The same brokers with bigger batches, in the same rounds: a comparison the machine's drift cannot skew.
+      const bounds = { maxEvents: cfg.batchBounds.maxEvents, maxBytes: cfg.compareBatchBytes };
+      const bigPools = Array.from({ length: cfg.publishers }, (_, p) => faninBatchPool(`r${p + 1}`, POOL_BATCHES, bounds));
+      const suffix = `${Math.round(cfg.compareBatchBytes / 1024)}k`;
+      subjects.push(await startSubject(`cluster3-new-${suffix}`, dir, 3, 'new', bigPools, cluster3.cluster));
+      subjects.push(await startSubject(`single-new-${suffix}`, dir, 1, 'new', bigPools, single.cluster));
     }
     for (const s of subjects) out(`  ${s.name}: queue ${s.queue}, members ${s.members.length}, leader ${s.leader ?? '?'}`);
 
