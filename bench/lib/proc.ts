@@ -132,3 +132,14 @@ export function cpuPercent(before: Map<string, number>, after: Map<string, numbe
   }
   return out;
 }
+
+/** The machine's CPU time from the first line of /proc/stat, in clock ticks: all of it, and the busy part. */
+export function readMachineCpuTicks(): { total: number; busy: number } {
+  const fields = (readText('/proc/stat') ?? '').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+  // user nice system idle iowait irq softirq steal guest guest_nice: idle and iowait are not busy; guest time is
+  // already counted in user.
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  const guest = (fields[8] ?? 0) + (fields[9] ?? 0);
+  return { total: total - guest, busy: total - guest - idle };
+}
