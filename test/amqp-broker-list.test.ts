@@ -46,7 +46,7 @@ describe('a broker list on one live broker', () => {
     const { live, dead } = await urls();
     for (const random of [() => 0, () => 0.99]) {
       const failed: string[] = [];
-      const conn = new FailoverConnection({ urls: [dead, live], connectionName: 'fanin test broker list', backoff: { initialDelayMs: 20, maxDelayMs: 100, factor: 2, jitter: 0.3 } }, random);
+      const conn = new FailoverConnection({ urls: [dead, live], connectionName: 'fanin test broker list', backoff: { initialDelayMs: 20, maxDelayMs: 100 } }, random);
       conn.on('connect-failed', (_err, url) => failed.push(url));
       conn.start();
       const [, url] = await within(10_000, 'connect', once(conn, 'connect') as Promise<[ChannelModel, string]>);

@@ -1,7 +1,8 @@
+import type { Backoff } from '../backoff.js';
+
 /**
  * The broker endpoints of a process: `amqpUrl` is one URL or a comma-separated list (the nodes of a RabbitMQ
- * cluster). Pure functions, so the list handling, the per-process order and the reconnect delays are testable
- * without a broker.
+ * cluster). Pure functions, so the list handling and the per-process order are testable without a broker.
  */
 
 /** One entry of the list is not an AMQP URL; names the entry (password hidden) so the operator can find it. */
@@ -40,27 +41,8 @@ export function shuffledEndpoints(urls: readonly string[], random: () => number 
   return out;
 }
 
-export interface ReconnectBackoff {
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-  readonly factor: number;
-  /** Fraction of the delay drawn at random either side, so processes that lost the same node do not return in step. */
-  readonly jitter: number;
-}
-
-/** What every broker connection used before the list existed (amqplib's recovery with these options). */
-export const BROKER_BACKOFF: ReconnectBackoff = { initialDelayMs: 200, maxDelayMs: 10_000, factor: 2, jitter: 0.3 };
-
-/**
- * Delay before reconnect attempt `attempt` (1 = the first after a loss): exponential with jitter, the same formula as
- * amqplib's recovery, so a single URL behaves as before. The base is capped at max/(1+jitter), so the largest draw
- * lands on the maximum instead of piling up there.
- */
-export function reconnectDelayMs(attempt: number, b: ReconnectBackoff = BROKER_BACKOFF, random: () => number = Math.random): number {
-  const base = Math.min(b.maxDelayMs / (1 + b.jitter), b.initialDelayMs * b.factor ** (Math.max(1, attempt) - 1));
-  const spread = base * b.jitter;
-  return Math.max(0, Math.round(base + (spread > 0 ? random() * spread * 2 - spread : 0)));
-}
+/** Reconnect delays of every broker connection (shared/backoff.ts): up to 200 ms, doubling, at most 10 s. */
+export const BROKER_BACKOFF: Backoff = { initialDelayMs: 200, maxDelayMs: 10_000 };
 
 /** The endpoint after `index`: a failed or lost node is followed by the next one, round the list. */
 export function nextEndpointIndex(index: number, count: number): number {

@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { connect, type ChannelModel } from 'amqplib';
-import {
-  BROKER_BACKOFF, nextEndpointIndex, reconnectDelayMs, redactUrl, shuffledEndpoints, type ReconnectBackoff,
-} from './broker-endpoints.js';
+import { backoffDelayMs, type Backoff } from '../backoff.js';
+import { BROKER_BACKOFF, nextEndpointIndex, redactUrl, shuffledEndpoints } from './broker-endpoints.js';
 
 export interface FailoverConnectionEvents {
   /** Connected to `url` and `setup` succeeded. Fires again after every reconnect. */
@@ -22,7 +21,7 @@ export interface FailoverConnectionOptions {
   readonly connectionName: string;
   /** Runs on every new connection before 'connect'; a throw counts as a failed connect. */
   readonly setup?: (model: ChannelModel) => Promise<void>;
-  readonly backoff?: ReconnectBackoff;
+  readonly backoff?: Backoff;
   /** Bound on a TCP connect plus the AMQP handshake: an unreachable (partitioned) node must not stall the failover. */
   readonly connectTimeoutMs?: number;
   /** Maps an endpoint to the URL actually dialed (a lease adds its own heartbeat). */
@@ -33,9 +32,9 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /**
  * One AMQP connection over a list of endpoints (the nodes of a cluster). On a lost connection or a failed attempt it
- * moves to the next endpoint after an exponential backoff with jitter; the backoff restarts after each successful
- * connect. With one endpoint this is amqplib's own recovery (same delays, same events). Every consumer of the
- * broker connects through here, so the failover policy lives in one place.
+ * moves to the next endpoint after the shared backoff (shared/backoff.ts), which restarts after each successful
+ * connect; with one endpoint it reconnects to that node. Every consumer of the broker connects through here, so the
+ * failover policy lives in one place.
  */
 export class FailoverConnection extends EventEmitter<FailoverConnectionEvents> {
   private readonly urls: readonly string[];
@@ -112,7 +111,7 @@ export class FailoverConnection extends EventEmitter<FailoverConnectionEvents> {
     if (this.stopped || this.timer) return;
     this.index = nextEndpointIndex(this.index, this.urls.length);
     this.attempt++;
-    const delay = reconnectDelayMs(this.attempt, this.o.backoff ?? BROKER_BACKOFF);
+    const delay = backoffDelayMs(this.attempt, this.o.backoff ?? BROKER_BACKOFF);
     this.timer = setTimeout(() => { this.timer = null; void this.connectOnce(); }, delay);
   }
 }
