@@ -1,7 +1,7 @@
 import { BrokerSession } from '../shared/amqp/broker-session.js';
 import { ConfirmPublisher } from '../shared/amqp/confirm-publisher.js';
 import { QueueConsumer } from '../shared/amqp/queue-consumer.js';
-import { fleetTopology, topologyNames } from '../shared/amqp/topology.js';
+import { fleetTopology, newQueueShards, topologyNames } from '../shared/amqp/topology.js';
 import { backoffDelayMs, type Backoff } from '../shared/backoff.js';
 import type { Config } from '../shared/config/settings.js';
 import { createLogger } from '../shared/logger.js';
@@ -54,33 +54,37 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
     { processedExchange: names.processedExchange, redisDownMode: config.redisDownMode, dedupWindowSeconds: config.dedupWindowSeconds },
     { store, publisher, metrics, log, onRedisFailed: (reason) => hold.redisLost(reason) },
   );
-  const consumer = new QueueConsumer({
-    queue: names.newQueue, prefetch: config.workerPrefetch, log,
+  // One consumer per shard of <ns>.new, each on its own channel with its own prefetch; one shard is <ns>.new alone.
+  const consumers = newQueueShards(config.namespace, config.newQueueShards).map((queue) => new QueueConsumer({
+    queue, prefetch: config.workerPrefetch, log,
     mayConsume: () => publisher.ready && hold.allowsConsuming,
     deadLetter: {
       publisher, exchange: names.deadExchange, stage: 'dedup-worker', logMessage: 'undecodable batch sent to the dead-letter queue',
       onDeadLettered: () => metrics.batchesProcessed.inc({ result: 'dead_lettered' }),
     },
-  }, decider.handle);
-  consumer.on('consuming', () => { metrics.holding.set(0); log.info('consuming'); });
+  }, decider.handle));
+  const allConsuming = () => consumers.every((c) => c.consuming);
+  for (const c of consumers) {
+    c.on('consuming', () => { if (allConsuming()) { metrics.holding.set(0); log.info({ queues: consumers.length }, 'consuming'); } });
+  }
   hold.on('hold', (reason) => {
     metrics.holding.set(1);
-    void consumer.pause().then((wasConsuming) => { if (wasConsuming) log.warn({ reason }, 'holding: stopped consuming'); });
+    void Promise.all(consumers.map((c) => c.pause())).then((was) => { if (was.some(Boolean)) log.warn({ reason }, 'holding: stopped consuming'); });
   });
-  hold.on('resume', () => void consumer.resume());
+  hold.on('resume', () => { for (const c of consumers) void c.resume(); });
 
-  const session = new BrokerSession(config.amqpUrl, fleetTopology(config.namespace, config.sinks, config.quorumInitialGroupSize), log, `fanin worker ${config.workerId}`);
+  const session = new BrokerSession(config.amqpUrl, fleetTopology(config.namespace, config.sinks, config.quorumInitialGroupSize, config.newQueueShards), log, `fanin worker ${config.workerId}`);
   session.on('ready', (model) => {
     void (async () => {
       try {
         await publisher.attach(model);
-        await consumer.attach(model);
+        for (const c of consumers) await c.attach(model);
       } catch (err) {
         log.error({ err: (err as Error).message }, 'cannot open worker channels');
       }
     })();
   });
-  session.on('lost', () => { publisher.detach(); consumer.detach(); metrics.holding.set(1); });
+  session.on('lost', () => { publisher.detach(); for (const c of consumers) c.detach(); metrics.holding.set(1); });
   redis.on('ready', () => {
     metrics.redisUp.set(1);
     log.info({ redis: describeRedisEndpoints(redisEndpoints), mode: redisEndpoints.mode, partitions }, 'redis ready');
@@ -93,7 +97,7 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
   await session.start();
 
   const ops = await startOpsServer({
-    host: config.metricsHost, port: config.metricsPort, registry, isReady: () => consumer.consuming,
+    host: config.metricsHost, port: config.metricsPort, registry, isReady: allConsuming,
   });
 
   return {
@@ -101,8 +105,9 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
       hold.stop();
       metrics.holding.set(1);
       // A drain stops consuming on purpose: worth an info line, not a warning.
-      if (await consumer.stop()) log.info({ reason: 'draining' }, 'holding: stopped consuming');
-      await consumer.drain(Math.max(1000, config.drainTimeoutMs - 2000));
+      if ((await Promise.all(consumers.map((c) => c.stop()))).some(Boolean)) log.info({ reason: 'draining' }, 'holding: stopped consuming');
+      const drainMs = Math.max(1000, config.drainTimeoutMs - 2000);
+      await Promise.all(consumers.map((c) => c.drain(drainMs)));
       await publisher.close();
       await session.close();
       redis.disconnect();
