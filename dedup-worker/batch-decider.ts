@@ -7,6 +7,7 @@ import { selectUnique, type UniqueSelection } from './batch-decision.js';
 import type { DedupStore } from './dedup-store.js';
 import { countDecisions } from './decision-counters.js';
 import { passThroughBatch } from './pass-through.js';
+import { backoffDelayMs, type Backoff } from '../shared/backoff.js';
 import type { RedisDownMode } from './redis-hold.js';
 import type { WorkerMetrics } from './worker-metrics.js';
 
@@ -26,10 +27,22 @@ export interface BatchDeciderDeps {
   readonly onRedisFailed: (reason: string) => void;
 }
 
+/** Between attempts to publish one processed batch that the broker refused or did not confirm. */
+const PUBLISH_RETRY_BACKOFF: Backoff = { initialDelayMs: 200, maxDelayMs: 5000 };
+/** A batch that keeps failing is logged on its first attempt and then on every this many. */
+const PUBLISH_RETRY_LOG_EVERY = 10;
+
 /**
  * Decides one delivered batch: decode → dedup script → publish the unique events, with the batch id as messageId,
  * and wait for the confirm → mark the batch published → ack (docs/design.md §3). Every path settles the delivery:
- * an undecodable batch is dead-lettered, a failed script or publish returns it to the queue.
+ * an undecodable batch is dead-lettered, a failed script returns it to the queue.
+ *
+ * A publish the broker refuses (a sink queue without its quorum while a node is lost) or that it never confirms is
+ * tried again in place, after a backoff, while the batch stays unacknowledged. Returning the batch to the queue
+ * instead would redeliver it at once: a tight loop that writes the batch again and again to the sink queues that did
+ * accept it, and spends the queue's delivery limit until the batch is dead-lettered and its events miss the sinks.
+ * The retry ends when the delivery is no longer live (its channel closed, so RabbitMQ has it back; or a drain), or
+ * when the publisher has no channel (the worker stops taking batches until the broker session is back).
  */
 export class BatchDecider {
   private inflight = 0;
@@ -80,14 +93,7 @@ export class BatchDecider {
     countDecisions(metrics, batch, selection, this.o.dedupWindowSeconds);
 
     if (selection.ids.length > 0 && !selection.alreadyPublished) {
-      try {
-        await this.publish(batch, selection.ids, selection.bodies);
-      } catch (err) {
-        metrics.publishFailures.inc();
-        log.warn({ err: (err as Error).message, batch: newBatchId(batch) }, 'processed batch not confirmed; batch returned to the queue');
-        delivery.requeue();
-        return;
-      }
+      if (!(await this.publishUntilConfirmed(delivery, batch, selection.ids, selection.bodies))) return;
       metrics.uniquePublished.inc(selection.ids.length);
       if (selection.reused) metrics.republished.inc(selection.ids.length);
     }
@@ -101,16 +107,33 @@ export class BatchDecider {
 
   private async publishPassThrough(delivery: Delivery, batch: NewEventBatch): Promise<void> {
     const { ids, bodies } = passThroughBatch(batch);
-    try {
-      await this.publish(batch, ids, bodies);
-    } catch {
-      this.d.metrics.publishFailures.inc();
-      delivery.requeue();
-      return;
-    }
+    if (!(await this.publishUntilConfirmed(delivery, batch, ids, bodies))) return;
     this.d.metrics.passThroughEvents.inc(ids.length);
     this.d.log.warn({ batch: newBatchId(batch), events: ids.length }, 'redis unavailable: batch passed through undeduplicated (dedup: skipped)');
     delivery.ack();
+  }
+
+  /** True once confirmed; false when the delivery was returned to the queue instead (see the class comment). */
+  private async publishUntilConfirmed(delivery: Delivery, batch: NewEventBatch, ids: string[], bodies: Uint8Array[]): Promise<boolean> {
+    const { metrics, log, publisher } = this.d;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.publish(batch, ids, bodies);
+        if (attempt > 1) log.info({ batch: newBatchId(batch), attempts: attempt }, 'processed batch confirmed after retries');
+        return true;
+      } catch (err) {
+        metrics.publishFailures.inc();
+        if (!delivery.live || !publisher.ready) {
+          log.warn({ err: (err as Error).message, batch: newBatchId(batch), attempts: attempt }, 'processed batch not confirmed; batch returned to the queue');
+          delivery.requeue();
+          return false;
+        }
+        if (attempt === 1 || attempt % PUBLISH_RETRY_LOG_EVERY === 0) {
+          log.warn({ err: (err as Error).message, batch: newBatchId(batch), attempts: attempt }, 'processed batch not confirmed; publishing it again after a backoff, the batch stays unacknowledged');
+        }
+        await new Promise((r) => setTimeout(r, backoffDelayMs(attempt, PUBLISH_RETRY_BACKOFF)));
+      }
+    }
   }
 
   private publish(batch: NewEventBatch, ids: string[], bodies: Uint8Array[]): Promise<void> {

@@ -40,7 +40,7 @@ export function createWorkerMetrics(registry: Registry) {
     }),
     redisErrors: new Counter({ name: 'fanin_worker_redis_errors_total', help: 'Failed dedup script or Redis calls.', registers }),
     redisUp: new Gauge({ name: 'fanin_worker_redis_up', help: '1 while the worker\'s Redis connection is ready, 0 while it is down or reconnecting.', registers }),
-    publishFailures: new Counter({ name: 'fanin_worker_publish_failures_total', help: 'Processed batches not confirmed by the broker (the input batch is returned to the queue).', registers }),
+    publishFailures: new Counter({ name: 'fanin_worker_publish_failures_total', help: 'Attempts to publish a processed batch that the broker refused or did not confirm (retried after a backoff while the input batch stays unacknowledged).', registers }),
     holding: new Gauge({ name: 'fanin_worker_holding', help: '1 while the worker holds (does not consume) because Redis or the broker is unavailable.', registers }),
     inflight: new Gauge({ name: 'fanin_worker_inflight_batches', help: 'Batches being processed.', registers }),
     batchLatency: new Histogram({

@@ -44,6 +44,7 @@ type Outcome = 'ack' | 'requeue';
 /** What a Delivery needs of its consumer; kept apart so a handler only sees the delivery's own methods. */
 interface Settler {
   settle(delivery: Delivery, outcome: Outcome): void;
+  isLive(delivery: Delivery): boolean;
   deadLetter(delivery: Delivery, reason: string): Promise<void>;
 }
 
@@ -52,6 +53,12 @@ export class Delivery {
   constructor(readonly message: ConsumeMessage, readonly channel: Channel, private readonly settler: Settler) {}
 
   get content(): Buffer { return this.message.content; }
+
+  /**
+   * Still held by this consumer and worth working on: not settled, its channel still open, and no drain under way.
+   * A handler that retries in place (keeping the message unacknowledged) stops when this turns false.
+   */
+  get live(): boolean { return this.settler.isLive(this); }
 
   /** Done with: RabbitMQ forgets the message. */
   ack(): void { this.settler.settle(this, 'ack'); }
@@ -82,6 +89,7 @@ export class QueueConsumer extends EventEmitter<QueueConsumerEvents> {
   private reopenAttempt = 0;
   private readonly settler: Settler = {
     settle: (delivery, outcome) => this.settle(delivery, outcome),
+    isLive: (delivery) => this.inflight.has(delivery) && delivery.channel === this.channel && !this.stopped,
     deadLetter: (delivery, reason) => this.deadLetter(delivery, reason),
   };
 
