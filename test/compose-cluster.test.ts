@@ -79,7 +79,11 @@ describe('docker-compose.cluster.yml (over docker-compose.yml)', () => {
           dataVolumes.add(data);
           assert.deepEqual(s.healthcheck?.test?.slice(-2), ['-q', 'check_running'], `${node}: healthy once running (joined), not only pingable`);
           assert.equal(s.restart, 'unless-stopped', node);
+          const aliases = (s.networks?.default as { aliases?: string[] } | null | undefined)?.aliases ?? [];
+          assert.ok(aliases.includes('rabbitmq-nodes'), `${node} carries the alias Prometheus scrapes (${aliases.join(', ')})`);
         }
+        assert.match(readFileSync(join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8'), /job_name: rabbitmq\n[^]*?names: \["rabbitmq-nodes"\]/,
+          'Prometheus scrapes every node: a queue\'s metrics come only from its leader\'s node');
         for (const node of RABBIT_NODES.slice(1)) assert.equal(conditionOf(services[node]!, 'rabbitmq'), 'service_healthy', `${node} starts once rabbitmq runs`);
       });
 

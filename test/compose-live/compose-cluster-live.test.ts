@@ -15,7 +15,8 @@ import { streamToReceivers } from './fanout-stream.js';
  * docker-compose.cluster.yml over docker-compose.yml under a real Docker engine (Compose v2, the stand-in images of
  * test/compose-standins/build.sh): a 3-node RabbitMQ cluster and a 3+3 Redis Cluster under the fanin fleet. A
  * test-only third file moves the receivers' host ports to free loopback ports and publishes nothing else, so this runs
- * beside compose-live.test.ts (which holds 5514, 5515, 9090, 15672); Prometheus and Grafana stay out.
+ * beside compose-live.test.ts (which holds 5514, 5515, 9090, 15672); Grafana stays out. The test reads RabbitMQ's
+ * management API and Prometheus on their containers' addresses: a CLI tool per question would start an Erlang VM.
  */
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -24,6 +25,7 @@ const PROJECT_PREFIX = 'fanin-cluster-live-';
 const RABBIT_NODES = ['rabbitmq', 'rabbitmq-2', 'rabbitmq-3'];
 const REDIS_NODES = ['redis', 'redis-2', 'redis-3', 'redis-4', 'redis-5', 'redis-6'];
 const FANIN_SERVICES = ['receiver-a', 'receiver-b', 'dedup-worker', 'uploader'];
+const SERVICES = [...FANIN_SERVICES, 'prometheus'];
 const NAMESPACE = 'fanin';
 const QUORUM_QUEUES = [`${NAMESPACE}.new`, `${NAMESPACE}.sink.file`, `${NAMESPACE}.dead`];
 /** A /24 of its own per run, so a leftover network of a killed run cannot be in the way. */
@@ -42,12 +44,7 @@ function freeLoopbackPort(): Promise<number> {
   });
 }
 
-/** The JSON a RabbitMQ CLI tool printed; the cookie variable's deprecation notice may precede it on stdout. */
-function cliJson<T>(stdout: string): T {
-  const start = stdout.search(/^[[{]/m);
-  assert.ok(start >= 0, `no JSON in: ${stdout.slice(0, 500)}`);
-  return JSON.parse(stdout.slice(start)) as T;
-}
+interface QuorumQueue { name: string; type: string; leader: string; members: string[]; online: string[] }
 
 interface RedisNodeLine { id: string; address: string; flags: string[]; masterId: string; connected: boolean; slots: string }
 
@@ -72,11 +69,21 @@ describe('docker-compose.cluster.yml live on a Docker engine (Compose v2, stand-
   const stack = new ComposeStack(`${PROJECT_PREFIX}${RUN}`, ROOT, envFile, environment, ['docker-compose.yml', 'docker-compose.cluster.yml', portsFile]);
   let targets: { host: string; port: number }[] = [];
 
-  const rabbitmqctl = (node: string, args: string[]) => stack.run(['exec', '-T', node, 'rabbitmqctl', ...args], 120_000);
-  const runningRabbitNodes = (via: string) => cliJson<{ running_nodes: string[] }>(rabbitmqctl(via, ['cluster_status', '--formatter', 'json'])).running_nodes.sort();
-  const quorumQueues = (via: string) => cliJson<{ name: string; type: string; leader: string; members: string[]; online: string[] }[]>(
-    rabbitmqctl(via, ['list_queues', 'name', 'type', 'leader', 'members', 'online', '--formatter', 'json'])).filter((q) => q.type === 'quorum');
-  const redisCli = (node: string, args: string[]) => stack.run(['exec', '-T', node, 'redis-cli', ...args]).replace(/\r/g, '');
+  /** A container's address on the project's default network (the host reaches it over the bridge). */
+  const addressOf = (service: string) => dockerOk(['inspect', '-f', `{{(index .NetworkSettings.Networks "${stack.project}_default").IPAddress}}`,
+    stack.ids(service)[0]!]).trim();
+  const httpJson = async <T>(url: string, headers: Record<string, string> = {}): Promise<T> => {
+    const r = await fetch(url, { headers, signal: AbortSignal.timeout(20_000) });
+    assert.ok(r.ok, `${url}: ${r.status}`);
+    return await r.json() as T;
+  };
+  const managementApi = <T>(node: string, path: string) => httpJson<T>(`http://${addressOf(node)}:15672/api/${path}`,
+    { authorization: `Basic ${Buffer.from(`${environment.RABBITMQ_USER}:${environment.RABBITMQ_PASSWORD}`).toString('base64')}` });
+  const runningRabbitNodes = async (via: string) => (await managementApi<{ name: string; running: boolean }[]>(via, 'nodes'))
+    .filter((n) => n.running).map((n) => n.name).sort();
+  const quorumQueues = async (via: string) => (await managementApi<QuorumQueue[]>(via, 'queues/%2F?columns=name,type,leader,members,online'))
+    .filter((q) => q.type === 'quorum');
+  const redisCli = (node: string, args: string[]) => dockerOk(['exec', stack.ids(node)[0]!, 'redis-cli', ...args]).replace(/\r/g, '');
   const clusterInfo = (node: string) => Object.fromEntries(redisCli(node, ['cluster', 'info']).trim().split('\n').map((l) => l.split(':') as [string, string]));
   const redisServiceAt = (address: string) => REDIS_NODES[Number(address.split(':')[0]!.split('.')[3]) - 11]!;
   const healthOf = (ids: string[]) => stack.inspect(ids).map((s) => `${s.Name} ${s.State.Status}/${s.State.Health?.Status ?? 'no health check'}`);
@@ -95,11 +102,11 @@ describe('docker-compose.cluster.yml live on a Docker engine (Compose v2, stand-
     assert.equal(landed.ids.size, count, `${what}: distinct ids`);
   };
   /** Every node of the RabbitMQ cluster runs, and every quorum queue has its three members online. */
-  const rabbitClusterWhole = (via: string) => {
+  const rabbitClusterWhole = async (via: string) => {
     try {
       const nodes = RABBIT_NODES.map((n) => `rabbit@${n}`).sort();
-      if (runningRabbitNodes(via).join() !== nodes.join()) return false;
-      const queues = quorumQueues(via).filter((q) => QUORUM_QUEUES.includes(q.name));
+      if ((await runningRabbitNodes(via)).join() !== nodes.join()) return false;
+      const queues = (await quorumQueues(via)).filter((q) => QUORUM_QUEUES.includes(q.name));
       return queues.length === QUORUM_QUEUES.length && queues.every((q) => q.members.length === 3 && q.online.length === 3);
     } catch { return false; }
   };
@@ -127,6 +134,8 @@ describe('docker-compose.cluster.yml live on a Docker engine (Compose v2, stand-
       ...targets.flatMap((t, i) => [`  receiver-${'ab'[i]}:`, '    ports: !override', `      - "127.0.0.1:${t.port}:5514/tcp"`]),
       '  rabbitmq:',
       '    ports: !reset []',
+      '  prometheus:',
+      '    ports: !reset []',
       '',
     ].join('\n'));
     // A run killed before its teardown leaves its containers, network and image behind: remove them.
@@ -149,17 +158,17 @@ describe('docker-compose.cluster.yml live on a Docker engine (Compose v2, stand-
   it('starts from nothing: one RabbitMQ cluster of three with quorum queues on all three, a 3+3 Redis Cluster, every service healthy', { timeout: 900_000 }, async (t) => {
     const started = Date.now();
     // Not `--wait`: it gives up on the first failed health check, and on a loaded machine a check may time out once.
-    const up = stack.tryRun(['up', '-d', '--build', ...FANIN_SERVICES], 780_000);
+    const up = stack.tryRun(['up', '-d', '--build', ...SERVICES], 780_000);
     assert.equal(up.status, 0, `compose up: ${up.stderr.split('\n').filter((l) => !/ (Creat|Start|Wait|Health)/.test(l)).join('\n')}\n${unhealthyWithLogs()}`);
-    const services = [...RABBIT_NODES, ...REDIS_NODES, ...FANIN_SERVICES];
+    const services = [...RABBIT_NODES, ...REDIS_NODES, ...SERVICES];
     const healthy = await until(() => allHealthy(services), 240_000);
     assert.ok(healthy, `every service healthy: ${healthOf(stack.ids()).join(', ')}\n${unhealthyWithLogs()}`);
     t.diagnostic(`up, from nothing to every service healthy: ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
     const init = stack.inspect(stack.ids('redis-cluster-init', true));
     assert.deepEqual(init.map((s) => [s.State.Status, s.State.ExitCode]), [['exited', 0]], 'redis-cluster-init ran once and succeeded');
-    assert.deepEqual(runningRabbitNodes('rabbitmq'), RABBIT_NODES.map((n) => `rabbit@${n}`).sort(), 'one cluster of three nodes');
-    const queues = quorumQueues('rabbitmq-2');
+    assert.deepEqual(await runningRabbitNodes('rabbitmq'), RABBIT_NODES.map((n) => `rabbit@${n}`).sort(), 'one cluster of three nodes');
+    const queues = await quorumQueues('rabbitmq-2');
     for (const name of QUORUM_QUEUES) {
       const q = queues.find((x) => x.name === name);
       assert.ok(q, `${name} is a quorum queue`);
@@ -168,6 +177,14 @@ describe('docker-compose.cluster.yml live on a Docker engine (Compose v2, stand-
     assert.ok(await until(() => redisClusterWhole('redis-4'), 60_000), `3 masters with one replica each, all slots served:\n${redisCli('redis-4', ['cluster', 'nodes'])}`);
     assert.equal(clusterInfo('redis').cluster_known_nodes, '6');
     assert.ok(stack.logs(stack.ids('dedup-worker')[0]!).includes('"mode":"cluster","partitions":16'), 'the worker runs in cluster mode on 16 partitions');
+
+    // A queue's metrics come only from the node leading it: Prometheus must scrape all three.
+    const rabbitTargetsUp = async () => (await httpJson<{ data: { activeTargets: { labels: Record<string, string>; health: string }[] } }>(
+      `http://${addressOf('prometheus')}:9090/api/v1/targets`)).data.activeTargets.filter((x) => x.labels.job === 'rabbitmq' && x.health === 'up').length;
+    const deadline = Date.now() + 120_000;
+    let up3 = await rabbitTargetsUp();
+    while (up3 !== 3 && Date.now() < deadline) { await sleep(2000); up3 = await rabbitTargetsUp(); }
+    assert.equal(up3, 3, 'RabbitMQ targets up in Prometheus');
   });
 
   it('fans out the same lines through both receivers and writes each once', { timeout: 300_000 }, async () => {
@@ -180,7 +197,7 @@ describe('docker-compose.cluster.yml live on a Docker engine (Compose v2, stand-
   });
 
   it('loses nothing when the leader of the new-events queue and a Redis master are killed mid-stream; both rejoin when started again', { timeout: 600_000 }, async (t) => {
-    const leaderBefore = quorumQueues('rabbitmq').find((q) => q.name === `${NAMESPACE}.new`)!.leader;
+    const leaderBefore = (await quorumQueues('rabbitmq')).find((q) => q.name === `${NAMESPACE}.new`)!.leader;
     const rabbitVictim = leaderBefore.replace(/^rabbit@/, '');
     const survivor = RABBIT_NODES.find((n) => n !== rabbitVictim)!;
     const nodes = parseClusterNodes(redisCli('redis', ['cluster', 'nodes']));
@@ -208,13 +225,16 @@ describe('docker-compose.cluster.yml live on a Docker engine (Compose v2, stand-
     if (landed.lines > count) t.diagnostic(`${landed.lines - count} lines written again with the same id (at-least-once file sink)`);
     assert.deepEqual(stack.inspect(victims).map((s) => s.State.Running), [false, false], 'the victims stayed down while the lines landed');
 
-    const leaderAfter = quorumQueues(survivor).find((q) => q.name === `${NAMESPACE}.new`)!.leader;
+    const leaderAfter = (await quorumQueues(survivor)).find((q) => q.name === `${NAMESPACE}.new`)!.leader;
     assert.notEqual(leaderAfter, leaderBefore, `${NAMESPACE}.new elected a new leader`);
     const promoted = parseClusterNodes(redisCli(redisWitness, ['cluster', 'nodes'])).find((n) => n.id === promotedReplica.id)!;
     assert.ok(promoted.flags.includes('master'), `the replica ${promotedReplica.address} took over: ${promoted.flags.join(',')}`);
 
     for (const id of victims) dockerOk(['start', id]);
-    assert.ok(await until(() => rabbitClusterWhole(survivor), 180_000), `${rabbitVictim} rejoined: ${runningRabbitNodes(survivor).join(', ')}`);
+    const rejoinDeadline = Date.now() + 180_000;
+    let whole = await rabbitClusterWhole(survivor);
+    while (!whole && Date.now() < rejoinDeadline) { await sleep(2000); whole = await rabbitClusterWhole(survivor); }
+    assert.ok(whole, `${rabbitVictim} rejoined, every quorum queue with three members online: ${(await runningRabbitNodes(survivor)).join(', ')}`);
     assert.ok(await until(() => redisClusterWhole(redisWitness), 120_000), `${redisVictim} rejoined as a replica:\n${redisCli(redisWitness, ['cluster', 'nodes'])}`);
     const rejoined = parseClusterNodes(redisCli(redisWitness, ['cluster', 'nodes'])).find((n) => n.id === victimMaster.id)!;
     assert.deepEqual([rejoined.flags.includes('slave'), rejoined.masterId, rejoined.address], [true, promotedReplica.id, victimMaster.address],
