@@ -1,16 +1,12 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { localFleet } from '../cli/local-fleet.js';
 import { loadConfig } from '../shared/config/load-config.js';
 import { settings } from '../shared/config/settings.js';
-import { COMPOSE_V2_MISSING, composeV2Installed, docker } from './compose-live/docker-cli.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { ROOT, composeV1, composeV2 as composeV2On, composers, resolvedConfig } from './compose-config.js';
 const ENV_DIR = mkdtempSync(join(tmpdir(), 'fanin-compose-'));
 const EMPTY_ENV_FILE = join(ENV_DIR, 'empty.env');
 writeFileSync(EMPTY_ENV_FILE, '');
@@ -21,33 +17,14 @@ interface Service {
   image?: string; container_name?: string; ports?: Port[]; environment?: Record<string, string>; volumes?: (string | { target: string })[];
   healthcheck?: { test?: string[] }; restart?: string; profiles?: string[]; build?: { context: string; dockerfile: string }; pull_policy?: string;
 }
-type ComposeRun = (args: string[], extraEnv: Record<string, string>) => { status: number | null; stdout: string; stderr: string };
-
-/**
- * Debian's docker-compose (1.29) validates and resolves the file without a Docker engine. The shell's own
- * variables and any .env file are kept out, so only what the test gives counts.
- */
-const compose: ComposeRun = (args, extraEnv) => {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...extraEnv };
-  const r = spawnSync('docker-compose', ['--env-file', EMPTY_ENV_FILE, '-f', 'docker-compose.yml', ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
-  if (r.error) throw new Error(`cannot run Debian's docker-compose (apt-get install docker-compose): ${r.error.message}`);
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-};
-
-/** Compose v2, the one users run (`docker compose`): stricter YAML than 1.29, e.g. one `<<` key per mapping. */
-const composeV2: ComposeRun = (args, extraEnv) => {
-  assert.ok(composeV2Installed(), COMPOSE_V2_MISSING);
-  return docker(['compose', '--env-file', EMPTY_ENV_FILE, '-f', 'docker-compose.yml', ...args], { cwd: ROOT, env: extraEnv });
-};
-const COMPOSERS: [string, ComposeRun][] = [['Compose v2 (docker compose)', composeV2], ['Compose v1 (docker-compose 1.29)', compose]];
+const FILES = ['docker-compose.yml'];
+const compose = composeV1(FILES, EMPTY_ENV_FILE);
+const composeV2 = composeV2On(FILES, EMPTY_ENV_FILE);
+const COMPOSERS = composers(FILES, EMPTY_ENV_FILE);
 
 /** The resolved file as JSON (python3-yaml comes with Debian's docker-compose). */
 function resolved(): { services: Record<string, Service> } {
-  const out = compose(['config'], SECRETS);
-  assert.equal(out.status, 0, out.stderr);
-  const r = spawnSync('python3', ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], { input: out.stdout, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as { services: Record<string, Service> };
+  return resolvedConfig(compose, true, SECRETS);
 }
 
 const FANIN_SERVICES = ['receiver-a', 'receiver-b', 'dedup-worker', 'uploader'];
@@ -70,9 +47,7 @@ describe('docker-compose.yml', () => {
   }
 
   it('builds the fanin image in one service; the others run that image and never pull it (Compose v2)', () => {
-    const r = composeV2(['config', '--format', 'json'], SECRETS);
-    assert.equal(r.status, 0, r.stderr);
-    const services = (JSON.parse(r.stdout) as { services: Record<string, Service> }).services;
+    const services = resolvedConfig<{ services: Record<string, Service> }>(composeV2, false, SECRETS).services;
     const building = Object.entries(services).filter(([, s]) => s.build).map(([n]) => n);
     assert.equal(building.length, 1, `exactly one service builds (${building.join(', ')})`);
     const built = services[building[0]!]!;

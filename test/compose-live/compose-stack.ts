@@ -24,8 +24,9 @@ export interface Landed {
 }
 
 /**
- * One compose project (`-p`) of docker-compose.yml on a Docker engine, driven through Compose v2 with a fixed
- * environment and an empty env file, so the shell's variables and a developer's .env do not change what runs.
+ * One compose project (`-p`) of docker-compose.yml (and any overrides, in order) on a Docker engine, driven through
+ * Compose v2 with a fixed environment and an empty env file, so the shell's variables and a developer's .env do not
+ * change what runs.
  */
 export class ComposeStack {
   constructor(
@@ -33,6 +34,7 @@ export class ComposeStack {
     private readonly root: string,
     private readonly envFile: string,
     readonly environment: Record<string, string>,
+    private readonly files: readonly string[] = ['docker-compose.yml'],
   ) {}
 
   /** `docker compose <args>`; throws with compose's output when it fails. */
@@ -96,7 +98,7 @@ export class ComposeStack {
   }
 
   private composeArgs(args: readonly string[]): string[] {
-    return ['compose', '-p', this.project, '--env-file', this.envFile, '-f', 'docker-compose.yml', ...args];
+    return ['compose', '-p', this.project, '--env-file', this.envFile, ...this.files.flatMap((f) => ['-f', f]), ...args];
   }
 }
 
