@@ -1,6 +1,7 @@
 import { hashSlot } from '../dedup-worker/hash-slot.js';
 import { topologyNames } from '../shared/amqp/topology.js';
 import { need, outcome, type Fault } from './faults.js';
+import type { Fleet } from './fleet.js';
 import type { PrivateRabbitMQ } from './private-rabbitmq.js';
 import type { PrivateRabbitCluster } from './rabbitmq-cluster.js';
 import { sleep, until } from './util.js';
@@ -45,6 +46,17 @@ async function electedWhileCut(cluster: PrivateRabbitCluster, queue: string, cut
     return `no new leader within the cut (${witness.nodeName.split('@')[0]} still names ${leader ?? 'none'})`;
   }
   return `${(leader as string | null)?.split('@')[0]} leads after ${seconds(Date.now() - since)} (as the majority sees it)`;
+}
+
+/**
+ * The workers' worker.redisWaitReplicas, checked against the value the fault is named after. Without WAIT a failover
+ * may forget the last writes the workers acted on, as a Redis restarted empty forgets all: the fault then reports a
+ * Redis wipe, which explains a repeat counted again as a first occurrence (collapsed); with WAIT it may not.
+ */
+function waitReplicasOf(fleet: Fleet, named: number): number {
+  const values = new Set(fleet.names('worker').map((w) => Number(fleet.spec(w).env.FANIN_WORKER_REDIS_WAIT_REPLICAS ?? '0')));
+  if (values.size !== 1 || !values.has(named)) throw new Error(`the fault is named WAIT ${named} but the workers run with ${[...values].join(', ')}`);
+  return named;
 }
 
 /** SIGKILL the RabbitMQ node that leads `<ns>.new`; started again after `downMs` on its data, and rejoins. */
@@ -128,6 +140,7 @@ export function killRedisClusterMaster(holdMs: number, waitReplicas: number): Fa
     name: `SIGKILL Redis Cluster master (WAIT ${waitReplicas})`, kind: 'redis-cluster-kill-master', target: 'redis',
     run: async (ctx) => {
       const cluster = need(ctx.redisCluster, 'a Redis Cluster');
+      const wait = waitReplicasOf(ctx.fleet, waitReplicas);
       const port = await cluster.masterOfSlot(hashSlot('{p0}'));
       const injectAt = Date.now();
       await cluster.node(port).kill();
@@ -137,7 +150,9 @@ export function killRedisClusterMaster(holdMs: number, waitReplicas: number): Fa
       await sleep(holdMs);
       await cluster.node(port).start();
       await cluster.waitForReplica(port, 60_000);
-      return outcome(injectAt, healAt, { detail: `master ${port} killed; replica promoted after ${seconds(failoverMs)}; old master back as replica after ${seconds(Date.now() - injectAt)}` });
+      return outcome(injectAt, healAt, {
+        redisWipes: wait === 0 ? [injectAt] : [], detail: `master ${port} killed; replica promoted after ${seconds(failoverMs)}; old master back as replica after ${seconds(Date.now() - injectAt)}`,
+      });
     },
   };
 }
@@ -148,6 +163,7 @@ export function killSentinelMaster(holdMs: number, waitReplicas: number): Fault 
     name: `SIGKILL Sentinel master (WAIT ${waitReplicas})`, kind: 'redis-sentinel-kill-master', target: 'redis',
     run: async (ctx) => {
       const group = need(ctx.sentinel, 'a Redis Sentinel group');
+      const wait = waitReplicasOf(ctx.fleet, waitReplicas);
       const port = await group.masterPort();
       const injectAt = Date.now();
       await group.dataNode(port).kill();
@@ -157,7 +173,9 @@ export function killSentinelMaster(holdMs: number, waitReplicas: number): Fault 
       await sleep(holdMs);
       await group.dataNode(port).start();
       await group.waitForReplica(port, 60_000);
-      return outcome(injectAt, healAt, { detail: `master ${port} killed; ${promoted} named master after ${seconds(failoverMs)}; old master back as replica after ${seconds(Date.now() - injectAt)}` });
+      return outcome(injectAt, healAt, {
+        redisWipes: wait === 0 ? [injectAt] : [], detail: `master ${port} killed; ${promoted} named master after ${seconds(failoverMs)}; old master back as replica after ${seconds(Date.now() - injectAt)}`,
+      });
     },
   };
 }

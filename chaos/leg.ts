@@ -28,6 +28,8 @@ export interface SuiteResult {
   readonly sink: { lines: number; secondaryLines: number; unparseable: number; torn: number; foreign: number; rejected: number };
   readonly queuesAtEnd: Record<string, number | null>;
   readonly caughtUp: boolean;
+  /** The sink when the first fault was injected: lines of this run, and lines whose id an earlier line had. */
+  readonly beforeFaults: { lines: number; sameIdDuplicates: number };
   /** Counters summed over every process each member ran as (scraped every 2 s: the last increments may be missing). */
   readonly metrics: Record<string, Record<string, number>>;
   readonly logs: ReturnType<Fleet['logStats']>;
@@ -85,6 +87,8 @@ export async function runLeg(setup: LegSetup, teardown: Teardown): Promise<Suite
   const ctx: ChaosContext = { ...setup.context, fleet, namespace };
   await sleep(profile.baselineMs);
 
+  await reader.poll();
+  const beforeFaults = sameIdDuplicates(reader.lines());
   const faults: FaultRecord[] = [];
   for (const [i, step] of profile.steps.entries()) {
     const f = step.fault;
@@ -139,8 +143,16 @@ export async function runLeg(setup: LegSetup, teardown: Teardown): Promise<Suite
     unexpectedExits: fleet.exits.filter((e) => !e.expected),
     sender: { events: sender.sent, skippedCopies: Object.fromEntries(receivers.map((r, i) => [r, sender.skipped[i]!])), udpSendErrors: sender.udpErrors.count, http: sender.http },
     sink: { lines: reader.count, secondaryLines: reader.secondaryLines, unparseable: reader.unparseable, torn: reader.torn, foreign: reader.foreign, rejected: reader.rejected },
-    queuesAtEnd, caughtUp, metrics: fleet.totals(), logs: fleet.logStats(), logDir,
+    queuesAtEnd, caughtUp, beforeFaults, metrics: fleet.totals(), logs: fleet.logStats(), logDir,
   };
+}
+
+/** Lines, and lines that repeat an earlier line's id (a line written twice: the exactly-once promise broken). */
+function sameIdDuplicates(lines: Iterable<{ id: string }>): { lines: number; sameIdDuplicates: number } {
+  const seen = new Set<string>();
+  let count = 0;
+  for (const l of lines) { count++; seen.add(l.id); }
+  return { lines: count, sameIdDuplicates: count - seen.size };
 }
 
 /** Waits until every member is ready; returns those still not ready after `timeoutMs`. */

@@ -9,8 +9,8 @@ import { cgroup2Mount } from '../chaos/process-cgroup.js';
 import { DEFAULT_RESULTS_FILE } from '../chaos/run-chaos.js';
 
 const ENTRY = fileURLToPath(new URL('../chaos/run-chaos.js', import.meta.url));
-/** The short cluster profile takes about four minutes with the clusters' start; the bound leaves room for a slow CI. */
-const LIMIT_MS = 7 * 60_000;
+/** The short cluster profile takes about four minutes with the clusters' start on a quiet machine; twice that under load. */
+const LIMIT_MS = 8 * 60_000;
 
 interface Row {
   label: string; kind: string; sent: number; delivered: number; lost: number; lostExplained: number; duplicatedRaw: number;
@@ -20,6 +20,7 @@ interface Leg {
   leg: string; ok: boolean; faults: { name: string; kind: string; error?: string; stuck?: string[] }[];
   check: { failures: number; rows: Row[]; total: Row };
   postgres: { rows: number; missing: number; extra: number };
+  beforeFaults: { lines: number; sameIdDuplicates: number };
 }
 interface Results { ok: boolean; legs: Leg[] }
 
@@ -79,14 +80,17 @@ describe('chaos suite (cluster-short profile)', () => {
       assert.equal(total.httpLost, 0, `${leg.leg}: acknowledged HTTP events lost`);
       assert.equal(leg.check.failures, 0);
       assert.ok(total.sent > 3000 && total.delivered >= total.sent - total.lostExplained, `${leg.leg}: sent ${total.sent}, delivered ${total.delivered}`);
-      // Before any fault the pipeline is exactly-once end to end: one line per event in the file sink.
-      const baseline = leg.check.rows[0]!;
-      assert.equal(baseline.lost, 0, `${leg.leg}: baseline lost`);
-      assert.equal(baseline.duplicatedRaw + baseline.duplicatedNewIds, 0, `${leg.leg}: baseline duplicates`);
+      // Before any fault the pipeline is exactly-once end to end: no line twice in the file sink.
+      assert.ok(leg.beforeFaults.lines > 500, `${leg.leg}: ${leg.beforeFaults.lines} lines before the first fault`);
+      assert.equal(leg.beforeFaults.sameIdDuplicates, 0, `${leg.leg}: lines written twice before any fault`);
+      assert.equal(leg.check.rows[0]!.lost, 0, `${leg.leg}: baseline lost`);
       assert.equal(leg.postgres.missing + leg.postgres.extra, 0, `${leg.leg}: PostgreSQL rows missing or extra`);
       assert.ok(leg.postgres.rows >= total.delivered - total.repeatsCollapsed, `${leg.leg}: ${leg.postgres.rows} PostgreSQL rows`);
       // With WAIT 1 a failover cannot forget a decision a worker acted on: no copy under a new id.
-      for (const r of leg.check.rows.filter((x) => /WAIT 1/.test(x.label))) assert.equal(r.duplicatedNewIds, 0, `${leg.leg} ${r.label}: copies under a new id`);
+      for (const r of leg.check.rows.filter((x) => /WAIT 1/.test(x.label))) {
+        assert.equal(r.duplicatedNewIds, 0, `${leg.leg} ${r.label}: copies under a new id`);
+        assert.equal(r.repeatsCollapsed, 0, `${leg.leg} ${r.label}: repeats counted again as first occurrences`);
+      }
     }
   });
 });
