@@ -142,8 +142,9 @@ export class PrivateRabbitCluster {
   /** SIGKILLs every node's processes (found by their unique node names) and removes the data directories. */
   async destroy(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.kill()));
-    for (const n of this.nodes) n.cgroup?.remove();
     // Files are the rabbitmq user's; a node's last writes may land just after the kill.
     await run('rm', ['-rf', this.dir], 30_000).catch(() => rmSync(this.dir, { recursive: true, force: true }));
+    // A cgroup can be removed only once its last process has exited: the killed nodes' are gone by now.
+    for (const n of this.nodes) n.cgroup?.remove();
   }
 }
