@@ -16,6 +16,8 @@ export interface FaultRecord {
   readonly deadLetteredBefore: number | null;
   /** The suite could not inject or heal the fault (its own failure, not the pipeline's). */
   readonly error?: string;
+  /** What the fault measured on the way (a failover's duration, the node it hit). */
+  readonly detail?: string;
   /** Members that were not ready 60 s after the heal (the pipeline did not recover by itself; the suite restarted them). */
   readonly stuck?: readonly string[];
 }

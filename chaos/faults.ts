@@ -4,14 +4,22 @@ import { Redis } from 'ioredis';
 import type { TcpProxy } from '../test/support/tcp-proxy.js';
 import type { Fleet } from './fleet.js';
 import type { PrivateRabbitMQ } from './private-rabbitmq.js';
+import type { PrivateRedisCluster } from './private-redis-cluster.js';
+import type { PrivateRedisSentinel } from './private-redis-sentinel.js';
 import type { PrivateRedis } from './private-redis.js';
+import type { PrivateRabbitCluster } from './rabbitmq-cluster.js';
 import { note, run, sleep } from './util.js';
 
-/** What a fault acts on. */
+/** What a fault acts on: a single RabbitMQ node and Redis (`rabbit`, `redis`), or the clustered engines. */
 export interface ChaosContext {
   readonly fleet: Fleet;
-  readonly rabbit: PrivateRabbitMQ;
-  readonly redis: PrivateRedis;
+  /** The fleet's namespace (queue names). */
+  readonly namespace: string;
+  readonly rabbit?: PrivateRabbitMQ;
+  readonly redis?: PrivateRedis;
+  readonly rabbitCluster?: PrivateRabbitCluster;
+  readonly redisCluster?: PrivateRedisCluster;
+  readonly sentinel?: PrivateRedisSentinel;
   /** Each receiver's connection to the broker goes through one of these (a per-receiver network partition). */
   readonly proxies: ReadonlyMap<string, TcpProxy>;
   readonly sinkDir: string;
@@ -25,6 +33,14 @@ export interface FaultOutcome {
   readonly healAt: number;
   readonly receiverKills: { receiver: string; at: number }[];
   readonly redisWipes: number[];
+  /** What the fault measured on the way (a failover's duration, the node it hit), for the log and the results. */
+  readonly detail?: string;
+}
+
+/** The part of the context a fault needs; throws (a suite error) when this setup does not have it. */
+export function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`this fault needs ${what}, which this profile's setup does not run`);
+  return value;
 }
 
 export interface Fault {
@@ -35,7 +51,7 @@ export interface Fault {
   run(ctx: ChaosContext): Promise<FaultOutcome>;
 }
 
-const outcome = (injectAt: number, healAt: number, extra: Partial<FaultOutcome> = {}): FaultOutcome =>
+export const outcome = (injectAt: number, healAt: number, extra: Partial<FaultOutcome> = {}): FaultOutcome =>
   ({ injectAt, healAt, receiverKills: [], redisWipes: [], ...extra });
 
 /** SIGKILL a receiver; the supervisor restarts it (its spool survives on disk). */
@@ -75,7 +91,8 @@ export function killUploader(): Fault {
 export function restartRabbitMQ(downMs: number): Fault {
   return {
     name: `RabbitMQ stopped ${downMs / 1000}s`, kind: 'rabbitmq-restart', target: 'rabbitmq',
-    run: async ({ rabbit }) => {
+    run: async (ctx) => {
+      const rabbit = need(ctx.rabbit, 'a single RabbitMQ node');
       const injectAt = Date.now();
       await rabbit.stop();
       await sleep(downMs);
@@ -89,7 +106,8 @@ export function restartRabbitMQ(downMs: number): Fault {
 export function wipeRedis(downMs: number): Fault {
   return {
     name: `Redis restarted empty (${downMs / 1000}s down)`, kind: 'redis-wipe', target: 'redis',
-    run: async ({ redis }) => {
+    run: async (ctx) => {
+      const redis = need(ctx.redis, 'a single Redis');
       const injectAt = Date.now();
       await redis.kill();
       await sleep(downMs);
@@ -141,7 +159,8 @@ export function sinkUnwritable(ms: number): Fault {
 export function memoryAlarm(ms: number): Fault {
   return {
     name: `broker memory alarm ${ms / 1000}s`, kind: 'memory-alarm', target: 'rabbitmq',
-    run: async ({ rabbit }) => {
+    run: async (ctx) => {
+      const rabbit = need(ctx.rabbit, 'a single RabbitMQ node');
       const injectAt = Date.now();
       await rabbit.setMemoryWatermark(0.00001);
       try { await sleep(ms); } finally { await rabbit.setMemoryWatermark(0.4); }
@@ -226,7 +245,8 @@ export function sinkDiskFull(ms: number): Fault {
 export function redisOutOfMemory(ms: number): Fault {
   return {
     name: `Redis out of memory ${ms / 1000}s`, kind: 'redis-oom', target: 'redis',
-    run: async ({ redis }) => {
+    run: async (ctx) => {
+      const redis = need(ctx.redis, 'a single Redis');
       const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
       client.on('error', () => undefined);
       try {
@@ -246,7 +266,8 @@ export function redisOutOfMemory(ms: number): Fault {
 export function freezeRedis(ms: number): Fault {
   return {
     name: `Redis frozen ${ms / 1000}s`, kind: 'redis-freeze', target: 'redis',
-    run: async ({ redis }) => {
+    run: async (ctx) => {
+      const redis = need(ctx.redis, 'a single Redis');
       const injectAt = Date.now();
       redis.signal('SIGSTOP');
       try { await sleep(ms); } finally { redis.signal('SIGCONT'); }

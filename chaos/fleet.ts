@@ -74,7 +74,7 @@ interface Incarnation {
  * `restartDelayMs`, and every exit is recorded (an exit nobody asked for is a finding).
  */
 export class Fleet {
-  readonly members: readonly MemberSpec[];
+  private specs: MemberSpec[];
   readonly receiverPorts: readonly ReceiverPorts[];
   readonly exits: ExitRecord[] = [];
   private readonly current = new Map<string, Incarnation>();
@@ -84,8 +84,32 @@ export class Fleet {
   private scrapeTimer: NodeJS.Timeout | null = null;
 
   private constructor(private readonly layout: FleetLayout, members: MemberSpec[], receiverPorts: ReceiverPorts[], private readonly restartDelayMs: number) {
-    this.members = members;
+    this.specs = members;
     this.receiverPorts = receiverPorts;
+  }
+
+  get members(): readonly MemberSpec[] { return this.specs; }
+
+  /**
+   * Changes settings of every member of a role from its next start on (a running process keeps what it started
+   * with: `restartGracefully` applies them). Only settings fanin knows are passed, as at creation.
+   */
+  setEnv(role: Role, env: Record<string, string>): void {
+    const known = new Set(Object.values(settings).map((x) => x.env));
+    const unknown = Object.keys(env).filter((k) => !known.has(k));
+    if (unknown.length > 0) throw new Error(`not fanin settings: ${unknown.join(', ')}`);
+    this.specs = this.specs.map((m) => (m.role === role ? { ...m, env: { ...m.env, ...env } } : m));
+  }
+
+  /** SIGTERM (the member drains), then wait until the supervisor's restart, with the member's current settings, is ready. */
+  async restartGracefully(name: string, timeoutMs = 60_000): Promise<void> {
+    const old = this.current.get(name);
+    if (!old) throw new Error(`${name} is not running`);
+    const gone = new Promise<void>((r) => old.child.once('exit', () => r()));
+    this.signal(name, 'SIGTERM');
+    await gone;
+    await until(`${name} restarted`, () => { const c = this.current.get(name); return c !== undefined && c !== old; }, timeoutMs, 50);
+    await this.waitReady(name, timeoutMs);
   }
 
   static async create(layout: FleetLayout, restartDelayMs = 1000): Promise<Fleet> {
@@ -278,7 +302,7 @@ export class Fleet {
       this.exits.push({ name: m.name, at: Date.now(), code, signal, expected });
       if (!expected) note(`UNEXPECTED: ${m.name} (pid ${child.pid}) exited with ${signal ?? `code ${code}`}; see ${join(this.layout.logDir, `${m.name}.log`)}`);
       if (this.stopping) return;
-      setTimeout(() => { if (!this.stopping) this.launch(m); }, this.restartDelayMs);
+      setTimeout(() => { if (!this.stopping) this.launch(this.spec(m.name)); }, this.restartDelayMs);
     });
   }
 }

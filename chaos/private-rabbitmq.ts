@@ -4,6 +4,7 @@ import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'amqplib';
 import { freePorts } from '../test/support/free-ports.js';
+import type { ProcessCgroup } from './process-cgroup.js';
 import { pidsWithCmdline, portOpen, run, sleep, until } from './util.js';
 
 /**
@@ -20,12 +21,17 @@ export class PrivateRabbitMQ {
     readonly port: number,
     readonly distPort: number,
     readonly nodeName: string,
+    /** When set, the node runs inside it (a partition can then drop everything the node sends). */
+    readonly cgroup: ProcessCgroup | null,
   ) {}
 
-  static async create(dir: string, namePrefix = 'fanin-chaos'): Promise<PrivateRabbitMQ> {
+  /**
+   * `ports` pins the AMQP and distribution ports (a caller with a port range of its own); by default two free ports.
+   */
+  static async create(dir: string, namePrefix = 'fanin-chaos', ports?: { amqp: number; dist: number }, cgroup: ProcessCgroup | null = null): Promise<PrivateRabbitMQ> {
     // 25672 is the shared node's distribution port: freePorts never hands it out while that node runs.
-    const [port, distPort] = await freePorts(2);
-    const node = new PrivateRabbitMQ(dir, port!, distPort!, `${namePrefix}-${randomBytes(4).toString('hex')}@localhost`);
+    const [port, distPort] = ports ? [ports.amqp, ports.dist] : await freePorts(2);
+    const node = new PrivateRabbitMQ(dir, port!, distPort!, `${namePrefix}-${randomBytes(4).toString('hex')}@localhost`, cgroup);
     mkdirSync(join(dir, 'mnesia'), { recursive: true });
     mkdirSync(join(dir, 'log'), { recursive: true });
     writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
@@ -39,7 +45,7 @@ export class PrivateRabbitMQ {
   /** Starts the node and resolves once its AMQP port accepts connections. */
   async start(timeoutMs = 90_000): Promise<void> {
     const out = openSync(join(this.dir, 'server.out'), 'a');
-    const child = spawn('rabbitmq-server', [], {
+    const child = spawn(this.cgroup ? 'sh' : 'rabbitmq-server', this.cgroup ? this.cgroup.shellArgs('rabbitmq-server') : [], {
       cwd: '/tmp',
       env: {
         ...process.env,

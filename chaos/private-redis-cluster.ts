@@ -19,10 +19,15 @@ export interface ClusterNodeInfo {
 export class PrivateRedisCluster {
   private constructor(readonly dir: string, readonly nodes: readonly RedisProcess[]) {}
 
-  static async start(dir: string, nodeTimeoutMs = 2000): Promise<PrivateRedisCluster> {
-    const ports = await freePortsWithPairs(6);
-    const nodes = ports.map((port) => new RedisProcess(join(dir, `node-${port}`), port, [
-      '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
+  /**
+   * `pinned` gives each node's port and cluster bus port (a caller with a port range of its own); by default free
+   * ports whose bus port is the port + 10000, Redis's own default.
+   */
+  static async start(dir: string, nodeTimeoutMs = 2000, pinned?: readonly { readonly port: number; readonly busPort: number }[]): Promise<PrivateRedisCluster> {
+    const layout = pinned ?? (await freePortsWithPairs(6)).map((port) => ({ port, busPort: port + 10_000 }));
+    const ports = layout.map((p) => p.port);
+    const nodes = layout.map(({ port, busPort }) => new RedisProcess(join(dir, `node-${port}`), port, [
+      '--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
       '--save', '', '--appendonly', 'no', '--cluster-replica-validity-factor', '0', '--cluster-node-timeout', String(nodeTimeoutMs),
       '--dir', join(dir, `node-${port}`),
     ]));

@@ -14,8 +14,9 @@ export const SENTINEL_MASTER_NAME = 'fanin';
 export class PrivateRedisSentinel {
   private constructor(readonly dir: string, readonly dataNodes: readonly RedisProcess[], readonly sentinels: readonly RedisProcess[]) {}
 
-  static async start(dir: string): Promise<PrivateRedisSentinel> {
-    const [masterPort, ...ports] = await freePorts(6);
+  /** `pinned`: six ports (master, 2 replicas, 3 sentinels) for a caller with a port range of its own; by default free ones. */
+  static async start(dir: string, pinned?: readonly number[]): Promise<PrivateRedisSentinel> {
+    const [masterPort, ...ports] = pinned ?? await freePorts(6);
     const dataArgs = (port: number) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', join(dir, `redis-${port}`)];
     const dataNodes = [masterPort!, ports[0]!, ports[1]!].map((port, i) => new RedisProcess(join(dir, `redis-${port}`), port,
       i === 0 ? dataArgs(port) : [...dataArgs(port), '--replicaof', '127.0.0.1', String(masterPort)]));
@@ -86,6 +87,21 @@ export class PrivateRedisSentinel {
       return port !== oldPort && this.dataNode(port).running;
     }, timeoutMs, 100);
     return port;
+  }
+
+  /** Resolves once a data node brought back after a failover serves as a replica with its master link up. */
+  async waitForReplica(port: number, timeoutMs = 30_000): Promise<void> {
+    await until(`node ${port} rejoins as a replica`, async () => {
+      const r = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      r.on('error', () => undefined);
+      try {
+        await r.connect();
+        const info = await r.info('replication');
+        return /role:slave/.test(info) && /master_link_status:up/.test(info);
+      } finally {
+        r.disconnect();
+      }
+    }, timeoutMs, 200);
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,16 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { NodePartition } from './node-partition.js';
 import { PrivateRabbitMQ } from './private-rabbitmq.js';
+import { ProcessCgroup } from './process-cgroup.js';
 import { run, until } from './util.js';
+
+export interface RabbitClusterOptions {
+  /** Pinned ports, one per node (by default free ports). */
+  readonly ports?: readonly { readonly amqp: number; readonly dist: number }[];
+  /** Each node in a cgroup of its own, so it can be cut off with `partition` (needs cgroup v2 and root). */
+  readonly cgroups?: boolean;
+}
 
 /**
  * A RabbitMQ cluster of private nodes on this machine (own node names, AMQP and distribution ports, data and log
@@ -11,14 +20,53 @@ import { run, until } from './util.js';
 export class PrivateRabbitCluster {
   private constructor(readonly dir: string, readonly nodes: readonly PrivateRabbitMQ[]) {}
 
-  static async create(dir: string, size = 3, namePrefix = 'fanin-cluster'): Promise<PrivateRabbitCluster> {
+  static async create(dir: string, size = 3, namePrefix = 'fanin-cluster', options: RabbitClusterOptions = {}): Promise<PrivateRabbitCluster> {
     const nodes: PrivateRabbitMQ[] = [];
+    if (options.cgroups) {
+      // The shared epmd must not start inside a node's cgroup (a cut would silence it for every node on the machine).
+      await run('epmd', ['-daemon'], 15_000);
+    }
     for (let i = 1; i <= size; i++) {
       const nodeDir = join(dir, `node${i}`);
       mkdirSync(nodeDir, { recursive: true });
-      nodes.push(await PrivateRabbitMQ.create(nodeDir, `${namePrefix}${i}`));
+      const ports = options.ports?.[i - 1];
+      const cgroup = options.cgroups ? ProcessCgroup.create(`${namePrefix}${i}-${ports?.amqp ?? i}`) : null;
+      if (options.cgroups && !cgroup) throw new Error('cgroup v2 is not mounted: a RabbitMQ node cannot be cut off');
+      nodes.push(await PrivateRabbitMQ.create(nodeDir, `${namePrefix}${i}`, ports, cgroup));
     }
     return new PrivateRabbitCluster(dir, nodes);
+  }
+
+  /** A cut of `node` from its peers and from every client: its AMQP and distribution ports, and all it sends. */
+  partition(node: PrivateRabbitMQ): NodePartition {
+    return new NodePartition({ ports: [node.port, node.distPort], cgroupPath: node.cgroup?.path ?? null, tag: String(node.port) });
+  }
+
+  /** Removes cut rules an earlier run of these ports left installed (it was killed before it could heal). */
+  async removeLeftoverCuts(): Promise<number> {
+    let removed = 0;
+    for (const n of this.nodes) removed += await NodePartition.removeLeftovers(String(n.port));
+    return removed;
+  }
+
+  /** Messages in a queue, asking the running nodes in turn; null when none answers. */
+  async queueDepth(queue: string): Promise<number | null> {
+    for (const n of this.nodes.filter((x) => x.running)) {
+      const depth = await n.queueDepth(queue);
+      if (depth !== null) return depth;
+    }
+    return null;
+  }
+
+  /**
+   * Waits until stopping `node` would leave every quorum queue with a majority online (what a rolling restart must
+   * check before each node: `rabbitmq-queues check_if_node_is_quorum_critical`).
+   */
+  async waitNotQuorumCritical(node: PrivateRabbitMQ, timeoutMs: number): Promise<void> {
+    await until(`${node.nodeName} not quorum critical`, async () => {
+      await run('rabbitmq-queues', ['-n', node.nodeName, 'check_if_node_is_quorum_critical'], 30_000);
+      return true;
+    }, timeoutMs, 1000);
   }
 
   /** Every node's URL, comma-separated: the `amqpUrl` of a fleet on this cluster. */
@@ -51,9 +99,9 @@ export class PrivateRabbitCluster {
     return [];
   }
 
-  /** The node that leads a quorum queue, as a running member reports it; null when none answers. */
-  async leaderOf(queue: string): Promise<PrivateRabbitMQ | null> {
-    for (const n of this.nodes.filter((x) => x.running)) {
+  /** The node that leads a quorum queue, as a running member (but `notAsking`) reports it; null when none answers. */
+  async leaderOf(queue: string, notAsking?: PrivateRabbitMQ): Promise<PrivateRabbitMQ | null> {
+    for (const n of this.nodes.filter((x) => x.running && x !== notAsking)) {
       try {
         const out = await n.ctl(['list_queues', '--quiet', '--no-table-headers', 'name', 'leader'], 15_000);
         for (const line of out.split('\n')) {
@@ -64,6 +112,16 @@ export class PrivateRabbitCluster {
       } catch { /* ask the next node */ }
     }
     return null;
+  }
+
+  /**
+   * The leader of a quorum queue as `node` itself knows it (its Ra leaderboard: no other node is asked, so a node on
+   * the majority side of a cut answers at once); null when it knows none.
+   */
+  async leaderSeenBy(node: PrivateRabbitMQ, queue: string): Promise<string | null> {
+    // A quorum queue's Ra cluster is named after its vhost (URL-encoded) and name: the default vhost's '%2F_<queue>'.
+    const out = await node.ctl(['eval', `ra_leaderboard:lookup_leader('%2F_${queue}').`], 15_000);
+    return /,\s*'?([\w.-]+@[\w.-]+)'?\s*\}/.exec(out)?.[1] ?? null;
   }
 
   /** The members of a quorum queue (node names), as a running member reports them. */
@@ -86,5 +144,7 @@ export class PrivateRabbitCluster {
     await Promise.all(this.nodes.map((n) => n.kill()));
     // Files are the rabbitmq user's; a node's last writes may land just after the kill.
     await run('rm', ['-rf', this.dir], 30_000).catch(() => rmSync(this.dir, { recursive: true, force: true }));
+    // A cgroup can be removed only once its last process has exited: the killed nodes' are gone by now.
+    for (const n of this.nodes) n.cgroup?.remove();
   }
 }
