@@ -18,6 +18,8 @@ export const CLUSTER_RECEIVERS = ['a', 'b'] as const;
 export interface ClusterSuiteOptions extends SuiteOptions {
   /** First of the 50 ports the private servers take (cluster-ports.ts). */
   readonly portBase: number;
+  /** FANIN_NEW_QUEUE_SHARDS of every fleet process (1: `<ns>.new` alone). */
+  readonly newQueueShards?: number;
 }
 
 /**
@@ -50,7 +52,8 @@ export async function runClusterSuite(profile: ClusterProfile, options: ClusterS
   const results: SuiteResult[] = [];
   for (const [i, leg] of profile.legs.entries()) {
     const legDir = (name: string) => dir(join(`leg${i + 1}`, name));
-    const label = `${REDIS_LABEL[leg.redis]}, WAIT ${leg.waitReplicas} at start, AMQP heartbeat ${leg.amqpHeartbeatSeconds ?? 60} s`;
+    const shards = options.newQueueShards ?? 1;
+    const label = `${REDIS_LABEL[leg.redis]}, WAIT ${leg.waitReplicas} at start, AMQP heartbeat ${leg.amqpHeartbeatSeconds ?? 60} s${shards > 1 ? `, ${shards} shards of <ns>.new` : ''}`;
     const amqpUrl = withHeartbeat(rabbit.url, leg.amqpHeartbeatSeconds);
     note(`leg ${i + 1}/${profile.legs.length}: ${label}`);
     results.push(await runLeg({
@@ -59,7 +62,7 @@ export async function runClusterSuite(profile: ClusterProfile, options: ClusterS
         redisUrl: leg.redis === 'cluster' ? redisCluster.url : sentinel.url, amqpUrl, receiverAmqpUrl: () => amqpUrl,
         spoolDir: legDir('spool'), sinkDir: legDir('out'), secondaryDir: legDir('secondary'), logDir: legDir('logs'),
         receivers: CLUSTER_RECEIVERS, workers: 2,
-        env: { FANIN_WORKER_REDIS_WAIT_REPLICAS: String(leg.waitReplicas) },
+        env: { FANIN_WORKER_REDIS_WAIT_REPLICAS: String(leg.waitReplicas), FANIN_NEW_QUEUE_SHARDS: String(shards) },
       },
       queueDepth: (q) => rabbit.queueDepth(q),
       context: { rabbitCluster: rabbit, redisCluster, sentinel, proxies: new Map(), sinkDir: legDir('out'), sinkFs: legDir('') },

@@ -1,6 +1,6 @@
 import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { topologyNames } from '../shared/amqp/topology.js';
+import { newQueueShards, topologyNames } from '../shared/amqp/topology.js';
 import { check, type CheckResult, type FaultRecord } from './checker.js';
 import type { ChaosContext } from './faults.js';
 import { Fleet, type ExitRecord, type FleetLayout } from './fleet.js';
@@ -59,6 +59,7 @@ export async function runLeg(setup: LegSetup, teardown: Teardown): Promise<Suite
   const { profile, runId, rate } = setup;
   const namespace = `chaos-${runId}`;
   const names = topologyNames(namespace);
+  const newQueues = newQueueShards(namespace, Number(setup.fleet.env?.FANIN_NEW_QUEUE_SHARDS ?? 1));
   const { sinkDir, secondaryDir, logDir } = setup.fleet;
 
   const pgTable = `chaos_${runId.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`;
@@ -117,10 +118,10 @@ export async function runLeg(setup: LegSetup, teardown: Teardown): Promise<Suite
   const streamEnd = Date.now();
   note(`sender stopped: ${sender.sent} events in ${((streamEnd - streamStart) / 1000).toFixed(0)} s; waiting for the sink to catch up`);
 
-  const caughtUp = await waitCaughtUp(reader, setup.queueDepth, [names.newQueue, names.sinkQueue('file'), names.sinkQueue('postgres')], profile.drainMs);
+  const caughtUp = await waitCaughtUp(reader, setup.queueDepth, [...newQueues, names.sinkQueue('file'), names.sinkQueue('postgres')], profile.drainMs);
   await reader.stop();
   const queuesAtEnd: Record<string, number | null> = {};
-  for (const q of [names.newQueue, names.sinkQueue('file'), names.deadQueue]) queuesAtEnd[q] = await setup.queueDepth(q);
+  for (const q of [...newQueues, names.sinkQueue('file'), names.deadQueue]) queuesAtEnd[q] = await setup.queueDepth(q);
   await fleet.stop();
 
   const result = check({

@@ -5,7 +5,7 @@
  * a Sentinel group (cluster-suite.ts), its private servers on the 50 ports from CHAOS_PORT_BASE (default 31000).
  *
  * Environment: CHAOS_PROFILE=long|short|cluster|cluster-short (default long), CHAOS_ONLY=kind,… (only the profile's faults of these kinds,
- * e.g. kill-receiver,redis-wipe), CHAOS_RATE (events/s), CHAOS_RESULTS_FILE (default
+ * e.g. kill-receiver,redis-wipe), CHAOS_NEW_QUEUE_SHARDS (cluster profiles: FANIN_NEW_QUEUE_SHARDS of the fleet), CHAOS_RATE (events/s), CHAOS_RESULTS_FILE (default
  * chaos/results/latest.json), CHAOS_WORK_DIR (default a new /tmp/fanin-chaos-*), CHAOS_KEEP=1 keeps the work dir
  * (logs, sink files) even when the run passes. Exit status: 0 nothing lost; 1 an event lost (or a repeat collapsed without
  * a Redis wipe to explain it) or a member that did not recover by itself; 2 the suite itself failed.
@@ -47,7 +47,7 @@ export async function main(): Promise<number> {
 
   let results: SuiteResult[];
   try {
-    results = profile ? [await runSuite(profile, { workDir, rate }, teardown)] : await runClusterSuite(clusterProfile!, { workDir, rate, portBase }, teardown);
+    results = profile ? [await runSuite(profile, { workDir, rate }, teardown)] : await runClusterSuite(clusterProfile!, { workDir, rate, portBase, newQueueShards: Number(process.env.CHAOS_NEW_QUEUE_SHARDS ?? 1) }, teardown);
   } catch (err) {
     note(`suite failed: ${(err as Error).stack ?? String(err)}`);
     await teardown.run();
