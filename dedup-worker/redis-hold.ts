@@ -16,6 +16,13 @@ export interface RedisHoldOptions {
   readonly probe: () => Promise<unknown>;
   /** The client's connection state (ioredis `status === 'ready'`). */
   readonly isRedisReady: () => boolean;
+  /**
+   * Called after every `reviveAfterProbes` failed probes in a row: restarts the client's connection. The client
+   * reconnects by itself as a rule, but a Sentinel client was seen to stop for good after its sentinels briefly
+   * answered nothing usable during a failover; a hold must not depend on the client noticing that itself.
+   */
+  readonly revive?: () => void;
+  readonly reviveAfterProbes?: number;
   readonly backoff?: Backoff;
   readonly timers?: HoldTimers;
   readonly random?: () => number;
@@ -27,6 +34,9 @@ export interface RedisHoldEvents {
   /** Redis may be back: try consuming again (the consumer asks `allowsConsuming`). */
   resume: [];
 }
+
+/** Failed probes in a row (about 20 s at the probe backoff) before the client's connection is restarted. */
+const REVIVE_AFTER_PROBES = 8;
 
 /** Probe delays: up to half a second at first, doubling, at most 5 s between probes. */
 export const REDIS_PROBE_BACKOFF: Backoff = { initialDelayMs: 500, maxDelayMs: 5000 };
@@ -105,7 +115,10 @@ export class RedisHold extends EventEmitter<RedisHoldEvents> {
       this.probing = false;
     }
     if (this.state !== 'holding') return; // ended by 'ready' or a drain while the probe ran
-    if (ok) this.endHold(); else this.scheduleProbe();
+    if (ok) { this.endHold(); return; }
+    const every = this.o.reviveAfterProbes ?? REVIVE_AFTER_PROBES;
+    if (this.o.revive && this.attempt % every === 0) this.o.revive();
+    this.scheduleProbe();
   }
 
   private endHold(): void {

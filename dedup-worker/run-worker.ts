@@ -47,7 +47,14 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
     namespace: config.namespace, partitions, windowMs: config.dedupWindowSeconds * 1000,
     waitReplicas: config.redisWaitReplicas, waitTimeoutMs: config.redisWaitTimeoutMs,
   });
-  const hold = new RedisHold({ mode: config.redisDownMode, probe: () => store.probe(config.workerId), isRedisReady: () => redis.status === 'ready' });
+  const hold = new RedisHold({
+    mode: config.redisDownMode, probe: () => store.probe(config.workerId), isRedisReady: () => redis.status === 'ready',
+    revive: () => {
+      if (redis.status === 'ready') return; // Redis answers but refuses writes: nothing to reconnect
+      log.warn({ status: redis.status }, 'redis still unreachable: restarting the client\'s connection');
+      if (redis.status === 'end') redis.connect().catch(() => undefined); else redis.disconnect(true);
+    },
+  });
 
   const publisher = new ConfirmPublisher();
   const decider = new BatchDecider(
@@ -90,7 +97,19 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
     log.info({ redis: describeRedisEndpoints(redisEndpoints), mode: redisEndpoints.mode, partitions }, 'redis ready');
     hold.redisReady();
   });
-  redis.on('end', () => { metrics.redisUp.set(0); hold.redisLost('redis connection ended'); });
+  let draining = false;
+  redis.on('end', () => {
+    metrics.redisUp.set(0);
+    hold.redisLost('redis connection ended');
+    // The client ends for good only when we disconnect it (a drain) or when it gave up: ioredis's Sentinel client
+    // gives up when a failover notice interrupts its search for the master. A worker must not wait on it forever.
+    if (draining) return;
+    setTimeout(() => {
+      if (draining || redis.status !== 'end') return;
+      log.warn('redis client stopped reconnecting; connecting again');
+      redis.connect().catch(() => undefined);
+    }, 1000).unref();
+  });
   redis.on('close', () => { metrics.redisUp.set(0); hold.redisLost('redis connection closed'); });
   // The worker keeps no files: SIGHUP and SIGUSR1 (sent to every role by logrotate) are only logged, not fatal.
   onReopenSignal(log, 'nothing to reopen: the worker keeps no files', () => undefined);
@@ -102,6 +121,7 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
 
   return {
     drain: async () => {
+      draining = true;
       hold.stop();
       metrics.holding.set(1);
       // A drain stops consuming on purpose: worth an info line, not a warning.

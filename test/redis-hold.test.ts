@@ -128,6 +128,27 @@ describe('the Redis hold-and-probe (hold mode)', () => {
     assert.deepEqual(events, ['resume']);
   });
 
+  it('restarts the client\'s connection after every 8 failed probes in a row, and not once a probe succeeds', async () => {
+    const clock = new FakeClock();
+    const { p, probe } = scriptedProbe();
+    let revived = 0;
+    const hold = new RedisHold({ mode: 'hold', probe, isRedisReady: () => false, timers: clock, random: () => 0.999999, revive: () => { revived++; } });
+    hold.redisLost('redis connection closed');
+    await clock.advance(500 + 1000 + 2000 + 4000 + 5000 * 3);
+    assert.equal(p.calls, 7);
+    assert.equal(revived, 0, 'seven failures: the client may still be on its way back');
+    await clock.advance(5000);
+    assert.equal(p.calls, 8);
+    assert.equal(revived, 1, 'the eighth failure restarts the connection');
+    await clock.advance(5000 * 8);
+    assert.equal(revived, 2, 'and every eighth after');
+    p.next = 'ok';
+    await clock.advance(5000);
+    assert.equal(hold.holding, false);
+    await clock.advance(60_000);
+    assert.equal(revived, 2);
+  });
+
   it('stops for good on a drain: no probe, no event, no consuming', async () => {
     const { hold, clock, p, events } = holdWith('hold');
     hold.redisLost('redis unavailable');
