@@ -49,7 +49,9 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
   });
   const hold = new RedisHold({
     mode: config.redisDownMode, probe: () => store.probe(config.workerId), isRedisReady: () => redis.status === 'ready',
-    revive: () => {
+    // Only the Sentinel client was seen to stop for good; a Cluster client manages its node connections itself and
+    // one torn down mid-failover has to rediscover every slot.
+    revive: redisEndpoints.mode !== 'sentinel' ? undefined : () => {
       if (redis.status === 'ready') return; // Redis answers but refuses writes: nothing to reconnect
       log.warn({ status: redis.status }, 'redis still unreachable: restarting the client\'s connection');
       if (redis.status === 'end') redis.connect().catch(() => undefined); else redis.disconnect(true);

@@ -220,7 +220,14 @@ describe('docker-compose.cluster.yml live on a Docker engine (Compose v2, stand-
     assert.equal(broken, 0, 'the receivers kept their connections');
 
     const landed = await stack.waitLanded(token, count, 240_000);
-    t.diagnostic(`all ${count} lines landed ${((Date.now() - killedAt) / 1000).toFixed(0)} s after the kill (the stream took ${(count / 250).toFixed(0)} s)`);
+    t.diagnostic(`${landed.idsBySeq.size} of ${count} lines landed ${((Date.now() - killedAt) / 1000).toFixed(0)} s after the kill (the stream took ${(count / 250).toFixed(0)} s)`);
+    if (landed.idsBySeq.size < count) {
+      // What the fanin processes were doing when the pipeline stalled: the only way to tell a stuck worker from a
+      // stuck broker once the stack is torn down.
+      for (const service of ['dedup-worker', 'uploader', 'receiver-a', 'receiver-b']) {
+        for (const id of stack.ids(service)) t.diagnostic(`${service} ${id.slice(0, 12)}:\n${stack.logs(id).split('\n').filter((l) => !l.includes('"level":20')).slice(-15).join('\n')}`);
+      }
+    }
     assertAllLandedOnce(landed, count, 'kill');
     if (landed.lines > count) t.diagnostic(`${landed.lines - count} lines written again with the same id (at-least-once file sink)`);
     assert.deepEqual(stack.inspect(victims).map((s) => s.State.Running), [false, false], 'the victims stayed down while the lines landed');
