@@ -35,10 +35,10 @@ export interface RedisHoldEvents {
   resume: [];
 }
 
-/** Failed probes in a row (about 20 s at the probe backoff) before the client's connection is restarted. */
+/** Failed probes in a row before the client's connection is restarted: long enough for a failover to finish first. */
 const REVIVE_AFTER_PROBES = 8;
 
-/** Probe delays: up to half a second at first, doubling, at most 5 s between probes. */
+/** Probe delays: a probe is a write on every partition, so it starts slower than a reconnect. */
 export const REDIS_PROBE_BACKOFF: Backoff = { initialDelayMs: 500, maxDelayMs: 5000 };
 
 const realTimers: HoldTimers = {

@@ -20,7 +20,7 @@ export interface RunningWorker {
   drain(): Promise<void>;
 }
 
-/** Redis reconnect delays: up to 200 ms at first, doubling, at most 5 s. */
+/** Redis reconnect delays: capped lower than the broker's, since every batch waits on Redis while the worker holds. */
 const REDIS_RECONNECT_BACKOFF: Backoff = { initialDelayMs: 200, maxDelayMs: 5000 };
 
 /**

@@ -20,7 +20,7 @@ export interface SinkConsumerOptions {
   readonly secondary: Sink | null;
 }
 
-/** Delays between failed writes of one batch: up to 200 ms at first, doubling, at most 10 s. */
+/** Delays between failed writes of one batch: a sink that hiccups is retried at once, one that is down is not hammered. */
 const SINK_RETRY_BACKOFF: Backoff = { initialDelayMs: 200, maxDelayMs: 10_000 };
 
 /**

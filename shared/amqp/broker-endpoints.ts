@@ -41,7 +41,7 @@ export function shuffledEndpoints(urls: readonly string[], random: () => number 
   return out;
 }
 
-/** Reconnect delays of every broker connection (shared/backoff.ts): up to 200 ms, doubling, at most 10 s. */
+/** Reconnect delays of every broker connection: quick after a blip, capped so a node that is gone is not hammered. */
 export const BROKER_BACKOFF: Backoff = { initialDelayMs: 200, maxDelayMs: 10_000 };
 
 /** The endpoint after `index`: a failed or lost node is followed by the next one, round the list. */
