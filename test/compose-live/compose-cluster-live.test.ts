@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ComposeStack, sleep, until, type Landed } from './compose-stack.js';
+import { ComposeStack, removeStaleProjects, sleep, until, type Landed } from './compose-stack.js';
 import { COMPOSE_V2_MISSING, DOCKER, composeV2Installed, docker, dockerOk, engineUnavailable } from './docker-cli.js';
 import { streamToReceivers } from './fanout-stream.js';
 
@@ -138,14 +138,9 @@ describe('docker-compose.cluster.yml live on a Docker engine (Compose v2, stand-
       '    ports: !reset []',
       '',
     ].join('\n'));
-    // A run killed before its teardown leaves its containers, network and image behind: remove them.
-    const stale = new Set(dockerOk(['ps', '-a', '--filter', 'label=com.docker.compose.project', '--format', '{{.Label "com.docker.compose.project"}}'])
-      .split('\n').filter((p) => p.startsWith(PROJECT_PREFIX)));
-    for (const project of stale) {
-      new ComposeStack(project, ROOT, envFile, environment, ['docker-compose.yml', 'docker-compose.cluster.yml', portsFile])
-        .run(['down', '-v', '--remove-orphans', '--timeout', '5'], 180_000);
-      docker(['image', 'rm', `fanin:cluster-live-${project.slice(PROJECT_PREFIX.length)}`]);
-    }
+    removeStaleProjects(PROJECT_PREFIX,
+      (project) => new ComposeStack(project, ROOT, envFile, environment, ['docker-compose.yml', 'docker-compose.cluster.yml', portsFile]),
+      (run) => `fanin:cluster-live-${run}`);
   }, { timeout: 1_600_000 });
 
   after(() => {

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ComposeStack, sleep, until, type Landed } from './compose-stack.js';
+import { ComposeStack, removeStaleProjects, sleep, until, type Landed } from './compose-stack.js';
 import { COMPOSE_V2_MISSING, DOCKER, composeV2Installed, docker, dockerOk, engineUnavailable } from './docker-cli.js';
 import { streamToReceivers } from './fanout-stream.js';
 
@@ -57,13 +57,7 @@ describe('docker-compose.yml live on a Docker engine (Compose v2, stand-in image
     const built = spawnSync(join(ROOT, 'test/compose-standins/build.sh'), [], { encoding: 'utf8', timeout: 1_500_000, env: { ...process.env, DOCKER } });
     assert.equal(built.status, 0, `stand-in images: ${built.stderr}${built.stdout}`);
     assert.ok(existsSync(join(ROOT, 'dist/cli/fanin.js')), 'npm run build first');
-    // A run that was killed before its teardown leaves its containers holding the published ports: remove them.
-    const stale = new Set(dockerOk(['ps', '-a', '--filter', 'label=com.docker.compose.project', '--format', '{{.Label "com.docker.compose.project"}}'])
-      .split('\n').filter((p) => p.startsWith('fanin-live-')));
-    for (const project of stale) {
-      new ComposeStack(project, ROOT, envFile, stack.environment).run(['down', '-v', '--remove-orphans', '--timeout', '5'], 180_000);
-      docker(['image', 'rm', `fanin:live-${project.slice('fanin-live-'.length)}`]);
-    }
+    removeStaleProjects('fanin-live-', (project) => new ComposeStack(project, ROOT, envFile, stack.environment), (run) => `fanin:live-${run}`);
   }, { timeout: 1_600_000 });
 
   after(() => {

@@ -115,3 +115,16 @@ export async function until(check: () => boolean, timeoutMs: number): Promise<bo
     await sleep(1000);
   }
 }
+
+/**
+ * A run killed before its teardown leaves its containers (holding the published ports), network and image behind:
+ * brings down every project whose name starts with `prefix` and removes its image.
+ */
+export function removeStaleProjects(prefix: string, stackFor: (project: string) => ComposeStack, imageFor: (runId: string) => string): void {
+  const stale = new Set(dockerOk(['ps', '-a', '--filter', 'label=com.docker.compose.project', '--format', '{{.Label "com.docker.compose.project"}}'])
+    .split('\n').filter((p) => p.startsWith(prefix)));
+  for (const project of stale) {
+    stackFor(project).run(['down', '-v', '--remove-orphans', '--timeout', '5'], 180_000);
+    docker(['image', 'rm', imageFor(project.slice(prefix.length))]);
+  }
+}
