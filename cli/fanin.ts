@@ -83,8 +83,11 @@ async function runRole(role: 'receiver' | 'worker' | 'uploader', configFile: str
     worker: async () => (await import('../dedup-worker/run-worker.js')).runWorker(config),
     uploader: async () => (await import('../uploader/run-uploader.js')).runUploader(config),
   } as const;
-  const running = await roles[role]();
-  onShutdownSignal(log, config.drainTimeoutMs, () => running.drain());
+  // The handler goes in before the role starts: until a process installs one, SIGTERM's default action kills it, so
+  // a stop that arrives while the role is starting (or just after it logged that it listens) would skip the drain.
+  const starting = roles[role]();
+  onShutdownSignal(log, config.drainTimeoutMs, async () => (await starting).drain());
+  await starting;
   // Run by `fanin up`: if the supervisor dies, drain rather than run orphaned.
   if (process.send) process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   return -1; // keep running
