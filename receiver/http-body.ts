@@ -125,7 +125,7 @@ export function nestingDepth(value: unknown, limit: number): number {
   if (typeof value !== 'object' || value === null || value instanceof Uint8Array) return 0;
   if (limit <= 0) return 1;
   let deepest = 0;
-  for (const child of Array.isArray(value) ? value : Object.values(value as object)) {
+  for (const child of Array.isArray(value) ? value : Object.values(value)) {
     const d = nestingDepth(child, limit - 1);
     if (d > deepest) deepest = d;
     if (deepest >= limit) break;
