@@ -43,10 +43,15 @@ export function binaryAsText(record: Record<string, unknown>): Record<string, un
   return hasBinary(record) ? convert(record) as Record<string, unknown> : record;
 }
 
-function hasBinary(value: unknown): boolean {
+function hasBinary(value: object): boolean {
   if (value instanceof Uint8Array) return true;
-  if (typeof value !== 'object' || value === null) return false;
-  for (const child of Array.isArray(value) ? value : Object.values(value)) {
+  if (Array.isArray(value)) {
+    for (const child of value as unknown[]) if (typeof child === 'object' && child !== null && hasBinary(child)) return true;
+    return false;
+  }
+  // for-in: no array of values allocated per record (this runs for every Forward and HTTP event).
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key];
     if (typeof child === 'object' && child !== null && hasBinary(child)) return true;
   }
   return false;
