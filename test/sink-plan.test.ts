@@ -88,7 +88,7 @@ describe('named sinks', () => {
     assert.throws(() => loadConfig({ env: { FANIN_SINK_DEFINITIONS: '{not json' } }), /sinkDefinitions .*not JSON/);
   });
 
-  it('validates every sink\'s options before building any', () => {
+  it('validates every sink\'s options before building any', async () => {
     const registry = new Registry();
     const config = loadConfig({ env: {
       FANIN_SINKS: 'one,two,pg,web',
@@ -100,7 +100,7 @@ describe('named sinks', () => {
       }),
     } });
     try {
-      createSinks(resolveSinkPlans(config), 'u1', registry, log);
+      await createSinks(resolveSinkPlans(config), 'u1', registry, log);
       assert.fail('expected a ConfigError');
     } catch (err) {
       assert.ok(err instanceof ConfigError);
@@ -122,7 +122,7 @@ describe('named sinks', () => {
         out: { type: 'stdout' },
       }),
     } });
-    const sinks = createSinks(resolveSinkPlans(config), 'u1', registry, log);
+    const sinks = await createSinks(resolveSinkPlans(config), 'u1', registry, log);
     assert.deepEqual(sinks.map((s) => s.name), ['file', 'archive', 'web', 'out']);
     for (const s of sinks) await s.close();
   });

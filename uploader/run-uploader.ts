@@ -28,7 +28,7 @@ export async function runUploader(config: Config): Promise<RunningUploader> {
   const plans = resolveSinkPlans(config);
   const unused = unusedSinkDefinitions(config);
   if (unused.length > 0) log.warn({ unused }, 'sinkDefinitions not listed in sinks: they get no queue and receive nothing');
-  const sinks = createSinks(plans, config.uploaderId, registry, log);
+  const sinks = await createSinks(plans, config.uploaderId, registry, log);
   const consumers = plans.map((plan, i) => new SinkConsumer(sinks[i]!, deadLetters, {
     queue: names.sinkQueue(plan.name), deadExchange: names.deadExchange, prefetch: plan.prefetch, batchSize: plan.batchSize,
     flushIntervalMs: plan.flushIntervalMs, maxAttempts: plan.maxAttempts,

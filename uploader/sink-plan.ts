@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../shared/config/config-error.js';
-import { settings, sinkTypes, type Config, type SettingName } from '../shared/config/settings.js';
+import { settings, type Config, type SettingName } from '../shared/config/settings.js';
+import { sinkPlugins, sinkTypes, type SinkType } from './sink-registry.js';
+import { settingsPrefix } from './sink-plugin.js';
 
-export type SinkType = (typeof sinkTypes)[number];
+export type { SinkType } from './sink-registry.js';
 
 /**
  * One configured sink, resolved at start-up: its name (queue `<ns>.sink.<name>`, metric label), its type, the
@@ -27,15 +29,6 @@ export interface SinkPlan {
   keyOf(setting: SettingName): string;
 }
 
-/** Each type's settings block; a definition's option `x` is the block's `<prefix>x`. */
-const TYPE_PREFIX: Record<SinkType, string> = {
-  file: 'uploader.fileSink.',
-  forward: 'uploader.forwardSink.',
-  postgres: 'uploader.postgresSink.',
-  http: 'uploader.httpSink.',
-  stdout: 'uploader.stdoutSink.',
-};
-
 const positive = z.coerce.number().int().positive();
 /** Options every named sink may set, whatever its type. */
 const COMMON_OPTIONS = {
@@ -46,18 +39,16 @@ const COMMON_OPTIONS = {
   secondaryDir: z.string(),
 } as const;
 
-type SettingEntry = [SettingName, (typeof settings)[SettingName]];
-
-/** Option name → setting name, per type (flushIntervalMs is a common option, not the file block's). */
-const TYPE_OPTIONS: Record<SinkType, Map<string, SettingName>> = Object.fromEntries(sinkTypes.map((type) => {
-  const prefix = TYPE_PREFIX[type];
+/** Option name → setting name, per type, from each plug-in's block (flushIntervalMs is a common option, not the file block's). */
+const TYPE_OPTIONS = new Map<SinkType, Map<string, SettingName>>(sinkPlugins.map((plugin) => {
+  const prefix = settingsPrefix(plugin.type);
   const options = new Map<string, SettingName>();
-  for (const [name, spec] of Object.entries(settings) as SettingEntry[]) {
+  for (const [name, spec] of Object.entries(plugin.settings)) {
     const option = spec.key.slice(prefix.length);
-    if (spec.key.startsWith(prefix) && !(option in COMMON_OPTIONS)) options.set(option, name);
+    if (!(option in COMMON_OPTIONS)) options.set(option, name as SettingName);
   }
-  return [type, options];
-})) as Record<SinkType, Map<string, SettingName>>;
+  return [plugin.type, options];
+}));
 
 const isSinkType = (v: string): v is SinkType => (sinkTypes as readonly string[]).includes(v);
 
@@ -95,7 +86,7 @@ function plan(config: Config, name: string, type: SinkType, definition: Record<s
   const overlaid: Record<string, unknown> = { ...config };
   const fromDefinition = new Map<SettingName, string>();
   const common: Partial<Record<keyof typeof COMMON_OPTIONS, unknown>> = {};
-  const typeOptions = TYPE_OPTIONS[type];
+  const typeOptions = TYPE_OPTIONS.get(type)!;
   for (const [option, raw] of Object.entries(definition)) {
     if (option === 'type') continue;
     const key = `sinkDefinitions.${name}.${option}`;
