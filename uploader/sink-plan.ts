@@ -4,6 +4,8 @@ import { ConfigError } from '../shared/config/config-error.js';
 import { settings, type Config, type SettingName } from '../shared/config/settings.js';
 import { sinkPlugins, sinkTypes, type SinkType } from './sink-registry.js';
 import { settingsPrefix } from './sink-plugin.js';
+import { severityOption, tagPatternsOption } from './routing/route-options.js';
+import { EVERY_EVENT, sinkRoute, type SinkRoute } from './routing/sink-route.js';
 
 export type { SinkType } from './sink-registry.js';
 
@@ -24,6 +26,10 @@ export interface SinkPlan {
   readonly maxAttempts: number;
   /** Directory of this sink's secondary file sink; null: keep retrying the sink. */
   readonly secondaryDir: string | null;
+  /** Which events this sink takes (docs/routing.md); every event unless its definition says otherwise. */
+  readonly route: SinkRoute;
+  /** True for the sink named by uploader.unroutedSink: it takes the events no other sink takes. */
+  readonly takesUnrouted: boolean;
   readonly settings: Config;
   /** Where an operator sets one of this sink's settings, for error messages. */
   keyOf(setting: SettingName): string;
@@ -37,6 +43,9 @@ const COMMON_OPTIONS = {
   flushIntervalMs: positive,
   maxAttempts: positive,
   secondaryDir: z.string(),
+  match: tagPatternsOption,
+  exclude: tagPatternsOption,
+  minSeverity: severityOption,
 } as const;
 
 /** Option name → setting name, per type, from each plug-in's block (flushIntervalMs is a common option, not the file block's). */
@@ -72,6 +81,12 @@ export function resolveSinkPlans(config: Config): SinkPlan[] {
       continue;
     }
     plans.push(plan(config, name, definition.type, definition, problems));
+  }
+  const unrouted = config.unroutedSink;
+  const unroutedPlan = plans.find((p) => p.name === unrouted);
+  if (unrouted !== '' && !unroutedPlan) problems.push(`${settings.unroutedSink.key} (${settings.unroutedSink.env}): "${unrouted}" is not a name in sinks`);
+  if (unroutedPlan && !unroutedPlan.route.takesEverything) {
+    problems.push(`sinkDefinitions.${unrouted}: the sink named by ${settings.unroutedSink.key} takes the events no other sink takes; give it no match, exclude or minSeverity`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return plans;
@@ -110,6 +125,11 @@ function plan(config: Config, name: string, type: SinkType, definition: Record<s
   const batchSize = (common.batchSize as number | undefined) ?? Math.max(1, Math.floor(prefetch / 2));
   if (batchSize > prefetch) problems.push(`sinkDefinitions.${name}.batchSize: ${batchSize} exceeds the prefetch (${prefetch}): a write can only take batches it holds`);
   const secondary = common.secondaryDir as string | undefined;
+  const match = common.match as string[] | undefined;
+  const exclude = common.exclude as string[] | undefined;
+  const minSeverity = common.minSeverity as number | undefined;
+  const route = match === undefined && exclude === undefined && minSeverity === undefined
+    ? EVERY_EVENT : sinkRoute(match ?? ['**'], exclude ?? null, minSeverity ?? null);
   return Object.freeze({
     name,
     type,
@@ -118,6 +138,8 @@ function plan(config: Config, name: string, type: SinkType, definition: Record<s
     flushIntervalMs: (common.flushIntervalMs as number | undefined) ?? config.fileSinkFlushMs,
     maxAttempts: (common.maxAttempts as number | undefined) ?? config.sinkMaxAttempts,
     secondaryDir: secondary !== undefined ? (secondary === '' ? null : secondary) : (config.secondaryDir === '' ? null : join(config.secondaryDir, name)),
+    route,
+    takesUnrouted: config.unroutedSink !== '' && config.unroutedSink === name,
     settings: Object.freeze(overlaid) as Config,
     keyOf: (setting: SettingName) => fromDefinition.get(setting) ?? `${settings[setting].key} (${settings[setting].env})`,
   });

@@ -57,7 +57,7 @@ export async function startHttpInput(
     const seqs: number[] = [];
     for (const record of records) {
       const event = encodeStructuredEvent(tag, time, record, ctx, now);
-      seqs.push(intake.submit(event.key, event.body));
+      seqs.push(intake.submit(event.key, event.body, event.route));
     }
     received.inc(records.length);
     await intake.confirmed(seqs);

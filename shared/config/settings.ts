@@ -142,6 +142,8 @@ const coreSettings = {
     'Failed writes (exponential backoff with jitter between them) before a batch goes to the secondary.'),
   secondaryDir: setting('uploader.secondaryDir', z.string(), 'data/secondary',
     'Secondary file sink (a subdirectory per sink) for batches a sink keeps refusing; empty: retry the sink forever.'),
+  unroutedSink: setting('uploader.unroutedSink', z.string().regex(/^([a-z0-9_-]{1,32})?$/), '',
+    'Name of a sink (in sinks) that takes the events no other sink\'s match, exclude and minSeverity take; empty: such events are counted (fanin_uploader_unrouted_events_total) and written nowhere. See docs/routing.md.'),
 } as const;
 
 export { sinkTypes };
