@@ -82,14 +82,21 @@ export function resolveSinkPlans(config: Config): SinkPlan[] {
     }
     plans.push(plan(config, name, definition.type, definition, problems));
   }
-  const unrouted = config.unroutedSink;
-  const unroutedPlan = plans.find((p) => p.name === unrouted);
-  if (unrouted !== '' && !unroutedPlan) problems.push(`${settings.unroutedSink.key} (${settings.unroutedSink.env}): "${unrouted}" is not a name in sinks`);
-  if (unroutedPlan && !unroutedPlan.route.takesEverything) {
-    problems.push(`sinkDefinitions.${unrouted}: the sink named by ${settings.unroutedSink.key} takes the events no other sink takes; give it no match, exclude or minSeverity`);
-  }
+  problems.push(...unroutedSinkProblems(config, plans));
   if (problems.length > 0) throw new ConfigError(problems);
   return plans;
+}
+
+/** uploader.unroutedSink must name one of `sinks`, and that sink must not route by rules of its own. */
+export function unroutedSinkProblems(config: Config, plans: readonly SinkPlan[]): string[] {
+  const unrouted = config.unroutedSink;
+  if (unrouted === '') return [];
+  if (!config.sinks.includes(unrouted)) return [`${settings.unroutedSink.key} (${settings.unroutedSink.env}): "${unrouted}" is not a name in sinks`];
+  const plan = plans.find((p) => p.name === unrouted);
+  if (plan && !plan.route.takesEverything) {
+    return [`sinkDefinitions.${unrouted}: the sink named by ${settings.unroutedSink.key} takes the events no other sink takes; give it no match, exclude or minSeverity`];
+  }
+  return [];
 }
 
 /** Definitions that no name in `sinks` enables (they get no queue): worth a warning at start-up. */
