@@ -62,6 +62,9 @@ export class RouteTableBuilder {
   private tags: string[] = [];
   private index = new Map<string, number>();
   private keys: Uint8Array;
+  /** Consecutive events mostly share a tag (one sender, one Forward chunk): skip the Map lookup for a repeat. */
+  private lastTag: string | null = null;
+  private lastIndex = UNKNOWN_TAG;
 
   constructor(maxEvents: number) {
     this.keys = new Uint8Array(maxEvents * ROUTE_BYTES);
@@ -71,7 +74,9 @@ export class RouteTableBuilder {
   set(position: number, route: RouteKey | undefined): number {
     let added = ROUTE_BYTES;
     let t = UNKNOWN_TAG;
-    if (route !== undefined) {
+    if (route !== undefined && route.tag === this.lastTag) {
+      t = this.lastIndex;
+    } else if (route !== undefined) {
       const known = this.index.get(route.tag);
       if (known !== undefined) t = known;
       else if (this.tags.length < MAX_ROUTE_TAGS) {
@@ -80,6 +85,8 @@ export class RouteTableBuilder {
         this.index.set(route.tag, t);
         added += Buffer.byteLength(route.tag) + 1;
       }
+      this.lastTag = route.tag;
+      this.lastIndex = t;
     }
     const offset = position * ROUTE_BYTES;
     if (offset + ROUTE_BYTES > this.keys.byteLength) {
@@ -98,6 +105,8 @@ export class RouteTableBuilder {
     const routes = { tags: this.tags, keys: this.keys.slice(0, count * ROUTE_BYTES) };
     this.tags = [];
     this.index = new Map();
+    this.lastTag = null;
+    this.lastIndex = UNKNOWN_TAG;
     return routes;
   }
 }

@@ -1,5 +1,5 @@
 import type { ProcessedBatch } from '../../shared/batch-codec.js';
-import { NO_SEVERITY, routeSeverityAt, routeTagAt } from '../../shared/event-route.js';
+import { NO_SEVERITY, ROUTE_BYTES, UNKNOWN_TAG } from '../../shared/event-route.js';
 import { decodeEvent } from '../decoded-events.js';
 import { severityOfName } from './severity.js';
 import { severityPasses, tagVerdict, type RouteMiss, type SinkRoute } from './sink-route.js';
@@ -53,24 +53,33 @@ export class RouteSelector {
     if (this.passesEverything) return { batch, left: 0, unrouted };
     if (this.own === null && this.nothingUnrouted) return { batch: null, left: count, unrouted };
     const kept: number[] = [];
+    const checkUnrouted = !this.nothingUnrouted && (this.options.account || this.own === null);
+    // Verdicts of the batch's tag table, once per batch: per event only an index and a severity byte are read.
+    const table = batch.routes?.tags.map((tag) => this.verdictsOf(tag));
+    const keys = batch.routes?.keys;
     for (let i = 0; i < count; i++) {
-      const route = this.routeOf(batch, i);
-      if (route === null) { if (this.own !== null || this.options.routes.length === 0) kept.push(i); continue; }
-      const verdicts = this.verdictsOf(route.tag);
-      const miss = this.nothingUnrouted || !(this.options.account || this.own === null) ? null : unroutedReason(this.options.routes, verdicts, route.severity);
+      let verdicts: (RouteMiss | null)[];
+      let severity: number;
+      const t = keys === undefined ? UNKNOWN_TAG : (keys[i * ROUTE_BYTES]! << 8) | keys[i * ROUTE_BYTES + 1]!;
+      if (t !== UNKNOWN_TAG) {
+        verdicts = table![t]!;
+        severity = keys![i * ROUTE_BYTES + 2]!;
+      } else {
+        const route = this.routeFromBody(batch, i);
+        if (route === null) { if (this.own !== null || this.options.routes.length === 0) kept.push(i); continue; }
+        verdicts = this.verdictsOf(route.tag);
+        severity = route.severity;
+      }
+      const miss = checkUnrouted ? unroutedReason(this.options.routes, verdicts, severity) : null;
       if (miss !== null && this.options.account) unrouted[miss]++;
-      const takes = this.own === null ? miss !== null : verdicts[this.options.routes.length] === null && severityPasses(this.own, route.severity);
+      const takes = this.own === null ? miss !== null : verdicts[this.options.routes.length] === null && severityPasses(this.own, severity);
       if (takes) kept.push(i);
     }
     return { batch: subset(batch, kept), left: count - kept.length, unrouted };
   }
 
-  /** The event's tag and severity: from its route key, else from its body; null when the body does not decode. */
-  private routeOf(batch: ProcessedBatch, i: number): { tag: string; severity: number } | null {
-    if (batch.routes !== undefined) {
-      const tag = routeTagAt(batch.routes, i);
-      if (tag !== null) return { tag, severity: routeSeverityAt(batch.routes, i) };
-    }
+  /** An event without a route key: its tag and severity from its body; null when the body does not decode. */
+  private routeFromBody(batch: ProcessedBatch, i: number): { tag: string; severity: number } | null {
     const decoded = decodeEvent(batch.ids[i]!, batch.bodies[i]!);
     if (!('envelope' in decoded)) return null;
     return { tag: decoded.envelope.tag, severity: severityOfName(decoded.envelope.severity) ?? NO_SEVERITY };
