@@ -6,7 +6,7 @@ import { forwardServerOptions } from '../receiver/forward/forward-input.js';
 import { httpInputOptions } from '../receiver/inputs/http-input-options.js';
 import { loadTlsCredentials } from '../receiver/inputs/tls-credentials.js';
 import { sinkBuilders } from '../uploader/create-sinks.js';
-import { resolveSinkPlans, unusedSinkDefinitions, type SinkPlan } from '../uploader/sink-plan.js';
+import { resolveSinkPlans, unroutedSinkProblems, unusedSinkDefinitions, type SinkPlan } from '../uploader/sink-plan.js';
 
 export interface Validation {
   /** Everything that would stop a role from starting, each naming its setting; empty when the configuration is valid. */
@@ -38,7 +38,9 @@ export function validateConfiguration(config: Config): Validation {
   check(() => { if (config.httpPort > 0) httpInputOptions(config); });
   // Sink by sink, so a definition that cannot be resolved does not hide what is wrong with the others' options.
   const plans: SinkPlan[] = [];
-  for (const name of config.sinks) check(() => { plans.push(...resolveSinkPlans({ ...config, sinks: [name] })); });
+  // Each alone (the unrouted sink's checks need every plan: they run once below).
+  for (const name of config.sinks) check(() => { plans.push(...resolveSinkPlans({ ...config, sinks: [name], unroutedSink: '' })); });
+  problems.push(...unroutedSinkProblems(config, plans));
   check(() => { sinkBuilders(plans, config.uploaderId, new Registry(), pino({ level: 'silent' })); });
   const notes: string[] = [];
   const unused = unusedSinkDefinitions(config);

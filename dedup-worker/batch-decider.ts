@@ -1,6 +1,6 @@
 import type { ConfirmPublisher } from '../shared/amqp/confirm-publisher.js';
 import type { Delivery } from '../shared/amqp/queue-consumer.js';
-import { BatchDecodeError, decodeNewEventBatch, encodeProcessedBatch, newBatchId, type NewEventBatch } from '../shared/batch-codec.js';
+import { BatchDecodeError, decodeNewEventBatch, encodeProcessedBatch, newBatchId, type NewEventBatch, type ProcessedBatch } from '../shared/batch-codec.js';
 import type { Logger } from '../shared/logger.js';
 import type { PartitionDecision } from './batch-decision.js';
 import { selectUnique, type UniqueSelection } from './batch-decision.js';
@@ -31,6 +31,9 @@ export interface BatchDeciderDeps {
 const PUBLISH_RETRY_BACKOFF: Backoff = { initialDelayMs: 200, maxDelayMs: 5000 };
 /** A batch that keeps failing is logged on its first attempt and then on every this many. */
 const PUBLISH_RETRY_LOG_EVERY = 10;
+
+/** What a processed batch carries: the unique (or passed-through) events, their ids and their route keys. */
+type PublishedEvents = Pick<ProcessedBatch, 'ids' | 'bodies' | 'routes'>;
 
 /**
  * Decides one delivered batch: decode → dedup script → publish the unique events, with the batch id as messageId,
@@ -93,7 +96,7 @@ export class BatchDecider {
     countDecisions(metrics, batch, selection, this.o.dedupWindowSeconds);
 
     if (selection.ids.length > 0 && !selection.alreadyPublished) {
-      if (!(await this.publishUntilConfirmed(delivery, batch, selection.ids, selection.bodies))) return;
+      if (!(await this.publishUntilConfirmed(delivery, batch, selection))) return;
       metrics.uniquePublished.inc(selection.ids.length);
       if (selection.reused) metrics.republished.inc(selection.ids.length);
     }
@@ -106,19 +109,20 @@ export class BatchDecider {
   }
 
   private async publishPassThrough(delivery: Delivery, batch: NewEventBatch): Promise<void> {
-    const { ids, bodies } = passThroughBatch(batch);
-    if (!(await this.publishUntilConfirmed(delivery, batch, ids, bodies))) return;
+    const events = passThroughBatch(batch);
+    const { ids } = events;
+    if (!(await this.publishUntilConfirmed(delivery, batch, events))) return;
     this.d.metrics.passThroughEvents.inc(ids.length);
     this.d.log.warn({ batch: newBatchId(batch), events: ids.length }, 'redis unavailable: batch passed through undeduplicated (dedup: skipped)');
     delivery.ack();
   }
 
   /** True once confirmed; false when the delivery was returned to the queue instead (see the class comment). */
-  private async publishUntilConfirmed(delivery: Delivery, batch: NewEventBatch, ids: string[], bodies: Uint8Array[]): Promise<boolean> {
+  private async publishUntilConfirmed(delivery: Delivery, batch: NewEventBatch, events: PublishedEvents): Promise<boolean> {
     const { metrics, log, publisher } = this.d;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.publish(batch, ids, bodies);
+        await this.publish(batch, events);
         if (attempt > 1) log.info({ batch: newBatchId(batch), attempts: attempt }, 'processed batch confirmed after retries');
         return true;
       } catch (err) {
@@ -136,8 +140,8 @@ export class BatchDecider {
     }
   }
 
-  private publish(batch: NewEventBatch, ids: string[], bodies: Uint8Array[]): Promise<void> {
+  private publish(batch: NewEventBatch, { ids, bodies, routes }: PublishedEvents): Promise<void> {
     const sourceBatchId = newBatchId(batch);
-    return this.d.publisher.publish(this.o.processedExchange, encodeProcessedBatch({ sourceBatchId, ids, bodies }), { messageId: sourceBatchId });
+    return this.d.publisher.publish(this.o.processedExchange, encodeProcessedBatch({ sourceBatchId, ids, bodies, routes }), { messageId: sourceBatchId });
   }
 }

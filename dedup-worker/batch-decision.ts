@@ -1,5 +1,6 @@
 import { keyHexAt, type NewEventBatch } from '../shared/batch-codec.js';
 import { eventIdOfHex } from '../shared/event-key.js';
+import { selectRoutes, type EventRoutes } from '../shared/event-route.js';
 
 /** The script's answer for one (batch, partition). */
 export interface PartitionDecision {
@@ -30,6 +31,8 @@ export interface UniqueSelection {
   readonly ids: string[];
   readonly bodies: Uint8Array[];
   readonly occurrences: number[];
+  /** The unique events' route keys (absent when the batch came without: an older receiver). */
+  readonly routes?: EventRoutes;
   /** Copies of events another receiver (or an earlier copy) delivered first. */
   readonly duplicates: number;
   /** Events of resent chunks, dropped whole. */
@@ -39,20 +42,23 @@ export interface UniqueSelection {
   readonly reused: boolean;
 }
 
-/** The unique events of a batch, in batch order, with their stable ids; the bodies are passed on undecoded. */
+/** The unique events of a batch, in batch order, with their stable ids; bodies and route keys are passed on undecoded. */
 export function selectUnique(batch: NewEventBatch, decisions: readonly PartitionDecision[]): UniqueSelection {
   const occurrenceAt = new Array<number>(batch.bodies.length).fill(0);
   for (const d of decisions) d.indices.forEach((index, j) => { occurrenceAt[index] = d.occurrences[j]!; });
   const ids: string[] = [];
   const bodies: Uint8Array[] = [];
   const occurrences: number[] = [];
+  const kept: number[] = [];
   for (let i = 0; i < occurrenceAt.length; i++) {
     const n = occurrenceAt[i]!;
-    if (n > 0) { ids.push(eventIdOfHex(keyHexAt(batch, i), n)); bodies.push(batch.bodies[i]!); occurrences.push(n); }
+    if (n > 0) { ids.push(eventIdOfHex(keyHexAt(batch, i), n)); bodies.push(batch.bodies[i]!); occurrences.push(n); kept.push(i); }
   }
+  const routes = batch.routes === undefined ? undefined
+    : kept.length === batch.bodies.length ? batch.routes : selectRoutes(batch.routes, kept);
   const chunkResends = decisions.reduce((sum, d) => sum + d.chunkResends, 0);
   return {
-    ids, bodies, occurrences, duplicates: batch.bodies.length - ids.length - chunkResends, chunkResends,
+    ids, bodies, occurrences, routes, duplicates: batch.bodies.length - ids.length - chunkResends, chunkResends,
     alreadyPublished: decisions.length > 0 && decisions.every((d) => d.published),
     reused: decisions.some((d) => d.reused),
   };

@@ -1,5 +1,6 @@
 import { decodeBody, encodeBody, keyAt, type NewEventBatch } from '../shared/batch-codec.js';
 import { eventId } from '../shared/event-key.js';
+import type { EventRoutes } from '../shared/event-route.js';
 
 /**
  * Opt-in `worker.redisDownMode=pass-through`: while Redis is unreachable, every copy is published undeduplicated,
@@ -8,7 +9,7 @@ import { eventId } from '../shared/event-key.js';
  * that a real repeat inside the outage collapses into its first occurrence there. Bodies are re-encoded only on this
  * degraded path; the normal path never decodes them.
  */
-export function passThroughBatch(batch: NewEventBatch): { ids: string[]; bodies: Uint8Array[] } {
+export function passThroughBatch(batch: NewEventBatch): { ids: string[]; bodies: Uint8Array[]; routes?: EventRoutes } {
   const ids: string[] = [];
   const bodies: Uint8Array[] = [];
   batch.bodies.forEach((body, i) => {
@@ -18,5 +19,5 @@ export function passThroughBatch(batch: NewEventBatch): { ids: string[]; bodies:
     // A body that does not decode is passed on untouched: the sink's reject path records it with the reason.
     bodies.push(typeof envelope === 'object' && envelope !== null ? encodeBody({ ...envelope, dedup: 'skipped' }) : body);
   });
-  return { ids, bodies };
+  return { ids, bodies, routes: batch.routes };
 }

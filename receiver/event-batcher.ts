@@ -1,5 +1,6 @@
 import type { ChunkRange } from '../shared/batch-codec.js';
 import { EVENT_KEY_BYTES } from '../shared/event-key.js';
+import { RouteTableBuilder, routesOf, type EventRoutes, type RouteKey } from '../shared/event-route.js';
 
 export interface BatchLimits {
   readonly maxEvents: number;
@@ -14,11 +15,15 @@ export interface SealedBatch {
   readonly bytes: number;
   /** Groups of events that came as one sender chunk (Forward), each wholly inside this batch. */
   readonly chunks: ChunkRange[];
+  /** Each event's tag and severity (shared/event-route.ts). */
+  readonly routes: EventRoutes;
 }
 
 export interface KeyedEvent {
   readonly key: Uint8Array;
   readonly body: Uint8Array;
+  /** Absent: the uploader reads the tag from the body when a sink routes by it. */
+  readonly route?: RouteKey;
 }
 
 /**
@@ -31,6 +36,7 @@ export class EventBatcher {
   private bodies: Uint8Array[] = [];
   private bytes = 0;
   private chunks: ChunkRange[] = [];
+  private readonly routes: RouteTableBuilder;
   private nextSeq = 0;
   private timer: NodeJS.Timeout | null = null;
   /** Resolved when the open batch (sequence `nextSeq`) is sealed and handed on. */
@@ -38,14 +44,15 @@ export class EventBatcher {
 
   constructor(private readonly limits: BatchLimits, private readonly onSealed: (batch: SealedBatch) => void) {
     this.keys = Buffer.allocUnsafe(limits.maxEvents * EVENT_KEY_BYTES);
+    this.routes = new RouteTableBuilder(limits.maxEvents);
   }
 
   /** Adds one event; returns the sequence number of the batch it went into (to wait for that batch's confirm). */
-  add(key: Uint8Array, body: Uint8Array): number {
+  add(key: Uint8Array, body: Uint8Array, route?: RouteKey): number {
     if (this.bodies.length > 0 && this.bytes + body.byteLength > this.limits.maxBytes) this.seal();
     this.keys.set(key, this.bodies.length * EVENT_KEY_BYTES);
+    this.bytes += body.byteLength + EVENT_KEY_BYTES + this.routes.set(this.bodies.length, route);
     this.bodies.push(body);
-    this.bytes += body.byteLength + EVENT_KEY_BYTES;
     return this.afterAdd();
   }
 
@@ -75,13 +82,14 @@ export class EventBatcher {
       const seq = this.nextSeq++;
       this.onSealed({
         seq, keys: Buffer.concat(events.map((e) => e.key)), bodies: events.map((e) => e.body), bytes: groupBytes,
-        chunks: [{ id: chunkId, first: 0, end: events.length }],
+        chunks: [{ id: chunkId, first: 0, end: events.length }], routes: routesOf(events.map((e) => e.route)),
       });
       return seq;
     }
     const first = this.bodies.length;
     for (const e of events) {
       this.keys.set(e.key, this.bodies.length * EVENT_KEY_BYTES);
+      groupBytes += this.routes.set(this.bodies.length, e.route);
       this.bodies.push(e.body);
     }
     this.bytes += groupBytes;
@@ -111,6 +119,7 @@ export class EventBatcher {
       bodies: this.bodies,
       bytes: this.bytes,
       chunks: this.chunks,
+      routes: this.routes.take(this.bodies.length),
     };
     this.bodies = [];
     this.bytes = 0;

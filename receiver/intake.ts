@@ -1,4 +1,5 @@
 import type { BatchPublisher } from './batch-publisher.js';
+import type { RouteKey } from '../shared/event-route.js';
 import type { EventBatcher, KeyedEvent } from './event-batcher.js';
 
 /** The part of the publisher the inputs depend on (a test can stand in for the broker). */
@@ -8,9 +9,9 @@ export type IntakePublisher = Pick<BatchPublisher, 'canAccept' | 'isPaused' | 'o
 export class Intake {
   constructor(private readonly batcher: EventBatcher, private readonly publisher: IntakePublisher) {}
 
-  /** Returns the batch sequence number the event went into. */
-  submit(key: Uint8Array, body: Uint8Array): number {
-    return this.batcher.add(key, body);
+  /** Returns the batch sequence number the event went into. `route`: its tag and severity, for routing to sinks. */
+  submit(key: Uint8Array, body: Uint8Array, route?: RouteKey): number {
+    return this.batcher.add(key, body, route);
   }
 
   /** Events that must travel in one batch, under a sender's chunk id (Forward). Returns the batch's sequence. */

@@ -2,6 +2,7 @@ import type { EventEnvelope, EventFormat, Transport } from '../shared/envelope.j
 import { encodeCanonical } from '../shared/canonical-msgpack.js';
 import { structuredEventKey } from '../shared/event-key.js';
 import { encodeBody } from '../shared/batch-codec.js';
+import { NO_SEVERITY, type RouteKey } from '../shared/event-route.js';
 
 export interface StructuredContext {
   readonly receiverId: string;
@@ -21,7 +22,7 @@ export interface StructuredContext {
 export function encodeStructuredEvent(
   tag: string, time: string | null, record: Record<string, unknown>, ctx: StructuredContext, now: Date,
   metadata: Record<string, unknown> | null = null,
-): { key: Buffer; body: Uint8Array } {
+): { key: Buffer; body: Uint8Array; route: RouteKey } {
   const withMetadata = metadata !== null && Object.keys(metadata).length > 0;
   const key = structuredEventKey(encodeCanonical(withMetadata ? [tag, time, record, metadata] : [tag, time, record]));
   const message = typeof record.message === 'string' ? record.message : typeof record.log === 'string' ? record.log : null;
@@ -30,7 +31,7 @@ export function encodeStructuredEvent(
     source: ctx.source, transport: ctx.transport, format: ctx.format, message, record: binaryAsText(record),
   };
   if (withMetadata) envelope.metadata = metadata;
-  return { key, body: encodeBody(envelope) };
+  return { key, body: encodeBody(envelope), route: { tag, severity: NO_SEVERITY } };
 }
 
 /**

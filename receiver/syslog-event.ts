@@ -1,6 +1,7 @@
 import type { EventEnvelope, Transport } from '../shared/envelope.js';
 import { syslogEventKey } from '../shared/event-key.js';
 import { expandCompactBody, PARSED_SYSLOG_SCHEMA, RAW_SYSLOG_SCHEMA } from '../shared/compact-body.js';
+import { NO_SEVERITY, type RouteKey } from '../shared/event-route.js';
 import { packTuple } from '../shared/record-packer.js';
 import { parseSyslog } from './syslog/parse-syslog.js';
 import { facilityName, severityName, syslogTag } from './syslog/syslog-names.js';
@@ -10,6 +11,8 @@ export interface EncodedEvent {
   readonly body: Uint8Array;
   readonly parsed: boolean;
   readonly parseErrorCode: string | null;
+  /** Tag and severity, for routing to sinks without decoding the body. */
+  readonly route: RouteKey;
 }
 
 export interface SyslogContext {
@@ -31,21 +34,23 @@ export interface SyslogContext {
  */
 export function encodeSyslogFrame(frame: Buffer, ctx: SyslogContext, now: Date): EncodedEvent {
   const key = syslogEventKey(ctx.hashSourceAddress ? ctx.source : null, frame);
-  const { values, parseErrorCode } = syslogBodyValues(frame, ctx, now);
-  return { key, body: packTuple(values), parsed: parseErrorCode === null, parseErrorCode };
+  const { values, parseErrorCode, route } = syslogBodyValues(frame, ctx, now);
+  return { key, body: packTuple(values), parsed: parseErrorCode === null, parseErrorCode, route };
 }
 
 /**
  * The compact body of one syslog frame, `[schema, value…]` in the schema's field order (compact-body.ts): the parsed
  * fields, or the raw text with the reason when it does not parse.
  */
-export function syslogBodyValues(frame: Buffer, ctx: SyslogContext, now: Date): { values: unknown[]; parseErrorCode: string | null } {
+export function syslogBodyValues(frame: Buffer, ctx: SyslogContext, now: Date): { values: unknown[]; parseErrorCode: string | null; route: RouteKey } {
   const result = parseSyslog(frame, { now, rfc3164TimeZone: ctx.rfc3164TimeZone });
   if (result.ok) {
     const m = result.message;
+    const tag = syslogTag(m.facility, m.severity);
     return {
+      route: { tag, severity: m.severity >= 0 && m.severity < 8 ? m.severity : NO_SEVERITY },
       values: [
-        PARSED_SYSLOG_SCHEMA, syslogTag(m.facility, m.severity), m.time, now.getTime(), ctx.receiverId, ctx.source, ctx.transport,
+        PARSED_SYSLOG_SCHEMA, tag, m.time, now.getTime(), ctx.receiverId, ctx.source, ctx.transport,
         m.format, m.message, facilityName(m.facility), severityName(m.severity), m.hostname, m.appName, m.procId, m.msgId,
         m.structuredData,
       ],
@@ -53,6 +58,7 @@ export function syslogBodyValues(frame: Buffer, ctx: SyslogContext, now: Date): 
     };
   }
   return {
+    route: { tag: 'syslog.raw', severity: NO_SEVERITY },
     values: [
       RAW_SYSLOG_SCHEMA, 'syslog.raw', null, now.getTime(), ctx.receiverId, ctx.source, ctx.transport, 'raw',
       frame.toString('utf8'), `${result.error.code}: ${result.error.message}`,

@@ -2,6 +2,7 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
 import { EVENT_KEY_BYTES } from './event-key.js';
 import { expandCompactBody } from './compact-body.js';
 import { packRecord } from './record-packer.js';
+import { routesProblem, type EventRoutes } from './event-route.js';
 
 /**
  * The two messages that cross the broker, each one msgpack array per AMQP message (batches, never single events:
@@ -9,17 +10,23 @@ import { packRecord } from './record-packer.js';
  *
  *   new batch:       [1, receiverId, bootId, seq, keys (bin, count × 16 bytes), [body (bin), …]]
  *                    [2, receiverId, bootId, seq, keys, bodies, [[chunkId (bin), first, end], …]]
+ *                    [3, receiverId, bootId, seq, keys, bodies, chunks (possibly []), [tag, …], routeKeys (bin)]
  *   processed batch: [1, sourceBatchId, [id, …], [body (bin), …]]
+ *                    [2, sourceBatchId, ids, bodies, [tag, …], routeKeys (bin)]
  *
  * Version 2 adds the sender-provided retry ids (Forward chunk ids) with the range of events [first, end) each
- * covers, so the dedup script can drop a resent chunk whole. A batch without chunks is still written as version 1,
- * so workers not yet upgraded keep reading everything but Forward chunks (upgrade workers first).
+ * covers, so the dedup script can drop a resent chunk whole. Version 3 (new) and 2 (processed) add each event's
+ * route key (shared/event-route.ts), so sinks can be chosen by tag and severity without decoding bodies. A batch
+ * without routes is still written in the older versions, and every older version is still read (its events'
+ * routes are unknown: docs/routing.md). Upgrade workers before receivers, and uploaders before workers.
  */
 const NEW_BATCH_VERSION = 1;
 const NEW_BATCH_VERSION_CHUNKS = 2;
+const NEW_BATCH_VERSION_ROUTES = 3;
 /** Longest chunk id the codec carries (receivers send a 16-byte hash). */
 const MAX_CHUNK_ID_BYTES = 64;
 const PROCESSED_BATCH_VERSION = 1;
+const PROCESSED_BATCH_VERSION_ROUTES = 2;
 
 /**
  * Limits for decoding untrusted bytes: a batch is at most a few MiB, never gigabytes. @msgpack/msgpack, not msgpackr:
@@ -47,6 +54,8 @@ export interface NewEventBatch {
   readonly bodies: readonly Uint8Array[];
   /** Events [first, end) came as one chunk with this id; ranges ascend and do not overlap. Absent: none. */
   readonly chunks?: readonly ChunkRange[];
+  /** Each event's tag and severity, as the receiver knew them. Absent: a batch of an older receiver. */
+  readonly routes?: EventRoutes;
 }
 
 export interface ChunkRange {
@@ -59,6 +68,8 @@ export interface ProcessedBatch {
   readonly sourceBatchId: string;
   readonly ids: readonly string[];
   readonly bodies: readonly Uint8Array[];
+  /** The events' route keys, carried over from the new batch. Absent: an older worker or receiver. */
+  readonly routes?: EventRoutes;
 }
 
 export function newBatchId(b: Pick<NewEventBatch, 'receiverId' | 'bootId' | 'seq'>): string {
@@ -86,16 +97,19 @@ export function keyHexAt(batch: NewEventBatch, index: number): string {
 
 export function encodeNewEventBatch(b: NewEventBatch): Buffer {
   const head = [b.receiverId, b.bootId, b.seq, b.keys, b.bodies];
-  const bytes = b.chunks && b.chunks.length > 0
-    ? encoder.encode([NEW_BATCH_VERSION_CHUNKS, ...head, b.chunks.map((c) => [c.id, c.first, c.end])])
+  const chunks = (b.chunks ?? []).map((c) => [c.id, c.first, c.end]);
+  const bytes = b.routes
+    ? encoder.encode([NEW_BATCH_VERSION_ROUTES, ...head, chunks, b.routes.tags, b.routes.keys])
+    : b.chunks && b.chunks.length > 0
+    ? encoder.encode([NEW_BATCH_VERSION_CHUNKS, ...head, chunks])
     : encoder.encode([NEW_BATCH_VERSION, ...head]);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export function decodeNewEventBatch(bytes: Uint8Array): NewEventBatch {
-  const v = decodeArray(bytes, [6, 7], 'new batch');
-  const [version, receiverId, bootId, seq, keys, bodies, chunks] = v;
-  if (version !== (v.length === 6 ? NEW_BATCH_VERSION : NEW_BATCH_VERSION_CHUNKS)) {
+  const v = decodeArray(bytes, [6, 7, 9], 'new batch');
+  const [version, receiverId, bootId, seq, keys, bodies, chunks, routeTags, routeKeys] = v;
+  if (version !== (v.length === 6 ? NEW_BATCH_VERSION : v.length === 7 ? NEW_BATCH_VERSION_CHUNKS : NEW_BATCH_VERSION_ROUTES)) {
     throw new BatchDecodeError(`new batch: unsupported version ${String(version)} with ${v.length} fields`);
   }
   if (typeof receiverId !== 'string' || typeof bootId !== 'string') throw new BatchDecodeError('new batch: bad receiver or boot id');
@@ -106,7 +120,16 @@ export function decodeNewEventBatch(bytes: Uint8Array): NewEventBatch {
     throw new BatchDecodeError(`new batch: ${keys.byteLength} key bytes for ${bodies.length} events`);
   }
   if (v.length === 6) return { receiverId, bootId, seq, keys, bodies };
-  return { receiverId, bootId, seq, keys, bodies, chunks: decodeChunkRanges(chunks, bodies.length) };
+  const ranges = decodeChunkRanges(chunks, bodies.length);
+  if (v.length === 7) return { receiverId, bootId, seq, keys, bodies, chunks: ranges };
+  const routes = decodeRoutes(routeTags, routeKeys, bodies.length, 'new batch');
+  return ranges.length > 0 ? { receiverId, bootId, seq, keys, bodies, chunks: ranges, routes } : { receiverId, bootId, seq, keys, bodies, routes };
+}
+
+function decodeRoutes(tags: unknown, keys: unknown, count: number, what: string): EventRoutes {
+  const problem = routesProblem(tags, keys, count);
+  if (problem !== null) throw new BatchDecodeError(`${what}: ${problem}`);
+  return { tags: tags as string[], keys: keys as Uint8Array };
 }
 
 function decodeChunkRanges(value: unknown, count: number): ChunkRange[] {
@@ -129,17 +152,21 @@ function decodeChunkRanges(value: unknown, count: number): ChunkRange[] {
 }
 
 export function encodeProcessedBatch(b: ProcessedBatch): Buffer {
-  const bytes = encoder.encode([PROCESSED_BATCH_VERSION, b.sourceBatchId, b.ids, b.bodies]);
+  const bytes = b.routes
+    ? encoder.encode([PROCESSED_BATCH_VERSION_ROUTES, b.sourceBatchId, b.ids, b.bodies, b.routes.tags, b.routes.keys])
+    : encoder.encode([PROCESSED_BATCH_VERSION, b.sourceBatchId, b.ids, b.bodies]);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export function decodeProcessedBatch(bytes: Uint8Array): ProcessedBatch {
-  const [version, sourceBatchId, ids, bodies] = decodeArray(bytes, [4], 'processed batch');
-  if (version !== PROCESSED_BATCH_VERSION) throw new BatchDecodeError(`processed batch: unsupported version ${String(version)}`);
+  const v = decodeArray(bytes, [4, 6], 'processed batch');
+  const [version, sourceBatchId, ids, bodies, routeTags, routeKeys] = v;
+  if (version !== (v.length === 4 ? PROCESSED_BATCH_VERSION : PROCESSED_BATCH_VERSION_ROUTES)) throw new BatchDecodeError(`processed batch: unsupported version ${String(version)}`);
   if (typeof sourceBatchId !== 'string') throw new BatchDecodeError('processed batch: bad source batch id');
   if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new BatchDecodeError('processed batch: bad ids');
   if (!isBinaryArray(bodies) || bodies.length !== ids.length) throw new BatchDecodeError('processed batch: bodies do not match ids');
-  return { sourceBatchId, ids, bodies };
+  if (v.length === 4) return { sourceBatchId, ids, bodies };
+  return { sourceBatchId, ids, bodies, routes: decodeRoutes(routeTags, routeKeys, bodies.length, 'processed batch') };
 }
 
 /** An event envelope's msgpack bytes: the receiver's hot path, so a flat-record writer (record-packer.ts). */

@@ -32,11 +32,12 @@ describe('fanin validate and configuration errors', () => {
     const config = json('valid.json', {
       namespace: 'valid-ns', amqpUrl: `amqp://guest:guest@127.0.0.1:${trapPort}`, redisUrl: `redis://127.0.0.1:${trapPort}`,
       receiver: { id: 'edge1', syslogTlsPort: 0 },
+      uploader: { unroutedSink: 'search' },
       sinks: ['archive', 'aggregator', 'pg', 'search'],
       sinkDefinitions: {
-        archive: { type: 'file', dir: join(dir, 'out'), path: 'events.%Y%m%d.ndjson' },
-        aggregator: { type: 'forward', servers: `127.0.0.1:${trapPort}` },
-        pg: { type: 'postgres', url: `postgres://fanin@127.0.0.1:${trapPort}/fanin` },
+        archive: { type: 'file', dir: join(dir, 'out'), path: 'events.%Y%m%d.ndjson', match: 'syslog.**' },
+        aggregator: { type: 'forward', servers: `127.0.0.1:${trapPort}`, match: ['app.**'], exclude: 'app.debug.**' },
+        pg: { type: 'postgres', url: `postgres://fanin@127.0.0.1:${trapPort}/fanin`, minSeverity: 'err' },
         search: { type: 'http', url: `http://127.0.0.1:${trapPort}/`, mode: 'bulk' },
       },
     });
@@ -54,10 +55,11 @@ describe('fanin validate and configuration errors', () => {
   it('lists every problem of the receiver and of every sink, each naming its key, and exits 78', async () => {
     const config = json('invalid.json', {
       receiver: { tlsCertFile: join(dir, 'missing-cert.pem'), tlsKeyFile: join(dir, 'missing-key.pem'), forwardUsers: 'alice:secret' },
-      sinks: ['archive', 'pg', 'pg2', 'search', 'nowhere'],
+      sinks: ['archive', 'pg', 'pg2', 'search', 'routed', 'nowhere'],
       sinkDefinitions: {
         archive: { type: 'file', path: 'events.%Q.ndjson' },
         pg: { type: 'postgres', url: 'mysql://db/fanin' },
+        routed: { type: 'stdout', match: '{a,b', minSeverity: 'loud' },
         pg2: { type: 'postgres', colour: 'blue' },
         search: { type: 'http' },
       },
@@ -72,6 +74,8 @@ describe('fanin validate and configuration errors', () => {
       /sinkDefinitions\.pg2\.colour: unknown option of a postgres sink/,
       /sinkDefinitions\.pg\.url: expected postgres:\/\//,
       /sinkDefinitions\.archive\.path: /,
+      /sinkDefinitions\.routed\.match: unclosed \{ in "\{a,b"/,
+      /sinkDefinitions\.routed\.minSeverity: a syslog severity/,
       /uploader\.httpSink\.url .*: the HTTP sink needs a URL/,
     ]) assert.match(r.stderr, expected);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { FileSink } from '../uploader/file-sink/file-sink.js';
-import { hourlyFileName } from '../uploader/file-sink/ndjson-line.js';
-import { compileFileNamePattern } from '../uploader/file-sink/path-pattern.js';
+import { hourlyFileName } from '../uploader/ndjson/ndjson-line.js';
+import { compileFileNamePattern } from '../uploader/ndjson/path-pattern.js';
 import { processedBatch } from './support/sink-fixtures.js';
 
 const HOUR = 3_600_000;

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatEventLine, hourlyFileName, isEnvelope } from '../uploader/file-sink/ndjson-line.js';
+import { formatEventLine, hourlyFileName, isEnvelope } from '../uploader/ndjson/ndjson-line.js';
 
 describe('file sink lines', () => {
   it('puts the id first and formats received_at as ISO 8601', () => {

@@ -5,8 +5,8 @@ import { encode } from '@msgpack/msgpack';
 import { encodeSyslogFrame } from '../receiver/syslog-event.js';
 import { encodeBody } from '../shared/batch-codec.js';
 import { decodeEvent } from '../uploader/decoded-events.js';
-import { formatEventLine } from '../uploader/file-sink/ndjson-line.js';
-import { transcodeEventLine } from '../uploader/file-sink/ndjson-transcoder.js';
+import { formatEventLine } from '../uploader/ndjson/ndjson-line.js';
+import { transcodeEventLine } from '../uploader/ndjson/ndjson-transcoder.js';
 import { forwardEvent, syslogEvent } from './support/sink-fixtures.js';
 import { entryBytes, loadCorpus } from './syslog-corpus.js';
 

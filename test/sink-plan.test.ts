@@ -88,7 +88,7 @@ describe('named sinks', () => {
     assert.throws(() => loadConfig({ env: { FANIN_SINK_DEFINITIONS: '{not json' } }), /sinkDefinitions .*not JSON/);
   });
 
-  it('validates every sink\'s options before building any', () => {
+  it('validates every sink\'s options before building any', async () => {
     const registry = new Registry();
     const config = loadConfig({ env: {
       FANIN_SINKS: 'one,two,pg,web',
@@ -100,7 +100,7 @@ describe('named sinks', () => {
       }),
     } });
     try {
-      createSinks(resolveSinkPlans(config), 'u1', registry, log);
+      await createSinks(resolveSinkPlans(config), 'u1', registry, log);
       assert.fail('expected a ConfigError');
     } catch (err) {
       assert.ok(err instanceof ConfigError);
@@ -122,8 +122,49 @@ describe('named sinks', () => {
         out: { type: 'stdout' },
       }),
     } });
-    const sinks = createSinks(resolveSinkPlans(config), 'u1', registry, log);
+    const sinks = await createSinks(resolveSinkPlans(config), 'u1', registry, log);
     assert.deepEqual(sinks.map((s) => s.name), ['file', 'archive', 'web', 'out']);
     for (const s of sinks) await s.close();
+  });
+  it('reads match, exclude and minSeverity per sink; without them a sink takes every event', () => {
+    const config = loadConfig({ env: {
+      FANIN_SINKS: 'file,auth,web',
+      FANIN_SINK_DEFINITIONS: JSON.stringify({
+        auth: { type: 'file', dir: '/tmp/auth', match: 'syslog.auth.** syslog.authpriv.**' },
+        web: { type: 'http', url: 'http://127.0.0.1:9/x', match: ['app.**', 'syslog.local0.*'], exclude: 'app.debug.**', minSeverity: 'warning' },
+      }),
+    } });
+    const [file, auth, web] = resolveSinkPlans(config);
+    assert.equal(file!.route.takesEverything, true);
+    assert.equal(auth!.route.takesEverything, false);
+    assert.ok(auth!.route.match.test('syslog.authpriv.info') && !auth!.route.match.test('syslog.kern.info'));
+    assert.equal(auth!.route.exclude, null);
+    assert.equal(web!.route.minSeverity, 4);
+    assert.ok(web!.route.exclude!.test('app.debug.x'));
+    assert.ok(web!.route.match.test('syslog.local0.info') && web!.route.match.test('app.a.b'));
+    assert.equal(resolveSinkPlans(loadConfig({ env: { FANIN_SINKS: 'x', FANIN_SINK_DEFINITIONS: '{"x":{"type":"stdout","match":"**"}}' } }))[0]!.route.takesEverything, true);
+  });
+
+  it('names the key of a bad pattern, a bad severity and a misused uploader.unroutedSink', () => {
+    const problems = (env: Record<string, string>) => {
+      try { resolveSinkPlans(loadConfig({ env })); return ''; } catch (err) { assert.ok(err instanceof ConfigError); return err.message; }
+    };
+    const bad = problems({ FANIN_SINKS: 'a,b', FANIN_SINK_DEFINITIONS: JSON.stringify({
+      a: { type: 'file', dir: '/tmp/a', match: '{app,web', minSeverity: 'loud' },
+      b: { type: 'file', dir: '/tmp/b', exclude: [], match: 5 },
+    }) });
+    assert.match(bad, /sinkDefinitions\.a\.match: unclosed \{ in "\{app,web"/);
+    assert.match(bad, /sinkDefinitions\.a\.minSeverity: a syslog severity/);
+    assert.match(bad, /sinkDefinitions\.b\.exclude: /);
+    assert.match(bad, /sinkDefinitions\.b\.match: /);
+    assert.match(problems({ FANIN_SINKS: 'file', FANIN_UPLOADER_UNROUTED_SINK: 'rest' }),
+      /uploader\.unroutedSink \(FANIN_UPLOADER_UNROUTED_SINK\): "rest" is not a name in sinks/);
+    assert.match(problems({ FANIN_SINKS: 'file,rest', FANIN_UPLOADER_UNROUTED_SINK: 'rest',
+      FANIN_SINK_DEFINITIONS: JSON.stringify({ rest: { type: 'file', dir: '/tmp/rest', match: 'a.**' } }) }),
+    /sinkDefinitions\.rest: the sink named by uploader\.unroutedSink takes the events no other sink takes/);
+    const [file, rest] = resolveSinkPlans(loadConfig({ env: { FANIN_SINKS: 'file,rest', FANIN_UPLOADER_UNROUTED_SINK: 'rest',
+      FANIN_SINK_DEFINITIONS: JSON.stringify({ rest: { type: 'file', dir: '/tmp/rest' } }) } }));
+    assert.equal(file!.takesUnrouted, false);
+    assert.equal(rest!.takesUnrouted, true);
   });
 });

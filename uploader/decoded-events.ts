@@ -1,6 +1,6 @@
 import { decodeBody, type ProcessedBatch } from '../shared/batch-codec.js';
 import type { EventEnvelope } from '../shared/envelope.js';
-import { isEnvelope } from './file-sink/ndjson-line.js';
+import { isEnvelope } from './ndjson/ndjson-line.js';
 
 export interface DecodedEvent {
   readonly id: string;

@@ -8,6 +8,7 @@ import { startOpsServer } from '../shared/metrics/ops-server.js';
 import { createRegistry } from '../shared/metrics/registry.js';
 import { createSinks } from './create-sinks.js';
 import { FileSink } from './file-sink/file-sink.js';
+import { routeSelectors } from './routing/route-selector.js';
 import { resolveSinkPlans, unusedSinkDefinitions } from './sink-plan.js';
 import { SinkConsumer } from './sink-consumer.js';
 import { createUploaderMetrics, initialiseUploaderMetrics } from './uploader-metrics.js';
@@ -28,10 +29,11 @@ export async function runUploader(config: Config): Promise<RunningUploader> {
   const plans = resolveSinkPlans(config);
   const unused = unusedSinkDefinitions(config);
   if (unused.length > 0) log.warn({ unused }, 'sinkDefinitions not listed in sinks: they get no queue and receive nothing');
-  const sinks = createSinks(plans, config.uploaderId, registry, log);
+  const sinks = await createSinks(plans, config.uploaderId, registry, log);
+  const routes = routeSelectors(plans);
   const consumers = plans.map((plan, i) => new SinkConsumer(sinks[i]!, deadLetters, {
     queue: names.sinkQueue(plan.name), deadExchange: names.deadExchange, prefetch: plan.prefetch, batchSize: plan.batchSize,
-    flushIntervalMs: plan.flushIntervalMs, maxAttempts: plan.maxAttempts,
+    flushIntervalMs: plan.flushIntervalMs, maxAttempts: plan.maxAttempts, route: routes[i]!,
     secondary: plan.secondaryDir === null ? null : new FileSink({ dir: plan.secondaryDir, fsync: true, name: plan.name }),
   }, metrics, log));
   // SIGHUP or SIGUSR1 (logrotate's and td-agent's habits): close the sinks' files; the next write reopens them.

@@ -4,6 +4,7 @@ import { QueueConsumer, type Delivery } from '../shared/amqp/queue-consumer.js';
 import { backoffDelayMs, type Backoff } from '../shared/backoff.js';
 import { BatchDecodeError, decodeProcessedBatch, type ProcessedBatch } from '../shared/batch-codec.js';
 import type { Logger } from '../shared/logger.js';
+import type { RouteSelector, UnroutedCounts } from './routing/route-selector.js';
 import { PermanentSinkError, type Sink } from './sink.js';
 import type { UploaderMetrics } from './uploader-metrics.js';
 
@@ -18,6 +19,15 @@ export interface SinkConsumerOptions {
   readonly maxAttempts: number;
   /** Where batches go after maxAttempts failures; null: keep retrying the sink. */
   readonly secondary: Sink | null;
+  /** Which events of each batch this sink takes (docs/routing.md); absent: all of them. */
+  readonly route?: RouteSelector;
+}
+
+interface Pending {
+  readonly delivery: Delivery;
+  readonly batch: ProcessedBatch;
+  /** Events of this delivery that no sink takes, counted when it is settled, not when it arrives. */
+  readonly unrouted: UnroutedCounts | null;
 }
 
 /** Delays between failed writes of one batch: a sink that hiccups is retried at once, one that is down is not hammered. */
@@ -30,7 +40,8 @@ const SINK_RETRY_BACKOFF: Backoff = { initialDelayMs: 200, maxDelayMs: 10_000 };
  */
 export class SinkConsumer {
   private readonly queue: QueueConsumer;
-  private pending: { delivery: Delivery; batch: ProcessedBatch }[] = [];
+  private pending: Pending[] = [];
+  private readonly route: RouteSelector | null;
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> | null = null;
 
@@ -41,6 +52,7 @@ export class SinkConsumer {
     private readonly metrics: UploaderMetrics,
     private readonly log: Logger,
   ) {
+    this.route = options.route && !options.route.passesEverything ? options.route : null;
     this.queue = new QueueConsumer({
       queue: options.queue, prefetch: options.prefetch, log: log.child({ sink: sink.name }),
       deadLetter: {
@@ -86,7 +98,20 @@ export class SinkConsumer {
       if (err instanceof BatchDecodeError) { void delivery.deadLetter(err.message); return; }
       throw err;
     }
-    this.pending.push({ delivery, batch });
+    let unrouted: UnroutedCounts | null = null;
+    if (this.route) {
+      const selection = this.route.select(batch);
+      if (selection.left > 0) this.metrics.eventsUnmatched.inc({ sink: this.sink.name }, selection.left);
+      unrouted = selection.unrouted;
+      if (selection.batch === null) {
+        // Nothing here for this sink: settled at once, never written (not even as an empty write).
+        delivery.ack();
+        this.countUnrouted(unrouted);
+        return;
+      }
+      batch = selection.batch;
+    }
+    this.pending.push({ delivery, batch, unrouted });
     if (this.pending.length >= this.batchSize) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.options.flushIntervalMs);
   }
@@ -107,17 +132,25 @@ export class SinkConsumer {
    * Writes and acks; never acks what is not written (a delivery whose channel closed meanwhile acks nothing). A
    * permanent failure dead-letters the deliveries one by one (so one bad batch does not take its neighbours along).
    */
-  private async deliver(items: { delivery: Delivery; batch: ProcessedBatch }[]): Promise<void> {
+  private async deliver(items: Pending[]): Promise<void> {
     try {
       await this.writeWithRetry(items.map((i) => i.batch));
-      for (const i of items) i.delivery.ack();
+      for (const i of items) { i.delivery.ack(); this.countUnrouted(i.unrouted); }
     } catch (err) {
       if (!(err instanceof PermanentSinkError)) throw err;
       if (items.length > 1) {
         for (const item of items) await this.deliver([item]);
         return;
       }
+      this.countUnrouted(items[0]!.unrouted);
       await items[0]!.delivery.deadLetter(`sink ${this.sink.name}: ${err.message}`);
+    }
+  }
+
+  private countUnrouted(counts: UnroutedCounts | null): void {
+    if (counts === null) return;
+    for (const reason of ['no_match', 'excluded', 'severity'] as const) {
+      if (counts[reason] > 0) this.metrics.unrouted.inc({ reason }, counts[reason]);
     }
   }
 

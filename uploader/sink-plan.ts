@@ -1,9 +1,13 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../shared/config/config-error.js';
-import { settings, sinkTypes, type Config, type SettingName } from '../shared/config/settings.js';
+import { settings, type Config, type SettingName } from '../shared/config/settings.js';
+import { sinkPlugins, sinkTypes, type SinkType } from './sink-registry.js';
+import { settingsPrefix } from './sink-plugin.js';
+import { severityOption, tagPatternsOption } from './routing/route-options.js';
+import { EVERY_EVENT, sinkRoute, type SinkRoute } from './routing/sink-route.js';
 
-export type SinkType = (typeof sinkTypes)[number];
+export type { SinkType } from './sink-registry.js';
 
 /**
  * One configured sink, resolved at start-up: its name (queue `<ns>.sink.<name>`, metric label), its type, the
@@ -22,19 +26,14 @@ export interface SinkPlan {
   readonly maxAttempts: number;
   /** Directory of this sink's secondary file sink; null: keep retrying the sink. */
   readonly secondaryDir: string | null;
+  /** Which events this sink takes (docs/routing.md); every event unless its definition says otherwise. */
+  readonly route: SinkRoute;
+  /** True for the sink named by uploader.unroutedSink: it takes the events no other sink takes. */
+  readonly takesUnrouted: boolean;
   readonly settings: Config;
   /** Where an operator sets one of this sink's settings, for error messages. */
   keyOf(setting: SettingName): string;
 }
-
-/** Each type's settings block; a definition's option `x` is the block's `<prefix>x`. */
-const TYPE_PREFIX: Record<SinkType, string> = {
-  file: 'uploader.fileSink.',
-  forward: 'uploader.forwardSink.',
-  postgres: 'uploader.postgresSink.',
-  http: 'uploader.httpSink.',
-  stdout: 'uploader.stdoutSink.',
-};
 
 const positive = z.coerce.number().int().positive();
 /** Options every named sink may set, whatever its type. */
@@ -44,20 +43,21 @@ const COMMON_OPTIONS = {
   flushIntervalMs: positive,
   maxAttempts: positive,
   secondaryDir: z.string(),
+  match: tagPatternsOption,
+  exclude: tagPatternsOption,
+  minSeverity: severityOption,
 } as const;
 
-type SettingEntry = [SettingName, (typeof settings)[SettingName]];
-
-/** Option name → setting name, per type (flushIntervalMs is a common option, not the file block's). */
-const TYPE_OPTIONS: Record<SinkType, Map<string, SettingName>> = Object.fromEntries(sinkTypes.map((type) => {
-  const prefix = TYPE_PREFIX[type];
+/** Option name → setting name, per type, from each plug-in's block (flushIntervalMs is a common option, not the file block's). */
+const TYPE_OPTIONS = new Map<SinkType, Map<string, SettingName>>(sinkPlugins.map((plugin) => {
+  const prefix = settingsPrefix(plugin.type);
   const options = new Map<string, SettingName>();
-  for (const [name, spec] of Object.entries(settings) as SettingEntry[]) {
+  for (const [name, spec] of Object.entries(plugin.settings)) {
     const option = spec.key.slice(prefix.length);
-    if (spec.key.startsWith(prefix) && !(option in COMMON_OPTIONS)) options.set(option, name);
+    if (!(option in COMMON_OPTIONS)) options.set(option, name as SettingName);
   }
-  return [type, options];
-})) as Record<SinkType, Map<string, SettingName>>;
+  return [plugin.type, options];
+}));
 
 const isSinkType = (v: string): v is SinkType => (sinkTypes as readonly string[]).includes(v);
 
@@ -82,8 +82,21 @@ export function resolveSinkPlans(config: Config): SinkPlan[] {
     }
     plans.push(plan(config, name, definition.type, definition, problems));
   }
+  problems.push(...unroutedSinkProblems(config, plans));
   if (problems.length > 0) throw new ConfigError(problems);
   return plans;
+}
+
+/** uploader.unroutedSink must name one of `sinks`, and that sink must not route by rules of its own. */
+export function unroutedSinkProblems(config: Config, plans: readonly SinkPlan[]): string[] {
+  const unrouted = config.unroutedSink;
+  if (unrouted === '') return [];
+  if (!config.sinks.includes(unrouted)) return [`${settings.unroutedSink.key} (${settings.unroutedSink.env}): "${unrouted}" is not a name in sinks`];
+  const plan = plans.find((p) => p.name === unrouted);
+  if (plan && !plan.route.takesEverything) {
+    return [`sinkDefinitions.${unrouted}: the sink named by ${settings.unroutedSink.key} takes the events no other sink takes; give it no match, exclude or minSeverity`];
+  }
+  return [];
 }
 
 /** Definitions that no name in `sinks` enables (they get no queue): worth a warning at start-up. */
@@ -95,7 +108,7 @@ function plan(config: Config, name: string, type: SinkType, definition: Record<s
   const overlaid: Record<string, unknown> = { ...config };
   const fromDefinition = new Map<SettingName, string>();
   const common: Partial<Record<keyof typeof COMMON_OPTIONS, unknown>> = {};
-  const typeOptions = TYPE_OPTIONS[type];
+  const typeOptions = TYPE_OPTIONS.get(type)!;
   for (const [option, raw] of Object.entries(definition)) {
     if (option === 'type') continue;
     const key = `sinkDefinitions.${name}.${option}`;
@@ -119,6 +132,11 @@ function plan(config: Config, name: string, type: SinkType, definition: Record<s
   const batchSize = (common.batchSize as number | undefined) ?? Math.max(1, Math.floor(prefetch / 2));
   if (batchSize > prefetch) problems.push(`sinkDefinitions.${name}.batchSize: ${batchSize} exceeds the prefetch (${prefetch}): a write can only take batches it holds`);
   const secondary = common.secondaryDir as string | undefined;
+  const match = common.match as string[] | undefined;
+  const exclude = common.exclude as string[] | undefined;
+  const minSeverity = common.minSeverity as number | undefined;
+  const route = match === undefined && exclude === undefined && minSeverity === undefined
+    ? EVERY_EVENT : sinkRoute(match ?? ['**'], exclude ?? null, minSeverity ?? null);
   return Object.freeze({
     name,
     type,
@@ -127,6 +145,8 @@ function plan(config: Config, name: string, type: SinkType, definition: Record<s
     flushIntervalMs: (common.flushIntervalMs as number | undefined) ?? config.fileSinkFlushMs,
     maxAttempts: (common.maxAttempts as number | undefined) ?? config.sinkMaxAttempts,
     secondaryDir: secondary !== undefined ? (secondary === '' ? null : secondary) : (config.secondaryDir === '' ? null : join(config.secondaryDir, name)),
+    route,
+    takesUnrouted: config.unroutedSink !== '' && config.unroutedSink === name,
     settings: Object.freeze(overlaid) as Config,
     keyOf: (setting: SettingName) => fromDefinition.get(setting) ?? `${settings[setting].key} (${settings[setting].env})`,
   });

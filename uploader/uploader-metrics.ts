@@ -16,6 +16,12 @@ export function createUploaderMetrics(registry: Registry) {
       name: 'fanin_uploader_write_seconds', help: 'Duration of one durable sink write.', labelNames: ['sink'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers,
     }),
+    eventsUnmatched: new Counter({
+      name: 'fanin_uploader_events_unmatched_total', help: 'Events a sink\'s match, exclude or minSeverity left out (not written to it, acked).', labelNames: ['sink'] as const, registers,
+    }),
+    unrouted: new Counter({
+      name: 'fanin_uploader_unrouted_events_total', help: 'Events no sink\'s routing takes, by the reason of the closest sink (no_match, excluded, severity).', labelNames: ['reason'] as const, registers,
+    }),
     endToEndLatency: new Histogram({
       name: 'fanin_uploader_end_to_end_latency_seconds', help: 'From receipt at the receiver to the durable sink write, per event.', labelNames: ['sink'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers,
@@ -28,8 +34,9 @@ export type UploaderMetrics = ReturnType<typeof createUploaderMetrics>;
 /** Zeros for every configured sink, so dashboards and alerts see 0 instead of "No data" before the first failure. */
 export function initialiseUploaderMetrics(m: UploaderMetrics, sinks: readonly string[]): void {
   for (const sink of sinks) {
-    for (const c of [m.eventsWritten, m.eventsRejected, m.writeFailures, m.deadLettered, m.secondaryEvents]) c.inc({ sink }, 0);
+    for (const c of [m.eventsWritten, m.eventsRejected, m.writeFailures, m.deadLettered, m.secondaryEvents, m.eventsUnmatched]) c.inc({ sink }, 0);
     m.writeSeconds.zero({ sink });
     m.endToEndLatency.zero({ sink });
   }
+  for (const reason of ['no_match', 'excluded', 'severity'] as const) m.unrouted.inc({ reason }, 0);
 }

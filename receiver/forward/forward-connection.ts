@@ -171,7 +171,7 @@ export class ForwardConnection {
     const chunk = message.options.chunk;
     if (chunk !== null) this.checkGroupSize(events);
     if (chunk === null) {
-      for (const e of events) intake.submit(e.key, e.body);
+      for (const e of events) intake.submit(e.key, e.body, e.route);
       return;
     }
     // All of a chunk's events go into one batch, so a resent chunk is recognised (and dropped) whole.

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EVENT_KEY_BYTES } from '../../shared/event-key.js';
+import type { RouteKey } from '../../shared/event-route.js';
 import { encodeStructuredEvent, type StructuredContext } from '../structured-event.js';
 import type { ForwardEntry } from './forward-decoder.js';
 import { ForwardError } from './forward-errors.js';
@@ -7,6 +8,7 @@ import { ForwardError } from './forward-errors.js';
 export interface EncodedForwardEvent {
   readonly key: Buffer;
   readonly body: Uint8Array;
+  readonly route: RouteKey;
 }
 
 /**

@@ -77,7 +77,7 @@ export async function startHttpInput(
     const now = new Date();
     const source = normalizeAddress(req.socket.remoteAddress);
     const ctx = { receiverId: options.receiverId, source, transport: 'http', format: 'http', receiptTimeWhenNone: true } as const;
-    const events: { key: Uint8Array; body: Uint8Array }[] = [];
+    const events: ReturnType<typeof encodeStructuredEvent>[] = [];
     try {
       const body = await decodeContentEncoding(req.headers['content-encoding'], wire, options.maxDecompressedBytes);
       const records = parseHttpBody(req.headers['content-type'], body);
@@ -95,7 +95,7 @@ export async function startHttpInput(
       throw err;
     }
     // Nothing is handed on before every record of the request was taken.
-    const seqs = events.map((e) => intake.submit(e.key, e.body));
+    const seqs = events.map((e) => intake.submit(e.key, e.body, e.route));
     received.inc(events.length);
     await intake.confirmed(seqs);
     reply(res, 200, '');

@@ -44,7 +44,7 @@ export function createSyslogStreamHandler(
     const take = (frame: Buffer, now: Date) => {
       const event = encodeSyslogFrame(frame, eventContext, now);
       if (!event.parsed) metrics.parseErrors.inc({ protocol: 'syslog', code: event.parseErrorCode ?? 'UNKNOWN' });
-      intake.submit(event.key, event.body);
+      intake.submit(event.key, event.body, event.route);
     };
     const takeAll = (frames: readonly Buffer[]) => {
       if (frames.length === 0) return;

@@ -45,7 +45,7 @@ export async function startSyslogUdp(
     }, new Date());
     if (!event.parsed) metrics.parseErrors.inc({ protocol: 'syslog', code: event.parseErrorCode ?? 'UNKNOWN' });
     received.inc();
-    intake.submit(event.key, event.body);
+    intake.submit(event.key, event.body, event.route);
   });
   socket.on('error', (err) => log.error({ err: err.message }, 'syslog UDP socket error'));
   await new Promise<void>((resolve, reject) => {

@@ -6,7 +6,7 @@ import { settings } from './settings.js';
  */
 const HEADER = `# Configuration
 
-<!-- Generated from shared/config/settings.ts by \`npm run build && node scripts/settings-doc.mjs\`; do not edit by hand. -->
+<!-- Generated from shared/config/settings.ts and uploader/<type>-sink/settings.ts by \`npm run build && node scripts/settings-doc.mjs\`; do not edit by hand. -->
 
 Every process (\`fanin receiver\`, \`fanin worker\`, \`fanin uploader\`, and each member of \`fanin up\`) reads the same
 settings, in this order, each overriding the one before:

@@ -1,34 +1,23 @@
 import { z } from 'zod';
+import { allSinkSettings, sinkTypes } from '../../uploader/sink-registry.js';
 import { parseAmqpUrls } from '../amqp/broker-endpoints.js';
 import { parseRedisUrl, RedisUrlError } from '../redis-endpoints.js';
+import { bool, nonNegativeInt, port, positiveInt, setting } from './setting-spec.js';
+
+export type { SettingSpec } from './setting-spec.js';
 
 /**
  * Every setting of every process, as data: its config-file key, its environment variable, its schema and default.
  * One table means the README, the validator and the error messages cannot drift apart (fastify validates its
- * options once at start the same way), and compose can set anything through the environment.
+ * options once at start the same way), and compose can set anything through the environment. Each sink type's
+ * uploader.<type>Sink.* block lives in its folder (uploader/<type>-sink/settings.ts) and joins through the sink
+ * registry.
  */
-export interface SettingSpec<T> {
-  readonly key: string;
-  readonly env: string;
-  readonly schema: z.ZodType<T>;
-  readonly default: T;
-  readonly doc: string;
-}
-
-function setting<T>(key: string, schema: z.ZodType<T>, defaultValue: T, doc: string): SettingSpec<T> {
-  const env = 'FANIN_' + key.replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
-  return { key, env, schema, default: defaultValue, doc };
-}
-
 function isTimeZoneName(name: string): boolean {
   if (name === 'UTC' || name === 'local') return true;
   try { new Intl.DateTimeFormat('en-US', { timeZone: name }); return true; } catch { return false; }
 }
 
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().positive();
-const nonNegativeInt = z.coerce.number().int().min(0);
-const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 const receiverId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -, at most 32');
 /** A value given as JSON text (an environment variable) or as JSON already (the config file). */
 const jsonValue = z.unknown().transform((v, ctx) => {
@@ -42,11 +31,8 @@ const amqpUrlList = z.string().superRefine((v, ctx) => {
 const redisUrlSchema = z.string().superRefine((v, ctx) => {
   try { parseRedisUrl(v); } catch (err) { if (err instanceof RedisUrlError) ctx.addIssue({ code: 'custom', message: err.message }); else throw err; }
 });
-const sqlIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,39}$/, 'lower-case letters, digits and _, at most 40, not starting with a digit');
-/** The kinds of sink the uploader can run; a named sink picks one with its `type`. */
-export const sinkTypes = ['file', 'forward', 'postgres', 'http', 'stdout'] as const;
 
-export const settings = {
+const coreSettings = {
   namespace: setting('namespace', z.string().regex(/^[a-z0-9_.-]{1,40}$/), 'fanin',
     'Prefix of every exchange, queue and Redis key: lets several fleets (or tests) share one broker and one Redis.'),
   amqpUrl: setting('amqpUrl', amqpUrlList, 'amqp://guest:guest@127.0.0.1:5672',
@@ -65,7 +51,8 @@ export const settings = {
     'Sink names; each gets its own queue bound to the processed exchange. Workers declare them too, so nothing is published before the queues exist.'),
   sinkDefinitions: setting('sinkDefinitions', jsonValue
     .pipe(z.record(z.string().regex(/^[a-z0-9_-]{1,32}$/), z.looseObject({ type: z.enum(sinkTypes) }))), {},
-    'Named sinks: {"<name>": {"type": "file|forward|postgres|http|stdout", <options>}}. A name in `sinks` without a definition must be a type and uses that type\'s uploader.<type>Sink.* settings; see docs/sinks.md.'),
+    `Named sinks: {"<name>": {"type": "${sinkTypes.join('|')}", <options>}}. `
+    + 'A name in `sinks` without a definition must be a type and uses that type\'s uploader.<type>Sink.* settings; see docs/sinks.md.'),
   drainTimeoutMs: setting('drainTimeoutMs', positiveInt, 15000, 'Longest a SIGTERM drain may take before exit.'),
 
   receiverId: setting('receiver.id', receiverId, 'a', 'Stable id of this receiver; dedup counts copies per receiver id.'),
@@ -177,76 +164,12 @@ export const settings = {
     'Failed writes (exponential backoff with jitter between them) before a batch goes to the secondary.'),
   secondaryDir: setting('uploader.secondaryDir', z.string(), 'data/secondary',
     'Secondary file sink (a subdirectory per sink) for batches a sink keeps refusing; empty: retry the sink forever.'),
-  fileSinkDir: setting('uploader.fileSink.dir', z.string().min(1), 'data/out', 'Directory of the hourly NDJSON files.'),
-  fileSinkFsync: setting('uploader.fileSink.fsync', bool, true,
-    'fdatasync before acknowledging; off trusts the page cache (faster, loses the last writes on power loss).'),
-  fileSinkFlushMs: setting('uploader.fileSink.flushIntervalMs', positiveInt, 5,
-    'Longest a processed batch waits to be written together with others (while a write runs, deliveries gather anyway).'),
-  fileSinkPath: setting('uploader.fileSink.path', z.string().min(1), 'events.%Y-%m-%d-%H.ndjson',
-    'strftime file name over each event\'s receipt time (%Y %y %m %d %H %M %S %j %z %%), td-agent style; no directories.'),
-  fileSinkTime: setting('uploader.fileSink.time', z.enum(['utc', 'local']), 'utc', 'Clock of the path pattern: UTC or the process\'s local time zone (TZ).'),
-  fileSinkMaxBytes: setting('uploader.fileSink.maxBytes', nonNegativeInt, 0,
-    'Size cap of one file: a period\'s file rolls to <name>.1.<ext>, .2… before it would pass it (0: no cap).'),
-  fileSinkGzip: setting('uploader.fileSink.gzip', bool, false,
-    'gzip closed files (rolled, or of a past period idle for closeIdleMs) in the background; the plain file is removed only after the .gz is durable.'),
-  fileSinkCloseIdleMs: setting('uploader.fileSink.closeIdleMs', positiveInt, 600_000,
-    'A past period\'s file not written for this long is closed (and gzipped); events for it arriving later go to its next index.'),
-
-  postgresSinkUrl: setting('uploader.postgresSink.url', z.string().min(1), 'postgres://postgres@127.0.0.1:5432/fanin',
-    'PostgreSQL connection URL (libpq style; PG* environment variables fill what it leaves out).'),
-  postgresSinkSchema: setting('uploader.postgresSink.schema', sqlIdentifier, 'public', 'Schema of the events table.'),
-  postgresSinkTable: setting('uploader.postgresSink.table', sqlIdentifier, 'fanin_events',
-    'Events table, created with its indexes by a versioned migration if absent (and <table>_rejected for undecodable bodies).'),
-  postgresSinkPartitioning: setting('uploader.postgresSink.partitioning', z.enum(['none', 'daily']), 'none',
-    'daily: declarative partitions by the UTC day of receipt, primary key (id, received_day); fixed when the table is created.'),
-  postgresSinkRetentionDays: setting('uploader.postgresSink.retentionDays', nonNegativeInt, 0,
-    'With daily partitions: drop the partitions of days more than this many days before today (UTC), hourly; 0 keeps everything.'),
-  postgresSinkRecordIndex: setting('uploader.postgresSink.recordIndex', bool, false,
-    'Create a GIN index (jsonb_path_ops) on record for @> queries; costs write throughput.'),
-  postgresSinkPoolSize: setting('uploader.postgresSink.poolSize', positiveInt, 2, 'Connections of this sink (writes are serial; one more for maintenance).'),
-  postgresSinkConnectTimeoutMs: setting('uploader.postgresSink.connectTimeoutMs', positiveInt, 5000, 'Limit of one connection attempt.'),
-  postgresSinkStatementTimeoutMs: setting('uploader.postgresSink.statementTimeoutMs', positiveInt, 30_000,
-    'statement_timeout of the sink\'s sessions: a write that takes longer fails and is retried (idempotent by id).'),
-
-  httpSinkUrl: setting('uploader.httpSink.url', z.string(), '',
-    'Endpoint of the HTTP sink: NDJSON POST target, or the Elasticsearch/OpenSearch base URL (…/_bulk is appended) in bulk mode.'),
-  httpSinkMode: setting('uploader.httpSink.mode', z.enum(['ndjson', 'bulk']), 'ndjson',
-    'ndjson: one POST per processed batch with an Idempotency-Key; bulk: the _bulk API with create and _id = event id.'),
-  httpSinkIndex: setting('uploader.httpSink.index', z.string().min(1), 'fanin-%Y.%m.%d',
-    'Bulk mode: index name, a strftime pattern over the UTC receipt time.'),
-  httpSinkAuthorization: setting('uploader.httpSink.authorization', z.string(), '',
-    'Value of the Authorization header ("Bearer …", "Basic …", "ApiKey …"); empty: none.'),
-  httpSinkTimeoutMs: setting('uploader.httpSink.timeoutMs', positiveInt, 10_000, 'Limit of one request, response included.'),
-  httpSinkCompress: setting('uploader.httpSink.compress', bool, false, 'gzip request bodies (Content-Encoding: gzip).'),
-  httpSinkConcurrency: setting('uploader.httpSink.concurrency', positiveInt, 4, 'Requests of one write in flight at once.'),
-
-  forwardSinkServers: setting('uploader.forwardSink.servers', z.string(), '',
-    'Aggregators of the forward sink (out_forward compatible): "host:port[:weight][:standby],…", IPv6 as [addr]:port; weight defaults to 60.'),
-  forwardSinkRequireAckResponse: setting('uploader.forwardSink.requireAckResponse', bool, true,
-    'Wait for the aggregator\'s ack of every chunk before acking the AMQP input (at-least-once); off acks once the bytes are written.'),
-  forwardSinkAckResponseTimeoutMs: setting('uploader.forwardSink.ackResponseTimeoutMs', positiveInt, 30000,
-    'A chunk not acked within this is resent (to another server if one is up) and its server taken out of rotation.'),
-  forwardSinkConnectTimeoutMs: setting('uploader.forwardSink.connectTimeoutMs', positiveInt, 5000, 'Limit of a connect plus handshake.'),
-  forwardSinkHeartbeatType: setting('uploader.forwardSink.heartbeatType', z.enum(['tcp', 'udp', 'none']), 'tcp',
-    'tcp: a connection that opens is a heartbeat; udp: in_forward\'s UDP heartbeat on the same port; none: servers are never taken out of rotation.'),
-  forwardSinkHeartbeatIntervalMs: setting('uploader.forwardSink.heartbeatIntervalMs', positiveInt, 1000, 'Interval of the heartbeats to each server.'),
-  forwardSinkDownAfterFailures: setting('uploader.forwardSink.downAfterFailures', positiveInt, 3,
-    'Consecutive missed heartbeats before a server leaves the rotation (a failed send takes it out at once).'),
-  forwardSinkUpAfterHeartbeats: setting('uploader.forwardSink.upAfterHeartbeats', positiveInt, 3,
-    'Consecutive answered heartbeats before a server that was down is used again (out_forward\'s recover_wait).'),
-  forwardSinkCompress: setting('uploader.forwardSink.compress', z.enum(['text', 'gzip']), 'text', 'gzip sends CompressedPackedForward.'),
-  forwardSinkTls: setting('uploader.forwardSink.tls', bool, false, 'Connect to the aggregators over TLS.'),
-  forwardSinkTlsCaFile: setting('uploader.forwardSink.tlsCaFile', z.string(), '', 'PEM file of the CAs to trust (empty: the system store).'),
-  forwardSinkTlsInsecure: setting('uploader.forwardSink.tlsInsecure', bool, false, 'Skip certificate and host name verification.'),
-  forwardSinkSharedKey: setting('uploader.forwardSink.sharedKey', z.string(), '',
-    'shared_key of the HELO/PING/PONG handshake (empty: no handshake).'),
-  forwardSinkSelfHostname: setting('uploader.forwardSink.selfHostname', z.string(), '',
-    'self_hostname sent in the handshake (empty: the machine\'s host name); must differ from the aggregator\'s.'),
-  forwardSinkUsername: setting('uploader.forwardSink.username', z.string(), '', 'User for aggregators that authenticate users.'),
-  forwardSinkPassword: setting('uploader.forwardSink.password', z.string(), '', 'Password of that user.'),
-  forwardSinkIdKey: setting('uploader.forwardSink.idKey', z.string().regex(/^[A-Za-z0-9_.@-]{0,64}$/), 'fanin_id',
-    'Record key that carries the fanin event id, so aggregators can dedupe replays (empty: records are left as they are).'),
+  unroutedSink: setting('uploader.unroutedSink', z.string().regex(/^([a-z0-9_-]{1,32})?$/), '',
+    'Name of a sink (in sinks) that takes the events no other sink\'s match, exclude and minSeverity take; empty: such events are counted (fanin_uploader_unrouted_events_total) and written nowhere. See docs/routing.md.'),
 } as const;
+
+export { sinkTypes };
+export const settings = { ...coreSettings, ...allSinkSettings() } as const;
 
 export type Settings = typeof settings;
 export type SettingName = keyof Settings;

@@ -2,7 +2,7 @@ import { ConfigError } from '../../shared/config/config-error.js';
 import type { Logger } from '../../shared/logger.js';
 import type { SinkPlan } from '../sink-plan.js';
 import type { FileSinkOptions } from './file-sink.js';
-import { compileFileNamePattern } from './path-pattern.js';
+import { compileFileNamePattern } from '../ndjson/path-pattern.js';
 
 /** The file sink's options from its plan (uploader.fileSink.* or its definition), validated once at start-up. */
 export function fileSinkOptionsFromPlan(plan: SinkPlan, log: Logger): FileSinkOptions {

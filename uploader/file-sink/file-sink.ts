@@ -5,9 +5,9 @@ import type { Logger } from '../../shared/logger.js';
 import { decodeEvent, rejectedLine, type RejectedBody } from '../decoded-events.js';
 import type { Sink, SinkWriteResult } from '../sink.js';
 import { ClosedFileGzip, GZIP_TMP_SUFFIX, syncDir } from './closed-file-gzip.js';
-import { formatEventLine } from './ndjson-line.js';
-import { transcodeEventLine } from './ndjson-transcoder.js';
-import { compileFileNamePattern, type FileNamePattern, type PatternClock } from './path-pattern.js';
+import { formatEventLine } from '../ndjson/ndjson-line.js';
+import { transcodeEventLine } from '../ndjson/ndjson-transcoder.js';
+import { compileFileNamePattern, type FileNamePattern, type PatternClock } from '../ndjson/path-pattern.js';
 
 export const DEFAULT_FILE_PATTERN = 'events.%Y-%m-%d-%H.ndjson';
 export const DEFAULT_CLOSE_IDLE_MS = 600_000;

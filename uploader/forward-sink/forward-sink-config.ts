@@ -50,7 +50,7 @@ export interface ForwardSinkOptions {
   readonly idKey: string | null;
 }
 
-/** The settings this sink reads (the uploader.forwardSink.* block of shared/config/settings.ts). */
+/** The settings this sink reads (the uploader.forwardSink.* block, forward-sink/settings.ts). */
 export interface ForwardSinkSettings {
   readonly forwardSinkServers: string;
   readonly forwardSinkRequireAckResponse: boolean;

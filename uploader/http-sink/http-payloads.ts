@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { DecodedEvent, RejectedBody } from '../decoded-events.js';
 import { rejectedLine } from '../decoded-events.js';
-import { formatEventLine } from '../file-sink/ndjson-line.js';
-import type { FileNamePattern } from '../file-sink/path-pattern.js';
+import { formatEventLine } from '../ndjson/ndjson-line.js';
+import type { FileNamePattern } from '../ndjson/path-pattern.js';
 
 /**
  * Request bodies of the HTTP sink and the reading of `_bulk` answers. Pure: tested without sockets.

@@ -1,5 +1,5 @@
 import { ConfigError } from '../../shared/config/config-error.js';
-import { compileFileNamePattern, type FileNamePattern } from '../file-sink/path-pattern.js';
+import { compileFileNamePattern, type FileNamePattern } from '../ndjson/path-pattern.js';
 import type { SinkPlan } from '../sink-plan.js';
 
 export interface HttpSinkOptions {

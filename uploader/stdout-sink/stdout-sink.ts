@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { ProcessedBatch } from '../../shared/batch-codec.js';
 import { decodeBatches, rejectedLine } from '../decoded-events.js';
-import { formatEventLine } from '../file-sink/ndjson-line.js';
+import { formatEventLine } from '../ndjson/ndjson-line.js';
 import type { Sink, SinkWriteResult } from '../sink.js';
 
 /**
