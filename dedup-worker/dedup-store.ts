@@ -61,7 +61,7 @@ export class DedupStore {
         if (slot === undefined) {
           slot = slotOfChunk.size + 1;
           slotOfChunk.set(ci, slot);
-          keys.push(chunkKeyName(namespace, partition, batch.chunks![ci]!.id));
+          keys.push(chunkKeyName(namespace, partition, batch.receiverId, batch.chunks![ci]!.id));
         }
         return slot;
       });

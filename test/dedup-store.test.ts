@@ -127,15 +127,24 @@ describe('dedup script against the real Redis', () => {
     assert.deepEqual(repeat.occurrences, [2]);
   });
 
-  it('drops a chunk resent to another receiver whole', async () => {
+  it('decides the same chunk id at another receiver per event: duplicates, counted, not resends', async () => {
+    // Fluent Bit gives a chunk the same id in every forward output: b's copy of the chunk is a fan-out copy.
     const viaA = await decide(chunked('a', ['c2-x', 'c2-y', 'c2-z'], 'c2'));
     const viaB = await decide(chunked('b', ['c2-x', 'c2-y', 'c2-z'], 'c2'));
     assert.equal(viaA.ids.length, 3);
     assert.equal(viaB.ids.length, 0);
-    assert.equal(viaB.chunkResends, 3);
-    // The copy of the events that b would have counted was never counted: a's later copy is still a duplicate of 1.
-    const copyFromB = await decide(batch('b', ['c2-x']));
-    assert.equal(copyFromB.ids.length, 0, 'b=1 is not above a=1: a duplicate of the first copy');
+    assert.equal(viaB.chunkResends, 0, 'not a resend: b never had this chunk');
+    assert.equal(viaB.duplicates, 3, 'each a duplicate of the first copy, counted for b');
+    // Each receiver's own resend is still dropped whole and not counted.
+    const resendA = await decide(chunked('a', ['c2-x', 'c2-y', 'c2-z'], 'c2'));
+    const resendB = await decide(chunked('b', ['c2-x', 'c2-y', 'c2-z'], 'c2'));
+    assert.deepEqual([resendA.chunkResends, resendB.chunkResends], [3, 3]);
+    assert.deepEqual([resendA.duplicates, resendB.duplicates], [0, 0]);
+    // The counts are a=1, b=1: a real repeat of one event is occurrence 2, and its copy a duplicate.
+    const repeat = await decide(batch('b', ['c2-x']));
+    const repeatCopy = await decide(batch('a', ['c2-x']));
+    assert.deepEqual(repeat.occurrences, [2]);
+    assert.equal(repeatCopy.ids.length, 0);
   });
 
   it('keeps the events around a resent chunk in the same batch', async () => {
@@ -159,7 +168,7 @@ describe('dedup script against the real Redis', () => {
     assert.equal(again.reused, true);
     assert.deepEqual(again.ids, first.ids);
     assert.equal(again.chunkResends, 0);
-    const resendBatch = chunked('b', ['c5-x', 'c5-y'], 'c5');
+    const resendBatch = chunked('a', ['c5-x', 'c5-y'], 'c5', 0, 2);
     const resend = await decide(resendBatch);
     const resendAgain = await decide(resendBatch);
     assert.equal(resend.chunkResends, 2);
@@ -170,7 +179,7 @@ describe('dedup script against the real Redis', () => {
 
   it('remembers a chunk for the dedup window', async () => {
     await decide(chunked('a', ['c6-x'], 'c6'));
-    const ttl = await redis.pttl(`${namespace}:{p0}:c:${key('chunk:c6').toString('hex')}`);
+    const ttl = await redis.pttl(`${namespace}:{p0}:c:a:${key('chunk:c6').toString('hex')}`);
     assert.ok(ttl > 50_000 && ttl <= 60_000, `ttl ${ttl}`);
   });
 
@@ -181,10 +190,13 @@ describe('dedup script against the real Redis', () => {
     const d1 = await partitioned.decide(b1);
     assert.ok(d1.length > 1, 'chunk spread over several partitions');
     assert.equal(selectUnique(b1, d1).ids.length, 40);
-    const b2 = chunked('b', lines, 'q1');
+    const b2 = chunked('a', lines, 'q1');
     const s2 = selectUnique(b2, await partitioned.decide(b2));
     assert.equal(s2.ids.length, 0);
     assert.equal(s2.chunkResends, 40);
+    const b3 = chunked('b', lines, 'q1');
+    const s3 = selectUnique(b3, await partitioned.decide(b3));
+    assert.deepEqual([s3.ids.length, s3.chunkResends, s3.duplicates], [0, 0, 40], 'at another receiver: duplicates');
     await cleanupNamespace(namespace + 'q');
   });
 

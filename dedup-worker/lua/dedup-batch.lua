@@ -6,8 +6,8 @@ events of a sender chunk (Forward) that was already delivered in another batch.
   KEYS[2..N+1]     one dedup key per event of this partition, in batch order; each a string of the copies seen per
                    receiver, "<receiver id>=<count>" joined by "," (a hash { <receiver id> = count } written by
                    versions before 0.2 is still read and updated as a hash)
-  KEYS[N+2..N+C+1] one chunk key per sender chunk with events in this partition; each a string: the id of the batch
-                   that delivered the chunk first
+  KEYS[N+2..N+C+1] one chunk key per sender chunk with events in this partition, scoped to this batch's receiver;
+                   each a string: the id of the batch that delivered the chunk first to that receiver
   ARGV[1]          receiver id of the batch (the field this batch counts in)
   ARGV[2]          dedup window in milliseconds (TTL of each dedup key, refreshed on every touch; TTL of a chunk key)
   ARGV[3]          batch record TTL in milliseconds
@@ -30,9 +30,11 @@ all copies at fan-out 2) costs one call that both creates the key and proves it 
 call, which returns the counts, and a SET with the new counts and the refreshed window). The hash form cost three
 calls per copy (HINCRBY, HGETALL, PEXPIRE) and about twice the memory (measured by `npm run bench:redis`).
 
-A chunk key is set with NX: the first batch to deliver a chunk (to any receiver) owns it for the window. A chunk
-whose key another batch owns is a resend after a lost ack: its events are dropped here and not counted, so a later
-real repeat is not mistaken for a copy. The same chunk twice in one batch counts once.
+A chunk key is set with NX: the first batch to deliver a chunk to this receiver owns it for the window. A chunk
+whose key another batch owns is a resend to the same receiver after a lost ack: its events are dropped here and not
+counted, so a later real repeat is not mistaken for a copy. The key is per receiver: the same chunk id at another
+receiver (a forwarder that gives every output the same chunk id, or a resend after a failover) is counted per event,
+where it is a duplicate. The same chunk twice in one batch counts once.
 ]]
 local record = redis.call('HMGET', KEYS[1], 'd', 'p', 'r')
 if record[1] then
