@@ -48,7 +48,8 @@ export function selectUnique(batch: NewEventBatch, decisions: readonly Partition
   const occurrences: number[] = [];
   for (let i = 0; i < occurrenceAt.length; i++) {
     const n = occurrenceAt[i]!;
-    if (n > 0) { ids.push(eventIdOfHex(keyHexAt(batch, i), n)); bodies.push(batch.bodies[i]!); occurrences.push(n); }
+    // A replicated event keeps its original id in every fleet (docs/replication.md).
+    if (n > 0) { ids.push(batch.origins?.[i] ?? eventIdOfHex(keyHexAt(batch, i), n)); bodies.push(batch.bodies[i]!); occurrences.push(n); }
   }
   const chunkResends = decisions.reduce((sum, d) => sum + d.chunkResends, 0);
   return {

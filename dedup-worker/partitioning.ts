@@ -14,6 +14,15 @@ export function dedupKeyNameOfHex(namespace: string, partition: number, keyHex: 
 }
 
 /**
+ * The key of an event replicated from another fleet (its key is the hash of its original id): one string, the
+ * receiver that delivered it first. Apart from the counted keys (`e:`) because it is decided another way: the first
+ * arrival wins, whichever receiver and path it came by (docs/replication.md).
+ */
+export function replicaKeyNameOfHex(namespace: string, partition: number, keyHex: string): string {
+  return `${namespace}:{p${partition}}:r:${keyHex}`;
+}
+
+/**
  * A sender chunk's key at one receiver (Forward chunk id, hashed by the receiver): its value is the batch that
  * delivered it first to that receiver. Scoped by receiver because a forwarder may give one chunk the same id in every
  * output (Fluent Bit does): the copy at another receiver is a fan-out copy, which the per-event counts decide, while

@@ -14,11 +14,15 @@ export interface SealedBatch {
   readonly bytes: number;
   /** Groups of events that came as one sender chunk (Forward), each wholly inside this batch. */
   readonly chunks: ChunkRange[];
+  /** Per event, the original id of an event replicated from another fleet, else null; null when the batch has none. */
+  readonly origins: (string | null)[] | null;
 }
 
 export interface KeyedEvent {
   readonly key: Uint8Array;
   readonly body: Uint8Array;
+  /** Original fanin id of an event replicated from another fleet. */
+  readonly origin?: string | undefined;
 }
 
 /**
@@ -31,6 +35,8 @@ export class EventBatcher {
   private bodies: Uint8Array[] = [];
   private bytes = 0;
   private chunks: ChunkRange[] = [];
+  /** Made at the first replicated event of a batch: batches without any (nearly all) carry nothing. */
+  private origins: (string | null)[] | null = null;
   private nextSeq = 0;
   private timer: NodeJS.Timeout | null = null;
   /** Resolved when the open batch (sequence `nextSeq`) is sealed and handed on. */
@@ -41,9 +47,10 @@ export class EventBatcher {
   }
 
   /** Adds one event; returns the sequence number of the batch it went into (to wait for that batch's confirm). */
-  add(key: Uint8Array, body: Uint8Array): number {
+  add(key: Uint8Array, body: Uint8Array, origin?: string): number {
     if (this.bodies.length > 0 && this.bytes + body.byteLength > this.limits.maxBytes) this.seal();
     this.keys.set(key, this.bodies.length * EVENT_KEY_BYTES);
+    this.noteOrigin(origin);
     this.bodies.push(body);
     this.bytes += body.byteLength + EVENT_KEY_BYTES;
     return this.afterAdd();
@@ -76,17 +83,26 @@ export class EventBatcher {
       this.onSealed({
         seq, keys: Buffer.concat(events.map((e) => e.key)), bodies: events.map((e) => e.body), bytes: groupBytes,
         chunks: [{ id: chunkId, first: 0, end: events.length }],
+        origins: events.some((e) => e.origin !== undefined) ? events.map((e) => e.origin ?? null) : null,
       });
       return seq;
     }
     const first = this.bodies.length;
     for (const e of events) {
       this.keys.set(e.key, this.bodies.length * EVENT_KEY_BYTES);
+      this.noteOrigin(e.origin);
       this.bodies.push(e.body);
     }
     this.bytes += groupBytes;
     this.chunks.push({ id: chunkId, first, end: this.bodies.length });
     return this.afterAdd();
+  }
+
+  /** Before the event is pushed: records its origin at its index (null for the ones before the first replica). */
+  private noteOrigin(origin: string | undefined): void {
+    if (origin === undefined && this.origins === null) return;
+    if (this.origins === null) this.origins = new Array<string | null>(this.bodies.length).fill(null);
+    this.origins.push(origin ?? null);
   }
 
   /** Resolves once batch `seq` is sealed and handed to the publisher (at once when it already is). */
@@ -111,10 +127,12 @@ export class EventBatcher {
       bodies: this.bodies,
       bytes: this.bytes,
       chunks: this.chunks,
+      origins: this.origins,
     };
     this.bodies = [];
     this.bytes = 0;
     this.chunks = [];
+    this.origins = null;
     const waiters = this.sealWaiters;
     this.sealWaiters = [];
     this.onSealed(batch);

@@ -9,8 +9,8 @@ export class Intake {
   constructor(private readonly batcher: EventBatcher, private readonly publisher: IntakePublisher) {}
 
   /** Returns the batch sequence number the event went into. */
-  submit(key: Uint8Array, body: Uint8Array): number {
-    return this.batcher.add(key, body);
+  submit(key: Uint8Array, body: Uint8Array, origin?: string): number {
+    return this.batcher.add(key, body, origin);
   }
 
   /** Events that must travel in one batch, under a sender's chunk id (Forward). Returns the batch's sequence. */

@@ -1,5 +1,5 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import { EVENT_KEY_BYTES } from './event-key.js';
+import { EVENT_KEY_BYTES, isEventId } from './event-key.js';
 import { expandCompactBody } from './compact-body.js';
 import { packRecord } from './record-packer.js';
 
@@ -9,14 +9,18 @@ import { packRecord } from './record-packer.js';
  *
  *   new batch:       [1, receiverId, bootId, seq, keys (bin, count × 16 bytes), [body (bin), …]]
  *                    [2, receiverId, bootId, seq, keys, bodies, [[chunkId (bin), first, end], …]]
+ *                    [3, receiverId, bootId, seq, keys, bodies, chunks, [originId | nil, …]]
  *   processed batch: [1, sourceBatchId, [id, …], [body (bin), …]]
  *
  * Version 2 adds the sender-provided retry ids (Forward chunk ids) with the range of events [first, end) each
  * covers, so the dedup script can drop a resent chunk whole. A batch without chunks is still written as version 1,
- * so workers not yet upgraded keep reading everything but Forward chunks (upgrade workers first).
+ * so workers not yet upgraded keep reading everything but Forward chunks (upgrade workers first). Version 3 adds, per
+ * event, the original fanin id of an event replicated from another fleet (nil for the others): the worker dedups those
+ * by that id and publishes them under it (docs/replication.md). Written only for batches holding such an event.
  */
 const NEW_BATCH_VERSION = 1;
 const NEW_BATCH_VERSION_CHUNKS = 2;
+const NEW_BATCH_VERSION_ORIGINS = 3;
 /** Longest chunk id the codec carries (receivers send a 16-byte hash). */
 const MAX_CHUNK_ID_BYTES = 64;
 const PROCESSED_BATCH_VERSION = 1;
@@ -47,6 +51,8 @@ export interface NewEventBatch {
   readonly bodies: readonly Uint8Array[];
   /** Events [first, end) came as one chunk with this id; ranges ascend and do not overlap. Absent: none. */
   readonly chunks?: readonly ChunkRange[];
+  /** Per event, the original id of an event replicated from another fleet, or null. Absent (or null): none. */
+  readonly origins?: readonly (string | null)[] | null;
 }
 
 export interface ChunkRange {
@@ -86,16 +92,22 @@ export function keyHexAt(batch: NewEventBatch, index: number): string {
 
 export function encodeNewEventBatch(b: NewEventBatch): Buffer {
   const head = [b.receiverId, b.bootId, b.seq, b.keys, b.bodies];
-  const bytes = b.chunks && b.chunks.length > 0
-    ? encoder.encode([NEW_BATCH_VERSION_CHUNKS, ...head, b.chunks.map((c) => [c.id, c.first, c.end])])
+  const chunks = (b.chunks ?? []).map((c) => [c.id, c.first, c.end]);
+  if (b.origins && b.origins.some((o) => o !== null)) {
+    if (b.origins.length !== b.bodies.length) throw new RangeError(`${b.origins.length} origins for ${b.bodies.length} events`);
+    const bytes = encoder.encode([NEW_BATCH_VERSION_ORIGINS, ...head, chunks, b.origins]);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  const bytes = chunks.length > 0
+    ? encoder.encode([NEW_BATCH_VERSION_CHUNKS, ...head, chunks])
     : encoder.encode([NEW_BATCH_VERSION, ...head]);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export function decodeNewEventBatch(bytes: Uint8Array): NewEventBatch {
-  const v = decodeArray(bytes, [6, 7], 'new batch');
-  const [version, receiverId, bootId, seq, keys, bodies, chunks] = v;
-  if (version !== (v.length === 6 ? NEW_BATCH_VERSION : NEW_BATCH_VERSION_CHUNKS)) {
+  const v = decodeArray(bytes, [6, 7, 8], 'new batch');
+  const [version, receiverId, bootId, seq, keys, bodies, chunks, origins] = v;
+  if (version !== [NEW_BATCH_VERSION, NEW_BATCH_VERSION_CHUNKS, NEW_BATCH_VERSION_ORIGINS][v.length - 6]) {
     throw new BatchDecodeError(`new batch: unsupported version ${String(version)} with ${v.length} fields`);
   }
   if (typeof receiverId !== 'string' || typeof bootId !== 'string') throw new BatchDecodeError('new batch: bad receiver or boot id');
@@ -106,7 +118,18 @@ export function decodeNewEventBatch(bytes: Uint8Array): NewEventBatch {
     throw new BatchDecodeError(`new batch: ${keys.byteLength} key bytes for ${bodies.length} events`);
   }
   if (v.length === 6) return { receiverId, bootId, seq, keys, bodies };
-  return { receiverId, bootId, seq, keys, bodies, chunks: decodeChunkRanges(chunks, bodies.length) };
+  const ranges = decodeChunkRanges(chunks, bodies.length);
+  if (v.length === 7) return { receiverId, bootId, seq, keys, bodies, chunks: ranges };
+  return { receiverId, bootId, seq, keys, bodies, chunks: ranges, origins: decodeOrigins(origins, bodies.length) };
+}
+
+function decodeOrigins(value: unknown, count: number): (string | null)[] {
+  if (!Array.isArray(value) || value.length !== count) throw new BatchDecodeError(`new batch: origins are not an array of ${count}`);
+  return (value as unknown[]).map((o) => {
+    if (o === null) return null;
+    if (typeof o !== 'string' || !isEventId(o)) throw new BatchDecodeError('new batch: an origin is not a fanin event id');
+    return o;
+  });
 }
 
 function decodeChunkRanges(value: unknown, count: number): ChunkRange[] {

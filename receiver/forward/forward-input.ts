@@ -49,6 +49,7 @@ export function forwardServerOptions(config: Config): ForwardServerOptions {
     },
     idleTimeoutMs: config.forwardIdleTimeoutMs,
     closeGraceMs: Math.max(1000, Math.floor(config.drainTimeoutMs / 3)),
+    replication: config.fleetId === '' ? null : { fleetId: config.fleetId, idKey: config.fleetIdKey, pathKey: config.fleetPathKey },
   };
 }
 

@@ -30,6 +30,11 @@ const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().min(0);
 const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')]);
 const receiverId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -, at most 32');
+/** A fleet id, or empty (replication metadata off); same alphabet as receiver ids (it travels in records and paths). */
+const fleetId = z.string().regex(/^[A-Za-z0-9_-]{0,32}$/, 'letters, digits, _ or -, at most 32 (empty: no fleet id)');
+const recordKey = z.string().regex(/^[A-Za-z0-9_.@-]{0,64}$/, 'letters, digits, _ . @ or -, at most 64');
+/** Comma-separated fleet ids. */
+const fleetIdList = z.string().regex(/^\s*([A-Za-z0-9_-]{1,32}\s*(,\s*[A-Za-z0-9_-]{1,32}\s*)*)?$/, 'comma-separated fleet ids (letters, digits, _ or -)');
 /** A value given as JSON text (an environment variable) or as JSON already (the config file). */
 const jsonValue = z.unknown().transform((v, ctx) => {
   if (typeof v !== 'string') return v;
@@ -68,6 +73,12 @@ export const settings = {
     'Named sinks: {"<name>": {"type": "file|forward|postgres|http|stdout", <options>}}. A name in `sinks` without a definition must be a type and uses that type\'s uploader.<type>Sink.* settings; see docs/sinks.md.'),
   drainTimeoutMs: setting('drainTimeoutMs', positiveInt, 15000, 'Longest a SIGTERM drain may take before exit.'),
 
+  fleetId: setting('fleet.id', fleetId, '',
+    'Id of this fleet, the same in all its processes and unique among the fleets that replicate to each other (docs/replication.md). Empty: replication metadata off (Forward sinks send no path, Forward inputs treat every record as an ordinary event).'),
+  fleetIdKey: setting('fleet.idKey', recordKey.min(1), 'fanin_id',
+    'Record key a Forward input reads a replicated event\'s original fanin id from (the sending fleet\'s uploader.forwardSink.idKey).'),
+  fleetPathKey: setting('fleet.pathKey', recordKey.min(1), 'fanin_path',
+    'Record key a Forward input reads a replicated event\'s fleet path from (the sending fleet\'s uploader.forwardSink.pathKey).'),
   receiverId: setting('receiver.id', receiverId, 'a', 'Stable id of this receiver; dedup counts copies per receiver id.'),
   listenHost: setting('receiver.listenHost', z.string().min(1), '0.0.0.0', 'Address the inputs listen on.'),
   syslogPort: setting('receiver.syslogPort', port, 5514, 'Syslog port, UDP and TCP (0 disables).'),
@@ -224,6 +235,10 @@ export const settings = {
   forwardSinkPassword: setting('uploader.forwardSink.password', z.string(), '', 'Password of that user.'),
   forwardSinkIdKey: setting('uploader.forwardSink.idKey', z.string().regex(/^[A-Za-z0-9_.@-]{0,64}$/), 'fanin_id',
     'Record key that carries the fanin event id, so aggregators can dedupe replays (empty: records are left as they are).'),
+  forwardSinkPathKey: setting('uploader.forwardSink.pathKey', recordKey, 'fanin_path',
+    'With fleet.id set: record key that carries the fleets an event has passed, this one last, so another fleet can replicate it without loops (empty: no path is sent).'),
+  forwardSinkExcludeFleets: setting('uploader.forwardSink.excludeFleets', fleetIdList, '',
+    'Comma-separated fleet ids: an event that has passed one of them (it came from or through that fleet) is not sent by this sink, counted instead (docs/replication.md).'),
 } as const;
 
 export type Settings = typeof settings;
