@@ -10,13 +10,13 @@ type FleetName = 'A' | 'B' | 'C';
 const EVENTS_PER_FLEET = 20;
 
 /** What each fleet's uploader sends where: a ring A→B→C→A, plus a direct link each way between A and B. */
-interface Link { readonly name: string; readonly to: FleetName; readonly receiverPort: 24224 | 24225; readonly excludeFleets?: string }
+interface Link { readonly name: string; readonly to: FleetName; readonly receiverPort: number; readonly excludeFleets?: string }
 const LINKS: Record<FleetName, Link[]> = {
-  // Both of A's links reach B's receiver a: one receiver gets each event along two paths.
-  A: [{ name: 'ring', to: 'B', receiverPort: 24224 }, { name: 'direct', to: 'B', receiverPort: 24224 }],
-  // B's direct link back to A (receiver b, while C's reaches A's receiver a) leaves out what came from or through A (it
-  // would be a loop there): counted as excluded.
-  B: [{ name: 'ring', to: 'C', receiverPort: 24224 }, { name: 'direct', to: 'A', receiverPort: 24225, excludeFleets: 'A' }],
+  // A's two links reach B's two receivers with the same chunks (one fleet's sinks build the same chunk ids).
+  A: [{ name: 'ring', to: 'B', receiverPort: 24224 }, { name: 'direct', to: 'B', receiverPort: 24224 + 1 }],
+  // B's direct link reaches A's receiver a, as C's does: B's events arrive there twice, in chunks of two fleets. It
+  // leaves out what came from or through A (it would be a loop there): counted as excluded.
+  B: [{ name: 'ring', to: 'C', receiverPort: 24224 }, { name: 'direct', to: 'A', receiverPort: 24224, excludeFleets: 'A' }],
   C: [{ name: 'ring', to: 'A', receiverPort: 24224 }],
 };
 
