@@ -200,6 +200,26 @@ describe('dedup script against the real Redis', () => {
     await cleanupNamespace(namespace + 'q');
   });
 
+  it('decides a replicated event by its original id: first arrival unique under that id, every later one a duplicate', async () => {
+    const origin = 'ab'.repeat(16) + '-3';
+    const replicated = (receiverId: string, extra: string[] = []): NewEventBatch => {
+      const b = batch(receiverId, [`replica:${origin}`, ...extra]);
+      return { ...b, origins: [origin, ...extra.map(() => null)] };
+    };
+    const first = await decide(replicated('a', ['plain-r1']));
+    assert.deepEqual(first.ids, [origin, first.ids[1]], 'published under its original id');
+    assert.match(first.ids[1]!, /^[0-9a-f]{32}-1$/, 'an ordinary event beside it is counted as usual');
+    const again = await decide(replicated('a'));
+    const elsewhere = await decide(replicated('b', ['plain-r1']));
+    assert.deepEqual([again.ids.length, again.duplicates], [0, 1], 'along a second path into the same receiver: a duplicate, not occurrence 2');
+    assert.deepEqual([elsewhere.ids.length, elsewhere.duplicates], [0, 2]);
+    const b = replicated('c');
+    const once = await decide(b);
+    const redelivered = await decide(b);
+    assert.equal(once.ids.length, 0);
+    assert.equal(redelivered.reused, true);
+  });
+
   it('gives the same decisions with many partitions (one script call per partition present)', async () => {
     const partitioned = new DedupStore(redis, { namespace: namespace + 'p', partitions: 16, windowMs: 60_000 });
     const lines = Array.from({ length: 50 }, (_, i) => `p-${i}`);
