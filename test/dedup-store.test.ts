@@ -5,6 +5,8 @@ import { Redis } from 'ioredis';
 import type { ChunkRange, NewEventBatch } from '../shared/batch-codec.js';
 import { selectUnique } from '../dedup-worker/batch-decision.js';
 import { DedupStore } from '../dedup-worker/dedup-store.js';
+import { hashSlot } from '../dedup-worker/hash-slot.js';
+import { chunkKeyName, replicaKeyNameOfHex } from '../dedup-worker/partitioning.js';
 import { cleanupNamespace, REDIS_URL, uniqueNamespace } from './support/services.js';
 
 const key = (text: string) => createHash('sha256').update(text).digest().subarray(0, 16);
@@ -175,6 +177,14 @@ describe('dedup script against the real Redis', () => {
     assert.equal(resendAgain.reused, true);
     assert.equal(resendAgain.chunkResends, 2, 'the stored decisions keep the resend count');
     assert.equal(resendAgain.ids.length, 0);
+  });
+
+  it('keeps chunk and replica keys in their partition\'s hash slot (Redis Cluster: one slot per script call)', () => {
+    for (const p of [0, 5, 15]) {
+      const slot = hashSlot(`{p${p}}`);
+      assert.equal(hashSlot(chunkKeyName('fanin', p, 'recv-{x}', key('c'))), slot, 'a receiver id never moves the key');
+      assert.equal(hashSlot(replicaKeyNameOfHex('fanin', p, key('r').toString('hex'))), slot);
+    }
   });
 
   it('remembers a chunk for the dedup window', async () => {
