@@ -3,11 +3,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'amqplib';
 import { EventTime, FluentClient } from '@fluent-org/logger';
+import { fanOutSend } from '../cli/send.js';
 import { freeFleetOffsets, LocalFleetProcess, metricValue, type OutputLine } from './support/local-fleet-process.js';
 import { AMQP_URL, waitFor } from './support/services.js';
 
 type FleetName = 'A' | 'B' | 'C';
 const EVENTS_PER_FLEET = 20;
+/** Syslog lines a device fans out to C's receivers: a Forward record from the first hop on. */
+const SYSLOG_INTO_C = 10;
 
 /** What each fleet's uploader sends where: a ring A→B→C→A, plus a direct link each way between A and B. */
 interface Link { readonly name: string; readonly to: FleetName; readonly receiverPort: number; readonly excludeFleets?: string }
@@ -53,6 +56,8 @@ describe('replication between three fleets in a ring plus a direct A↔B link', 
   });
 
   const mine = (f: FleetName): OutputLine[] => fleets[f].readOutput().filter((l) => (l.record as { run?: string } | undefined)?.run === run);
+  /** The syslog lines: raw syslog in C, the Forward sink's in_syslog-shaped record elsewhere. */
+  const syslogOf = (f: FleetName): OutputLine[] => fleets[f].readOutput().filter((l) => l.message?.includes(`run=${run} `) ?? false);
   const sum = async (f: FleetName, bases: number[], name: string, labels: Record<string, string> = {}) => {
     let total = 0;
     for (const base of bases) total += metricValue(await fleets[f].metrics(base), name, labels);
@@ -71,12 +76,13 @@ describe('replication between three fleets in a ring plus a direct A↔B link', 
         await Promise.all(clients.map((c) => c.shutdown()));
       }
     }
+    await fanOutSend({ targets: [5514, 5515].map((base) => ({ host: '127.0.0.1', port: fleets.C.port(base) })), framing: 'octet', count: SYSLOG_INTO_C, rate: 0, message: 'from-a-device', runId: run });
     const total = EVENTS_PER_FLEET * names.length;
     // Settled: every fleet holds all events, and nothing more arrives for a while (a circulating event would).
     let last = '';
     await waitFor('every fleet holds every event, settled', () => {
-      const counts = names.map((f) => mine(f).length).join(',');
-      const done = names.every((f) => mine(f).length >= total) && counts === last;
+      const counts = names.map((f) => `${mine(f).length}+${syslogOf(f).length}`).join(',');
+      const done = names.every((f) => mine(f).length >= total && syslogOf(f).length >= SYSLOG_INTO_C) && counts === last;
       last = counts;
       return done ? true : undefined;
     }, 90_000, 1500);
@@ -105,24 +111,37 @@ describe('replication between three fleets in a ring plus a direct A↔B link', 
       }
     }
 
+    // The syslog lines: once in every fleet, under the ids C gave them; a Forward event after C.
+    const syslogIds = new Map(syslogOf('C').map((l) => [/seq=(\d+)/.exec(l.message!)?.[1], l.id]));
+    assert.equal(syslogIds.size, SYSLOG_INTO_C);
+    for (const f of ['A', 'B'] as const) {
+      const lines = syslogOf(f);
+      assert.equal(lines.length, SYSLOG_INTO_C, `${f}: ${lines.length} syslog lines`);
+      for (const l of lines) {
+        assert.equal(l.id, syslogIds.get(/seq=(\d+)/.exec(l.message!)?.[1]), `${f}: the syslog line keeps C's id`);
+        assert.equal(l.format, 'forward');
+        assert.equal((l.fleet_path as string[])[0], 'C');
+      }
+    }
+
     const receivers = [9601, 9602];
     const loops = Object.fromEntries(await Promise.all(names.map(async (f) =>
       [f, await sum(f, receivers, 'fanin_receiver_forward_replicated_events_total', { result: 'loop' })] as const)));
     // A's events come back to A from C; B's come back to B over both of A's links; C's come back to C from B.
-    assert.deepEqual(loops, { A: EVENTS_PER_FLEET, B: 2 * EVENTS_PER_FLEET, C: EVENTS_PER_FLEET });
-    assert.equal(await sum('B', [9621], 'fanin_uploader_forward_excluded_events_total', { sink: 'direct' }), 2 * EVENTS_PER_FLEET,
+    assert.deepEqual(loops, { A: EVENTS_PER_FLEET, B: 2 * EVENTS_PER_FLEET, C: EVENTS_PER_FLEET + SYSLOG_INTO_C });
+    assert.equal(await sum('B', [9621], 'fanin_uploader_forward_excluded_events_total', { sink: 'direct' }), 2 * EVENTS_PER_FLEET + SYSLOG_INTO_C,
       "B's link to A left out A's and C's events (they had passed A)");
     for (const f of names) assert.equal(await sum(f, receivers, 'fanin_receiver_forward_replicated_events_total', { result: 'invalid' }), 0);
     // Arrivals along two paths: A's and C's events reach B over both of A's links, B's reach A directly and via C.
     const accepted = Object.fromEntries(await Promise.all(names.map(async (f) =>
       [f, await sum(f, receivers, 'fanin_receiver_forward_replicated_events_total', { result: 'accepted' })] as const)));
-    assert.deepEqual(accepted, { A: 3 * EVENTS_PER_FLEET, B: 4 * EVENTS_PER_FLEET, C: 2 * EVENTS_PER_FLEET });
+    assert.deepEqual(accepted, { A: 3 * EVENTS_PER_FLEET + SYSLOG_INTO_C, B: 4 * EVENTS_PER_FLEET + 2 * SYSLOG_INTO_C, C: 2 * EVENTS_PER_FLEET });
     // What the workers decided: every accepted replica beyond the first arrival is a duplicate, none a repeat.
     for (const f of names) {
       const workers = [9611, 9612];
       const unique = await sum(f, workers, 'fanin_worker_copies_total', { result: 'unique' });
       const repeat = await sum(f, workers, 'fanin_worker_copies_total', { result: 'repeat' });
-      assert.equal(unique, total, `${f}: ${unique} unique`);
+      assert.equal(unique, total + SYSLOG_INTO_C, `${f}: ${unique} unique`);
       assert.equal(repeat, 0, `${f}: no repeats`);
     }
   });
