@@ -52,7 +52,8 @@ export function selectUnique(batch: NewEventBatch, decisions: readonly Partition
   const kept: number[] = [];
   for (let i = 0; i < occurrenceAt.length; i++) {
     const n = occurrenceAt[i]!;
-    if (n > 0) { ids.push(eventIdOfHex(keyHexAt(batch, i), n)); bodies.push(batch.bodies[i]!); occurrences.push(n); kept.push(i); }
+    // A replicated event keeps its original id in every fleet (docs/replication.md).
+    if (n > 0) { ids.push(batch.origins?.[i] ?? eventIdOfHex(keyHexAt(batch, i), n)); bodies.push(batch.bodies[i]!); occurrences.push(n); kept.push(i); }
   }
   const routes = batch.routes === undefined ? undefined
     : kept.length === batch.bodies.length ? batch.routes : selectRoutes(batch.routes, kept);

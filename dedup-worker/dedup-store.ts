@@ -5,7 +5,7 @@ import type { NewEventBatch } from '../shared/batch-codec.js';
 import { keyHexAt, newBatchId } from '../shared/batch-codec.js';
 import { parseOccurrences, type PartitionDecision } from './batch-decision.js';
 import { hashSlot } from './hash-slot.js';
-import { batchRecordKeyName, chunkIndexOfEvents, chunkKeyName, dedupKeyNameOfHex, groupByPartition } from './partitioning.js';
+import { batchRecordKeyName, chunkIndexOfEvents, chunkKeyName, dedupKeyNameOfHex, groupByPartition, replicaKeyNameOfHex } from './partitioning.js';
 
 // Read from next to the compiled module: the build copies the .lua files into dist/ (and the image).
 const DEDUP_BATCH_LUA = readFileSync(new URL('./lua/dedup-batch.lua', import.meta.url), 'utf8');
@@ -51,7 +51,12 @@ export class DedupStore {
     const recordTtlMs = windowMs * 2;
     const chunkOf = batch.chunks && batch.chunks.length > 0 ? chunkIndexOfEvents(batch) : null;
     const calls = [...groupByPartition(batch, this.options.partitions)].map(async ([partition, indices]) => {
-      const keys = [batchRecordKeyName(namespace, partition, batchId), ...indices.map((i) => dedupKeyNameOfHex(namespace, partition, keyHexAt(batch, i)))];
+      const origins = batch.origins ?? null;
+      const keys = [batchRecordKeyName(namespace, partition, batchId), ...indices.map((i) => (origins?.[i] != null
+        ? replicaKeyNameOfHex(namespace, partition, keyHexAt(batch, i))
+        : dedupKeyNameOfHex(namespace, partition, keyHexAt(batch, i))))];
+      // One character per event of this partition, "1" for a replicated event (first arrival wins), "0" otherwise.
+      const replicaFlags = origins === null ? '' : indices.map((i) => (origins[i] != null ? '1' : '0')).join('');
       // The chunks with events in this partition, each once, and per event its 1-based slot among them (0: none).
       const slotOfChunk = new Map<number, number>();
       const slots = chunkOf === null ? [] : indices.map((i) => {
@@ -61,11 +66,11 @@ export class DedupStore {
         if (slot === undefined) {
           slot = slotOfChunk.size + 1;
           slotOfChunk.set(ci, slot);
-          keys.push(chunkKeyName(namespace, partition, batch.chunks![ci]!.id));
+          keys.push(chunkKeyName(namespace, partition, batch.receiverId, batch.chunks![ci]!.id));
         }
         return slot;
       });
-      const chunkArgs = slotOfChunk.size > 0 ? [slotOfChunk.size, slots.join(',')] : [0];
+      const chunkArgs = [slotOfChunk.size, slots.join(','), replicaFlags];
       const [reused, encoded, published, chunkResends] = await this.redis.dedupBatch(
         keys.length, ...keys, batch.receiverId, windowMs, recordTtlMs, batchId, ...chunkArgs,
       );

@@ -13,9 +13,24 @@ export function dedupKeyNameOfHex(namespace: string, partition: number, keyHex: 
   return `${namespace}:{p${partition}}:e:${keyHex}`;
 }
 
-/** A sender chunk's key (Forward chunk id, hashed by the receiver): its value is the batch that delivered it first. */
-export function chunkKeyName(namespace: string, partition: number, chunkId: Uint8Array): string {
-  return `${namespace}:{p${partition}}:c:${Buffer.from(chunkId.buffer, chunkId.byteOffset, chunkId.byteLength).toString('hex')}`;
+/**
+ * The key of an event replicated from another fleet (its key is the hash of its original id): one string, the
+ * receiver that delivered it first. Apart from the counted keys (`e:`) because it is decided another way: the first
+ * arrival wins, whichever receiver and path it came by (docs/replication.md).
+ */
+export function replicaKeyNameOfHex(namespace: string, partition: number, keyHex: string): string {
+  return `${namespace}:{p${partition}}:r:${keyHex}`;
+}
+
+/**
+ * A sender chunk's key at one receiver (Forward chunk id, hashed by the receiver): its value is the batch that
+ * delivered it first to that receiver. Scoped by receiver because a forwarder may give one chunk the same id in every
+ * output (Fluent Bit does): the copy at another receiver is a fan-out copy, which the per-event counts decide, while
+ * the same chunk twice at one receiver is a resend after a lost ack, which they would take for a real repeat
+ * (docs/design.md §3). The receiver id follows the hash tag, so it does not move the key to another slot.
+ */
+export function chunkKeyName(namespace: string, partition: number, receiverId: string, chunkId: Uint8Array): string {
+  return `${namespace}:{p${partition}}:c:${receiverId}:${Buffer.from(chunkId.buffer, chunkId.byteOffset, chunkId.byteLength).toString('hex')}`;
 }
 
 export function batchRecordKeyName(namespace: string, partition: number, batchId: string): string {

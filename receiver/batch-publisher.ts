@@ -70,7 +70,7 @@ export class BatchPublisher extends EventEmitter<BatchPublisherEvents> {
   enqueue(sealed: SealedBatch): void {
     const encoded = encodeNewEventBatch({
       receiverId: this.options.receiverId, bootId: this.options.bootId, seq: sealed.seq, keys: sealed.keys, bodies: sealed.bodies,
-      chunks: sealed.chunks, routes: sealed.routes,
+      chunks: sealed.chunks, routes: sealed.routes, origins: sealed.origins,
     });
     const held: HeldBatch = { seq: sealed.seq, events: sealed.bodies.length, encoded, messageId: `${this.options.receiverId}:${this.options.bootId}:${sealed.seq}` };
     if (this.spool && (this.spool.hasData || !this.brokerUsable) && this.toSpool(held)) {

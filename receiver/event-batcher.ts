@@ -17,6 +17,8 @@ export interface SealedBatch {
   readonly chunks: ChunkRange[];
   /** Each event's tag and severity (shared/event-route.ts). */
   readonly routes: EventRoutes;
+  /** Per event, the original id of an event replicated from another fleet, else null; null when the batch has none. */
+  readonly origins: (string | null)[] | null;
 }
 
 export interface KeyedEvent {
@@ -24,6 +26,8 @@ export interface KeyedEvent {
   readonly body: Uint8Array;
   /** Absent: the uploader reads the tag from the body when a sink routes by it. */
   readonly route?: RouteKey;
+  /** Original fanin id of an event replicated from another fleet. */
+  readonly origin?: string | undefined;
 }
 
 /**
@@ -37,6 +41,8 @@ export class EventBatcher {
   private bytes = 0;
   private chunks: ChunkRange[] = [];
   private readonly routes: RouteTableBuilder;
+  /** Made at the first replicated event of a batch: batches without any (nearly all) carry nothing. */
+  private origins: (string | null)[] | null = null;
   private nextSeq = 0;
   private timer: NodeJS.Timeout | null = null;
   /** Resolved when the open batch (sequence `nextSeq`) is sealed and handed on. */
@@ -48,10 +54,11 @@ export class EventBatcher {
   }
 
   /** Adds one event; returns the sequence number of the batch it went into (to wait for that batch's confirm). */
-  add(key: Uint8Array, body: Uint8Array, route?: RouteKey): number {
+  add(key: Uint8Array, body: Uint8Array, route?: RouteKey, origin?: string): number {
     if (this.bodies.length > 0 && this.bytes + body.byteLength > this.limits.maxBytes) this.seal();
     this.keys.set(key, this.bodies.length * EVENT_KEY_BYTES);
     this.bytes += body.byteLength + EVENT_KEY_BYTES + this.routes.set(this.bodies.length, route);
+    this.noteOrigin(origin);
     this.bodies.push(body);
     return this.afterAdd();
   }
@@ -83,6 +90,7 @@ export class EventBatcher {
       this.onSealed({
         seq, keys: Buffer.concat(events.map((e) => e.key)), bodies: events.map((e) => e.body), bytes: groupBytes,
         chunks: [{ id: chunkId, first: 0, end: events.length }], routes: routesOf(events.map((e) => e.route)),
+        origins: events.some((e) => e.origin !== undefined) ? events.map((e) => e.origin ?? null) : null,
       });
       return seq;
     }
@@ -90,11 +98,19 @@ export class EventBatcher {
     for (const e of events) {
       this.keys.set(e.key, this.bodies.length * EVENT_KEY_BYTES);
       groupBytes += this.routes.set(this.bodies.length, e.route);
+      this.noteOrigin(e.origin);
       this.bodies.push(e.body);
     }
     this.bytes += groupBytes;
     this.chunks.push({ id: chunkId, first, end: this.bodies.length });
     return this.afterAdd();
+  }
+
+  /** Before the event is pushed: records its origin at its index (null for the ones before the first replica). */
+  private noteOrigin(origin: string | undefined): void {
+    if (origin === undefined && this.origins === null) return;
+    if (this.origins === null) this.origins = new Array<string | null>(this.bodies.length).fill(null);
+    this.origins.push(origin ?? null);
   }
 
   /** Resolves once batch `seq` is sealed and handed to the publisher (at once when it already is). */
@@ -120,10 +136,12 @@ export class EventBatcher {
       bytes: this.bytes,
       chunks: this.chunks,
       routes: this.routes.take(this.bodies.length),
+      origins: this.origins,
     };
     this.bodies = [];
     this.bytes = 0;
     this.chunks = [];
+    this.origins = null;
     const waiters = this.sealWaiters;
     this.sealWaiters = [];
     this.onSealed(batch);

@@ -9,9 +9,12 @@ export type IntakePublisher = Pick<BatchPublisher, 'canAccept' | 'isPaused' | 'o
 export class Intake {
   constructor(private readonly batcher: EventBatcher, private readonly publisher: IntakePublisher) {}
 
-  /** Returns the batch sequence number the event went into. `route`: its tag and severity, for routing to sinks. */
-  submit(key: Uint8Array, body: Uint8Array, route?: RouteKey): number {
-    return this.batcher.add(key, body, route);
+  /**
+   * Returns the batch sequence number the event went into. `route`: its tag and severity, for routing to sinks;
+   * `origin`: the original fanin id of an event replicated from another fleet.
+   */
+  submit(key: Uint8Array, body: Uint8Array, route?: RouteKey, origin?: string): number {
+    return this.batcher.add(key, body, route, origin);
   }
 
   /** Events that must travel in one batch, under a sender's chunk id (Forward). Returns the batch's sequence. */

@@ -1,6 +1,6 @@
 import type { EventEnvelope, EventFormat, Transport } from '../shared/envelope.js';
 import { encodeCanonical } from '../shared/canonical-msgpack.js';
-import { structuredEventKey } from '../shared/event-key.js';
+import { replicaEventKey, structuredEventKey } from '../shared/event-key.js';
 import { encodeBody } from '../shared/batch-codec.js';
 import { NO_SEVERITY, type RouteKey } from '../shared/event-route.js';
 
@@ -13,6 +13,12 @@ export interface StructuredContext {
   readonly receiptTimeWhenNone?: boolean;
 }
 
+/** An event another fleet replicated to this one: its original id and the fleets it passed. */
+export interface Replica {
+  readonly originId: string;
+  readonly path: string[];
+}
+
 /**
  * A tagged record (Forward, HTTP) to its dedup key and envelope. The key covers tag, the sender-stated time (null
  * when the sender gave none: a receipt time would differ per copy and never match) and the record, canonically;
@@ -21,16 +27,20 @@ export interface StructuredContext {
  */
 export function encodeStructuredEvent(
   tag: string, time: string | null, record: Record<string, unknown>, ctx: StructuredContext, now: Date,
-  metadata: Record<string, unknown> | null = null,
+  metadata: Record<string, unknown> | null = null, replica: Replica | null = null,
 ): { key: Buffer; body: Uint8Array; route: RouteKey } {
   const withMetadata = metadata !== null && Object.keys(metadata).length > 0;
-  const key = structuredEventKey(encodeCanonical(withMetadata ? [tag, time, record, metadata] : [tag, time, record]));
+  // A replicated event is keyed by its original id alone (docs/replication.md): its bytes differ per path it took.
+  const key = replica !== null
+    ? replicaEventKey(replica.originId)
+    : structuredEventKey(encodeCanonical(withMetadata ? [tag, time, record, metadata] : [tag, time, record]));
   const message = typeof record.message === 'string' ? record.message : typeof record.log === 'string' ? record.log : null;
   const envelope: EventEnvelope = {
     tag, time: time ?? (ctx.receiptTimeWhenNone ? now.toISOString() : null), received_at: now.getTime(), receiver: ctx.receiverId,
     source: ctx.source, transport: ctx.transport, format: ctx.format, message, record: binaryAsText(record),
   };
   if (withMetadata) envelope.metadata = metadata;
+  if (replica !== null) envelope.fleet_path = replica.path;
   return { key, body: encodeBody(envelope), route: { tag, severity: NO_SEVERITY } };
 }
 

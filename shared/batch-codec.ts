@@ -1,5 +1,5 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import { EVENT_KEY_BYTES } from './event-key.js';
+import { EVENT_KEY_BYTES, isEventId } from './event-key.js';
 import { expandCompactBody } from './compact-body.js';
 import { packRecord } from './record-packer.js';
 import { routesProblem, type EventRoutes } from './event-route.js';
@@ -11,18 +11,22 @@ import { routesProblem, type EventRoutes } from './event-route.js';
  *   new batch:       [1, receiverId, bootId, seq, keys (bin, count × 16 bytes), [body (bin), …]]
  *                    [2, receiverId, bootId, seq, keys, bodies, [[chunkId (bin), first, end], …]]
  *                    [3, receiverId, bootId, seq, keys, bodies, chunks (possibly []), [tag, …], routeKeys (bin)]
+ *                    [4, receiverId, bootId, seq, keys, bodies, chunks, [tag, …] | nil, routeKeys | nil, [originId | nil, …]]
  *   processed batch: [1, sourceBatchId, [id, …], [body (bin), …]]
  *                    [2, sourceBatchId, ids, bodies, [tag, …], routeKeys (bin)]
  *
  * Version 2 adds the sender-provided retry ids (Forward chunk ids) with the range of events [first, end) each
  * covers, so the dedup script can drop a resent chunk whole. Version 3 (new) and 2 (processed) add each event's
- * route key (shared/event-route.ts), so sinks can be chosen by tag and severity without decoding bodies. A batch
- * without routes is still written in the older versions, and every older version is still read (its events'
- * routes are unknown: docs/routing.md). Upgrade workers before receivers, and uploaders before workers.
+ * route key (shared/event-route.ts), so sinks can be chosen by tag and severity without decoding bodies. Version 4
+ * adds, per event, the original fanin id of an event replicated from another fleet (nil for the others): the worker
+ * dedups those by that id and publishes them under it (docs/replication.md); it is written only for a batch holding
+ * such an event. A batch is written in the oldest version that holds what it carries, and every older version is
+ * still read (its events' routes are unknown: docs/routing.md). Upgrade uploaders, then workers, then receivers.
  */
 const NEW_BATCH_VERSION = 1;
 const NEW_BATCH_VERSION_CHUNKS = 2;
 const NEW_BATCH_VERSION_ROUTES = 3;
+const NEW_BATCH_VERSION_ORIGINS = 4;
 /** Longest chunk id the codec carries (receivers send a 16-byte hash). */
 const MAX_CHUNK_ID_BYTES = 64;
 const PROCESSED_BATCH_VERSION = 1;
@@ -56,6 +60,8 @@ export interface NewEventBatch {
   readonly chunks?: readonly ChunkRange[];
   /** Each event's tag and severity, as the receiver knew them. Absent: a batch of an older receiver. */
   readonly routes?: EventRoutes;
+  /** Per event, the original id of an event replicated from another fleet, or null. Absent (or null): none. */
+  readonly origins?: readonly (string | null)[] | null;
 }
 
 export interface ChunkRange {
@@ -98,6 +104,11 @@ export function keyHexAt(batch: NewEventBatch, index: number): string {
 export function encodeNewEventBatch(b: NewEventBatch): Buffer {
   const head = [b.receiverId, b.bootId, b.seq, b.keys, b.bodies];
   const chunks = (b.chunks ?? []).map((c) => [c.id, c.first, c.end]);
+  if (b.origins && b.origins.some((o) => o !== null)) {
+    if (b.origins.length !== b.bodies.length) throw new RangeError(`${b.origins.length} origins for ${b.bodies.length} events`);
+    const bytes = encoder.encode([NEW_BATCH_VERSION_ORIGINS, ...head, chunks, b.routes?.tags ?? null, b.routes?.keys ?? null, b.origins]);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
   const bytes = b.routes
     ? encoder.encode([NEW_BATCH_VERSION_ROUTES, ...head, chunks, b.routes.tags, b.routes.keys])
     : b.chunks && b.chunks.length > 0
@@ -107,9 +118,10 @@ export function encodeNewEventBatch(b: NewEventBatch): Buffer {
 }
 
 export function decodeNewEventBatch(bytes: Uint8Array): NewEventBatch {
-  const v = decodeArray(bytes, [6, 7, 9], 'new batch');
-  const [version, receiverId, bootId, seq, keys, bodies, chunks, routeTags, routeKeys] = v;
-  if (version !== (v.length === 6 ? NEW_BATCH_VERSION : v.length === 7 ? NEW_BATCH_VERSION_CHUNKS : NEW_BATCH_VERSION_ROUTES)) {
+  const v = decodeArray(bytes, [6, 7, 9, 10], 'new batch');
+  const [version, receiverId, bootId, seq, keys, bodies, chunks, routeTags, routeKeys, origins] = v;
+  const expected = { 6: NEW_BATCH_VERSION, 7: NEW_BATCH_VERSION_CHUNKS, 9: NEW_BATCH_VERSION_ROUTES, 10: NEW_BATCH_VERSION_ORIGINS }[v.length];
+  if (version !== expected) {
     throw new BatchDecodeError(`new batch: unsupported version ${String(version)} with ${v.length} fields`);
   }
   if (typeof receiverId !== 'string' || typeof bootId !== 'string') throw new BatchDecodeError('new batch: bad receiver or boot id');
@@ -122,14 +134,24 @@ export function decodeNewEventBatch(bytes: Uint8Array): NewEventBatch {
   if (v.length === 6) return { receiverId, bootId, seq, keys, bodies };
   const ranges = decodeChunkRanges(chunks, bodies.length);
   if (v.length === 7) return { receiverId, bootId, seq, keys, bodies, chunks: ranges };
-  const routes = decodeRoutes(routeTags, routeKeys, bodies.length, 'new batch');
-  return ranges.length > 0 ? { receiverId, bootId, seq, keys, bodies, chunks: ranges, routes } : { receiverId, bootId, seq, keys, bodies, routes };
+  const routes = v.length === 10 && routeTags === null && routeKeys === null ? undefined : decodeRoutes(routeTags, routeKeys, bodies.length, 'new batch');
+  const batch: NewEventBatch = { receiverId, bootId, seq, keys, bodies, ...(ranges.length > 0 ? { chunks: ranges } : {}), ...(routes ? { routes } : {}) };
+  return v.length === 9 ? batch : { ...batch, origins: decodeOrigins(origins, bodies.length) };
 }
 
 function decodeRoutes(tags: unknown, keys: unknown, count: number, what: string): EventRoutes {
   const problem = routesProblem(tags, keys, count);
   if (problem !== null) throw new BatchDecodeError(`${what}: ${problem}`);
   return { tags: tags as string[], keys: keys as Uint8Array };
+}
+
+function decodeOrigins(value: unknown, count: number): (string | null)[] {
+  if (!Array.isArray(value) || value.length !== count) throw new BatchDecodeError(`new batch: origins are not an array of ${count}`);
+  return (value as unknown[]).map((o) => {
+    if (o === null) return null;
+    if (typeof o !== 'string' || !isEventId(o)) throw new BatchDecodeError('new batch: an origin is not a fanin event id');
+    return o;
+  });
 }
 
 function decodeChunkRanges(value: unknown, count: number): ChunkRange[] {

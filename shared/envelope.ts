@@ -25,6 +25,11 @@ export interface EventEnvelope {
   msg_id?: string | null;
   structured_data?: Record<string, Record<string, string | string[]>> | null;
   record?: unknown;
+  /**
+   * A replicated event (docs/replication.md): the fleets it passed before this one, its origin first. Its id in this
+   * fleet is the original id, which the batch carries beside the body.
+   */
+  fleet_path?: string[];
   /** Forward v1.5 event metadata, when the sender attached any. */
   metadata?: Record<string, unknown>;
   parse_error?: string;

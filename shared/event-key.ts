@@ -41,6 +41,21 @@ export function structuredEventKey(canonicalContent: Uint8Array): Buffer {
   return h.digest().subarray(0, EVENT_KEY_BYTES);
 }
 
+/** A fanin event id as a worker writes it: 32 hex digits of the key, `-`, the occurrence number. */
+const EVENT_ID = /^[0-9a-f]{32}-[1-9][0-9]{0,9}$/;
+
+export function isEventId(text: string): boolean {
+  return text.length <= 43 && EVENT_ID.test(text);
+}
+
+/**
+ * The key of an event replicated from another fleet: its original fanin id alone. Every path the event takes
+ * between fleets delivers the same id, so the copies meet whatever bytes each hop's sink and receiver produced.
+ */
+export function replicaEventKey(originId: string): Buffer {
+  return createHash('sha256').update('replica\0').update(originId).digest().subarray(0, EVENT_KEY_BYTES);
+}
+
 /** An event's id is its key and occurrence number: the same event gets the same id after any retry or replay. */
 export function eventId(key: Uint8Array, occurrence: number): string {
   return eventIdOfHex(Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex'), occurrence);

@@ -5,6 +5,8 @@ import { Redis } from 'ioredis';
 import type { ChunkRange, NewEventBatch } from '../shared/batch-codec.js';
 import { selectUnique } from '../dedup-worker/batch-decision.js';
 import { DedupStore } from '../dedup-worker/dedup-store.js';
+import { hashSlot } from '../dedup-worker/hash-slot.js';
+import { chunkKeyName, replicaKeyNameOfHex } from '../dedup-worker/partitioning.js';
 import { cleanupNamespace, REDIS_URL, uniqueNamespace } from './support/services.js';
 
 const key = (text: string) => createHash('sha256').update(text).digest().subarray(0, 16);
@@ -127,15 +129,24 @@ describe('dedup script against the real Redis', () => {
     assert.deepEqual(repeat.occurrences, [2]);
   });
 
-  it('drops a chunk resent to another receiver whole', async () => {
+  it('decides the same chunk id at another receiver per event: duplicates, counted, not resends', async () => {
+    // Fluent Bit gives a chunk the same id in every forward output: b's copy of the chunk is a fan-out copy.
     const viaA = await decide(chunked('a', ['c2-x', 'c2-y', 'c2-z'], 'c2'));
     const viaB = await decide(chunked('b', ['c2-x', 'c2-y', 'c2-z'], 'c2'));
     assert.equal(viaA.ids.length, 3);
     assert.equal(viaB.ids.length, 0);
-    assert.equal(viaB.chunkResends, 3);
-    // The copy of the events that b would have counted was never counted: a's later copy is still a duplicate of 1.
-    const copyFromB = await decide(batch('b', ['c2-x']));
-    assert.equal(copyFromB.ids.length, 0, 'b=1 is not above a=1: a duplicate of the first copy');
+    assert.equal(viaB.chunkResends, 0, 'not a resend: b never had this chunk');
+    assert.equal(viaB.duplicates, 3, 'each a duplicate of the first copy, counted for b');
+    // Each receiver's own resend is still dropped whole and not counted.
+    const resendA = await decide(chunked('a', ['c2-x', 'c2-y', 'c2-z'], 'c2'));
+    const resendB = await decide(chunked('b', ['c2-x', 'c2-y', 'c2-z'], 'c2'));
+    assert.deepEqual([resendA.chunkResends, resendB.chunkResends], [3, 3]);
+    assert.deepEqual([resendA.duplicates, resendB.duplicates], [0, 0]);
+    // The counts are a=1, b=1: a real repeat of one event is occurrence 2, and its copy a duplicate.
+    const repeat = await decide(batch('b', ['c2-x']));
+    const repeatCopy = await decide(batch('a', ['c2-x']));
+    assert.deepEqual(repeat.occurrences, [2]);
+    assert.equal(repeatCopy.ids.length, 0);
   });
 
   it('keeps the events around a resent chunk in the same batch', async () => {
@@ -159,7 +170,7 @@ describe('dedup script against the real Redis', () => {
     assert.equal(again.reused, true);
     assert.deepEqual(again.ids, first.ids);
     assert.equal(again.chunkResends, 0);
-    const resendBatch = chunked('b', ['c5-x', 'c5-y'], 'c5');
+    const resendBatch = chunked('a', ['c5-x', 'c5-y'], 'c5', 0, 2);
     const resend = await decide(resendBatch);
     const resendAgain = await decide(resendBatch);
     assert.equal(resend.chunkResends, 2);
@@ -168,9 +179,17 @@ describe('dedup script against the real Redis', () => {
     assert.equal(resendAgain.ids.length, 0);
   });
 
+  it('keeps chunk and replica keys in their partition\'s hash slot (Redis Cluster: one slot per script call)', () => {
+    for (const p of [0, 5, 15]) {
+      const slot = hashSlot(`{p${p}}`);
+      assert.equal(hashSlot(chunkKeyName('fanin', p, 'recv-{x}', key('c'))), slot, 'a receiver id never moves the key');
+      assert.equal(hashSlot(replicaKeyNameOfHex('fanin', p, key('r').toString('hex'))), slot);
+    }
+  });
+
   it('remembers a chunk for the dedup window', async () => {
     await decide(chunked('a', ['c6-x'], 'c6'));
-    const ttl = await redis.pttl(`${namespace}:{p0}:c:${key('chunk:c6').toString('hex')}`);
+    const ttl = await redis.pttl(`${namespace}:{p0}:c:a:${key('chunk:c6').toString('hex')}`);
     assert.ok(ttl > 50_000 && ttl <= 60_000, `ttl ${ttl}`);
   });
 
@@ -181,11 +200,34 @@ describe('dedup script against the real Redis', () => {
     const d1 = await partitioned.decide(b1);
     assert.ok(d1.length > 1, 'chunk spread over several partitions');
     assert.equal(selectUnique(b1, d1).ids.length, 40);
-    const b2 = chunked('b', lines, 'q1');
+    const b2 = chunked('a', lines, 'q1');
     const s2 = selectUnique(b2, await partitioned.decide(b2));
     assert.equal(s2.ids.length, 0);
     assert.equal(s2.chunkResends, 40);
+    const b3 = chunked('b', lines, 'q1');
+    const s3 = selectUnique(b3, await partitioned.decide(b3));
+    assert.deepEqual([s3.ids.length, s3.chunkResends, s3.duplicates], [0, 0, 40], 'at another receiver: duplicates');
     await cleanupNamespace(namespace + 'q');
+  });
+
+  it('decides a replicated event by its original id: first arrival unique under that id, every later one a duplicate', async () => {
+    const origin = 'ab'.repeat(16) + '-3';
+    const replicated = (receiverId: string, extra: string[] = []): NewEventBatch => {
+      const b = batch(receiverId, [`replica:${origin}`, ...extra]);
+      return { ...b, origins: [origin, ...extra.map(() => null)] };
+    };
+    const first = await decide(replicated('a', ['plain-r1']));
+    assert.deepEqual(first.ids, [origin, first.ids[1]], 'published under its original id');
+    assert.match(first.ids[1]!, /^[0-9a-f]{32}-1$/, 'an ordinary event beside it is counted as usual');
+    const again = await decide(replicated('a'));
+    const elsewhere = await decide(replicated('b', ['plain-r1']));
+    assert.deepEqual([again.ids.length, again.duplicates], [0, 1], 'along a second path into the same receiver: a duplicate, not occurrence 2');
+    assert.deepEqual([elsewhere.ids.length, elsewhere.duplicates], [0, 2]);
+    const b = replicated('c');
+    const once = await decide(b);
+    const redelivered = await decide(b);
+    assert.equal(once.ids.length, 0);
+    assert.equal(redelivered.reused, true);
   });
 
   it('gives the same decisions with many partitions (one script call per partition present)', async () => {

@@ -113,23 +113,62 @@ describe('forward input end to end through the fleet', () => {
     ]);
   });
 
+  /** fanin_worker_copies_total per receiver and result, summed over both workers. */
+  const copies = async (): Promise<Record<string, number>> => {
+    const texts = await Promise.all([9611, 9612].map((base) => fleet.metrics(base)));
+    const out: Record<string, number> = {};
+    for (const receiver of ['a', 'b']) {
+      for (const result of ['unique', 'repeat', 'duplicate', 'chunk_resend']) {
+        out[`${receiver}.${result}`] = texts.reduce((sum, t) => sum + metricValue(t, 'fanin_worker_copies_total', { receiver, result }), 0);
+      }
+    }
+    return out;
+  };
+  const delta = (after: Record<string, number>, before: Record<string, number>): Record<string, number> =>
+    Object.fromEntries(Object.entries(after).map(([k, v]): [string, number] => [k, v - (before[k] ?? 0)]).filter(([, v]) => v !== 0));
+  /** Waits until the counters moved by `expected` in total, then gives the change per receiver and result. */
+  const copiesSince = async (before: Record<string, number>, expected: number) => waitFor(`${expected} copies counted`, async () => {
+    const d = delta(await copies(), before);
+    return Object.values(d).reduce((sum, n) => sum + n, 0) >= expected ? d : undefined;
+  });
+  const chunkMessage = (marker: string, chunk: string) => new Encoder({ extensionCodec: forwardExtensionCodec })
+    .encode(['resend.t', [0, 1, 2].map((i) => [new WireEventTime(1_700_000_000, i), { marker, i }]), { chunk, size: 3 }]);
+
   it('a chunk resent after a lost ack, to the same receiver and to the other, lands once and is counted', async () => {
     const marker = `resend-${randomBytes(3).toString('hex')}`;
-    const encoder = new Encoder({ extensionCodec: forwardExtensionCodec });
-    const message = encoder.encode(['resend.t', [0, 1, 2].map((i) => [new WireEventTime(1_700_000_000, i), { marker, i }]), { chunk: `chunk-${marker}`, size: 3 }]);
+    const message = chunkMessage(marker, `chunk-${marker}`);
     const [a, b] = ports() as [number, number];
+    const before = await copies();
     for (const port of [a, b, a]) { // the first ack "lost": resent to the other receiver, then to the first again
       assert.deepEqual(await sendForAck(port, message), { ack: `chunk-${marker}` });
     }
     const lines = await settled(marker, 3);
     assert.equal(lines.length, 3, 'the chunk landed once, not three times');
-    const resends = await waitFor('chunk resends counted', async () => {
-      let sum = 0;
-      for (const base of [9611, 9612]) sum += metricValue(await fleet.metrics(base), 'fanin_worker_copies_total', { result: 'chunk_resend' });
-      return sum >= 6 ? sum : undefined;
-    });
-    assert.equal(resends, 6, 'two resends of three events each');
+    // At b the chunk is new: decided per event, duplicates of a's copies; at a again it is a resend, dropped whole.
+    assert.deepEqual(await copiesSince(before, 9), { 'a.unique': 3, 'b.duplicate': 3, 'a.chunk_resend': 3 });
     assert.ok(metricValue(await fleet.metrics(9601), 'fanin_receiver_forward_chunks_total', { result: 'acked' }) >= 2);
+  });
+
+  it('a sender that gives one chunk the same id at both receivers (Fluent Bit): b counted as duplicates, resends to each dropped', async () => {
+    const marker = `samechunk-${randomBytes(3).toString('hex')}`;
+    const message = chunkMessage(marker, `fb-${marker}`);
+    const [a, b] = ports() as [number, number];
+    const before = await copies();
+    // The fan-out: one chunk, one id, to both receivers.
+    for (const port of [a, b]) assert.deepEqual(await sendForAck(port, message), { ack: `fb-${marker}` });
+    assert.deepEqual(await copiesSince(before, 6), { 'a.unique': 3, 'b.duplicate': 3 }, 'b saw every event: its coverage is not 0');
+    // Both acks "lost": each output resends to its own receiver.
+    for (const port of [b, a]) assert.deepEqual(await sendForAck(port, message), { ack: `fb-${marker}` });
+    assert.deepEqual(await copiesSince(before, 12), { 'a.unique': 3, 'b.duplicate': 3, 'a.chunk_resend': 3, 'b.chunk_resend': 3 });
+    const lines = await settled(marker, 3);
+    assert.deepEqual(byIndex(lines).map((l) => l[0]), [0, 1, 2], 'each event landed exactly once');
+    assert.ok(lines.every((l) => l.id.endsWith('-1')), 'no resend was taken for a real repeat');
+    // A real repeat afterwards, in a new chunk to both receivers, is occurrence 2 once: nothing was over-counted.
+    const repeat = chunkMessage(marker, `fb2-${marker}`);
+    for (const port of [a, b]) assert.deepEqual(await sendForAck(port, repeat), { ack: `fb2-${marker}` });
+    const after = await settled(marker, 6);
+    assert.equal(after.length, 6);
+    assert.equal(after.filter((l) => l.id.endsWith('-2')).length, 3);
   });
 });
 

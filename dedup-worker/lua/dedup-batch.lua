@@ -5,15 +5,17 @@ events of a sender chunk (Forward) that was already delivered in another batch.
   KEYS[1]          batch record of (batch, partition): a hash { d = decisions, r = chunk-resend drops, p = "1" once published }
   KEYS[2..N+1]     one dedup key per event of this partition, in batch order; each a string of the copies seen per
                    receiver, "<receiver id>=<count>" joined by "," (a hash { <receiver id> = count } written by
-                   versions before 0.2 is still read and updated as a hash)
-  KEYS[N+2..N+C+1] one chunk key per sender chunk with events in this partition; each a string: the id of the batch
-                   that delivered the chunk first
+                   versions before 0.2 is still read and updated as a hash); for an event replicated from another
+                   fleet (ARGV[7]) a string: the receiver that delivered it first
+  KEYS[N+2..N+C+1] one chunk key per sender chunk with events in this partition, scoped to this batch's receiver;
+                   each a string: the id of the batch that delivered the chunk first to that receiver
   ARGV[1]          receiver id of the batch (the field this batch counts in)
   ARGV[2]          dedup window in milliseconds (TTL of each dedup key, refreshed on every touch; TTL of a chunk key)
   ARGV[3]          batch record TTL in milliseconds
   ARGV[4]          batch id
   ARGV[5]          C, the number of chunk keys (0 when the batch carries no chunks)
   ARGV[6]          when C > 0: comma-separated, one per event, the 1-based index of its chunk key, or 0 for none
+  ARGV[7]          empty, or one character per event: "1" for an event replicated from another fleet, "0" otherwise
 
   Returns          { reused, decisions, published, chunkResends }
                    reused        1 when the batch was counted before (a redelivery): its stored decisions, nothing counted
@@ -25,14 +27,20 @@ A copy from receiver r makes r's count n; it is unique (occurrence n) when n exc
 So the first copy of an event is unique, later copies from other receivers are duplicates, a real repeat of the
 same line (n = 2) is unique again, and a copy one receiver missed does not shift later decisions.
 
+A replicated event is keyed by its original id, which already names its occurrence: there are no repeats to count,
+and its copies may reach one receiver along several paths. So the first arrival is unique (1) and every later one,
+from any receiver, a duplicate (0).
+
 Why a string and `SET NX GET`: Redis spends its time on redis.call, not on Lua. The first copy of an event (half of
 all copies at fan-out 2) costs one call that both creates the key and proves it new; a later copy costs two (that
 call, which returns the counts, and a SET with the new counts and the refreshed window). The hash form cost three
 calls per copy (HINCRBY, HGETALL, PEXPIRE) and about twice the memory (measured by `npm run bench:redis`).
 
-A chunk key is set with NX: the first batch to deliver a chunk (to any receiver) owns it for the window. A chunk
-whose key another batch owns is a resend after a lost ack: its events are dropped here and not counted, so a later
-real repeat is not mistaken for a copy. The same chunk twice in one batch counts once.
+A chunk key is set with NX: the first batch to deliver a chunk to this receiver owns it for the window. A chunk
+whose key another batch owns is a resend to the same receiver after a lost ack: its events are dropped here and not
+counted, so a later real repeat is not mistaken for a copy. The key is per receiver: the same chunk id at another
+receiver (a forwarder that gives every output the same chunk id, or a resend after a failover) is counted per event,
+where it is a duplicate. The same chunk twice in one batch counts once.
 ]]
 local record = redis.call('HMGET', KEYS[1], 'd', 'p', 'r')
 if record[1] then
@@ -116,6 +124,14 @@ if chunkCount > 0 then
   end
 end
 
+-- The first arrival of a replicated event is unique; the key's window is refreshed by every arrival, like a count's.
+local function firstArrival(key)
+  if redis.call('SET', key, receiver, 'NX', 'PX', window) then return 1 end
+  redis.call('PEXPIRE', key, window)
+  return 0
+end
+
+local replicaFlags = ARGV[7] or ''
 local decisions = {}
 local chunkResends = 0
 for i = 1, eventCount do
@@ -123,6 +139,8 @@ for i = 1, eventCount do
   if slot > 0 and resent[slot] then
     decisions[i] = 0
     chunkResends = chunkResends + 1
+  elseif string.byte(replicaFlags, i) == 49 then -- "1"
+    decisions[i] = firstArrival(KEYS[i + 1])
   else
     decisions[i] = countCopy(KEYS[i + 1])
   end

@@ -8,6 +8,7 @@ import {
 } from './forward-decoder.js';
 import { ForwardError } from './forward-errors.js';
 import { encodeForwardEntries, forwardChunkKey } from './forward-event.js';
+import type { ReplicationConfig } from './replica.js';
 import { gunzipMembers } from './forward-gzip.js';
 import type { ForwardMetrics } from './forward-metrics.js';
 import { ServerHandshake, type HandshakeConfig } from './handshake.js';
@@ -21,6 +22,8 @@ export interface ForwardConnectionConfig {
   readonly idleTimeoutMs: number;
   /** How long a closing connection may wait for its pending acks before it is cut. */
   readonly closeGraceMs: number;
+  /** Replication between fleets (fleet.id set); null or absent: every record is an ordinary event. */
+  readonly replication?: ReplicationConfig | null;
 }
 
 export interface ForwardConnectionDeps {
@@ -166,12 +169,17 @@ export class ForwardConnection {
     const { metrics, receiverMetrics, intake } = this.deps;
     metrics.messages.inc({ mode: message.mode });
     if (message.skipped > 0) metrics.errors.inc({ reason: 'nil_record' }, message.skipped);
-    const events = encodeForwardEntries(message.tag, message.entries, this.source, this.config.receiverId, new Date());
+    const { events, replicas, loops, invalid } = encodeForwardEntries(
+      message.tag, message.entries, this.source, this.config.receiverId, new Date(), this.config.replication ?? null,
+    );
     receiverMetrics.eventsReceived.inc({ protocol: 'forward', transport: 'forward' }, events.length);
+    if (replicas > 0) metrics.replicated.inc({ result: 'accepted' }, replicas);
+    if (loops > 0) metrics.replicated.inc({ result: 'loop' }, loops);
+    if (invalid > 0) metrics.replicated.inc({ result: 'invalid' }, invalid);
     const chunk = message.options.chunk;
     if (chunk !== null) this.checkGroupSize(events);
     if (chunk === null) {
-      for (const e of events) intake.submit(e.key, e.body, e.route);
+      for (const e of events) intake.submit(e.key, e.body, e.route, e.origin);
       return;
     }
     // All of a chunk's events go into one batch, so a resent chunk is recognised (and dropped) whole.

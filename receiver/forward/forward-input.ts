@@ -54,6 +54,7 @@ export function forwardServerOptions(config: Config): ForwardServerOptions {
     proxyProtocol: proxyModeFor(config, 'forward'),
     proxyHeaderTimeoutMs: config.proxyProtocolTimeoutMs,
     closeGraceMs: Math.max(1000, Math.floor(config.drainTimeoutMs / 3)),
+    replication: config.fleetId === '' ? null : { fleetId: config.fleetId, idKey: config.fleetIdKey, pathKey: config.fleetPathKey },
   };
 }
 

@@ -4,6 +4,7 @@ import type { ForwardMode } from './forward-decoder.js';
 
 export const FORWARD_MODES: readonly (ForwardMode | 'heartbeat')[] = ['message', 'forward', 'packed_forward', 'compressed_packed_forward', 'heartbeat'];
 export const CHUNK_RESULTS = ['acked', 'abandoned'] as const;
+export const REPLICA_RESULTS = ['accepted', 'loop', 'invalid'] as const;
 
 /**
  * The Forward input's metrics, created once per receiver. Every label comes from a fixed set (mode, result,
@@ -31,6 +32,11 @@ export function createForwardMetrics(registry: Registry) {
       name: 'fanin_receiver_forward_handshakes_total', help: 'Shared-key handshakes (HELO/PING/PONG), by result.',
       labelNames: ['result'] as const, registers,
     }),
+    replicated: new Counter({
+      name: 'fanin_receiver_forward_replicated_events_total',
+      help: 'Entries carrying a fleet path (fleet.id set): accepted as replicas (keyed by their original id), loop (the path holds this fleet: dropped), invalid (not a valid path or id: kept as an ordinary event).',
+      labelNames: ['result'] as const, registers,
+    }),
     heartbeats: new Counter({
       name: 'fanin_receiver_forward_udp_heartbeats_total', help: 'UDP heartbeats answered on the Forward port.', registers,
     }),
@@ -39,6 +45,7 @@ export function createForwardMetrics(registry: Registry) {
   for (const result of CHUNK_RESULTS) metrics.chunks.inc({ result }, 0);
   for (const reason of FORWARD_ERROR_REASONS) metrics.errors.inc({ reason }, 0);
   for (const result of ['ok', 'failed']) metrics.handshakes.inc({ result }, 0);
+  for (const result of REPLICA_RESULTS) metrics.replicated.inc({ result }, 0);
   return metrics;
 }
 

@@ -19,6 +19,9 @@ function isTimeZoneName(name: string): boolean {
 }
 
 const receiverId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -, at most 32');
+/** A fleet id, or empty (replication metadata off); same alphabet as receiver ids (it travels in records and paths). */
+const fleetId = z.string().regex(/^[A-Za-z0-9_-]{0,32}$/, 'letters, digits, _ or -, at most 32 (empty: no fleet id)');
+const recordKey = z.string().regex(/^[A-Za-z0-9_.@-]{0,64}$/, 'letters, digits, _ . @ or -, at most 64');
 /** A value given as JSON text (an environment variable) or as JSON already (the config file). */
 const jsonValue = z.unknown().transform((v, ctx) => {
   if (typeof v !== 'string') return v;
@@ -55,6 +58,12 @@ const coreSettings = {
     + 'A name in `sinks` without a definition must be a type and uses that type\'s uploader.<type>Sink.* settings; see docs/sinks.md.'),
   drainTimeoutMs: setting('drainTimeoutMs', positiveInt, 15000, 'Longest a SIGTERM drain may take before exit.'),
 
+  fleetId: setting('fleet.id', fleetId, '',
+    'Id of this fleet, the same in all its processes and unique among the fleets that replicate to each other (docs/replication.md). Empty: replication metadata off (Forward sinks send no path, Forward inputs treat every record as an ordinary event).'),
+  fleetIdKey: setting('fleet.idKey', recordKey.min(1), 'fanin_id',
+    'Record key a Forward input reads a replicated event\'s original fanin id from (the sending fleet\'s uploader.forwardSink.idKey).'),
+  fleetPathKey: setting('fleet.pathKey', recordKey.min(1), 'fanin_path',
+    'Record key a Forward input reads a replicated event\'s fleet path from (the sending fleet\'s uploader.forwardSink.pathKey).'),
   receiverId: setting('receiver.id', receiverId, 'a', 'Stable id of this receiver; dedup counts copies per receiver id.'),
   listenHost: setting('receiver.listenHost', z.string().min(1), '0.0.0.0', 'Address the inputs listen on.'),
   syslogPort: setting('receiver.syslogPort', port, 5514, 'Syslog port, UDP and TCP (0 disables).'),

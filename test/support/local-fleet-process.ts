@@ -30,8 +30,9 @@ export class LocalFleetProcess {
 
   port(base: number): number { return base + this.portOffset; }
 
-  async start(extraEnv: Record<string, string> = {}): Promise<void> {
-    this.portOffset = await freeFleetOffset();
+  /** `offset`: the port offset to use (from freeFleetOffsets, for fleets that must know each other's ports first). */
+  async start(extraEnv: Record<string, string> = {}, offset?: number): Promise<void> {
+    this.portOffset = offset ?? await freeFleetOffset();
     const child = spawn(process.execPath, [CLI, 'up', '--port-offset', String(this.portOffset)], {
       env: { ...process.env, ...extraEnv, FANIN_NAMESPACE: this.namespace, FANIN_UPLOADER_FILE_SINK_DIR: this.outDir, FANIN_LOG_LEVEL: 'warn',
         FANIN_RECEIVER_SPOOL_DIR: this.spoolDir, FANIN_UPLOADER_SECONDARY_DIR: join(this.outDir, 'secondary'),
@@ -107,6 +108,19 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 
 const FLEET_TCP_PORTS = [5514, 5515, 6514, 6515, 24224, 24225, 8888, 8889, 9601, 9602, 9611, 9612, 9621];
 const FLEET_UDP_PORTS = [5514, 5515, 24224, 24225];
+
+/** `count` port offsets whose fleets' ports are all free now and do not overlap each other. */
+export async function freeFleetOffsets(count: number): Promise<number[]> {
+  const offsets: number[] = [];
+  const ports = (o: number) => FLEET_TCP_PORTS.map((p) => p + o);
+  for (let attempt = 0; offsets.length < count && attempt < 40; attempt++) {
+    const offset = await freeFleetOffset();
+    const taken = new Set(offsets.flatMap(ports));
+    if (!ports(offset).some((p) => taken.has(p))) offsets.push(offset);
+  }
+  if (offsets.length < count) throw new Error(`no ${count} disjoint port offsets for local fleets`);
+  return offsets;
+}
 
 /** A port offset at which every port of the local fleet is free on 127.0.0.1, TCP and UDP. Bounded attempts. */
 async function freeFleetOffset(): Promise<number> {

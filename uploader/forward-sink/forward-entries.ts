@@ -24,10 +24,26 @@ export interface ForwardChunk {
   readonly rejected: number;
 }
 
+/** Replication on the way out (docs/replication.md): what the records carry and which events stay home. */
+export interface ChunkReplication {
+  /** This fleet's id and the record key of the path; null sends no path. */
+  readonly path: { readonly fleetId: string; readonly key: string } | null;
+  /** An event whose path holds one of these fleets is left out. */
+  readonly exclude: ReadonlySet<string>;
+}
+
+const NO_REPLICATION: ChunkReplication = { path: null, exclude: new Set() };
+
 const encoder = new Encoder({ ignoreUndefined: true });
 
-/** Pure: processed batches to chunks, in order. */
-export function buildChunks(batches: readonly ProcessedBatch[], idKey: string | null, now = Date.now()): ForwardChunk[] {
+/**
+ * Pure: processed batches to chunks, in order. `excluded` counts the events left out by `replication.exclude`
+ * (a batch whose events are all excluded gives no chunk).
+ */
+export function buildChunks(
+  batches: readonly ProcessedBatch[], idKey: string | null, now = Date.now(), replication: ChunkReplication = NO_REPLICATION,
+  excluded: { count: number } = { count: 0 },
+): ForwardChunk[] {
   const chunks: ForwardChunk[] = [];
   for (const batch of batches) {
     const groups = new Map<string, { ids: string[]; entries: Uint8Array[]; receivedAt: number[]; rejected: number }>();
@@ -39,8 +55,12 @@ export function buildChunks(batches: readonly ProcessedBatch[], idKey: string | 
       let event: EventEnvelope | null = null;
       if ('envelope' in decoded) {
         event = decoded.envelope;
+        const passed = event.fleet_path ?? [];
+        if (replication.exclude.size > 0 && passed.some((f) => replication.exclude.has(f))) { excluded.count++; return; }
         tag = event.tag;
-        entry = encoder.encode([eventTimeOf(event), recordOf(event, id, idKey)]);
+        const record = recordOf(event, id, idKey);
+        if (replication.path !== null) record[replication.path.key] = [...passed, replication.path.fleetId];
+        entry = encoder.encode([eventTimeOf(event), record]);
       } else {
         tag = REJECTED_TAG;
         const record = { [idKey ?? 'fanin_id']: id, reason: decoded.reason, body_base64: Buffer.from(body).toString('base64') };

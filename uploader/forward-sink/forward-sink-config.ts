@@ -48,6 +48,16 @@ export interface ForwardSinkOptions {
   readonly auth: ForwardAuth | null;
   /** Record key that carries the fanin event id (aggregators dedupe on it); null leaves records untouched. */
   readonly idKey: string | null;
+  /** Replication to another fleet (fleet.id set and a path key): null sends no path. */
+  readonly replication: SinkReplication | null;
+  /** Fleet ids: an event that passed one of them is not sent (counted). Empty: none. */
+  readonly excludeFleets: ReadonlySet<string>;
+}
+
+/** What the sink adds for another fleet: the path under `pathKey`, the event's path with this fleet last. */
+export interface SinkReplication {
+  readonly fleetId: string;
+  readonly pathKey: string;
 }
 
 /** The settings this sink reads (the uploader.forwardSink.* block, forward-sink/settings.ts). */
@@ -69,6 +79,10 @@ export interface ForwardSinkSettings {
   readonly forwardSinkUsername: string;
   readonly forwardSinkPassword: string;
   readonly forwardSinkIdKey: string;
+  /** Replication between fleets (docs/replication.md); absent: off. */
+  readonly fleetId?: string;
+  readonly forwardSinkPathKey?: string;
+  readonly forwardSinkExcludeFleets?: string;
 }
 
 const SERVERS_KEY = 'uploader.forwardSink.servers (FANIN_UPLOADER_FORWARD_SINK_SERVERS)';
@@ -97,6 +111,14 @@ export function forwardSinkOptionsFromConfig(s: ForwardSinkSettings): ForwardSin
   if ((s.forwardSinkUsername || s.forwardSinkPassword) && !s.forwardSinkSharedKey) {
     problems.push('uploader.forwardSink.username: user authentication needs uploader.forwardSink.sharedKey too');
   }
+  const fleetId = s.fleetId ?? '';
+  const pathKey = s.forwardSinkPathKey ?? '';
+  const excludeFleets = new Set((s.forwardSinkExcludeFleets ?? '').split(',').map((f) => f.trim()).filter(Boolean));
+  if (fleetId !== '' && pathKey !== '' && !s.forwardSinkIdKey) {
+    problems.push('uploader.forwardSink.idKey: replication (fleet.id set, with a pathKey) needs the id key: the receiving fleet dedups by it');
+  }
+  if (fleetId !== '' && pathKey !== '' && pathKey === s.forwardSinkIdKey) problems.push('uploader.forwardSink.pathKey: must differ from idKey');
+  if (excludeFleets.has(fleetId)) problems.push(`uploader.forwardSink.excludeFleets: lists this fleet's own id "${fleetId}", which no event here has passed before`);
   if (problems.length > 0) throw new ConfigError(problems);
   const auth: ForwardAuth | null = s.forwardSinkSharedKey
     ? Object.freeze({
@@ -117,6 +139,8 @@ export function forwardSinkOptionsFromConfig(s: ForwardSinkSettings): ForwardSin
     tls,
     auth,
     idKey: s.forwardSinkIdKey || null,
+    replication: fleetId !== '' && pathKey !== '' ? Object.freeze({ fleetId, pathKey }) : null,
+    excludeFleets,
   });
 }
 

@@ -33,6 +33,11 @@ function build(registry: Registry) {
     sendFailures: new Counter({
       name: 'fanin_uploader_forward_send_failures_total', help: 'Failed sends of one chunk to one server, by reason.', labelNames: ['server', 'reason'] as const, registers,
     }),
+    excludedEvents: new Counter({
+      name: 'fanin_uploader_forward_excluded_events_total',
+      help: 'Events a forward sink did not send because they had passed a fleet in its excludeFleets (docs/replication.md).',
+      labelNames: ['sink'] as const, registers,
+    }),
     heartbeatFailures: new Counter({ name: 'fanin_uploader_forward_heartbeat_failures_total', help: 'Heartbeats a server did not answer.', labelNames: server, registers }),
     serverUp: new Gauge({ name: 'fanin_uploader_forward_server_up', help: '1 while a configured server is up (heartbeats answered, no failed send since), 0 while it is down.', labelNames: server, registers }),
     serverActive: new Gauge({

@@ -31,18 +31,26 @@ export class ForwardSink implements Sink {
     this.metrics = createForwardSinkMetrics(registry);
     this.pool = new ServerPool(options, this.metrics, log.child({ sink: name }));
     this.pool.start();
+    this.metrics.excludedEvents.inc({ sink: name }, 0);
     log.info({ servers: options.servers.map((s) => `${s.label}${s.standby ? ' standby' : ''} w${s.weight}`), heartbeat: options.heartbeatType,
-      ack: options.requireAckResponse, handshake: options.auth !== null, tls: options.tls !== null, compress: options.compress }, 'forward sink ready');
+      ack: options.requireAckResponse, handshake: options.auth !== null, tls: options.tls !== null, compress: options.compress,
+      fleet: options.replication?.fleetId, excludeFleets: [...options.excludeFleets] }, 'forward sink ready');
   }
 
   async write(batches: readonly ProcessedBatch[]): Promise<SinkWriteResult> {
-    const chunks = buildChunks(batches, this.options.idKey);
+    const excluded = { count: 0 };
+    const chunks = buildChunks(batches, this.options.idKey, Date.now(), {
+      path: this.options.replication && { fleetId: this.options.replication.fleetId, key: this.options.replication.pathKey },
+      exclude: this.options.excludeFleets,
+    }, excluded);
     const results = await Promise.allSettled(chunks.map((c) => this.deliver(c)));
     const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => asForwardError(r.reason));
     if (failures.length > 0) {
       const first = failures[0]!;
       throw new ForwardSendError(first.code, `${failures.length} of ${chunks.length} forward chunks not delivered: ${first.message}`);
     }
+    // Counted once the write succeeded: a retried write would count its exclusions again.
+    if (excluded.count > 0) this.metrics.excludedEvents.inc({ sink: this.name }, excluded.count);
     return {
       written: chunks.reduce((n, c) => n + c.receivedAt.length, 0),
       rejected: chunks.reduce((n, c) => n + c.rejected, 0),

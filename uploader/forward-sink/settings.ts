@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { bool, positiveInt, setting } from '../../shared/config/setting-spec.js';
 
+const recordKey = z.string().regex(/^[A-Za-z0-9_.@-]{0,64}$/, 'letters, digits, _ . @ or -, at most 64');
+/** Comma-separated fleet ids. */
+const fleetIdList = z.string().regex(/^\s*([A-Za-z0-9_-]{1,32}\s*(,\s*[A-Za-z0-9_-]{1,32}\s*)*)?$/, 'comma-separated fleet ids (letters, digits, _ or -)');
+
 /** The uploader.forwardSink.* block: the Forward sink's settings, and the options a named forward sink takes without the prefix. */
 export const forwardSinkSettings = {
   forwardSinkServers: setting('uploader.forwardSink.servers', z.string(), '',
@@ -29,4 +33,8 @@ export const forwardSinkSettings = {
   forwardSinkPassword: setting('uploader.forwardSink.password', z.string(), '', 'Password of that user.'),
   forwardSinkIdKey: setting('uploader.forwardSink.idKey', z.string().regex(/^[A-Za-z0-9_.@-]{0,64}$/), 'fanin_id',
     'Record key that carries the fanin event id, so aggregators can dedupe replays (empty: records are left as they are).'),
+  forwardSinkPathKey: setting('uploader.forwardSink.pathKey', recordKey, 'fanin_path',
+    'With fleet.id set: record key that carries the fleets an event has passed, this one last, so another fleet can replicate it without loops (empty: no path is sent).'),
+  forwardSinkExcludeFleets: setting('uploader.forwardSink.excludeFleets', fleetIdList, '',
+    'Comma-separated fleet ids: an event that has passed one of them (it came from or through that fleet) is not sent by this sink, counted instead (docs/replication.md).'),
 } as const;
