@@ -1,7 +1,8 @@
-import type { Channel, ChannelModel, GetMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { ConfirmPublisher } from '../../shared/amqp/confirm-publisher.js';
 import { decodeNewEventBatch, decodeProcessedBatch } from '../../shared/batch-codec.js';
 import { deadLetterOrigin, type DeadLetterOrigin } from './dead-letter-origin.js';
+import { DeliveryInbox } from './delivery-inbox.js';
 import { PublishWindow } from './publish-window.js';
 import { selectsReason, selectsSink, type ReplaySelection } from './replay-selection.js';
 import type { ReplayTally } from './replay-tally.js';
@@ -22,29 +23,47 @@ type Decision =
   | { readonly replay: true; readonly queue: string; readonly target: string; readonly events: number }
   | { readonly replay: false; readonly why: string; readonly events: number };
 
+/** How long the pass waits for a delivery before it checks whether `<ns>.dead` was emptied by someone else. */
+const IDLE_CHECK_MS = 2000;
+
 /**
- * One pass over `<ns>.dead`: as many messages as it held at the start, taken one by one with basic.get and manual
- * acks. A selected batch is published to its queue with a confirm and acked only after the confirm, so a crash
- * replays it again at most (same ids), never loses it. A batch it leaves is published to the tail of `<ns>.dead`
- * (same content and headers) and then acked: nack-requeue would raise its delivery count on every replay (quorum
- * queues drop or dead-letter a message past its delivery limit) and may hand it straight back to this pass; the pass
- * ends after the count measured at the start, so nothing is looked at twice. A dry run acks nothing: it holds what it
- * looked at unacknowledged and closes its channel at the end, which returns every message to the queue.
+ * One pass over `<ns>.dead`: as many messages as it held at the start, consumed with manual acks. A selected batch
+ * is published to its queue with a confirm and acked only after the confirm, so a crash replays it again at most
+ * (same ids), never loses it. A batch it leaves is published to the tail of `<ns>.dead` (same content and headers)
+ * and then acked: nack-requeue would raise its delivery count on every replay (quorum queues drop or dead-letter a
+ * message past its delivery limit) and may hand it straight back to this pass; the pass ends after the count
+ * measured at the start, so nothing is looked at twice. The prefetch is the publish window, so memory holds at most
+ * that many batches. A dry run acks nothing: it holds every message unacknowledged (no prefetch limit, each dropped
+ * once counted) and closes its channel at the end, which returns them all to the queue. (basic.get would need no
+ * prefetch, but on a quorum queue one get after an ack took ~50 ms here: 20 batches a second.)
  */
 export async function replayDeadQueue(model: ChannelModel, o: DeadReplayOptions, tally: ReplayTally): Promise<void> {
   const deadQueue = `${o.namespace}.dead`;
   const count = await queueLength(model, deadQueue);
   if (count === null) { tally.notes.push(`${deadQueue} does not exist: no dead letters to replay`); return; }
   tally.deadTotal = count;
-  const pass = new DeadQueuePass(model, o, tally, deadQueue, await openChannel(model));
+  if (count === 0) return;
+  const channel = await openChannel(model);
+  const inbox = new DeliveryInbox();
+  channel.on('close', () => inbox.fail(new Error(`the channel consuming ${deadQueue} closed`)));
+  const pass = new DeadQueuePass(model, o, tally, deadQueue, channel);
   try {
     if (!o.dryRun) await pass.publisher.attach(model);
-    for (let i = 0; i < count && o.keepGoing(); i++) {
-      const msg = await pass.channel.get(deadQueue, { noAck: false });
-      if (msg === false) break; // emptied meanwhile (another replay, a purge)
+    // Checked before consuming: a dry run takes deliveries without a prefetch limit, and they wait while it checks.
+    for (const sink of o.configuredSinks) await pass.queueExists(`${o.namespace}.sink.${sink}`);
+    await channel.prefetch(o.dryRun ? 0 : o.window);
+    const { consumerTag } = await channel.consume(deadQueue, inbox.push, { noAck: false });
+    while (tally.deadSeen < count && o.keepGoing()) {
+      const msg = await inbox.next(IDLE_CHECK_MS);
+      if (msg === null) {
+        if ((await queueLength(model, deadQueue)) === 0) break; // emptied meanwhile (another replay, a purge)
+        continue;
+      }
       tally.deadSeen++;
       await pass.handle(msg);
     }
+    // Deliveries past the count (dead letters that came later, or this pass's own copies) return at the close.
+    await channel.cancel(consumerTag);
     await pass.window.drain();
   } finally {
     await pass.close();
@@ -64,7 +83,7 @@ class DeadQueuePass {
     this.window = new PublishWindow(o.window);
   }
 
-  async handle(msg: GetMessage): Promise<void> {
+  async handle(msg: ConsumeMessage): Promise<void> {
     const origin = deadLetterOrigin(this.o.namespace, msg.properties.headers);
     let decision = decide(origin, msg.content, this.o);
     if (decision.replay && !await this.queueExists(decision.queue)) {
@@ -88,7 +107,7 @@ class DeadQueuePass {
   }
 
   /** Leaves the message in `<ns>.dead`: a copy to its tail (same content, id and headers), confirmed, then the ack. */
-  private async keep(msg: GetMessage, why: string, events: number): Promise<void> {
+  private async keep(msg: ConsumeMessage, why: string, events: number): Promise<void> {
     await this.window.add(this.publisher.publish('', msg.content, {
       messageId: messageIdOf(msg), routingKey: this.deadQueue, headers: msg.properties.headers,
     }).then(() => {
@@ -97,7 +116,7 @@ class DeadQueuePass {
     }));
   }
 
-  private async queueExists(queue: string): Promise<boolean> {
+  async queueExists(queue: string): Promise<boolean> {
     let exists = this.queues.get(queue);
     if (exists === undefined) {
       exists = (await queueLength(this.model, queue)) !== null;
@@ -140,7 +159,7 @@ function countEvents(decode: () => number): number | null {
   try { return decode(); } catch { return null; }
 }
 
-function messageIdOf(msg: GetMessage): string {
+function messageIdOf(msg: ConsumeMessage): string {
   const id = msg.properties.messageId as unknown;
   return typeof id === 'string' && id !== '' ? id : `dead-${msg.fields.deliveryTag}`;
 }
