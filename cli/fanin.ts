@@ -69,11 +69,11 @@ async function runCommand(command: CommandName, values: ParsedOptions, args: rea
       const config = await loadConfig(str('config'));
       const selection = { sinks: sinkFilter(str('sink'), config.sinks), reasons, includeNew: values.new === true };
       const { runReplay } = await import('./replay/run-replay.js');
-      await runReplay(config, {
+      const outcome = await runReplay(config, {
         selection, dryRun: values['dry-run'] === true, window, batchEvents, progressMs: 1000,
         out, err: (text) => process.stderr.write(text + '\n'),
       });
-      return EXIT_OK;
+      return outcome === 'done' ? EXIT_OK : EXIT_FAILURE;
     }
     case 'up': {
       // Options first: a wrong command line is reported before anything is checked or started.
