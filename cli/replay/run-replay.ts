@@ -28,6 +28,7 @@ export async function runReplay(config: Config, run: ReplayRun): Promise<'done' 
   const plans = resolveSinkPlans(config);
   const names = topologyNames(config.namespace);
   const tally = new ReplayTally(run.dryRun);
+  const model = await connectToBroker(config.amqpUrl);
   let stopping = false;
   const stop = () => {
     if (stopping) process.exit(130); // a second signal: the batches in flight stay where they were (unacked, unmarked)
@@ -39,7 +40,6 @@ export async function runReplay(config: Config, run: ReplayRun): Promise<'done' 
   const started = Date.now();
   const progress = setInterval(() => run.err(tally.progressLine(Date.now() - started)), run.progressMs);
   progress.unref();
-  const model = await connectToBroker(config.amqpUrl);
   try {
     const keepGoing = () => !stopping;
     // `--reason secondary` alone: a pass over <ns>.dead would only copy every message to its tail.
