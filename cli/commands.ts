@@ -67,6 +67,19 @@ export const COMMANDS = {
     },
     notes: 'q or Ctrl-C quits. With --once, exits 1 when no target answered.',
   },
+  replay: {
+    summary: 'put batches set aside (<ns>.dead, the secondary files) back into their sink\'s queue, same event ids',
+    options: {
+      config,
+      'dry-run': { type: 'boolean', doc: 'count what would be replayed, per sink and reason; move nothing' },
+      sink: { type: 'string', value: 'NAME[,…]', doc: 'only these sinks\' batches (default: every sink of the configuration)' },
+      reason: { type: 'string', value: 'REASON[,…]', doc: 'only these reasons: refused, undecodable, delivery_limit, rejected, expired, maxlen, other, secondary' },
+      new: { type: 'boolean', doc: 'also put batches a dedup worker dead-lettered back into their <ns>.new queue' },
+      prefetch: { type: 'string', value: 'N', doc: 'batches awaiting their publish confirm at once, 1 to 1000 (default 32)' },
+      'batch-events': { type: 'string', value: 'N', doc: 'events per batch replayed from secondary files, 1 to 10000 (default 500)' },
+    },
+    notes: 'One pass over <ns>.dead (as many messages as it held at the start); batches not selected stay there. A batch is acked, a file\'s lines marked (<file>.replayed) only after the broker confirmed them: a crash replays again, never loses. Progress on stderr every second, the summary on stdout. docs/replay.md explains it.',
+  },
   validate: {
     summary: 'check a whole configuration (settings, sink definitions, TLS files) without starting anything',
     options: { config },

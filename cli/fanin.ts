@@ -60,6 +60,21 @@ async function runCommand(command: CommandName, values: ParsedOptions, args: rea
       out(`configuration valid (${configSource(str('config'))}): ${summary}`);
       return EXIT_OK;
     }
+    case 'replay': {
+      // Options first: a wrong command line is reported before the configuration is read or the broker dialled.
+      const window = integerOption('prefetch', str('prefetch'), 32, 1, 1000, command);
+      const batchEvents = integerOption('batch-events', str('batch-events'), 500, 1, 10_000, command);
+      const { reasonFilter, sinkFilter } = await import('./replay/replay-options.js');
+      const reasons = reasonFilter(str('reason'));
+      const config = await loadConfig(str('config'));
+      const selection = { sinks: sinkFilter(str('sink'), config.sinks), reasons, includeNew: values.new === true };
+      const { runReplay } = await import('./replay/run-replay.js');
+      const outcome = await runReplay(config, {
+        selection, dryRun: values['dry-run'] === true, window, batchEvents, progressMs: 1000,
+        out, err: (text) => process.stderr.write(text + '\n'),
+      });
+      return outcome === 'done' ? EXIT_OK : EXIT_FAILURE;
+    }
     case 'up': {
       // Options first: a wrong command line is reported before anything is checked or started.
       const portOffset = integerOption('port-offset', str('port-offset'), 0, 0, maxPortOffset(), command);
