@@ -7,7 +7,7 @@ import { secondaryLineEvent } from '../cli/replay/secondary-line.js';
 import { UsageError } from '../cli/usage-error.js';
 import { decodeBody, encodeBody } from '../shared/batch-codec.js';
 import type { EventEnvelope } from '../shared/envelope.js';
-import { formatEventLine } from '../uploader/file-sink/ndjson-line.js';
+import { formatEventLine } from '../uploader/ndjson/ndjson-line.js';
 
 describe('replay: where a dead letter came from and why', () => {
   it('reads fanin\'s own headers: a sink that refused, an undecodable batch, a worker\'s new batch', () => {

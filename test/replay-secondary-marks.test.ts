@@ -9,7 +9,7 @@ import { ReplayTally } from '../cli/replay/replay-tally.js';
 import { declareTopology, fleetTopology, topologyNames } from '../shared/amqp/topology.js';
 import { decodeBody, decodeProcessedBatch } from '../shared/batch-codec.js';
 import type { EventEnvelope } from '../shared/envelope.js';
-import { formatEventLine } from '../uploader/file-sink/ndjson-line.js';
+import { formatEventLine } from '../uploader/ndjson/ndjson-line.js';
 import { AMQP_URL, cleanupNamespace, uniqueNamespace } from './support/services.js';
 
 const line = (n: number) => formatEventLine(`id-${n}`, {

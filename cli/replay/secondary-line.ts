@@ -1,5 +1,5 @@
 import { encodeBody } from '../../shared/batch-codec.js';
-import { isEnvelope } from '../../uploader/file-sink/ndjson-line.js';
+import { isEnvelope } from '../../uploader/ndjson/ndjson-line.js';
 
 /** One event read back from a secondary file: the id the worker gave it and its envelope as msgpack. */
 export interface SecondaryEvent {
