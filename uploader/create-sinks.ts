@@ -13,6 +13,8 @@ import { PostgresSink } from './postgres-sink/postgres-sink.js';
 import type { Sink } from './sink.js';
 import type { SinkPlan } from './sink-plan.js';
 import { StdoutSink } from './stdout-sink/stdout-sink.js';
+import { syslogSinkOptionsFromSettings } from './syslog-sink/syslog-sink-config.js';
+import { SyslogSink } from './syslog-sink/syslog-sink.js';
 
 /**
  * Validates every sink's options first (pure), then builds the sinks, so a configuration error in the second sink
@@ -52,5 +54,6 @@ function builder(plan: SinkPlan, uploaderId: string, registry: Registry, log: Lo
     case 'postgres': { const o = postgresSinkOptionsFromPlan(plan, uploaderId); return () => new PostgresSink(o, registry, log); }
     case 'http': { const o = httpSinkOptionsFromPlan(plan); return () => new HttpSink(o, registry, log); }
     case 'stdout': return () => new StdoutSink(plan.name);
+    case 'syslog': { const o = syslogSinkOptionsFromSettings(plan.settings, plan.keyOf); return () => new SyslogSink(o, registry, log, plan.name); }
   }
 }

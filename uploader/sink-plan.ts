@@ -34,6 +34,7 @@ const TYPE_PREFIX: Record<SinkType, string> = {
   postgres: 'uploader.postgresSink.',
   http: 'uploader.httpSink.',
   stdout: 'uploader.stdoutSink.',
+  syslog: 'uploader.syslogSink.',
 };
 
 const positive = z.coerce.number().int().positive();

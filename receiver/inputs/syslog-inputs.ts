@@ -22,6 +22,7 @@ export async function startSyslogInputs(config: Config, intake: Intake, metrics:
   const common = {
     host: config.listenHost, receiverId: config.receiverId, maxFrameBytes: config.maxFrameBytes,
     hashSourceAddress: config.hashSourceAddress, idleTimeoutMs: config.idleTimeoutMs, rfc3164TimeZone: config.rfc3164TimeZone,
+    keepRaw: config.syslogKeepRaw,
   };
   const tlsWanted = config.syslogTlsPort > 0 && config.tlsCertFile !== '';
   // Before anything binds: a TLS misconfiguration stops the receiver with the setting named.

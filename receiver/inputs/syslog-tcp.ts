@@ -14,6 +14,8 @@ export interface SyslogTcpOptions {
   readonly hashSourceAddress: boolean;
   readonly idleTimeoutMs: number;
   readonly rfc3164TimeZone?: string;
+  /** Keep each frame's bytes in its body (SyslogContext.keepRaw). */
+  readonly keepRaw?: boolean;
 }
 
 export interface SyslogStreamServer {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseAmqpUrls } from '../amqp/broker-endpoints.js';
 import { parseRedisUrl, RedisUrlError } from '../redis-endpoints.js';
+import { syslogSinkSettingSpecs } from '../../uploader/syslog-sink/syslog-sink-settings.js';
 
 /**
  * Every setting of every process, as data: its config-file key, its environment variable, its schema and default.
@@ -18,6 +19,11 @@ export interface SettingSpec<T> {
 function setting<T>(key: string, schema: z.ZodType<T>, defaultValue: T, doc: string): SettingSpec<T> {
   const env = 'FANIN_' + key.replace(/\./g, '_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
   return { key, env, schema, default: defaultValue, doc };
+}
+
+/** A sink folder's own setting specs (key, schema, default, doc) with their environment variables added. */
+function withEnv<T extends Record<string, { key: string; schema: z.ZodType<unknown>; default: unknown; doc: string }>>(specs: T): { [K in keyof T]: SettingSpec<T[K]['default']> } {
+  return Object.fromEntries(Object.entries(specs).map(([name, s]) => [name, setting(s.key, s.schema, s.default, s.doc)])) as { [K in keyof T]: SettingSpec<T[K]['default']> };
 }
 
 function isTimeZoneName(name: string): boolean {
@@ -44,7 +50,7 @@ const redisUrlSchema = z.string().superRefine((v, ctx) => {
 });
 const sqlIdentifier = z.string().regex(/^[a-z_][a-z0-9_]{0,39}$/, 'lower-case letters, digits and _, at most 40, not starting with a digit');
 /** The kinds of sink the uploader can run; a named sink picks one with its `type`. */
-export const sinkTypes = ['file', 'forward', 'postgres', 'http', 'stdout'] as const;
+export const sinkTypes = ['file', 'forward', 'postgres', 'http', 'stdout', 'syslog'] as const;
 
 export const settings = {
   namespace: setting('namespace', z.string().regex(/^[a-z0-9_.-]{1,40}$/), 'fanin',
@@ -75,6 +81,8 @@ export const settings = {
   maxFrameBytes: setting('receiver.maxFrameBytes', positiveInt, 65536,
     'Largest syslog message: a larger TCP/TLS frame (or an octet count declaring one) closes the connection, a larger UDP datagram is dropped; both counted.'),
   httpMaxBodyBytes: setting('receiver.httpMaxBodyBytes', positiveInt, 4 * 1024 * 1024, 'Largest HTTP request body.'),
+  syslogKeepRaw: setting('receiver.syslogKeepRaw', bool, false,
+    'Keep each syslog line\'s bytes in its event body, so the syslog sink can hand it on byte for byte (docs/syslog-sink.md); roughly doubles a syslog body.'),
   hashSourceAddress: setting('receiver.hashSourceAddress', bool, true,
     'Include the sender address in the syslog dedup key; turn off when copies reach receivers through different NATs or relays.'),
   syslogTlsPort: setting('receiver.syslogTlsPort', port, 6514,
@@ -224,6 +232,8 @@ export const settings = {
   forwardSinkPassword: setting('uploader.forwardSink.password', z.string(), '', 'Password of that user.'),
   forwardSinkIdKey: setting('uploader.forwardSink.idKey', z.string().regex(/^[A-Za-z0-9_.@-]{0,64}$/), 'fanin_id',
     'Record key that carries the fanin event id, so aggregators can dedupe replays (empty: records are left as they are).'),
+
+  ...withEnv(syslogSinkSettingSpecs),
 } as const;
 
 export type Settings = typeof settings;
