@@ -163,6 +163,8 @@ describe('syslog sink: configuration', () => {
       return true;
     });
     assert.throws(() => syslogSinkOptionsFromSettings(syslogSinkSettings({ syslogSinkServers: 'h:1', syslogSinkTlsCaFile: '/x' })), /transport is tcp/);
+    assert.throws(() => syslogSinkOptionsFromSettings(syslogSinkSettings({ syslogSinkServers: 'h:1', syslogSinkTransport: 'tls', syslogSinkFraming: 'non-transparent' })),
+      /uploader\.syslogSink\.framing: RFC 5425 allows only octet-counting/);
     const o = syslogSinkOptionsFromSettings(syslogSinkSettings({ syslogSinkServers: 'h:1', syslogSinkFacility: 'local0', syslogSinkSeverity: 'info' }));
     assert.equal(o.payload.pri, 134);
     assert.equal(o.tls, null);

@@ -78,7 +78,7 @@ async function arrived(file: string, tag: string, count: number): Promise<Buffer
   try {
     return await waitFor(`${count} messages tagged ${tag} in ${file}`, () => { const m = mine(); return m.length >= count ? m : undefined; }, 15_000);
   } catch (err) {
-    throw new Error(`${(err as Error).message}; got ${mine().length}: ${mine().map((m) => m.toString('latin1')).join(' | ')}`);
+    throw new Error(`${(err as Error).message}; got ${mine().length}: ${mine().map((m) => m.toString('latin1')).join(' | ')}`, { cause: err });
   }
 }
 

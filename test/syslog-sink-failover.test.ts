@@ -53,7 +53,7 @@ async function allArrived(dirs: string[], expected: string[]): Promise<string[]>
   try {
     return await waitFor(`${expected.length} ids`, () => { const s = seen(); return s.length >= expected.length ? s : undefined; }, 15_000);
   } catch (err) {
-    throw new Error(`${(err as Error).message}; got ${seen().length}`);
+    throw new Error(`${(err as Error).message}; got ${seen().length}`, { cause: err });
   }
 }
 

@@ -54,6 +54,6 @@ function builder(plan: SinkPlan, uploaderId: string, registry: Registry, log: Lo
     case 'postgres': { const o = postgresSinkOptionsFromPlan(plan, uploaderId); return () => new PostgresSink(o, registry, log); }
     case 'http': { const o = httpSinkOptionsFromPlan(plan); return () => new HttpSink(o, registry, log); }
     case 'stdout': return () => new StdoutSink(plan.name);
-    case 'syslog': { const o = syslogSinkOptionsFromSettings(plan.settings, plan.keyOf); return () => new SyslogSink(o, registry, log, plan.name); }
+    case 'syslog': { const o = syslogSinkOptionsFromSettings(plan.settings, (k) => plan.keyOf(k)); return () => new SyslogSink(o, registry, log, plan.name); }
   }
 }

@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { waitFor } from './services.js';
 
 /**
- * Where syslog-ng is: installed (on PATH), or unpacked by .ci/run under FANIN_SYSLOG_NG_ROOT (default
+ * Where syslog-ng is: installed (on PATH), or unpacked by .ci/run under SYSLOG_NG_ROOT (default
  * /opt/fanin-syslog-ng). Debian's syslog-ng-core conflicts with rsyslog (both provide system-log-daemon), so where
  * rsyslog is installed CI unpacks the package instead of installing it, and it runs from there with its own library
  * and module directories.
  */
 function syslogNgCommand(): { bin: string; args: string[]; env: NodeJS.ProcessEnv } | null {
   if (!spawnSync('syslog-ng', ['--version'], { stdio: 'ignore' }).error) return { bin: 'syslog-ng', args: [], env: process.env };
-  const root = process.env.FANIN_SYSLOG_NG_ROOT ?? '/opt/fanin-syslog-ng';
+  const root = process.env.SYSLOG_NG_ROOT ?? '/opt/fanin-syslog-ng';
   const bin = join(root, 'usr/sbin/syslog-ng');
   const lib = join(root, 'usr/lib/syslog-ng');
   if (!existsSync(bin)) return null;

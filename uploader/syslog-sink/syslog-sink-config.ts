@@ -53,6 +53,7 @@ export function syslogSinkOptionsFromSettings(s: SyslogSinkSettings, keyOf: KeyO
       serverName: s.syslogSinkTlsServerName === '' ? null : s.syslogSinkTlsServerName,
       insecure: s.syslogSinkTlsInsecure,
     };
+    if (s.syslogSinkFraming !== 'octet-counting') problems.push(`${keyOf('syslogSinkFraming')}: RFC 5425 allows only octet-counting over TLS`);
   } else if (tlsFiles) {
     problems.push(`${keyOf('syslogSinkTransport')}: TLS files are set but the transport is ${s.syslogSinkTransport}; set it to tls or clear them`);
   }
