@@ -5,6 +5,12 @@ import { compactRawFrame } from '../shared/compact-body.js';
 import { ConfigError } from '../shared/config/config-error.js';
 import type { EventEnvelope } from '../shared/envelope.js';
 import { decode } from '@msgpack/msgpack';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { loadConfig } from '../shared/config/load-config.js';
+import { createSinks } from '../uploader/create-sinks.js';
+import { resolveSinkPlans } from '../uploader/sink-plan.js';
+import { SyslogSink } from '../uploader/syslog-sink/syslog-sink.js';
 import { encodeSyslogFrame } from '../receiver/syslog-event.js';
 import { decodeSyslogSinkEvents } from '../uploader/syslog-sink/syslog-events.js';
 import { frame, splitsWithoutOctetCounting } from '../uploader/syslog-sink/syslog-framing.js';
@@ -168,5 +174,26 @@ describe('syslog sink: configuration', () => {
     const o = syslogSinkOptionsFromSettings(syslogSinkSettings({ syslogSinkServers: 'h:1', syslogSinkFacility: 'local0', syslogSinkSeverity: 'info' }));
     assert.equal(o.payload.pri, 134);
     assert.equal(o.tls, null);
+  });
+});
+
+describe('syslog sink: wiring into the uploader', () => {
+  it('a named syslog sink reads its options from its definition, over the uploader.syslogSink block; errors name the key', async () => {
+    const config = loadConfig({ env: {
+      FANIN_SINKS: 'siem,syslog', FANIN_UPLOADER_SYSLOG_SINK_SERVERS: 'block:514', FANIN_UPLOADER_SYSLOG_SINK_APP_NAME: 'from-block',
+      FANIN_SINK_DEFINITIONS: JSON.stringify({ siem: { type: 'syslog', servers: 'a:6514,b:6514', transport: 'udp', rfc3164Id: 'wrap' } }),
+    } });
+    const [siem, plain] = resolveSinkPlans(config);
+    const registry = new Registry();
+    const sinks = createSinks([siem!, plain!], 'u1', registry, pino({ level: 'silent' }));
+    assert.deepEqual(sinks.map((s) => [s.name, s instanceof SyslogSink]), [['siem', true], ['syslog', true]]);
+    const options = syslogSinkOptionsFromSettings(siem!.settings);
+    assert.deepEqual([options.servers.map((s) => s.label), options.transport, options.payload.rfc3164Id, options.payload.appName],
+      [['a:6514', 'b:6514'], 'udp', 'wrap', 'from-block']);
+    assert.deepEqual(syslogSinkOptionsFromSettings(plain!.settings).servers.map((s) => s.label), ['block:514']);
+    await Promise.all(sinks.map((s) => s.close()));
+    const bad = loadConfig({ env: { FANIN_SINKS: 'siem', FANIN_SINK_DEFINITIONS: JSON.stringify({ siem: { type: 'syslog', servers: 'nope' } }) } });
+    assert.throws(() => createSinks(resolveSinkPlans(bad), 'u1', new Registry(), pino({ level: 'silent' })),
+      (err) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('sinkDefinitions.siem.servers: "nope"')));
   });
 });
