@@ -216,7 +216,9 @@ describe('syslog sink against real rsyslog and syslog-ng', { skip: missing ?? fa
         const registry = new Registry();
         const tls = transport === 'tls'
           ? { syslogSinkTlsCaFile: certs.caFile, syslogSinkTlsCertFile: certs.client.cert, syslogSinkTlsKeyFile: certs.client.key } : {};
-        const s = sink(registry, { syslogSinkServers: `localhost:${ports[transport]}`, syslogSinkTransport: transport, ...tls });
+        // TLS by host name (the name checked is the one in servers); UDP to the address, which lookup('localhost') might not give.
+        const host = transport === 'tls' ? 'localhost' : '127.0.0.1';
+        const s = sink(registry, { syslogSinkServers: `${host}:${ports[transport]}`, syslogSinkTransport: transport, ...tls });
         const tag = `ng-${transport}`;
         const { batches, expected } = workload(tag);
         await s.write(batches);

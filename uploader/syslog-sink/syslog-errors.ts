@@ -1,7 +1,9 @@
 /**
- * Every way a write can fail, with a stable code, its `reason` label and its disposition. All but one are `retry`:
- * the events go to the next server, and when none is left the write throws and the uploader retries it with backoff
- * while its AMQP deliveries stay unacknowledged. `permanent` is a configuration that no retry can fix.
+ * Every way a write can fail at run time, with a stable code, its `reason` label and its disposition. All are
+ * `retry`: the events go to the next server, and when none is left the write throws and the uploader retries it with
+ * backoff while its AMQP deliveries stay unacknowledged (then the secondary after maxAttempts). Nothing a collector
+ * does makes a batch unsendable for good; what retrying cannot fix (a bad server list, unreadable TLS files) is a
+ * ConfigError at start-up (syslog-sink-config.ts), before any event is taken.
  */
 export const SYSLOG_FAILURES = {
   SYSLOG_CONNECT_FAILED: { reason: 'connect', disposition: 'retry' },
@@ -12,7 +14,6 @@ export const SYSLOG_FAILURES = {
   SYSLOG_WRITE_TIMEOUT: { reason: 'write_timeout', disposition: 'retry' },
   SYSLOG_SEND_FAILED: { reason: 'send', disposition: 'retry' },
   SYSLOG_NO_SERVER: { reason: 'no_server', disposition: 'retry' },
-  SYSLOG_CONFIG: { reason: 'config', disposition: 'permanent' },
 } as const;
 
 export type SyslogErrorCode = keyof typeof SYSLOG_FAILURES;
@@ -24,7 +25,7 @@ export class SyslogSendError extends Error {
   }
 
   get reason(): string { return SYSLOG_FAILURES[this.code].reason; }
-  get disposition(): 'retry' | 'permanent' { return SYSLOG_FAILURES[this.code].disposition; }
+  get disposition(): 'retry' { return SYSLOG_FAILURES[this.code].disposition; }
 }
 
 /** TLS verification errors Node reports by code (certificate chain, host name, expiry). */
