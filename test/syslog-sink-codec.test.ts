@@ -1,25 +1,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { decode } from '@msgpack/msgpack';
 import { decodeBody, encodeBody } from '../shared/batch-codec.js';
 import { compactRawFrame } from '../shared/compact-body.js';
-import { ConfigError } from '../shared/config/config-error.js';
 import type { EventEnvelope } from '../shared/envelope.js';
-import { decode } from '@msgpack/msgpack';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
-import { loadConfig } from '../shared/config/load-config.js';
-import { createSinks } from '../uploader/create-sinks.js';
-import { resolveSinkPlans } from '../uploader/sink-plan.js';
-import { SyslogSink } from '../uploader/syslog-sink/syslog-sink.js';
 import { encodeSyslogFrame } from '../receiver/syslog-event.js';
 import { decodeSyslogSinkEvents } from '../uploader/syslog-sink/syslog-events.js';
 import { frame, splitsWithoutOctetCounting } from '../uploader/syslog-sink/syslog-framing.js';
 import {
   escapeParamValue, eventPayload, headerField, idElement, insertIdElement, leadingPri, locateStructuredData, renderRfc5424, type PayloadOptions,
 } from '../uploader/syslog-sink/syslog-payload.js';
-import { parseServers, syslogSinkOptionsFromSettings } from '../uploader/syslog-sink/syslog-sink-config.js';
 import { forwardEvent } from './support/sink-fixtures.js';
-import { syslogLineBatch, syslogSinkSettings } from './support/syslog-sink-fixtures.js';
+import { syslogLineBatch } from './support/syslog-sink-fixtures.js';
 
 const opts: PayloadOptions = { idSdId: 'fanin@32473', rfc3164Id: 'verbatim', appName: 'fanin', pri: 13 };
 const b = (s: string) => Buffer.from(s, 'utf8');
@@ -150,50 +142,5 @@ describe('syslog sink: RFC 5424 rendering of Forward and HTTP events', () => {
 
   it('reads a PRI only when it is one', () => {
     assert.deepEqual(['<0>', '<191>x', '<192>', '<01>', '<>', 'x'].map((s) => leadingPri(b(s))), [0, 191, null, null, null, null]);
-  });
-});
-
-describe('syslog sink: configuration', () => {
-  it('parses host:port lists, IPv6 in brackets, and names the key of every bad entry', () => {
-    const problems: string[] = [];
-    assert.deepEqual(parseServers('a:514, [::1]:6514', 'k', problems).map((s) => s.label), ['a:514', '[::1]:6514']);
-    parseServers('a, b:0, c:1,c:1', 'k', problems);
-    assert.equal(problems.length, 3);
-  });
-
-  it('refuses a client certificate without its key, TLS files on another transport, unreadable files', () => {
-    assert.throws(() => syslogSinkOptionsFromSettings(syslogSinkSettings({ syslogSinkServers: 'h:1', syslogSinkTransport: 'tls', syslogSinkTlsCertFile: '/nonexistent/c.pem' })), (err) => {
-      assert.ok(err instanceof ConfigError);
-      assert.ok(err.problems.some((p) => p.includes('needs its key')));
-      assert.ok(err.problems.some((p) => p.includes('cannot read /nonexistent/c.pem')));
-      return true;
-    });
-    assert.throws(() => syslogSinkOptionsFromSettings(syslogSinkSettings({ syslogSinkServers: 'h:1', syslogSinkTlsCaFile: '/x' })), /transport is tcp/);
-    assert.throws(() => syslogSinkOptionsFromSettings(syslogSinkSettings({ syslogSinkServers: 'h:1', syslogSinkTransport: 'tls', syslogSinkFraming: 'non-transparent' })),
-      /uploader\.syslogSink\.framing: RFC 5425 allows only octet-counting/);
-    const o = syslogSinkOptionsFromSettings(syslogSinkSettings({ syslogSinkServers: 'h:1', syslogSinkFacility: 'local0', syslogSinkSeverity: 'info' }));
-    assert.equal(o.payload.pri, 134);
-    assert.equal(o.tls, null);
-  });
-});
-
-describe('syslog sink: wiring into the uploader', () => {
-  it('a named syslog sink reads its options from its definition, over the uploader.syslogSink block; errors name the key', async () => {
-    const config = loadConfig({ env: {
-      FANIN_SINKS: 'siem,syslog', FANIN_UPLOADER_SYSLOG_SINK_SERVERS: 'block:514', FANIN_UPLOADER_SYSLOG_SINK_APP_NAME: 'from-block',
-      FANIN_SINK_DEFINITIONS: JSON.stringify({ siem: { type: 'syslog', servers: 'a:6514,b:6514', transport: 'udp', rfc3164Id: 'wrap' } }),
-    } });
-    const [siem, plain] = resolveSinkPlans(config);
-    const registry = new Registry();
-    const sinks = createSinks([siem!, plain!], 'u1', registry, pino({ level: 'silent' }));
-    assert.deepEqual(sinks.map((s) => [s.name, s instanceof SyslogSink]), [['siem', true], ['syslog', true]]);
-    const options = syslogSinkOptionsFromSettings(siem!.settings);
-    assert.deepEqual([options.servers.map((s) => s.label), options.transport, options.payload.rfc3164Id, options.payload.appName],
-      [['a:6514', 'b:6514'], 'udp', 'wrap', 'from-block']);
-    assert.deepEqual(syslogSinkOptionsFromSettings(plain!.settings).servers.map((s) => s.label), ['block:514']);
-    await Promise.all(sinks.map((s) => s.close()));
-    const bad = loadConfig({ env: { FANIN_SINKS: 'siem', FANIN_SINK_DEFINITIONS: JSON.stringify({ siem: { type: 'syslog', servers: 'nope' } }) } });
-    assert.throws(() => createSinks(resolveSinkPlans(bad), 'u1', new Registry(), pino({ level: 'silent' })),
-      (err) => err instanceof ConfigError && err.problems.some((p) => p.startsWith('sinkDefinitions.siem.servers: "nope"')));
   });
 });

@@ -13,7 +13,6 @@ export const SYSLOG_FAILURES = {
   SYSLOG_CONNECTION_CLOSED: { reason: 'closed', disposition: 'retry' },
   SYSLOG_WRITE_TIMEOUT: { reason: 'write_timeout', disposition: 'retry' },
   SYSLOG_SEND_FAILED: { reason: 'send', disposition: 'retry' },
-  SYSLOG_NO_SERVER: { reason: 'no_server', disposition: 'retry' },
 } as const;
 
 export type SyslogErrorCode = keyof typeof SYSLOG_FAILURES;

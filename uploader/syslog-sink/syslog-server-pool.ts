@@ -73,8 +73,7 @@ export class SyslogServerPool {
   async deliver(send: (node: SyslogServerNode) => Promise<void>, now: () => number = Date.now): Promise<SyslogServerNode> {
     let last: SyslogSendError | null = null;
     let previous: SyslogServerNode | null = null;
-    for (const node of this.nodes) {
-      if (node.retryAt > now()) continue;
+    for (const node of this.candidates(now())) {
       if (previous) this.metrics.failovers.inc({ sink: this.sink, server: previous.label });
       try {
         await send(node);
@@ -92,7 +91,18 @@ export class SyslogServerPool {
         previous = node;
       }
     }
-    throw last ?? new SyslogSendError('SYSLOG_NO_SERVER', 'every syslog collector is waiting out its backoff after failures');
+    throw last ?? new SyslogSendError('SYSLOG_CONNECT_FAILED', 'no syslog collector is configured');
+  }
+
+  /**
+   * The collectors not waiting out a backoff, in order. When every one is waiting, the one whose wait ends first is
+   * tried anyway: the uploader's own retry backoff paces such writes, and a write that tried nothing would only use
+   * up one of its attempts before the batches go to the secondary.
+   */
+  private candidates(at: number): SyslogServerNode[] {
+    const ready = this.nodes.filter((n) => n.retryAt <= at);
+    if (ready.length > 0 || this.nodes.length === 0) return ready;
+    return [this.nodes.reduce((a, b) => (b.retryAt < a.retryAt ? b : a))];
   }
 
   close(): void {
