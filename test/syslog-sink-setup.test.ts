@@ -96,3 +96,13 @@ describe('syslog sink: the order collectors are tried in', () => {
     pool.close();
   });
 });
+
+describe('syslog sink: the SD-ID setting', () => {
+  it('takes name@<enterprise number> within 32 characters and refuses anything RFC 5424 does not allow', () => {
+    assert.equal(loadConfig({ env: { FANIN_UPLOADER_SYSLOG_SINK_ID_SD_ID: 'my-org.id@123456' } }).syslogSinkIdSdId, 'my-org.id@123456');
+    assert.equal(loadConfig({ env: {} }).syslogSinkIdSdId, 'fanin@32473');
+    for (const bad of ['fanin', 'fa nin@1', 'a=b@1', 'a]b@1', 'x@1@2', `${'a'.repeat(30)}@12`]) {
+      assert.throws(() => loadConfig({ env: { FANIN_UPLOADER_SYSLOG_SINK_ID_SD_ID: bad } }), /uploader\.syslogSink\.idSdId/, bad);
+    }
+  });
+});

@@ -83,7 +83,7 @@ export interface SdLocation {
 export function locateStructuredData(line: Uint8Array): SdLocation | null {
   if (line[0] !== 0x3c) return null; // <
   let i = 1;
-  while (i < line.length && i <= 4 && isDigit(line[i]!)) i++;
+  while (i < line.length && i <= 3 && isDigit(line[i]!)) i++;
   if (line[i] !== 0x3e || i === 1) return null; // >
   i++;
   // VERSION, TIMESTAMP, HOSTNAME, APP-NAME, PROCID, MSGID: six fields, each followed by one space.
