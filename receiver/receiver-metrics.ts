@@ -26,22 +26,22 @@ export function createReceiverMetrics(registry: Registry) {
       labelNames: ['transport'] as const, registers,
     }),
     udpDrops: new Counter({
-      name: 'fanin_receiver_udp_drops_total', help: 'UDP datagrams dropped (UDP cannot be paused): oversize or memory bound reached.',
+      name: 'fanin_receiver_udp_drops_total', help: 'UDP datagrams dropped (UDP cannot be paused): oversize, memory bound reached, or empty (nothing but CR, LF or NUL).',
       labelNames: ['reason'] as const, registers,
     }),
     connections: new Gauge({
-      name: 'fanin_receiver_connections', help: 'Open stream connections.', labelNames: ['transport'] as const, registers,
+      name: 'fanin_receiver_connections', help: 'Open connections of the TCP inputs: syslog tcp and tls, forward, http.', labelNames: ['transport'] as const, registers,
     }),
     connectionsAccepted: new Counter({
-      name: 'fanin_receiver_connections_accepted_total', help: 'Stream connections admitted (TLS: before the handshake).',
+      name: 'fanin_receiver_connections_accepted_total', help: 'Connections admitted under the connection limits (TLS: before the handshake; PROXY protocol: before the header).',
       labelNames: ['transport'] as const, registers,
     }),
     connectionsRefused: new Counter({
-      name: 'fanin_receiver_connections_refused_total', help: 'Stream connections closed at once because a connection limit was reached.',
+      name: 'fanin_receiver_connections_refused_total', help: 'Connections closed at once because a connection limit was reached (per address: the PROXY header\'s sender when it is on).',
       labelNames: ['transport', 'reason'] as const, registers,
     }),
     idleTimeouts: new Counter({
-      name: 'fanin_receiver_idle_timeouts_total', help: 'Stream connections closed after receiver.idleTimeoutMs without data.',
+      name: 'fanin_receiver_idle_timeouts_total', help: 'Connections closed for idleness: syslog after receiver.idleTimeoutMs, http after receiver.httpIdleTimeoutMs (Forward counts its own as fanin_receiver_forward_errors_total{reason="idle_timeout"}).',
       labelNames: ['transport'] as const, registers,
     }),
     tlsHandshakeFailures: new Counter({
@@ -100,6 +100,19 @@ export function createReceiverMetrics(registry: Registry) {
       help: '1 while another live receiver holds this receiver id\'s lease in this namespace: the two receivers\' copies are counted as repeats.',
       registers,
     }),
+    proxyHeaders: new Counter({
+      name: 'fanin_receiver_proxy_protocol_headers_total',
+      help: 'PROXY protocol headers taken, by version (v1, v2) or local (a header naming no sender, such as a balancer\'s health check: the connection\'s own address stands).',
+      labelNames: ['transport', 'version'] as const, registers,
+    }),
+    proxyRejected: new Counter({
+      name: 'fanin_receiver_proxy_protocol_rejected_total',
+      help: 'Connections closed because their PROXY protocol header was missing, malformed, of a version not accepted, too large, not complete in time (timeout) or cut short by the peer (aborted).',
+      labelNames: ['transport', 'reason'] as const, registers,
+    }),
+    httpTlsHandshakeFailures: new Counter({
+      name: 'fanin_receiver_http_tls_handshake_failures_total', help: 'HTTPS connections closed because their TLS handshake failed or timed out.', registers,
+    }),
     httpRequests: new Counter({
       name: 'fanin_receiver_http_requests_total', help: 'HTTP input requests by response status.',
       labelNames: ['status'] as const, registers,
@@ -124,12 +137,12 @@ export function initialiseReceiverMetrics(m: ReceiverMetrics, inputs: ReceiverIn
   if (inputs.syslog) {
     m.eventsReceived.inc({ protocol: 'syslog', transport: 'udp' }, 0);
     m.eventsReceived.inc({ protocol: 'syslog', transport: 'tcp' }, 0);
-    for (const reason of ['oversize', 'buffer_full']) m.udpDrops.inc({ reason }, 0);
+    for (const reason of ['oversize', 'buffer_full', 'empty']) m.udpDrops.inc({ reason }, 0);
     streams.push('tcp');
   }
   if (inputs.syslogTls) { m.eventsReceived.inc({ protocol: 'syslog', transport: 'tls' }, 0); streams.push('tls'); }
   if (inputs.forward) { m.eventsReceived.inc({ protocol: 'forward', transport: 'forward' }, 0); streams.push('forward'); }
-  if (inputs.http) m.eventsReceived.inc({ protocol: 'http', transport: 'http' }, 0);
+  if (inputs.http) { m.eventsReceived.inc({ protocol: 'http', transport: 'http' }, 0); streams.push('http'); }
   for (const transport of streams) m.connections.set({ transport }, 0);
   for (const code of ['NOT_CONNECTED', 'NACKED', 'UNROUTABLE', 'CHANNEL_CLOSED']) m.publishFailures.inc({ code }, 0);
   m.spoolMaxBytes.set(inputs.spoolMaxBytes);

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
 import { BrokerSession } from '../shared/amqp/broker-session.js';
 import { ConfirmPublisher } from '../shared/amqp/confirm-publisher.js';
 import { fleetTopology, topologyNames } from '../shared/amqp/topology.js';
@@ -11,7 +10,8 @@ import { createRegistry } from '../shared/metrics/registry.js';
 import { ShardRotation } from './shard-rotation.js';
 import { BatchPublisher } from './batch-publisher.js';
 import { EventBatcher } from './event-batcher.js';
-import { startHttpInput } from './inputs/http-input.js';
+import { startHttpInput, type HttpInput } from './inputs/http-input.js';
+import { httpInputOptions } from './inputs/http-input-options.js';
 import { startSyslogInputs, type SyslogInputs } from './inputs/syslog-inputs.js';
 import { Intake } from './intake.js';
 import { createReceiverMetrics, initialiseReceiverMetrics } from './receiver-metrics.js';
@@ -79,13 +79,8 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
   });
 
   const syslog: SyslogInputs = await startSyslogInputs(config, intake, metrics, log);
-  let http: Server | null = null;
-  if (config.httpPort > 0) {
-    http = await startHttpInput(
-      { host: config.listenHost, port: config.httpPort, receiverId: config.receiverId, maxBodyBytes: config.httpMaxBodyBytes, bearerToken: config.httpBearerToken },
-      intake, metrics, log,
-    );
-  }
+  let http: HttpInput | null = null;
+  if (config.httpPort > 0) http = await startHttpInput(httpInputOptions(config), intake, metrics, log);
   const forward = await startForwardInput(config, intake, registry, metrics, log);
   log.info({ bootId, forward: config.forwardPort, syslog: config.syslogPort, syslogTls: config.syslogTlsPort, http: config.httpPort, metrics: config.metricsPort }, 'receiver listening');
 
@@ -93,7 +88,7 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
     drain: async () => {
       lease.startDraining();
       // Forward connections stop reading at once but keep the batcher's age bound to get their pending acks out.
-      await Promise.all([syslog.close(), http ? new Promise((r) => http.close(r)) : undefined, forward?.close()]);
+      await Promise.all([syslog.close(), http?.close(Math.max(1000, Math.floor(config.drainTimeoutMs / 3))), forward?.close()]);
       batcher.flush();
       const left = await publisher.drain(Math.max(1000, config.drainTimeoutMs - 2000));
       if (left > 0) log.error({ batches: left }, 'drain ended with batches neither confirmed nor spooled; their events exist only at the other receivers');

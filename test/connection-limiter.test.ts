@@ -22,6 +22,22 @@ describe('connection limiter', () => {
   });
 });
 
+describe('connection limiter behind the PROXY protocol', () => {
+  it('a slot taken before the sender is known counts toward the total only, then is charged to the sender', () => {
+    const l = new ConnectionLimiter(3, 1);
+    assert.equal(l.acquire(null), null);
+    assert.equal(l.acquire(null), null);
+    assert.equal(l.assign('192.0.2.1'), null);
+    assert.equal(l.assign('192.0.2.1'), 'max_connections_per_address', 'the second connection of that sender');
+    assert.equal(l.acquire(null), null);
+    assert.equal(l.acquire(null), 'max_connections', 'pending headers count toward the total');
+    l.release(null); // the refused one, still unaddressed
+    l.release('192.0.2.1');
+    assert.equal(l.assign('192.0.2.1'), null, 'the sender\'s slot is free again');
+    assert.equal(l.open, 1);
+  });
+});
+
 describe('/proc/net/udp parsing', () => {
   it('reads port, inode, receive queue and drops of each row, and skips the header', () => {
     const text = [

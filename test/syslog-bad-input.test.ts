@@ -89,6 +89,17 @@ describe('syslog bad input (docs/syslog-limits.md)', () => {
     assert.equal(r.landed(big).length, 0);
   });
 
+  it('every datagram is an event or a counted drop: one holding only a newline (or CR, NUL) is counted as empty', async () => {
+    const after = marker('udp-after-empty');
+    const empty = await metric('fanin_receiver_udp_drops_total', { reason: 'empty' });
+    const received = await metric('fanin_receiver_events_received_total', { protocol: 'syslog', transport: 'udp' });
+    for (const payload of ['\n', '\r\n', '\0', '']) await sendUdp(Buffer.from(payload));
+    await sendUdp(Buffer.from(line(after)));
+    await r.settled(after, 1);
+    assert.equal(await metric('fanin_receiver_udp_drops_total', { reason: 'empty' }), empty + 4);
+    assert.equal(await metric('fanin_receiver_events_received_total', { protocol: 'syslog', transport: 'udp' }), received + 1);
+  });
+
   it('a line without PRI that starts with digits lands, counted as a MSG-LEN fallback; the connection stays open', async () => {
     const m = marker('no-pri-digits');
     const fallbacks = await metric('fanin_receiver_frames_msglen_fallback_total', { transport: 'tcp' });

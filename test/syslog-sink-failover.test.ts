@@ -81,9 +81,11 @@ describe('syslog sink failover between two real rsyslog collectors', { skip: rsy
     for (let n = 0; n < 5; n++) await sink.write([batch('down', n)]);
     const seen = await allArrived([at('b1')], idsOf('down', 5));
     assert.deepEqual(seen.sort(), idsOf('down', 5).sort());
-    // Within its backoff the dead collector is not tried again: one failure, one failover, for five writes.
-    assert.equal(await metric(registry, 'fanin_uploader_syslog_send_failures_total', { server: `127.0.0.1:${down}`, reason: 'connect' }), 1);
-    assert.equal(await metric(registry, 'fanin_uploader_syslog_failovers_total', { server: `127.0.0.1:${down}` }), 1);
+    // Each attempt on the dead collector is a connect failure and a failover. Its backoff is drawn from [0, 60 s], so
+    // it is almost never tried twice in these few writes (syslog-sink-setup.test.ts checks the order exactly).
+    const failures = await metric(registry, 'fanin_uploader_syslog_send_failures_total', { server: `127.0.0.1:${down}`, reason: 'connect' });
+    assert.ok(failures >= 1 && failures <= 5);
+    assert.equal(await metric(registry, 'fanin_uploader_syslog_failovers_total', { server: `127.0.0.1:${down}` }), failures);
     assert.equal(await metric(registry, 'fanin_uploader_syslog_events_sent_total', { server: `127.0.0.1:${up}` }), 50);
     await sink.close();
   });
@@ -104,7 +106,11 @@ describe('syslog sink failover between two real rsyslog collectors', { skip: rsy
     // (docs/syslog-sink.md). The sink notices the collector's FIN and does not write to that connection again.
     await waitFor('the sink to see the first collector go', async () => ((await connected()) === 0 ? true : undefined), 10_000);
     for (let n = 8; n < 16; n++) await sink.write([batch('mid', n)]);
-    assert.equal(await metric(registry, 'fanin_uploader_syslog_failovers_total', { server: `127.0.0.1:${pa}` }), 1);
+    // Once per attempt on the stopped collector: its backoff (jittered, at most retryMaxDelayMs) may end during these
+    // writes, and each retry that is refused fails over again.
+    const failovers = await metric(registry, 'fanin_uploader_syslog_failovers_total', { server: `127.0.0.1:${pa}` });
+    assert.ok(failovers >= 1);
+    assert.equal(await metric(registry, 'fanin_uploader_syslog_send_failures_total', { server: `127.0.0.1:${pa}` }), failovers);
     a = await Rsyslogd.start(at('a'), collectorConfig(at('a'), pa), pa);
     collectors.push(a);
     await sleep(500); // past the longest backoff (retryMaxDelayMs)

@@ -8,6 +8,7 @@ import { createForwardMetrics } from './forward-metrics.js';
 import { startForwardServer, type ForwardServer, type ForwardServerOptions } from './forward-server.js';
 import { parseForwardUsers } from './handshake.js';
 import { loadTlsCredentials } from '../inputs/tls-credentials.js';
+import { proxyModeFor } from '../inputs/proxy-setting.js';
 
 /** Deepest msgpack nesting taken from a sender: records stay encodable in the envelope (the encoder stops at 100). */
 export const FORWARD_MAX_DEPTH = 64;
@@ -48,6 +49,10 @@ export function forwardServerOptions(config: Config): ForwardServerOptions {
       sharedKey: config.forwardSharedKey, users, selfHostname: `fanin-${config.receiverId}`,
     },
     idleTimeoutMs: config.forwardIdleTimeoutMs,
+    maxConnections: config.forwardMaxConnections,
+    maxConnectionsPerAddress: config.forwardMaxConnectionsPerAddress,
+    proxyProtocol: proxyModeFor(config, 'forward'),
+    proxyHeaderTimeoutMs: config.proxyProtocolTimeoutMs,
     closeGraceMs: Math.max(1000, Math.floor(config.drainTimeoutMs / 3)),
   };
 }

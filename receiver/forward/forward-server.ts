@@ -1,6 +1,9 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, isIPv6, type AddressInfo, type Server } from 'node:net';
+import { createServer, isIPv6, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
+import { ConnectionGate } from '../inputs/connection-gate.js';
+import { ConnectionLimiter } from '../inputs/connection-limiter.js';
+import type { ProxyMode } from '../inputs/proxy-protocol.js';
 import type { TlsCredentials } from '../inputs/tls-credentials.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Intake } from '../intake.js';
@@ -14,6 +17,12 @@ export interface ForwardServerOptions extends ForwardConnectionConfig {
   readonly port: number;
   /** When set, the TCP listener speaks TLS (in_forward's `<transport tls>`); the UDP heartbeat stays plain. */
   readonly tls?: { readonly credentials: TlsCredentials; readonly requireClientCert: boolean; readonly handshakeTimeoutMs: number } | null;
+  /** Open connections in total and from one sender address (absent: unlimited, for tests of other concerns). */
+  readonly maxConnections?: number;
+  readonly maxConnectionsPerAddress?: number;
+  /** PROXY protocol header expected on every connection; null or absent: off. */
+  readonly proxyProtocol?: ProxyMode | null;
+  readonly proxyHeaderTimeoutMs?: number;
 }
 
 export interface ForwardServer {
@@ -37,29 +46,34 @@ export async function startForwardServer(
   options: ForwardServerOptions, intake: Intake, metrics: ForwardMetrics, receiverMetrics: ReceiverMetrics, log: Logger,
 ): Promise<ForwardServer> {
   const connections = new Set<ForwardConnection>();
-  const gauge = receiverMetrics.connections.labels('forward');
   const deps = { intake, metrics, receiverMetrics, log };
 
-  const onConnection = (socket: import('node:net').Socket) => {
+  const onConnection = (socket: Socket) => {
     const conn = new ForwardConnection(socket, options, deps);
     connections.add(conn);
-    gauge.inc();
-    if (intake.paused) conn.setPressure(true);
-    void conn.closed.then(() => { connections.delete(conn); gauge.dec(); });
+    // Also resumes a socket handed over paused after its PROXY header.
+    conn.setPressure(intake.paused);
+    void conn.closed.then(() => connections.delete(conn));
   };
   const tls = options.tls;
-  const server: Server = tls
-    ? createTlsServer({
-      allowHalfOpen: true, cert: tls.credentials.cert, key: tls.credentials.key, ca: tls.credentials.ca,
-      requestCert: tls.requireClientCert, rejectUnauthorized: tls.requireClientCert, handshakeTimeout: tls.handshakeTimeoutMs,
-    }, onConnection)
-    : createServer({ allowHalfOpen: true }, onConnection);
+  const tlsServer = tls ? createTlsServer({
+    allowHalfOpen: true, cert: tls.credentials.cert, key: tls.credentials.key, ca: tls.credentials.ca,
+    requestCert: tls.requireClientCert, rejectUnauthorized: tls.requireClientCert, handshakeTimeout: tls.handshakeTimeoutMs,
+  }, (socket) => { gate.adopt(socket); onConnection(socket); }) : null;
   // A failed handshake leaves the raw socket open until destroyed: close it, or it holds its slot (counted).
-  server.on('tlsClientError', (err: Error, socket: import('node:net').Socket) => {
+  tlsServer?.on('tlsClientError', (err: Error, socket: Socket) => {
     metrics.errors.inc({ reason: 'tls_handshake_failed' });
     log.debug({ err: err.message }, 'forward TLS handshake failed');
     socket.destroy();
   });
+  // The listener is plain TCP: each connection passes the gate (limits, PROXY header) before TLS or Forward sees it.
+  const limiter = new ConnectionLimiter(options.maxConnections ?? Infinity, options.maxConnectionsPerAddress ?? Infinity);
+  const gate = new ConnectionGate({
+    transport: 'forward', proxyProtocol: options.proxyProtocol ?? null, proxyHeaderTimeoutMs: options.proxyHeaderTimeoutMs ?? 5000,
+  }, limiter, receiverMetrics, log);
+  const server: Server = createServer({ allowHalfOpen: true }, (raw) => gate.accept(raw, (admitted) => {
+    if (tlsServer) tlsServer.emit('connection', admitted); else onConnection(admitted);
+  }));
   intake.onPressure((paused) => { for (const c of connections) c.setPressure(paused); });
 
   await new Promise<void>((resolve, reject) => {

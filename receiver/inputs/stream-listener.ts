@@ -1,27 +1,32 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { normalizeAddress } from '../../shared/event-key.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Intake } from '../intake.js';
 import type { ReceiverMetrics } from '../receiver-metrics.js';
 import type { ConnectionLimiter } from './connection-limiter.js';
-import { ThrottledWarning } from './throttled-warning.js';
+import { ConnectionGate } from './connection-gate.js';
+import type { ProxyMode } from './proxy-protocol.js';
 
 export interface StreamListenerOptions {
   readonly host: string;
   readonly port: number;
   readonly transport: 'tcp' | 'tls';
+  /** null: no PROXY protocol header expected. */
+  readonly proxyProtocol: ProxyMode | null;
+  readonly proxyHeaderTimeoutMs: number;
 }
 
 /**
- * The listening socket of a stream input (syslog over TCP or TLS). It admits each connection under the shared
- * connection limits (refused ones are closed at once and counted), pauses and resumes every stream with the
- * publisher's pressure, and on close lets each stream hand over what it holds before the connection ends.
+ * The listening socket of a stream input (syslog over TCP or TLS). Its gate admits each connection under the shared
+ * connection limits (refused ones are closed at once and counted) and reads the PROXY header when configured; the
+ * listener pauses and resumes every stream with the publisher's pressure, and on close lets each stream hand over
+ * what it holds before the connection ends.
  *
  * `admitted` gets each admitted connection: TCP starts its stream at once, TLS after the handshake. Either way the
  * stream is registered with startStream().
  */
 export class StreamListener {
   readonly server: Server;
+  readonly gate: ConnectionGate;
   readonly #connections = new Set<Socket>();
   readonly #streams = new Set<Socket>();
 
@@ -34,27 +39,12 @@ export class StreamListener {
     metrics: ReceiverMetrics,
     log: Logger,
   ) {
-    const { transport } = options;
-    const open = metrics.connections.labels(transport);
-    const accepted = metrics.connectionsAccepted.labels(transport);
-    const refusalWarning = new ThrottledWarning(log, `refusing syslog ${transport} connections: connection limit reached`);
+    const { transport, proxyProtocol, proxyHeaderTimeoutMs } = options;
+    this.gate = new ConnectionGate({ transport, proxyProtocol, proxyHeaderTimeoutMs }, limiter, metrics, log);
     this.server = createServer((raw) => {
-      const address = normalizeAddress(raw.remoteAddress) ?? 'unknown';
-      const refusal = limiter.acquire(address);
-      if (refusal !== null) {
-        metrics.connectionsRefused.inc({ transport, reason: refusal });
-        refusalWarning.warn({ source: address, reason: refusal, open: limiter.open });
-        raw.on('error', () => undefined);
-        raw.destroy();
-        return;
-      }
-      accepted.inc();
-      open.inc();
       this.#connections.add(raw);
-      raw.once('close', () => { this.#connections.delete(raw); limiter.release(address); open.dec(); });
-      // A device that rebooted never says goodbye: keepalive probes find such dead peers and free their slot.
-      raw.setKeepAlive(true, 60_000);
-      admitted(raw);
+      raw.once('close', () => this.#connections.delete(raw));
+      this.gate.accept(raw, admitted);
     });
     intake.onPressure((paused) => {
       for (const s of this.#streams) if (paused) s.pause(); else s.resume();
@@ -65,8 +55,9 @@ export class StreamListener {
   startStream(stream: Socket): void {
     this.#streams.add(stream);
     stream.once('close', () => this.#streams.delete(stream));
-    if (this.intake.paused) stream.pause();
     this.handleStream(stream);
+    // After a PROXY header the socket comes paused; under pressure it stays so until the pressure ends.
+    if (this.intake.paused) stream.pause(); else stream.resume();
   }
 
   async listen(): Promise<AddressInfo> {

@@ -8,6 +8,7 @@ import { startSyslogTcp, type SyslogStreamServer } from './syslog-tcp.js';
 import { startSyslogTls } from './syslog-tls.js';
 import { startSyslogUdp } from './syslog-udp.js';
 import { loadTlsCredentials } from './tls-credentials.js';
+import { proxyModeFor } from './proxy-setting.js';
 
 export interface SyslogInputs {
   /** Stops UDP at once and drains the stream listeners (bounded). */
@@ -22,6 +23,7 @@ export async function startSyslogInputs(config: Config, intake: Intake, metrics:
   const common = {
     host: config.listenHost, receiverId: config.receiverId, maxFrameBytes: config.maxFrameBytes,
     hashSourceAddress: config.hashSourceAddress, idleTimeoutMs: config.idleTimeoutMs, rfc3164TimeZone: config.rfc3164TimeZone,
+    proxyProtocol: proxyModeFor(config, 'syslog'), proxyHeaderTimeoutMs: config.proxyProtocolTimeoutMs,
     keepRaw: config.syslogKeepRaw,
   };
   const tlsWanted = config.syslogTlsPort > 0 && config.tlsCertFile !== '';

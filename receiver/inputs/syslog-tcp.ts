@@ -3,6 +3,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { Intake } from '../intake.js';
 import type { ReceiverMetrics } from '../receiver-metrics.js';
 import type { ConnectionLimiter } from './connection-limiter.js';
+import type { ProxyMode } from './proxy-protocol.js';
 import { createSyslogStreamHandler } from './syslog-connection.js';
 import { StreamListener } from './stream-listener.js';
 
@@ -14,6 +15,9 @@ export interface SyslogTcpOptions {
   readonly hashSourceAddress: boolean;
   readonly idleTimeoutMs: number;
   readonly rfc3164TimeZone?: string;
+  /** null: no PROXY protocol header expected. */
+  readonly proxyProtocol: ProxyMode | null;
+  readonly proxyHeaderTimeoutMs: number;
   /** Keep each frame's bytes in its body (SyslogContext.keepRaw). */
   readonly keepRaw?: boolean;
 }
@@ -33,7 +37,7 @@ export async function startSyslogTcp(
 ): Promise<SyslogStreamServer> {
   const handle = createSyslogStreamHandler({ ...options, transport: 'tcp' }, intake, metrics, log);
   const listener: StreamListener = new StreamListener(
-    { host: options.host, port: options.port, transport: 'tcp' }, limiter,
+    { host: options.host, port: options.port, transport: 'tcp', proxyProtocol: options.proxyProtocol, proxyHeaderTimeoutMs: options.proxyHeaderTimeoutMs }, limiter,
     (raw) => listener.startStream(raw), handle, intake, metrics, log,
   );
   const address = await listener.listen();

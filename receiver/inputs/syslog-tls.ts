@@ -48,6 +48,7 @@ export async function startSyslogTls(
     fail(socket, classifyHandshakeError(err), err.message);
   });
   tlsServer.on('secureConnection', (socket: TLSSocket) => {
+    listener.gate.adopt(socket);
     if (options.requireClientCert && !socket.authorized) {
       const peer = socket.getPeerCertificate();
       const detail = peer && Object.keys(peer).length > 0 ? `client certificate refused: ${String(socket.authorizationError)}` : 'no client certificate';
@@ -59,7 +60,7 @@ export async function startSyslogTls(
 
   const handle = createSyslogStreamHandler({ ...options, transport: 'tls' }, intake, metrics, log);
   const listener: StreamListener = new StreamListener(
-    { host: options.host, port: options.port, transport: 'tls' }, limiter,
+    { host: options.host, port: options.port, transport: 'tls', proxyProtocol: options.proxyProtocol, proxyHeaderTimeoutMs: options.proxyHeaderTimeoutMs }, limiter,
     (raw) => tlsServer.emit('connection', raw), handle, intake, metrics, log,
   );
   const address = await listener.listen();

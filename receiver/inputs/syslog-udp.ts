@@ -24,7 +24,7 @@ export interface SyslogUdpOptions {
 
 /**
  * One datagram is one message (RFC 5426). UDP cannot be paused, so anything refused is dropped and counted: by us
- * (oversize, memory bound) in fanin_receiver_udp_drops_total, by the kernel (receive buffer full while the event loop
+ * (oversize, memory bound, empty) in fanin_receiver_udp_drops_total, by the kernel (receive buffer full while the event loop
  * was busy) in fanin_receiver_udp_kernel_drops_total.
  */
 export async function startSyslogUdp(
@@ -39,7 +39,8 @@ export async function startSyslogUdp(
     if (datagram.length > options.maxFrameBytes) { metrics.udpDrops.inc({ reason: 'oversize' }); return; }
     if (!intake.canAccept) { metrics.udpDrops.inc({ reason: 'buffer_full' }); return; }
     const frame = stripTrailingTerminators(datagram);
-    if (frame.length === 0) return;
+    // Nothing but terminators: no message to keep, but the datagram is accounted for like every other.
+    if (frame.length === 0) { metrics.udpDrops.inc({ reason: 'empty' }); return; }
     const event = encodeSyslogFrame(frame, {
       receiverId: options.receiverId, source: normalizeAddress(rinfo.address), transport: 'udp',
       hashSourceAddress: options.hashSourceAddress, rfc3164TimeZone: options.rfc3164TimeZone, keepRaw: options.keepRaw,
