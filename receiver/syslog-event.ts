@@ -25,6 +25,12 @@ export interface SyslogContext {
    * Validate it at start-up with isValidTimeZone (syslog/time-zone.ts); an unknown name leaves such stamps unread.
    */
   readonly rfc3164TimeZone?: string;
+  /**
+   * Append the frame's bytes to the body (compact-body.ts, the trailing raw frame), so the syslog sink can hand the
+   * line on exactly as the device sent it. Off by default: it roughly doubles a syslog body, which every broker hop
+   * and every sink pays for.
+   */
+  readonly keepRaw?: boolean;
 }
 
 /**
@@ -35,6 +41,7 @@ export interface SyslogContext {
 export function encodeSyslogFrame(frame: Buffer, ctx: SyslogContext, now: Date): EncodedEvent {
   const key = syslogEventKey(ctx.hashSourceAddress ? ctx.source : null, frame);
   const { values, parseErrorCode, route } = syslogBodyValues(frame, ctx, now);
+  if (ctx.keepRaw === true) values.push(frame);
   return { key, body: packTuple(values), parsed: parseErrorCode === null, parseErrorCode, route };
 }
 

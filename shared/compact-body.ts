@@ -7,6 +7,10 @@
  * A compact body decodes (batch-codec decodeBody) to exactly the envelope object the map form held, with the same
  * keys in the same order, so sinks write the same lines. Map bodies (Forward, HTTP, and syslog bodies of earlier
  * versions still in a queue or spool) are read as before. Schemas are append-only: a number is never reused.
+ *
+ * A syslog body may carry one more value after the schema's fields: the frame's bytes as the device sent them
+ * (receiver.syslogKeepRaw). It is no envelope field (sinks that write envelopes never see it); only the syslog sink
+ * reads it, with compactRawFrame, to hand the line on byte for byte.
  */
 import type { EventEnvelope } from './envelope.js';
 
@@ -32,8 +36,19 @@ export function expandCompactBody(values: readonly unknown[]): Record<string, un
   const schema = values[0];
   const fields = typeof schema === 'number' ? COMPACT_BODY_FIELDS[schema] : undefined;
   if (!fields) throw new CompactBodyError(`unknown compact body schema ${String(schema)}`);
-  if (values.length !== fields.length + 1) throw new CompactBodyError(`compact body schema ${String(schema)} has ${fields.length} fields, got ${values.length - 1}`);
+  if (values.length !== fields.length + 1 && !(values.length === fields.length + 2 && values[fields.length + 1] instanceof Uint8Array)) {
+    throw new CompactBodyError(`compact body schema ${String(schema)} has ${fields.length} fields, got ${values.length - 1}`);
+  }
   const envelope: Record<string, unknown> = {};
   for (let i = 0; i < fields.length; i++) envelope[fields[i]!] = values[i + 1];
   return envelope;
+}
+
+/** The frame bytes a compact body carries after its fields (receiver.syslogKeepRaw), or null when it carries none. */
+export function compactRawFrame(values: readonly unknown[]): Uint8Array | null {
+  const schema = values[0];
+  const fields = typeof schema === 'number' ? COMPACT_BODY_FIELDS[schema] : undefined;
+  if (!fields || values.length !== fields.length + 2) return null;
+  const raw = values[fields.length + 1];
+  return raw instanceof Uint8Array ? raw : null;
 }

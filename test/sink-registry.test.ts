@@ -8,9 +8,9 @@ import { z } from 'zod';
 
 describe('sink registry', () => {
   it('lists each type once, and the types are what sinkDefinitions accepts', () => {
-    assert.deepEqual(sinkTypes, ['file', 'forward', 'postgres', 'http', 'stdout']);
+    assert.deepEqual(sinkTypes, ['file', 'forward', 'postgres', 'http', 'stdout', 'syslog']);
     assert.equal(new Set(sinkTypes).size, sinkTypes.length);
-    assert.match(settings.sinkDefinitions.doc, /"type": "file\|forward\|postgres\|http\|stdout"/);
+    assert.match(settings.sinkDefinitions.doc, /"type": "file\|forward\|postgres\|http\|stdout\|syslog"/);
   });
 
   it('puts every plug-in setting into the settings table under its type\'s prefix, and nothing else there', () => {
@@ -24,7 +24,7 @@ describe('sink registry', () => {
     }
     const sinkKeys = Object.values(settings).map((s) => s.key).filter((k) => /^uploader\.[a-z]+Sink\./.test(k));
     assert.deepEqual(new Set(sinkKeys), fromPlugins);
-    assert.equal(fromPlugins.size, 41);
+    assert.equal(fromPlugins.size, 61); // file 8, forward 19, postgres 9, http 7, stdout 0, syslog 18
   });
 
   it('refuses a plug-in whose settings stray outside its block', () => {

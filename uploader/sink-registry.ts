@@ -4,6 +4,7 @@ import { httpSinkPlugin } from './http-sink/plugin.js';
 import { postgresSinkPlugin } from './postgres-sink/plugin.js';
 import type { SinkPlugin } from './sink-plugin.js';
 import { stdoutSinkPlugin } from './stdout-sink/plugin.js';
+import { syslogSinkPlugin } from './syslog-sink/plugin.js';
 
 /**
  * Every kind of sink the uploader can run. Adding one is a folder with a plugin.ts (docs/sinks.md, "Adding a sink")
@@ -16,6 +17,7 @@ export const sinkPlugins = [
   postgresSinkPlugin,
   httpSinkPlugin,
   stdoutSinkPlugin,
+  syslogSinkPlugin,
 ] as const;
 
 export type SinkType = (typeof sinkPlugins)[number]['type'];

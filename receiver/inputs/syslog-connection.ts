@@ -16,6 +16,8 @@ export interface SyslogStreamConfig {
   readonly idleTimeoutMs: number;
   /** Zone of RFC 3164 stamps without one (see SyslogContext); undefined: UTC. */
   readonly rfc3164TimeZone?: string;
+  /** Keep each frame's bytes in its body (SyslogContext.keepRaw). */
+  readonly keepRaw?: boolean;
 }
 
 /**
@@ -38,6 +40,7 @@ export function createSyslogStreamHandler(
     const source = normalizeAddress(socket.remoteAddress);
     const eventContext = {
       receiverId: config.receiverId, source, transport, hashSourceAddress: config.hashSourceAddress, rfc3164TimeZone: config.rfc3164TimeZone,
+      keepRaw: config.keepRaw,
     } as const;
     const decoder = new SyslogFrameDecoder({ maxFrameBytes: config.maxFrameBytes, onDigitsNotLength: countDigitsNotLength });
     // Counted once per read, not per frame: a metric call per event showed in the receiver's profile.

@@ -24,6 +24,7 @@ export async function startSyslogInputs(config: Config, intake: Intake, metrics:
     host: config.listenHost, receiverId: config.receiverId, maxFrameBytes: config.maxFrameBytes,
     hashSourceAddress: config.hashSourceAddress, idleTimeoutMs: config.idleTimeoutMs, rfc3164TimeZone: config.rfc3164TimeZone,
     proxyProtocol: proxyModeFor(config, 'syslog'), proxyHeaderTimeoutMs: config.proxyProtocolTimeoutMs,
+    keepRaw: config.syslogKeepRaw,
   };
   const tlsWanted = config.syslogTlsPort > 0 && config.tlsCertFile !== '';
   // Before anything binds: a TLS misconfiguration stops the receiver with the setting named.

@@ -18,6 +18,8 @@ export interface SyslogTcpOptions {
   /** null: no PROXY protocol header expected. */
   readonly proxyProtocol: ProxyMode | null;
   readonly proxyHeaderTimeoutMs: number;
+  /** Keep each frame's bytes in its body (SyslogContext.keepRaw). */
+  readonly keepRaw?: boolean;
 }
 
 export interface SyslogStreamServer {

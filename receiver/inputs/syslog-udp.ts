@@ -18,6 +18,8 @@ export interface SyslogUdpOptions {
   readonly receiveBufferBytes: number;
   /** Zone of RFC 3164 stamps without one (see SyslogContext); undefined: UTC. */
   readonly rfc3164TimeZone?: string;
+  /** Keep each datagram's bytes in its body (SyslogContext.keepRaw). */
+  readonly keepRaw?: boolean;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function startSyslogUdp(
     if (frame.length === 0) { metrics.udpDrops.inc({ reason: 'empty' }); return; }
     const event = encodeSyslogFrame(frame, {
       receiverId: options.receiverId, source: normalizeAddress(rinfo.address), transport: 'udp',
-      hashSourceAddress: options.hashSourceAddress, rfc3164TimeZone: options.rfc3164TimeZone,
+      hashSourceAddress: options.hashSourceAddress, rfc3164TimeZone: options.rfc3164TimeZone, keepRaw: options.keepRaw,
     }, new Date());
     if (!event.parsed) metrics.parseErrors.inc({ protocol: 'syslog', code: event.parseErrorCode ?? 'UNKNOWN' });
     received.inc();

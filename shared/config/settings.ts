@@ -71,6 +71,8 @@ const coreSettings = {
   maxFrameBytes: setting('receiver.maxFrameBytes', positiveInt, 65536,
     'Largest syslog message: a larger TCP/TLS frame (or an octet count declaring one) closes the connection, a larger UDP datagram is dropped; both counted.'),
   httpMaxBodyBytes: setting('receiver.httpMaxBodyBytes', positiveInt, 4 * 1024 * 1024, 'Largest HTTP request body.'),
+  syslogKeepRaw: setting('receiver.syslogKeepRaw', bool, false,
+    'Keep each syslog line\'s bytes in its event body, so the syslog sink can hand it on byte for byte (docs/syslog-sink.md); roughly doubles a syslog body.'),
   hashSourceAddress: setting('receiver.hashSourceAddress', bool, true,
     'Include the sender address in the syslog dedup key; turn off when copies reach receivers through different NATs or relays.'),
   syslogTlsPort: setting('receiver.syslogTlsPort', port, 6514,
