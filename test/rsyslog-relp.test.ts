@@ -10,6 +10,7 @@ import { metricValue } from './support/local-fleet-process.js';
 import { Rsyslogd, rsyslogInput, rsyslogRelpMissing } from './support/rsyslogd.js';
 import { AMQP_URL, cleanupNamespace, REDIS_URL, uniqueNamespace, waitFor } from './support/services.js';
 import { openTcp } from './support/sockets.js';
+import { makeTestCertificates } from './support/test-certs.js';
 
 /**
  * rsyslog's own reliable forwarding into fanin: a private rsyslogd takes numbered lines on imtcp and hands each to two
@@ -51,10 +52,11 @@ describe('rsyslog omrelp to two receivers, one restarted mid-stream', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fanin-relp-'));
   const outDir = join(dir, 'out');
   let ports: { input: number; relpA: number; relpB: number; metricsA: number; metricsB: number; worker: number; uploader: number };
-  const receivers = new Map<'a' | 'b', CliProcess>();
+  const receivers = new Map<string, CliProcess>();
   let worker: CliProcess;
   let uploader: CliProcess;
   let rsyslog: Rsyslogd | null = null;
+  let rsyslogTls: Rsyslogd | null = null;
 
   const common = (metricsPort: number): Record<string, string> => ({
     FANIN_NAMESPACE: namespace, FANIN_AMQP_URL: AMQP_URL, FANIN_REDIS_URL: REDIS_URL, FANIN_LOG_LEVEL: 'warn',
@@ -62,11 +64,11 @@ describe('rsyslog omrelp to two receivers, one restarted mid-stream', () => {
     FANIN_UPLOADER_FILE_SINK_DIR: outDir, FANIN_UPLOADER_SECONDARY_DIR: join(dir, 'secondary'), FANIN_RECEIVER_SPOOL_DIR: join(dir, 'spool'),
   });
   const ready = (port: number) => waitFor(`readyz on ${port}`, async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.ok ? true : undefined, 30_000);
-  const startReceiver = async (id: 'a' | 'b') => {
-    const [relp, metricsPort] = id === 'a' ? [ports.relpA, ports.metricsA] : [ports.relpB, ports.metricsB];
+  const startReceiver = async (id: string, at = id === 'a' ? [ports.relpA, ports.metricsA] : [ports.relpB, ports.metricsB], env: Record<string, string> = {}) => {
+    const [relp, metricsPort] = at as [number, number];
     const p = new CliProcess(['receiver'], {
       ...common(metricsPort), FANIN_LOG_LEVEL: 'info', FANIN_RECEIVER_ID: id, FANIN_RECEIVER_LISTEN_HOST: '127.0.0.1', FANIN_RECEIVER_RELP_PORT: String(relp),
-      FANIN_RECEIVER_SYSLOG_PORT: '0', FANIN_RECEIVER_SYSLOG_TLS_PORT: '0', FANIN_RECEIVER_FORWARD_PORT: '0', FANIN_RECEIVER_HTTP_PORT: '0',
+      FANIN_RECEIVER_SYSLOG_PORT: '0', FANIN_RECEIVER_SYSLOG_TLS_PORT: '0', FANIN_RECEIVER_FORWARD_PORT: '0', FANIN_RECEIVER_HTTP_PORT: '0', ...env,
     });
     receivers.set(id, p);
     await ready(metricsPort);
@@ -94,7 +96,7 @@ describe('rsyslog omrelp to two receivers, one restarted mid-stream', () => {
     ].join('\n'))}`, ports.input);
   });
   after(async () => {
-    await rsyslog?.stop();
+    await Promise.all([rsyslog?.stop(), rsyslogTls?.stop()]);
     await Promise.all([...receivers.values(), worker, uploader].map((p) => p?.stop()));
     await cleanupNamespace(namespace);
     rmSync(dir, { recursive: true, force: true });
@@ -124,8 +126,8 @@ describe('rsyslog omrelp to two receivers, one restarted mid-stream', () => {
   };
 
   /** Sends `count` numbered lines to rsyslog at `perSecond`, calling `at(seq)` before each; resolves when sent. */
-  const stream = async (runId: string, count: number, perSecond: number, at: (seq: number) => Promise<void> | void) => {
-    const sender = await openTcp(ports.input);
+  const stream = async (runId: string, count: number, perSecond: number, at: (seq: number) => Promise<void> | void, port = ports.input) => {
+    const sender = await openTcp(port);
     const started = Date.now();
     for (let seq = 0; seq < count; seq++) {
       await at(seq);
@@ -200,5 +202,30 @@ describe('rsyslog omrelp to two receivers, one restarted mid-stream', () => {
     console.log(`# SIGKILL run: ${lines.length} lines for ${count} events, ${duplicated.length} landed twice`);
     const viaNewB = metricValue(await metrics(ports.metricsB), 'fanin_receiver_events_received_total', { transport: 'relp' });
     assert.ok(viaNewB >= count - killAt - perSecond, `rsyslog reconnected to the restarted receiver b: ${viaNewB} copies since the restart`);
+  });
+
+  // librelp with GnuTLS (its default) offers only anonymous cipher suites unless it has a certificate of its own
+  // (tls.myCert): the receiver then finds no shared cipher. So the sender presents one, and the receiver requires it.
+  it('over mutual TLS: omrelp tls="on" (GnuTLS, the server name checked, a client certificate) to receiver.relpTls', async () => {
+    const certs = makeTestCertificates();
+    const [input, relp, metricsPort] = await privatePorts(3) as [number, number, number];
+    await startReceiver('t', [relp, metricsPort], {
+      FANIN_RECEIVER_RELP_TLS: 'true', FANIN_RECEIVER_TLS_CERT_FILE: certs.server.cert, FANIN_RECEIVER_TLS_KEY_FILE: certs.server.key,
+      FANIN_RECEIVER_TLS_CA_FILE: certs.caFile, FANIN_RECEIVER_TLS_REQUIRE_CLIENT_CERT: 'true',
+    });
+    const tlsDir = join(dir, 'tls');
+    rsyslogTls = await Rsyslogd.start(tlsDir, `module(load="omrelp")\n${rsyslogInput(input, join(tlsDir, 'work'), [
+      `  action(type="omrelp" target="127.0.0.1" port="${relp}" template="RSYSLOG_SyslogProtocol23Format" tls="on"`,
+      `         tls.caCert="${certs.caFile}" tls.myCert="${certs.client.cert}" tls.myPrivKey="${certs.client.key}"`,
+      '         tls.authMode="name" tls.permittedPeer=["localhost"]',
+      '         action.resumeRetryCount="-1" action.resumeInterval="1")',
+    ].join('\n'))}`, input);
+    const runId = `tls-${randomBytes(3).toString('hex')}`;
+    await stream(runId, 1000, 2000, () => undefined, input);
+    const lines = await settled(`run=${runId} `, 1000, 60_000);
+    const { lost, duplicated } = check(lines, 1000);
+    assert.deepEqual([lost, duplicated], [[], []], 'every line once');
+    assert.ok(lines.every((l) => l.transport === 'relp' && l.receiver === 't'));
+    assert.equal(metricValue(await metrics(metricsPort), 'fanin_receiver_relp_acks_total', { result: 'acked' }), 1000);
   });
 });
