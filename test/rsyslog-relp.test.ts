@@ -27,14 +27,18 @@ const WINDOW = 128;
 
 interface SinkLine { message: string | null; transport: string; source: string | null; receiver: string }
 
-/** Ports from this suite's private range (46000-46999) that are free on 127.0.0.1 now; bounded attempts. */
-async function privatePorts(count: number): Promise<number[]> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const base = 46100 + Math.floor(Math.random() * 80) * 10;
+/**
+ * `count` consecutive ports free on 127.0.0.1 now, below the kernel's ephemeral range (32768+): a receiver restarted
+ * mid-stream binds its port again, and in the ephemeral range an outgoing connection (rsyslog reconnecting, say) could
+ * have taken it meanwhile. Bounded attempts.
+ */
+async function freePortsBelowEphemeral(count: number): Promise<number[]> {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 1200) * 10;
     const ports = Array.from({ length: count }, (_, i) => base + i);
     if ((await Promise.all(ports.map(tcpFree))).every(Boolean)) return ports;
   }
-  throw new Error('no free ports in 46100-46999');
+  throw new Error('no free ports in 20000-32000');
 }
 
 function tcpFree(port: number): Promise<boolean> {
@@ -78,7 +82,7 @@ describe('rsyslog omrelp to two receivers, one restarted mid-stream', () => {
   const metrics = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 
   before(async () => {
-    const [input, relpA, relpB, metricsA, metricsB, workerPort, uploaderPort] = await privatePorts(7) as
+    const [input, relpA, relpB, metricsA, metricsB, workerPort, uploaderPort] = await freePortsBelowEphemeral(7) as
       [number, number, number, number, number, number, number];
     ports = { input, relpA, relpB, metricsA, metricsB, worker: workerPort, uploader: uploaderPort };
     worker = new CliProcess(['worker'], common(ports.worker));
@@ -208,7 +212,7 @@ describe('rsyslog omrelp to two receivers, one restarted mid-stream', () => {
   // (tls.myCert): the receiver then finds no shared cipher. So the sender presents one, and the receiver requires it.
   it('over mutual TLS: omrelp tls="on" (GnuTLS, the server name checked, a client certificate) to receiver.relpTls', async () => {
     const certs = makeTestCertificates();
-    const [input, relp, metricsPort] = await privatePorts(3) as [number, number, number];
+    const [input, relp, metricsPort] = await freePortsBelowEphemeral(3) as [number, number, number];
     await startReceiver('t', [relp, metricsPort], {
       FANIN_RECEIVER_RELP_TLS: 'true', FANIN_RECEIVER_TLS_CERT_FILE: certs.server.cert, FANIN_RECEIVER_TLS_KEY_FILE: certs.server.key,
       FANIN_RECEIVER_TLS_CA_FILE: certs.caFile, FANIN_RECEIVER_TLS_REQUIRE_CLIENT_CERT: 'true',

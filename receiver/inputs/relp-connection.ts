@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { Intake } from '../intake.js';
 import type { ReceiverMetrics } from '../receiver-metrics.js';
 import { encodeSyslogFrame, stripTrailingTerminators, type SyslogContext } from '../syslog-event.js';
-import { RelpError } from './relp-errors.js';
+import { RELP_ERRORS, RelpError } from './relp-errors.js';
 import { encodeRelpFrame, nextTxnr, RelpFrameReader, SERVERCLOSE_FRAME, type RelpFrame } from './relp-frame.js';
 import type { RelpCommandLabel, RelpMetrics } from './relp-metrics.js';
 import { answerOpen, parseOffers } from './relp-offers.js';
@@ -169,7 +169,7 @@ export class RelpConnection {
       default:
         // Not offered, so a correct client never sends it: answered 500 (the client gives up on that command).
         this.count('other');
-        this.deps.metrics.errors.inc({ reason: new RelpError('UNKNOWN_COMMAND', '').reason });
+        this.deps.metrics.errors.inc({ reason: RELP_ERRORS.UNKNOWN_COMMAND.reason });
         this.respond(frame.txnr, '500 command not supported');
         return false;
     }
