@@ -57,8 +57,8 @@ const RSP_OK = '200 OK';
  *
  * Closing (receiver drain, idle, a broken stream, the client's `close`): reading stops at once, the responses of
  * confirmed frames are written (bounded by closeGraceMs), then `serverclose` and FIN. librelp keeps every frame it
- * has no `rsp` for and sends it again on its next session, to this receiver or another, so what is not acked here
- * is resent, and what was acked is in the broker.
+ * has no `rsp` for and sends it again on its next session, so what is not acked here is resent, and what was acked
+ * is in the broker.
  */
 export class RelpConnection {
   private state: State = 'awaiting-open';
