@@ -5,6 +5,7 @@ import type { Config } from '../shared/config/settings.js';
 import { forwardServerOptions } from '../receiver/forward/forward-input.js';
 import { httpInputOptions } from '../receiver/inputs/http-input-options.js';
 import { loadTlsCredentials } from '../receiver/inputs/tls-credentials.js';
+import { relpInputOptions } from '../receiver/inputs/relp-input.js';
 import { sinkBuilders } from '../uploader/create-sinks.js';
 import { resolveSinkPlans, unroutedSinkProblems, unusedSinkDefinitions, type SinkPlan } from '../uploader/sink-plan.js';
 
@@ -36,6 +37,7 @@ export function validateConfiguration(config: Config): Validation {
   });
   check(() => { if (config.forwardPort > 0) forwardServerOptions(config); });
   check(() => { if (config.httpPort > 0) httpInputOptions(config); });
+  check(() => { if (config.relpPort > 0) relpInputOptions(config); });
   // Sink by sink, so a definition that cannot be resolved does not hide what is wrong with the others' options.
   const plans: SinkPlan[] = [];
   // Each alone (the unrouted sink's checks need every plan: they run once below).
@@ -57,6 +59,7 @@ function summarise(config: Config, plans: readonly SinkPlan[]): string {
     config.syslogTlsPort > 0 && config.tlsCertFile !== '' ? `syslog tls ${config.syslogTlsPort}` : null,
     config.forwardPort > 0 ? `forward${config.forwardTls ? ' tls' : ''} ${config.forwardPort}` : null,
     config.httpPort > 0 ? `http${config.httpTls ? 's' : ''} ${config.httpPort}` : null,
+    config.relpPort > 0 ? `relp${config.relpTls ? ' tls' : ''} ${config.relpPort}` : null,
   ].filter((x) => x !== null);
   const sinks = plans.map((p) => p.name === p.type ? p.name : `${p.name} (${p.type})`);
   return `namespace "${config.namespace}": receiver ${config.receiverId} (${inputs.join(', ') || 'no inputs'} on ${config.listenHost}), `

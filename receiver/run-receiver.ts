@@ -17,6 +17,7 @@ import { Intake } from './intake.js';
 import { createReceiverMetrics, initialiseReceiverMetrics } from './receiver-metrics.js';
 import { ReceiverIdLease } from './receiver-id-lease.js';
 import { startForwardInput } from './forward/forward-input.js';
+import { startRelpInput } from './inputs/relp-input.js';
 import { join } from 'node:path';
 import { SpoolJournal } from './spool/spool-journal.js';
 
@@ -82,13 +83,14 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
   let http: HttpInput | null = null;
   if (config.httpPort > 0) http = await startHttpInput(httpInputOptions(config), intake, metrics, log);
   const forward = await startForwardInput(config, intake, registry, metrics, log);
-  log.info({ bootId, forward: config.forwardPort, syslog: config.syslogPort, syslogTls: config.syslogTlsPort, http: config.httpPort, metrics: config.metricsPort }, 'receiver listening');
+  const relp = await startRelpInput(config, intake, registry, metrics, log);
+  log.info({ bootId, forward: config.forwardPort, relp: config.relpPort, syslog: config.syslogPort, syslogTls: config.syslogTlsPort, http: config.httpPort, metrics: config.metricsPort }, 'receiver listening');
 
   return {
     drain: async () => {
       lease.startDraining();
-      // Forward connections stop reading at once but keep the batcher's age bound to get their pending acks out.
-      await Promise.all([syslog.close(), http?.close(Math.max(1000, Math.floor(config.drainTimeoutMs / 3))), forward?.close()]);
+      // Forward and RELP connections stop reading at once but keep the batcher's age bound to get their pending acks out.
+      await Promise.all([syslog.close(), http?.close(Math.max(1000, Math.floor(config.drainTimeoutMs / 3))), forward?.close(), relp?.close()]);
       batcher.flush();
       const left = await publisher.drain(Math.max(1000, config.drainTimeoutMs - 2000));
       if (left > 0) log.error({ batches: left }, 'drain ended with batches neither confirmed nor spooled; their events exist only at the other receivers');

@@ -3,7 +3,7 @@
  * unchanged to the sinks; the worker never decodes them. Field names are the sink's output names (docs/design.md §5).
  */
 export type EventFormat = 'rfc5424' | 'rfc3164' | 'forward' | 'http' | 'raw';
-export type Transport = 'udp' | 'tcp' | 'tls' | 'http' | 'forward';
+export type Transport = 'udp' | 'tcp' | 'tls' | 'http' | 'forward' | 'relp';
 
 export interface EventEnvelope {
   tag: string;

@@ -94,6 +94,10 @@ const coreSettings = {
     'SO_RCVBUF requested for the syslog UDP socket (0: the kernel default); Linux caps it at net.core.rmem_max. The effective size is logged.'),
   rfc3164TimeZone: setting('receiver.rfc3164TimeZone', z.string().refine(isTimeZoneName, 'UTC, local, or an IANA zone name such as Europe/Berlin'), 'UTC',
     'Time zone of RFC 3164 timestamps, which carry none: UTC, local, or an IANA name (daylight saving applied).'),
+  relpPort: setting('receiver.relpPort', port, 0,
+    'RELP input port (rsyslog omrelp; 0 disables): each message is answered "rsp 200" only after the broker confirmed (or the spool took) its batch; see docs/relp.md.'),
+  relpTls: setting('receiver.relpTls', bool, false,
+    'RELP over TLS (omrelp tls="on"), with the receiver\'s TLS certificate and client-certificate settings.'),
   // Batch bounds, confirms in flight and prefetch tuned with `npm run bench` (bench/README.md): 256 KiB batches with
   // 64 in flight sustained 30.4k unique events/s against 23.1k for 64 KiB with 32 (and prefetch 16), side by side;
   // 128 KiB with prefetch 32 then kept that maximum (43.5k vs 43.4k, medians of two runs each, alternated) and halved

@@ -14,6 +14,18 @@ export function rsyslogMissing(needGtls: boolean): string | null {
 }
 
 /**
+ * Why RELP tests cannot run here (null: they can): rsyslogd and omrelp, Debian's rsyslog-relp. RSYSLOG_MODDIR (rsyslog's
+ * own variable for its module directory, inherited by the private rsyslogd) is looked in first.
+ */
+export function rsyslogRelpMissing(): string | null {
+  const missing = rsyslogMissing(false);
+  if (missing) return missing;
+  const dirs = [process.env.RSYSLOG_MODDIR, ...MODULE_DIRS].filter((d): d is string => d !== undefined && d !== '');
+  if (!dirs.some((d) => existsSync(join(d, 'omrelp.so')))) return 'rsyslog omrelp not installed (Debian: apt-get install rsyslog-relp)';
+  return null;
+}
+
+/**
  * A private rsyslogd (`rsyslogd -n -f <conf> -i <pidfile>`) run as a child: its own config, work directory and pid
  * file in `dir`, nothing of the system's rsyslog touched. Ready once its imtcp input on `inputPort` accepts.
  */
