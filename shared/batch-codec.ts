@@ -34,9 +34,9 @@ const PROCESSED_BATCH_VERSION_ROUTES = 2;
 
 /**
  * Limits for decoding untrusted bytes: a batch is at most a few MiB, never gigabytes. @msgpack/msgpack, not msgpackr:
- * with event bodies written by record-packer.ts and read by the file sink's transcoder, msgpackr for the batches
- * themselves showed no end-to-end gain (`npm run bench`, alternated runs: 40.6k and 34.5k unique events/s with
- * msgpackr, 43.0k and 47.1k without), so the named library stays (bench/README.md).
+ * event bodies are written by record-packer.ts and read by the file sink's transcoder, so the batch envelope itself
+ * is a small share of the work and a faster library for it showed no end-to-end gain (bench/README.md, "What moved
+ * the number"); one msgpack library is less to keep.
  */
 const decoder = new Decoder({
   maxStrLength: 16 * 1024 * 1024, maxBinLength: 64 * 1024 * 1024, maxArrayLength: 1_000_000, maxMapLength: 100_000,
