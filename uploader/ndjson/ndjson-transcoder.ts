@@ -103,15 +103,28 @@ function transcodeField(k: number): boolean {
     return true;
   }
   if ((k === 0 || k === 3 || k === 6) && !isStrAt()) return false;
-  if (k === TIME && isStrAt()) { transcodeTime(); return true; }
+  if (k === TIME && mayNeedPadding(peekStrLength())) { padTime(); return true; }
   transcodeValue(0);
   return true;
 }
 
-/** The event time as ndjsonTime writes it: a short fraction padded, anything else copied as any string. */
-function transcodeTime(): void {
+/** The length of the str at `at` without reading past it; -1 when the value there is no str. */
+function peekStrLength(): number {
+  const b = byteAt(at);
+  if (b >= 0xa0 && b <= 0xbf) return b & 0x1f;
+  if (b === 0xd9) return byteAt(at + 1);
+  if (b === 0xda) return byteAt(at + 1) * 256 + byteAt(at + 2);
+  if (b === 0xdb) return ((byteAt(at + 1) * 256 + byteAt(at + 2)) * 256 + byteAt(at + 3)) * 256 + byteAt(at + 4);
+  return -1;
+}
+
+/**
+ * An event time whose length says its fraction may be short: padded as ndjsonTime pads it when it has the shape,
+ * else copied as any string. Times of other lengths (the usual 0, 3, 6 or 9 digits) never come here.
+ */
+function padTime(): void {
   const length = readStrHeader();
-  if (mayNeedPadding(length) && isShortFractionTime(at, length)) {
+  if (isShortFractionTime(at, length)) {
     const zeros = paddingOf(length);
     ensure(length + zeros + 2);
     out[pos++] = 0x22; // "
