@@ -3,6 +3,7 @@ import { EVENT_KEY_BYTES, isEventId } from './event-key.js';
 import { expandCompactBody } from './compact-body.js';
 import { packRecord } from './record-packer.js';
 import { routesProblem, type EventRoutes } from './event-route.js';
+import type { Disposition } from './errors/disposition.js';
 
 /**
  * The two messages that cross the broker, each one msgpack array per AMQP message (batches, never single events:
@@ -43,9 +44,14 @@ const decoder = new Decoder({
 });
 const encoder = new Encoder();
 
+/**
+ * A batch whose bytes are not a batch this version reads. Disposition dead-letter: retrying cannot change the
+ * bytes, so the worker or uploader sets the batch aside in `<ns>.dead` with the message (docs/errors.md).
+ */
 export class BatchDecodeError extends Error {
   override readonly name = 'BatchDecodeError';
   readonly code = 'BATCH_UNDECODABLE';
+  readonly disposition: Disposition = 'dead-letter';
 }
 
 export interface NewEventBatch {
