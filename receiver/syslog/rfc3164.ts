@@ -15,6 +15,7 @@
 
 import { clockMark, isCiscoMnemonic, isFortiGate, isPrefixStart, readCiscoPrefix, readFortiGate } from './rfc3164-devices.js';
 import { readStamp, type StampOptions } from './rfc3164-stamp.js';
+import { isDigit } from './syslog-time.js';
 import { COLON, SP, hostTokenEnd, isAllDigits, isHostname, isTagByte, lastTokenIsHostname, skipSpaces, startsWith } from './syslog-bytes.js';
 import { type SyslogMessage, decodeMsg, fieldText, indexOfText } from './syslog-message.js';
 
@@ -40,17 +41,20 @@ export function parseRfc3164(
   if ((line[head] ?? 0) === 0xef && (line[head + 1] ?? 0) === 0xbb && (line[head + 2] ?? 0) === 0xbf) head += 3;
   while ((line[head] ?? 0) === SP) head++;
 
-  let pos = readStamp(line, clockMark(line, head), options, msg);
+  const stampStart = clockMark(line, head);
+  let pos = readStamp(line, stampStart, options, msg);
   let ciscoPrefix = false;
   if (pos < 0 && isPrefixStart(line[head])) {
     pos = readCiscoPrefix(line, head, options, msg);
     ciscoPrefix = pos >= 0;
+    // `123030: some-host: %SYS-5-...`: Cisco groups and the mnemonic, no stamp.
+    if (ciscoPrefix && msg.time === null) return wholeText(line, pos, msg);
   }
   if (pos < 0) return headerless(line, start, head, msg, options);
 
-  if ((line[pos] ?? 0) === COLON && (pos + 1 === line.length || (line[pos + 1] ?? 0) === SP)) {
-    // Cisco `timestamp: MSG`: no HOSTNAME after the stamp (the origin-id, if any, came before it).
-    msg.message = decodeMsg(line, pos + 2);
+  if (isLoneColon(line, pos)) {
+    // Cisco `timestamp: MSG`: no HOSTNAME field after the stamp (the origin-id, if any, came before it).
+    readCiscoBody(line, pos + 2, msg);
     return msg;
   }
   // Glued to something (`Jan  2 03:04:05x`), or an origin-id with a relay header after it: not a header we know.
@@ -60,8 +64,63 @@ export function parseRfc3164(
     return wholeText(line, start, msg);
   }
   pos = skipSpaces(line, pos);
+  // RFC 3164 5.4 example 4, `1990 Oct 22 10:52:01 TZ-6 scapegoat...`: after a year-first stamp a zone-shaped word
+  // that names no zone fanin knows (a POSIX TZ offset has the opposite sign of an ISO one) is neither HOSTNAME nor
+  // a shift of the time: it and the rest are MSG, and the time is read in the configured zone.
+  if (!ciscoPrefix && isDigit(line[stampStart] ?? 0) && (line[stampStart + 4] ?? 0) === SP && isZoneLike(line, pos)) {
+    return wholeText(line, pos, msg);
+  }
   readHostAndTag(line, pos, msg);
   return msg;
+}
+
+/**
+ * MSG after a Cisco `timestamp: `. Before a `%MNEMONIC`, a host (`core-sw-01: %LINK-...`, `core-sw-01 %LINK-...`,
+ * when no origin-id came before the stamp) or an IOS XR process (`config[65710]: %MGBL-...`) is read as such;
+ * otherwise all of it is MSG, since Cisco's text after the stamp is free-form.
+ */
+function readCiscoBody(line: Buffer, pos: number, msg: SyslogMessage): void {
+  const tagEnd = readTag(line, pos, msg);
+  if (tagEnd >= 0) {
+    if (isCiscoMnemonic(line, tagEnd)) {
+      if (msg.procId !== null) {
+        msg.message = decodeMsg(line, tagEnd);
+        return;
+      }
+      if (msg.hostname === null && isHostname(line, pos, tagNameEnd)) {
+        msg.hostname = msg.appName;
+        msg.appName = null;
+        msg.message = decodeMsg(line, tagEnd);
+        return;
+      }
+    }
+    msg.appName = null;
+    msg.procId = null;
+  } else if (msg.hostname === null) {
+    const end = hostTokenEnd(line, pos);
+    if (end > pos && lastTokenIsHostname() && (line[end] ?? 0) === SP && isCiscoMnemonic(line, end + 1)) {
+      msg.hostname = fieldText(line, pos, end);
+      msg.message = decodeMsg(line, end + 1);
+      return;
+    }
+  }
+  msg.message = decodeMsg(line, pos);
+}
+
+/** `TZ-6`, `EST+5`, `GMT+01:00` followed by SP or the end: 1 to 5 letters, a sign, 1 or 2 digits, `[:]mm`. */
+function isZoneLike(line: Buffer, pos: number): boolean {
+  let i = pos;
+  while (i < pos + 5 && isLetter(line[i] ?? 0)) i++;
+  const sign = line[i] ?? 0;
+  if (i === pos || (sign !== 0x2b && sign !== 0x2d) || !isDigit(line[i + 1] ?? 0)) return false;
+  i += isDigit(line[i + 2] ?? 0) ? 3 : 2;
+  if ((line[i] ?? 0) === COLON) i++;
+  if (isDigit(line[i] ?? 0) && isDigit(line[i + 1] ?? 0)) i += 2;
+  return i === line.length || (line[i] ?? 0) === SP;
+}
+
+function isLetter(b: number): boolean {
+  return (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7a;
 }
 
 /** After the timestamp: `[HOSTNAME SP] [TAG[PID]: ] MSG` with the device variants; fills msg. */

@@ -17,7 +17,7 @@ export type TimestampRead = { ok: true; iso: string; end: number } | { ok: false
 export interface TimestampReadOptions {
   /**
    * false (RFC 5424): 'T' and 'Z' upper case, at most 6 fraction digits, offset required.
-   * true (RFC 3164 lines): also 't'/'z', longer fractions cut to 6 digits, `+hhmm` offsets, and a missing
+   * true (RFC 3164 lines): also 't'/'z' or a space for 'T', longer fractions cut to 6 digits, `+hhmm` offsets, and a missing
    * offset means `zone` (null: the stamp is unusable).
    */
   lenient: boolean;
@@ -37,7 +37,8 @@ export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampRe
     return bad(pos, 'expected YYYY-MM-DD');
   }
   const t = line[pos + 10] ?? 0;
-  if (t !== 0x54 && !(options.lenient && t === 0x74)) return bad(pos + 10, "expected 'T'");
+  // RFC 3339 5.6 lets "applications using this syntax" use a space for 'T'; RFC 5424 does not.
+  if (t !== 0x54 && !(options.lenient && (t === 0x74 || t === 0x20))) return bad(pos + 10, "expected 'T'");
   const hour = readTwoDigits(line, pos + 11);
   const minute = readTwoDigits(line, pos + 14);
   const second = readTwoDigits(line, pos + 17);
