@@ -82,6 +82,11 @@ export function parseRfc3164(
  * otherwise all of it is MSG, since Cisco's text after the stamp is free-form.
  */
 function readCiscoBody(line: Buffer, pos: number, msg: SyslogMessage): void {
+  // Most Cisco lines go straight on with the mnemonic.
+  if ((line[pos] ?? 0) === PERCENT) {
+    msg.message = decodeMsg(line, pos);
+    return;
+  }
   const tagEnd = readTag(line, pos, msg);
   if (tagEnd >= 0) {
     if (isCiscoMnemonic(line, tagEnd)) {

@@ -7,7 +7,7 @@
 
 import type { StructuredData } from './syslog-message.js';
 import { START_SLOT, followingSlot, internedName, lastSlot, nameInSlot, rememberFollowing } from './interned-names.js';
-import { LINE, NO_ESCAPE, currentText, fail, utf8Text } from './line-state.js';
+import { LINE, NO_ESCAPE, currentText, fail, textAsciiEnd, utf8Text } from './line-state.js';
 
 const SP = 0x20;
 const QUOTE = 0x22;
@@ -43,7 +43,7 @@ export function readStructuredData(line: Buffer, pos: number): StructuredDataRea
   const state = LINE;
   const text = currentText(line);
   state.sdText = text;
-  state.sdTextEnd = text === null ? 0 : state.asciiEnd;
+  state.sdTextEnd = text === null ? 0 : textAsciiEnd();
   state.escapeAt = -1;
   const data = readElements(line, pos);
   state.sdText = null;
