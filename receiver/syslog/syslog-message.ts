@@ -59,8 +59,8 @@ export class SyslogParseError extends Error {
   }
 
   /**
-   * The parsers' own way to make one: the same fields without running Error's constructor, which costs a
-   * hundred times more than the parse of the line (it has no stack, which says nothing about a bad line anyway).
+   * The parsers' own way to make one: the same fields without running Error's constructor, which costs far more
+   * than the parse of the line (the error it makes has no stack, which would say nothing about a bad line anyway).
    */
   static of(code: SyslogParseErrorCode, message: string, offset: number): SyslogParseError {
     const err = Object.create(SyslogParseError.prototype) as { -readonly [K in keyof SyslogParseError]: SyslogParseError[K] };
