@@ -3,6 +3,7 @@ import { EVENT_KEY_BYTES, isEventId } from './event-key.js';
 import { expandCompactBody } from './compact-body.js';
 import { packRecord } from './record-packer.js';
 import { routesProblem, type EventRoutes } from './event-route.js';
+import type { Disposition } from './errors/disposition.js';
 
 /**
  * The two messages that cross the broker, each one msgpack array per AMQP message (batches, never single events:
@@ -34,18 +35,23 @@ const PROCESSED_BATCH_VERSION_ROUTES = 2;
 
 /**
  * Limits for decoding untrusted bytes: a batch is at most a few MiB, never gigabytes. @msgpack/msgpack, not msgpackr:
- * with event bodies written by record-packer.ts and read by the file sink's transcoder, msgpackr for the batches
- * themselves showed no end-to-end gain (`npm run bench`, alternated runs: 40.6k and 34.5k unique events/s with
- * msgpackr, 43.0k and 47.1k without), so the named library stays (bench/README.md).
+ * event bodies are written by record-packer.ts and read by the file sink's transcoder, so the batch envelope itself
+ * is a small share of the work and a faster library for it showed no end-to-end gain (bench/README.md, "What moved
+ * the number"); one msgpack library is less to keep.
  */
 const decoder = new Decoder({
   maxStrLength: 16 * 1024 * 1024, maxBinLength: 64 * 1024 * 1024, maxArrayLength: 1_000_000, maxMapLength: 100_000,
 });
 const encoder = new Encoder();
 
+/**
+ * A batch whose bytes are not a batch this version reads. Disposition dead-letter: retrying cannot change the
+ * bytes, so the worker or uploader sets the batch aside in `<ns>.dead` with the message (docs/errors.md).
+ */
 export class BatchDecodeError extends Error {
   override readonly name = 'BatchDecodeError';
   readonly code = 'BATCH_UNDECODABLE';
+  readonly disposition: Disposition = 'dead-letter';
 }
 
 export interface NewEventBatch {

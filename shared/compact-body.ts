@@ -1,8 +1,8 @@
 /**
  * Compact event bodies: a syslog envelope as a msgpack array `[schema, value…]` whose field names are implied by the
- * schema, instead of a map that spells every name out. The names were a third of a syslog body (129 of ~380 bytes in
- * the bench), and every body crosses the broker three times (two copies in, one out) and is written by the receiver
- * and read by the uploader: smaller bodies cost RabbitMQ, receivers and uploaders less (bench/README.md).
+ * schema, instead of a map that spells every name out. The names were a large share of a syslog body, and every
+ * body crosses the broker three times (two copies in, one out) and is written by the receiver and read by the
+ * uploader: smaller bodies cost RabbitMQ, receivers and uploaders less (bench/README.md).
  *
  * A compact body decodes (batch-codec decodeBody) to exactly the envelope object the map form held, with the same
  * keys in the same order, so sinks write the same lines. Map bodies (Forward, HTTP, and syslog bodies of earlier

@@ -7,7 +7,10 @@ export type Transport = 'udp' | 'tcp' | 'tls' | 'http' | 'forward' | 'relp';
 
 export interface EventEnvelope {
   tag: string;
-  /** Event time as the sender stated it, ISO 8601 UTC; null when the sender gave none. */
+  /**
+   * Event time as the sender stated it, RFC 3339 UTC with the fraction digits the source gave (Forward: always nine);
+   * null when the sender gave none. Sinks write it in one shape (docs/sinks.md, "Time").
+   */
   time: string | null;
   /** Receipt time at the receiver, milliseconds since the epoch (formatted by the sink). */
   received_at: number;

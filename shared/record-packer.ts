@@ -3,11 +3,10 @@ import { Encoder } from '@msgpack/msgpack';
 /**
  * msgpack for flat records (the event envelope): a map whose values are mostly strings, null and integers. Written
  * by hand because this is the receiver's hottest path: a general encoder (msgpackr, @msgpack/msgpack) walks every
- * value generically and spent ~40% of a receiver's CPU here (profile in bench/profiles/); this one copies each key's
- * precomputed header, copies short ASCII strings byte by byte and writes longer ones with one native UTF-8 write:
- * parse + encode of a frame as a map took 2.5 µs against 3.5 µs with msgpackr and 7.0 µs with @msgpack/msgpack, and
- * as a compact body (packTuple, what receivers write) 2.0 µs (`node dist/bench/record-packer.js`, each encoder in
- * its own process). Values of other types (nested maps such as structured data, floats,
+ * value generically and was the largest share of a receiver's CPU (profiles in bench/profiles/); this one copies each
+ * key's precomputed header, copies short ASCII strings byte by byte and writes longer ones with one native UTF-8
+ * write (compared with both libraries by `node dist/bench/record-packer.js`; figures in bench/README.md). Values of
+ * other types (nested maps such as structured data, floats,
  * negative numbers, binary) are handed to @msgpack/msgpack and its bytes spliced in, so the output is plain msgpack that any
  * reader decodes to the same record: map keys in insertion order, `undefined` as nil.
  *

@@ -15,7 +15,9 @@ function decode(stream: Buffer, cuts: number[], maxFrameBytes = MAX): string[] {
   const frames: Buffer[] = [];
   let prev = 0;
   for (const cut of [...cuts, stream.length]) {
-    frames.push(...decoder.push(stream.subarray(prev, cut)));
+    const { frames: got, error } = decoder.push(stream.subarray(prev, cut));
+    frames.push(...got);
+    if (error !== null) throw error;
     prev = cut;
   }
   const last = decoder.end();
@@ -108,42 +110,40 @@ describe('SyslogFrameDecoder', () => {
   it('rejects a huge MSG-LEN from its digits alone, before any body byte is buffered', () => {
     const decoder = new SyslogFrameDecoder({ maxFrameBytes: 65536 });
     // No SP and no body sent: the error must come from the length alone.
-    assert.throws(() => decoder.push(Buffer.from('999999999')), (err: unknown) => {
-      assert.ok(err instanceof FrameTooLargeError);
-      assert.equal(err.code, 'FRAME_TOO_LARGE');
-      assert.equal(err.declaredBytes, 999999999);
-      return true;
-    });
+    const { frames, error } = decoder.push(Buffer.from('999999999'));
+    assert.deepEqual(frames, []);
+    assert.ok(error instanceof FrameTooLargeError);
+    assert.equal(error.code, 'FRAME_TOO_LARGE');
+    assert.equal(error.disposition, 'close');
+    assert.equal(error.declaredBytes, 999999999);
   });
 
   it('rejects MSG-LEN as soon as the digits read so far pass the limit, even across pushes', () => {
     const decoder = new SyslogFrameDecoder({ maxFrameBytes: 1000 });
-    assert.deepEqual(decoder.push(Buffer.from('10')), []);
-    assert.throws(() => decoder.push(Buffer.from('01')), (err: unknown) => {
-      assert.ok(err instanceof FrameTooLargeError);
-      assert.equal(err.declaredBytes, 1001);
-      return true;
-    });
+    assert.deepEqual(decoder.push(Buffer.from('10')), { frames: [], error: null });
+    const { error } = decoder.push(Buffer.from('01'));
+    assert.ok(error instanceof FrameTooLargeError);
+    assert.equal(error.declaredBytes, 1001);
   });
 
   it('caps MSG-LEN at 10 digits even with an enormous limit', () => {
     const decoder = new SyslogFrameDecoder({ maxFrameBytes: Number.MAX_SAFE_INTEGER });
-    assert.throws(() => decoder.push(Buffer.from('12345678901 ')), FrameTooLargeError);
+    assert.ok(decoder.push(Buffer.from('12345678901 ')).error instanceof FrameTooLargeError);
   });
 
   it('accepts a frame of exactly maxFrameBytes in both framings', () => {
     const decoder = new SyslogFrameDecoder({ maxFrameBytes: 10 });
-    assert.deepEqual(decoder.push(Buffer.from('10 0123456789<13>abcdef\n')).map(String), ['0123456789', '<13>abcdef']);
+    const { frames, error } = decoder.push(Buffer.from('10 0123456789<13>abcdef\n'));
+    assert.equal(error, null);
+    assert.deepEqual(frames.map(String), ['0123456789', '<13>abcdef']);
   });
 
-  it('throws when a newline frame outgrows maxFrameBytes before its LF', () => {
+  it('fails when a newline frame outgrows maxFrameBytes before its LF', () => {
     const decoder = new SyslogFrameDecoder({ maxFrameBytes: 10 });
-    assert.deepEqual(decoder.push(Buffer.from('<13>abcdef')), []);
-    assert.throws(() => decoder.push(Buffer.from('g')), (err: unknown) => {
-      assert.ok(err instanceof FrameTooLargeError);
-      assert.equal(err.declaredBytes, null);
-      return true;
-    });
+    assert.deepEqual(decoder.push(Buffer.from('<13>abcdef')), { frames: [], error: null });
+    const { error } = decoder.push(Buffer.from('g'));
+    assert.ok(error instanceof FrameTooLargeError);
+    assert.equal(error.declaredBytes, null);
   });
 
   it('reads digits not followed by SP as the start of a newline frame (no PRI), counts it, and carries on', () => {
@@ -153,7 +153,7 @@ describe('SyslogFrameDecoder', () => {
     assert.deepEqual(decode(Buffer.from(stream), []), [
       '2024-01-01 10:00:00 host app: no PRI', '<13>octet ok', '123: Cisco sequence number', '<1>x', '<13>after',
     ]);
-    assert.deepEqual(decoder.push(Buffer.from(stream)).map(String), [
+    assert.deepEqual(decoder.push(Buffer.from(stream)).frames.map(String), [
       '2024-01-01 10:00:00 host app: no PRI', '<13>octet ok', '123: Cisco sequence number', '<1>x', '<13>after',
     ]);
     assert.equal(fallbacks, 2);
@@ -182,20 +182,20 @@ describe('SyslogFrameDecoder', () => {
   it('returns frames that do not alias the pushed chunks', () => {
     const decoder = new SyslogFrameDecoder({ maxFrameBytes: MAX });
     const first = Buffer.from('<13>one\n<13>tw');
-    const frames = decoder.push(first);
+    const { frames } = decoder.push(first);
     first.fill(0x58); // the caller reuses its read buffer
-    frames.push(...decoder.push(Buffer.from('o\n')));
+    frames.push(...decoder.push(Buffer.from('o\n')).frames);
     assert.deepEqual(frames.map(String), ['<13>one', '<13>two']);
   });
 
   it('end() returns the unterminated newline frame once, and drops a truncated octet-counted frame', () => {
     const lines = new SyslogFrameDecoder({ maxFrameBytes: MAX });
-    assert.deepEqual(lines.push(Buffer.from('<13>done\n<13>partial\r')).map(String), ['<13>done']);
+    assert.deepEqual(lines.push(Buffer.from('<13>done\n<13>partial\r')).frames.map(String), ['<13>done']);
     assert.equal(lines.end()?.toString(), '<13>partial');
     assert.equal(lines.end(), null);
 
     const octets = new SyslogFrameDecoder({ maxFrameBytes: MAX });
-    assert.deepEqual(octets.push(Buffer.from('20 <13>short')), []);
+    assert.deepEqual(octets.push(Buffer.from('20 <13>short')), { frames: [], error: null });
     assert.equal(octets.end(), null);
   });
 
@@ -212,14 +212,11 @@ describe('SyslogFrameDecoder', () => {
 });
 
 describe('frame decoder errors keep the good frames before them', () => {
-  it('hands back the complete frames of the same push with the error', () => {
+  it('hands back the complete frames of the same push with the error, and later pushes only the error', () => {
     const decoder = new SyslogFrameDecoder({ maxFrameBytes: 100 });
-    try {
-      decoder.push(Buffer.from('<13>1 - - - - - - one\n9 <13>1 two999999999 '));
-      assert.fail('expected FrameTooLargeError');
-    } catch (err) {
-      assert.ok(err instanceof FrameTooLargeError);
-      assert.deepEqual(err.framesBefore.map((f) => f.toString()), ['<13>1 - - - - - - one', '<13>1 two']);
-    }
+    const { frames, error } = decoder.push(Buffer.from('<13>1 - - - - - - one\n9 <13>1 two999999999 '));
+    assert.ok(error instanceof FrameTooLargeError);
+    assert.deepEqual(frames.map((f) => f.toString()), ['<13>1 - - - - - - one', '<13>1 two']);
+    assert.deepEqual(decoder.push(Buffer.from('<13>three\n')), { frames: [], error }, 'a broken stream stays broken');
   });
 });

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { decodeBody } from '../shared/batch-codec.js';
 import { encodeSyslogFrame } from '../receiver/syslog-event.js';
-import { FrameTooLargeError, SyslogFrameDecoder, trimLineEnd } from '../receiver/syslog/frame-decoder.js';
+import { SyslogFrameDecoder, trimLineEnd } from '../receiver/syslog/frame-decoder.js';
 import { parseSyslog } from '../receiver/syslog/parse-syslog.js';
 import { SyslogParseError, type SyslogParseResult } from '../receiver/syslog/syslog-message.js';
 import { entryBytes, loadCorpus } from './syslog-corpus.js';
@@ -165,14 +165,11 @@ export function decodeStream(stream: Buffer, cuts: number[], maxFrameBytes: numb
   const decoder = new SyslogFrameDecoder({ maxFrameBytes });
   const frames: Buffer[] = [];
   let prev = 0;
-  try {
-    for (const cut of [...cuts, stream.length]) {
-      frames.push(...decoder.push(stream.subarray(prev, cut)));
-      prev = cut;
-    }
-  } catch (err) {
-    if (err instanceof FrameTooLargeError) return err.code;
-    throw err;
+  for (const cut of [...cuts, stream.length]) {
+    const { frames: got, error } = decoder.push(stream.subarray(prev, cut));
+    if (error !== null) return error.code;
+    frames.push(...got);
+    prev = cut;
   }
   const last = decoder.end();
   if (last !== null) frames.push(last);

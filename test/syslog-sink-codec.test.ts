@@ -129,7 +129,7 @@ describe('syslog sink: RFC 5424 rendering of Forward and HTTP events', () => {
     const base: EventEnvelope = { tag: 'my tag/é', time: null, received_at: 1, receiver: 'a', source: null, transport: 'http', format: 'http', message: null, record: 'text' };
     assert.equal(renderRfc5424(base, 'x', opts).toString(), '<13>1 - - my_tag/_ - - [fanin@32473 id="x"] "text"');
     assert.equal(renderRfc5424({ ...base, tag: '', time: '2026-12-07T10:00:00.123456789Z' }, 'x', { ...opts, pri: 134 }).toString(),
-      '<134>1 2026-12-07T10:00:00.123Z - fanin - - [fanin@32473 id="x"] "text"');
+      '<134>1 2026-12-07T10:00:00.123456Z - fanin - - [fanin@32473 id="x"] "text"');
     assert.equal(headerField('a'.repeat(60), 48).length, 48);
   });
 

@@ -1,4 +1,5 @@
 import type { ProcessedBatch } from '../shared/batch-codec.js';
+import type { Disposition } from '../shared/errors/disposition.js';
 
 /** A sink durably writes processed batches; the uploader acks them only after `write` resolves. */
 export interface Sink {
@@ -17,7 +18,12 @@ export interface SinkWriteResult {
   readonly receivedAt: readonly number[];
 }
 
-/** An error that retrying cannot fix (the batch must be dead-lettered); any other error is retried. */
+/**
+ * An error that retrying cannot fix. Disposition dead-letter: the uploader sets that batch alone aside in
+ * `<ns>.dead` with the message; any other error a sink throws is retried (docs/errors.md).
+ */
 export class PermanentSinkError extends Error {
   override readonly name = 'PermanentSinkError';
+  readonly code: string = 'SINK_PERMANENT';
+  readonly disposition: Disposition = 'dead-letter';
 }

@@ -170,7 +170,9 @@ async function runReceiver(env: NaiveEnv): Promise<void> {
     if (paused) socket.pause();
     const decoder = new SyslogFrameDecoder({ maxFrameBytes: 65536 });
     socket.on('data', (chunk: Buffer) => {
-      try { for (const f of decoder.push(chunk)) publish(f); } catch { socket.destroy(); }
+      const { frames, error } = decoder.push(chunk);
+      for (const f of frames) publish(f);
+      if (error !== null) socket.destroy();
     });
     socket.on('end', () => { const last = decoder.end(); if (last) publish(last); socket.end(); });
     socket.on('error', () => undefined);

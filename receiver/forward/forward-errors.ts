@@ -1,14 +1,16 @@
+import { type Disposition, errorCatalog } from '../../shared/errors/disposition.js';
+
 /**
  * Every way Forward input can be refused, with a stable code, the metric reason it is counted under
  * (`fanin_receiver_forward_errors_total{reason}`) and its disposition. One catalog, as fastify keeps its errors.
  *
- * Dispositions:
- *   close: the connection is closed without an ack; the sender resends the chunk (to this or another receiver).
- *          Used for everything after which the byte stream cannot be trusted, and for limits.
- *   skip:  the offending event is left out and counted; the rest of the message is taken and acked (fluentd
- *          in_forward drops an entry whose record is nil the same way).
+ * Dispositions (shared/errors/disposition.ts, docs/errors.md):
+ *   close:    the connection is closed without an ack; the sender resends the chunk (to this or another receiver).
+ *             Used for everything after which the byte stream cannot be trusted, and for limits.
+ *   continue: the offending event is left out and counted; the rest of the message is taken and acked (fluentd
+ *             in_forward drops an entry whose record is nil the same way).
  */
-export const FORWARD_ERRORS = {
+export const FORWARD_ERRORS = errorCatalog({
   FRAME_TOO_LARGE: { reason: 'frame_too_large', disposition: 'close' },
   MSGPACK_INVALID: { reason: 'msgpack_invalid', disposition: 'close' },
   MSGPACK_TRUNCATED: { reason: 'msgpack_invalid', disposition: 'close' },
@@ -25,8 +27,8 @@ export const FORWARD_ERRORS = {
   HANDSHAKE_FAILED: { reason: 'handshake_failed', disposition: 'close' },
   TLS_HANDSHAKE_FAILED: { reason: 'tls_handshake_failed', disposition: 'close' },
   IDLE_TIMEOUT: { reason: 'idle_timeout', disposition: 'close' },
-  NIL_RECORD: { reason: 'nil_record', disposition: 'skip' },
-} as const;
+  NIL_RECORD: { reason: 'nil_record', disposition: 'continue' },
+});
 
 export type ForwardErrorCode = keyof typeof FORWARD_ERRORS;
 export type ForwardErrorReason = (typeof FORWARD_ERRORS)[ForwardErrorCode]['reason'];
@@ -38,6 +40,7 @@ export class ForwardError extends Error {
   }
 
   get reason(): ForwardErrorReason { return FORWARD_ERRORS[this.code].reason; }
+  get disposition(): Disposition { return FORWARD_ERRORS[this.code].disposition; }
 }
 
 /** Every reason label, so the metric's series exist (at 0) from the start. */

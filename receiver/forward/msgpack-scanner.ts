@@ -1,3 +1,4 @@
+import type { DecodeResult } from '../../shared/errors/decode-result.js';
 import { ForwardError } from './forward-errors.js';
 
 /**
@@ -109,9 +110,10 @@ export class MsgpackFrameScanner {
 
   /**
    * Appends bytes and returns every frame now complete, in order (each a copy the caller owns), and the error that
-   * broke the stream, if any: frames before the break are still good (their chunks can be acked).
+   * broke the stream, if any: frames before the break are still good (their chunks can be acked). The same contract
+   * as the syslog frame decoder (DecodeResult).
    */
-  push(chunk: Uint8Array): { frames: Buffer[]; error: ForwardError | null } {
+  push(chunk: Uint8Array): DecodeResult<ForwardError> {
     if (this.broken) return { frames: [], error: this.broken };
     this.append(chunk);
     const frames: Buffer[] = [];

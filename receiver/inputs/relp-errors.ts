@@ -1,14 +1,16 @@
+import { type Disposition, errorCatalog } from '../../shared/errors/disposition.js';
+
 /**
  * Every way a RELP session can be refused, with a stable code, the metric reason it is counted under
  * (`fanin_receiver_relp_errors_total{reason}`) and its disposition. One catalog, as the Forward input keeps its own.
  *
- * Dispositions:
- *   close:  no more frames are read; the `rsp` of every frame whose batch the broker confirmed is still written, then
+ * Dispositions (shared/errors/disposition.ts, docs/errors.md):
+ *   close:    no more frames are read; the `rsp` of every frame whose batch the broker confirmed is still written, then
  *           `serverclose` and the connection ends. The sender (librelp) resends every frame it holds unacknowledged,
  *           on a new connection. The RELP specification asks exactly this of a peer that detects a problem.
- *   refuse: the frame is answered `rsp 500` and the session goes on (a command this server does not offer).
+ *   continue: the frame is answered `rsp 500` and the session goes on (a command this server does not offer).
  */
-export const RELP_ERRORS = {
+export const RELP_ERRORS = errorCatalog({
   BAD_TXNR: { reason: 'bad_frame', disposition: 'close' },
   BAD_COMMAND: { reason: 'bad_frame', disposition: 'close' },
   BAD_DATALEN: { reason: 'bad_frame', disposition: 'close' },
@@ -20,8 +22,8 @@ export const RELP_ERRORS = {
   UNEXPECTED_RSP: { reason: 'unexpected_rsp', disposition: 'close' },
   IDLE_TIMEOUT: { reason: 'idle_timeout', disposition: 'close' },
   TLS_HANDSHAKE_FAILED: { reason: 'tls_handshake_failed', disposition: 'close' },
-  UNKNOWN_COMMAND: { reason: 'unknown_command', disposition: 'refuse' },
-} as const;
+  UNKNOWN_COMMAND: { reason: 'unknown_command', disposition: 'continue' },
+});
 
 export type RelpErrorCode = keyof typeof RELP_ERRORS;
 export type RelpErrorReason = (typeof RELP_ERRORS)[RelpErrorCode]['reason'];
@@ -33,7 +35,7 @@ export class RelpError extends Error {
   }
 
   get reason(): RelpErrorReason { return RELP_ERRORS[this.code].reason; }
-  get disposition(): 'close' | 'refuse' { return RELP_ERRORS[this.code].disposition; }
+  get disposition(): Disposition { return RELP_ERRORS[this.code].disposition; }
 }
 
 /** Every reason label, so the metric's series exist (at 0) from the start. */

@@ -4,7 +4,8 @@ import type { Logger } from '../../shared/logger.js';
 import type { Intake } from '../intake.js';
 import type { ReceiverMetrics } from '../receiver-metrics.js';
 import { encodeSyslogFrame } from '../syslog-event.js';
-import { FrameTooLargeError, SyslogFrameDecoder } from '../syslog/frame-decoder.js';
+import type { DecodeResult } from '../../shared/errors/decode-result.js';
+import { type FrameTooLargeError, SyslogFrameDecoder } from '../syslog/frame-decoder.js';
 import { ThrottledWarning } from './throttled-warning.js';
 
 export interface SyslogStreamConfig {
@@ -57,20 +58,25 @@ export function createSyslogStreamHandler(
     };
 
     socket.on('data', (chunk: Buffer) => {
-      let frames: Buffer[];
+      let result: DecodeResult<FrameTooLargeError>;
       try {
-        frames = decoder.push(chunk);
+        result = decoder.push(chunk);
       } catch (err) {
-        // Disposition fatal: past an oversized frame the stream has no frame boundary to resume at, and destroy()
-        // discards what the socket still holds, so a declared 999999999-byte body is never read.
-        const reason = err instanceof FrameTooLargeError ? 'frame_too_large' : 'unknown';
-        if (err instanceof FrameTooLargeError) takeAll(err.framesBefore);
-        if (reason === 'unknown') metrics.framesRejected.inc({ transport, reason }); else tooLarge.inc();
-        frameWarning.warn({ source, reason, err: (err as Error).message });
+        // A decoder bug (it reports bad input as `error`, never by throwing) costs this connection, not the process.
+        metrics.framesRejected.inc({ transport, reason: 'unknown' });
+        frameWarning.warn({ source, reason: 'unknown', err: (err as Error).message });
         socket.destroy();
         return;
       }
+      const { frames, error } = result;
       takeAll(frames);
+      if (error !== null) {
+        // Disposition close: past an oversized frame the stream has no frame boundary to resume at, and destroy()
+        // discards what the socket still holds, so a declared 999999999-byte body is never read.
+        tooLarge.inc();
+        frameWarning.warn({ source, reason: 'frame_too_large', err: error.message });
+        socket.destroy();
+      }
     });
     socket.on('end', () => {
       const last = decoder.end();

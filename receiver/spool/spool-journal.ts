@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Disposition } from '../../shared/errors/disposition.js';
 
 export type SpoolFsync = 'always' | 'never';
 
@@ -13,9 +14,15 @@ export interface SpoolJournalOptions {
   readonly fsync: SpoolFsync;
 }
 
+/**
+ * The spool's size bound or its disk is full. Disposition retry: the batch stays in memory (bounded by
+ * receiver.maxBufferedBatches, past which inputs push back) and is published or spooled again later; nothing is
+ * acknowledged to a sender meanwhile.
+ */
 export class SpoolFullError extends Error {
   override readonly name = 'SpoolFullError';
   readonly code = 'SPOOL_FULL';
+  readonly disposition: Disposition = 'retry';
 }
 
 /** Where a record came from, to release it when the broker confirmed it. */

@@ -11,6 +11,9 @@
 // Frames never alias the pushed chunks: the decoder keeps no reference into a chunk once push() returns, so a
 // caller may reuse its read buffer, and a small frame kept in a queue does not pin a 64 KiB socket chunk.
 
+import type { DecodeResult } from '../../shared/errors/decode-result.js';
+import type { Disposition } from '../../shared/errors/disposition.js';
+
 const NUL = 0x00;
 const LF = 0x0a;
 const CR = 0x0d;
@@ -29,17 +32,16 @@ export interface FrameDecoderOptions {
 }
 
 /**
- * A frame is larger than maxFrameBytes. Disposition: fatal for the connection — the decoder cannot find the
- * next frame boundary without reading the oversized frame, so the listener must close the socket.
+ * A frame is larger than maxFrameBytes. Disposition close: the decoder cannot find the next frame boundary without
+ * reading the oversized frame, so the listener closes the socket (docs/errors.md).
  */
 export class FrameTooLargeError extends Error {
   override readonly name = 'FrameTooLargeError';
   readonly code = 'FRAME_TOO_LARGE';
+  readonly disposition: Disposition = 'close';
   /** MSG-LEN the sender declared (octet counting), as far as its digits had arrived; null for a newline frame. */
   readonly declaredBytes: number | null;
   readonly maxFrameBytes: number;
-  /** Complete frames of the same push that came before the bad one: they are good and must not be lost. */
-  framesBefore: Buffer[] = [];
 
   constructor(declaredBytes: number | null, maxFrameBytes: number) {
     super(
@@ -64,8 +66,8 @@ export class SyslogFrameDecoder {
   /** Copies of the current frame's bytes so far: a list, not a growing Buffer, so each byte is copied twice at most. */
   #pending: Buffer[] = [];
   #pendingBytes = 0;
-  /** Once a push throws the stream is out of sync for good; later pushes repeat the error. */
-  #failure: Error | null = null;
+  /** Once a push fails the stream is out of sync for good; later pushes return the same error. */
+  #failure: FrameTooLargeError | null = null;
 
   constructor(options: FrameDecoderOptions) {
     const max = options.maxFrameBytes;
@@ -77,11 +79,12 @@ export class SyslogFrameDecoder {
   }
 
   /**
-   * Feed bytes from the socket; returns every frame completed by them (possibly none). Throws FrameTooLargeError,
-   * after which the connection must be closed (further pushes throw the same error).
+   * Feed bytes from the socket; returns every frame completed by them (possibly none), and a FrameTooLargeError
+   * when one broke the stream: the frames before it are good, and the connection must be closed (further pushes
+   * return the same error). The same contract as the Forward input's MsgpackFrameScanner (DecodeResult).
    */
-  push(chunk: Buffer): Buffer[] {
-    if (this.#failure !== null) throw this.#failure;
+  push(chunk: Buffer): DecodeResult<FrameTooLargeError> {
+    if (this.#failure !== null) return { frames: [], error: this.#failure };
     const frames: Buffer[] = [];
     try {
       let pos = 0;
@@ -102,13 +105,14 @@ export class SyslogFrameDecoder {
         }
       }
     } catch (err) {
-      this.#failure = err as Error;
+      // Only the size checks below throw; anything else is a bug and is not swallowed.
+      if (!(err instanceof FrameTooLargeError)) throw err;
+      this.#failure = err;
       this.#pending = [];
       this.#pendingBytes = 0;
-      if (err instanceof FrameTooLargeError) err.framesBefore = frames;
-      throw err;
+      return { frames, error: err };
     }
-    return frames;
+    return { frames, error: null };
   }
 
   /**

@@ -98,10 +98,9 @@ const coreSettings = {
     'RELP input port (rsyslog omrelp; 0 disables): each message is answered "rsp 200" only after the broker confirmed (or the spool took) its batch; see docs/relp.md.'),
   relpTls: setting('receiver.relpTls', bool, false,
     'RELP over TLS (omrelp tls="on"), with the receiver\'s TLS certificate and client-certificate settings.'),
-  // Batch bounds, confirms in flight and prefetch tuned with `npm run bench` (bench/README.md): 256 KiB batches with
-  // 64 in flight sustained 30.4k unique events/s against 23.1k for 64 KiB with 32 (and prefetch 16), side by side;
-  // 128 KiB with prefetch 32 then kept that maximum (43.5k vs 43.4k, medians of two runs each, alternated) and halved
-  // the p99 receipt-to-sink latency at 23k events/s (186 ms against 392 ms).
+  // Batch bounds, confirms in flight and prefetch tuned side by side with `npm run bench` (figures in bench/README.md,
+  // "What moved the number"): larger batches with more in flight raise the ceiling until the broker's per-message
+  // work is amortised; beyond that, smaller batches keep the same ceiling with lower receipt-to-sink latency.
   batchMaxEvents: setting('receiver.batchMaxEvents', positiveInt, 2000, 'A batch is published when it holds this many events…'),
   batchMaxBytes: setting('receiver.batchMaxBytes', positiveInt, 128 * 1024, '…or this many encoded bytes…'),
   batchMaxDelayMs: setting('receiver.batchMaxDelayMs', positiveInt, 20, '…or its first event is this old.'),

@@ -1,3 +1,5 @@
+import type { Disposition } from '../../shared/errors/disposition.js';
+
 /**
  * Every way one chunk can fail to reach one server, with a stable code and the label it is counted under. All of
  * them have the same disposition: the chunk is retried (on another server if one is available, otherwise the
@@ -25,6 +27,8 @@ export class ForwardSendError extends Error {
 
   /** The `reason` label of fanin_uploader_forward_send_failures_total: a small fixed set. */
   get reason(): ForwardFailureReason { return FORWARD_FAILURES[this.code]; }
+  /** Always retry: see the catalogue above. */
+  get disposition(): Disposition { return 'retry'; }
 }
 
 /** Any thrown value as a ForwardSendError (socket errors from Node become FORWARD_CONNECTION_CLOSED). */

@@ -8,6 +8,7 @@ import { PermanentSinkError, type Sink, type SinkWriteResult } from '../sink.js'
 import { bulkBody, idempotencyKey, ndjsonBody, readBulkResponse } from './http-payloads.js';
 import type { HttpSinkOptions } from './http-sink-config.js';
 import { httpSinkMetrics, type HttpSinkMetrics } from './http-sink-metrics.js';
+import type { Disposition } from '../../shared/errors/disposition.js';
 
 const gzip = promisify(gzipCallback);
 /** Batches the sink remembers as accepted, so a retried write does not send them again. */
@@ -16,6 +17,8 @@ const REMEMBERED_BATCHES = 65_536;
 /** A failure the uploader retries (429, 5xx, 408, 409 on the NDJSON endpoint, no answer). */
 export class HttpSinkRetryableError extends Error {
   override readonly name = 'HttpSinkRetryableError';
+  readonly code = 'HTTP_SINK_RETRYABLE';
+  readonly disposition: Disposition = 'retry';
 }
 
 interface BatchResult { written: number; rejected: number; receivedAt: number[] }

@@ -1,16 +1,18 @@
 import type { EventEnvelope } from '../../shared/envelope.js';
+import { ndjsonTime } from './ndjson-time.js';
 
 /** The fields a line starts with, in this order; the envelope's other fields follow in their own order. */
 const LEADING_FIELDS = new Set(['tag', 'time', 'received_at', 'receiver', 'source', 'transport', 'format', 'message']);
 
 /**
- * One output line of the file sink (docs/design.md §5): the id first, then the envelope's fields, `received_at` as ISO 8601.
+ * One output line of the file sink (docs/design.md §5): the id first, then the envelope's fields; `time` and
+ * `received_at` in the one shape of ndjson-time.ts (received_at: milliseconds, so three fraction digits).
  * Pure, so the line format is tested without files. Built without object rest/spread, and the ISO string of the
  * last receipt time is reused (a batch's events share it): the uploader formats every event it writes.
  */
 export function formatEventLine(id: string, envelope: EventEnvelope): string {
   const line: Record<string, unknown> = {
-    id, tag: envelope.tag, time: envelope.time, received_at: isoTime(envelope.received_at), receiver: envelope.receiver,
+    id, tag: envelope.tag, time: typeof envelope.time === 'string' ? ndjsonTime(envelope.time) : envelope.time, received_at: isoTime(envelope.received_at), receiver: envelope.receiver,
     source: envelope.source, transport: envelope.transport, format: envelope.format, message: envelope.message,
   };
   for (const key in envelope) if (!LEADING_FIELDS.has(key)) line[key] = envelope[key as keyof EventEnvelope];

@@ -9,6 +9,7 @@
  * Anything else (binary or extension values, another key order, a body that is no envelope) returns null and the
  * caller takes the general path (decode, check, format or reject with the reason), so both paths write the same.
  */
+import { mayNeedPadding, paddingOf } from './ndjson-time.js';
 import { COMPACT_BODY_FIELDS } from '../../shared/compact-body.js';
 
 const LEADING_KEYS = ['tag', 'time', 'received_at', 'receiver', 'source', 'transport', 'format', 'message'];
@@ -80,6 +81,7 @@ function transcodeCompact(id: string): TranscodedLine | null {
 }
 
 /** Field positions both body forms share (LEADING_KEYS, and the compact schemas' first eight fields). */
+const TIME = 1;
 const RECEIVED_AT = 2;
 let receivedAt = Number.NaN;
 
@@ -101,9 +103,54 @@ function transcodeField(k: number): boolean {
     return true;
   }
   if ((k === 0 || k === 3 || k === 6) && !isStrAt()) return false;
+  if (k === TIME && mayNeedPadding(peekStrLength())) { padTime(); return true; }
   transcodeValue(0);
   return true;
 }
+
+/** The length of the str at `at` without reading past it; -1 when the value there is no str. */
+function peekStrLength(): number {
+  const b = byteAt(at);
+  if (b >= 0xa0 && b <= 0xbf) return b & 0x1f;
+  if (b === 0xd9) return byteAt(at + 1);
+  if (b === 0xda) return byteAt(at + 1) * 256 + byteAt(at + 2);
+  if (b === 0xdb) return ((byteAt(at + 1) * 256 + byteAt(at + 2)) * 256 + byteAt(at + 3)) * 256 + byteAt(at + 4);
+  return -1;
+}
+
+/**
+ * An event time whose length says its fraction may be short: padded as ndjsonTime pads it when it has the shape,
+ * else copied as any string. Times of other lengths (the usual 0, 3, 6 or 9 digits) never come here.
+ */
+function padTime(): void {
+  const length = readStrHeader();
+  if (isShortFractionTime(at, length)) {
+    const zeros = paddingOf(length);
+    ensure(length + zeros + 2);
+    out[pos++] = 0x22; // "
+    for (let i = 0; i < length - 1; i++) out[pos++] = src[at + i]!;
+    for (let i = 0; i < zeros; i++) out[pos++] = 0x30; // 0
+    out[pos++] = 0x5a; // Z
+    out[pos++] = 0x22;
+  } else {
+    copyJsonStringBytes(at, length);
+  }
+  at += length;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS.<digits>Z` in the bytes at `from`, as ndjson-time.ts's pattern reads it. */
+function isShortFractionTime(from: number, length: number): boolean {
+  for (let i = 0; i < length - 1; i++) {
+    const c = src[from + i]!;
+    const expected = TIME_PUNCTUATION[i];
+    if (expected === undefined ? c < 0x30 || c > 0x39 : c !== expected) return false;
+  }
+  return src[from + length - 1] === 0x5a; // Z
+}
+
+/** The punctuation of `YYYY-MM-DDTHH:MM:SS.` by position; every other position before the `Z` is a digit. */
+const TIME_PUNCTUATION: readonly (number | undefined)[] = Object.assign(new Array<number | undefined>(20).fill(undefined),
+  { 4: 0x2d, 7: 0x2d, 10: 0x54, 13: 0x3a, 16: 0x3a, 19: 0x2e });
 
 function endLine(): TranscodedLine | null {
   if (at !== src.length) return null;

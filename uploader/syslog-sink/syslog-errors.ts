@@ -1,3 +1,5 @@
+import { type Disposition, errorCatalog } from '../../shared/errors/disposition.js';
+
 /**
  * Every way a write can fail at run time, with a stable code, its `reason` label and its disposition. All are
  * `retry`: the events go to the next server, and when none is left the write throws and the uploader retries it with
@@ -5,7 +7,7 @@
  * does makes a batch unsendable for good; what retrying cannot fix (a bad server list, unreadable TLS files) is a
  * ConfigError at start-up (syslog-sink-config.ts), before any event is taken.
  */
-export const SYSLOG_FAILURES = {
+export const SYSLOG_FAILURES = errorCatalog({
   SYSLOG_CONNECT_FAILED: { reason: 'connect', disposition: 'retry' },
   SYSLOG_CONNECT_TIMEOUT: { reason: 'connect_timeout', disposition: 'retry' },
   /** The collector's certificate failed verification, or it refused ours: retried, since an operator may fix either side. */
@@ -13,7 +15,7 @@ export const SYSLOG_FAILURES = {
   SYSLOG_CONNECTION_CLOSED: { reason: 'closed', disposition: 'retry' },
   SYSLOG_WRITE_TIMEOUT: { reason: 'write_timeout', disposition: 'retry' },
   SYSLOG_SEND_FAILED: { reason: 'send', disposition: 'retry' },
-} as const;
+});
 
 export type SyslogErrorCode = keyof typeof SYSLOG_FAILURES;
 
@@ -24,7 +26,7 @@ export class SyslogSendError extends Error {
   }
 
   get reason(): string { return SYSLOG_FAILURES[this.code].reason; }
-  get disposition(): 'retry' { return SYSLOG_FAILURES[this.code].disposition; }
+  get disposition(): Disposition { return SYSLOG_FAILURES[this.code].disposition; }
 }
 
 /** TLS verification errors Node reports by code (certificate chain, host name, expiry). */

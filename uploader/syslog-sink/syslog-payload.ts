@@ -213,10 +213,17 @@ function structuredData(sd: EventEnvelope['structured_data'], sdId: string, id: 
 const SD_NAME = /^[!#-<>-\\^-~]{1,32}$/;
 const RFC5424_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
 
-/** An envelope time as an RFC 5424 TIMESTAMP (at most 6 fraction digits), or NILVALUE. */
+const NANOSECOND_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6})\d{1,3}(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * An envelope time as an RFC 5424 TIMESTAMP, or NILVALUE. RFC 5424 allows at most 6 fraction digits, so a
+ * nanosecond time (Forward) keeps its microseconds, cut rather than rounded so the second never changes.
+ */
 export function timestamp(time: string | null): string {
   if (time === null) return NIL;
   if (RFC5424_TIME.test(time)) return time;
+  const nanos = NANOSECOND_TIME.exec(time);
+  if (nanos !== null) return nanos[1]! + nanos[2]!;
   const ms = Date.parse(time);
   return Number.isFinite(ms) ? new Date(ms).toISOString() : NIL;
 }
