@@ -31,6 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { FleetLauncher } from '../cli/fleet/fleet-launcher.js';
+import { freeFleetOffset } from '../cli/fleet/free-offset.js';
 import { localFleet } from '../cli/fleet/local-layout.js';
 import { nodeFlags } from '../cli/fleet/member-command.js';
 import { waitForFleet } from '../cli/fleet/readiness.js';
@@ -39,7 +40,7 @@ import { runLoad, type LoadResult, type LoadTarget } from './fanout-load.js';
 import { deleteBrokerObjects, deleteRedisKeys, QueueProbe, queueDepths } from './lib/cleanup.js';
 import { measureDedupStage, type DedupStageResult } from './lib/dedup-stage.js';
 import { measureRedisCeiling, type RedisCeilingResult } from './lib/redis-ceiling.js';
-import { findPortOffset, freePorts } from './lib/ports.js';
+import { freePorts } from './lib/ports.js';
 import { cpuPercent, pidsByComm, ProcSampler, type TrackedProcess } from './lib/proc.js';
 import { diffHistogram, histogramQuantile, parseCounter, parseHistogram, scrapeHistogram, scrapeText, sumHistograms, type PromHistogram } from './lib/prom-histogram.js';
 import { SinkTail } from './lib/sink-tail.js';
@@ -215,11 +216,12 @@ function tail(path: string, lines = 30): string {
 async function startFanin(ns: string, tmp: string, runId: string, workers: number): Promise<Pipeline> {
   const syslog = [5514, 5515];
   const workerPorts = Array.from({ length: workers }, (_, i) => 9611 + i);
-  const offset = await findPortOffset([...syslog, 8888, 8889, 9601, 9602, ...workerPorts, 9621], syslog);
+  // The fleet of `fanin up` (its layout, Node flags and launcher), without its TLS port and restarts.
+  const layout = (offset: number) => localFleet(offset, '127.0.0.1', null, workers);
+  const offset = await freeFleetOffset(layout, { min: 20000, max: 40000, hosts: ['127.0.0.1', '0.0.0.0'] });
+  const members = layout(offset);
   const sinkDir = join(tmp, `fanin-out-${runId}`);
   const logPath = join(tmp, `fanin-${runId}.log`);
-  // The fleet of `fanin up` (its layout, Node flags and launcher), without its TLS port and restarts.
-  const members = localFleet(offset, '127.0.0.1', null, workers);
   // BENCH_CPU_PROF: every fleet member writes a V8 CPU profile there when it exits.
   const profile = cfg.cpuProfDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', cfg.cpuProfDir];
   if (process.env.BENCH_NODE_FLAGS) profile.push(...process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean));
