@@ -30,18 +30,22 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { FleetLauncher } from '../cli/fleet/fleet-launcher.js';
+import { freeFleetOffset } from '../cli/fleet/free-offset.js';
+import { localFleet } from '../cli/fleet/local-layout.js';
+import { nodeFlags } from '../cli/fleet/member-command.js';
+import { waitForFleet } from '../cli/fleet/readiness.js';
 import { redactUrl } from '../shared/amqp/broker-endpoints.js';
 import { runLoad, type LoadResult, type LoadTarget } from './fanout-load.js';
 import { deleteBrokerObjects, deleteRedisKeys, QueueProbe, queueDepths } from './lib/cleanup.js';
 import { measureDedupStage, type DedupStageResult } from './lib/dedup-stage.js';
 import { measureRedisCeiling, type RedisCeilingResult } from './lib/redis-ceiling.js';
-import { findPortOffset, freePorts } from './lib/ports.js';
-import { childrenOf, cpuPercent, isAlive, pidsByComm, readCmdline, readEnviron, ProcSampler, type TrackedProcess } from './lib/proc.js';
+import { freePorts } from './lib/ports.js';
+import { cpuPercent, pidsByComm, ProcSampler, type TrackedProcess } from './lib/proc.js';
 import { diffHistogram, histogramQuantile, parseCounter, parseHistogram, scrapeHistogram, scrapeText, sumHistograms, type PromHistogram } from './lib/prom-histogram.js';
 import { SinkTail } from './lib/sink-tail.js';
 import { NAIVE_LATENCY_METRIC, naiveQueues } from './naive/naive-pipeline.js';
 
-const FANIN_CLI = fileURLToPath(new URL('../cli/fanin.js', import.meta.url));
 const NAIVE_ENTRY = fileURLToPath(new URL('./naive/naive-pipeline.js', import.meta.url));
 const RESULTS = fileURLToPath(new URL('../../bench/results/latest.json', import.meta.url));
 const FANIN_LATENCY_METRIC = 'fanin_uploader_end_to_end_latency_seconds';
@@ -175,14 +179,11 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   });
 }
 
-/** SIGTERM, wait (bounded), then SIGKILL what is left — always by pid, never by name. */
-async function terminate(child: ChildProcess, extraPids: readonly number[], timeoutMs: number): Promise<boolean> {
+/** SIGTERM, wait (bounded), then SIGKILL — always by pid, never by name. */
+async function terminate(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   const clean = await exited(child, timeoutMs);
   if (!clean) child.kill('SIGKILL');
-  const deadline = Date.now() + 5000;
-  while (extraPids.some(isAlive) && Date.now() < deadline) await sleep(100);
-  for (const pid of extraPids) if (isAlive(pid)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
   return clean;
 }
 
@@ -215,27 +216,37 @@ function tail(path: string, lines = 30): string {
 async function startFanin(ns: string, tmp: string, runId: string, workers: number): Promise<Pipeline> {
   const syslog = [5514, 5515];
   const workerPorts = Array.from({ length: workers }, (_, i) => 9611 + i);
-  const offset = await findPortOffset([...syslog, 8888, 8889, 9601, 9602, ...workerPorts, 9621], syslog);
+  // The fleet of `fanin up` (its layout, Node flags and launcher), without its TLS port and restarts.
+  const layout = (offset: number) => localFleet(offset, '127.0.0.1', null, workers);
+  const offset = await freeFleetOffset(layout, { min: 20000, max: 40000, hosts: ['127.0.0.1', '0.0.0.0'] });
+  const members = layout(offset);
   const sinkDir = join(tmp, `fanin-out-${runId}`);
   const logPath = join(tmp, `fanin-${runId}.log`);
-  // BENCH_CPU_PROF: every fleet member writes a V8 CPU profile there when it exits (run-fleet passes execArgv on).
+  // BENCH_CPU_PROF: every fleet member writes a V8 CPU profile there when it exits.
   const profile = cfg.cpuProfDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', cfg.cpuProfDir];
   if (process.env.BENCH_NODE_FLAGS) profile.push(...process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean));
-  const up = spawnLogged([...profile, FANIN_CLI, 'up', '--port-offset', String(offset), '--no-restart', '--workers', String(workers)], {
-    ...process.env,
-    FANIN_NAMESPACE: ns, FANIN_UPLOADER_FILE_SINK_DIR: sinkDir, FANIN_LOG_LEVEL: 'warn',
-    FANIN_AMQP_URL: cfg.amqpUrl, FANIN_REDIS_URL: cfg.redisUrl,
-    FANIN_METRICS_HOST: '127.0.0.1', FANIN_RECEIVER_LISTEN_HOST: '127.0.0.1',
-  }, logPath);
-  const metrics = (port: number) => `http://127.0.0.1:${port + offset}`;
-  await waitReady([9601, 9602, ...workerPorts, 9621].map((p) => `${metrics(p)}/readyz`), [up], 30_000, logPath);
-  const procs: TrackedProcess[] = [{ label: 'fanin-up', pid: up.pid! }];
-  for (const pid of childrenOf(up.pid!)) {
-    const env = readEnviron(pid);
-    const role = readCmdline(pid).at(-1) ?? 'child';
-    const id = role === 'receiver' ? env.FANIN_RECEIVER_ID : role === 'worker' ? env.FANIN_WORKER_ID : env.FANIN_UPLOADER_ID;
-    procs.push({ label: `${role}-${id ?? pid}`, pid });
+  const exitedEarly = new AbortController();
+  const fleet = new FleetLauncher(members, {
+    nodeArgs: nodeFlags(profile),
+    baseEnv: {
+      ...process.env,
+      FANIN_NAMESPACE: ns, FANIN_UPLOADER_FILE_SINK_DIR: sinkDir, FANIN_LOG_LEVEL: 'warn', FANIN_AMQP_URL: cfg.amqpUrl, FANIN_REDIS_URL: cfg.redisUrl,
+    },
+    output: { logFile: logPath },
+    onExit: (exit) => { if (!exit.expected) exitedEarly.abort(new Error(`${exit.name} exited (${exit.signal ?? `code ${exit.code}`})`)); },
+  });
+  fleet.start();
+  const notReady = await waitForFleet(members, '127.0.0.1', '127.0.0.1', 30_000, exitedEarly.signal);
+  if (exitedEarly.signal.aborted || notReady.length > 0) {
+    await fleet.stop(10_000);
+    const why = exitedEarly.signal.aborted ? (exitedEarly.signal.reason as Error).message : `not ready after 30 s: ${notReady.join('; ')}`;
+    throw new Error(`${why}; log:\n${tail(logPath)}`);
   }
+  const metrics = (port: number) => `http://127.0.0.1:${port + offset}`;
+  const procs: TrackedProcess[] = fleet.members.map((m) => {
+    const env = m.current.env;
+    return { label: `${m.current.role}-${env.FANIN_RECEIVER_ID ?? env.FANIN_WORKER_ID ?? env.FANIN_UPLOADER_ID}`, pid: m.pid! };
+  });
   procs.sort((a, b) => a.label.localeCompare(b.label));
   const sink = new SinkTail(sinkDir, runId, (f) => f.startsWith('events.') && f.endsWith('.ndjson'));
   return {
@@ -252,8 +263,8 @@ async function startFanin(ns: string, tmp: string, runId: string, workers: numbe
     ],
     latencyUrl: `${metrics(9621)}/metrics`, latencyMetric: FANIN_LATENCY_METRIC,
     stop: async () => {
-      const clean = await terminate(up, procs.filter((p) => p.pid !== up.pid).map((p) => p.pid), 25_000);
-      if (!clean) out(`  fanin up did not stop within 25 s: killed; log:\n${tail(logPath, 10)}`);
+      const killed = await fleet.stop(25_000);
+      if (killed.length > 0) out(`  ${killed.join(', ')} did not stop within 25 s: killed; log:\n${tail(logPath, 10)}`);
     },
   };
 }
@@ -297,7 +308,7 @@ async function startNaive(ns: string, tmp: string, runId: string): Promise<Pipel
     stop: async () => {
       // Receivers first, then the consumers, like a drain.
       for (const c of [...children].reverse()) {
-        const clean = await terminate(c, [], 12_000);
+        const clean = await terminate(c, 12_000);
         if (!clean) out(`  naive pid ${c.pid} did not stop within 12 s: killed`);
       }
     },
@@ -543,7 +554,7 @@ async function main(): Promise<number> {
     if (cleaned) return;
     cleaned = true;
     if (active) await active.stop().catch(() => undefined);
-    await Promise.all([...started].map((c) => terminate(c, [], 15_000)));
+    await Promise.all([...started].map((c) => terminate(c, 15_000)));
     const nq = naiveQueues(ns);
     const queues = [`${ns}.new`, `${ns}.sink.file`, `${ns}.dead`, nq.incoming, nq.processed];
     const depths = await queueDepths(cfg.amqpUrl, queues).catch(() => ({}));

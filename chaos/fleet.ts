@@ -1,14 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { FleetLauncher } from '../cli/fleet/fleet-launcher.js';
+import type { MemberRole } from '../cli/fleet/member-command.js';
+import type { MemberExit } from '../cli/fleet/member-process.js';
+import { httpNotOk } from '../cli/fleet/readiness.js';
 import { settings } from '../shared/config/settings.js';
 import { freePorts } from '../test/support/free-ports.js';
-import { note, sleep, until } from './util.js';
+import { note, until } from './util.js';
 
-const CLI = fileURLToPath(new URL('../cli/fanin.js', import.meta.url));
-
-export type Role = 'receiver' | 'worker' | 'uploader';
+export type Role = MemberRole;
 
 export interface MemberSpec {
   readonly name: string;
@@ -44,14 +45,8 @@ export interface FleetLayout {
   readonly receiverEnv?: Readonly<Record<string, Record<string, string>>>;
 }
 
-export interface ExitRecord {
-  readonly name: string;
-  readonly at: number;
-  readonly code: number | null;
-  readonly signal: string | null;
-  /** False: nobody asked this process to exit (a crash the suite did not cause). */
-  readonly expected: boolean;
-}
+/** An exit of a member's process; `expected` false: nobody asked it to exit (a crash the suite did not cause). */
+export type ExitRecord = MemberExit;
 
 /** Counters worth summing over a member's lifetimes (each restart starts them from 0). */
 const TRACKED = [
@@ -74,21 +69,30 @@ interface Incarnation {
  * `restartDelayMs`, and every exit is recorded (an exit nobody asked for is a finding).
  */
 export class Fleet {
-  private specs: MemberSpec[];
   readonly receiverPorts: readonly ReceiverPorts[];
   readonly exits: ExitRecord[] = [];
-  private readonly current = new Map<string, Incarnation>();
+  private readonly launcher: FleetLauncher;
+  private readonly metricsPorts: ReadonlyMap<string, number>;
   private readonly incarnations: Incarnation[] = [];
-  private readonly expecting = new Set<string>();
-  private stopping = false;
   private scrapeTimer: NodeJS.Timeout | null = null;
 
-  private constructor(private readonly layout: FleetLayout, members: MemberSpec[], receiverPorts: ReceiverPorts[], private readonly restartDelayMs: number) {
-    this.specs = members;
+  private constructor(private readonly layout: FleetLayout, members: MemberSpec[], receiverPorts: ReceiverPorts[], restartDelayMs: number) {
     this.receiverPorts = receiverPorts;
+    this.metricsPorts = new Map(members.map((m) => [m.name, m.metricsPort]));
+    this.launcher = new FleetLauncher(members, {
+      inheritSettings: false,
+      // Each member's stdout and stderr, appended over its restarts.
+      output: (spec) => ({ logFile: join(layout.logDir, `${spec.name}.log`) }),
+      restartDelay: () => restartDelayMs,
+      onStart: (child, spec) => this.incarnations.push({ name: spec.name, child, last: new Map() }),
+      onExit: (exit) => this.exited(exit),
+      onSpawnError: (err, spec) => note(`${spec.name}: spawn error ${err.message}`),
+    });
   }
 
-  get members(): readonly MemberSpec[] { return this.specs; }
+  get members(): readonly MemberSpec[] {
+    return this.launcher.members.map((m) => ({ ...m.current, metricsPort: this.metricsPorts.get(m.name)! }));
+  }
 
   /**
    * Changes settings of every member of a role from its next start on (a running process keeps what it started
@@ -98,17 +102,12 @@ export class Fleet {
     const known = new Set(Object.values(settings).map((x) => x.env));
     const unknown = Object.keys(env).filter((k) => !known.has(k));
     if (unknown.length > 0) throw new Error(`not fanin settings: ${unknown.join(', ')}`);
-    this.specs = this.specs.map((m) => (m.role === role ? { ...m, env: { ...m.env, ...env } } : m));
+    for (const name of this.launcher.names(role)) this.launcher.member(name).setEnv(env);
   }
 
   /** SIGTERM (the member drains), then wait until the supervisor's restart, with the member's current settings, is ready. */
   async restartGracefully(name: string, timeoutMs = 60_000): Promise<void> {
-    const old = this.current.get(name);
-    if (!old) throw new Error(`${name} is not running`);
-    const gone = new Promise<void>((r) => old.child.once('exit', () => r()));
-    this.signal(name, 'SIGTERM');
-    await gone;
-    await until(`${name} restarted`, () => { const c = this.current.get(name); return c !== undefined && c !== old; }, timeoutMs, 50);
+    await this.signalAndAwaitRestart(name, 'SIGTERM', timeoutMs);
     await this.waitReady(name, timeoutMs);
   }
 
@@ -157,31 +156,27 @@ export class Fleet {
   }
 
   spec(name: string): MemberSpec {
-    const m = this.members.find((x) => x.name === name);
-    if (!m) throw new Error(`no fleet member ${name}`);
-    return m;
+    return { ...this.launcher.member(name).current, metricsPort: this.metricsPort(name) };
   }
 
-  names(role?: Role): string[] { return this.members.filter((m) => !role || m.role === role).map((m) => m.name); }
+  names(role?: Role): string[] { return this.launcher.names(role); }
 
-  pid(name: string): number | null { return this.current.get(name)?.child.pid ?? null; }
+  pid(name: string): number | null { return this.launcher.member(name).pid; }
 
   async start(readyTimeoutMs = 60_000): Promise<void> {
-    for (const m of this.members) this.launch(m);
+    this.launcher.start();
     await Promise.all(this.members.map((m) => this.waitReady(m.name, readyTimeoutMs)));
     this.scrapeTimer = setInterval(() => { void this.scrapeAll(); }, 2000);
   }
 
   /** GET /readyz (connected and consuming) of the member's current process. */
   async waitReady(name: string, timeoutMs = 60_000): Promise<void> {
-    const port = this.spec(name).metricsPort;
-    await until(`${name} ready`, async () => (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1000) })).ok, timeoutMs, 200);
+    await until(`${name} ready`, async () => (await this.probe(name, 'readyz')) === null, timeoutMs, 200);
   }
 
   /** GET /healthz (alive, maybe not connected). */
   async waitAlive(name: string, timeoutMs = 60_000): Promise<void> {
-    const port = this.spec(name).metricsPort;
-    await until(`${name} alive`, async () => (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) })).ok, timeoutMs, 200);
+    await until(`${name} alive`, async () => (await this.probe(name, 'healthz')) === null, timeoutMs, 200);
   }
 
   async waitAllReady(timeoutMs = 60_000): Promise<void> {
@@ -190,10 +185,9 @@ export class Fleet {
 
   /** Members whose /readyz does not answer 200 right now. */
   async notReady(): Promise<string[]> {
-    const answers = await Promise.all(this.members.map(async (m) => {
-      try { return (await fetch(`http://127.0.0.1:${m.metricsPort}/readyz`, { signal: AbortSignal.timeout(1000) })).ok; } catch { return false; }
-    }));
-    return this.members.filter((_, i) => !answers[i]).map((m) => m.name);
+    const names = this.names();
+    const answers = await Promise.all(names.map((name) => this.probe(name, 'readyz')));
+    return names.filter((_, i) => answers[i] !== null);
   }
 
   /** Per member: log lines at warn, error and fatal level, and the most frequent error messages. */
@@ -221,22 +215,13 @@ export class Fleet {
 
   /** Sends a signal to the member's current process; a killing signal is marked expected (the fault asked for it). */
   signal(name: string, signal: NodeJS.Signals): number {
-    const inc = this.current.get(name);
-    if (!inc?.child.pid) throw new Error(`${name} is not running`);
-    if (signal === 'SIGKILL' || signal === 'SIGTERM') this.expecting.add(name);
-    process.kill(inc.child.pid, signal);
-    return inc.child.pid;
+    return this.launcher.member(name).signal(signal);
   }
 
   /** SIGKILL, then wait until the supervisor's restart is up again (alive, or ready when `ready`). */
   async killAndAwaitRestart(name: string, ready: boolean, timeoutMs = 60_000): Promise<{ killedAt: number; upAt: number }> {
-    const old = this.current.get(name);
-    if (!old) throw new Error(`${name} is not running`);
-    const gone = new Promise<void>((r) => old.child.once('exit', () => r()));
-    this.signal(name, 'SIGKILL');
     const killedAt = Date.now();
-    await gone;
-    await until(`${name} restarted`, () => { const c = this.current.get(name); return c !== undefined && c !== old; }, timeoutMs, 50);
+    await this.signalAndAwaitRestart(name, 'SIGKILL', timeoutMs);
     if (ready) await this.waitReady(name, timeoutMs); else await this.waitAlive(name, timeoutMs);
     return { killedAt, upAt: Date.now() };
   }
@@ -252,8 +237,9 @@ export class Fleet {
   }
 
   async scrapeAll(): Promise<void> {
-    await Promise.all([...this.current.values()].map(async (inc) => {
-      const port = this.spec(inc.name).metricsPort;
+    const running = this.incarnations.filter((inc) => inc.child.exitCode === null && inc.child.signalCode === null);
+    await Promise.all(running.map(async (inc) => {
+      const port = this.metricsPort(inc.name);
       try {
         const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(1000) })).text();
         for (const name of TRACKED) {
@@ -268,42 +254,36 @@ export class Fleet {
   async stop(graceMs = 20_000): Promise<void> {
     if (this.scrapeTimer) clearInterval(this.scrapeTimer);
     await this.scrapeAll();
-    this.stopping = true;
-    const alive = [...this.current.values()].filter((i) => i.child.exitCode === null && i.child.signalCode === null);
-    const exited = alive.map((i) => new Promise<void>((r) => i.child.once('exit', () => r())));
-    for (const i of alive) {
-      try { process.kill(i.child.pid!, 'SIGCONT'); process.kill(i.child.pid!, 'SIGTERM'); } catch { /* gone */ }
-    }
-    await Promise.race([Promise.all(exited), sleep(graceMs)]);
-    for (const i of alive) {
-      if (i.child.exitCode === null && i.child.signalCode === null) {
-        note(`${i.name} did not drain within ${graceMs} ms: SIGKILL`);
-        try { process.kill(i.child.pid!, 'SIGKILL'); } catch { /* gone */ }
-      }
-    }
+    for (const name of await this.launcher.stop(graceMs)) note(`${name} did not drain within ${graceMs} ms: SIGKILL`);
   }
 
-  private launch(m: MemberSpec): void {
-    const log = openSync(join(this.layout.logDir, `${m.name}.log`), 'a');
-    const child = spawn(process.execPath, [CLI, m.role], {
-      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FANIN_'))), ...m.env },
-      // Own process group (a terminal's Ctrl-C reaches only the suite, which drains them); the IPC channel makes a
-      // member drain and exit if the suite dies.
-      stdio: ['ignore', log, log, 'ipc'],
-      detached: true,
-    });
-    closeSync(log);
-    const inc: Incarnation = { name: m.name, child, last: new Map() };
-    this.current.set(m.name, inc);
-    this.incarnations.push(inc);
-    child.on('error', (err) => note(`${m.name}: spawn error ${err.message}`));
-    child.once('exit', (code, signal) => {
-      const expected = this.expecting.delete(m.name) || this.stopping;
-      this.exits.push({ name: m.name, at: Date.now(), code, signal, expected });
-      if (!expected) note(`UNEXPECTED: ${m.name} (pid ${child.pid}) exited with ${signal ?? `code ${code}`}; see ${join(this.layout.logDir, `${m.name}.log`)}`);
-      if (this.stopping) return;
-      setTimeout(() => { if (!this.stopping) this.launch(this.spec(m.name)); }, this.restartDelayMs);
-    });
+  private metricsPort(name: string): number {
+    const port = this.metricsPorts.get(name);
+    if (port === undefined) throw new Error(`no fleet member ${name}`);
+    return port;
+  }
+
+  /** null when the member's /readyz or /healthz answers 2xx, else why not. */
+  private probe(name: string, path: 'readyz' | 'healthz'): Promise<string | null> {
+    return httpNotOk(`http://127.0.0.1:${this.metricsPort(name)}/${path}`, 1000);
+  }
+
+  /** Sends `signal` to the member's process, then waits for the supervisor to start a new one. */
+  private async signalAndAwaitRestart(name: string, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
+    const member = this.launcher.member(name);
+    const old = member.process;
+    if (old === null) throw new Error(`${name} is not running`);
+    const gone = member.exit();
+    member.signal(signal);
+    await gone;
+    await until(`${name} restarted`, () => { const c = member.process; return c !== null && c !== old; }, timeoutMs, 50);
+  }
+
+  private exited(exit: MemberExit): void {
+    this.exits.push(exit);
+    if (!exit.expected) {
+      note(`UNEXPECTED: ${exit.name} (pid ${exit.pid}) exited with ${exit.signal ?? `code ${exit.code}`}; see ${join(this.layout.logDir, `${exit.name}.log`)}`);
+    }
   }
 }
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../shared/config/config-error.js';
 import { commandSynopsis, commandUsage, isCommand, overallUsage, parseCommandArgs, type CommandName, type ParsedOptions } from './commands.js';
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
-import { MAX_LOCAL_WORKERS, maxPortOffset } from './local-fleet.js';
+import { MAX_LOCAL_WORKERS, maxPortOffset } from './fleet/local-layout.js';
 import { choiceOption, decimalOption, hostPortList, integerOption } from './option-values.js';
 import type { SendFraming } from './send.js';
 import { UsageError } from './usage-error.js';

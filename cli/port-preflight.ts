@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
-import type { FleetMember, MemberPort } from './local-fleet.js';
+import type { FleetMember, MemberPort } from './fleet/local-layout.js';
 
 export interface TakenPort { readonly member: string; readonly what: string; readonly port: number; readonly protocol: 'tcp' | 'udp'; readonly code: string }
 

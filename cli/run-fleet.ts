@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Config } from '../shared/config/settings.js';
 import { EXIT_CONFIG, EXIT_FAILURE } from './exit-codes.js';
-import { waitForFleet } from './fleet-readiness.js';
-import { localFleet, type FleetMember } from './local-fleet.js';
+import { FleetLauncher } from './fleet/fleet-launcher.js';
+import { localFleet } from './fleet/local-layout.js';
+import { nodeFlags } from './fleet/member-command.js';
+import { waitForFleet } from './fleet/readiness.js';
 import { fleetTls } from './local-tls.js';
 import { describeTakenPorts, takenPorts } from './port-preflight.js';
 import { checkDependencies } from './preflight.js';
@@ -19,19 +19,8 @@ export interface FleetOptions {
   readonly configFile?: string;
 }
 
-const CLI = fileURLToPath(new URL('./fanin.js', import.meta.url));
 /** Longest wait for every member to be ready before the endpoints are printed anyway, with what is missing. */
 const READY_TIMEOUT_MS = 60_000;
-
-/**
- * A member's Node flags: ours, plus 32 MiB semi-spaces unless a young-generation size is given (here or in
- * NODE_OPTIONS). fanin allocates short-lived objects per event; the larger young generation gave about 10 % more
- * events/s in the bench (bench/README.md). The image sets the same flag through NODE_OPTIONS.
- */
-export function nodeFlags(execArgv: readonly string[], nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
-  const given = [...execArgv, ...nodeOptions.split(/\s+/)].some((f) => f.startsWith('--max-semi-space-size') || f.startsWith('--semi-space'));
-  return given ? [...execArgv] : [...execArgv, '--max-semi-space-size=32'];
-}
 
 /**
  * Whether a member that exited is started again. A configuration error or a port it cannot bind (exit 78) would
@@ -63,36 +52,26 @@ export async function runFleet(config: Config, options: FleetOptions): Promise<n
     return EXIT_FAILURE;
   }
 
-  const children = new Map<string, ChildProcess>();
-  const failed = new AbortController();
   let failedCode = 0;
   let stopping = false;
-  const memberEnv = (m: FleetMember): NodeJS.ProcessEnv => ({
-    ...process.env, ...m.env,
-    FANIN_RECEIVER_LISTEN_HOST: inputHost, FANIN_METRICS_HOST: metricsHost,
-    ...(options.configFile ? { FANIN_CONFIG: resolve(options.configFile) } : {}),
-  });
-
-  const start = (m: FleetMember) => {
+  const failed = new AbortController();
+  const fleet = new FleetLauncher(members.map((m) => ({
+    ...m,
+    env: {
+      ...m.env, FANIN_RECEIVER_LISTEN_HOST: inputHost, FANIN_METRICS_HOST: metricsHost,
+      ...(options.configFile ? { FANIN_CONFIG: resolve(options.configFile) } : {}),
+    },
+  })), {
     // Node's own flags go to every member (e.g. `node --cpu-prof fanin.js up` profiles the whole fleet).
-    const child = spawn(process.execPath, [...nodeFlags(process.execArgv), CLI, m.role], {
-      env: memberEnv(m),
-      // Own process group, so a terminal's Ctrl-C reaches only us and each child gets exactly one SIGTERM from us;
-      // the IPC channel tells a child that we died, so it drains instead of running orphaned.
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      detached: true,
-    });
-    children.set(m.name, child);
-    child.on('exit', (code, signal) => {
-      if (children.get(m.name) === child) children.delete(m.name);
+    nodeArgs: nodeFlags(process.execArgv),
+    restartDelay: (exit) => (restartsAfter(exit.code, options.restart) ? 1000 : null),
+    onExit: (exit, again) => {
       if (stopping) return;
-      const again = restartsAfter(code, options.restart);
-      const why = code === EXIT_CONFIG ? '; a configuration error or a port it cannot bind: not restarting it, stopping the fleet' : '';
-      process.stderr.write(`fanin: ${m.name} exited (${signal ?? `code ${code}`})${again ? '; restarting in 1 s' : why}\n`);
-      if (again) setTimeout(() => { if (!stopping) start(m); }, 1000);
-      else if (code === EXIT_CONFIG) { failedCode = EXIT_CONFIG; failed.abort(); stop(); }
-    });
-  };
+      const why = exit.code === EXIT_CONFIG ? '; a configuration error or a port it cannot bind: not restarting it, stopping the fleet' : '';
+      process.stderr.write(`fanin: ${exit.name} exited (${exit.signal ?? `code ${exit.code}`})${again ? '; restarting in 1 s' : why}\n`);
+      if (exit.code === EXIT_CONFIG) { failedCode = EXIT_CONFIG; failed.abort(); stop(); }
+    },
+  });
 
   const out = process.stdout;
   let done: (code: number) => void = () => undefined;
@@ -102,20 +81,18 @@ export async function runFleet(config: Config, options: FleetOptions): Promise<n
     stopping = true;
     failed.abort();
     out.write('fanin: draining the fleet…\n');
-    const alive = [...children.values()];
-    if (alive.length === 0) { done(failedCode); return; }
-    let left = alive.length;
-    for (const c of alive) {
-      c.once('exit', () => { if (--left === 0) { out.write('fanin: fleet stopped\n'); done(failedCode); } });
-      c.kill('SIGTERM');
-    }
+    const anyRunning = fleet.members.some((m) => m.running());
+    void fleet.stop().then(() => {
+      if (anyRunning) out.write('fanin: fleet stopped\n');
+      done(failedCode);
+    });
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   // The terminal that ran `npm start` closed: drain like Ctrl-C rather than die and leave the members to notice.
   process.on('SIGHUP', stop);
 
-  for (const m of members) start(m);
+  fleet.start();
   const notReady = await waitForFleet(members, inputHost, metricsHost, READY_TIMEOUT_MS, failed.signal);
   if (!stopping) {
     out.write(`fanin local fleet (namespace "${config.namespace}", RabbitMQ and Redis reachable)\n`);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { localFleet } from '../cli/local-fleet.js';
+import { localFleet } from '../cli/fleet/local-layout.js';
 import { loadConfig } from '../shared/config/load-config.js';
 import { settings } from '../shared/config/settings.js';
 import { ROOT, composeV1, composeV2 as composeV2On, composers, resolvedConfig } from './compose-config.js';

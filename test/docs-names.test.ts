@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { localFleet } from '../cli/local-fleet.js';
+import { localFleet } from '../cli/fleet/local-layout.js';
 import { settings } from '../shared/config/settings.js';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeFlags } from '../cli/run-fleet.js';
+import { nodeFlags } from '../cli/fleet/member-command.js';
 
 describe('fleet members\' Node flags', () => {
   it('pass fanin up\'s own flags on and add 32 MiB semi-spaces', () => {

@@ -6,11 +6,10 @@
  * counters, polled every 100 ms) ÷ time from the first decided to the last, so it is the stage's, not the
  * publisher's. The caller compares it with Redis's ceiling for the same script (redis-ceiling.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { connect } from 'amqplib';
+import { FleetLauncher } from '../../cli/fleet/fleet-launcher.js';
 import { ConfirmPublisher } from '../../shared/amqp/confirm-publisher.js';
 import { declareTopology, fleetTopology, topologyNames } from '../../shared/amqp/topology.js';
 import { encodeBody, encodeNewEventBatch, newBatchId } from '../../shared/batch-codec.js';
@@ -19,8 +18,6 @@ import { syslogEvent } from '../../test/support/sink-fixtures.js';
 import { freePorts } from './ports.js';
 import { cpuPercent, pidsByComm, ProcSampler } from './proc.js';
 import { parseCounter, scrapeText } from './prom-histogram.js';
-
-const FANIN_CLI = fileURLToPath(new URL('../../cli/fanin.js', import.meta.url));
 
 export interface DedupStageOptions {
   readonly amqpUrl: string;
@@ -46,7 +43,7 @@ export interface DedupStageResult {
 export async function measureDedupStage(o: DedupStageOptions): Promise<DedupStageResult> {
   const names = topologyNames(o.namespace);
   const model = await connect(o.amqpUrl);
-  const children: ChildProcess[] = [];
+  let workers: FleetLauncher | null = null;
   try {
     const ch = await model.createChannel();
     await declareTopology(ch, fleetTopology(o.namespace, ['file']));
@@ -67,18 +64,16 @@ export async function measureDedupStage(o: DedupStageOptions): Promise<DedupStag
 
     const ports = await freePorts(o.workers);
     const sampler = new ProcSampler();
-    for (let w = 0; w < o.workers; w++) {
-      const child = spawn(process.execPath, [FANIN_CLI, 'worker'], {
-        env: {
-          ...process.env, FANIN_NAMESPACE: o.namespace, FANIN_WORKER_ID: `s${w + 1}`, FANIN_METRICS_PORT: String(ports[w]),
-          FANIN_METRICS_HOST: '127.0.0.1', FANIN_AMQP_URL: o.amqpUrl, FANIN_REDIS_URL: o.redisUrl, FANIN_SINKS: 'file', FANIN_LOG_LEVEL: 'warn',
-        },
-        stdio: 'ignore',
-      });
-      children.push(child);
-    }
+    workers = new FleetLauncher(ports.map((port, w) => ({
+      name: `worker-s${w + 1}`, role: 'worker',
+      env: {
+        FANIN_NAMESPACE: o.namespace, FANIN_WORKER_ID: `s${w + 1}`, FANIN_METRICS_PORT: String(port),
+        FANIN_METRICS_HOST: '127.0.0.1', FANIN_AMQP_URL: o.amqpUrl, FANIN_REDIS_URL: o.redisUrl, FANIN_SINKS: 'file', FANIN_LOG_LEVEL: 'warn',
+      },
+    })), { output: 'ignore' });
+    workers.start();
     sampler.track([
-      ...children.map((c, i) => ({ label: `worker-s${i + 1}`, pid: c.pid! })),
+      ...workers.members.map((m) => ({ label: m.name, pid: m.pid! })),
       ...pidsByComm('beam.smp').map((pid) => ({ label: 'rabbitmq', pid })),
       ...pidsByComm('redis-server').map((pid) => ({ label: 'redis', pid })),
     ]);
@@ -108,8 +103,7 @@ export async function measureDedupStage(o: DedupStageOptions): Promise<DedupStag
       cpuPercent: cpuPercent(cpu0, sampler.cpuSnapshot(), seconds),
     };
   } finally {
-    for (const c of children) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => new Promise((r) => { if (c.exitCode !== null) r(null); else c.once('exit', r); })));
+    await workers?.stop(30_000);
     await model.close().catch(() => undefined);
   }
 }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** Linux /proc readers for the bench: RSS, CPU ticks, children and environment of a process. */
+/** Linux /proc readers for the bench: RSS, CPU ticks and environment of a process. */
 
 export interface TrackedProcess {
   readonly label: string;
@@ -43,18 +43,8 @@ export function readCpuTicks(pid: number): number | null {
   return Number(f[11]) + Number(f[12]);
 }
 
-export function isAlive(pid: number): boolean {
-  const f = statFields(pid);
-  return f !== null && f[0] !== 'Z';
-}
-
 function allPids(): number[] {
   return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
-}
-
-/** Like `pgrep -P ppid`. */
-export function childrenOf(ppid: number): number[] {
-  return allPids().filter((pid) => statFields(pid)?.[1] === String(ppid));
 }
 
 /** Like `pgrep -x name` (read only: the bench never signals these). */
@@ -71,10 +61,6 @@ export function readEnviron(pid: number): Record<string, string> {
     if (i > 0) env[entry.slice(0, i)] = entry.slice(i + 1);
   }
   return env;
-}
-
-export function readCmdline(pid: number): string[] {
-  return (readText(`/proc/${pid}/cmdline`) ?? '').split('\0').filter(Boolean);
 }
 
 /**

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { createServer as createNetServer } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freeFleetOffset as findFleetOffset } from '../../cli/fleet/free-offset.js';
+import { localFleet } from '../../cli/fleet/local-layout.js';
+import { httpNotOk } from '../../cli/fleet/readiness.js';
 import { cleanupNamespace, uniqueNamespace, waitFor } from './services.js';
 
 const CLI = fileURLToPath(new URL('../../cli/fanin.js', import.meta.url));
@@ -18,10 +19,7 @@ export interface OutputLine {
 /** `fanin up` as a user runs it (the real CLI, real child processes), on shifted ports and its own namespace. */
 export class LocalFleetProcess {
   readonly namespace = uniqueNamespace('fleet');
-  /**
-   * Every base port (5514 … 24225) shifted stays below the kernel's ephemeral range (32768+), where outgoing
-   * connections would take our ports, and above the privileged range; chosen in start() among free ones.
-   */
+  /** Chosen in start() among free ones. */
   portOffset = 0;
   private readonly spoolDir = mkdtempSync(join(tmpdir(), 'fanin-spool-'));
   readonly outDir = mkdtempSync(join(tmpdir(), 'fanin-out-'));
@@ -42,11 +40,9 @@ export class LocalFleetProcess {
     this.child = child;
     child.stdout.on('data', (d: Buffer) => { this.stdout += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { this.stdout += d.toString(); });
-    for (const base of [9601, 9602, 9611, 9612, 9621]) {
-      await waitFor(`readyz on ${this.port(base)}`, async () => {
-        const r = await fetch(`http://127.0.0.1:${this.port(base)}/readyz`);
-        return r.ok ? true : undefined;
-      }, 20_000);
+    for (const m of fleetPorts(this.portOffset)) {
+      const metrics = m.ports.find((p) => p.what === 'metrics')!;
+      await waitFor(`readyz of ${m.name} on ${metrics.port}`, async () => (await httpNotOk(`http://127.0.0.1:${metrics.port}/readyz`)) === null ? true : undefined, 20_000);
     }
     // `fanin up` prints its banner only once every input accepts connections, a little after the last /readyz.
     await waitFor('the banner of fanin up', () => (this.stdout.includes('Ctrl-C drains and stops the fleet') ? true : undefined), 20_000);
@@ -106,13 +102,18 @@ export function metricValue(text: string, name: string, labels: Record<string, s
   return sum;
 }
 
-const FLEET_TCP_PORTS = [5514, 5515, 6514, 6515, 24224, 24225, 8888, 8889, 9601, 9602, 9611, 9612, 9621];
-const FLEET_UDP_PORTS = [5514, 5515, 24224, 24225];
+/**
+ * The fleet `fanin up` starts at `offset`, as far as its ports go (both receivers' syslog TLS ports included: whether
+ * it serves TLS is decided at start).
+ */
+function fleetPorts(offset: number) {
+  return localFleet(offset, '127.0.0.1', 'configured');
+}
 
 /** `count` port offsets whose fleets' ports are all free now and do not overlap each other. */
 export async function freeFleetOffsets(count: number): Promise<number[]> {
   const offsets: number[] = [];
-  const ports = (o: number) => FLEET_TCP_PORTS.map((p) => p + o);
+  const ports = (o: number) => fleetPorts(o).flatMap((m) => m.ports.map((p) => p.port));
   for (let attempt = 0; offsets.length < count && attempt < 40; attempt++) {
     const offset = await freeFleetOffset();
     const taken = new Set(offsets.flatMap(ports));
@@ -122,27 +123,11 @@ export async function freeFleetOffsets(count: number): Promise<number[]> {
   return offsets;
 }
 
-/** A port offset at which every port of the local fleet is free on 127.0.0.1, TCP and UDP. Bounded attempts. */
-async function freeFleetOffset(): Promise<number> {
-  for (let attempt = 0; attempt < 40; attempt++) {
-    const offset = 1000 + Math.floor(Math.random() * 7400);
-    const tcp = await Promise.all(FLEET_TCP_PORTS.map((p) => portFree('tcp', p + offset)));
-    const udp = await Promise.all(FLEET_UDP_PORTS.map((p) => portFree('udp', p + offset)));
-    if ([...tcp, ...udp].every(Boolean)) return offset;
-  }
-  throw new Error('no free port offset for the local fleet');
-}
-
-function portFree(kind: 'tcp' | 'udp', port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (kind === 'udp') {
-      const socket = createSocket('udp4');
-      socket.once('error', () => { socket.close(); resolve(false); });
-      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
-    } else {
-      const server = createNetServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    }
-  });
+/**
+ * A port offset at which every port of the local fleet is free on 127.0.0.1, TCP and UDP. Every base port (5514 …
+ * 24225) shifted stays below the kernel's ephemeral range (32768+), where outgoing connections would take our ports,
+ * and above the privileged range.
+ */
+function freeFleetOffset(): Promise<number> {
+  return findFleetOffset(fleetPorts, { min: 1000, max: 8400 });
 }

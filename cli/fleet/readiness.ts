@@ -1,6 +1,9 @@
 import { connect } from 'node:net';
 import { connect as connectTls } from 'node:tls';
-import type { FleetMember } from './local-fleet.js';
+import type { FleetMember } from './local-layout.js';
+
+/** What readiness needs of a member: its name and the ports it serves. */
+export type ProbedMember = Pick<FleetMember, 'name' | 'ports'>;
 
 /** Where to reach a server bound to `host`: a wildcard address is reached through the loopback. */
 export function reachableHost(host: string): string {
@@ -14,12 +17,11 @@ export function reachableHost(host: string): string {
  * every TCP input accepts a connection (a receiver binds its inputs after its metrics server, so /readyz alone
  * would say yes too early).
  */
-export async function memberNotReady(member: FleetMember, inputHost: string, metricsHost: string): Promise<string | null> {
+export async function memberNotReady(member: ProbedMember, inputHost: string, metricsHost: string): Promise<string | null> {
   const metrics = member.ports.find((p) => p.what === 'metrics');
   if (metrics) {
-    const status = await fetch(`http://${urlHost(reachableHost(metricsHost))}:${metrics.port}/readyz`, { signal: AbortSignal.timeout(2000) })
-      .then((r) => { void r.body?.cancel(); return r.ok ? null : `readyz ${r.status}`; }, (err: Error & { cause?: { code?: string } }) => `readyz ${err.cause?.code ?? err.name}`);
-    if (status !== null) return status;
+    const status = await httpNotOk(`http://${urlHost(reachableHost(metricsHost))}:${metrics.port}/readyz`);
+    if (status !== null) return `readyz ${status}`;
   }
   for (const p of member.ports) {
     if (!p.input || !p.tcp) continue;
@@ -27,6 +29,12 @@ export async function memberNotReady(member: FleetMember, inputHost: string, met
     if (error !== null) return `${p.what} ${p.port}/tcp ${error}`;
   }
   return null;
+}
+
+/** null when `url` answers 2xx, else the status or the connection error's code. */
+export function httpNotOk(url: string, timeoutMs = 2000): Promise<string | null> {
+  return fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
+    .then((r) => { void r.body?.cancel(); return r.ok ? null : String(r.status); }, (err: Error & { cause?: { code?: string } }) => err.cause?.code ?? err.name);
 }
 
 function urlHost(host: string): string {
@@ -61,7 +69,7 @@ export function tlsAccepts(host: string, port: number, timeoutMs = 2000): Promis
  * passes. Returns what is still not ready ("receiver-a: readyz 503"), empty when all are.
  */
 export async function waitForFleet(
-  members: readonly FleetMember[], inputHost: string, metricsHost: string, timeoutMs: number, signal: AbortSignal,
+  members: readonly ProbedMember[], inputHost: string, metricsHost: string, timeoutMs: number, signal: AbortSignal,
 ): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   let pending = [...members];

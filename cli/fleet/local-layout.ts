@@ -1,4 +1,4 @@
-import type { LocalTlsFiles } from './local-tls.js';
+import type { LocalTlsFiles } from '../local-tls.js';
 
 export const MAX_LOCAL_WORKERS = 9;
 
