@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { settings } from '../shared/config/settings.js';
-import { freePorts } from '../test/support/free-ports.js';
+import { freePorts } from '../testkit/free-ports.js';
 import { note, sleep, until } from './util.js';
 
 const CLI = fileURLToPath(new URL('../cli/fanin.js', import.meta.url));

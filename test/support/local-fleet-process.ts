@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanupNamespace, uniqueNamespace, waitFor } from './services.js';
+import { cleanupNamespace, uniqueNamespace, waitFor } from '../../testkit/services.js';
 
 const CLI = fileURLToPath(new URL('../../cli/fanin.js', import.meta.url));
 
