@@ -40,16 +40,16 @@ class Scene {
   refusals = 0;
   redisFailures: string[] = [];
 
-  constructor(private readonly decisions: () => Promise<PartitionDecision[]>) {}
+  constructor(private readonly decisions: () => PartitionDecision[]) {}
 
   decider(mode: RedisDownMode = 'hold'): BatchDecider {
     const store = {
-      decide: async () => { this.calls.push('decide'); return this.decisions(); },
-      markPublished: async () => { this.calls.push('markPublished'); },
+      decide: () => Promise.resolve().then(() => { this.calls.push('decide'); return this.decisions(); }),
+      markPublished: () => { this.calls.push('markPublished'); return Promise.resolve(); },
     } as unknown as DedupStore;
-    const scene = this;
+    const isReady = () => this.ready;
     const publisher = {
-      get ready() { return scene.ready; },
+      get ready() { return isReady(); },
       publish: async (exchange: string, body: Buffer, o: { messageId: string }) => {
         this.calls.push('publish');
         this.published.push({ exchange, body, messageId: o.messageId });
@@ -68,7 +68,7 @@ class Scene {
     const settler = {
       settle: (_d: Delivery, outcome: string) => { this.calls.push(outcome); },
       isLive: () => this.live,
-      deadLetter: async (_d: Delivery, reason: string) => { this.calls.push(`deadLetter: ${reason}`); },
+      deadLetter: (_d: Delivery, reason: string) => { this.calls.push(`deadLetter: ${reason}`); return Promise.resolve(); },
     };
     return new Delivery({ content } as ConsumeMessage, {} as Channel, settler);
   }
@@ -76,7 +76,7 @@ class Scene {
 
 describe('batch decider', () => {
   it('publishes the unique events with the batch id, waits for the confirm, marks the batch published, then acks', async () => {
-    const scene = new Scene(async () => [decision([1, 0, 2])]);
+    const scene = new Scene(() => [decision([1, 0, 2])]);
     await scene.decider().handle(scene.delivery(encodeNewEventBatch(batch(3))));
     assert.deepEqual(scene.calls, ['decide', 'publish', 'confirmed', 'markPublished', 'ack']);
     const [sent] = scene.published;
@@ -90,33 +90,33 @@ describe('batch decider', () => {
   });
 
   it('acks a batch every partition already published without publishing or marking it again', async () => {
-    const scene = new Scene(async () => [decision([1, 1], { reused: true, published: true })]);
+    const scene = new Scene(() => [decision([1, 1], { reused: true, published: true })]);
     await scene.decider().handle(scene.delivery(encodeNewEventBatch(batch(2))));
     assert.deepEqual(scene.calls, ['decide', 'ack']);
   });
 
   it('publishes nothing for a batch of duplicates, but still marks it and acks', async () => {
-    const scene = new Scene(async () => [decision([0, 0])]);
+    const scene = new Scene(() => [decision([0, 0])]);
     await scene.decider().handle(scene.delivery(encodeNewEventBatch(batch(2))));
     assert.deepEqual(scene.calls, ['decide', 'markPublished', 'ack']);
   });
 
   it('dead-letters an undecodable batch with the decode error as the reason, before asking the store', async () => {
-    const scene = new Scene(async () => [decision([1])]);
+    const scene = new Scene(() => [decision([1])]);
     await scene.decider().handle(scene.delivery(Buffer.from([0x93, 0x01, 0x02, 0x03])));
     assert.equal(scene.calls.length, 1);
     assert.match(scene.calls[0]!, /^deadLetter: new batch:/);
   });
 
   it('hold: a failed dedup script returns the batch to the queue and tells the worker to stop taking batches', async () => {
-    const scene = new Scene(async () => { throw new Error('ECONNREFUSED'); });
+    const scene = new Scene(() => { throw new Error('ECONNREFUSED'); });
     await scene.decider('hold').handle(scene.delivery(encodeNewEventBatch(batch(2))));
     assert.deepEqual(scene.calls, ['decide', 'requeue']);
     assert.deepEqual(scene.redisFailures, ['redis unavailable']);
   });
 
   it('pass-through: a failed dedup script publishes every event undeduplicated and acks after the confirm', async () => {
-    const scene = new Scene(async () => { throw new Error('ECONNREFUSED'); });
+    const scene = new Scene(() => { throw new Error('ECONNREFUSED'); });
     await scene.decider('pass-through').handle(scene.delivery(encodeNewEventBatch(batch(3))));
     assert.deepEqual(scene.calls, ['decide', 'publish', 'confirmed', 'ack']);
     assert.equal(decodeProcessedBatch(scene.published[0]!.body).bodies.length, 3);
@@ -124,7 +124,7 @@ describe('batch decider', () => {
   });
 
   it('publishes a refused batch again in place, with the same message id, and acks only after the confirm', async () => {
-    const scene = new Scene(async () => [decision([1, 1])]);
+    const scene = new Scene(() => [decision([1, 1])]);
     scene.refusals = 1;
     await scene.decider().handle(scene.delivery(encodeNewEventBatch(batch(2))));
     assert.deepEqual(scene.calls, ['decide', 'publish', 'nacked', 'publish', 'confirmed', 'markPublished', 'ack']);
@@ -132,7 +132,7 @@ describe('batch decider', () => {
   });
 
   it('returns the batch to the queue instead of retrying once the delivery is no longer live', async () => {
-    const scene = new Scene(async () => [decision([1, 1])]);
+    const scene = new Scene(() => [decision([1, 1])]);
     scene.refusals = 1;
     scene.live = false;
     await scene.decider().handle(scene.delivery(encodeNewEventBatch(batch(2))));

@@ -15,8 +15,8 @@ const ROOT = new URL('../../../../', import.meta.url).pathname;
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
 const PAGES = ['README.md', 'bench/README.md', 'chaos/README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
-/** Variables that are not settings: the config file's path, and the tests' broker and Redis. */
-const OTHER_VARIABLES = new Set(['FANIN_CONFIG', 'FANIN_TEST_AMQP_URL', 'FANIN_TEST_REDIS_URL']);
+/** Variables that are not settings: the config file's path, and the tests' broker, Redis and PostgreSQL. */
+const OTHER_VARIABLES = new Set(['FANIN_CONFIG', 'FANIN_TEST_AMQP_URL', 'FANIN_TEST_REDIS_URL', 'FANIN_TEST_POSTGRES_URL']);
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
