@@ -3,19 +3,17 @@
 // Why: a sender writes the same few names on every line (Juniper's `junos@2636…` elements, NXLog's `EventID`,
 // ESXi's `Originator@6876`), and each becomes an object key. A key made fresh from the line must first be hashed
 // and looked up in V8's string table before the property can be found or added; the interned string from the
-// table goes straight through V8's property caches. Measured on the corpus's RFC 5424 lines (alternated rounds in
-// one process, CPU time): 1.04–1.05× per line. @msgpack/msgpack's CachedKeyDecoder does the same for map keys.
+// table goes straight through V8's property caches (measured faster per RFC 5424 line). @msgpack/msgpack's
+// CachedKeyDecoder does the same for map keys.
 //
 // The table is direct-mapped: a name's slot comes from its length and three of its bytes, a hit is checked byte by
 // byte, and a name that collides replaces the one in its slot. So it is bounded (SLOTS names of at most 32 bytes)
 // whatever the senders write, and a flood of distinct names only costs what a miss costs.
 
-import { fieldText } from './syslog-message.js';
+import { LINE, fieldText } from './line-state.js';
 
 const SLOTS = 1024;
 const slots: string[] = new Array<string>(SLOTS).fill('');
-/** The slot of the name internedName returned last. */
-let slotOfLast = 0;
 
 // Each name also remembers the name that followed it last time (in its SD-ELEMENT: the first PARAM-NAME after
 // an SD-ID, the next PARAM-NAME after a PARAM-NAME; the slot START before a line's first SD-ID). A sender writes
@@ -40,19 +38,19 @@ export function internedName(line: Buffer, start: number, end: number): string {
     let k = 0;
     while (k < length && cached.charCodeAt(k) === line[start + k]) k++;
     if (k === length) {
-      slotOfLast = slot;
+      LINE.internedSlot = slot;
       return cached;
     }
   }
   const name = interned(fieldText(line, start, end));
   slots[slot] = name;
-  slotOfLast = slot;
+  LINE.internedSlot = slot;
   return name;
 }
 
 /** The table slot of the name internedName returned last. */
 export function lastSlot(): number {
-  return slotOfLast;
+  return LINE.internedSlot;
 }
 
 /** The slot of the name that followed the one in `slot` last time, or -1. */

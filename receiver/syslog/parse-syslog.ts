@@ -6,8 +6,9 @@
 import { parseRfc3164 } from './rfc3164.js';
 import type { StampOptions } from './rfc3164-stamp.js';
 import { parseRfc5424 } from './rfc5424.js';
-import { SyslogParseError, beginLine, endLine, takeError, type SyslogParseResult } from './syslog-message.js';
-import { isDigit } from './syslog-time.js';
+import { beginLine, endLine, takeError } from './line-state.js';
+import { isDigit } from './syslog-bytes.js';
+import { SyslogParseError, type SyslogParseResult } from './syslog-message.js';
 import { resolveZone } from './time-zone.js';
 
 const SP = 0x20;

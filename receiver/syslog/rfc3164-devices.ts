@@ -2,21 +2,27 @@
 // rfc3164.ts; each function reads only its device's shape and answers null (or leaves the message alone) otherwise.
 
 import { readStamp, type StampOptions, type StampTarget } from './rfc3164-stamp.js';
-import { COLON, HOSTNAME_MAX, SP, isAllDigits, isHostByte, isHostname, startsWith } from './syslog-bytes.js';
-import { type SyslogMessage, fieldText, indexOfText } from './syslog-message.js';
-import { isDigit, isValidDate, isoString, readDigits, readTwoDigits, wallClockMs, type Zone } from './syslog-time.js';
+import { fieldText, indexOfText } from './line-state.js';
+import {
+  COLON, HOSTNAME_MAX, SP, isAllDigits, isDigit, isHostByte, isHostname, isLetter, readDigits, readTwoDigits, startsWith,
+} from './syslog-bytes.js';
+import type { SyslogMessage } from './syslog-message.js';
+import { isValidDate, isoString, wallClockMs, type Zone } from './syslog-time.js';
 
 const PERCENT = 0x25;
-/** Cisco puts at most a sequence number, an origin-id and a second sequence number before its timestamp. */
-const CISCO_PREFIX_MAX = 3;
+/** Cisco puts at most two sequence numbers, an origin-id and an IOS XR node before its timestamp. */
+const CISCO_PREFIX_MAX = 4;
+const SLASH = 0x2f;
+/** Longer than any IOS XR node name (`RP/0/RSP0/CPU0`) or line-card type. */
+const NODE_MAX = 32;
 const FORTI_DATE = Buffer.from('date=');
 const FORTI_TIME = Buffer.from(' time=');
 
 /**
  * A FortiGate `key=` to look for in the line, with the part of it to search by: its rarest letters. String#indexOf
  * finds a needle by its first character and checks the rest at each hit, so a needle starting with SP stops at
- * every word of a 700-byte FortiGate line (~200 ns a search, where the key is missing: the 'tz' of FortiOS before
- * 6.2, or a line whose forwarder dropped devname). 'vname=' and 'z=' are rare in these lines: a fifth of the cost.
+ * every word of a long FortiGate line, which costs most where the key is missing (the 'tz' of FortiOS before 6.2,
+ * or a line whose forwarder dropped devname). 'vname=' and 'z=' are rare in these lines.
  */
 interface FortiKey { bytes: Buffer; rare: string; rareAt: number }
 
@@ -89,27 +95,37 @@ export interface CiscoPrefixTarget extends StampTarget {
 }
 
 /**
- * Cisco's `token: ` groups before the timestamp — sequence numbers, an empty token (`<189>: ...`) and the
- * `logging origin-id` host — then an optional '*' or '.' clock mark and the stamp. Returns the stamp's end (see
- * readStamp) with its time and the host written into `target`; -1, with target untouched, unless a stamp follows.
+ * Cisco's groups before the timestamp, each closed by ':' — sequence numbers, an empty group (`<189>: ...`), the
+ * `logging origin-id` host, and an IOS XR node or a line card (`RP/0/RP0/CPU0:`, `CLC 6/0: `) — then an optional
+ * '*' or '.' clock mark and the stamp, which may follow the ':' without a space (ASA's `<111>:Jan 12 ...`, IOS
+ * XR's `RP/0/RP0/CPU0:Dec 11 ...`). Returns the stamp's end (see readStamp) with its time and the host written
+ * into `target`. With no stamp, a sequence number, at most a host, and a `%MNEMONIC` (`<190>123030: some-host:
+ * %SYS-5-...`, `service timestamps` off) return where the mnemonic starts, with the host written and target.time
+ * left null. -1, with target untouched, otherwise.
  */
 export function readCiscoPrefix(line: Buffer, pos: number, options: StampOptions, target: CiscoPrefixTarget): number {
   let hostStart = -1;
   let hostEnd = -1;
+  let sequence = false;
   let i = pos;
   for (let n = 0; n < CISCO_PREFIX_MAX; n++) {
-    const end = prefixTokenEnd(line, i);
-    if (end < 0) return -1;
-    if (end > i && !isAllDigits(line, i, end)) {
-      if (hostStart >= 0 || !isHostname(line, i, end)) return -1;
-      hostStart = i;
-      hostEnd = end;
+    let end = prefixTokenEnd(line, i);
+    if (end >= 0) {
+      if (end > i && isAllDigits(line, i, end)) sequence = true;
+      else if (end > i && !isNodeName(line, i, end)) {
+        if (hostStart >= 0 || !isHostname(line, i, end)) return -1;
+        hostStart = i;
+        hostEnd = end;
+      }
+    } else {
+      end = nodeEnd(line, i);
+      if (end < 0) return -1;
     }
-    i = end + 2;
+    i = (line[end + 1] ?? 0) === SP ? end + 2 : end + 1;
     const stampEnd = readStamp(line, clockMark(line, i), options, target);
-    if (stampEnd >= 0) {
+    if (stampEnd >= 0 || (sequence && isCiscoMnemonic(line, i))) {
       target.hostname = hostStart < 0 ? null : fieldText(line, hostStart, hostEnd);
-      return stampEnd;
+      return stampEnd >= 0 ? stampEnd : i;
     }
   }
   return -1;
@@ -124,6 +140,37 @@ function prefixTokenEnd(line: Buffer, pos: number): number {
     if (b <= SP || b >= 0x7f) return -1;
   }
   return -1;
+}
+
+/**
+ * The ':' closing a group that prefixTokenEnd does not find: an empty one glued to the stamp (ASA `:Jan 12`), or
+ * a node name, which may be glued too and may follow a card type and a space (`RP/0/RP0/CPU0:Dec`, `CLC 6/0: `).
+ * -1 for anything else.
+ */
+function nodeEnd(line: Buffer, pos: number): number {
+  if ((line[pos] ?? 0) === COLON) return pos;
+  let i = pos;
+  while (i < pos + NODE_MAX && isLetter(line[i] ?? 0)) i++;
+  const start = i > pos && (line[i] ?? 0) === SP ? i + 1 : pos;
+  i = start;
+  while (i < start + NODE_MAX && isNodeByte(line[i] ?? 0)) i++;
+  return (line[i] ?? 0) === COLON && isNodeName(line, start, i) ? i : -1;
+}
+
+/** A node or slot name: letters, digits and at least one '/' (`RP/0/RP0/CPU0`, `0/1/CPU0`, `6/0`). */
+function isNodeName(line: Buffer, start: number, end: number): boolean {
+  if (end - start > NODE_MAX || end === start) return false;
+  let slash = false;
+  for (let i = start; i < end; i++) {
+    const b = line[i]!;
+    if (b === SLASH) slash = true;
+    else if (!isNodeByte(b)) return false;
+  }
+  return slash;
+}
+
+function isNodeByte(b: number): boolean {
+  return b === SLASH || isDigit(b) || isLetter(b);
 }
 
 export function isPrefixStart(b: number | undefined): boolean {

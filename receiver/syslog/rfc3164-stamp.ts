@@ -5,12 +5,14 @@
 //   Mmm dd hh:mm:ss yyyy            some SOHO routers (syslog-ng reads it too)
 //   yyyy Mmm dd hh:mm:ss            Cisco NX-OS
 //   ... ZONE:                       Cisco `show-timezone`: UTC, CEST, mdt, UTC+1, UTC+07:30, then the colon
-//   YYYY-MM-DDThh:mm:ss[.f](Z|±hh:mm|±hhmm)?   RFC 3339 (rsyslog RSYSLOG_ForwardFormat, ESXi, Juniper)
+//   YYYY-MM-DDThh:mm:ss[.f](Z|±hh:mm|±hhmm)?   RFC 3339 (rsyslog RSYSLOG_ForwardFormat, ESXi, Juniper), also with
+//                                              a space for T (RFC 3339 5.6; Python logging, many scripts)
 // A stamp without a zone is in the configured zone; one without a year gets the year that puts it closest to now.
 
-import { fieldText } from './syslog-message.js';
+import { fieldText } from './line-state.js';
+import { isDigit, isLetter, readDigits, readTwoDigits } from './syslog-bytes.js';
 import {
-  formatIso, isDigit, isLeapYear, isValidDate, isoString, readDigits, readIsoTimestamp, readTwoDigits, wallClockMs, type TimestampReadOptions, type Zone,
+  formatIso, isLeapYear, isValidDate, isoString, readIsoTimestamp, wallClockMs, type TimestampReadOptions, type Zone,
 } from './syslog-time.js';
 
 const SP = 0x20;
@@ -47,8 +49,8 @@ const ZONE_NAMES: ReadonlyMap<string, number | null> = new Map([
 ]);
 
 /**
- * ZONE_NAMES by letterKey, so that a zone word is looked up from its bytes: making a string of it, upper-casing
- * and hashing that was ~4% of a Cisco line with a zone in perf.
+ * ZONE_NAMES by letterKey, so that a zone word is looked up from its bytes rather than made a string, upper-cased
+ * and hashed, which showed in profiles of Cisco lines with a zone.
  */
 const ZONE_BY_KEY: ReadonlyMap<number, number | null> = new Map(
   [...ZONE_NAMES].map(([name, zone]) => [letterKey(Buffer.from(name, 'latin1'), 0, name.length), zone]),
@@ -144,8 +146,7 @@ function readBsd(line: Buffer, pos: number, options: StampOptions, target: Stamp
 
 /**
  * Whether readZoneName could find a zone at `pos`: its ':' (after 2 to 5 letters) or its offset sign (after UTC or
- * GMT) is where a zone would put it. After most stamps comes a HOSTNAME, which this turns away without the call
- * (1.014x on RFC 3164 lines, paired rounds).
+ * GMT) is where a zone would put it. After most stamps comes a HOSTNAME, which this turns away without the call.
  */
 function zoneMayFollow(line: Buffer, pos: number): boolean {
   const fourth = line[pos + 3] ?? 0;
@@ -271,6 +272,3 @@ function monthAt(line: Buffer, pos: number): number {
   }
 }
 
-function isLetter(b: number): boolean {
-  return (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7a;
-}

@@ -15,8 +15,11 @@
 
 import { clockMark, isCiscoMnemonic, isFortiGate, isPrefixStart, readCiscoPrefix, readFortiGate } from './rfc3164-devices.js';
 import { readStamp, type StampOptions } from './rfc3164-stamp.js';
-import { COLON, SP, hostTokenEnd, isAllDigits, isHostname, isTagByte, lastTokenIsHostname, skipSpaces, startsWith } from './syslog-bytes.js';
-import { type SyslogMessage, decodeMsg, fieldText, indexOfText } from './syslog-message.js';
+import { LINE, decodeMsg, fieldText, indexOfText } from './line-state.js';
+import {
+  COLON, SP, hostTokenEnd, isAllDigits, isDigit, isHostname, isLetter, isTagByte, skipSpaces, startsWith,
+} from './syslog-bytes.js';
+import type { SyslogMessage } from './syslog-message.js';
 
 const OPEN = 0x5b;
 const CLOSE = 0x5d;
@@ -40,17 +43,20 @@ export function parseRfc3164(
   if ((line[head] ?? 0) === 0xef && (line[head + 1] ?? 0) === 0xbb && (line[head + 2] ?? 0) === 0xbf) head += 3;
   while ((line[head] ?? 0) === SP) head++;
 
-  let pos = readStamp(line, clockMark(line, head), options, msg);
+  const stampStart = clockMark(line, head);
+  let pos = readStamp(line, stampStart, options, msg);
   let ciscoPrefix = false;
   if (pos < 0 && isPrefixStart(line[head])) {
     pos = readCiscoPrefix(line, head, options, msg);
     ciscoPrefix = pos >= 0;
+    // `123030: some-host: %SYS-5-...`: Cisco groups and the mnemonic, no stamp.
+    if (ciscoPrefix && msg.time === null) return wholeText(line, pos, msg);
   }
   if (pos < 0) return headerless(line, start, head, msg, options);
 
-  if ((line[pos] ?? 0) === COLON && (pos + 1 === line.length || (line[pos + 1] ?? 0) === SP)) {
-    // Cisco `timestamp: MSG`: no HOSTNAME after the stamp (the origin-id, if any, came before it).
-    msg.message = decodeMsg(line, pos + 2);
+  if (isLoneColon(line, pos)) {
+    // Cisco `timestamp: MSG`: no HOSTNAME field after the stamp (the origin-id, if any, came before it).
+    readCiscoBody(line, pos + 2, msg);
     return msg;
   }
   // Glued to something (`Jan  2 03:04:05x`), or an origin-id with a relay header after it: not a header we know.
@@ -60,8 +66,64 @@ export function parseRfc3164(
     return wholeText(line, start, msg);
   }
   pos = skipSpaces(line, pos);
+  // RFC 3164 5.4 example 4, `1990 Oct 22 10:52:01 TZ-6 scapegoat...`: after a year-first stamp a zone-shaped word
+  // that names no zone fanin knows (a POSIX TZ offset has the opposite sign of an ISO one) is neither HOSTNAME nor
+  // a shift of the time: it and the rest are MSG, and the time is read in the configured zone.
+  if (!ciscoPrefix && isDigit(line[stampStart] ?? 0) && (line[stampStart + 4] ?? 0) === SP && isZoneLike(line, pos)) {
+    return wholeText(line, pos, msg);
+  }
   readHostAndTag(line, pos, msg);
   return msg;
+}
+
+/**
+ * MSG after a Cisco `timestamp: `. Before a `%MNEMONIC`, a host (`core-sw-01: %LINK-...`, `core-sw-01 %LINK-...`,
+ * when no origin-id came before the stamp) or an IOS XR process (`config[65710]: %MGBL-...`) is read as such;
+ * otherwise all of it is MSG, since Cisco's text after the stamp is free-form.
+ */
+function readCiscoBody(line: Buffer, pos: number, msg: SyslogMessage): void {
+  // Most Cisco lines go straight on with the mnemonic.
+  if ((line[pos] ?? 0) === PERCENT) {
+    msg.message = decodeMsg(line, pos);
+    return;
+  }
+  const tagEnd = readTag(line, pos, msg);
+  if (tagEnd >= 0) {
+    if (isCiscoMnemonic(line, tagEnd)) {
+      if (msg.procId !== null) {
+        msg.message = decodeMsg(line, tagEnd);
+        return;
+      }
+      if (msg.hostname === null && isHostname(line, pos, LINE.tagNameEnd)) {
+        msg.hostname = msg.appName;
+        msg.appName = null;
+        msg.message = decodeMsg(line, tagEnd);
+        return;
+      }
+    }
+    msg.appName = null;
+    msg.procId = null;
+  } else if (msg.hostname === null) {
+    const end = hostTokenEnd(line, pos);
+    if (end > pos && LINE.hostWord && (line[end] ?? 0) === SP && isCiscoMnemonic(line, end + 1)) {
+      msg.hostname = fieldText(line, pos, end);
+      msg.message = decodeMsg(line, end + 1);
+      return;
+    }
+  }
+  msg.message = decodeMsg(line, pos);
+}
+
+/** `TZ-6`, `EST+5`, `GMT+01:00` followed by SP or the end: 1 to 5 letters, a sign, 1 or 2 digits, `[:]mm`. */
+function isZoneLike(line: Buffer, pos: number): boolean {
+  let i = pos;
+  while (i < pos + 5 && isLetter(line[i] ?? 0)) i++;
+  const sign = line[i] ?? 0;
+  if (i === pos || (sign !== 0x2b && sign !== 0x2d) || !isDigit(line[i + 1] ?? 0)) return false;
+  i += isDigit(line[i + 2] ?? 0) ? 3 : 2;
+  if ((line[i] ?? 0) === COLON) i++;
+  if (isDigit(line[i] ?? 0) && isDigit(line[i + 1] ?? 0)) i += 2;
+  return i === line.length || (line[i] ?? 0) === SP;
 }
 
 /** After the timestamp: `[HOSTNAME SP] [TAG[PID]: ] MSG` with the device variants; fills msg. */
@@ -83,16 +145,16 @@ function readHostAndTag(line: Buffer, pos: number, msg: SyslogMessage): void {
   // by SP), it is the TAG. A hostname never ends in ':' (IPv6 addresses do not end in one either, and their
   // inner colons fail the "followed by SP" test), so only a host literally named like a tag is misread.
   // A TAG's ':' is the last byte of its SP-delimited token, so a token ending otherwise (a HOSTNAME, mostly) goes
-  // straight to the HOSTNAME reading without trying readTag on it: that try cost ~10% of an RFC 3164 line.
+  // straight to the HOSTNAME reading without trying readTag on it, which showed in profiles.
   // One scan finds the token's end and whether it is a HOSTNAME.
   const end = hostTokenEnd(line, pos);
-  const hostname = lastTokenIsHostname();
+  const hostname = LINE.hostWord;
   const tagEnd = end > pos && (line[end - 1] ?? 0) === COLON ? readTag(line, pos, msg) : -1;
   if (tagEnd < 0) {
     readHostThenTag(line, pos, end, hostname, msg);
     return;
   }
-  if (msg.procId === null && isCiscoMnemonic(line, tagEnd) && isHostname(line, pos, tagNameEnd)) {
+  if (msg.procId === null && isCiscoMnemonic(line, tagEnd) && isHostname(line, pos, LINE.tagNameEnd)) {
     // `asa01: %ASA-6-...`, `core-sw-01: %LINK-3-...`: a device's own name, then its mnemonic.
     msg.hostname = msg.appName;
     msg.appName = null;
@@ -149,12 +211,9 @@ function wholeText(line: Buffer, start: number, msg: SyslogMessage): SyslogMessa
   return msg;
 }
 
-/** Where readTag's TAG name ended (before `[PID]` or ':'). */
-let tagNameEnd = 0;
-
 /**
  * `TAG:` or `TAG[PID]:` followed by SP or the end of the line: writes msg.appName and msg.procId (null without
- * `[PID]`), sets tagNameEnd and returns where MSG starts; -1, with msg untouched, for any other shape.
+ * `[PID]`), sets LINE.tagNameEnd and returns where MSG starts; -1, with msg untouched, for any other shape.
  */
 function readTag(line: Buffer, pos: number, msg: SyslogMessage): number {
   let i = pos;
@@ -184,6 +243,6 @@ function readTag(line: Buffer, pos: number, msg: SyslogMessage): number {
   if (i !== line.length && (line[i] ?? 0) !== SP) return -1;
   msg.appName = fieldText(line, pos, nameEnd);
   msg.procId = pidStart < 0 ? null : fieldText(line, pidStart, pidEnd);
-  tagNameEnd = nameEnd;
+  LINE.tagNameEnd = nameEnd;
   return i === line.length ? i : i + 1;
 }

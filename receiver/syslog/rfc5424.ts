@@ -4,7 +4,8 @@
 // can say which field failed and at which byte.
 
 import { readStructuredData } from './structured-data.js';
-import { type SyslogMessage, decodeMsg, fail, fieldText } from './syslog-message.js';
+import { decodeMsg, fail, fieldText } from './line-state.js';
+import type { SyslogMessage } from './syslog-message.js';
 import { readIsoTimestamp } from './syslog-time.js';
 
 const SP = 0x20;

@@ -7,7 +7,7 @@
 
 import type { StructuredData } from './syslog-message.js';
 import { START_SLOT, followingSlot, internedName, lastSlot, nameInSlot, rememberFollowing } from './interned-names.js';
-import { currentText, fail, textAsciiEnd, utf8Text } from './syslog-message.js';
+import { LINE, NO_ESCAPE, currentText, fail, textAsciiEnd, utf8Text } from './line-state.js';
 
 const SP = 0x20;
 const QUOTE = 0x22;
@@ -24,23 +24,13 @@ export interface StructuredDataRead {
   end: number;
 }
 
-/**
- * The line's text while STRUCTURED-DATA is read (currentText; null when the line has none), and how far its
- * offsets are byte offsets. Module state, like the rest of the reader's scratch: parsing is synchronous.
- */
-let text: string | null = null;
-let textEnd = 0;
-/** Index of the first backslash at or after the value being read, NO_ESCAPE when none, -1 before the first look. */
-let escapeAt = -1;
-const NO_ESCAPE = 0x3fffffff;
-/** The index after the STRUCTURED-DATA readElements read last. */
-let readEnd = 0;
-/** The end and table slot of the name readName returned last. */
-let nameEnd = 0;
-let nameSlot = 0;
+// The reader's positions (the text it searches, where the last name and value ended, the next backslash) are
+// fields of LINE (line-state.ts): each function returns its value and leaves its end there.
+
 /**
  * seen[slot] === element: a name in that slot was already stored in the current SD-ELEMENT, so the next one there
- * may repeat it and goes through the full check. A counter per element instead of clearing the table.
+ * may repeat it and goes through the full check. A counter per element instead of clearing the table: it only
+ * grows, across lines, so it needs no reset (it is a cache like the interned names, not per-line state).
  */
 const seen = new Int32Array(START_SLOT);
 let element = 0;
@@ -50,12 +40,14 @@ export function readStructuredData(line: Buffer, pos: number): StructuredDataRea
   if ((line[pos] ?? 0) === NIL) return { data: null, end: pos + 1 };
   if ((line[pos] ?? 0) !== OPEN) return bad(`expected '[' or '-'`, pos);
 
-  text = currentText(line);
-  textEnd = text === null ? 0 : textAsciiEnd();
-  escapeAt = -1;
+  const state = LINE;
+  const text = currentText(line);
+  state.sdText = text;
+  state.sdTextEnd = text === null ? 0 : textAsciiEnd();
+  state.escapeAt = -1;
   const data = readElements(line, pos);
-  text = null;
-  return data === null ? null : { data, end: readEnd };
+  state.sdText = null;
+  return data === null ? null : { data, end: state.sdEnd };
 }
 
 function readElements(line: Buffer, pos: number): StructuredData | null {
@@ -64,8 +56,8 @@ function readElements(line: Buffer, pos: number): StructuredData | null {
   while ((line[pos] ?? 0) === OPEN) {
     const id = readName(line, pos + 1, previous, 'SD-ID');
     if (id === null) return null;
-    previous = nameSlot;
-    pos = nameEnd;
+    previous = LINE.nameSlot;
+    pos = LINE.nameEnd;
     // A repeated SD-ID is forbidden (6.3.2) but harmless to merge; failing would only lose the parse.
     let params = Object.hasOwn(data, id) ? data[id] : undefined;
     // A merged element's names may repeat those of the first: only a new one skips the check in addParam.
@@ -79,11 +71,12 @@ function readElements(line: Buffer, pos: number): StructuredData | null {
     while ((line[pos] ?? 0) === SP) {
       const name = readName(line, pos + 1, after, 'PARAM-NAME');
       if (name === null) return null;
+      const nameEnd = LINE.nameEnd;
       if ((line[nameEnd] ?? 0) !== EQUALS || (line[nameEnd + 1] ?? 0) !== QUOTE) return bad(`expected '="' after PARAM-NAME`, nameEnd);
-      after = nameSlot;
+      after = LINE.nameSlot;
       const value = readParamValue(line, nameEnd + 2);
       if (value === null) return null;
-      pos = valueEnd;
+      pos = LINE.valueEnd;
       if (!fresh || seen[after] === element) addParam(params, name, value);
       else {
         seen[after] = element;
@@ -93,42 +86,43 @@ function readElements(line: Buffer, pos: number): StructuredData | null {
     if ((line[pos] ?? 0) !== CLOSE) return bad(`expected ']' or SP SD-PARAM`, pos);
     pos++;
   }
-  readEnd = pos;
+  LINE.sdEnd = pos;
   return data;
 }
 
 /**
- * The SD-NAME at `pos`, interned; sets nameEnd and nameSlot. First tries the name that followed the one in slot
+ * The SD-NAME at `pos`, interned; sets LINE.nameEnd and LINE.nameSlot. First tries the name that followed the one in slot
  * `previous` last time: a match of its bytes, ended by a byte that cannot continue a name, is that very name (it
  * was checked when it was interned). Otherwise scans and interns, and remembers the order.
  */
 function readName(line: Buffer, pos: number, previous: number, what: string): string | null {
   const guessSlot = followingSlot(previous);
+  const text = LINE.sdText;
   if (guessSlot >= 0 && text !== null) {
     const guess = nameInSlot(guessSlot);
     const end = pos + guess.length;
     // A slice compared with === is a copy and a memcmp in V8's builtins; text.startsWith(guess, pos) was
-    // compiled into a loop that dispatched on both strings' representations for every character, 4x the cost.
-    if (end < textEnd && SD_NAME_BYTE[line[end]!] === 0 && text.slice(pos, end) === guess) {
-      nameEnd = end;
-      nameSlot = guessSlot;
+    // compiled into a loop that dispatched on both strings' representations for every character, and cost more.
+    if (end < LINE.sdTextEnd && SD_NAME_BYTE[line[end]!] === 0 && text.slice(pos, end) === guess) {
+      LINE.nameEnd = end;
+      LINE.nameSlot = guessSlot;
       return guess;
     }
   }
   const end = sdName(line, pos, what);
   if (end < 0) return null;
   const name = internedName(line, pos, end);
-  nameEnd = end;
-  nameSlot = lastSlot();
-  rememberFollowing(previous, nameSlot);
+  const slot = lastSlot();
+  LINE.nameEnd = end;
+  LINE.nameSlot = slot;
+  rememberFollowing(previous, slot);
   return name;
 }
 
 /** Scans an SD-NAME from `pos`; returns the index of the delimiter after it (checked by the caller), or fail(). */
 function sdName(line: Buffer, pos: number, what: string): number {
   // One table load per byte while the name lasts; the byte that stops the scan says why (a delimiter, a byte
-  // outside printable US-ASCII, or the 33rd name byte). Measured: sdName was 10% of an SD line with four
-  // comparisons per byte.
+  // outside printable US-ASCII, or the 33rd name byte), instead of four comparisons per byte.
   const limit = Math.min(line.length, pos + SD_NAME_MAX);
   let i = pos;
   while (i < limit && SD_NAME_BYTE[line[i]!] === 1) i++;
@@ -152,28 +146,29 @@ function sdNameBytes(): Uint8Array {
   return table;
 }
 
-/** The index after the closing quote of the value readParamValue returned last. */
-let valueEnd = 0;
-
-/** PARAM-VALUE from `pos` (after the opening quote); sets valueEnd. Null after fail(). */
+/** PARAM-VALUE from `pos` (after the opening quote); sets LINE.valueEnd. Null after fail(). */
 function readParamValue(line: Buffer, pos: number): string | null {
+  const state = LINE;
+  const text = state.sdText;
   if (text !== null) {
     // Most values have no backslash: String#indexOf finds the closing quote (a builtin, no call into the
     // runtime), and one search per line, not per value, says where the next backslash is.
     const quote = text.indexOf('"', pos);
+    let escapeAt = state.escapeAt;
     if (escapeAt !== NO_ESCAPE && escapeAt < pos) {
       escapeAt = text.indexOf('\\', pos);
       if (escapeAt < 0) escapeAt = NO_ESCAPE;
+      state.escapeAt = escapeAt;
     }
-    if (quote >= 0 && quote < textEnd && quote < escapeAt) {
-      valueEnd = quote + 1;
+    if (quote >= 0 && quote < state.sdTextEnd && quote < escapeAt) {
+      state.valueEnd = quote + 1;
       return text.slice(pos, quote);
     }
   }
   return readEscapedValue(line, pos);
 }
 
-/** PARAM-VALUE from `pos` with its escapes undone, byte by byte; sets valueEnd. Null after fail(). */
+/** PARAM-VALUE from `pos` with its escapes undone, byte by byte; sets LINE.valueEnd. Null after fail(). */
 function readEscapedValue(line: Buffer, pos: number): string | null {
   let value = '';
   let segment = pos;
@@ -184,7 +179,7 @@ function readEscapedValue(line: Buffer, pos: number): string | null {
       // Segments split only at ASCII backslashes, never inside a UTF-8 sequence, so decoding piecewise is exact.
       // A value without escapes (segment still at pos) is its one segment, with no concatenation.
       const last = utf8Text(line, segment, i);
-      valueEnd = i + 1;
+      LINE.valueEnd = i + 1;
       return segment === pos ? last : value + last;
     }
     if (b === BACKSLASH) {

@@ -5,7 +5,8 @@
 // without Date; the fraction the sender wrote (up to 6 digits) is carried beside them as text and appended
 // unchanged. Only the process's local zone goes through Date; an IANA zone goes through time-zone.ts.
 
-import { fieldText } from './syslog-message.js';
+import { fieldText } from './line-state.js';
+import { isDigit, readDigits, readTwoDigits } from './syslog-bytes.js';
 import { NamedZone, type Zone } from './time-zone.js';
 
 export type { Zone } from './time-zone.js';
@@ -17,7 +18,7 @@ export type TimestampRead = { ok: true; iso: string; end: number } | { ok: false
 export interface TimestampReadOptions {
   /**
    * false (RFC 5424): 'T' and 'Z' upper case, at most 6 fraction digits, offset required.
-   * true (RFC 3164 lines): also 't'/'z', longer fractions cut to 6 digits, `+hhmm` offsets, and a missing
+   * true (RFC 3164 lines): also 't'/'z' or a space for 'T', longer fractions cut to 6 digits, `+hhmm` offsets, and a missing
    * offset means `zone` (null: the stamp is unusable).
    */
   lenient: boolean;
@@ -37,7 +38,8 @@ export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampRe
     return bad(pos, 'expected YYYY-MM-DD');
   }
   const t = line[pos + 10] ?? 0;
-  if (t !== 0x54 && !(options.lenient && t === 0x74)) return bad(pos + 10, "expected 'T'");
+  // RFC 3339 5.6 lets "applications using this syntax" use a space for 'T'; RFC 5424 does not.
+  if (t !== 0x54 && !(options.lenient && (t === 0x74 || t === 0x20))) return bad(pos + 10, "expected 'T'");
   const hour = readTwoDigits(line, pos + 11);
   const minute = readTwoDigits(line, pos + 14);
   const second = readTwoDigits(line, pos + 17);
@@ -145,7 +147,7 @@ export function formatIso(
   year: number, month: number, day: number, hour: number, minute: number, second: number, fraction: string,
 ): string | null {
   if (!(year >= 0 && year <= 9999)) return null;
-  // Digits from tables: the divisions by 10 this replaced were a fifth of the function (measured 1.2x on it).
+  // Digits from tables: cheaper than the divisions by 10 they replaced.
   const century = (year / 100) | 0;
   const yy = year - century * 100;
   // Without a fraction the 'Z' goes into the same call, so the common stamp is one flat string.
@@ -172,33 +174,4 @@ export function isLeapYear(year: number): boolean {
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return isLeapYear(year) ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-}
-
-/** The value of `count` ASCII digits at `pos`, or -1 if any is missing or not a digit. */
-export function readDigits(line: Buffer, pos: number, count: number): number {
-  if (pos + count > line.length) return -1;
-  let value = 0;
-  for (let i = pos; i < pos + count; i++) {
-    const b = line[i]!;
-    if (!isDigit(b)) return -1;
-    value = value * 10 + (b - D0);
-  }
-  return value;
-}
-
-/**
- * readDigits(line, pos, 2), the width of nearly every stamp field, without the loop: each digit value is tested
- * with one unsigned comparison ((d >>> 0) > 9 also catches bytes below '0'). Small enough to be inlined at every
- * call site.
- */
-export function readTwoDigits(line: Buffer, pos: number): number {
-  if (pos + 2 > line.length) return -1;
-  const hi = line[pos]! - D0;
-  const lo = line[pos + 1]! - D0;
-  return (hi >>> 0) > 9 || (lo >>> 0) > 9 ? -1 : hi * 10 + lo;
-}
-
-export function isDigit(b: number): boolean {
-  // One comparison: only '0'..'9' XOR '0' give 0..9 (and an undefined byte, read past the end, gives 48).
-  return (b ^ D0) < 10;
 }

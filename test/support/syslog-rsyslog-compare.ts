@@ -26,7 +26,7 @@ export type DifferenceReason =
   | 'msg-leading-space' | 'tag-in-msg' | 'cisco-mnemonic-in-msg' | 'sequence-number-in-msg' | 'zone-name-in-msg'
   | 'program-name-slash' | 'bom-stripped' | 'nul-escaped' | 'device-header' | 'headerless-tag' | 'year-inference'
   | 'year-after-time' | 'cisco-colon-after-stamp' | 'impossible-date' | 'hostname-charset' | 'nil-value'
-  | 'no-timestamp' | 'strict-rfc5424' | 'invalid-pri' | 'UNEXPLAINED';
+  | 'no-timestamp' | 'strict-rfc5424' | 'invalid-pri' | 'cisco-host-before-mnemonic' | 'zone-word-in-msg' | 'UNEXPLAINED';
 
 export interface Difference { field: string; fanin: unknown; rsyslog: unknown; reason: DifferenceReason }
 
@@ -35,6 +35,8 @@ const YEAR_AFTER_TIME = /^<\d+>\w{3} +\d+ \d\d:\d\d:\d\d \d{4} /;
 const COLON_AFTER_STAMP = /^<\d+>\w{3} +\d+ \d\d:\d\d:\d\d: /;
 const IMPOSSIBLE_DATE = /^(<\d+>)?(Feb (29|30|31)|Apr 31|Jun 31|Sep 31|Nov 31) /;
 const HEADERLESS_TAG = /^<\d+> *[\w./-]+\[\d+\]: /;
+/** A year-first stamp followed by a zone-shaped word fanin does not read as a zone (RFC 3164 5.4 example 4). */
+const YEAR_FIRST_ZONE_WORD = /^<\d+>\d{4} \w{3} +\d+ \d\d:\d\d:\d\d [A-Za-z]{1,5}[+-]\d/;
 const ZONE_TAG = /^[A-Za-z]{2,5}([+-]\d{1,2}(:\d\d)?)?:$/;
 
 /** `nowMs`: the receive time fanin parsed with, so year inference is judged against it. */
@@ -58,7 +60,8 @@ export function compareWithRsyslog(line: string, fanin: SyslogParseResult, rs: R
         : m.message.startsWith('date=') ? 'device-header' : 'tag-in-msg';
   // A header shape rsyslog's default parsers (pmrfc5424, pmrfc3164) do not read explains the fields it drives.
   let lineReason: DifferenceReason | null = null;
-  if (m.time !== null && rs.timeMs === null) lineReason = 'device-header';
+  if (YEAR_FIRST_ZONE_WORD.test(line)) lineReason = 'zone-word-in-msg';
+  else if (m.time !== null && rs.timeMs === null) lineReason = 'device-header';
   else if (YEAR_AFTER_TIME.test(line)) lineReason = 'year-after-time';
   else if (COLON_AFTER_STAMP.test(line)) lineReason = 'cisco-colon-after-stamp';
   else if (line.includes('Message forwarded from ') || /^<\d+>[*.]/.test(line)) lineReason = 'device-header';
@@ -66,6 +69,10 @@ export function compareWithRsyslog(line: string, fanin: SyslogParseResult, rs: R
   else if (m.time === null && HEADERLESS_TAG.test(line)) lineReason = 'headerless-tag';
   else if (m.time === null && rs.timeMs === null && line.endsWith(m.message)
     && line.slice(line.startsWith('<') ? line.indexOf('>') + 1 : 0) === m.message) lineReason = 'no-timestamp';
+  // A Cisco host right before the %MNEMONIC (`some-host: %SYS-5-...`, `core-sw-02 %LINK-...`), which rsyslog
+  // leaves in msg.
+  const hostBeforeMnemonic = m.hostname !== null && m.message.startsWith('%')
+    && (rs.msg.trimStart() === `${m.hostname}: ${m.message}` || rs.msg.trimStart() === `${m.hostname} ${m.message}`);
   const orLine = (reason: DifferenceReason | null): DifferenceReason => reason ?? lineReason ?? 'UNEXPLAINED';
 
   if (m.facility !== rs.facility || m.severity !== rs.severity) diff('pri', [m.facility, m.severity], [rs.facility, rs.severity], 'UNEXPLAINED');
@@ -91,6 +98,7 @@ export function compareWithRsyslog(line: string, fanin: SyslogParseResult, rs: R
   if (m.hostname !== rs.hostname) {
     let reason: DifferenceReason | null = null;
     if (m.hostname === null && rs.hostname === '-') reason = 'nil-value';
+    else if (hostBeforeMnemonic && rs.hostname === null) reason = 'cisco-host-before-mnemonic';
     else if (m.hostname !== null && rs.hostname === null && m.hostname === rs.programname && m.message.startsWith('%')) reason = 'cisco-mnemonic-in-msg';
     else if (m.hostname !== null && rs.hostname === null && tagInMsg) reason = tagReason;
     else if (m.hostname === null && rs.hostname !== null && !/^[A-Za-z0-9._:-]+$/.test(rs.hostname)) reason = 'hostname-charset';
@@ -117,6 +125,7 @@ export function compareWithRsyslog(line: string, fanin: SyslogParseResult, rs: R
   if (m.message !== rs.msg) {
     let reason: DifferenceReason | null = null;
     if (rs.msg === BOM + m.message) reason = 'bom-stripped';
+    else if (hostBeforeMnemonic) reason = 'cisco-host-before-mnemonic';
     else if (rs.msg === m.message.replaceAll('\0', '#000')) reason = 'nul-escaped';
     else if (rs.msg.trimStart() === m.message.trimStart() && rs.msg.length > m.message.length) reason = 'msg-leading-space';
     else if (tagInMsg && m.message === rs.syslogtag + rs.msg) reason = tagReason;

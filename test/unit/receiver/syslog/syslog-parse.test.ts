@@ -290,6 +290,41 @@ describe('parseSyslog: RFC 3164 and the variants devices send', () => {
     check('<13>Error: disk full', { time: null, appName: null, message: 'Error: disk full' });
   });
 
+  it('RFC 3339 with a space for T in a 3164 line is the stamp; in an RFC 5424 line it is still BAD_TIMESTAMP', () => {
+    check('<190>2018-06-19 02:13:38 web01 app: m', { time: '2018-06-19T02:13:38Z', hostname: 'web01', appName: 'app', message: 'm' });
+    check('<190>2018-06-19 02:13:38.5-05:00 web01 m', { time: '2018-06-19T07:13:38.5Z', hostname: 'web01', message: 'm' });
+    check('<190>2018-06-19 x', { time: null, hostname: null, message: '2018-06-19 x' });
+    fails('<190>1 2018-06-19 02:13:38Z h a - - - m', 'BAD_TIMESTAMP');
+  });
+
+  it('IOS XR nodes, line cards and ASA glued colons before the stamp; a host or process[pid] before the mnemonic', () => {
+    check('<187>7: RP/0/RSP0/CPU0:Jun 14 03:04:05 UTC: ifmgr[2]: %PKT_INFRA-LINK-3-UPDOWN : x', {
+      time: '2024-06-14T03:04:05Z', hostname: null, appName: 'ifmgr', procId: '2', message: '%PKT_INFRA-LINK-3-UPDOWN : x',
+    });
+    check('<187>8: LC 0/1: Jun 14 03:04:05 UTC: %L-3-E: y', { time: '2024-06-14T03:04:05Z', hostname: null, message: '%L-3-E: y' });
+    check('<111>:Jun 14 03:04:05 UTC: %ASA-6-1: z', { time: '2024-06-14T03:04:05Z', message: '%ASA-6-1: z' });
+    check('<189>Jun 14 03:04:05 UTC: sw1: %LINK-3-UPDOWN: d', { hostname: 'sw1', appName: null, message: '%LINK-3-UPDOWN: d' });
+    // An origin-id before the stamp is the host; text after the stamp that is no host and mnemonic stays MSG.
+    check('<189>1: o1: Jun 14 03:04:05 UTC: sw1: %LINK-3-UPDOWN: d', { hostname: 'o1', message: 'sw1: %LINK-3-UPDOWN: d' });
+    check('<189>Jun 14 03:04:05 UTC: sw1: text', { hostname: null, appName: null, message: 'sw1: text' });
+    check('<189>Jun 14 03:04:05 UTC: a[1]: text', { hostname: null, appName: null, procId: null, message: 'a[1]: text' });
+  });
+
+  it('Cisco without a stamp: a sequence number, a host and the mnemonic; without the number it stays text', () => {
+    check('<190>5: h-1: %SYS-5-CONFIG_I: c', { time: null, hostname: 'h-1', message: '%SYS-5-CONFIG_I: c' });
+    check('<190>5: %SYS-5-CONFIG_I: c', { time: null, hostname: null, message: '%SYS-5-CONFIG_I: c' });
+    check('<190>h-1: %SYS-5-CONFIG_I: c', { time: null, hostname: null, message: 'h-1: %SYS-5-CONFIG_I: c' });
+    check('<13>and/or: text', { time: null, hostname: null, appName: null, message: 'and/or: text' });
+  });
+
+  it('RFC 3164 5.4 example 4: a zone-shaped word after a year-first stamp is MSG and does not shift the time', () => {
+    check("<0>1990 Oct 22 10:52:01 TZ-6 scapegoat.dmz.example.org 10.1.2.3 sched[0]: That's All Folks!", {
+      time: '1990-10-22T10:52:01Z', hostname: null, appName: null, message: "TZ-6 scapegoat.dmz.example.org 10.1.2.3 sched[0]: That's All Folks!",
+    });
+    // After a BSD stamp the same shape is a host name.
+    check('<13>Jun 14 03:04:05 SW-1 app: m', { time: '2024-06-14T03:04:05Z', hostname: 'SW-1', appName: 'app', message: 'm' });
+  });
+
   it('AIX "Message forwarded from" names the host', () => {
     check('<38>Sep 22 10:11:56 Message forwarded from aix01: sshd[6799]: ok', { hostname: 'aix01', appName: 'sshd', procId: '6799', message: 'ok' });
   });
