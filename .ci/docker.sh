@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 log() { printf '[ci docker] %s\n' "$*"; }
 started=$SECONDS
 CACHE=${FANIN_CI_CACHE:-/var/cache/fanin-ci}
-# The tests look in the same place (test/compose-live/docker-cli.ts): keep the two defaults equal.
+# The tests look in the same place (test/e2e/compose/live/docker-cli.ts): keep the two defaults equal.
 DOCKER_CONFIG_DIR=${FANIN_DOCKER_CONFIG:-/var/cache/fanin-ci/docker-config}
 # Debian's client, the engine's own version (another client may shadow it in PATH).
 DOCKER=/usr/bin/docker

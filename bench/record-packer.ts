@@ -17,7 +17,7 @@ import { syslogBodyValues } from '../receiver/syslog-event.js';
 import { decodeBody } from '../shared/batch-codec.js';
 import { expandCompactBody, PARSED_SYSLOG_SCHEMA } from '../shared/compact-body.js';
 import { packRecord, packTuple } from '../shared/record-packer.js';
-import { entryBytes, loadCorpus } from '../test/syslog-corpus.js';
+import { entryBytes, loadCorpus } from '../testkit/syslog-corpus.js';
 
 const ROUNDS = Number(process.env.BENCH_PACK_ROUNDS ?? 5);
 const ROUND_MS = Number(process.env.BENCH_PACK_ROUND_MS ?? 600);

@@ -37,7 +37,7 @@ import { PostgresSink } from '../uploader/postgres-sink/postgres-sink.js';
 import type { PostgresSinkOptions } from '../uploader/postgres-sink/postgres-sink-config.js';
 import { runUploader } from '../uploader/run-uploader.js';
 import type { Sink } from '../uploader/sink.js';
-import { forwardEvent, processedBatch, syslogEvent } from '../test/support/sink-fixtures.js';
+import { forwardEvent, processedBatch, syslogEvent } from '../testkit/sink-fixtures.js';
 import { median } from './lib/bench-numbers.js';
 import { deleteBrokerObjects } from './lib/cleanup.js';
 import { freePorts } from './lib/ports.js';

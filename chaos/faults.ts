@@ -1,7 +1,7 @@
 import { open, rename, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { TcpProxy } from '../test/support/tcp-proxy.js';
+import type { TcpProxy } from '../testkit/tcp-proxy.js';
 import type { Fleet } from './fleet.js';
 import type { PrivateRabbitMQ } from './private-rabbitmq.js';
 import type { PrivateRedisCluster } from './private-redis-cluster.js';

@@ -6,7 +6,7 @@ import type { MemberRole } from '../cli/fleet/member-command.js';
 import type { MemberExit } from '../cli/fleet/member-process.js';
 import { httpNotOk } from '../cli/fleet/readiness.js';
 import { settings } from '../shared/config/settings.js';
-import { freePorts } from '../test/support/free-ports.js';
+import { freePorts } from '../testkit/free-ports.js';
 import { note, until } from './util.js';
 
 export type Role = MemberRole;

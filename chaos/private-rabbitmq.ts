@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'amqplib';
-import { freePorts } from '../test/support/free-ports.js';
+import { freePorts } from '../testkit/free-ports.js';
 import type { ProcessCgroup } from './process-cgroup.js';
 import { pidsWithCmdline, portOpen, run, sleep, until } from './util.js';
 

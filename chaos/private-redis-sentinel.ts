@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePorts } from '../test/support/free-ports.js';
+import { freePorts } from '../testkit/free-ports.js';
 import { RedisProcess } from './redis-process.js';
 import { until } from './util.js';
 

@@ -1,4 +1,4 @@
-import { freePorts } from '../test/support/free-ports.js';
+import { freePorts } from '../testkit/free-ports.js';
 import { RedisProcess } from './redis-process.js';
 
 /**

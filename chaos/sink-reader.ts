@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AppendedLines } from '../test/support/appended-lines.js';
+import { AppendedLines } from '../testkit/appended-lines.js';
 
 /** One event line of this run, as the checker needs it. */
 export interface SinkLine {

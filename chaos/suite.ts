@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TcpProxy } from '../test/support/tcp-proxy.js';
+import { TcpProxy } from '../testkit/tcp-proxy.js';
 import { runLeg, type SuiteResult } from './leg.js';
 import { PrivateRabbitMQ } from './private-rabbitmq.js';
 import { PrivateRedis } from './private-redis.js';

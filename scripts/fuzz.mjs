@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run fuzz`: a million generated syslog lines through parseSyslog and a quarter million generated streams
-// through the RFC 6587 frame decoder, with the generators and checks of test/syslog-fuzz-generators.ts (npm test
+// through the RFC 6587 frame decoder, with the generators and checks of testkit/syslog-fuzz-generators.ts (npm test
 // runs a short sample of the same). Runs over dist/, so build first (the npm script does).
 //
 // The seed is printed first; FANIN_FUZZ_SEED=<n> replays a run. FANIN_FUZZ_LINES and FANIN_FUZZ_STREAMS change
@@ -8,7 +8,7 @@
 // Exit status 1 on any failed check, with fast-check's counterexample and the seed and path that replay it.
 
 import fc from 'fast-check';
-import { checkFraming, checkParse, framingCaseArb, parseCaseArb } from '../dist/test/syslog-fuzz-generators.js';
+import { checkFraming, checkParse, framingCaseArb, parseCaseArb } from '../dist/testkit/syslog-fuzz-generators.js';
 
 const seed = Number(process.env.FANIN_FUZZ_SEED ?? (Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0);
 const lines = Number(process.env.FANIN_FUZZ_LINES ?? 1_000_000);

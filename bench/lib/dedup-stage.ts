@@ -14,7 +14,7 @@ import { ConfirmPublisher } from '../../shared/amqp/confirm-publisher.js';
 import { declareTopology, fleetTopology, topologyNames } from '../../shared/amqp/topology.js';
 import { encodeBody, encodeNewEventBatch, newBatchId } from '../../shared/batch-codec.js';
 import { EVENT_KEY_BYTES } from '../../shared/event-key.js';
-import { syslogEvent } from '../../test/support/sink-fixtures.js';
+import { syslogEvent } from '../../testkit/sink-fixtures.js';
 import { freePorts } from './ports.js';
 import { cpuPercent, pidsByComm, ProcSampler } from './proc.js';
 import { parseCounter, scrapeText } from './prom-histogram.js';

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AppendedLines } from '../../test/support/appended-lines.js';
+import { AppendedLines } from '../../testkit/appended-lines.js';
 
 /** The marker every bench line carries in its message: run id, phase, sender stream and sequence number. */
 export function benchMarker(runId: string, phase: string, stream: number, seq: number): string {

@@ -6,7 +6,7 @@
 
 import { createRequire } from 'node:module';
 import { parseSyslog } from '../../receiver/syslog/parse-syslog.js';
-import { CORPUS_NOW, entryBytes, loadCorpus, type CorpusEntry } from '../../test/syslog-corpus.js';
+import { CORPUS_NOW, entryBytes, loadCorpus, type CorpusEntry } from '../../testkit/syslog-corpus.js';
 
 export interface CommonFields {
   facility: number | null;

@@ -26,7 +26,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ExpectedParse } from '../../test/syslog-corpus.js';
+import type { ExpectedParse } from '../../testkit/syslog-corpus.js';
 import { median, positiveIntSetting } from '../lib/bench-numbers.js';
 import { PARSERS, benchLines, type BenchLine, type BenchParser, type CommonFields } from './parsers.js';
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AMQP_URL, cleanupNamespace, REDIS_URL } from '../../test/support/services.js';
-import { TcpProxy } from '../../test/support/tcp-proxy.js';
+import { AMQP_URL, cleanupNamespace, REDIS_URL } from '../../testkit/services.js';
+import { TcpProxy } from '../../testkit/tcp-proxy.js';
 import { Fleet } from '../fleet.js';
 import type { Teardown } from '../suite.js';
 import { note } from '../util.js';

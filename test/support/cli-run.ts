@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from './services.js';
+import { waitFor } from '../../testkit/services.js';
 
 /** The CLI as users run it: `node dist/cli/fanin.js …` in a child process. */
 export const CLI = fileURLToPath(new URL('../../cli/fanin.js', import.meta.url));

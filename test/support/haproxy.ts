@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { waitFor } from './services.js';
+import { waitFor } from '../../testkit/services.js';
 
 /** Why HAProxy tests cannot run here (null: they can). Debian package: haproxy. */
 export function haproxyMissing(): string | null {

@@ -7,8 +7,8 @@ import { loadConfig } from '../../shared/config/load-config.js';
 import type { EventEnvelope } from '../../shared/envelope.js';
 import { declareTopology, fleetTopology } from '../../shared/amqp/topology.js';
 import { runReceiver, type RunningReceiver } from '../../receiver/run-receiver.js';
-import { freePorts } from './free-ports.js';
-import { AMQP_URL, cleanupNamespace, uniqueNamespace, waitFor } from './services.js';
+import { freePorts } from '../../testkit/free-ports.js';
+import { AMQP_URL, cleanupNamespace, uniqueNamespace, waitFor } from '../../testkit/services.js';
 
 /**
  * One real receiver (runReceiver, as `fanin receiver` runs it) in the test process, on free loopback ports and its own

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { freeFleetOffset as findFleetOffset } from '../../cli/fleet/free-offset.js';
 import { localFleet } from '../../cli/fleet/local-layout.js';
 import { httpNotOk } from '../../cli/fleet/readiness.js';
-import { cleanupNamespace, uniqueNamespace, waitFor } from './services.js';
+import { cleanupNamespace, uniqueNamespace, waitFor } from '../../testkit/services.js';
 
 const CLI = fileURLToPath(new URL('../../cli/fanin.js', import.meta.url));
 

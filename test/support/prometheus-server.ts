@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts } from './free-ports.js';
-import { waitFor } from './services.js';
+import { freePorts } from '../../testkit/free-ports.js';
+import { waitFor } from '../../testkit/services.js';
 
 export interface ScrapeJob {
   readonly job: string;

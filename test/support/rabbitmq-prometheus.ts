@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { waitFor } from './services.js';
+import { waitFor } from '../../testkit/services.js';
 
 /** RabbitMQ's Prometheus plugin on the local broker (default port). */
 export const RABBITMQ_METRICS_TARGET = process.env.FANIN_TEST_RABBITMQ_METRICS ?? '127.0.0.1:15692';

@@ -1,6 +1,6 @@
 import { connect, type ChannelModel } from 'amqplib';
-import { AMQP_URL, cleanupNamespace, uniqueNamespace, waitFor } from './services.js';
-import { freePort } from './free-ports.js';
+import { AMQP_URL, cleanupNamespace, uniqueNamespace, waitFor } from '../../testkit/services.js';
+import { freePort } from '../../testkit/free-ports.js';
 import { FanoutStream, SinkCollector, WorkerProcess } from './fanout-stream.js';
 
 export interface BacklogRunResult {

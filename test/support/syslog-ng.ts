@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { waitFor } from './services.js';
+import { waitFor } from '../../testkit/services.js';
 
 /**
  * Where syslog-ng is: installed (on PATH), or unpacked by .ci/run under SYSLOG_NG_ROOT (default

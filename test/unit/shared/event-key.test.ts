@@ -1,0 +1,43 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { EVENT_KEY_BYTES, eventId, syslogEventKey } from '../../../shared/event-key.js';
+
+// Keys live in Redis for the dedup window across upgrades: a receiver of a new version must key an event exactly as
+// the old one did, or copies split across the two versions during a rolling upgrade would both count as unique.
+describe('event keys', () => {
+  const frame = Buffer.from('<134>1 2026-11-23T05:17:24Z host app 42 ID47 - hello wörld');
+  const reference = (prefix: string) => createHash('sha256').update(prefix).update(frame).digest().subarray(0, EVENT_KEY_BYTES);
+
+  it('is SHA-256 over "syslog\\0<source>\\0" and the frame bytes, truncated to 128 bits', () => {
+    assert.deepEqual(syslogEventKey('192.0.2.7', frame), reference('syslog\x00192.0.2.7\0'));
+    assert.deepEqual(syslogEventKey('2001:db8::1', frame), reference('syslog\u00002001:db8::1\0'));
+    assert.deepEqual(syslogEventKey(null, frame), reference('syslog\0\0'));
+    assert.equal(syslogEventKey(null, frame).length, 16);
+  });
+
+  it('differs by sender and by any byte of the frame, and keys a frame that is a view into a larger buffer by its bytes', () => {
+    assert.notDeepEqual(syslogEventKey('192.0.2.7', frame), syslogEventKey('192.0.2.8', frame));
+    const other = Buffer.from(frame);
+    other.writeUInt8(other.readUInt8(other.length - 1) ^ 1, other.length - 1);
+    assert.notDeepEqual(syslogEventKey(null, frame), syslogEventKey(null, other));
+    const inBigger = Buffer.concat([Buffer.from('xx'), frame, Buffer.from('yy')]).subarray(2, 2 + frame.length);
+    assert.deepEqual(syslogEventKey(null, inBigger), syslogEventKey(null, frame));
+  });
+
+  it('keys alternating senders, a frame larger than the scratch buffer, and keeps each returned key intact', () => {
+    const big = Buffer.alloc(100_000, 0x61);
+    const refBig = createHash('sha256').update('syslog\x00192.0.2.7\0').update(big).digest().subarray(0, EVENT_KEY_BYTES);
+    const first = syslogEventKey('192.0.2.7', frame);
+    const firstCopy = Buffer.from(first);
+    assert.deepEqual(syslogEventKey(null, frame), reference('syslog\0\0'));
+    assert.deepEqual(syslogEventKey('192.0.2.7', big), refBig);
+    assert.deepEqual(syslogEventKey('192.0.2.8', frame), reference('syslog\x00192.0.2.8\0'));
+    assert.deepEqual(syslogEventKey('192.0.2.7', frame), firstCopy);
+    assert.deepEqual(first, firstCopy, 'a key handed out earlier is not overwritten by later ones');
+  });
+
+  it('names an event by key and occurrence', () => {
+    assert.equal(eventId(Buffer.alloc(16, 0xab), 3), `${'ab'.repeat(16)}-3`);
+  });
+});
