@@ -54,15 +54,25 @@ export function benchLine(runId: string, phase: string, stream: number, seq: num
 
 function openSocket(t: LoadTarget): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host: t.host, port: t.port }, () => { s.off('error', reject); s.setNoDelay(true); resolve(s); });
+    const s = connect({ host: t.host, port: t.port }, () => {
+      s.off('error', reject);
+      s.setNoDelay(true);
+      resolve(s);
+    });
     s.once('error', reject);
   });
 }
 
 async function closeSocket(s: Socket, graceMs: number): Promise<void> {
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => { s.destroy(); resolve(); }, graceMs);
-    s.once('close', () => { clearTimeout(timer); resolve(); });
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve();
+    }, graceMs);
+    s.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
     s.on('error', () => undefined);
     s.end();
   });
@@ -71,7 +81,12 @@ async function closeSocket(s: Socket, graceMs: number): Promise<void> {
 function waitDrain(s: Socket, untilMs: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, Math.max(0, untilMs - Date.now()));
-    function done() { clearTimeout(timer); s.off('drain', done); s.off('close', done); resolve(); }
+    function done() {
+      clearTimeout(timer);
+      s.off('drain', done);
+      s.off('close', done);
+      resolve();
+    }
     s.once('drain', done);
     s.once('close', done);
   });
@@ -98,7 +113,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       let n = perWrite;
       if (o.rate > 0) {
         const due = Math.floor(((Date.now() - started) / 1000) * streamRate) - seq;
-        if (due <= 0) { await sleep(2); continue; }
+        if (due <= 0) {
+          await sleep(2);
+          continue;
+        }
         n = Math.min(n, due);
       }
       if (o.backlog && total - o.backlog.landed() > o.backlog.limit) {
@@ -135,7 +153,14 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
   await Promise.all(streams.map((sockets, i) => runStream(i, sockets)));
   return {
-    phase: o.phase, sentPerStream, lines: total, copies: total * o.targets.length,
-    firstSendMs, lastSendMs, backlogWaitMs, drainWaitMs, errors,
+    phase: o.phase,
+    sentPerStream,
+    lines: total,
+    copies: total * o.targets.length,
+    firstSendMs,
+    lastSendMs,
+    backlogWaitMs,
+    drainWaitMs,
+    errors,
   };
 }

@@ -49,7 +49,9 @@ const cfg = {
     maxBytes: positiveIntSetting('BENCH_QUEUE_BATCH_MAX_BYTES', DEFAULT_BATCH_BOUNDS.maxBytes),
   },
   /** When set, `<ns>.new` is also measured with batches of this many bytes, alternated with the others. */
-  compareBatchBytes: process.env.BENCH_QUEUE_COMPARE_BATCH_BYTES ? positiveIntSetting('BENCH_QUEUE_COMPARE_BATCH_BYTES', 1) : 0,
+  compareBatchBytes: process.env.BENCH_QUEUE_COMPARE_BATCH_BYTES
+    ? positiveIntSetting('BENCH_QUEUE_COMPARE_BATCH_BYTES', 1)
+    : 0,
   // What fanin itself uses: the receiver's confirm window, the worker's prefetch, the quorum group size.
   maxUnconfirmed: settings.maxUnconfirmedBatches.default,
   prefetch: settings.workerPrefetch.default,
@@ -113,48 +115,92 @@ function cpuTicksOf(pids: Map<string, number>): Map<string, number> {
   return new Map([...pids].map(([node, pid]) => [node, readCpuTicks(pid) ?? 0]));
 }
 
-async function measure(s: Subject, kind: 'max' | 'fixed', targetBatchesPerSecond: number, seconds: number): Promise<RunRecord> {
+async function measure(
+  s: Subject,
+  kind: 'max' | 'fixed',
+  targetBatchesPerSecond: number,
+  seconds: number,
+): Promise<RunRecord> {
   const pids = beamPids(s.cluster);
-  if (pids.size !== s.cluster.nodes.length) throw new Error(`${s.name}: found ${pids.size} beam.smp processes for ${s.cluster.nodes.length} nodes`);
+  if (pids.size !== s.cluster.nodes.length)
+    throw new Error(`${s.name}: found ${pids.size} beam.smp processes for ${s.cluster.nodes.length} nodes`);
   const urls = s.cluster.nodes.map((n) => n.url);
-  let brokerBefore = new Map<string, number>(), brokerAfter = new Map<string, number>();
-  let machineBefore = readMachineCpuTicks(), machineAfter = machineBefore;
-  let clientBefore = process.cpuUsage(), clientAfter = clientBefore;
+  let brokerBefore = new Map<string, number>(),
+    brokerAfter = new Map<string, number>();
+  let machineBefore = readMachineCpuTicks(),
+    machineAfter = machineBefore;
+  let clientBefore = process.cpuUsage(),
+    clientAfter = clientBefore;
   const loadBefore = os.loadavg()[0]!;
   const r: QueueLoadResult = await runQueueLoad({
     // Publisher i on node i, consumer i on node i + 1: some clients reach the queue through its leader's node,
     // some through a follower's, as fanin processes that each shuffle the URL list do.
-    publisherUrls: urls, consumerUrls: [...urls.slice(1), urls[0]!],
-    exchange: s.exchange, queue: s.queue, pools: s.pools, consumers: cfg.consumers,
-    maxUnconfirmed: cfg.maxUnconfirmed, prefetch: cfg.prefetch, maxBacklog: cfg.maxBacklog,
-    warmupSeconds: cfg.warmupSeconds, seconds, targetBatchesPerSecond, maxBatches: cfg.maxBatches,
+    publisherUrls: urls,
+    consumerUrls: [...urls.slice(1), urls[0]!],
+    exchange: s.exchange,
+    queue: s.queue,
+    pools: s.pools,
+    consumers: cfg.consumers,
+    maxUnconfirmed: cfg.maxUnconfirmed,
+    prefetch: cfg.prefetch,
+    maxBacklog: cfg.maxBacklog,
+    warmupSeconds: cfg.warmupSeconds,
+    seconds,
+    targetBatchesPerSecond,
+    maxBatches: cfg.maxBatches,
     onWindow: (edge) => {
-      if (edge === 'start') { brokerBefore = cpuTicksOf(pids); machineBefore = readMachineCpuTicks(); clientBefore = process.cpuUsage(); }
-      else { brokerAfter = cpuTicksOf(pids); machineAfter = readMachineCpuTicks(); clientAfter = process.cpuUsage(clientBefore); }
+      if (edge === 'start') {
+        brokerBefore = cpuTicksOf(pids);
+        machineBefore = readMachineCpuTicks();
+        clientBefore = process.cpuUsage();
+      } else {
+        brokerAfter = cpuTicksOf(pids);
+        machineAfter = readMachineCpuTicks();
+        clientAfter = process.cpuUsage(clientBefore);
+      }
     },
   });
   const hz = clockTicksPerSecond();
-  const brokerCpuSeconds = Object.fromEntries([...brokerAfter].map(([node, t]) => [node, round((t - (brokerBefore.get(node) ?? t)) / hz, 2)]));
+  const brokerCpuSeconds = Object.fromEntries(
+    [...brokerAfter].map(([node, t]) => [node, round((t - (brokerBefore.get(node) ?? t)) / hz, 2)]),
+  );
   const brokerTotal = Object.values(brokerCpuSeconds).reduce((a, b) => a + b, 0);
   // A member that used no CPU at all in the window was not serving (stopped, or its process gone): say so.
-  const silentNodes = Object.entries(brokerCpuSeconds).filter(([, cpu]) => cpu <= 0).map(([node]) => node);
+  const silentNodes = Object.entries(brokerCpuSeconds)
+    .filter(([, cpu]) => cpu <= 0)
+    .map(([node]) => node);
   const machineBusy = (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total);
   return {
-    subject: s.name, kind, targetBatchesPerSecond: round(targetBatchesPerSecond),
-    batchesPerSecond: round(r.batchesAcked / seconds), eventsPerSecond: round(r.eventsAcked / seconds),
+    subject: s.name,
+    kind,
+    targetBatchesPerSecond: round(targetBatchesPerSecond),
+    batchesPerSecond: round(r.batchesAcked / seconds),
+    eventsPerSecond: round(r.eventsAcked / seconds),
     confirmedBatchesPerSecond: round(r.batchesConfirmed / seconds),
-    confirmP50Ms: round(quantile(r.confirmLatenciesMs, 0.5), 1), confirmP99Ms: round(quantile(r.confirmLatenciesMs, 0.99), 1),
+    confirmP50Ms: round(quantile(r.confirmLatenciesMs, 0.5), 1),
+    confirmP99Ms: round(quantile(r.confirmLatenciesMs, 0.99), 1),
     confirmSamples: r.confirmLatenciesMs.length,
-    brokerCpuSeconds, brokerCpuSecondsPerMillionEvents: r.eventsAcked > 0 ? round(brokerTotal / r.eventsAcked * 1e6, 1) : NaN,
-    brokerCpuPercent: round(brokerTotal / seconds * 100, 1),
-    clientCpuPercent: round((clientAfter.user + clientAfter.system) / 1e6 / seconds * 100, 1),
+    brokerCpuSeconds,
+    brokerCpuSecondsPerMillionEvents: r.eventsAcked > 0 ? round((brokerTotal / r.eventsAcked) * 1e6, 1) : NaN,
+    brokerCpuPercent: round((brokerTotal / seconds) * 100, 1),
+    clientCpuPercent: round(((clientAfter.user + clientAfter.system) / 1e6 / seconds) * 100, 1),
     machineBusyPercent: round(machineBusy * 100, 1),
     loadAverage: { before: round(loadBefore, 2), after: round(os.loadavg()[0]!, 2) },
-    maxBacklogSeen: r.maxBacklogSeen, published: r.published, publishErrors: r.publishErrors.slice(0, 5), silentNodes,
+    maxBacklogSeen: r.maxBacklogSeen,
+    published: r.published,
+    publishErrors: r.publishErrors.slice(0, 5),
+    silentNodes,
   };
 }
 
-async function startSubject(name: string, dir: string, size: number, queueOf: 'new' | 'sink', pools: readonly BatchPool[], cluster?: PrivateRabbitCluster): Promise<Subject> {
+async function startSubject(
+  name: string,
+  dir: string,
+  size: number,
+  queueOf: 'new' | 'sink',
+  pools: readonly BatchPool[],
+  cluster?: PrivateRabbitCluster,
+): Promise<Subject> {
   let c = cluster;
   if (!c) {
     const started = Date.now();
@@ -175,8 +221,13 @@ async function startSubject(name: string, dir: string, size: number, queueOf: 'n
   }
   const queue = queueOf === 'new' ? names.newQueue : names.sinkQueue('file');
   return {
-    name, cluster: c, queue, exchange: queueOf === 'new' ? names.newExchange : names.processedExchange, pools,
-    leader: (await c.leaderOf(queue))?.nodeName ?? null, members: await c.membersOf(queue),
+    name,
+    cluster: c,
+    queue,
+    exchange: queueOf === 'new' ? names.newExchange : names.processedExchange,
+    pools,
+    leader: (await c.leaderOf(queue))?.nodeName ?? null,
+    members: await c.membersOf(queue),
   };
 }
 
@@ -197,12 +248,18 @@ interface Summary {
 
 function summarize(s: Subject, records: readonly RunRecord[]): Summary {
   const max = records.filter((r) => r.subject === s.name && r.kind === 'max');
-  const spread = (f: (r: RunRecord) => number) => ({ median: round(median(max.map(f))), min: Math.min(...max.map(f)), max: Math.max(...max.map(f)) });
+  const spread = (f: (r: RunRecord) => number) => ({
+    median: round(median(max.map(f))),
+    min: Math.min(...max.map(f)),
+    max: Math.max(...max.map(f)),
+  });
   const batches = s.pools.flatMap((p) => p.batches);
-  const leaderShares = max.map((r) => {
-    const total = Object.values(r.brokerCpuSeconds).reduce((a, b) => a + b, 0);
-    return s.leader && total > 0 ? (r.brokerCpuSeconds[s.leader] ?? 0) / total : NaN;
-  }).filter(Number.isFinite);
+  const leaderShares = max
+    .map((r) => {
+      const total = Object.values(r.brokerCpuSeconds).reduce((a, b) => a + b, 0);
+      return s.leader && total > 0 ? (r.brokerCpuSeconds[s.leader] ?? 0) / total : NaN;
+    })
+    .filter(Number.isFinite);
   return {
     runs: max.length,
     batchesPerSecond: spread((r) => r.batchesPerSecond),
@@ -220,11 +277,13 @@ function summarize(s: Subject, records: readonly RunRecord[]): Summary {
 }
 
 function printRun(r: RunRecord): void {
-  out(`  ${r.subject.padEnd(14)} ${r.kind.padEnd(5)} ${String(r.batchesPerSecond).padStart(6)} batches/s ${String(r.eventsPerSecond).padStart(8)} events/s`
-    + `  confirm p50 ${r.confirmP50Ms} ms p99 ${r.confirmP99Ms} ms  broker ${r.brokerCpuPercent} % (${r.brokerCpuSecondsPerMillionEvents} CPU-s/M events)`
-    + `  machine ${r.machineBusyPercent} % busy, load ${r.loadAverage.before}→${r.loadAverage.after}`
-    + (r.publishErrors.length > 0 ? `  errors: ${r.publishErrors.join('; ')}` : '')
-    + (r.silentNodes.length > 0 ? `  no CPU used by ${r.silentNodes.join(', ')}` : ''));
+  out(
+    `  ${r.subject.padEnd(14)} ${r.kind.padEnd(5)} ${String(r.batchesPerSecond).padStart(6)} batches/s ${String(r.eventsPerSecond).padStart(8)} events/s` +
+      `  confirm p50 ${r.confirmP50Ms} ms p99 ${r.confirmP99Ms} ms  broker ${r.brokerCpuPercent} % (${r.brokerCpuSecondsPerMillionEvents} CPU-s/M events)` +
+      `  machine ${r.machineBusyPercent} % busy, load ${r.loadAverage.before}→${r.loadAverage.after}` +
+      (r.publishErrors.length > 0 ? `  errors: ${r.publishErrors.join('; ')}` : '') +
+      (r.silentNodes.length > 0 ? `  no CPU used by ${r.silentNodes.join(', ')}` : ''),
+  );
 }
 
 async function main(): Promise<number> {
@@ -232,11 +291,18 @@ async function main(): Promise<number> {
   chmodSync(dir, 0o755); // the nodes run as the rabbitmq user, which must reach their data directories
   const rabbitVersion = (await run('rabbitmqctl', ['version'], 30_000).catch(() => 'unknown')).trim();
   const machine = {
-    cpuModel: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version, rabbitmq: rabbitVersion,
-    os: `${os.type()} ${os.release()}`, totalMemMiB: Math.round(os.totalmem() / 2 ** 20), date: new Date().toISOString(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    node: process.version,
+    rabbitmq: rabbitVersion,
+    os: `${os.type()} ${os.release()}`,
+    totalMemMiB: Math.round(os.totalmem() / 2 ** 20),
+    date: new Date().toISOString(),
     loadAverageAtStart: os.loadavg().map((v) => round(v, 2)),
   };
-  out(`queue ceiling bench: ${machine.cores} × ${machine.cpuModel}, node ${machine.node}, RabbitMQ ${rabbitVersion}, load ${machine.loadAverageAtStart.join(' ')}`);
+  out(
+    `queue ceiling bench: ${machine.cores} × ${machine.cpuModel}, node ${machine.node}, RabbitMQ ${rabbitVersion}, load ${machine.loadAverageAtStart.join(' ')}`,
+  );
   const clusters: PrivateRabbitCluster[] = [];
   let cleaned = false;
   const cleanup = async () => {
@@ -245,29 +311,39 @@ async function main(): Promise<number> {
     await Promise.all(clusters.map((c) => c.destroy().catch(() => undefined)));
     rmSync(dir, { recursive: true, force: true });
   };
-  const onSignal = () => { out('interrupted: stopping the private nodes'); void cleanup().finally(() => process.exit(130)); };
+  const onSignal = () => {
+    out('interrupted: stopping the private nodes');
+    void cleanup().finally(() => process.exit(130));
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const newPools = Array.from({ length: cfg.publishers }, (_, p) => faninBatchPool(`r${p + 1}`, POOL_BATCHES, cfg.batchBounds));
+    const newPools = Array.from({ length: cfg.publishers }, (_, p) =>
+      faninBatchPool(`r${p + 1}`, POOL_BATCHES, cfg.batchBounds),
+    );
     const cluster3 = await startSubject('cluster3-new', dir, 3, 'new', newPools);
     clusters.push(cluster3.cluster);
     const single = await startSubject('single-new', dir, 1, 'new', newPools);
     clusters.push(single.cluster);
     const subjects = [cluster3, single];
     if (cfg.sinkQueue) {
-      const sinkPools = Array.from({ length: cfg.consumers }, (_, p) => processedBatchPool(`r${p + 1}`, POOL_BATCHES, 2, cfg.batchBounds));
+      const sinkPools = Array.from({ length: cfg.consumers }, (_, p) =>
+        processedBatchPool(`r${p + 1}`, POOL_BATCHES, 2, cfg.batchBounds),
+      );
       subjects.push(await startSubject('cluster3-sink', dir, 3, 'sink', sinkPools, cluster3.cluster));
     }
     if (cfg.compareBatchBytes > 0) {
       // The same brokers with bigger batches, in the same rounds: a comparison the machine's drift cannot skew.
       const bounds = { maxEvents: cfg.batchBounds.maxEvents, maxBytes: cfg.compareBatchBytes };
-      const bigPools = Array.from({ length: cfg.publishers }, (_, p) => faninBatchPool(`r${p + 1}`, POOL_BATCHES, bounds));
+      const bigPools = Array.from({ length: cfg.publishers }, (_, p) =>
+        faninBatchPool(`r${p + 1}`, POOL_BATCHES, bounds),
+      );
       const suffix = `${Math.round(cfg.compareBatchBytes / 1024)}k`;
       subjects.push(await startSubject(`cluster3-new-${suffix}`, dir, 3, 'new', bigPools, cluster3.cluster));
       subjects.push(await startSubject(`single-new-${suffix}`, dir, 1, 'new', bigPools, single.cluster));
     }
-    for (const s of subjects) out(`  ${s.name}: queue ${s.queue}, members ${s.members.length}, leader ${s.leader ?? '?'}`);
+    for (const s of subjects)
+      out(`  ${s.name}: queue ${s.queue}, members ${s.members.length}, leader ${s.leader ?? '?'}`);
 
     const records: RunRecord[] = [];
     for (let i = 0; i < cfg.runs; i++) {
@@ -280,20 +356,25 @@ async function main(): Promise<number> {
       }
     }
     for (const s of subjects) {
-      const rate = median(records.filter((r) => r.subject === s.name).map((r) => r.batchesPerSecond)) * cfg.latencyPercent / 100;
+      const rate =
+        (median(records.filter((r) => r.subject === s.name).map((r) => r.batchesPerSecond)) * cfg.latencyPercent) / 100;
       const r = await measure(s, 'fixed', rate, cfg.latencySeconds);
       records.push(r);
       printRun(r);
     }
 
-    const summaries = Object.fromEntries(subjects.map((s) => [s.name, { queue: s.queue, members: s.members, leader: s.leader, ...summarize(s, records) }]));
+    const summaries = Object.fromEntries(
+      subjects.map((s) => [s.name, { queue: s.queue, members: s.members, leader: s.leader, ...summarize(s, records) }]),
+    );
     out('');
     out('median of the max runs:');
     for (const [name, sm] of Object.entries(summaries)) {
-      out(`  ${name.padEnd(14)} ${sm.batchesPerSecond.median} batches/s (${sm.batchesPerSecond.min}–${sm.batchesPerSecond.max}), `
-        + `${sm.eventsPerSecond.median} events/s at ${sm.eventsPerBatch} events per ${sm.messageBytes}-byte batch; confirm p50 ${sm.confirmP50Ms} ms p99 ${sm.confirmP99Ms} ms; `
-        + `broker ${sm.brokerCpuSecondsPerMillionEvents} CPU-s per million events (${sm.brokerCpuPercent} % of one core, leader's share ${sm.leaderCpuShare ?? '?'}); `
-        + `at ${cfg.latencyPercent} %: confirm p50 ${sm.fixedRate?.confirmP50Ms ?? '?'} ms p99 ${sm.fixedRate?.confirmP99Ms ?? '?'} ms`);
+      out(
+        `  ${name.padEnd(14)} ${sm.batchesPerSecond.median} batches/s (${sm.batchesPerSecond.min}–${sm.batchesPerSecond.max}), ` +
+          `${sm.eventsPerSecond.median} events/s at ${sm.eventsPerBatch} events per ${sm.messageBytes}-byte batch; confirm p50 ${sm.confirmP50Ms} ms p99 ${sm.confirmP99Ms} ms; ` +
+          `broker ${sm.brokerCpuSecondsPerMillionEvents} CPU-s per million events (${sm.brokerCpuPercent} % of one core, leader's share ${sm.leaderCpuShare ?? '?'}); ` +
+          `at ${cfg.latencyPercent} %: confirm p50 ${sm.fixedRate?.confirmP50Ms ?? '?'} ms p99 ${sm.fixedRate?.confirmP99Ms ?? '?'} ms`,
+      );
     }
     const loads = records.flatMap((r) => [r.loadAverage.before, r.loadAverage.after]);
     const notes = [
@@ -301,7 +382,11 @@ async function main(): Promise<number> {
     ];
     const report = JSON.stringify({ machine, config: cfg, summaries, runs: records, notes }, null, 2);
     writeFileSync(RESULTS, `${report}\n`);
-    const history = join(dirname(RESULTS), 'history', `${machine.date.slice(0, 16).replace(/[:T]/g, '-')}-queue-${cfg.label}.json`);
+    const history = join(
+      dirname(RESULTS),
+      'history',
+      `${machine.date.slice(0, 16).replace(/[:T]/g, '-')}-queue-${cfg.label}.json`,
+    );
     mkdirSync(dirname(history), { recursive: true });
     writeFileSync(history, `${report}\n`);
     out(`results: ${RESULTS} and ${history}`);
@@ -311,4 +396,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (err: unknown) => { process.stderr.write(`${(err as Error).stack ?? String(err)}\n`); process.exit(1); });
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -27,8 +27,34 @@ const msgpack = new Encoder();
 /** The envelope object as the receiver built it for a map body (an object literal, not a loop over names). */
 function envelopeObject(v: readonly unknown[]): object {
   return v[0] === PARSED_SYSLOG_SCHEMA
-    ? { tag: v[1], time: v[2], received_at: v[3], receiver: v[4], source: v[5], transport: v[6], format: v[7], message: v[8], facility: v[9], severity: v[10], hostname: v[11], app_name: v[12], proc_id: v[13], msg_id: v[14], structured_data: v[15] }
-    : { tag: v[1], time: v[2], received_at: v[3], receiver: v[4], source: v[5], transport: v[6], format: v[7], message: v[8], parse_error: v[9] };
+    ? {
+        tag: v[1],
+        time: v[2],
+        received_at: v[3],
+        receiver: v[4],
+        source: v[5],
+        transport: v[6],
+        format: v[7],
+        message: v[8],
+        facility: v[9],
+        severity: v[10],
+        hostname: v[11],
+        app_name: v[12],
+        proc_id: v[13],
+        msg_id: v[14],
+        structured_data: v[15],
+      }
+    : {
+        tag: v[1],
+        time: v[2],
+        received_at: v[3],
+        receiver: v[4],
+        source: v[5],
+        transport: v[6],
+        format: v[7],
+        message: v[8],
+        parse_error: v[9],
+      };
 }
 
 /** From the receiver's values to body bytes: the compact array (what receivers write), or a map by each encoder. */
@@ -40,8 +66,11 @@ const ENCODERS: Record<string, (values: unknown[]) => Uint8Array> = {
 const BASELINE = 'compact (packTuple)';
 
 const ctx = { receiverId: 'a', source: '192.0.2.1', transport: 'tcp', hashSourceAddress: true } as const;
-const benchLines = Array.from({ length: 200 }, (_, i) => Buffer.from(
-  `<134>1 2026-11-23T05:17:24.${String(i % 1000).padStart(3, '0')}Z host-01.example.net benchapp 4242 ID47 - bench=c18c3dcb:m:0:${i} lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore`));
+const benchLines = Array.from({ length: 200 }, (_, i) =>
+  Buffer.from(
+    `<134>1 2026-11-23T05:17:24.${String(i % 1000).padStart(3, '0')}Z host-01.example.net benchapp 4242 ID47 - bench=c18c3dcb:m:0:${i} lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore`,
+  ),
+);
 const frames = [...loadCorpus().map(entryBytes), ...benchLines];
 const now = new Date();
 
@@ -58,7 +87,8 @@ function runChild(name: string): void {
   let sink = 0;
   let n = 0;
   const warm = process.hrtime.bigint() + 200_000_000n;
-  while (process.hrtime.bigint() < warm) for (const f of frames) sink += encode(syslogBodyValues(f, ctx, now).values).length;
+  while (process.hrtime.bigint() < warm)
+    for (const f of frames) sink += encode(syslogBodyValues(f, ctx, now).values).length;
   const t0 = process.hrtime.bigint();
   const end = t0 + BigInt(ROUND_MS) * 1_000_000n;
   let t = t0;
@@ -88,9 +118,16 @@ function main(): void {
   process.stdout.write(`body                     parse+encode ns/frame   vs compact   bytes/body\n`);
   for (const n of names) {
     const d = median(samples[n]!) - base;
-    process.stdout.write(`${n.padEnd(24)} ${median(samples[n]!).toFixed(0).padStart(10)}   ${(d >= 0 ? '+' : '') + d.toFixed(0)} ns`.padEnd(52) + `${sizes[n]!.toFixed(0).padStart(8)}\n`);
+    process.stdout.write(
+      `${n.padEnd(24)} ${median(samples[n]!).toFixed(0).padStart(10)}   ${(d >= 0 ? '+' : '') + d.toFixed(0)} ns`.padEnd(
+        52,
+      ) + `${sizes[n]!.toFixed(0).padStart(8)}\n`,
+    );
   }
-  process.stdout.write(`(${frames.length} frames: the corpus and the bench line; ${ROUNDS} rounds, a child process per encoder and round)\n`);
+  process.stdout.write(
+    `(${frames.length} frames: the corpus and the bench line; ${ROUNDS} rounds, a child process per encoder and round)\n`,
+  );
 }
 
-if (process.argv[2]) runChild(process.argv[2]); else main();
+if (process.argv[2]) runChild(process.argv[2]);
+else main();

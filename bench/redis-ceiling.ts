@@ -17,8 +17,12 @@ async function main(): Promise<void> {
     const namespace = `bench-redis-${randomBytes(4).toString('hex')}`;
     try {
       const r = await measureRedisCeiling({
-        redisUrl, namespace, seconds: Number(env('BENCH_REDIS_SECONDS', '5')), batchEvents,
-        connections: Number(env('BENCH_REDIS_CONNECTIONS', '2')), concurrency: Number(env('BENCH_REDIS_CONCURRENCY', '8')),
+        redisUrl,
+        namespace,
+        seconds: Number(env('BENCH_REDIS_SECONDS', '5')),
+        batchEvents,
+        connections: Number(env('BENCH_REDIS_CONNECTIONS', '2')),
+        concurrency: Number(env('BENCH_REDIS_CONCURRENCY', '8')),
         windowSeconds: 600,
       });
       process.stdout.write(`batch ${batchEvents}: ${JSON.stringify(r)}\n`);
@@ -28,4 +32,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err: unknown) => { process.stderr.write(`${String(err)}\n`); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -7,7 +7,12 @@
  *
  * Settings (environment): BENCH_ROUTE_EVENTS=2000 BENCH_ROUTE_ROUNDS=15 BENCH_ROUTE_REPEATS=40.
  */
-import { decodeNewEventBatch, decodeProcessedBatch, encodeNewEventBatch, encodeProcessedBatch } from '../shared/batch-codec.js';
+import {
+  decodeNewEventBatch,
+  decodeProcessedBatch,
+  encodeNewEventBatch,
+  encodeProcessedBatch,
+} from '../shared/batch-codec.js';
 import { RouteTableBuilder } from '../shared/event-route.js';
 import { encodeSyslogFrame } from '../receiver/syslog-event.js';
 import { routeSelectors } from '../uploader/routing/route-selector.js';
@@ -19,8 +24,15 @@ const REPEATS = Number(process.env.BENCH_ROUTE_REPEATS ?? 40);
 
 const ctx = { receiverId: 'a', source: '10.0.0.1', transport: 'udp' as const, hashSourceAddress: true };
 const pris = [38, 35, 132, 134, 14];
-const events = Array.from({ length: N }, (_, i) => encodeSyslogFrame(
-  Buffer.from(`<${pris[i % pris.length]}>1 2026-12-07T10:00:00.000Z host app 123 - - message number ${i} with some text`), ctx, new Date()));
+const events = Array.from({ length: N }, (_, i) =>
+  encodeSyslogFrame(
+    Buffer.from(
+      `<${pris[i % pris.length]}>1 2026-12-07T10:00:00.000Z host app 123 - - message number ${i} with some text`,
+    ),
+    ctx,
+    new Date(),
+  ),
+);
 const keys = Buffer.concat(events.map((e) => e.key));
 const bodies = events.map((e) => e.body);
 const builder = new RouteTableBuilder(N);
@@ -40,7 +52,11 @@ const [accounting, plain] = routeSelectors([
 const [everything] = routeSelectors([{ route: EVERY_EVENT, takesUnrouted: false }]);
 
 const cases: Record<string, () => unknown> = {
-  'receiver: route table': () => { const t = new RouteTableBuilder(N); for (let i = 0; i < N; i++) t.set(i, events[i]!.route); return t.take(N); },
+  'receiver: route table': () => {
+    const t = new RouteTableBuilder(N);
+    for (let i = 0; i < N; i++) t.set(i, events[i]!.route);
+    return t.take(N);
+  },
   'encode new batch v1': () => encodeNewEventBatch(head),
   'encode new batch v3 (routes)': () => encodeNewEventBatch({ ...head, routes }),
   'decode new batch v1': () => decodeNewEventBatch(newV1),
@@ -63,8 +79,12 @@ for (let round = 0; round < ROUNDS; round++) {
     samples.get(name)!.push(Number(process.hrtime.bigint() - started) / REPEATS / N);
   }
 }
-process.stdout.write(`${N} events per batch, ${ROUNDS} rounds; new batch ${newV1.length} bytes, with route keys ${newV3.length}\n`);
+process.stdout.write(
+  `${N} events per batch, ${ROUNDS} rounds; new batch ${newV1.length} bytes, with route keys ${newV3.length}\n`,
+);
 for (const [name, s] of samples) {
   s.sort((a, b) => a - b);
-  process.stdout.write(`${name.padEnd(30)} median ${s[Math.floor(s.length / 2)]!.toFixed(0).padStart(5)} ns/event   min ${s[0]!.toFixed(0).padStart(5)}\n`);
+  process.stdout.write(
+    `${name.padEnd(30)} median ${s[Math.floor(s.length / 2)]!.toFixed(0).padStart(5)} ns/event   min ${s[0]!.toFixed(0).padStart(5)}\n`,
+  );
 }

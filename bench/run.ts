@@ -42,7 +42,16 @@ import { measureDedupStage, type DedupStageResult } from './lib/dedup-stage.js';
 import { measureRedisCeiling, type RedisCeilingResult } from './lib/redis-ceiling.js';
 import { freePorts } from './lib/ports.js';
 import { cpuPercent, pidsByComm, ProcSampler, type TrackedProcess } from './lib/proc.js';
-import { diffHistogram, histogramQuantile, parseCounter, parseHistogram, scrapeHistogram, scrapeText, sumHistograms, type PromHistogram } from './lib/prom-histogram.js';
+import {
+  diffHistogram,
+  histogramQuantile,
+  parseCounter,
+  parseHistogram,
+  scrapeHistogram,
+  scrapeText,
+  sumHistograms,
+  type PromHistogram,
+} from './lib/prom-histogram.js';
 import { SinkTail } from './lib/sink-tail.js';
 import { NAIVE_LATENCY_METRIC, naiveQueues } from './naive/naive-pipeline.js';
 
@@ -68,7 +77,10 @@ const cfg = {
   streams: Math.max(1, Math.floor(envNumber('BENCH_STREAMS', 2))),
   maxBacklog: envNumber('BENCH_MAX_BACKLOG', 20000),
   drainSeconds: envNumber('BENCH_DRAIN_SECONDS', 60),
-  modes: (process.env.BENCH_MODES ?? 'fanin,naive').split(',').map((m) => m.trim()).filter((m) => m === 'fanin' || m === 'naive'),
+  modes: (process.env.BENCH_MODES ?? 'fanin,naive')
+    .split(',')
+    .map((m) => m.trim())
+    .filter((m) => m === 'fanin' || m === 'naive'),
   naiveQueueType: process.env.BENCH_NAIVE_QUEUE_TYPE ?? 'quorum',
   naiveMaxUnconfirmed: Math.max(1, envNumber('BENCH_NAIVE_MAX_UNCONFIRMED', 1000)),
   naivePrefetch: Math.max(1, envNumber('BENCH_NAIVE_PREFETCH', 500)),
@@ -78,7 +90,10 @@ const cfg = {
   workers: Math.max(1, Math.floor(envNumber('BENCH_WORKERS', 2))),
   cpuProfDir: process.env.BENCH_CPU_PROF ?? '',
   /** Extra fanin runs (max phase only) with these worker counts, for the scaling curve; '' for none. */
-  workerCurve: (process.env.BENCH_WORKER_CURVE ?? '1,4').split(',').map((w) => Number(w.trim())).filter((w) => Number.isInteger(w) && w >= 1),
+  workerCurve: (process.env.BENCH_WORKER_CURVE ?? '1,4')
+    .split(',')
+    .map((w) => Number(w.trim()))
+    .filter((w) => Number.isInteger(w) && w >= 1),
   curveSeconds: envNumber('BENCH_CURVE_SECONDS', 15),
   ceilingSeconds: envNumber('BENCH_CEILING_SECONDS', 8),
   stageCopies: Math.max(2, Math.floor(envNumber('BENCH_STAGE_COPIES', 1_000_000))),
@@ -150,7 +165,13 @@ interface ModeResult {
   readonly max: PhaseResult;
   readonly latency: PhaseResult | null;
   readonly maxRssMiB: Record<string, number>;
-  readonly sinkCheck: { lines: number; foreignLines: number; repeatedIds: number; missingIds: number; otherFiles: string[] };
+  readonly sinkCheck: {
+    lines: number;
+    foreignLines: number;
+    repeatedIds: number;
+    missingIds: number;
+    otherFiles: string[];
+  };
   readonly topSnapshot: string;
   readonly notes: string[];
 }
@@ -175,7 +196,10 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.once('exit', () => { clearTimeout(timer); resolve(true); });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
   });
 }
 
@@ -187,27 +211,40 @@ async function terminate(child: ChildProcess, timeoutMs: number): Promise<boolea
   return clean;
 }
 
-async function waitReady(urls: readonly string[], children: readonly ChildProcess[], timeoutMs: number, logPath: string): Promise<void> {
+async function waitReady(
+  urls: readonly string[],
+  children: readonly ChildProcess[],
+  timeoutMs: number,
+  logPath: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const pending = new Set(urls);
   while (pending.size > 0) {
     for (const c of children) {
-      if (c.exitCode !== null || c.signalCode !== null) throw new Error(`a process exited before ready (${c.exitCode ?? c.signalCode}); log:\n${tail(logPath)}`);
+      if (c.exitCode !== null || c.signalCode !== null)
+        throw new Error(`a process exited before ready (${c.exitCode ?? c.signalCode}); log:\n${tail(logPath)}`);
     }
-    if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs} ms: ${[...pending].join(', ')}; log:\n${tail(logPath)}`);
+    if (Date.now() > deadline)
+      throw new Error(`not ready after ${timeoutMs} ms: ${[...pending].join(', ')}; log:\n${tail(logPath)}`);
     for (const url of [...pending]) {
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
         if (res.status === 200) pending.delete(url);
         await res.body?.cancel();
-      } catch { /* not listening yet */ }
+      } catch {
+        /* not listening yet */
+      }
     }
     if (pending.size > 0) await sleep(200);
   }
 }
 
 function tail(path: string, lines = 30): string {
-  try { return readFileSync(path, 'utf8').split('\n').slice(-lines).join('\n'); } catch { return '(no log)'; }
+  try {
+    return readFileSync(path, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -230,38 +267,72 @@ async function startFanin(ns: string, tmp: string, runId: string, workers: numbe
     nodeArgs: nodeFlags(profile),
     baseEnv: {
       ...process.env,
-      FANIN_NAMESPACE: ns, FANIN_UPLOADER_FILE_SINK_DIR: sinkDir, FANIN_LOG_LEVEL: 'warn', FANIN_AMQP_URL: cfg.amqpUrl, FANIN_REDIS_URL: cfg.redisUrl,
+      FANIN_NAMESPACE: ns,
+      FANIN_UPLOADER_FILE_SINK_DIR: sinkDir,
+      FANIN_LOG_LEVEL: 'warn',
+      FANIN_AMQP_URL: cfg.amqpUrl,
+      FANIN_REDIS_URL: cfg.redisUrl,
     },
     output: { logFile: logPath },
-    onExit: (exit) => { if (!exit.expected) exitedEarly.abort(new Error(`${exit.name} exited (${exit.signal ?? `code ${exit.code}`})`)); },
+    onExit: (exit) => {
+      if (!exit.expected) exitedEarly.abort(new Error(`${exit.name} exited (${exit.signal ?? `code ${exit.code}`})`));
+    },
   });
   fleet.start();
   const notReady = await waitForFleet(members, '127.0.0.1', '127.0.0.1', 30_000, exitedEarly.signal);
   if (exitedEarly.signal.aborted || notReady.length > 0) {
     await fleet.stop(10_000);
-    const why = exitedEarly.signal.aborted ? (exitedEarly.signal.reason as Error).message : `not ready after 30 s: ${notReady.join('; ')}`;
+    const why = exitedEarly.signal.aborted
+      ? (exitedEarly.signal.reason as Error).message
+      : `not ready after 30 s: ${notReady.join('; ')}`;
     throw new Error(`${why}; log:\n${tail(logPath)}`);
   }
   const metrics = (port: number) => `http://127.0.0.1:${port + offset}`;
   const procs: TrackedProcess[] = fleet.members.map((m) => {
     const env = m.current.env;
-    return { label: `${m.current.role}-${env.FANIN_RECEIVER_ID ?? env.FANIN_WORKER_ID ?? env.FANIN_UPLOADER_ID}`, pid: m.pid! };
+    return {
+      label: `${m.current.role}-${env.FANIN_RECEIVER_ID ?? env.FANIN_WORKER_ID ?? env.FANIN_UPLOADER_ID}`,
+      pid: m.pid!,
+    };
   });
   procs.sort((a, b) => a.label.localeCompare(b.label));
   const sink = new SinkTail(sinkDir, runId, (f) => f.startsWith('events.') && f.endsWith('.ndjson'));
   return {
     mode: 'fanin',
     targets: syslog.map((p) => ({ host: '127.0.0.1', port: p + offset })),
-    sink, logPath, procs, queues: [`${ns}.new`, `${ns}.sink.file`],
-    receiverMetrics: { urls: [9601, 9602].map((p) => `${metrics(p)}/metrics`), receivedCounter: 'fanin_receiver_events_received_total' },
+    sink,
+    logPath,
+    procs,
+    queues: [`${ns}.new`, `${ns}.sink.file`],
+    receiverMetrics: {
+      urls: [9601, 9602].map((p) => `${metrics(p)}/metrics`),
+      receivedCounter: 'fanin_receiver_events_received_total',
+    },
     diagnostics: [
-      { name: 'receiver confirm ms', urls: [9601, 9602].map((p) => `${metrics(p)}/metrics`), metric: 'fanin_receiver_confirm_latency_seconds' },
-      { name: 'receiver events/batch', urls: [9601, 9602].map((p) => `${metrics(p)}/metrics`), metric: 'fanin_receiver_batch_events' },
-      { name: 'worker batch ms', urls: workerPorts.map((p) => `${metrics(p)}/metrics`), metric: 'fanin_worker_batch_seconds' },
-      { name: 'worker redis script ms', urls: workerPorts.map((p) => `${metrics(p)}/metrics`), metric: 'fanin_worker_redis_script_seconds' },
+      {
+        name: 'receiver confirm ms',
+        urls: [9601, 9602].map((p) => `${metrics(p)}/metrics`),
+        metric: 'fanin_receiver_confirm_latency_seconds',
+      },
+      {
+        name: 'receiver events/batch',
+        urls: [9601, 9602].map((p) => `${metrics(p)}/metrics`),
+        metric: 'fanin_receiver_batch_events',
+      },
+      {
+        name: 'worker batch ms',
+        urls: workerPorts.map((p) => `${metrics(p)}/metrics`),
+        metric: 'fanin_worker_batch_seconds',
+      },
+      {
+        name: 'worker redis script ms',
+        urls: workerPorts.map((p) => `${metrics(p)}/metrics`),
+        metric: 'fanin_worker_redis_script_seconds',
+      },
       { name: 'uploader write ms', urls: [`${metrics(9621)}/metrics`], metric: 'fanin_uploader_write_seconds' },
     ],
-    latencyUrl: `${metrics(9621)}/metrics`, latencyMetric: FANIN_LATENCY_METRIC,
+    latencyUrl: `${metrics(9621)}/metrics`,
+    latencyMetric: FANIN_LATENCY_METRIC,
     stop: async () => {
       const killed = await fleet.stop(25_000);
       if (killed.length > 0) out(`  ${killed.join(', ')} did not stop within 25 s: killed; log:\n${tail(logPath, 10)}`);
@@ -270,14 +341,27 @@ async function startFanin(ns: string, tmp: string, runId: string, workers: numbe
 }
 
 async function startNaive(ns: string, tmp: string, runId: string): Promise<Pipeline> {
-  const [portA, portB, opsA, opsB, opsD1, opsD2, opsU] = (await freePorts(7)) as [number, number, number, number, number, number, number];
+  const [portA, portB, opsA, opsB, opsD1, opsD2, opsU] = (await freePorts(7)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const sinkDir = join(tmp, 'naive-out');
   mkdirSync(sinkDir, { recursive: true });
   const logPath = join(tmp, 'naive.log');
   const base: NodeJS.ProcessEnv = {
-    ...process.env, NAIVE_NAMESPACE: ns, NAIVE_AMQP_URL: cfg.amqpUrl, NAIVE_REDIS_URL: cfg.redisUrl,
-    NAIVE_QUEUE_TYPE: cfg.naiveQueueType, NAIVE_MAX_UNCONFIRMED: String(cfg.naiveMaxUnconfirmed),
-    NAIVE_PREFETCH: String(cfg.naivePrefetch), NAIVE_FSYNC: cfg.naiveFsync ? '1' : '0',
+    ...process.env,
+    NAIVE_NAMESPACE: ns,
+    NAIVE_AMQP_URL: cfg.amqpUrl,
+    NAIVE_REDIS_URL: cfg.redisUrl,
+    NAIVE_QUEUE_TYPE: cfg.naiveQueueType,
+    NAIVE_MAX_UNCONFIRMED: String(cfg.naiveMaxUnconfirmed),
+    NAIVE_PREFETCH: String(cfg.naivePrefetch),
+    NAIVE_FSYNC: cfg.naiveFsync ? '1' : '0',
     NAIVE_OUT_FILE: join(sinkDir, 'events.ndjson'),
   };
   const members: { label: string; role: string; env: Record<string, string>; ops: number }[] = [
@@ -295,16 +379,30 @@ async function startNaive(ns: string, tmp: string, runId: string): Promise<Pipel
     children.push(child);
     procs.push({ label: m.label, pid: child.pid! });
   }
-  await waitReady(members.map((m) => `http://127.0.0.1:${m.ops}/readyz`), children, 30_000, logPath);
+  await waitReady(
+    members.map((m) => `http://127.0.0.1:${m.ops}/readyz`),
+    children,
+    30_000,
+    logPath,
+  );
   procs.sort((a, b) => a.label.localeCompare(b.label));
   return {
     mode: 'naive',
-    targets: [{ host: '127.0.0.1', port: portA }, { host: '127.0.0.1', port: portB }],
-    sink: new SinkTail(sinkDir, runId, (f) => f === 'events.ndjson'), logPath, procs,
+    targets: [
+      { host: '127.0.0.1', port: portA },
+      { host: '127.0.0.1', port: portB },
+    ],
+    sink: new SinkTail(sinkDir, runId, (f) => f === 'events.ndjson'),
+    logPath,
+    procs,
     queues: [naiveQueues(ns).incoming, naiveQueues(ns).processed],
-    receiverMetrics: { urls: [opsA, opsB].map((p) => `http://127.0.0.1:${p}/metrics`), receivedCounter: 'naive_receiver_events_received_total' },
+    receiverMetrics: {
+      urls: [opsA, opsB].map((p) => `http://127.0.0.1:${p}/metrics`),
+      receivedCounter: 'naive_receiver_events_received_total',
+    },
     diagnostics: [],
-    latencyUrl: `http://127.0.0.1:${opsU}/metrics`, latencyMetric: NAIVE_LATENCY_METRIC,
+    latencyUrl: `http://127.0.0.1:${opsU}/metrics`,
+    latencyMetric: NAIVE_LATENCY_METRIC,
     stop: async () => {
       // Receivers first, then the consumers, like a drain.
       for (const c of [...children].reverse()) {
@@ -326,7 +424,10 @@ async function waitLanded(sink: SinkTail, phase: string, expected: number, hardM
     await sink.poll();
     const got = sink.tally(phase).distinct;
     if (got >= expected) return true;
-    if (got !== last) { last = got; lastProgress = Date.now(); }
+    if (got !== last) {
+      last = got;
+      lastProgress = Date.now();
+    }
     // Nothing new for 15 s: what is missing is not coming.
     if (Date.now() > deadline || Date.now() - lastProgress > 15_000) return false;
     await sleep(100);
@@ -360,8 +461,14 @@ function topSnapshot(): Promise<string> {
 }
 
 async function runPhase(
-  p: Pipeline, runId: string, phase: string, seconds: number, rate: number,
-  samplers: readonly ProcSampler[], probe: QueueProbe, onMidway?: () => void,
+  p: Pipeline,
+  runId: string,
+  phase: string,
+  seconds: number,
+  rate: number,
+  samplers: readonly ProcSampler[],
+  probe: QueueProbe,
+  onMidway?: () => void,
 ): Promise<PhaseResult> {
   const before = await scrape(p);
   const received0 = await receivedCopies(p);
@@ -372,11 +479,17 @@ async function runPhase(
   const tally = p.sink.tally(phase);
   const midway = onMidway ? setTimeout(onMidway, (seconds * 1000) / 2) : null;
   const load: LoadResult = await runLoad({
-    targets: p.targets, streams: cfg.streams, runId, phase, durationMs: seconds * 1000, rate,
+    targets: p.targets,
+    streams: cfg.streams,
+    runId,
+    phase,
+    durationMs: seconds * 1000,
+    rate,
     backlog: cfg.maxBacklog > 0 ? { limit: cfg.maxBacklog, landed: () => tally.distinct } : undefined,
   });
   if (midway) clearTimeout(midway);
-  if (load.errors.length > 0) out(`  ${p.mode} ${phase}: sender socket errors: ${[...new Set(load.errors)].join('; ')}`);
+  if (load.errors.length > 0)
+    out(`  ${p.mode} ${phase}: sender socket errors: ${[...new Set(load.errors)].join('; ')}`);
   const complete = await waitLanded(p.sink, phase, load.lines, cfg.drainSeconds * 1000);
   const t1 = complete ? tally.lastLandedMs : Date.now();
   const cpu1 = samplers.map((s) => s.cpuSnapshot());
@@ -389,24 +502,53 @@ async function runPhase(
   samplers.forEach((_, i) => Object.assign(cpu, cpuPercent(cpu0[i]!, cpu1[i]!, cpuSeconds)));
   const sendSeconds = Math.max(0.001, (load.lastSendMs - load.firstSendMs) / 1000);
   const e2e = Math.max(0.001, ((complete ? tally.lastLandedMs : t1) - load.firstSendMs) / 1000);
-  const q = (x: number) => { const v = histogramQuantile(h, x); return v === null ? null : Math.round(v * 10000) / 10; };
+  const q = (x: number) => {
+    const v = histogramQuantile(h, x);
+    return v === null ? null : Math.round(v * 10000) / 10;
+  };
   return {
-    phase, targetRate: rate, lines: load.lines, copies: load.copies,
-    uniqueLanded: tally.distinct, lost: tally.missing(load.sentPerStream), duplicated: tally.duplicated,
-    unexpected: tally.beyond(load.sentPerStream), complete,
-    sendSeconds: round(sendSeconds, 2), endToEndSeconds: round(e2e, 2),
+    phase,
+    targetRate: rate,
+    lines: load.lines,
+    copies: load.copies,
+    uniqueLanded: tally.distinct,
+    lost: tally.missing(load.sentPerStream),
+    duplicated: tally.duplicated,
+    unexpected: tally.beyond(load.sentPerStream),
+    complete,
+    sendSeconds: round(sendSeconds, 2),
+    endToEndSeconds: round(e2e, 2),
     uniquePerSecond: Math.round(tally.distinct / e2e),
-    copiesReceived: received1 - received0, copiesPerSecond: Math.round((received1 - received0) / e2e),
+    copiesReceived: received1 - received0,
+    copiesPerSecond: Math.round((received1 - received0) / e2e),
     offeredCopiesPerSecond: Math.round(load.copies / sendSeconds),
-    p50Ms: q(0.5), p99Ms: q(0.99), p999Ms: q(0.999), meanMs: h.count > 0 ? round((h.sum / h.count) * 1000, 1) : null, latencySamples: h.count,
-    backlogWaitMs: load.backlogWaitMs, drainWaitMs: load.drainWaitMs, senderErrors: load.errors.length, cpuPercent: cpu,
-    cpuSecondsPerMillion: perMillion(cpu, cpuSeconds, tally.distinct), queueDepth: probe.summary(),
-    stages: Object.fromEntries([...stages1].map(([name, h1]) => {
-      const d = diffHistogram(h1, stages0.get(name) ?? h1);
-      const ms = p.diagnostics.find((x) => x.name === name)?.metric.endsWith('_seconds') ? 1000 : 1;
-      const v = (x: number | null) => (x === null ? null : round(x * ms, 1));
-      return [name, { p50: v(histogramQuantile(d, 0.5)), p99: v(histogramQuantile(d, 0.99)), mean: d.count > 0 ? v(d.sum / d.count) : null, count: d.count }];
-    })),
+    p50Ms: q(0.5),
+    p99Ms: q(0.99),
+    p999Ms: q(0.999),
+    meanMs: h.count > 0 ? round((h.sum / h.count) * 1000, 1) : null,
+    latencySamples: h.count,
+    backlogWaitMs: load.backlogWaitMs,
+    drainWaitMs: load.drainWaitMs,
+    senderErrors: load.errors.length,
+    cpuPercent: cpu,
+    cpuSecondsPerMillion: perMillion(cpu, cpuSeconds, tally.distinct),
+    queueDepth: probe.summary(),
+    stages: Object.fromEntries(
+      [...stages1].map(([name, h1]) => {
+        const d = diffHistogram(h1, stages0.get(name) ?? h1);
+        const ms = p.diagnostics.find((x) => x.name === name)?.metric.endsWith('_seconds') ? 1000 : 1;
+        const v = (x: number | null) => (x === null ? null : round(x * ms, 1));
+        return [
+          name,
+          {
+            p50: v(histogramQuantile(d, 0.5)),
+            p99: v(histogramQuantile(d, 0.99)),
+            mean: d.count > 0 ? v(d.sum / d.count) : null,
+            count: d.count,
+          },
+        ];
+      }),
+    ),
   };
 }
 
@@ -462,24 +604,47 @@ async function measure(p: Pipeline, runId: string, o: MeasureOptions): Promise<M
     const warmup = await runPhase(p, runId, 'w', cfg.warmupSeconds, 0, [sampler, infra], probe);
     if (!warmup.complete) notes.push(`warm-up incomplete: ${warmup.lost} lines not landed`);
     out(`  ${p.mode}: max rate ${o.maxSeconds} s (${o.workers} workers)`);
-    const max = await runPhase(p, runId, 'm', o.maxSeconds, 0, [sampler, infra], probe, () => { void topSnapshot().then((t) => { top = t; }); });
-    out(`  ${p.mode}: ${max.uniquePerSecond} unique events/s, p50 ${max.p50Ms} ms, p99 ${max.p99Ms} ms, lost ${max.lost}, duplicated ${max.duplicated}`);
+    const max = await runPhase(p, runId, 'm', o.maxSeconds, 0, [sampler, infra], probe, () => {
+      void topSnapshot().then((t) => {
+        top = t;
+      });
+    });
+    out(
+      `  ${p.mode}: ${max.uniquePerSecond} unique events/s, p50 ${max.p50Ms} ms, p99 ${max.p99Ms} ms, lost ${max.lost}, duplicated ${max.duplicated}`,
+    );
     let latency: PhaseResult | null = null;
     if (o.withLatency && cfg.latencySeconds > 0 && max.uniquePerSecond > 0) {
-      const rate = cfg.latencyRate > 0 ? cfg.latencyRate : Math.max(10, Math.round(max.uniquePerSecond * cfg.latencyFraction));
+      const rate =
+        cfg.latencyRate > 0 ? cfg.latencyRate : Math.max(10, Math.round(max.uniquePerSecond * cfg.latencyFraction));
       out(`  ${p.mode}: fixed rate ${rate} lines/s for ${cfg.latencySeconds} s`);
       latency = await runPhase(p, runId, 'l', cfg.latencySeconds, rate, [sampler, infra], probe);
       out(`  ${p.mode}: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms at ${latency.uniquePerSecond} events/s`);
     }
     await p.sink.poll();
     const sinkCheck = {
-      lines: p.sink.lines, foreignLines: p.sink.foreign, repeatedIds: p.sink.repeatedIds, missingIds: p.sink.missingIds, otherFiles: await p.sink.otherFiles(),
+      lines: p.sink.lines,
+      foreignLines: p.sink.foreign,
+      repeatedIds: p.sink.repeatedIds,
+      missingIds: p.sink.missingIds,
+      otherFiles: await p.sink.otherFiles(),
     };
     const memoryAfter = await redisUsedMemory(redis);
     const landed = warmup.uniqueLanded + max.uniqueLanded + (latency?.uniqueLanded ?? 0);
-    const redisBytesPerUniqueEvent = memoryBefore === null || memoryAfter === null || landed === 0 ? null : Math.round((memoryAfter - memoryBefore) / landed);
+    const redisBytesPerUniqueEvent =
+      memoryBefore === null || memoryAfter === null || landed === 0
+        ? null
+        : Math.round((memoryAfter - memoryBefore) / landed);
     return {
-      mode: p.mode, workers: o.workers, redisBytesPerUniqueEvent, warmup, max, latency, maxRssMiB: sampler.maxRssMiB(), sinkCheck, topSnapshot: top, notes,
+      mode: p.mode,
+      workers: o.workers,
+      redisBytesPerUniqueEvent,
+      warmup,
+      max,
+      latency,
+      maxRssMiB: sampler.maxRssMiB(),
+      sinkCheck,
+      topSnapshot: top,
+      notes,
     };
   } finally {
     redis.disconnect();
@@ -498,30 +663,62 @@ function fmt(n: number | null, width: number): string {
 
 function printSummary(results: readonly ModeResult[]): void {
   out('');
-  out('mode    phase        target/s  unique ev/s   copies/s   p50 ms   p99 ms  p999 ms   lost    dup  e2e s  complete');
+  out(
+    'mode    phase        target/s  unique ev/s   copies/s   p50 ms   p99 ms  p999 ms   lost    dup  e2e s  complete',
+  );
   for (const r of results) {
     for (const ph of [r.max, r.latency]) {
       if (!ph) continue;
-      const name = ph.phase === 'm' ? 'max' : cfg.latencyRate > 0 ? 'fixed rate' : `${Math.round(cfg.latencyFraction * 100)}% of max`;
-      out(`${r.mode.padEnd(7)} ${name.padEnd(11)} ${(ph.targetRate === 0 ? 'max' : String(ph.targetRate)).padStart(9)} ${fmt(ph.uniquePerSecond, 12)} ${fmt(ph.copiesPerSecond, 10)} ${fmt(ph.p50Ms, 8)} ${fmt(ph.p99Ms, 8)} ${fmt(ph.p999Ms, 8)} ${fmt(ph.lost, 6)} ${fmt(ph.duplicated, 6)} ${fmt(ph.endToEndSeconds, 6)}  ${ph.complete ? 'yes' : 'NO'}`);
+      const name =
+        ph.phase === 'm'
+          ? 'max'
+          : cfg.latencyRate > 0
+            ? 'fixed rate'
+            : `${Math.round(cfg.latencyFraction * 100)}% of max`;
+      out(
+        `${r.mode.padEnd(7)} ${name.padEnd(11)} ${(ph.targetRate === 0 ? 'max' : String(ph.targetRate)).padStart(9)} ${fmt(ph.uniquePerSecond, 12)} ${fmt(ph.copiesPerSecond, 10)} ${fmt(ph.p50Ms, 8)} ${fmt(ph.p99Ms, 8)} ${fmt(ph.p999Ms, 8)} ${fmt(ph.lost, 6)} ${fmt(ph.duplicated, 6)} ${fmt(ph.endToEndSeconds, 6)}  ${ph.complete ? 'yes' : 'NO'}`,
+      );
     }
   }
   out('');
   out('max RSS (MiB) per process:');
-  for (const r of results) out(`  ${r.mode.padEnd(6)} ${Object.entries(r.maxRssMiB).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  for (const r of results)
+    out(
+      `  ${r.mode.padEnd(6)} ${Object.entries(r.maxRssMiB)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
   out('CPU during the max phase (% of one core; the machine has ' + os.cpus().length + ' cores):');
-  for (const r of results) out(`  ${r.mode.padEnd(6)} ${Object.entries(r.max.cpuPercent).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  for (const r of results)
+    out(
+      `  ${r.mode.padEnd(6)} ${Object.entries(r.max.cpuPercent)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
   out('CPU seconds per million unique events during the max phase:');
-  for (const r of results) out(`  ${r.mode.padEnd(6)} ${Object.entries(r.max.cpuSecondsPerMillion).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  out('Redis memory per unique event in the window (used_memory growth ÷ unique events landed): '
-    + results.map((r) => `${r.mode} ${r.redisBytesPerUniqueEvent ?? '-'} bytes`).join(', '));
+  for (const r of results)
+    out(
+      `  ${r.mode.padEnd(6)} ${Object.entries(r.max.cpuSecondsPerMillion)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
+  out(
+    'Redis memory per unique event in the window (used_memory growth ÷ unique events landed): ' +
+      results.map((r) => `${r.mode} ${r.redisBytesPerUniqueEvent ?? '-'} bytes`).join(', '),
+  );
   out('queue depth during the max phase (mean / max messages; fanin messages are batches):');
-  for (const r of results) out(`  ${r.mode.padEnd(6)} ${Object.entries(r.max.queueDepth).map(([q, d]) => `${q} ${d.mean} / ${d.max}`).join(', ')}`);
+  for (const r of results)
+    out(
+      `  ${r.mode.padEnd(6)} ${Object.entries(r.max.queueDepth)
+        .map(([q, d]) => `${q} ${d.mean} / ${d.max}`)
+        .join(', ')}`,
+    );
   for (const r of results) {
     for (const ph of [r.max, r.latency]) {
       if (!ph || Object.keys(ph.stages).length === 0) continue;
       out(`${r.mode} stages during the ${ph.phase === 'm' ? 'max' : 'fixed-rate'} phase (p50 / p99 / mean):`);
-      for (const [name, st] of Object.entries(ph.stages)) out(`  ${name.padEnd(24)} ${st.p50} / ${st.p99} / ${st.mean}  (${st.count} observations)`);
+      for (const [name, st] of Object.entries(ph.stages))
+        out(`  ${name.padEnd(24)} ${st.p50} / ${st.p99} / ${st.mean}  (${st.count} observations)`);
     }
   }
   for (const r of results) {
@@ -530,7 +727,9 @@ function printSummary(results: readonly ModeResult[]): void {
     if (r.sinkCheck.repeatedIds > 0) problems.push(`${r.sinkCheck.repeatedIds} ids appear more than once`);
     if (r.sinkCheck.missingIds > 0) problems.push(`${r.sinkCheck.missingIds} lines without an id`);
     if (r.sinkCheck.otherFiles.length > 0) problems.push(`other sink files: ${r.sinkCheck.otherFiles.join(', ')}`);
-    for (const ph of [r.warmup, r.max, r.latency]) if (ph && ph.unexpected > 0) problems.push(`phase ${ph.phase}: ${ph.unexpected} lines with sequence numbers never sent`);
+    for (const ph of [r.warmup, r.max, r.latency])
+      if (ph && ph.unexpected > 0)
+        problems.push(`phase ${ph.phase}: ${ph.unexpected} lines with sequence numbers never sent`);
     if (problems.length > 0) out(`  ${r.mode} problems: ${problems.join('; ')}`);
   }
 }
@@ -542,11 +741,17 @@ async function main(): Promise<number> {
   const runId = randomBytes(4).toString('hex');
   const tmp = await mkdtemp(join(os.tmpdir(), 'fanin-bench-'));
   const machine = {
-    cpuModel: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version,
-    os: `${os.type()} ${os.release()}`, totalMemMiB: Math.round(os.totalmem() / 2 ** 20), date: new Date().toISOString(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+    totalMemMiB: Math.round(os.totalmem() / 2 ** 20),
+    date: new Date().toISOString(),
   };
   out(`fanin bench: namespace ${ns}, ${machine.cores} × ${machine.cpuModel}, node ${machine.node}`);
-  out(`  ${cfg.seconds} s per max run (+${cfg.warmupSeconds} s warm-up), ${cfg.latencySeconds} s at ${cfg.latencyFraction} of max, ${cfg.streams} sender streams × 2 receivers, backlog bound ${cfg.maxBacklog}`);
+  out(
+    `  ${cfg.seconds} s per max run (+${cfg.warmupSeconds} s warm-up), ${cfg.latencySeconds} s at ${cfg.latencyFraction} of max, ${cfg.streams} sender streams × 2 receivers, backlog bound ${cfg.maxBacklog}`,
+  );
 
   let active: Pipeline | null = null;
   let cleaned = false;
@@ -560,15 +765,30 @@ async function main(): Promise<number> {
     const depths = await queueDepths(cfg.amqpUrl, queues).catch(() => ({}));
     const left = Object.entries(depths).filter(([, n]) => typeof n === 'number' && n > 0);
     if (left.length > 0) out(`  messages left in queues: ${left.map(([q, n]) => `${q} ${n}`).join(', ')}`);
-    const problems = await deleteBrokerObjects(cfg.amqpUrl, queues, [`${ns}.new`, `${ns}.processed`, `${ns}.dead`]).catch((e: Error) => [e.message]);
+    const problems = await deleteBrokerObjects(cfg.amqpUrl, queues, [
+      `${ns}.new`,
+      `${ns}.processed`,
+      `${ns}.dead`,
+    ]).catch((e: Error) => [e.message]);
     const sns = `${ns}-stage`;
-    problems.push(...await deleteBrokerObjects(cfg.amqpUrl, [`${sns}.new`, `${sns}.sink.file`, `${sns}.dead`], [`${sns}.new`, `${sns}.processed`, `${sns}.dead`]).catch((e: Error) => [e.message]));
+    problems.push(
+      ...(await deleteBrokerObjects(
+        cfg.amqpUrl,
+        [`${sns}.new`, `${sns}.sink.file`, `${sns}.dead`],
+        [`${sns}.new`, `${sns}.processed`, `${sns}.dead`],
+      ).catch((e: Error) => [e.message])),
+    );
     if (problems.length > 0) out(`  broker cleanup: ${problems.join('; ')}`);
-    const keys = (await deleteRedisKeys(cfg.redisUrl, `${ns}:`).catch(() => -1)) + (await deleteRedisKeys(cfg.redisUrl, `${sns}:`).catch(() => 0));
+    const keys =
+      (await deleteRedisKeys(cfg.redisUrl, `${ns}:`).catch(() => -1)) +
+      (await deleteRedisKeys(cfg.redisUrl, `${sns}:`).catch(() => 0));
     out(`  cleaned up: queues and exchanges of ${ns}, ${keys} Redis keys, ${tmp}`);
     await rm(tmp, { recursive: true, force: true });
   };
-  const onSignal = () => { out('interrupted: stopping and cleaning up'); void cleanup().finally(() => process.exit(130)); };
+  const onSignal = () => {
+    out('interrupted: stopping and cleaning up');
+    void cleanup().finally(() => process.exit(130));
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
@@ -591,7 +811,9 @@ async function main(): Promise<number> {
   };
   try {
     for (const mode of cfg.modes as Mode[]) {
-      results.push(await run(mode, cfg.workers, { workers: cfg.workers, maxSeconds: cfg.seconds, withLatency: true }, runId));
+      results.push(
+        await run(mode, cfg.workers, { workers: cfg.workers, maxSeconds: cfg.seconds, withLatency: true }, runId),
+      );
     }
     if (cfg.modes.includes('fanin')) {
       // Each curve run has its own run id (hex, as the sink tail reads it) and sink directory: its lines must not be
@@ -608,19 +830,41 @@ async function main(): Promise<number> {
       // 2.6-4.2). A steady window (as many keys expiring as added) never grows its table, so measure the ceiling and
       // the stage each from the same empty keyspace, like for like, rather than from wherever the runs left it.
       await deleteRedisKeys(cfg.redisUrl, `${ns}:`);
-      out(`redis ceiling: the dedup script alone, ${batchEvents} events per batch, ${cfg.workers} connections × prefetch, ${cfg.ceilingSeconds} s`);
+      out(
+        `redis ceiling: the dedup script alone, ${batchEvents} events per batch, ${cfg.workers} connections × prefetch, ${cfg.ceilingSeconds} s`,
+      );
       ceiling = await measureRedisCeiling({
-        redisUrl: cfg.redisUrl, namespace: `${ns}:ceiling`, seconds: cfg.ceilingSeconds, batchEvents,
-        connections: cfg.workers, concurrency: 16, windowSeconds: 600,
+        redisUrl: cfg.redisUrl,
+        namespace: `${ns}:ceiling`,
+        seconds: cfg.ceilingSeconds,
+        batchEvents,
+        connections: cfg.workers,
+        concurrency: 16,
+        windowSeconds: 600,
       });
-      out(`  ${ceiling.copiesPerSecond} copies/s (${ceiling.uniquePerSecond} unique/s), Redis ${ceiling.redisCpuPercent}% CPU, ${ceiling.redisCpuMicrosPerCopy} µs/copy, ${ceiling.bytesPerUniqueEvent} bytes per unique event`);
+      out(
+        `  ${ceiling.copiesPerSecond} copies/s (${ceiling.uniquePerSecond} unique/s), Redis ${ceiling.redisCpuPercent}% CPU, ${ceiling.redisCpuMicrosPerCopy} µs/copy, ${ceiling.bytesPerUniqueEvent} bytes per unique event`,
+      );
       await deleteRedisKeys(cfg.redisUrl, `${ns}:ceiling:`);
       const batchPairs = Math.max(1, Math.round(cfg.stageCopies / (2 * batchEvents)));
-      out(`dedup stage alone: ${cfg.workers} fanin workers draining ${2 * batchPairs} batches of ${batchEvents} events (fan-out 2) through RabbitMQ and Redis`);
+      out(
+        `dedup stage alone: ${cfg.workers} fanin workers draining ${2 * batchPairs} batches of ${batchEvents} events (fan-out 2) through RabbitMQ and Redis`,
+      );
       stage = await measureDedupStage({
-        amqpUrl: cfg.amqpUrl, redisUrl: cfg.redisUrl, namespace: `${ns}-stage`, workers: cfg.workers, batchPairs, batchEvents,
+        amqpUrl: cfg.amqpUrl,
+        redisUrl: cfg.redisUrl,
+        namespace: `${ns}-stage`,
+        workers: cfg.workers,
+        batchPairs,
+        batchEvents,
       });
-      out(`  ${stage.copiesPerSecond} copies/s (${stage.uniquePerSecond} unique/s) in ${stage.seconds} s; CPU ${Object.entries(stage.cpuPercent).map(([k, v]) => `${k} ${v}%`).join(', ')}`);
+      out(
+        `  ${stage.copiesPerSecond} copies/s (${stage.uniquePerSecond} unique/s) in ${stage.seconds} s; CPU ${Object.entries(
+          stage.cpuPercent,
+        )
+          .map(([k, v]) => `${k} ${v}%`)
+          .join(', ')}`,
+      );
     }
   } finally {
     await cleanup();
@@ -629,36 +873,79 @@ async function main(): Promise<number> {
   printSummary(results);
   const fanin = results.find((r) => r.mode === 'fanin');
   const naive = results.find((r) => r.mode === 'naive');
-  const ratio = fanin && naive && naive.max.uniquePerSecond > 0 ? round(fanin.max.uniquePerSecond / naive.max.uniquePerSecond, 1) : null;
+  const ratio =
+    fanin && naive && naive.max.uniquePerSecond > 0
+      ? round(fanin.max.uniquePerSecond / naive.max.uniquePerSecond, 1)
+      : null;
   if (ratio !== null) out(`\nfanin / naive, unique events/s at max: ${ratio}×`);
-  const workerCurve = [...(fanin ? [fanin] : []), ...curve].sort((a, b) => a.workers - b.workers)
-    .map((r) => ({ workers: r.workers, uniquePerSecond: r.max.uniquePerSecond, copiesPerSecond: r.max.copiesPerSecond, lost: r.max.lost, duplicated: r.max.duplicated, cpuPercent: r.max.cpuPercent }));
+  const workerCurve = [...(fanin ? [fanin] : []), ...curve]
+    .sort((a, b) => a.workers - b.workers)
+    .map((r) => ({
+      workers: r.workers,
+      uniquePerSecond: r.max.uniquePerSecond,
+      copiesPerSecond: r.max.copiesPerSecond,
+      lost: r.max.lost,
+      duplicated: r.max.duplicated,
+      cpuPercent: r.max.cpuPercent,
+    }));
   if (workerCurve.length > 1) {
-    out('worker curve (max phase): ' + workerCurve.map((w) => `${w.workers} → ${w.uniquePerSecond} unique/s`).join(', '));
+    out(
+      'worker curve (max phase): ' + workerCurve.map((w) => `${w.workers} → ${w.uniquePerSecond} unique/s`).join(', '),
+    );
   }
-  const pipelineShareOfCeiling = fanin && ceiling && ceiling.copiesPerSecond > 0 ? round(fanin.max.copiesPerSecond / ceiling.copiesPerSecond, 2) : null;
-  const dedupStageShareOfCeiling = stage && ceiling && ceiling.copiesPerSecond > 0 ? round(stage.copiesPerSecond / ceiling.copiesPerSecond, 2) : null;
+  const pipelineShareOfCeiling =
+    fanin && ceiling && ceiling.copiesPerSecond > 0
+      ? round(fanin.max.copiesPerSecond / ceiling.copiesPerSecond, 2)
+      : null;
+  const dedupStageShareOfCeiling =
+    stage && ceiling && ceiling.copiesPerSecond > 0 ? round(stage.copiesPerSecond / ceiling.copiesPerSecond, 2) : null;
   if (ceiling) {
-    out(`Redis ceiling for the dedup script: ${ceiling.copiesPerSecond} copies/s; the dedup stage alone: ${stage?.copiesPerSecond ?? '-'} copies/s = ${dedupStageShareOfCeiling === null ? '-' : Math.round(dedupStageShareOfCeiling * 100)}%;`
-      + ` the whole pipeline at max: ${fanin?.max.copiesPerSecond ?? '-'} copies/s = ${pipelineShareOfCeiling === null ? '-' : Math.round(pipelineShareOfCeiling * 100)}%`);
+    out(
+      `Redis ceiling for the dedup script: ${ceiling.copiesPerSecond} copies/s; the dedup stage alone: ${stage?.copiesPerSecond ?? '-'} copies/s = ${dedupStageShareOfCeiling === null ? '-' : Math.round(dedupStageShareOfCeiling * 100)}%;` +
+        ` the whole pipeline at max: ${fanin?.max.copiesPerSecond ?? '-'} copies/s = ${pipelineShareOfCeiling === null ? '-' : Math.round(pipelineShareOfCeiling * 100)}%`,
+    );
   }
   mkdirSync(dirname(RESULTS), { recursive: true });
   const config = { ...cfg, amqpUrl: redactUrl(cfg.amqpUrl), redisUrl: redactUrl(cfg.redisUrl) };
-  const report = JSON.stringify({
-    machine, config, namespace: ns, runId, ratio, redisCeiling: ceiling, dedupStage: stage, dedupStageShareOfCeiling, pipelineShareOfCeiling,
-    workerCurve, results, curve,
-  }, null, 2) + '\n';
+  const report =
+    JSON.stringify(
+      {
+        machine,
+        config,
+        namespace: ns,
+        runId,
+        ratio,
+        redisCeiling: ceiling,
+        dedupStage: stage,
+        dedupStageShareOfCeiling,
+        pipelineShareOfCeiling,
+        workerCurve,
+        results,
+        curve,
+      },
+      null,
+      2,
+    ) + '\n';
   writeFileSync(RESULTS, report);
   // The history keeps one file per run worth keeping (commit it with the change it measured): the trend over time.
-  const history = join(dirname(RESULTS), 'history', `${machine.date.slice(0, 16).replace(/[:T]/g, '-')}-${cfg.label}.json`);
+  const history = join(
+    dirname(RESULTS),
+    'history',
+    `${machine.date.slice(0, 16).replace(/[:T]/g, '-')}-${cfg.label}.json`,
+  );
   mkdirSync(dirname(history), { recursive: true });
   writeFileSync(history, report);
   out(`results: ${RESULTS} and ${history}`);
-  const bad = [...results, ...curve].some((r) => !r.max.complete || r.max.lost > 0 || r.max.duplicated > 0 || r.sinkCheck.repeatedIds > 0);
+  const bad = [...results, ...curve].some(
+    (r) => !r.max.complete || r.max.lost > 0 || r.max.duplicated > 0 || r.sinkCheck.repeatedIds > 0,
+  );
   return bad ? 1 : 0;
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-  process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -60,7 +60,10 @@ const cfg = {
   pipeline: process.env.BENCH_SINKS_PIPELINE !== '0',
   pipelineRounds: Math.max(1, envInt('BENCH_SINKS_PIPELINE_ROUNDS', 3)),
   pipelineBatches: Math.max(1, envInt('BENCH_SINKS_PIPELINE_BATCHES', 200)),
-  cases: (process.env.BENCH_SINKS_CASES ?? '').split(',').map((c) => c.trim()).filter(Boolean),
+  cases: (process.env.BENCH_SINKS_CASES ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean),
   postgresUrl: process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   amqpUrl: process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
 };
@@ -70,8 +73,18 @@ const silent = pino({ level: 'silent' });
 const runId = randomBytes(4).toString('hex');
 const cleanups: (() => Promise<unknown>)[] = [];
 
-interface Sample { eventsPerSecond: number; writeP50Ms: number; cpuPercent: number }
-interface CaseResult { name: string; mode: 'direct' | 'pipeline'; samples: Sample[]; median: Sample | null; note?: string }
+interface Sample {
+  eventsPerSecond: number;
+  writeP50Ms: number;
+  cpuPercent: number;
+}
+interface CaseResult {
+  name: string;
+  mode: 'direct' | 'pipeline';
+  samples: Sample[];
+  median: Sample | null;
+  note?: string;
+}
 
 interface DirectCase {
   readonly name: string;
@@ -80,17 +93,21 @@ interface DirectCase {
   batches(round: number): Promise<ProcessedBatch[]>;
 }
 
-const medianSample = (samples: Sample[]): Sample | null => (samples.length === 0 ? null : {
-  eventsPerSecond: median(samples.map((s) => s.eventsPerSecond)),
-  writeP50Ms: median(samples.map((s) => s.writeP50Ms)),
-  cpuPercent: median(samples.map((s) => s.cpuPercent)),
-});
+const medianSample = (samples: Sample[]): Sample | null =>
+  samples.length === 0
+    ? null
+    : {
+        eventsPerSecond: median(samples.map((s) => s.eventsPerSecond)),
+        writeP50Ms: median(samples.map((s) => s.writeP50Ms)),
+        cpuPercent: median(samples.map((s) => s.cpuPercent)),
+      };
 
 /** One round's processed batches: a third Forward events with nested records, the rest syslog. */
 function freshBatches(tag: string): ProcessedBatch[] {
   const now = Date.now();
   return Array.from({ length: cfg.writes * cfg.writeBatches }, (_, i) =>
-    processedBatch(`${runId}-${tag}-${i}`, cfg.batchEvents, now, i % 3 === 2 ? forwardEvent : syslogEvent));
+    processedBatch(`${runId}-${tag}-${i}`, cfg.batchEvents, now, i % 3 === 2 ? forwardEvent : syslogEvent),
+  );
 }
 
 async function timeWrites(sink: Sink, batches: ProcessedBatch[]): Promise<Sample> {
@@ -106,7 +123,11 @@ async function timeWrites(sink: Sink, batches: ProcessedBatch[]): Promise<Sample
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const cpu = process.cpuUsage(cpu0);
-  return { eventsPerSecond: events / seconds, writeP50Ms: median(latencies), cpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100 };
+  return {
+    eventsPerSecond: events / seconds,
+    writeP50Ms: median(latencies),
+    cpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
+  };
 }
 
 async function postgresReachable(): Promise<string | null> {
@@ -138,17 +159,31 @@ async function dropTables(tables: string[]): Promise<void> {
 
 function postgresOptions(table: string, partitioning: 'none' | 'daily'): PostgresSinkOptions {
   return {
-    name: table, url: cfg.postgresUrl, schema: 'public', table, partitioning, retentionDays: 0, recordIndex: false, poolSize: 2,
-    connectTimeoutMs: 5000, statementTimeoutMs: 60_000, applicationName: 'fanin bench', maintenanceEveryMs: 0,
+    name: table,
+    url: cfg.postgresUrl,
+    schema: 'public',
+    table,
+    partitioning,
+    retentionDays: 0,
+    recordIndex: false,
+    poolSize: 2,
+    connectTimeoutMs: 5000,
+    statementTimeoutMs: 60_000,
+    applicationName: 'fanin bench',
+    maintenanceEveryMs: 0,
   };
 }
 
 function directCases(tmp: string, pgVersion: string | null, notes: string[]): DirectCase[] {
   const cases: DirectCase[] = [];
-  const fresh = (name: string, sink: Sink) => cases.push({ name, sink, batches: (round) => Promise.resolve(freshBatches(`${name}-${round}`)) });
+  const fresh = (name: string, sink: Sink) =>
+    cases.push({ name, sink, batches: (round) => Promise.resolve(freshBatches(`${name}-${round}`)) });
   fresh('file fsync', new FileSink({ dir: join(tmp, 'file-fsync'), fsync: true }));
   fresh('file no fsync', new FileSink({ dir: join(tmp, 'file-nofsync'), fsync: false }));
-  fresh('file fsync gzip 16MiB', new FileSink({ dir: join(tmp, 'file-gzip'), fsync: true, gzip: true, maxBytes: 16 * 1024 * 1024 }));
+  fresh(
+    'file fsync gzip 16MiB',
+    new FileSink({ dir: join(tmp, 'file-gzip'), fsync: true, gzip: true, maxBytes: 16 * 1024 * 1024 }),
+  );
   if (pgVersion === null) {
     notes.push(`PostgreSQL unreachable at ${cfg.postgresUrl}: postgres cases skipped`);
   } else {
@@ -159,11 +194,13 @@ function directCases(tmp: string, pgVersion: string | null, notes: string[]): Di
     const replay = new PostgresSink(postgresOptions(tables[2]!, 'none'), new Registry(), silent);
     let held: ProcessedBatch[] | null = null;
     cases.push({
-      name: 'postgres replay', sink: replay,
+      name: 'postgres replay',
+      sink: replay,
       batches: async () => {
         if (!held) {
           held = freshBatches('replay');
-          for (let i = 0; i < held.length; i += cfg.writeBatches) await replay.write(held.slice(i, i + cfg.writeBatches));
+          for (let i = 0; i < held.length; i += cfg.writeBatches)
+            await replay.write(held.slice(i, i + cfg.writeBatches));
         }
         return held;
       },
@@ -178,8 +215,13 @@ async function pipelineRound(kind: 'file' | 'postgres', tmp: string, round: numb
   const names = topologyNames(namespace);
   const sinkName = kind === 'file' ? 'file' : 'pg';
   const table = `bench_sinks_${runId}_pipe${round}`;
-  cleanups.push(() => deleteBrokerObjects(cfg.amqpUrl, [names.newQueue, names.deadQueue, names.sinkQueue(sinkName)],
-    [names.newExchange, names.processedExchange, names.deadExchange]));
+  cleanups.push(() =>
+    deleteBrokerObjects(
+      cfg.amqpUrl,
+      [names.newQueue, names.deadQueue, names.sinkQueue(sinkName)],
+      [names.newExchange, names.processedExchange, names.deadExchange],
+    ),
+  );
   if (kind === 'postgres') cleanups.push(() => dropTables([table]));
   const model = await connect(cfg.amqpUrl);
   const ch = await model.createChannel();
@@ -190,20 +232,34 @@ async function pipelineRound(kind: 'file' | 'postgres', tmp: string, round: numb
   const total = cfg.pipelineBatches * cfg.batchEvents;
   const now = Date.now();
   for (let i = 0; i < cfg.pipelineBatches; i++) {
-    const b = processedBatch(`${runId}-pipe-${kind}-${round}-${i}`, cfg.batchEvents, now, i % 3 === 2 ? forwardEvent : syslogEvent);
+    const b = processedBatch(
+      `${runId}-pipe-${kind}-${round}-${i}`,
+      cfg.batchEvents,
+      now,
+      i % 3 === 2 ? forwardEvent : syslogEvent,
+    );
     await publisher.publish(names.processedExchange, encodeProcessedBatch(b), { messageId: b.sourceBatchId });
   }
   await publisher.close();
   await model.close();
 
   const [port] = await freePorts(1);
-  const config = loadConfig({ env: {
-    FANIN_NAMESPACE: namespace, FANIN_AMQP_URL: cfg.amqpUrl, FANIN_LOG_LEVEL: 'warn', FANIN_METRICS_HOST: '127.0.0.1', FANIN_METRICS_PORT: String(port),
-    FANIN_UPLOADER_SECONDARY_DIR: '', FANIN_SINKS: sinkName,
-    FANIN_SINK_DEFINITIONS: JSON.stringify(kind === 'file'
-      ? { file: { type: 'file', dir: join(tmp, `pipe-file-${round}`) } }
-      : { pg: { type: 'postgres', url: cfg.postgresUrl, table } }),
-  } });
+  const config = loadConfig({
+    env: {
+      FANIN_NAMESPACE: namespace,
+      FANIN_AMQP_URL: cfg.amqpUrl,
+      FANIN_LOG_LEVEL: 'warn',
+      FANIN_METRICS_HOST: '127.0.0.1',
+      FANIN_METRICS_PORT: String(port),
+      FANIN_UPLOADER_SECONDARY_DIR: '',
+      FANIN_SINKS: sinkName,
+      FANIN_SINK_DEFINITIONS: JSON.stringify(
+        kind === 'file'
+          ? { file: { type: 'file', dir: join(tmp, `pipe-file-${round}`) } }
+          : { pg: { type: 'postgres', url: cfg.postgresUrl, table } },
+      ),
+    },
+  });
   const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
   const uploader = await runUploader(config);
@@ -217,22 +273,37 @@ async function pipelineRound(kind: 'file' | 'postgres', tmp: string, round: numb
   const cpu = process.cpuUsage(cpu0);
   await uploader.drain();
   if (written < total) throw new Error(`pipeline ${kind}: only ${written} of ${total} events written within 300 s`);
-  return { eventsPerSecond: total / seconds, writeP50Ms: Number.NaN, cpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100 };
+  return {
+    eventsPerSecond: total / seconds,
+    writeP50Ms: Number.NaN,
+    cpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
+  };
 }
 
 async function amqpReachable(): Promise<boolean> {
-  try { const m = await connect(cfg.amqpUrl); await m.close(); return true; } catch { return false; }
+  try {
+    const m = await connect(cfg.amqpUrl);
+    await m.close();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function table(results: CaseResult[]): void {
-  const fmt = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits }));
+  const fmt = (n: number | undefined, digits = 0) =>
+    n === undefined || Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits });
   out('');
-  out(`${'sink'.padEnd(26)}${'mode'.padEnd(10)}${'events/s'.padStart(12)}${'min'.padStart(10)}${'max'.padStart(10)}${'write p50 ms'.padStart(14)}${'CPU %'.padStart(8)}`);
+  out(
+    `${'sink'.padEnd(26)}${'mode'.padEnd(10)}${'events/s'.padStart(12)}${'min'.padStart(10)}${'max'.padStart(10)}${'write p50 ms'.padStart(14)}${'CPU %'.padStart(8)}`,
+  );
   for (const r of results) {
     const rates = r.samples.map((s) => s.eventsPerSecond);
-    out(`${r.name.padEnd(26)}${r.mode.padEnd(10)}${fmt(r.median?.eventsPerSecond).padStart(12)}${fmt(rates.length ? Math.min(...rates) : undefined).padStart(10)}`
-      + `${fmt(rates.length ? Math.max(...rates) : undefined).padStart(10)}${fmt(r.median?.writeP50Ms, 1).padStart(14)}${fmt(r.median?.cpuPercent).padStart(8)}`
-      + (r.note ? `  ${r.note}` : ''));
+    out(
+      `${r.name.padEnd(26)}${r.mode.padEnd(10)}${fmt(r.median?.eventsPerSecond).padStart(12)}${fmt(rates.length ? Math.min(...rates) : undefined).padStart(10)}` +
+        `${fmt(rates.length ? Math.max(...rates) : undefined).padStart(10)}${fmt(r.median?.writeP50Ms, 1).padStart(14)}${fmt(r.median?.cpuPercent).padStart(8)}` +
+        (r.note ? `  ${r.note}` : ''),
+    );
   }
 }
 
@@ -243,12 +314,16 @@ async function cleanup(): Promise<void> {
 async function main(): Promise<void> {
   const tmp = await mkdtemp(join(os.tmpdir(), 'fanin-bench-sinks-'));
   cleanups.push(() => rm(tmp, { recursive: true, force: true }));
-  process.once('SIGINT', () => { void cleanup().finally(() => process.exit(130)); });
+  process.once('SIGINT', () => {
+    void cleanup().finally(() => process.exit(130));
+  });
   const notes: string[] = [];
   const pgVersion = await postgresReachable();
   const eventsPerRound = cfg.writes * cfg.writeBatches * cfg.batchEvents;
-  out(`fanin sink bench: ${cfg.rounds} rounds × ${eventsPerRound} events per case (writes of ${cfg.writeBatches} × ${cfg.batchEvents}); `
-    + `node ${process.version}, ${os.cpus().length} CPUs, PostgreSQL ${pgVersion ?? 'unreachable'}, load average ${os.loadavg()[0]!.toFixed(1)}`);
+  out(
+    `fanin sink bench: ${cfg.rounds} rounds × ${eventsPerRound} events per case (writes of ${cfg.writeBatches} × ${cfg.batchEvents}); ` +
+      `node ${process.version}, ${os.cpus().length} CPUs, PostgreSQL ${pgVersion ?? 'unreachable'}, load average ${os.loadavg()[0]!.toFixed(1)}`,
+  );
   const loadBefore = os.loadavg()[0]!;
   const cases = directCases(tmp, pgVersion, notes);
   for (const c of cases) cleanups.push(() => c.sink.close());
@@ -263,9 +338,15 @@ async function main(): Promise<void> {
       out(`  round ${round + 1}/${cfg.rounds} ${c.name.padEnd(24)} ${Math.round(s.eventsPerSecond)} events/s`);
     }
   }
-  const results: CaseResult[] = cases.map((c) => ({ name: c.name, mode: 'direct', samples: samples.get(c.name)!, median: medianSample(samples.get(c.name)!) }));
+  const results: CaseResult[] = cases.map((c) => ({
+    name: c.name,
+    mode: 'direct',
+    samples: samples.get(c.name)!,
+    median: medianSample(samples.get(c.name)!),
+  }));
 
-  if (cfg.pipeline && !(await amqpReachable())) notes.push(`RabbitMQ unreachable at ${cfg.amqpUrl}: pipeline mode skipped`);
+  if (cfg.pipeline && !(await amqpReachable()))
+    notes.push(`RabbitMQ unreachable at ${cfg.amqpUrl}: pipeline mode skipped`);
   else if (cfg.pipeline) {
     const kinds: ('file' | 'postgres')[] = pgVersion === null ? ['file'] : ['file', 'postgres'];
     const pipe = new Map<string, Sample[]>(kinds.map((k) => [k, []]));
@@ -273,24 +354,49 @@ async function main(): Promise<void> {
       for (const kind of round % 2 === 0 ? kinds : [...kinds].reverse()) {
         const s = await pipelineRound(kind, tmp, round);
         pipe.get(kind)!.push(s);
-        out(`  pipeline round ${round + 1}/${cfg.pipelineRounds} ${kind.padEnd(10)} ${Math.round(s.eventsPerSecond)} events/s`);
+        out(
+          `  pipeline round ${round + 1}/${cfg.pipelineRounds} ${kind.padEnd(10)} ${Math.round(s.eventsPerSecond)} events/s`,
+        );
       }
     }
     for (const kind of kinds) {
-      results.push({ name: kind === 'file' ? 'file fsync (uploader)' : 'postgres (uploader)', mode: 'pipeline', samples: pipe.get(kind)!, median: medianSample(pipe.get(kind)!),
-        note: `${cfg.pipelineBatches * cfg.batchEvents} events backlog` });
+      results.push({
+        name: kind === 'file' ? 'file fsync (uploader)' : 'postgres (uploader)',
+        mode: 'pipeline',
+        samples: pipe.get(kind)!,
+        median: medianSample(pipe.get(kind)!),
+        note: `${cfg.pipelineBatches * cfg.batchEvents} events backlog`,
+      });
     }
   }
   table(results);
   const load = { before: loadBefore, after: os.loadavg()[0]! };
   // Our CPU % low while the load is high means other processes had the cores: the figures are then lower bounds.
-  if (Math.max(load.before, load.after) > os.cpus().length) notes.push(`load average ${load.before.toFixed(1)} → ${load.after.toFixed(1)} on ${os.cpus().length} CPUs: other work shared the machine`);
+  if (Math.max(load.before, load.after) > os.cpus().length)
+    notes.push(
+      `load average ${load.before.toFixed(1)} → ${load.after.toFixed(1)} on ${os.cpus().length} CPUs: other work shared the machine`,
+    );
   for (const n of notes) out(`note: ${n}`);
   mkdirSync(dirname(RESULTS), { recursive: true });
-  writeFileSync(RESULTS, JSON.stringify({
-    when: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, postgres: pgVersion,
-    settings: cfg, eventsPerRound, loadAverage: load, results, notes,
-  }, null, 2) + '\n');
+  writeFileSync(
+    RESULTS,
+    JSON.stringify(
+      {
+        when: new Date().toISOString(),
+        node: process.version,
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model,
+        postgres: pgVersion,
+        settings: cfg,
+        eventsPerRound,
+        loadAverage: load,
+        results,
+        notes,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   out(`\nwrote ${RESULTS}`);
 }
 

@@ -94,15 +94,34 @@ export interface CheckResult {
   readonly collapsedSamples: { seq: number; sentS: number; repeatS: number; explained: boolean; window: string }[];
   readonly newIdSamples: { seq: number; ids: string[]; window: string }[];
   /** Events with more lines than occurrences, and each of their lines. */
-  readonly duplicateSamples: { seq: number; window: string; lines: { id: string; receiver: string; receivedS: number; landedS: number; secondary: boolean }[] }[];
+  readonly duplicateSamples: {
+    seq: number;
+    window: string;
+    lines: { id: string; receiver: string; receivedS: number; landedS: number; secondary: boolean }[];
+  }[];
   /** Occurrences lost with no explanation (fan-out, solo, repeats) plus unexplained collapsed repeats: the exit status. */
   readonly failures: number;
 }
 
 function emptyCounts(): Counts {
   return {
-    events: 0, sent: 0, delivered: 0, lost: 0, lostExplained: 0, duplicatedRaw: 0, duplicatedNewIds: 0, repeatsSent: 0, repeatsKept: 0,
-    repeatsCollapsed: 0, repeatsCollapsedExplained: 0, soloSent: 0, soloLost: 0, httpAcked: 0, httpLost: 0, secondaryLines: 0, deadLettered: null,
+    events: 0,
+    sent: 0,
+    delivered: 0,
+    lost: 0,
+    lostExplained: 0,
+    duplicatedRaw: 0,
+    duplicatedNewIds: 0,
+    repeatsSent: 0,
+    repeatsKept: 0,
+    repeatsCollapsed: 0,
+    repeatsCollapsedExplained: 0,
+    soloSent: 0,
+    soloLost: 0,
+    httpAcked: 0,
+    httpLost: 0,
+    secondaryLines: 0,
+    deadLettered: null,
   };
 }
 
@@ -126,8 +145,14 @@ export function check(input: CheckInput): CheckResult {
   const rows: Row[] = [
     { label: 'baseline', kind: 'none', injectS: null, healS: null, recoveryS: null, ...emptyCounts() },
     ...faults.map((f) => ({
-      label: f.name, kind: f.kind, injectS: rel(f.injectAt, streamStart), healS: rel(f.healAt, streamStart), recoveryS: 0,
-      ...(f.error ? { error: f.error } : {}), ...(f.stuck?.length ? { stuck: f.stuck } : {}), ...emptyCounts(),
+      label: f.name,
+      kind: f.kind,
+      injectS: rel(f.injectAt, streamStart),
+      healS: rel(f.healAt, streamStart),
+      recoveryS: 0,
+      ...(f.error ? { error: f.error } : {}),
+      ...(f.stuck?.length ? { stuck: f.stuck } : {}),
+      ...emptyCounts(),
     })),
   ];
   const starts = faults.map((f) => f.injectAt);
@@ -142,24 +167,37 @@ export function check(input: CheckInput): CheckResult {
     if (first === undefined) firstId[s] = line.id;
     else if (first !== line.id) {
       let set = moreIds.get(s);
-      if (!set) { set = new Set(); moreIds.set(s, set); }
+      if (!set) {
+        set = new Set();
+        moreIds.set(s, set);
+      }
       set.add(line.id);
     }
     const late = send.repeatAt[s]! > 0 && line.receivedAt >= send.repeatAt[s]! - 2;
-    if (late) { lateLines[s]!++; if (land2[s] === 0 || line.landedAt < land2[s]!) land2[s] = line.landedAt; } else { earlyLines[s]!++; if (land1[s] === 0 || line.landedAt < land1[s]!) land1[s] = line.landedAt; }
+    if (late) {
+      lateLines[s]!++;
+      if (land2[s] === 0 || line.landedAt < land2[s]!) land2[s] = line.landedAt;
+    } else {
+      earlyLines[s]!++;
+      if (land1[s] === 0 || line.landedAt < land1[s]!) land1[s] = line.landedAt;
+    }
   }
 
   const kills = faults.flatMap((f) => f.receiverKills);
   const wipes = faults.flatMap((f) => f.redisWipes);
   const receiverIndex = new Map(send.receivers.map((r, i) => [r, i]));
-  const killedSoon = (receiver: number, t: number) => kills.some((k) => receiverIndex.get(k.receiver) === receiver && k.at >= t - 2000 && k.at <= t + killReach);
+  const killedSoon = (receiver: number, t: number) =>
+    kills.some((k) => receiverIndex.get(k.receiver) === receiver && k.at >= t - 2000 && k.at <= t + killReach);
   /** Every copy was UDP or went to a receiver killed soon after. */
   const explained = (mask: number, udp: number, t: number) => {
-    for (let i = 0; i < send.receivers.length; i++) if ((mask & (1 << i)) !== 0 && i !== udp && !killedSoon(i, t)) return false;
+    for (let i = 0; i < send.receivers.length; i++)
+      if ((mask & (1 << i)) !== 0 && i !== udp && !killedSoon(i, t)) return false;
     return true;
   };
   const copiesOf = (mask: number, udp: number, http: boolean) =>
-    send.receivers.flatMap((r, i) => (mask & (1 << i)) === 0 ? [] : [http ? `${r}/http` : i === udp ? `${r}/udp` : `${r}/tcp`]);
+    send.receivers.flatMap((r, i) =>
+      (mask & (1 << i)) === 0 ? [] : [http ? `${r}/http` : i === udp ? `${r}/udp` : `${r}/tcp`],
+    );
 
   const lostSamples: LostSample[] = [];
   const collapsedSamples: CheckResult['collapsedSamples'] = [];
@@ -184,31 +222,52 @@ export function check(input: CheckInput): CheckResult {
 
     let landed1 = lineCount[s]! > 0 && (earlyLines[s]! > 0 || distinct >= 2);
     let landed2 = repeated && (lateLines[s]! > 0 || distinct >= 2);
-    if (repeated && distinct === 1 && earlyLines[s] === 0 && lateLines[s]! > 0) { landed1 = false; landed2 = true; }
+    if (repeated && distinct === 1 && earlyLines[s] === 0 && lateLines[s]! > 0) {
+      landed1 = false;
+      landed2 = true;
+    }
     if (repeated && distinct >= 2) row.repeatsKept++;
     if (repeated && distinct === 1 && landed1 && landed2) {
       row.repeatsCollapsed++;
       const ok = wipes.some((t) => t >= send.sentAt[s]! - 5000 && t <= send.repeatAt[s]! + 60_000);
-      if (ok) row.repeatsCollapsedExplained++; else failures++;
-      if (collapsedSamples.length < 20) collapsedSamples.push({ seq: s, sentS: rel(send.sentAt[s]!, streamStart), repeatS: rel(send.repeatAt[s]!, streamStart), explained: ok, window: row.label });
+      if (ok) row.repeatsCollapsedExplained++;
+      else failures++;
+      if (collapsedSamples.length < 20)
+        collapsedSamples.push({
+          seq: s,
+          sentS: rel(send.sentAt[s]!, streamStart),
+          repeatS: rel(send.repeatAt[s]!, streamStart),
+          explained: ok,
+          window: row.label,
+        });
     }
     const delivered = (landed1 ? 1 : 0) + (landed2 ? 1 : 0);
     row.delivered += delivered;
     row.duplicatedRaw += Math.max(0, lineCount[s]! - delivered);
     const extra = Math.max(0, distinct - expected);
     row.duplicatedNewIds += extra;
-    if (extra > 0 && newIdSamples.length < 20) newIdSamples.push({ seq: s, ids: [firstId[s]!, ...(moreIds.get(s) ?? [])], window: row.label });
+    if (extra > 0 && newIdSamples.length < 20)
+      newIdSamples.push({ seq: s, ids: [firstId[s]!, ...(moreIds.get(s) ?? [])], window: row.label });
 
     const lose = (occurrence: 1 | 2, mask: number, t: number) => {
       const udp = send.udpTarget[s]!;
       // An acknowledged HTTP event was confirmed by the broker or fsynced to the spool: no kill explains its loss.
       const ok = kind !== KIND_HTTP && explained(mask, udp, t);
       row.lost++;
-      if (ok) row.lostExplained++; else failures++;
+      if (ok) row.lostExplained++;
+      else failures++;
       if (kind === KIND_SOLO) row.soloLost++;
       if (kind === KIND_HTTP) row.httpLost++;
       if (lostSamples.length < 30) {
-        lostSamples.push({ seq: s, occurrence, kind: kind === KIND_SOLO ? 'solo' : kind === KIND_HTTP ? 'http' : 'fanout', sentS: rel(t, streamStart), copies: copiesOf(mask, udp, kind === KIND_HTTP), explained: ok, window: row.label });
+        lostSamples.push({
+          seq: s,
+          occurrence,
+          kind: kind === KIND_SOLO ? 'solo' : kind === KIND_HTTP ? 'http' : 'fanout',
+          sentS: rel(t, streamStart),
+          copies: copiesOf(mask, udp, kind === KIND_HTTP),
+          explained: ok,
+          window: row.label,
+        });
       }
     };
     if (!landed1) lose(1, send.copies[s]!, send.sentAt[s]!);
@@ -227,7 +286,11 @@ export function check(input: CheckInput): CheckResult {
   if (dupSeqs.size > 0) {
     for (const line of input.lines()) {
       dupSeqs.get(line.seq)?.lines.push({
-        id: line.id, receiver: line.receiver, receivedS: rel(line.receivedAt, streamStart), landedS: rel(line.landedAt, streamStart), secondary: line.secondary,
+        id: line.id,
+        receiver: line.receiver,
+        receivedS: rel(line.receivedAt, streamStart),
+        landedS: rel(line.landedAt, streamStart),
+        secondary: line.secondary,
       });
     }
   }
@@ -235,7 +298,8 @@ export function check(input: CheckInput): CheckResult {
   // Recovery: for each fault, the last landing of anything sent before its heal, minus the heal.
   faults.forEach((f, i) => {
     let worst = 0;
-    for (const [sentAt, landedAt] of landings) if (sentAt < f.healAt && landedAt > f.healAt) worst = Math.max(worst, landedAt - f.healAt);
+    for (const [sentAt, landedAt] of landings)
+      if (sentAt < f.healAt && landedAt > f.healAt) worst = Math.max(worst, landedAt - f.healAt);
     rows[i + 1]!.recoveryS = Math.round(worst / 100) / 10;
   });
 
@@ -256,10 +320,20 @@ export function check(input: CheckInput): CheckResult {
     if (r.recoveryS !== null) total.recoveryS = Math.max(total.recoveryS ?? 0, r.recoveryS);
   }
   total.deadLettered = input.deadLetteredAtEnd;
-  return { rows, total, lostSamples, collapsedSamples, newIdSamples, duplicateSamples: [...dupSeqs.values()], failures };
+  return {
+    rows,
+    total,
+    lostSamples,
+    collapsedSamples,
+    newIdSamples,
+    duplicateSamples: [...dupSeqs.values()],
+    failures,
+  };
 }
 
-function rel(t: number, start: number): number { return Math.round((t - start) / 100) / 10; }
+function rel(t: number, start: number): number {
+  return Math.round((t - start) / 100) / 10;
+}
 
 /** Number of elements of the sorted array `a` that are <= x. */
 function upperBound(a: readonly number[], x: number): number {
@@ -267,7 +341,8 @@ function upperBound(a: readonly number[], x: number): number {
   let hi = a.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (a[mid]! <= x) lo = mid + 1; else hi = mid;
+    if (a[mid]! <= x) lo = mid + 1;
+    else hi = mid;
   }
   return lo;
 }

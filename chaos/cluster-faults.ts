@@ -22,26 +22,48 @@ async function leaderOfNew(cluster: PrivateRabbitCluster, namespace: string): Pr
 }
 
 /** Until a running node other than `old` names a leader of `queue` other than `old` (the cut node cannot answer). */
-async function newLeaderAfter(cluster: PrivateRabbitCluster, queue: string, old: PrivateRabbitMQ, since: number, timeoutMs: number): Promise<string> {
+async function newLeaderAfter(
+  cluster: PrivateRabbitCluster,
+  queue: string,
+  old: PrivateRabbitMQ,
+  since: number,
+  timeoutMs: number,
+): Promise<string> {
   let name = '';
-  await until(`a new leader of ${queue}`, async () => {
-    const leader = await cluster.leaderOf(queue, old);
-    if (!leader || leader === old) return false;
-    name = leader.nodeName;
-    return true;
-  }, timeoutMs, 250);
+  await until(
+    `a new leader of ${queue}`,
+    async () => {
+      const leader = await cluster.leaderOf(queue, old);
+      if (!leader || leader === old) return false;
+      name = leader.nodeName;
+      return true;
+    },
+    timeoutMs,
+    250,
+  );
   return `${name.split('@')[0]} leads after ${seconds(Date.now() - since)}`;
 }
 
 /** Until a node of the majority knows a leader of `queue` other than the cut node; a sentence for the report. */
-async function electedWhileCut(cluster: PrivateRabbitCluster, queue: string, cut: PrivateRabbitMQ, since: number, ms: number): Promise<string> {
+async function electedWhileCut(
+  cluster: PrivateRabbitCluster,
+  queue: string,
+  cut: PrivateRabbitMQ,
+  since: number,
+  ms: number,
+): Promise<string> {
   const witness = cluster.nodes.find((n) => n !== cut && n.running)!;
   let leader: string | null = null;
   try {
-    await until(`a leader of ${queue} other than the cut node`, async () => {
-      leader = await cluster.leaderSeenBy(witness, queue);
-      return leader !== null && leader !== cut.nodeName;
-    }, ms, 250);
+    await until(
+      `a leader of ${queue} other than the cut node`,
+      async () => {
+        leader = await cluster.leaderSeenBy(witness, queue);
+        return leader !== null && leader !== cut.nodeName;
+      },
+      ms,
+      250,
+    );
   } catch {
     return `no new leader within the cut (${witness.nodeName.split('@')[0]} still names ${leader ?? 'none'})`;
   }
@@ -54,15 +76,20 @@ async function electedWhileCut(cluster: PrivateRabbitCluster, queue: string, cut
  * Redis wipe, which explains a repeat counted again as a first occurrence (collapsed); with WAIT it may not.
  */
 function waitReplicasOf(fleet: Fleet, named: number): number {
-  const values = new Set(fleet.names('worker').map((w) => Number(fleet.spec(w).env.FANIN_WORKER_REDIS_WAIT_REPLICAS ?? '0')));
-  if (values.size !== 1 || !values.has(named)) throw new Error(`the fault is named WAIT ${named} but the workers run with ${[...values].join(', ')}`);
+  const values = new Set(
+    fleet.names('worker').map((w) => Number(fleet.spec(w).env.FANIN_WORKER_REDIS_WAIT_REPLICAS ?? '0')),
+  );
+  if (values.size !== 1 || !values.has(named))
+    throw new Error(`the fault is named WAIT ${named} but the workers run with ${[...values].join(', ')}`);
   return named;
 }
 
 /** SIGKILL the RabbitMQ node that leads `<ns>.new`; started again after `downMs` on its data, and rejoins. */
 export function killNewQueueLeader(downMs: number): Fault {
   return {
-    name: 'SIGKILL RabbitMQ leader of <ns>.new', kind: 'rabbitmq-kill-leader', target: 'rabbitmq',
+    name: 'SIGKILL RabbitMQ leader of <ns>.new',
+    kind: 'rabbitmq-kill-leader',
+    target: 'rabbitmq',
     run: async (ctx) => {
       const cluster = need(ctx.rabbitCluster, 'a RabbitMQ cluster');
       const node = await leaderOfNew(cluster, ctx.namespace);
@@ -73,7 +100,9 @@ export function killNewQueueLeader(downMs: number): Fault {
       await sleep(Math.max(0, injectAt + downMs - Date.now()));
       await node.start(120_000);
       await cluster.waitRunning(cluster.nodes.length, 120_000);
-      return outcome(injectAt, healAt, { detail: `killed ${node.nodeName.split('@')[0]}; ${elected}; back in the cluster after ${seconds(Date.now() - injectAt)}` });
+      return outcome(injectAt, healAt, {
+        detail: `killed ${node.nodeName.split('@')[0]}; ${elected}; back in the cluster after ${seconds(Date.now() - injectAt)}`,
+      });
     },
   };
 }
@@ -85,7 +114,9 @@ export function killNewQueueLeader(downMs: number): Fault {
  */
 export function partitionRabbitNode(ms: number): Fault {
   return {
-    name: `RabbitMQ leader of <ns>.new cut off ${ms / 1000}s`, kind: 'rabbitmq-partition', target: 'rabbitmq',
+    name: `RabbitMQ leader of <ns>.new cut off ${ms / 1000}s`,
+    kind: 'rabbitmq-partition',
+    target: 'rabbitmq',
     run: async (ctx) => {
       const cluster = need(ctx.rabbitCluster, 'a RabbitMQ cluster');
       const node = await leaderOfNew(cluster, ctx.namespace);
@@ -94,14 +125,19 @@ export function partitionRabbitNode(ms: number): Fault {
       let elected = 'no new leader seen during the cut';
       try {
         await cut.cut();
-        elected = await Promise.race([electedWhileCut(cluster, topologyNames(ctx.namespace).newQueue, node, injectAt, ms), sleep(ms).then(() => elected)]);
+        elected = await Promise.race([
+          electedWhileCut(cluster, topologyNames(ctx.namespace).newQueue, node, injectAt, ms),
+          sleep(ms).then(() => elected),
+        ]);
         await sleep(Math.max(0, injectAt + ms - Date.now()));
       } finally {
         await cut.heal();
       }
       const healAt = Date.now();
       await cluster.waitRunning(cluster.nodes.length, 120_000);
-      return outcome(injectAt, healAt, { detail: `cut ${node.nodeName.split('@')[0]} (ports ${node.port}, ${node.distPort}); ${elected}` });
+      return outcome(injectAt, healAt, {
+        detail: `cut ${node.nodeName.split('@')[0]} (ports ${node.port}, ${node.distPort}); ${elected}`,
+      });
     },
   };
 }
@@ -112,7 +148,9 @@ export function partitionRabbitNode(ms: number): Fault {
  */
 export function rollingRestart(): Fault {
   return {
-    name: 'RabbitMQ rolling restart', kind: 'rabbitmq-rolling-restart', target: 'rabbitmq',
+    name: 'RabbitMQ rolling restart',
+    kind: 'rabbitmq-rolling-restart',
+    target: 'rabbitmq',
     run: async (ctx) => {
       const cluster = need(ctx.rabbitCluster, 'a RabbitMQ cluster');
       const injectAt = Date.now();
@@ -137,7 +175,9 @@ export function rollingRestart(): Fault {
  */
 export function killRedisClusterMaster(holdMs: number, waitReplicas: number): Fault {
   return {
-    name: `SIGKILL Redis Cluster master (WAIT ${waitReplicas})`, kind: 'redis-cluster-kill-master', target: 'redis',
+    name: `SIGKILL Redis Cluster master (WAIT ${waitReplicas})`,
+    kind: 'redis-cluster-kill-master',
+    target: 'redis',
     run: async (ctx) => {
       const cluster = need(ctx.redisCluster, 'a Redis Cluster');
       const wait = waitReplicasOf(ctx.fleet, waitReplicas);
@@ -151,7 +191,8 @@ export function killRedisClusterMaster(holdMs: number, waitReplicas: number): Fa
       await cluster.node(port).start();
       await cluster.waitForReplica(port, 60_000);
       return outcome(injectAt, healAt, {
-        redisWipes: wait === 0 ? [injectAt] : [], detail: `master ${port} killed; replica promoted after ${seconds(failoverMs)}; old master back as replica after ${seconds(Date.now() - injectAt)}`,
+        redisWipes: wait === 0 ? [injectAt] : [],
+        detail: `master ${port} killed; replica promoted after ${seconds(failoverMs)}; old master back as replica after ${seconds(Date.now() - injectAt)}`,
       });
     },
   };
@@ -168,7 +209,9 @@ const SENTINEL_REPLICAS = 2;
  */
 export function killSentinelMaster(holdMs: number, waitReplicas: number): Fault {
   return {
-    name: `SIGKILL Sentinel master (WAIT ${waitReplicas})`, kind: 'redis-sentinel-kill-master', target: 'redis',
+    name: `SIGKILL Sentinel master (WAIT ${waitReplicas})`,
+    kind: 'redis-sentinel-kill-master',
+    target: 'redis',
     run: async (ctx) => {
       const group = need(ctx.sentinel, 'a Redis Sentinel group');
       const wait = waitReplicasOf(ctx.fleet, waitReplicas);
@@ -182,7 +225,8 @@ export function killSentinelMaster(holdMs: number, waitReplicas: number): Fault 
       await group.dataNode(port).start();
       await group.waitForReplica(port, 60_000);
       return outcome(injectAt, healAt, {
-        redisWipes: wait < SENTINEL_REPLICAS ? [injectAt] : [], detail: `master ${port} killed; ${promoted} named master after ${seconds(failoverMs)}; old master back as replica after ${seconds(Date.now() - injectAt)}`,
+        redisWipes: wait < SENTINEL_REPLICAS ? [injectAt] : [],
+        detail: `master ${port} killed; ${promoted} named master after ${seconds(failoverMs)}; old master back as replica after ${seconds(Date.now() - injectAt)}`,
       });
     },
   };
@@ -191,7 +235,9 @@ export function killSentinelMaster(holdMs: number, waitReplicas: number): Fault 
 /** Every worker drained and started again with worker.redisWaitReplicas = n (the next Redis faults run under it). */
 export function setWaitReplicas(n: number): Fault {
   return {
-    name: `workers restarted with WAIT ${n}`, kind: 'worker-wait-replicas', target: 'workers',
+    name: `workers restarted with WAIT ${n}`,
+    kind: 'worker-wait-replicas',
+    target: 'workers',
     run: async ({ fleet }) => {
       const injectAt = Date.now();
       fleet.setEnv('worker', { FANIN_WORKER_REDIS_WAIT_REPLICAS: String(n) });

@@ -12,7 +12,8 @@ export interface ClusterPorts {
 export const CLUSTER_PORT_BLOCK = 50;
 
 export function clusterPorts(base: number): ClusterPorts {
-  if (!Number.isInteger(base) || base < 1024 || base + CLUSTER_PORT_BLOCK > 65_536) throw new Error(`port base ${base}: an integer in 1024..${65_536 - CLUSTER_PORT_BLOCK}`);
+  if (!Number.isInteger(base) || base < 1024 || base + CLUSTER_PORT_BLOCK > 65_536)
+    throw new Error(`port base ${base}: an integer in 1024..${65_536 - CLUSTER_PORT_BLOCK}`);
   const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => base + from + i);
   return {
     rabbit: range(0, 3).map((amqp, i) => ({ amqp, dist: base + 10 + i })),

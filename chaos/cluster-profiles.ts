@@ -1,4 +1,11 @@
-import { killNewQueueLeader, killRedisClusterMaster, killSentinelMaster, partitionRabbitNode, rollingRestart, setWaitReplicas } from './cluster-faults.js';
+import {
+  killNewQueueLeader,
+  killRedisClusterMaster,
+  killSentinelMaster,
+  partitionRabbitNode,
+  rollingRestart,
+  setWaitReplicas,
+} from './cluster-faults.js';
 import type { Fault } from './faults.js';
 import type { Step } from './profiles.js';
 
@@ -27,17 +34,25 @@ export interface ClusterProfile {
 
 const s = (fault: Fault, pauseS: number): Step => ({ fault, pauseMs: pauseS * 1000 });
 
-export const REDIS_LABEL: Record<ClusterLeg['redis'], string> = { cluster: 'Redis Cluster (3 masters, 3 replicas)', sentinel: 'Redis Sentinel (1 master, 2 replicas, 3 sentinels)' };
+export const REDIS_LABEL: Record<ClusterLeg['redis'], string> = {
+  cluster: 'Redis Cluster (3 masters, 3 replicas)',
+  sentinel: 'Redis Sentinel (1 master, 2 replicas, 3 sentinels)',
+};
 
 /**
  * CI: every fault kind once on the 3-node RabbitMQ cluster, the Redis Cluster master killed under WAIT 0, the
  * Sentinel master under WAIT 1 (about four minutes on a quiet 2-core machine, the clusters' start included).
  */
 export const clusterShortProfile: ClusterProfile = {
-  name: 'cluster-short', rate: 300,
+  name: 'cluster-short',
+  rate: 300,
   legs: [
     {
-      redis: 'cluster', waitReplicas: 0, baselineMs: 4000, cooldownMs: 3000, drainMs: 90_000,
+      redis: 'cluster',
+      waitReplicas: 0,
+      baselineMs: 4000,
+      cooldownMs: 3000,
+      drainMs: 90_000,
       steps: [
         s(killNewQueueLeader(3000), 3),
         s(partitionRabbitNode(15_000), 5),
@@ -46,7 +61,12 @@ export const clusterShortProfile: ClusterProfile = {
       ],
     },
     {
-      redis: 'sentinel', waitReplicas: 1, amqpHeartbeatSeconds: 10, baselineMs: 4000, cooldownMs: 3000, drainMs: 60_000,
+      redis: 'sentinel',
+      waitReplicas: 1,
+      amqpHeartbeatSeconds: 10,
+      baselineMs: 4000,
+      cooldownMs: 3000,
+      drainMs: 60_000,
       steps: [s(killSentinelMaster(2000, 1), 3)],
     },
   ],
@@ -58,10 +78,15 @@ export const clusterShortProfile: ClusterProfile = {
  * under WAIT 1; one rolling restart of the three RabbitMQ nodes.
  */
 export const clusterLongProfile: ClusterProfile = {
-  name: 'cluster', rate: 400,
+  name: 'cluster',
+  rate: 400,
   legs: [
     {
-      redis: 'cluster', waitReplicas: 0, baselineMs: 8000, cooldownMs: 6000, drainMs: 120_000,
+      redis: 'cluster',
+      waitReplicas: 0,
+      baselineMs: 8000,
+      cooldownMs: 6000,
+      drainMs: 120_000,
       steps: [
         s(killNewQueueLeader(5000), 10),
         // Clients of the cut node hear of it through the 60 s heartbeat or TCP's backed-off retransmissions: let
@@ -76,7 +101,12 @@ export const clusterLongProfile: ClusterProfile = {
       ],
     },
     {
-      redis: 'sentinel', waitReplicas: 0, amqpHeartbeatSeconds: 10, baselineMs: 8000, cooldownMs: 6000, drainMs: 120_000,
+      redis: 'sentinel',
+      waitReplicas: 0,
+      amqpHeartbeatSeconds: 10,
+      baselineMs: 8000,
+      cooldownMs: 6000,
+      drainMs: 120_000,
       steps: [
         s(killNewQueueLeader(5000), 10),
         s(partitionRabbitNode(30_000), 30),
@@ -90,4 +120,7 @@ export const clusterLongProfile: ClusterProfile = {
   ],
 };
 
-export const clusterProfiles: Record<string, ClusterProfile> = { 'cluster-short': clusterShortProfile, cluster: clusterLongProfile };
+export const clusterProfiles: Record<string, ClusterProfile> = {
+  'cluster-short': clusterShortProfile,
+  cluster: clusterLongProfile,
+};

@@ -28,26 +28,45 @@ export interface ClusterSuiteOptions extends SuiteOptions {
  * the cluster's URL list and the leg's Redis URL, streaming while the leg's faults are injected. The caller runs
  * `teardown`.
  */
-export async function runClusterSuite(profile: ClusterProfile, options: ClusterSuiteOptions, teardown: Teardown): Promise<SuiteResult[]> {
+export async function runClusterSuite(
+  profile: ClusterProfile,
+  options: ClusterSuiteOptions,
+  teardown: Teardown,
+): Promise<SuiteResult[]> {
   const ports = clusterPorts(options.portBase);
   const rate = options.rate ?? profile.rate;
-  const dir = (name: string) => { const p = join(options.workDir, name); mkdirSync(p, { recursive: true }); return p; };
-  note(`profile ${profile.name}: ${profile.legs.map((l) => `${l.steps.length} faults on ${l.redis}`).join(', ')} at ${rate} events/s; ports from ${options.portBase}; work dir ${options.workDir}`);
+  const dir = (name: string) => {
+    const p = join(options.workDir, name);
+    mkdirSync(p, { recursive: true });
+    return p;
+  };
+  note(
+    `profile ${profile.name}: ${profile.legs.map((l) => `${l.steps.length} faults on ${l.redis}`).join(', ')} at ${rate} events/s; ports from ${options.portBase}; work dir ${options.workDir}`,
+  );
 
-  const rabbit = await PrivateRabbitCluster.create(dir('rabbitmq'), 3, 'fanin-chaoscl', { ports: ports.rabbit, cgroups: true });
+  const rabbit = await PrivateRabbitCluster.create(dir('rabbitmq'), 3, 'fanin-chaoscl', {
+    ports: ports.rabbit,
+    cgroups: true,
+  });
   teardown.add('destroy the RabbitMQ cluster', () => rabbit.destroy());
   // Registered after the cluster, so run before it: a cut is always removed, whatever stopped the suite.
-  teardown.add('remove cut rules', async () => { await rabbit.removeLeftoverCuts(); });
+  teardown.add('remove cut rules', async () => {
+    await rabbit.removeLeftoverCuts();
+  });
   const leftovers = await rabbit.removeLeftoverCuts();
   if (leftovers > 0) note(`removed ${leftovers} iptables rules an earlier run left`);
   const started = Date.now();
   await rabbit.start(150_000);
-  note(`private RabbitMQ cluster on ${rabbit.nodes.map((n) => n.port).join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  note(
+    `private RabbitMQ cluster on ${rabbit.nodes.map((n) => n.port).join(', ')} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   const redisCluster = await PrivateRedisCluster.start(dir('redis-cluster'), 2000, ports.redisCluster);
   teardown.add('stop the Redis Cluster', () => redisCluster.stop());
   const sentinel = await PrivateRedisSentinel.start(dir('redis-sentinel'), ports.sentinel);
   teardown.add('stop the Sentinel group', () => sentinel.stop());
-  note(`private Redis Cluster on ${ports.redisCluster.map((p) => p.port).join(', ')}; Sentinel group on ${ports.sentinel.join(', ')}`);
+  note(
+    `private Redis Cluster on ${ports.redisCluster.map((p) => p.port).join(', ')}; Sentinel group on ${ports.sentinel.join(', ')}`,
+  );
 
   const results: SuiteResult[] = [];
   for (const [i, leg] of profile.legs.entries()) {
@@ -56,17 +75,39 @@ export async function runClusterSuite(profile: ClusterProfile, options: ClusterS
     const label = `${REDIS_LABEL[leg.redis]}, WAIT ${leg.waitReplicas} at start, AMQP heartbeat ${leg.amqpHeartbeatSeconds ?? 60} s${shards > 1 ? `, ${shards} shards of <ns>.new` : ''}`;
     const amqpUrl = withHeartbeat(rabbit.url, leg.amqpHeartbeatSeconds);
     note(`leg ${i + 1}/${profile.legs.length}: ${label}`);
-    results.push(await runLeg({
-      profile: { name: profile.name, ...leg }, leg: label, runId: randomBytes(4).toString('hex'), rate, workDir: legDir(''),
-      fleet: {
-        redisUrl: leg.redis === 'cluster' ? redisCluster.url : sentinel.url, amqpUrl, receiverAmqpUrl: () => amqpUrl,
-        spoolDir: legDir('spool'), sinkDir: legDir('out'), secondaryDir: legDir('secondary'), logDir: legDir('logs'),
-        receivers: CLUSTER_RECEIVERS, workers: 2,
-        env: { FANIN_WORKER_REDIS_WAIT_REPLICAS: String(leg.waitReplicas), FANIN_NEW_QUEUE_SHARDS: String(shards) },
-      },
-      queueDepth: (q) => rabbit.queueDepth(q),
-      context: { rabbitCluster: rabbit, redisCluster, sentinel, proxies: new Map(), sinkDir: legDir('out'), sinkFs: legDir('') },
-    }, teardown));
+    results.push(
+      await runLeg(
+        {
+          profile: { name: profile.name, ...leg },
+          leg: label,
+          runId: randomBytes(4).toString('hex'),
+          rate,
+          workDir: legDir(''),
+          fleet: {
+            redisUrl: leg.redis === 'cluster' ? redisCluster.url : sentinel.url,
+            amqpUrl,
+            receiverAmqpUrl: () => amqpUrl,
+            spoolDir: legDir('spool'),
+            sinkDir: legDir('out'),
+            secondaryDir: legDir('secondary'),
+            logDir: legDir('logs'),
+            receivers: CLUSTER_RECEIVERS,
+            workers: 2,
+            env: { FANIN_WORKER_REDIS_WAIT_REPLICAS: String(leg.waitReplicas), FANIN_NEW_QUEUE_SHARDS: String(shards) },
+          },
+          queueDepth: (q) => rabbit.queueDepth(q),
+          context: {
+            rabbitCluster: rabbit,
+            redisCluster,
+            sentinel,
+            proxies: new Map(),
+            sinkDir: legDir('out'),
+            sinkFs: legDir(''),
+          },
+        },
+        teardown,
+      ),
+    );
   }
   return results;
 }
@@ -74,5 +115,12 @@ export async function runClusterSuite(profile: ClusterProfile, options: ClusterS
 /** Each URL of the list with `?heartbeat=` (amqplib's own parameter), or the list as it is. */
 export function withHeartbeat(urls: string, seconds: number | undefined): string {
   if (seconds === undefined) return urls;
-  return urls.split(',').map((u) => { const url = new URL(u); url.searchParams.set('heartbeat', String(seconds)); return url.toString(); }).join(',');
+  return urls
+    .split(',')
+    .map((u) => {
+      const url = new URL(u);
+      url.searchParams.set('heartbeat', String(seconds));
+      return url.toString();
+    })
+    .join(',');
 }

@@ -51,13 +51,20 @@ export interface Fault {
   run(ctx: ChaosContext): Promise<FaultOutcome>;
 }
 
-export const outcome = (injectAt: number, healAt: number, extra: Partial<FaultOutcome> = {}): FaultOutcome =>
-  ({ injectAt, healAt, receiverKills: [], redisWipes: [], ...extra });
+export const outcome = (injectAt: number, healAt: number, extra: Partial<FaultOutcome> = {}): FaultOutcome => ({
+  injectAt,
+  healAt,
+  receiverKills: [],
+  redisWipes: [],
+  ...extra,
+});
 
 /** SIGKILL a receiver; the supervisor restarts it (its spool survives on disk). */
 export function killReceiver(id: string): Fault {
   return {
-    name: `SIGKILL receiver ${id}`, kind: 'kill-receiver', target: `receiver-${id}`,
+    name: `SIGKILL receiver ${id}`,
+    kind: 'kill-receiver',
+    target: `receiver-${id}`,
     run: async ({ fleet }) => {
       const { killedAt, upAt } = await fleet.killAndAwaitRestart(`receiver-${id}`, true);
       return outcome(killedAt, upAt, { receiverKills: [{ receiver: id, at: killedAt }] });
@@ -68,7 +75,9 @@ export function killReceiver(id: string): Fault {
 /** SIGKILL a dedup worker: its unacked batches are redelivered and their stored decisions reused. */
 export function killWorker(n: number): Fault {
   return {
-    name: `SIGKILL worker ${n}`, kind: 'kill-worker', target: `worker-${n}`,
+    name: `SIGKILL worker ${n}`,
+    kind: 'kill-worker',
+    target: `worker-${n}`,
     run: async ({ fleet }) => {
       const { killedAt, upAt } = await fleet.killAndAwaitRestart(`worker-${n}`, true);
       return outcome(killedAt, upAt);
@@ -79,7 +88,9 @@ export function killWorker(n: number): Fault {
 /** SIGKILL the uploader: what it wrote but had not acked is delivered again (duplicate lines, same ids). */
 export function killUploader(): Fault {
   return {
-    name: 'SIGKILL uploader', kind: 'kill-uploader', target: 'uploader',
+    name: 'SIGKILL uploader',
+    kind: 'kill-uploader',
+    target: 'uploader',
     run: async ({ fleet }) => {
       const { killedAt, upAt } = await fleet.killAndAwaitRestart('uploader', true);
       return outcome(killedAt, upAt);
@@ -90,7 +101,9 @@ export function killUploader(): Fault {
 /** `rabbitmqctl stop`, down for `downMs`, start again on the same data: receivers spool, the others reconnect. */
 export function restartRabbitMQ(downMs: number): Fault {
   return {
-    name: `RabbitMQ stopped ${downMs / 1000}s`, kind: 'rabbitmq-restart', target: 'rabbitmq',
+    name: `RabbitMQ stopped ${downMs / 1000}s`,
+    kind: 'rabbitmq-restart',
+    target: 'rabbitmq',
     run: async (ctx) => {
       const rabbit = need(ctx.rabbit, 'a single RabbitMQ node');
       const injectAt = Date.now();
@@ -105,7 +118,9 @@ export function restartRabbitMQ(downMs: number): Fault {
 /** Redis killed and started again empty: workers hold meanwhile; copies straddling the wipe are published twice. */
 export function wipeRedis(downMs: number): Fault {
   return {
-    name: `Redis restarted empty (${downMs / 1000}s down)`, kind: 'redis-wipe', target: 'redis',
+    name: `Redis restarted empty (${downMs / 1000}s down)`,
+    kind: 'redis-wipe',
+    target: 'redis',
     run: async (ctx) => {
       const redis = need(ctx.redis, 'a single Redis');
       const injectAt = Date.now();
@@ -120,11 +135,17 @@ export function wipeRedis(downMs: number): Fault {
 /** SIGSTOP a worker (a hung process holding its prefetched batches), SIGCONT after `ms`. */
 export function freezeWorker(n: number, ms: number): Fault {
   return {
-    name: `SIGSTOP worker ${n} ${ms / 1000}s`, kind: 'freeze-worker', target: `worker-${n}`,
+    name: `SIGSTOP worker ${n} ${ms / 1000}s`,
+    kind: 'freeze-worker',
+    target: `worker-${n}`,
     run: async ({ fleet }) => {
       const injectAt = Date.now();
       fleet.signal(`worker-${n}`, 'SIGSTOP');
-      try { await sleep(ms); } finally { fleet.signal(`worker-${n}`, 'SIGCONT'); }
+      try {
+        await sleep(ms);
+      } finally {
+        fleet.signal(`worker-${n}`, 'SIGCONT');
+      }
       return outcome(injectAt, Date.now());
     },
   };
@@ -137,7 +158,9 @@ export function freezeWorker(n: number, ms: number): Fault {
  */
 export function sinkUnwritable(ms: number): Fault {
   return {
-    name: `sink unwritable ${ms / 1000}s`, kind: 'sink-unwritable', target: 'file sink',
+    name: `sink unwritable ${ms / 1000}s`,
+    kind: 'sink-unwritable',
+    target: 'file sink',
     run: async ({ fleet, sinkDir }) => {
       const away = `${sinkDir}.away`;
       const injectAt = Date.now();
@@ -158,12 +181,18 @@ export function sinkUnwritable(ms: number): Fault {
 /** The broker's memory alarm: every publishing connection is blocked (receivers spool, workers wait on confirms). */
 export function memoryAlarm(ms: number): Fault {
   return {
-    name: `broker memory alarm ${ms / 1000}s`, kind: 'memory-alarm', target: 'rabbitmq',
+    name: `broker memory alarm ${ms / 1000}s`,
+    kind: 'memory-alarm',
+    target: 'rabbitmq',
     run: async (ctx) => {
       const rabbit = need(ctx.rabbit, 'a single RabbitMQ node');
       const injectAt = Date.now();
       await rabbit.setMemoryWatermark(0.00001);
-      try { await sleep(ms); } finally { await rabbit.setMemoryWatermark(0.4); }
+      try {
+        await sleep(ms);
+      } finally {
+        await rabbit.setMemoryWatermark(0.4);
+      }
       return outcome(injectAt, Date.now());
     },
   };
@@ -175,12 +204,18 @@ export function memoryAlarm(ms: number): Fault {
  */
 export function partitionReceiver(id: string, ms: number): Fault {
   return {
-    name: `receiver ${id} cut from broker ${ms / 1000}s`, kind: 'partition', target: `receiver-${id}`,
+    name: `receiver ${id} cut from broker ${ms / 1000}s`,
+    kind: 'partition',
+    target: `receiver-${id}`,
     run: async ({ proxies }) => {
       const proxy = proxies.get(id)!;
       const injectAt = Date.now();
       await proxy.cut();
-      try { await sleep(ms); } finally { await proxy.start(proxy.port); }
+      try {
+        await sleep(ms);
+      } finally {
+        await proxy.start(proxy.port);
+      }
       return outcome(injectAt, Date.now());
     },
   };
@@ -192,7 +227,9 @@ export function partitionReceiver(id: string, ms: number): Fault {
  */
 export function killSpoolingReceiver(id: string, ms: number): Fault {
   return {
-    name: `receiver ${id} killed while spooling`, kind: 'kill-spooling-receiver', target: `receiver-${id}`,
+    name: `receiver ${id} killed while spooling`,
+    kind: 'kill-spooling-receiver',
+    target: `receiver-${id}`,
     run: async ({ fleet, proxies }) => {
       const proxy = proxies.get(id)!;
       const injectAt = Date.now();
@@ -217,7 +254,9 @@ export function killSpoolingReceiver(id: string, ms: number): Fault {
  */
 export function sinkDiskFull(ms: number): Fault {
   return {
-    name: `sink disk full ${ms / 1000}s`, kind: 'sink-disk-full', target: 'file sink',
+    name: `sink disk full ${ms / 1000}s`,
+    kind: 'sink-disk-full',
+    target: 'file sink',
     run: async ({ sinkFs }) => {
       const fillers = [join(sinkFs, 'chaos-filler'), join(sinkFs, 'chaos-filler-2')];
       const injectAt = Date.now();
@@ -228,7 +267,13 @@ export function sinkDiskFull(ms: number): Fault {
         if (bulk > 0) await run('fallocate', ['-l', String(bulk), fillers[0]!]);
         const fh = await open(fillers[1]!, 'w');
         const block = Buffer.alloc(64 * 1024);
-        try { for (;;) await fh.write(block); } catch { /* ENOSPC: full */ } finally { await fh.close(); }
+        try {
+          for (;;) await fh.write(block);
+        } catch {
+          /* ENOSPC: full */
+        } finally {
+          await fh.close();
+        }
         await sleep(ms);
       } finally {
         for (const f of fillers) await rm(f, { force: true });
@@ -244,7 +289,9 @@ export function sinkDiskFull(ms: number): Fault {
  */
 export function redisOutOfMemory(ms: number): Fault {
   return {
-    name: `Redis out of memory ${ms / 1000}s`, kind: 'redis-oom', target: 'redis',
+    name: `Redis out of memory ${ms / 1000}s`,
+    kind: 'redis-oom',
+    target: 'redis',
     run: async (ctx) => {
       const redis = need(ctx.redis, 'a single Redis');
       const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
@@ -253,7 +300,11 @@ export function redisOutOfMemory(ms: number): Fault {
         const injectAt = Date.now();
         await client.config('SET', 'maxmemory-policy', 'noeviction');
         await client.config('SET', 'maxmemory', '1');
-        try { await sleep(ms); } finally { await client.config('SET', 'maxmemory', '0'); }
+        try {
+          await sleep(ms);
+        } finally {
+          await client.config('SET', 'maxmemory', '0');
+        }
         return outcome(injectAt, Date.now());
       } finally {
         client.disconnect();
@@ -265,12 +316,18 @@ export function redisOutOfMemory(ms: number): Fault {
 /** Redis SIGSTOPped for `ms` (a stalled server: connections stay open, nothing answers), then SIGCONT. */
 export function freezeRedis(ms: number): Fault {
   return {
-    name: `Redis frozen ${ms / 1000}s`, kind: 'redis-freeze', target: 'redis',
+    name: `Redis frozen ${ms / 1000}s`,
+    kind: 'redis-freeze',
+    target: 'redis',
     run: async (ctx) => {
       const redis = need(ctx.redis, 'a single Redis');
       const injectAt = Date.now();
       redis.signal('SIGSTOP');
-      try { await sleep(ms); } finally { redis.signal('SIGCONT'); }
+      try {
+        await sleep(ms);
+      } finally {
+        redis.signal('SIGCONT');
+      }
       return outcome(injectAt, Date.now());
     },
   };

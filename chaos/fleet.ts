@@ -50,11 +50,21 @@ export type ExitRecord = MemberExit;
 
 /** Counters worth summing over a member's lifetimes (each restart starts them from 0). */
 const TRACKED = [
-  'fanin_receiver_udp_drops_total', 'fanin_receiver_spooled_batches_total', 'fanin_receiver_spool_replayed_batches_total',
-  'fanin_receiver_spool_full_total', 'fanin_receiver_publish_failures_total', 'fanin_receiver_events_received_total',
-  'fanin_receiver_backpressure_pauses_total', 'fanin_worker_redis_errors_total', 'fanin_worker_republished_events_total',
-  'fanin_worker_publish_failures_total', 'fanin_worker_unique_events_published_total', 'fanin_uploader_write_failures_total',
-  'fanin_uploader_secondary_events_total', 'fanin_uploader_dead_lettered_batches_total', 'fanin_uploader_events_written_total',
+  'fanin_receiver_udp_drops_total',
+  'fanin_receiver_spooled_batches_total',
+  'fanin_receiver_spool_replayed_batches_total',
+  'fanin_receiver_spool_full_total',
+  'fanin_receiver_publish_failures_total',
+  'fanin_receiver_events_received_total',
+  'fanin_receiver_backpressure_pauses_total',
+  'fanin_worker_redis_errors_total',
+  'fanin_worker_republished_events_total',
+  'fanin_worker_publish_failures_total',
+  'fanin_worker_unique_events_published_total',
+  'fanin_uploader_write_failures_total',
+  'fanin_uploader_secondary_events_total',
+  'fanin_uploader_dead_lettered_batches_total',
+  'fanin_uploader_events_written_total',
 ] as const;
 
 interface Incarnation {
@@ -76,7 +86,12 @@ export class Fleet {
   private readonly incarnations: Incarnation[] = [];
   private scrapeTimer: NodeJS.Timeout | null = null;
 
-  private constructor(private readonly layout: FleetLayout, members: MemberSpec[], receiverPorts: ReceiverPorts[], restartDelayMs: number) {
+  private constructor(
+    private readonly layout: FleetLayout,
+    members: MemberSpec[],
+    receiverPorts: ReceiverPorts[],
+    restartDelayMs: number,
+  ) {
     this.receiverPorts = receiverPorts;
     this.metricsPorts = new Map(members.map((m) => [m.name, m.metricsPort]));
     this.launcher = new FleetLauncher(members, {
@@ -114,13 +129,18 @@ export class Fleet {
   static async create(layout: FleetLayout, restartDelayMs = 1000): Promise<Fleet> {
     mkdirSync(layout.logDir, { recursive: true });
     const known = new Set(Object.values(settings).map((s) => s.env));
-    const ifKnown = (env: Record<string, string>) => Object.fromEntries(Object.entries(env).filter(([k]) => known.has(k)));
+    const ifKnown = (env: Record<string, string>) =>
+      Object.fromEntries(Object.entries(env).filter(([k]) => known.has(k)));
     const perReceiver = 4;
     const ports = await freePorts(layout.receivers.length * perReceiver + layout.workers + 1);
     const take = () => ports.shift()!;
     const common = {
-      FANIN_NAMESPACE: layout.namespace, FANIN_REDIS_URL: layout.redisUrl, FANIN_LOG_LEVEL: 'warn',
-      FANIN_METRICS_HOST: '127.0.0.1', FANIN_DRAIN_TIMEOUT_MS: '8000', ...layout.env,
+      FANIN_NAMESPACE: layout.namespace,
+      FANIN_REDIS_URL: layout.redisUrl,
+      FANIN_LOG_LEVEL: 'warn',
+      FANIN_METRICS_HOST: '127.0.0.1',
+      FANIN_DRAIN_TIMEOUT_MS: '8000',
+      ...layout.env,
     };
     const members: MemberSpec[] = [];
     const receiverPorts: ReceiverPorts[] = [];
@@ -128,11 +148,20 @@ export class Fleet {
       const p: ReceiverPorts = { id, syslog: take(), http: take(), forward: take(), metrics: take() };
       receiverPorts.push(p);
       members.push({
-        name: `receiver-${id}`, role: 'receiver', metricsPort: p.metrics,
+        name: `receiver-${id}`,
+        role: 'receiver',
+        metricsPort: p.metrics,
         env: ifKnown({
-          ...common, FANIN_AMQP_URL: layout.receiverAmqpUrl(id), FANIN_RECEIVER_ID: id, FANIN_RECEIVER_LISTEN_HOST: '127.0.0.1',
-          FANIN_RECEIVER_SYSLOG_PORT: String(p.syslog), FANIN_RECEIVER_HTTP_PORT: String(p.http), FANIN_METRICS_PORT: String(p.metrics),
-          FANIN_RECEIVER_SYSLOG_TLS_PORT: '0', FANIN_RECEIVER_FORWARD_PORT: String(p.forward), FANIN_RECEIVER_SPOOL_DIR: layout.spoolDir,
+          ...common,
+          FANIN_AMQP_URL: layout.receiverAmqpUrl(id),
+          FANIN_RECEIVER_ID: id,
+          FANIN_RECEIVER_LISTEN_HOST: '127.0.0.1',
+          FANIN_RECEIVER_SYSLOG_PORT: String(p.syslog),
+          FANIN_RECEIVER_HTTP_PORT: String(p.http),
+          FANIN_METRICS_PORT: String(p.metrics),
+          FANIN_RECEIVER_SYSLOG_TLS_PORT: '0',
+          FANIN_RECEIVER_FORWARD_PORT: String(p.forward),
+          FANIN_RECEIVER_SPOOL_DIR: layout.spoolDir,
           ...layout.receiverEnv?.[id],
         }),
       });
@@ -140,16 +169,29 @@ export class Fleet {
     for (let n = 1; n <= layout.workers; n++) {
       const metrics = take();
       members.push({
-        name: `worker-${n}`, role: 'worker', metricsPort: metrics,
-        env: ifKnown({ ...common, FANIN_AMQP_URL: layout.amqpUrl, FANIN_WORKER_ID: `w${n}`, FANIN_METRICS_PORT: String(metrics) }),
+        name: `worker-${n}`,
+        role: 'worker',
+        metricsPort: metrics,
+        env: ifKnown({
+          ...common,
+          FANIN_AMQP_URL: layout.amqpUrl,
+          FANIN_WORKER_ID: `w${n}`,
+          FANIN_METRICS_PORT: String(metrics),
+        }),
       });
     }
     const metrics = take();
     members.push({
-      name: 'uploader', role: 'uploader', metricsPort: metrics,
+      name: 'uploader',
+      role: 'uploader',
+      metricsPort: metrics,
       env: ifKnown({
-        ...common, FANIN_AMQP_URL: layout.amqpUrl, FANIN_UPLOADER_ID: 'u1', FANIN_METRICS_PORT: String(metrics),
-        FANIN_UPLOADER_FILE_SINK_DIR: layout.sinkDir, FANIN_UPLOADER_SECONDARY_DIR: layout.secondaryDir,
+        ...common,
+        FANIN_AMQP_URL: layout.amqpUrl,
+        FANIN_UPLOADER_ID: 'u1',
+        FANIN_METRICS_PORT: String(metrics),
+        FANIN_UPLOADER_FILE_SINK_DIR: layout.sinkDir,
+        FANIN_UPLOADER_SECONDARY_DIR: layout.secondaryDir,
       }),
     });
     return new Fleet(layout, members, receiverPorts, restartDelayMs);
@@ -159,14 +201,20 @@ export class Fleet {
     return { ...this.launcher.member(name).current, metricsPort: this.metricsPort(name) };
   }
 
-  names(role?: Role): string[] { return this.launcher.names(role); }
+  names(role?: Role): string[] {
+    return this.launcher.names(role);
+  }
 
-  pid(name: string): number | null { return this.launcher.member(name).pid; }
+  pid(name: string): number | null {
+    return this.launcher.member(name).pid;
+  }
 
   async start(readyTimeoutMs = 60_000): Promise<void> {
     this.launcher.start();
     await Promise.all(this.members.map((m) => this.waitReady(m.name, readyTimeoutMs)));
-    this.scrapeTimer = setInterval(() => { void this.scrapeAll(); }, 2000);
+    this.scrapeTimer = setInterval(() => {
+      void this.scrapeAll();
+    }, 2000);
   }
 
   /** GET /readyz (connected and consuming) of the member's current process. */
@@ -195,14 +243,19 @@ export class Fleet {
     const out: ReturnType<Fleet['logStats']> = {};
     for (const m of this.members) {
       let text = '';
-      try { text = readFileSync(join(this.layout.logDir, `${m.name}.log`), 'utf8'); } catch { /* none */ }
+      try {
+        text = readFileSync(join(this.layout.logDir, `${m.name}.log`), 'utf8');
+      } catch {
+        /* none */
+      }
       const stats = { warn: 0, error: 0, fatal: 0, topErrors: [] as [string, number][] };
       const messages = new Map<string, number>();
       for (const line of text.split('\n')) {
         const level = /"level":(\d+)/.exec(line)?.[1];
         if (level === '40') stats.warn++;
         else if (level === '50' || level === '60') {
-          if (level === '50') stats.error++; else stats.fatal++;
+          if (level === '50') stats.error++;
+          else stats.fatal++;
           const msg = /"msg":"([^"]*)"/.exec(line)?.[1] ?? line.slice(0, 120);
           messages.set(msg, (messages.get(msg) ?? 0) + 1);
         }
@@ -219,10 +272,15 @@ export class Fleet {
   }
 
   /** SIGKILL, then wait until the supervisor's restart is up again (alive, or ready when `ready`). */
-  async killAndAwaitRestart(name: string, ready: boolean, timeoutMs = 60_000): Promise<{ killedAt: number; upAt: number }> {
+  async killAndAwaitRestart(
+    name: string,
+    ready: boolean,
+    timeoutMs = 60_000,
+  ): Promise<{ killedAt: number; upAt: number }> {
     const killedAt = Date.now();
     await this.signalAndAwaitRestart(name, 'SIGKILL', timeoutMs);
-    if (ready) await this.waitReady(name, timeoutMs); else await this.waitAlive(name, timeoutMs);
+    if (ready) await this.waitReady(name, timeoutMs);
+    else await this.waitAlive(name, timeoutMs);
     return { killedAt, upAt: Date.now() };
   }
 
@@ -238,16 +296,22 @@ export class Fleet {
 
   async scrapeAll(): Promise<void> {
     const running = this.incarnations.filter((inc) => inc.child.exitCode === null && inc.child.signalCode === null);
-    await Promise.all(running.map(async (inc) => {
-      const port = this.metricsPort(inc.name);
-      try {
-        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(1000) })).text();
-        for (const name of TRACKED) {
-          const v = sumMetric(text, name);
-          if (v !== null) inc.last.set(name, v);
+    await Promise.all(
+      running.map(async (inc) => {
+        const port = this.metricsPort(inc.name);
+        try {
+          const text = await (
+            await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(1000) })
+          ).text();
+          for (const name of TRACKED) {
+            const v = sumMetric(text, name);
+            if (v !== null) inc.last.set(name, v);
+          }
+        } catch {
+          /* down or stopped: keep the last scrape */
         }
-      } catch { /* down or stopped: keep the last scrape */ }
-    }));
+      }),
+    );
   }
 
   /** SIGTERM every member (drain), SIGKILL what is left after the bound. */
@@ -276,13 +340,23 @@ export class Fleet {
     const gone = member.exit();
     member.signal(signal);
     await gone;
-    await until(`${name} restarted`, () => { const c = member.process; return c !== null && c !== old; }, timeoutMs, 50);
+    await until(
+      `${name} restarted`,
+      () => {
+        const c = member.process;
+        return c !== null && c !== old;
+      },
+      timeoutMs,
+      50,
+    );
   }
 
   private exited(exit: MemberExit): void {
     this.exits.push(exit);
     if (!exit.expected) {
-      note(`UNEXPECTED: ${exit.name} (pid ${exit.pid}) exited with ${exit.signal ?? `code ${exit.code}`}; see ${join(this.layout.logDir, `${exit.name}.log`)}`);
+      note(
+        `UNEXPECTED: ${exit.name} (pid ${exit.pid}) exited with ${exit.signal ?? `code ${exit.code}`}; see ${join(this.layout.logDir, `${exit.name}.log`)}`,
+      );
     }
   }
 }

@@ -25,7 +25,14 @@ export interface SuiteResult {
   readonly postgres: PostgresSinkCheck;
   readonly unexpectedExits: ExitRecord[];
   readonly sender: { events: number; skippedCopies: Record<string, number>; udpSendErrors: number; http: HttpStats };
-  readonly sink: { lines: number; secondaryLines: number; unparseable: number; torn: number; foreign: number; rejected: number };
+  readonly sink: {
+    lines: number;
+    secondaryLines: number;
+    unparseable: number;
+    torn: number;
+    foreign: number;
+    rejected: number;
+  };
   readonly queuesAtEnd: Record<string, number | null>;
   readonly caughtUp: boolean;
   /** The sink when the first fault was injected: lines of this run, and lines whose id an earlier line had. */
@@ -65,23 +72,45 @@ export async function runLeg(setup: LegSetup, teardown: Teardown): Promise<Suite
   const pgTable = `chaos_${runId.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`;
   teardown.add(`drop ${pgTable}`, () => dropPostgresTable(pgTable));
   const fleet = await Fleet.create({
-    ...setup.fleet, namespace,
+    ...setup.fleet,
+    namespace,
     // The idempotent PostgreSQL sink runs beside the file sink, on its own queue (issue 7).
-    env: { FANIN_SINKS: 'file,postgres', FANIN_UPLOADER_POSTGRES_SINK_URL: CHAOS_POSTGRES_URL, FANIN_UPLOADER_POSTGRES_SINK_TABLE: pgTable, ...setup.fleet.env },
+    env: {
+      FANIN_SINKS: 'file,postgres',
+      FANIN_UPLOADER_POSTGRES_SINK_URL: CHAOS_POSTGRES_URL,
+      FANIN_UPLOADER_POSTGRES_SINK_TABLE: pgTable,
+      ...setup.fleet.env,
+    },
   });
   teardown.add('stop the fleet', () => fleet.stop());
   await fleet.start();
-  note(`fleet ready${setup.leg ? ` (${setup.leg})` : ''}: ${fleet.members.map((m) => `${m.name} pid ${fleet.pid(m.name)}`).join(', ')}`);
+  note(
+    `fleet ready${setup.leg ? ` (${setup.leg})` : ''}: ${fleet.members.map((m) => `${m.name} pid ${fleet.pid(m.name)}`).join(', ')}`,
+  );
 
-  const reader = new SinkReader([{ path: sinkDir, secondary: false }, { path: join(secondaryDir, 'file'), secondary: true }], runId);
+  const reader = new SinkReader(
+    [
+      { path: sinkDir, secondary: false },
+      { path: join(secondaryDir, 'file'), secondary: true },
+    ],
+    runId,
+  );
   reader.start(250);
   teardown.add('stop the sink reader', () => reader.stop());
 
   const totalMs = profile.baselineMs + profile.cooldownMs + profile.steps.reduce((a, st) => a + st.pauseMs + 30_000, 0);
-  const sender = new FanOutSender({
-    targets: fleet.receiverPorts.map((p) => ({ id: p.id, host: '127.0.0.1', port: p.syslog, httpPort: p.http })),
-    runId, rate, repeatFraction: 0.1, repeatDelayMs: [1000, 4000], soloFraction: 0.05, httpRate: Math.round(rate * 0.05),
-  }, Math.ceil((rate * totalMs) / 1000));
+  const sender = new FanOutSender(
+    {
+      targets: fleet.receiverPorts.map((p) => ({ id: p.id, host: '127.0.0.1', port: p.syslog, httpPort: p.http })),
+      runId,
+      rate,
+      repeatFraction: 0.1,
+      repeatDelayMs: [1000, 4000],
+      soloFraction: 0.05,
+      httpRate: Math.round(rate * 0.05),
+    },
+    Math.ceil((rate * totalMs) / 1000),
+  );
   await sender.start();
   teardown.add('stop the sender', () => sender.stop());
   const streamStart = Date.now();
@@ -102,49 +131,98 @@ export async function runLeg(setup: LegSetup, teardown: Teardown): Promise<Suite
       note(`  healed after ${((o.healAt - o.injectAt) / 1000).toFixed(1)} s${o.detail ? `; ${o.detail}` : ''}`);
     } catch (err) {
       note(`  FAULT ERROR: ${(err as Error).message}`);
-      faults.push({ name: f.name, kind: f.kind, target: f.target, deadLetteredBefore, injectAt, healAt: Date.now(), receiverKills: [], redisWipes: [], error: (err as Error).message });
+      faults.push({
+        name: f.name,
+        kind: f.kind,
+        target: f.target,
+        deadLetteredBefore,
+        injectAt,
+        healAt: Date.now(),
+        receiverKills: [],
+        redisWipes: [],
+        error: (err as Error).message,
+      });
     }
     const stuck = await untilReady(fleet, 60_000);
     if (stuck.length > 0) {
       // A member that does not recover by itself is a finding; restart it (what an operator would do) to go on.
       note(`  STUCK: ${stuck.join(', ')} not ready 60 s after the heal; restarting them`);
       faults[faults.length - 1] = { ...faults[faults.length - 1]!, stuck };
-      for (const name of stuck) await fleet.killAndAwaitRestart(name, true).catch((err: Error) => note(`  ${name}: ${err.message}`));
+      for (const name of stuck)
+        await fleet.killAndAwaitRestart(name, true).catch((err: Error) => note(`  ${name}: ${err.message}`));
     }
     await sleep(step.pauseMs);
   }
   await sleep(profile.cooldownMs);
   await sender.stop();
   const streamEnd = Date.now();
-  note(`sender stopped: ${sender.sent} events in ${((streamEnd - streamStart) / 1000).toFixed(0)} s; waiting for the sink to catch up`);
+  note(
+    `sender stopped: ${sender.sent} events in ${((streamEnd - streamStart) / 1000).toFixed(0)} s; waiting for the sink to catch up`,
+  );
 
-  const caughtUp = await waitCaughtUp(reader, setup.queueDepth, [...newQueues, names.sinkQueue('file'), names.sinkQueue('postgres')], profile.drainMs);
+  const caughtUp = await waitCaughtUp(
+    reader,
+    setup.queueDepth,
+    [...newQueues, names.sinkQueue('file'), names.sinkQueue('postgres')],
+    profile.drainMs,
+  );
   await reader.stop();
   const queuesAtEnd: Record<string, number | null> = {};
   for (const q of [...newQueues, names.sinkQueue('file'), names.deadQueue]) queuesAtEnd[q] = await setup.queueDepth(q);
   await fleet.stop();
 
   const result = check({
-    send: sender.sendLog, lines: () => reader.lines(), faults, streamStart, deadLetteredAtEnd: queuesAtEnd[names.deadQueue] ?? null,
+    send: sender.sendLog,
+    lines: () => reader.lines(),
+    faults,
+    streamStart,
+    deadLetteredAtEnd: queuesAtEnd[names.deadQueue] ?? null,
   });
-  const postgres = await checkPostgresSink(pgTable, Array.from(reader.lines(), (l) => l.id));
+  const postgres = await checkPostgresSink(
+    pgTable,
+    Array.from(reader.lines(), (l) => l.id),
+  );
   note(`postgres sink: ${postgres.rows} rows, ${postgres.missing} missing, ${postgres.extra} extra`);
   // A tmpfs sink is unmounted by the teardown: keep a copy when someone will want to look at it.
   if (result.failures > 0 || reader.unparseable > 0 || process.env.CHAOS_KEEP === '1') {
-    await cp(sinkDir, join(setup.workDir, 'out'), { recursive: true }).catch((err: Error) => note(`could not keep the sink files: ${err.message}`));
+    await cp(sinkDir, join(setup.workDir, 'out'), { recursive: true }).catch((err: Error) =>
+      note(`could not keep the sink files: ${err.message}`),
+    );
   }
   const rel = (t: number) => Math.round((t - streamStart) / 100) / 10;
   const receivers = setup.fleet.receivers;
   return {
-    profile: profile.name, ...(setup.leg ? { leg: setup.leg } : {}), runId, namespace, rate, startedAt: new Date(streamStart).toISOString(),
+    profile: profile.name,
+    ...(setup.leg ? { leg: setup.leg } : {}),
+    runId,
+    namespace,
+    rate,
+    startedAt: new Date(streamStart).toISOString(),
     streamSeconds: Math.round((streamEnd - streamStart) / 1000),
     faults: faults.map((f) => ({ ...f, injectS: rel(f.injectAt), healS: rel(f.healAt) })),
     check: { ...result, failures: result.failures + postgres.missing + postgres.extra },
     postgres,
     unexpectedExits: fleet.exits.filter((e) => !e.expected),
-    sender: { events: sender.sent, skippedCopies: Object.fromEntries(receivers.map((r, i) => [r, sender.skipped[i]!])), udpSendErrors: sender.udpErrors.count, http: sender.http },
-    sink: { lines: reader.count, secondaryLines: reader.secondaryLines, unparseable: reader.unparseable, torn: reader.torn, foreign: reader.foreign, rejected: reader.rejected },
-    queuesAtEnd, caughtUp, beforeFaults, metrics: fleet.totals(), logs: fleet.logStats(), logDir,
+    sender: {
+      events: sender.sent,
+      skippedCopies: Object.fromEntries(receivers.map((r, i) => [r, sender.skipped[i]!])),
+      udpSendErrors: sender.udpErrors.count,
+      http: sender.http,
+    },
+    sink: {
+      lines: reader.count,
+      secondaryLines: reader.secondaryLines,
+      unparseable: reader.unparseable,
+      torn: reader.torn,
+      foreign: reader.foreign,
+      rejected: reader.rejected,
+    },
+    queuesAtEnd,
+    caughtUp,
+    beforeFaults,
+    metrics: fleet.totals(),
+    logs: fleet.logStats(),
+    logDir,
   };
 }
 
@@ -152,7 +230,10 @@ export async function runLeg(setup: LegSetup, teardown: Teardown): Promise<Suite
 function sameIdDuplicates(lines: Iterable<{ id: string }>): { lines: number; sameIdDuplicates: number } {
   const seen = new Set<string>();
   let count = 0;
-  for (const l of lines) { count++; seen.add(l.id); }
+  for (const l of lines) {
+    count++;
+    seen.add(l.id);
+  }
   return { lines: count, sameIdDuplicates: count - seen.size };
 }
 
@@ -167,7 +248,12 @@ async function untilReady(fleet: Fleet, timeoutMs: number): Promise<string[]> {
 }
 
 /** Until the queues are empty and no line landed for a few seconds (spools replayed, redeliveries written). */
-async function waitCaughtUp(reader: SinkReader, queueDepth: (q: string) => Promise<number | null>, queues: readonly string[], maxMs: number): Promise<boolean> {
+async function waitCaughtUp(
+  reader: SinkReader,
+  queueDepth: (q: string) => Promise<number | null>,
+  queues: readonly string[],
+  maxMs: number,
+): Promise<boolean> {
   const deadline = Date.now() + maxMs;
   while (Date.now() < deadline) {
     await sleep(1000);

@@ -34,7 +34,9 @@ export class NodePartition {
 
   constructor(private readonly target: CutTarget) {}
 
-  get active(): boolean { return this.inserted.length > 0; }
+  get active(): boolean {
+    return this.inserted.length > 0;
+  }
 
   async cut(): Promise<void> {
     for (const rule of cutRules(this.target)) {

@@ -1,7 +1,8 @@
 import pg from 'pg';
 
 /** Where the chaos fleet's PostgreSQL sink writes: the real PostgreSQL of CI (.ci/run), a table per run. */
-export const CHAOS_POSTGRES_URL = process.env.CHAOS_POSTGRES_URL ?? process.env.FANIN_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const CHAOS_POSTGRES_URL =
+  process.env.CHAOS_POSTGRES_URL ?? process.env.FANIN_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface PostgresSinkCheck {
   readonly table: string;
@@ -35,5 +36,9 @@ export async function checkPostgresSink(table: string, fileSinkIds: Iterable<str
 export async function dropPostgresTable(table: string): Promise<void> {
   const client = new pg.Client({ connectionString: CHAOS_POSTGRES_URL });
   await client.connect();
-  try { await client.query(`DROP TABLE IF EXISTS public.${table}`); } finally { await client.end(); }
+  try {
+    await client.query(`DROP TABLE IF EXISTS public.${table}`);
+  } finally {
+    await client.end();
+  }
 }

@@ -28,10 +28,21 @@ export class PrivateRabbitMQ {
   /**
    * `ports` pins the AMQP and distribution ports (a caller with a port range of its own); by default two free ports.
    */
-  static async create(dir: string, namePrefix = 'fanin-chaos', ports?: { amqp: number; dist: number }, cgroup: ProcessCgroup | null = null): Promise<PrivateRabbitMQ> {
+  static async create(
+    dir: string,
+    namePrefix = 'fanin-chaos',
+    ports?: { amqp: number; dist: number },
+    cgroup: ProcessCgroup | null = null,
+  ): Promise<PrivateRabbitMQ> {
     // 25672 is the shared node's distribution port: freePorts never hands it out while that node runs.
     const [port, distPort] = ports ? [ports.amqp, ports.dist] : await freePorts(2);
-    const node = new PrivateRabbitMQ(dir, port!, distPort!, `${namePrefix}-${randomBytes(4).toString('hex')}@localhost`, cgroup);
+    const node = new PrivateRabbitMQ(
+      dir,
+      port!,
+      distPort!,
+      `${namePrefix}-${randomBytes(4).toString('hex')}@localhost`,
+      cgroup,
+    );
     mkdirSync(join(dir, 'mnesia'), { recursive: true });
     mkdirSync(join(dir, 'log'), { recursive: true });
     writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
@@ -40,29 +51,46 @@ export class PrivateRabbitMQ {
     return node;
   }
 
-  get url(): string { return `amqp://guest:guest@127.0.0.1:${this.port}`; }
+  get url(): string {
+    return `amqp://guest:guest@127.0.0.1:${this.port}`;
+  }
 
   /** Starts the node and resolves once its AMQP port accepts connections. */
   async start(timeoutMs = 90_000): Promise<void> {
     const out = openSync(join(this.dir, 'server.out'), 'a');
-    const child = spawn(this.cgroup ? 'sh' : 'rabbitmq-server', this.cgroup ? this.cgroup.shellArgs('rabbitmq-server') : [], {
-      cwd: '/tmp',
-      env: {
-        ...process.env,
-        RABBITMQ_NODENAME: this.nodeName, RABBITMQ_NODE_PORT: String(this.port), RABBITMQ_DIST_PORT: String(this.distPort),
-        RABBITMQ_MNESIA_BASE: join(this.dir, 'mnesia'), RABBITMQ_LOG_BASE: join(this.dir, 'log'),
-        RABBITMQ_ENABLED_PLUGINS_FILE: join(this.dir, 'enabled_plugins'), RABBITMQ_CONFIG_FILE: join(this.dir, 'rabbitmq'),
+    const child = spawn(
+      this.cgroup ? 'sh' : 'rabbitmq-server',
+      this.cgroup ? this.cgroup.shellArgs('rabbitmq-server') : [],
+      {
+        cwd: '/tmp',
+        env: {
+          ...process.env,
+          RABBITMQ_NODENAME: this.nodeName,
+          RABBITMQ_NODE_PORT: String(this.port),
+          RABBITMQ_DIST_PORT: String(this.distPort),
+          RABBITMQ_MNESIA_BASE: join(this.dir, 'mnesia'),
+          RABBITMQ_LOG_BASE: join(this.dir, 'log'),
+          RABBITMQ_ENABLED_PLUGINS_FILE: join(this.dir, 'enabled_plugins'),
+          RABBITMQ_CONFIG_FILE: join(this.dir, 'rabbitmq'),
+        },
+        stdio: ['ignore', out, out],
+        detached: true,
       },
-      stdio: ['ignore', out, out],
-      detached: true,
-    });
+    );
     closeSync(out);
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     let dead = false;
-    void this.exited.then(() => { dead = true; });
-    await until(`RabbitMQ ${this.nodeName} on port ${this.port}`, () => portOpen(this.port), timeoutMs, 250,
-      () => dead ? `rabbitmq-server exited during start; see ${join(this.dir, 'server.out')}` : null);
+    void this.exited.then(() => {
+      dead = true;
+    });
+    await until(
+      `RabbitMQ ${this.nodeName} on port ${this.port}`,
+      () => portOpen(this.port),
+      timeoutMs,
+      250,
+      () => (dead ? `rabbitmq-server exited during start; see ${join(this.dir, 'server.out')}` : null),
+    );
   }
 
   /** `rabbitmqctl stop`: a clean shutdown (data kept). Falls back to SIGKILL if it does not exit in time. */
@@ -83,14 +111,25 @@ export class PrivateRabbitMQ {
    * looked for in each process's environment (every process of the node's tree inherits it from our spawn).
    */
   async kill(): Promise<void> {
-    const pids = [...await pidsWithCmdline(this.nodeName), ...await pidsWithEnvironment(`RABBITMQ_NODENAME=${this.nodeName}`)];
+    const pids = [
+      ...(await pidsWithCmdline(this.nodeName)),
+      ...(await pidsWithEnvironment(`RABBITMQ_NODENAME=${this.nodeName}`)),
+    ];
     if (this.child?.pid) pids.push(this.child.pid);
-    for (const pid of new Set(pids)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    for (const pid of new Set(pids)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
     if (this.child) await Promise.race([this.exited, sleep(5000)]);
     this.child = null;
   }
 
-  get running(): boolean { return this.child !== null; }
+  get running(): boolean {
+    return this.child !== null;
+  }
 
   /** 0.00001 raises the memory alarm at once (every publishing connection is blocked); 0.4 clears it. */
   async setMemoryWatermark(fraction: number): Promise<void> {
@@ -128,7 +167,9 @@ async function pidsWithEnvironment(entry: string): Promise<number[]> {
     if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
     try {
       if ((await readFile(`/proc/${name}/environ`, 'utf8')).split('\0').includes(entry)) pids.push(Number(name));
-    } catch { /* gone, or not ours to read */ }
+    } catch {
+      /* gone, or not ours to read */
+    }
   }
   return pids;
 }

@@ -17,29 +17,69 @@ export interface ClusterNodeInfo {
  * factor is 0 because a freshly created cluster's replicas would otherwise refuse to take over (their data is "too old").
  */
 export class PrivateRedisCluster {
-  private constructor(readonly dir: string, readonly nodes: readonly RedisProcess[]) {}
+  private constructor(
+    readonly dir: string,
+    readonly nodes: readonly RedisProcess[],
+  ) {}
 
   /**
    * `pinned` gives each node's port and cluster bus port (a caller with a port range of its own); by default free
    * ports whose bus port is the port + 10000, Redis's own default.
    */
-  static async start(dir: string, nodeTimeoutMs = 2000, pinned?: readonly { readonly port: number; readonly busPort: number }[]): Promise<PrivateRedisCluster> {
+  static async start(
+    dir: string,
+    nodeTimeoutMs = 2000,
+    pinned?: readonly { readonly port: number; readonly busPort: number }[],
+  ): Promise<PrivateRedisCluster> {
     const layout = pinned ?? (await freePortsWithPairs(6)).map((port) => ({ port, busPort: port + 10_000 }));
     const ports = layout.map((p) => p.port);
-    const nodes = layout.map(({ port, busPort }) => new RedisProcess(join(dir, `node-${port}`), port, [
-      '--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
-      '--save', '', '--appendonly', 'no', '--cluster-replica-validity-factor', '0', '--cluster-node-timeout', String(nodeTimeoutMs),
-      '--dir', join(dir, `node-${port}`),
-    ]));
+    const nodes = layout.map(
+      ({ port, busPort }) =>
+        new RedisProcess(join(dir, `node-${port}`), port, [
+          '--port',
+          String(port),
+          '--cluster-port',
+          String(busPort),
+          '--bind',
+          '127.0.0.1',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--cluster-replica-validity-factor',
+          '0',
+          '--cluster-node-timeout',
+          String(nodeTimeoutMs),
+          '--dir',
+          join(dir, `node-${port}`),
+        ]),
+    );
     const cluster = new PrivateRedisCluster(dir, nodes);
     try {
       await Promise.all(nodes.map((n) => n.start()));
-      await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], 60_000);
-      await until('cluster state ok on every node, each replica attached', async () => {
-        for (const n of nodes) if (!/cluster_state:ok/.test(await cluster.command(n.port, 'CLUSTER', 'INFO'))) return false;
-        const infos = await cluster.nodeInfos();
-        return infos.filter((i) => i.role === 'master').length === 3 && infos.filter((i) => i.role === 'replica').length === 3;
-      }, 30_000, 200);
+      await run(
+        'redis-cli',
+        ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'],
+        60_000,
+      );
+      await until(
+        'cluster state ok on every node, each replica attached',
+        async () => {
+          for (const n of nodes)
+            if (!/cluster_state:ok/.test(await cluster.command(n.port, 'CLUSTER', 'INFO'))) return false;
+          const infos = await cluster.nodeInfos();
+          return (
+            infos.filter((i) => i.role === 'master').length === 3 &&
+            infos.filter((i) => i.role === 'replica').length === 3
+          );
+        },
+        30_000,
+        200,
+      );
     } catch (err) {
       await cluster.stop();
       throw err;
@@ -47,11 +87,22 @@ export class PrivateRedisCluster {
     return cluster;
   }
 
-  get url(): string { return `redis+cluster://${this.nodes.slice(0, 3).map((n) => `127.0.0.1:${n.port}`).join(',')}`; }
+  get url(): string {
+    return `redis+cluster://${this.nodes
+      .slice(0, 3)
+      .map((n) => `127.0.0.1:${n.port}`)
+      .join(',')}`;
+  }
 
   /** One command on one node, by port, on a short-lived connection. */
   async command(port: number, ...args: string[]): Promise<string> {
-    const r = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+    const r = new Redis({
+      host: '127.0.0.1',
+      port,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      lazyConnect: true,
+    });
     r.on('error', () => undefined);
     try {
       await r.connect();
@@ -65,13 +116,19 @@ export class PrivateRedisCluster {
   async nodeInfos(): Promise<ClusterNodeInfo[]> {
     const alive = this.nodes.find((n) => n.running);
     if (!alive) throw new Error('no cluster node running');
-    return (await this.command(alive.port, 'CLUSTER', 'NODES')).trim().split('\n').map((line) => {
-      const [id, addr, flags, master] = line.split(' ');
-      return {
-        id: id!, port: Number(/:(\d+)@/.exec(addr!)?.[1]), role: flags!.includes('master') ? 'master' : 'replica',
-        masterId: master === '-' ? null : master!, failed: /fail/.test(flags!),
-      };
-    });
+    return (await this.command(alive.port, 'CLUSTER', 'NODES'))
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [id, addr, flags, master] = line.split(' ');
+        return {
+          id: id!,
+          port: Number(/:(\d+)@/.exec(addr!)?.[1]),
+          role: flags!.includes('master') ? 'master' : 'replica',
+          masterId: master === '-' ? null : master!,
+          failed: /fail/.test(flags!),
+        };
+      });
   }
 
   node(port: number): RedisProcess {
@@ -87,7 +144,7 @@ export class PrivateRedisCluster {
     r.on('error', () => undefined);
     try {
       await r.connect();
-      const ranges = await r.call('CLUSTER', 'SLOTS') as [number, number, [string, number, string]][];
+      const ranges = (await r.call('CLUSTER', 'SLOTS')) as [number, number, [string, number, string]][];
       const range = ranges.find(([from, to]) => slot >= from && slot <= to);
       if (!range) throw new Error(`slot ${slot} has no master`);
       return range[2][1];
@@ -98,20 +155,31 @@ export class PrivateRedisCluster {
 
   /** Resolves once the replica of a killed master is master and every running node reports cluster_state:ok. */
   async waitForFailover(killedPort: number, timeoutMs = 30_000): Promise<void> {
-    await until(`a replica takes over from ${killedPort}`, async () => {
-      for (const n of this.nodes) if (n.running && !/cluster_state:ok/.test(await this.command(n.port, 'CLUSTER', 'INFO'))) return false;
-      const infos = await this.nodeInfos();
-      const masters = infos.filter((i) => i.role === 'master' && !i.failed && this.node(i.port).running);
-      return masters.length === 3 && !masters.some((m) => m.port === killedPort);
-    }, timeoutMs, 100);
+    await until(
+      `a replica takes over from ${killedPort}`,
+      async () => {
+        for (const n of this.nodes)
+          if (n.running && !/cluster_state:ok/.test(await this.command(n.port, 'CLUSTER', 'INFO'))) return false;
+        const infos = await this.nodeInfos();
+        const masters = infos.filter((i) => i.role === 'master' && !i.failed && this.node(i.port).running);
+        return masters.length === 3 && !masters.some((m) => m.port === killedPort);
+      },
+      timeoutMs,
+      100,
+    );
   }
 
   /** Resolves once a restarted node has rejoined as a replica and its master's link is up. */
   async waitForReplica(port: number, timeoutMs = 30_000): Promise<void> {
-    await until(`node ${port} rejoins as a replica`, async () => {
-      const info = await this.command(port, 'INFO', 'replication');
-      return /role:slave/.test(info) && /master_link_status:up/.test(info);
-    }, timeoutMs, 200);
+    await until(
+      `node ${port} rejoins as a replica`,
+      async () => {
+        const info = await this.command(port, 'INFO', 'replication');
+        return /role:slave/.test(info) && /master_link_status:up/.test(info);
+      },
+      timeoutMs,
+      200,
+    );
   }
 
   async stop(): Promise<void> {

@@ -8,8 +8,22 @@ import { RedisProcess } from './redis-process.js';
 export class PrivateRedis {
   private readonly process: RedisProcess;
 
-  private constructor(readonly dir: string, readonly port: number) {
-    this.process = new RedisProcess(dir, port, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]);
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {
+    this.process = new RedisProcess(dir, port, [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ]);
   }
 
   static async create(dir: string): Promise<PrivateRedis> {
@@ -17,9 +31,13 @@ export class PrivateRedis {
     return new PrivateRedis(dir, port!);
   }
 
-  get url(): string { return `redis://127.0.0.1:${this.port}`; }
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
 
-  start(): Promise<void> { return this.process.start(); }
+  start(): Promise<void> {
+    return this.process.start();
+  }
 
   signal(signal: NodeJS.Signals): void {
     const pid = this.process.pid;
@@ -27,5 +45,7 @@ export class PrivateRedis {
   }
 
   /** SIGKILL; resolves once the process is gone. */
-  kill(): Promise<void> { return this.process.kill(); }
+  kill(): Promise<void> {
+    return this.process.kill();
+  }
 }

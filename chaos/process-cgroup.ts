@@ -4,7 +4,9 @@ import { join } from 'node:path';
 /** Where cgroup v2 is mounted (the unified hierarchy), from /proc/mounts; null when this machine has none. */
 export function cgroup2Mount(): string | null {
   try {
-    const line = readFileSync('/proc/mounts', 'utf8').split('\n').find((l) => l.split(' ')[2] === 'cgroup2');
+    const line = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[2] === 'cgroup2');
     return line?.split(' ')[1] ?? null;
   } catch {
     return null;
@@ -18,7 +20,10 @@ export function cgroup2Mount(): string | null {
  * so the server must run in the cgroup from its first instruction (see `shellPrefix`).
  */
 export class ProcessCgroup {
-  private constructor(readonly mount: string, readonly path: string) {}
+  private constructor(
+    readonly mount: string,
+    readonly path: string,
+  ) {}
 
   /** Creates `<mount>/fanin-chaos/<name>`; null when cgroup v2 is not mounted. */
   static create(name: string): ProcessCgroup | null {
@@ -29,7 +34,9 @@ export class ProcessCgroup {
     return new ProcessCgroup(mount, path);
   }
 
-  get dir(): string { return join(this.mount, this.path); }
+  get dir(): string {
+    return join(this.mount, this.path);
+  }
 
   /**
    * `sh -c` arguments that move the shell into the cgroup and exec `command`: the server and everything it forks
@@ -41,6 +48,10 @@ export class ProcessCgroup {
 
   /** Removes the cgroup once its processes are gone (a cgroup with members cannot be removed: left for the next run). */
   remove(): void {
-    try { if (existsSync(this.dir)) rmdirSync(this.dir); } catch { /* still has members */ }
+    try {
+      if (existsSync(this.dir)) rmdirSync(this.dir);
+    } catch {
+      /* still has members */
+    }
   }
 }

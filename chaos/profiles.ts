@@ -1,6 +1,18 @@
 import {
-  freezeRedis, freezeWorker, killReceiver, killSpoolingReceiver, killUploader, killWorker, memoryAlarm, partitionReceiver, redisOutOfMemory,
-  restartRabbitMQ, sinkDiskFull, sinkUnwritable, wipeRedis, type Fault,
+  freezeRedis,
+  freezeWorker,
+  killReceiver,
+  killSpoolingReceiver,
+  killUploader,
+  killWorker,
+  memoryAlarm,
+  partitionReceiver,
+  redisOutOfMemory,
+  restartRabbitMQ,
+  sinkDiskFull,
+  sinkUnwritable,
+  wipeRedis,
+  type Fault,
 } from './faults.js';
 
 export interface Step {
@@ -25,7 +37,11 @@ const s = (fault: Fault, pauseS: number): Step => ({ fault, pauseMs: pauseS * 10
 
 /** `npm test`: every kind of fault once, in about three minutes of streaming. */
 export const shortProfile: Profile = {
-  name: 'short', rate: 400, baselineMs: 6000, cooldownMs: 4000, drainMs: 60_000,
+  name: 'short',
+  rate: 400,
+  baselineMs: 6000,
+  cooldownMs: 4000,
+  drainMs: 60_000,
   steps: [
     s(killReceiver('a'), 6),
     s(killWorker(1), 5),
@@ -45,7 +61,11 @@ export const shortProfile: Profile = {
  * disk full, Redis out of memory and Redis frozen.
  */
 export const longProfile: Profile = {
-  name: 'long', rate: 500, baselineMs: 8000, cooldownMs: 6000, drainMs: 120_000,
+  name: 'long',
+  rate: 500,
+  baselineMs: 8000,
+  cooldownMs: 6000,
+  drainMs: 120_000,
   steps: [
     s(killReceiver('a'), 8),
     s(killWorker(1), 8),
@@ -85,5 +105,9 @@ export const profiles: Record<string, Profile> = { short: shortProfile, long: lo
 
 /** The profile's steps whose fault kind is listed (CHAOS_ONLY=kind,kind…: to study one kind of fault). */
 export function onlyKinds(profile: Profile, kinds: readonly string[]): Profile {
-  return { ...profile, name: `${profile.name} (only ${kinds.join(', ')})`, steps: profile.steps.filter((st) => kinds.includes(st.fault.kind)) };
+  return {
+    ...profile,
+    name: `${profile.name} (only ${kinds.join(', ')})`,
+    steps: profile.steps.filter((st) => kinds.includes(st.fault.kind)),
+  };
 }

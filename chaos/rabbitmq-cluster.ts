@@ -18,9 +18,17 @@ export interface RabbitClusterOptions {
  * across a stop or a SIGKILL, so a restarted node rejoins the cluster by itself, as in production.
  */
 export class PrivateRabbitCluster {
-  private constructor(readonly dir: string, readonly nodes: readonly PrivateRabbitMQ[]) {}
+  private constructor(
+    readonly dir: string,
+    readonly nodes: readonly PrivateRabbitMQ[],
+  ) {}
 
-  static async create(dir: string, size = 3, namePrefix = 'fanin-cluster', options: RabbitClusterOptions = {}): Promise<PrivateRabbitCluster> {
+  static async create(
+    dir: string,
+    size = 3,
+    namePrefix = 'fanin-cluster',
+    options: RabbitClusterOptions = {},
+  ): Promise<PrivateRabbitCluster> {
     const nodes: PrivateRabbitMQ[] = [];
     if (options.cgroups) {
       // The shared epmd must not start inside a node's cgroup (a cut would silence it for every node on the machine).
@@ -39,7 +47,11 @@ export class PrivateRabbitCluster {
 
   /** A cut of `node` from its peers and from every client: its AMQP and distribution ports, and all it sends. */
   partition(node: PrivateRabbitMQ): NodePartition {
-    return new NodePartition({ ports: [node.port, node.distPort], cgroupPath: node.cgroup?.path ?? null, tag: String(node.port) });
+    return new NodePartition({
+      ports: [node.port, node.distPort],
+      cgroupPath: node.cgroup?.path ?? null,
+      tag: String(node.port),
+    });
   }
 
   /** Removes cut rules an earlier run of these ports left installed (it was killed before it could heal). */
@@ -63,14 +75,21 @@ export class PrivateRabbitCluster {
    * check before each node: `rabbitmq-queues check_if_node_is_quorum_critical`).
    */
   async waitNotQuorumCritical(node: PrivateRabbitMQ, timeoutMs: number): Promise<void> {
-    await until(`${node.nodeName} not quorum critical`, async () => {
-      await run('rabbitmq-queues', ['-n', node.nodeName, 'check_if_node_is_quorum_critical'], 30_000);
-      return true;
-    }, timeoutMs, 1000);
+    await until(
+      `${node.nodeName} not quorum critical`,
+      async () => {
+        await run('rabbitmq-queues', ['-n', node.nodeName, 'check_if_node_is_quorum_critical'], 30_000);
+        return true;
+      },
+      timeoutMs,
+      1000,
+    );
   }
 
   /** Every node's URL, comma-separated: the `amqpUrl` of a fleet on this cluster. */
-  get url(): string { return this.nodes.map((n) => n.url).join(','); }
+  get url(): string {
+    return this.nodes.map((n) => n.url).join(',');
+  }
 
   /** Starts every node (in parallel), then joins the others to the first and waits until all are running members. */
   async start(timeoutMs = 120_000): Promise<void> {
@@ -86,7 +105,12 @@ export class PrivateRabbitCluster {
 
   /** Waits until `count` nodes are running members, as the first running node sees it. */
   async waitRunning(count: number, timeoutMs: number): Promise<void> {
-    await until(`${count} running RabbitMQ cluster nodes`, async () => (await this.runningNodes()).length >= count, timeoutMs, 500);
+    await until(
+      `${count} running RabbitMQ cluster nodes`,
+      async () => (await this.runningNodes()).length >= count,
+      timeoutMs,
+      500,
+    );
   }
 
   async runningNodes(): Promise<string[]> {
@@ -94,7 +118,9 @@ export class PrivateRabbitCluster {
       try {
         const out = await n.ctl(['eval', 'rabbit_nodes:all_running().'], 15_000);
         return [...out.matchAll(/'([^']+)'/g)].map((m) => m[1]!);
-      } catch { /* ask the next node */ }
+      } catch {
+        /* ask the next node */
+      }
     }
     return [];
   }
@@ -109,7 +135,9 @@ export class PrivateRabbitCluster {
           if (name === queue) return this.nodes.find((x) => x.nodeName === leader) ?? null;
         }
         return null;
-      } catch { /* ask the next node */ }
+      } catch {
+        /* ask the next node */
+      }
     }
     return null;
   }
@@ -134,7 +162,9 @@ export class PrivateRabbitCluster {
           if (match?.[1] === queue) return [...match[2]!.matchAll(/[\w.-]+@[\w.-]+/g)].map((m) => m[0]);
         }
         return [];
-      } catch { /* ask the next node */ }
+      } catch {
+        /* ask the next node */
+      }
     }
     return [];
   }

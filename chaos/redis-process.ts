@@ -8,12 +8,20 @@ import { portOpen, sleep, until } from './util.js';
 export class RedisProcess {
   private child: ChildProcess | null = null;
 
-  constructor(readonly dir: string, readonly port: number, private readonly args: readonly string[]) {
+  constructor(
+    readonly dir: string,
+    readonly port: number,
+    private readonly args: readonly string[],
+  ) {
     mkdirSync(dir, { recursive: true });
   }
 
-  get pid(): number | undefined { return this.child?.pid; }
-  get running(): boolean { return this.child !== null && this.child.exitCode === null && this.child.signalCode === null; }
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+  get running(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
 
   async start(): Promise<void> {
     const out = openSync(join(this.dir, 'redis.out'), 'a');
@@ -21,9 +29,16 @@ export class RedisProcess {
     closeSync(out);
     this.child = child;
     let dead = false;
-    child.once('exit', () => { dead = true; });
-    await until(`redis on port ${this.port}`, () => portOpen(this.port), 20_000, 50,
-      () => dead ? `redis-server exited during start; see ${join(this.dir, 'redis.out')}` : null);
+    child.once('exit', () => {
+      dead = true;
+    });
+    await until(
+      `redis on port ${this.port}`,
+      () => portOpen(this.port),
+      20_000,
+      50,
+      () => (dead ? `redis-server exited during start; see ${join(this.dir, 'redis.out')}` : null),
+    );
   }
 
   /** SIGKILL; resolves once the process is gone. */
@@ -52,9 +67,13 @@ function tcpFree(port: number): Promise<boolean> {
 export async function freePortsWithPairs(count: number, pairedOffset = 10_000): Promise<number[]> {
   const ports: number[] = [];
   let candidate = 17_000 + Math.floor(Math.random() * 10_000);
-  for (let attempt = 0; ports.length < count && attempt < count * 50; attempt++, candidate = 17_000 + ((candidate - 17_000 + 7) % 11_000)) {
+  for (
+    let attempt = 0;
+    ports.length < count && attempt < count * 50;
+    attempt++, candidate = 17_000 + ((candidate - 17_000 + 7) % 11_000)
+  ) {
     if (ports.includes(candidate) || ports.includes(candidate + pairedOffset)) continue;
-    if (await tcpFree(candidate) && await tcpFree(candidate + pairedOffset)) ports.push(candidate);
+    if ((await tcpFree(candidate)) && (await tcpFree(candidate + pairedOffset))) ports.push(candidate);
   }
   if (ports.length < count) throw new Error(`found only ${ports.length} of ${count} free port pairs`);
   return ports;

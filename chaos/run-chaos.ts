@@ -27,8 +27,17 @@ export async function main(): Promise<number> {
   const profileName = process.env.CHAOS_PROFILE ?? 'long';
   let profile = profiles[profileName];
   const clusterProfile = clusterProfiles[profileName];
-  if (!profile && !clusterProfile) { process.stderr.write(`CHAOS_PROFILE: one of ${[...Object.keys(profiles), ...Object.keys(clusterProfiles)].join(', ')}\n`); return 2; }
-  if (profile && process.env.CHAOS_ONLY) profile = onlyKinds(profile, process.env.CHAOS_ONLY.split(',').map((k) => k.trim()));
+  if (!profile && !clusterProfile) {
+    process.stderr.write(
+      `CHAOS_PROFILE: one of ${[...Object.keys(profiles), ...Object.keys(clusterProfiles)].join(', ')}\n`,
+    );
+    return 2;
+  }
+  if (profile && process.env.CHAOS_ONLY)
+    profile = onlyKinds(
+      profile,
+      process.env.CHAOS_ONLY.split(',').map((k) => k.trim()),
+    );
   const rate = process.env.CHAOS_RATE ? Number(process.env.CHAOS_RATE) : undefined;
   const portBase = Number(process.env.CHAOS_PORT_BASE ?? 31_000);
   const resultsFile = resolve(process.env.CHAOS_RESULTS_FILE ?? DEFAULT_RESULTS_FILE);
@@ -47,7 +56,13 @@ export async function main(): Promise<number> {
 
   let results: SuiteResult[];
   try {
-    results = profile ? [await runSuite(profile, { workDir, rate }, teardown)] : await runClusterSuite(clusterProfile!, { workDir, rate, portBase, newQueueShards: Number(process.env.CHAOS_NEW_QUEUE_SHARDS ?? 1) }, teardown);
+    results = profile
+      ? [await runSuite(profile, { workDir, rate }, teardown)]
+      : await runClusterSuite(
+          clusterProfile!,
+          { workDir, rate, portBase, newQueueShards: Number(process.env.CHAOS_NEW_QUEUE_SHARDS ?? 1) },
+          teardown,
+        );
   } catch (err) {
     note(`suite failed: ${(err as Error).stack ?? String(err)}`);
     await teardown.run();
@@ -61,7 +76,10 @@ export async function main(): Promise<number> {
   const legs = results.map((r, i) => ({ ...r, ok: verdicts[i]!.ok, markdown: formatMarkdown(r.check) }));
   mkdirSync(dirname(resultsFile), { recursive: true });
   // One fleet: the result itself (as before the cluster profile); several: one entry per leg.
-  writeFileSync(resultsFile, JSON.stringify(legs.length === 1 ? legs[0] : { profile: profileName, ok, legs }, null, 2) + '\n');
+  writeFileSync(
+    resultsFile,
+    JSON.stringify(legs.length === 1 ? legs[0] : { profile: profileName, ok, legs }, null, 2) + '\n',
+  );
   note(`results written to ${resultsFile}`);
   if (ok && process.env.CHAOS_KEEP !== '1' && !process.env.CHAOS_WORK_DIR) await removeWorkDir(workDir);
   else note(`work dir kept: ${workDir} (logs in ${results.map((r) => r.logDir).join(', ')})`);
@@ -78,25 +96,53 @@ function report(result: SuiteResult): { ok: boolean; failures: number; stuck: nu
   if (result.leg) process.stdout.write(`\n== ${result.leg} (namespace ${result.namespace}) ==\n`);
   process.stdout.write(`\n${formatTable(c)}\n\n`);
   for (const f of result.faults) if (f.detail) process.stdout.write(`${f.name}: ${f.detail}\n`);
-  process.stdout.write(`sink: ${result.sink.lines} lines (${result.sink.secondaryLines} from the secondary), ${result.sink.unparseable} unparseable (${result.sink.torn} torn), ${result.sink.rejected} rejected; queues at end ${JSON.stringify(result.queuesAtEnd)}\n`);
+  process.stdout.write(
+    `sink: ${result.sink.lines} lines (${result.sink.secondaryLines} from the secondary), ${result.sink.unparseable} unparseable (${result.sink.torn} torn), ${result.sink.rejected} rejected; queues at end ${JSON.stringify(result.queuesAtEnd)}\n`,
+  );
   for (const [name, m] of Object.entries(result.metrics).filter(([n]) => n.startsWith('receiver-'))) {
     const spooled = m.fanin_receiver_spooled_batches_total ?? 0;
     const replayed = m.fanin_receiver_spool_replayed_batches_total ?? 0;
-    process.stdout.write(`${name}: spooled ${spooled} batches, replayed ${replayed}, spool full ${m.fanin_receiver_spool_full_total ?? 0} times, UDP drops ${m.fanin_receiver_udp_drops_total ?? 0}${replayed < spooled ? '  <-- fewer replayed than spooled' : ''}\n`);
+    process.stdout.write(
+      `${name}: spooled ${spooled} batches, replayed ${replayed}, spool full ${m.fanin_receiver_spool_full_total ?? 0} times, UDP drops ${m.fanin_receiver_udp_drops_total ?? 0}${replayed < spooled ? '  <-- fewer replayed than spooled' : ''}\n`,
+    );
   }
   process.stdout.write(`http input: ${JSON.stringify(result.sender.http)}\n`);
   if (!result.caughtUp) process.stdout.write('WARNING: the sink had not caught up when the suite stopped waiting\n');
-  for (const e of result.unexpectedExits) process.stdout.write(`UNEXPECTED EXIT: ${e.name} ${e.signal ?? `code ${e.code}`} at ${new Date(e.at).toISOString()}\n`);
-  for (const f of result.faults) if (f.stuck?.length) process.stdout.write(`STUCK after "${f.name}": ${f.stuck.join(', ')} did not become ready within 60 s of the heal\n`);
+  for (const e of result.unexpectedExits)
+    process.stdout.write(
+      `UNEXPECTED EXIT: ${e.name} ${e.signal ?? `code ${e.code}`} at ${new Date(e.at).toISOString()}\n`,
+    );
+  for (const f of result.faults)
+    if (f.stuck?.length)
+      process.stdout.write(
+        `STUCK after "${f.name}": ${f.stuck.join(', ')} did not become ready within 60 s of the heal\n`,
+      );
   for (const f of result.faults) if (f.error) process.stdout.write(`SUITE ERROR in "${f.name}": ${f.error}\n`);
-  for (const l of c.lostSamples) process.stdout.write(`lost: seq ${l.seq} occurrence ${l.occurrence} (${l.kind}, sent at ${l.sentS} s, copies ${l.copies.join(' ')}) in "${l.window}"${l.explained ? ' — explained' : ''}\n`);
-  for (const l of c.collapsedSamples.slice(0, 5)) process.stdout.write(`collapsed repeat: seq ${l.seq} (sent ${l.sentS} s, repeated ${l.repeatS} s) in "${l.window}"${l.explained ? ' — a Redis wipe between' : ''}\n`);
-  for (const l of c.newIdSamples) process.stdout.write(`new id for a copy: seq ${l.seq} ids ${l.ids.join(' ')} in "${l.window}"\n`);
-  process.stdout.write(`PostgreSQL sink (${result.postgres.table}): ${result.postgres.rows} rows, ${result.postgres.missing} missing, ${result.postgres.extra} extra\n`);
-  process.stdout.write(`${ok ? 'PASS' : 'FAIL'}: ${c.total.lost - c.total.lostExplained} unexplained lost (${c.total.lostExplained} explained), ${c.failures} failures, ${stuck} faults left members stuck, ${suiteErrors} suite errors; ${result.faults.length} faults\n`);
+  for (const l of c.lostSamples)
+    process.stdout.write(
+      `lost: seq ${l.seq} occurrence ${l.occurrence} (${l.kind}, sent at ${l.sentS} s, copies ${l.copies.join(' ')}) in "${l.window}"${l.explained ? ' — explained' : ''}\n`,
+    );
+  for (const l of c.collapsedSamples.slice(0, 5))
+    process.stdout.write(
+      `collapsed repeat: seq ${l.seq} (sent ${l.sentS} s, repeated ${l.repeatS} s) in "${l.window}"${l.explained ? ' — a Redis wipe between' : ''}\n`,
+    );
+  for (const l of c.newIdSamples)
+    process.stdout.write(`new id for a copy: seq ${l.seq} ids ${l.ids.join(' ')} in "${l.window}"\n`);
+  process.stdout.write(
+    `PostgreSQL sink (${result.postgres.table}): ${result.postgres.rows} rows, ${result.postgres.missing} missing, ${result.postgres.extra} extra\n`,
+  );
+  process.stdout.write(
+    `${ok ? 'PASS' : 'FAIL'}: ${c.total.lost - c.total.lostExplained} unexplained lost (${c.total.lostExplained} explained), ${c.failures} failures, ${stuck} faults left members stuck, ${suiteErrors} suite errors; ${result.faults.length} faults\n`,
+  );
   return { ok, failures: c.failures, stuck, suiteErrors };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().then((code) => process.exit(code), (err: unknown) => { process.stderr.write(`${String(err)}\n`); process.exit(2); });
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`${String(err)}\n`);
+      process.exit(2);
+    },
+  );
 }

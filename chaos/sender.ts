@@ -37,11 +37,14 @@ export interface HttpStats {
 }
 
 // ~200 bytes per frame, like a firewall or access log line.
-const FILLER = 'action=accept proto=tcp src=10.1.2.3:51514 dst=10.9.8.7:443 bytes=5120 rule=allow-web policy=edge-7 zone=dmz';
+const FILLER =
+  'action=accept proto=tcp src=10.1.2.3:51514 dst=10.9.8.7:443 bytes=5120 rule=allow-web policy=edge-7 zone=dmz';
 /** Bytes a paused receiver may have queued in our socket before we stop writing to it (the device's own buffer). */
 const MAX_SOCKET_BACKLOG = 8 * 1024 * 1024;
 
-export function chaosMarker(runId: string, seq: number): string { return `chaos=${runId}:${seq}`; }
+export function chaosMarker(runId: string, seq: number): string {
+  return `chaos=${runId}:${seq}`;
+}
 
 interface Connection {
   socket: Socket | null;
@@ -81,17 +84,29 @@ export class FanOutSender {
   private httpInFlight = new Set<Promise<void>>();
   private httpTarget = 0;
 
-  constructor(private readonly options: SenderOptions, capacity: number) {
+  constructor(
+    private readonly options: SenderOptions,
+    capacity: number,
+  ) {
     const n = options.targets.length;
-    this.log = allocate(options.targets.map((t) => t.id), Math.max(1024, capacity));
+    this.log = allocate(
+      options.targets.map((t) => t.id),
+      Math.max(1024, capacity),
+    );
     this.conns = options.targets.map(() => ({ socket: null, up: false, reconnect: null }));
     this.skipped = new Array<number>(n).fill(0);
     this.udp = createSocket('udp4');
-    this.udp.on('error', () => { this.udpErrors.count++; });
+    this.udp.on('error', () => {
+      this.udpErrors.count++;
+    });
   }
 
-  get sendLog(): SendLog { return this.log; }
-  get sent(): number { return this.log.count; }
+  get sendLog(): SendLog {
+    return this.log;
+  }
+  get sent(): number {
+    return this.log.count;
+  }
 
   /** Opens the connections (waits until each is up) and starts streaming. */
   async start(): Promise<void> {
@@ -113,16 +128,24 @@ export class FanOutSender {
     while (this.pending.length > 0) await sleep(50);
     if (this.timer) clearInterval(this.timer);
     this.stopped = true;
-    await Promise.all(this.conns.map(async (c) => {
-      if (c.reconnect) clearTimeout(c.reconnect);
-      const s = c.socket;
-      if (!s) return;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => { s.destroy(); resolve(); }, 15_000);
-        s.once('close', () => { clearTimeout(t); resolve(); });
-        s.end();
-      });
-    }));
+    await Promise.all(
+      this.conns.map(async (c) => {
+        if (c.reconnect) clearTimeout(c.reconnect);
+        const s = c.socket;
+        if (!s) return;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(() => {
+            s.destroy();
+            resolve();
+          }, 15_000);
+          s.once('close', () => {
+            clearTimeout(t);
+            resolve();
+          });
+          s.end();
+        });
+      }),
+    );
     this.udp.close();
   }
 
@@ -152,14 +175,29 @@ export class FanOutSender {
     }
     this.http.requests++;
     const request = fetch(`http://${t.host}:${t.httpPort}/chaos.http`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(records), signal: AbortSignal.timeout(30_000),
-    }).then(async (res) => {
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) {
-        this.http.acked++;
-        for (const seq of seqs) { this.log.kind[seq] = KIND_HTTP; this.log.copies[seq] = 1 << target; }
-      } else this.http.refused++;
-    }, () => { this.http.failed++; }).finally(() => { this.httpInFlight.delete(request); });
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(records),
+      signal: AbortSignal.timeout(30_000),
+    })
+      .then(
+        async (res) => {
+          await res.arrayBuffer().catch(() => undefined);
+          if (res.ok) {
+            this.http.acked++;
+            for (const seq of seqs) {
+              this.log.kind[seq] = KIND_HTTP;
+              this.log.copies[seq] = 1 << target;
+            }
+          } else this.http.refused++;
+        },
+        () => {
+          this.http.failed++;
+        },
+      )
+      .finally(() => {
+        this.httpInFlight.delete(request);
+      });
     this.httpInFlight.add(request);
   }
 
@@ -171,7 +209,9 @@ export class FanOutSender {
     const s = connect({ host: t.host, port: t.port });
     c.socket = s;
     s.setNoDelay(true);
-    s.once('connect', () => { if (c.socket === s) c.up = true; });
+    s.once('connect', () => {
+      if (c.socket === s) c.up = true;
+    });
     s.on('error', () => undefined);
     s.once('close', () => {
       if (c.socket !== s) return;
@@ -196,7 +236,13 @@ export class FanOutSender {
     const fanOut = (line: string, udpIdx: number): number => {
       let mask = 0;
       for (let i = 0; i < n; i++) {
-        if (i === udpIdx) { udp.push({ line, to: i }); mask |= 1 << i; } else if (writableNow[i]) { tcp[i]!.push(line); mask |= 1 << i; } else this.skipped[i]!++;
+        if (i === udpIdx) {
+          udp.push({ line, to: i });
+          mask |= 1 << i;
+        } else if (writableNow[i]) {
+          tcp[i]!.push(line);
+          mask |= 1 << i;
+        } else this.skipped[i]!++;
       }
       return mask;
     };
@@ -207,7 +253,10 @@ export class FanOutSender {
       if (p.due > now) continue;
       this.pending.splice(k, 1);
       const mask = fanOut(p.line, p.udp);
-      if (mask !== 0) { this.log.repeatAt[p.seq] = now; this.log.repeatCopies[p.seq] = mask; }
+      if (mask !== 0) {
+        this.log.repeatAt[p.seq] = now;
+        this.log.repeatCopies[p.seq] = mask;
+      }
     }
 
     if (this.generating) {
@@ -251,7 +300,9 @@ export class FanOutSender {
     });
     for (const u of udp) {
       const t = this.options.targets[u.to]!;
-      this.udp.send(u.line, t.port, t.host, (err) => { if (err) this.udpErrors.count++; });
+      this.udp.send(u.line, t.port, t.host, (err) => {
+        if (err) this.udpErrors.count++;
+      });
     }
   }
 }
@@ -260,16 +311,27 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function allocate(receivers: readonly string[], capacity: number): Mutable<SendLog> {
   return {
-    receivers, count: 0,
-    sentAt: new Float64Array(capacity), kind: new Uint8Array(capacity), copies: new Uint8Array(capacity),
-    udpTarget: new Int8Array(capacity), soloTarget: new Int8Array(capacity), repeatAt: new Float64Array(capacity), repeatCopies: new Uint8Array(capacity),
+    receivers,
+    count: 0,
+    sentAt: new Float64Array(capacity),
+    kind: new Uint8Array(capacity),
+    copies: new Uint8Array(capacity),
+    udpTarget: new Int8Array(capacity),
+    soloTarget: new Int8Array(capacity),
+    repeatAt: new Float64Array(capacity),
+    repeatCopies: new Uint8Array(capacity),
   };
 }
 
 function grow(log: Mutable<SendLog>): Mutable<SendLog> {
   const next = allocate(log.receivers, log.sentAt.length * 2);
   next.count = log.count;
-  next.sentAt.set(log.sentAt); next.kind.set(log.kind); next.copies.set(log.copies); next.udpTarget.set(log.udpTarget);
-  next.soloTarget.set(log.soloTarget); next.repeatAt.set(log.repeatAt); next.repeatCopies.set(log.repeatCopies);
+  next.sentAt.set(log.sentAt);
+  next.kind.set(log.kind);
+  next.copies.set(log.copies);
+  next.udpTarget.set(log.udpTarget);
+  next.soloTarget.set(log.soloTarget);
+  next.repeatAt.set(log.repeatAt);
+  next.repeatCopies.set(log.repeatCopies);
   return next;
 }

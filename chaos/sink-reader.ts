@@ -21,7 +21,12 @@ export interface SinkDir {
   readonly secondary: boolean;
 }
 
-interface RawLine { id?: unknown; message?: unknown; received_at?: unknown; receiver?: unknown }
+interface RawLine {
+  id?: unknown;
+  message?: unknown;
+  received_at?: unknown;
+  receiver?: unknown;
+}
 
 const MARKER = /chaos=([0-9a-f]+):(\d+)/;
 const EVENTS_FILE = /^events\..+\.ndjson$/;
@@ -52,9 +57,16 @@ export class SinkReader {
   secondaryLines = 0;
   lastLandedAt = 0;
 
-  constructor(private readonly dirs: readonly SinkDir[], private readonly runId: string) {}
+  constructor(
+    private readonly dirs: readonly SinkDir[],
+    private readonly runId: string,
+  ) {}
 
-  start(intervalMs: number): void { this.timer ??= setInterval(() => { void this.poll(); }, intervalMs); }
+  start(intervalMs: number): void {
+    this.timer ??= setInterval(() => {
+      void this.poll();
+    }, intervalMs);
+  }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
@@ -63,14 +75,20 @@ export class SinkReader {
   }
 
   poll(): Promise<void> {
-    this.polling ??= this.readAll().finally(() => { this.polling = null; });
+    this.polling ??= this.readAll().finally(() => {
+      this.polling = null;
+    });
     return this.polling;
   }
 
   *lines(): Generator<SinkLine> {
     for (let i = 0; i < this.count; i++) {
       yield {
-        seq: this.seqs[i]!, id: this.ids[i]!, receivedAt: this.received[i]!, landedAt: this.landed[i]!, secondary: this.secondaryFlags[i] === 1,
+        seq: this.seqs[i]!,
+        id: this.ids[i]!,
+        receivedAt: this.received[i]!,
+        landedAt: this.landed[i]!,
+        secondary: this.secondaryFlags[i] === 1,
         receiver: this.receivers[i]!,
       };
     }
@@ -79,7 +97,11 @@ export class SinkReader {
   private async readAll(): Promise<void> {
     for (const dir of this.dirs) {
       let names: string[];
-      try { names = (await readdir(dir.path)).sort(); } catch { continue; } // missing, or replaced by a file (a fault)
+      try {
+        names = (await readdir(dir.path)).sort();
+      } catch {
+        continue;
+      } // missing, or replaced by a file (a fault)
       for (const name of names) {
         const isEvents = EVENTS_FILE.test(name);
         if (!isEvents && name !== 'rejected.ndjson') continue;
@@ -93,7 +115,8 @@ export class SinkReader {
     let now = 0;
     await this.files.read(path, (text) => {
       now ||= Date.now();
-      if (isEvents) this.line(text, now, secondary); else this.rejected++;
+      if (isEvents) this.line(text, now, secondary);
+      else this.rejected++;
     });
   }
 
@@ -105,12 +128,23 @@ export class SinkReader {
       this.unparseable++;
       const at = text.lastIndexOf('{"id":"');
       if (at > 0) {
-        try { parsed = JSON.parse(text.slice(at)) as RawLine; this.torn++; } catch { parsed = null; }
+        try {
+          parsed = JSON.parse(text.slice(at)) as RawLine;
+          this.torn++;
+        } catch {
+          parsed = null;
+        }
       }
     }
-    if (!parsed || typeof parsed.id !== 'string' || typeof parsed.message !== 'string') { if (parsed) this.foreign++; return; }
+    if (!parsed || typeof parsed.id !== 'string' || typeof parsed.message !== 'string') {
+      if (parsed) this.foreign++;
+      return;
+    }
     const m = MARKER.exec(parsed.message);
-    if (!m || m[1] !== this.runId) { this.foreign++; return; }
+    if (!m || m[1] !== this.runId) {
+      this.foreign++;
+      return;
+    }
     if (this.count === this.seqs.length) this.grow();
     const i = this.count++;
     this.seqs[i] = Number(m[2]);
@@ -125,9 +159,17 @@ export class SinkReader {
 
   private grow(): void {
     const n = this.seqs.length * 2;
-    const seqs = new Uint32Array(n); seqs.set(this.seqs); this.seqs = seqs;
-    const rec = new Float64Array(n); rec.set(this.received); this.received = rec;
-    const land = new Float64Array(n); land.set(this.landed); this.landed = land;
-    const sec = new Uint8Array(n); sec.set(this.secondaryFlags); this.secondaryFlags = sec;
+    const seqs = new Uint32Array(n);
+    seqs.set(this.seqs);
+    this.seqs = seqs;
+    const rec = new Float64Array(n);
+    rec.set(this.received);
+    this.received = rec;
+    const land = new Float64Array(n);
+    land.set(this.landed);
+    this.landed = land;
+    const sec = new Uint8Array(n);
+    sec.set(this.secondaryFlags);
+    this.secondaryFlags = sec;
   }
 }

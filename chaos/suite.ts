@@ -35,7 +35,11 @@ export interface SuiteOptions {
 export async function runSuite(profile: Profile, options: SuiteOptions, teardown: Teardown): Promise<SuiteResult> {
   const runId = randomBytes(4).toString('hex');
   const rate = options.rate ?? profile.rate;
-  const dir = (name: string) => { const p = join(options.workDir, name); mkdirSync(p, { recursive: true }); return p; };
+  const dir = (name: string) => {
+    const p = join(options.workDir, name);
+    mkdirSync(p, { recursive: true });
+    return p;
+  };
   const sinkFs = dir('sinkfs');
   const secondaryDir = dir('secondary');
   const spoolDir = dir('spool');
@@ -60,28 +64,47 @@ export async function runSuite(profile: Profile, options: SuiteOptions, teardown
     await proxy.start();
     proxies.set(id, proxy);
   }
-  teardown.add('close proxies', async () => { for (const p of proxies.values()) await p.cut(); });
+  teardown.add('close proxies', async () => {
+    for (const p of proxies.values()) await p.cut();
+  });
 
   const tiny = dir(join('spool', TINY_SPOOL_RECEIVER));
   await run('mount', ['-t', 'tmpfs', '-o', `size=${TINY_SPOOL_SIZE}`, 'tmpfs', tiny]);
-  teardown.add(`unmount ${tiny}`, async () => { await run('umount', [tiny]).catch(() => run('umount', ['-l', tiny])); });
+  teardown.add(`unmount ${tiny}`, async () => {
+    await run('umount', [tiny]).catch(() => run('umount', ['-l', tiny]));
+  });
 
   await run('mount', ['-t', 'tmpfs', '-o', `size=${SINK_FS_SIZE}`, 'tmpfs', sinkFs]);
-  teardown.add(`unmount ${sinkFs}`, async () => { await run('umount', [sinkFs]).catch(() => run('umount', ['-l', sinkFs])); });
+  teardown.add(`unmount ${sinkFs}`, async () => {
+    await run('umount', [sinkFs]).catch(() => run('umount', ['-l', sinkFs]));
+  });
   const sinkDir = dir(join('sinkfs', 'out'));
 
-  return runLeg({
-    profile, runId, rate, workDir: options.workDir,
-    fleet: {
-      redisUrl: redis.url, amqpUrl: rabbit.url, receiverAmqpUrl: (id) => `amqp://guest:guest@127.0.0.1:${proxies.get(id)!.port}`,
-      spoolDir, sinkDir, secondaryDir, logDir, receivers: RECEIVERS, workers: 2,
-      // A 20 s sink outage must reach the secondary: 4 attempts are ~1.5 s of backoff.
-      env: { FANIN_UPLOADER_SINK_MAX_ATTEMPTS: '4' },
-      receiverEnv: { [TINY_SPOOL_RECEIVER]: { FANIN_RECEIVER_SPOOL_SEGMENT_BYTES: TINY_SPOOL_SEGMENT_BYTES } },
+  return runLeg(
+    {
+      profile,
+      runId,
+      rate,
+      workDir: options.workDir,
+      fleet: {
+        redisUrl: redis.url,
+        amqpUrl: rabbit.url,
+        receiverAmqpUrl: (id) => `amqp://guest:guest@127.0.0.1:${proxies.get(id)!.port}`,
+        spoolDir,
+        sinkDir,
+        secondaryDir,
+        logDir,
+        receivers: RECEIVERS,
+        workers: 2,
+        // A 20 s sink outage must reach the secondary: 4 attempts are ~1.5 s of backoff.
+        env: { FANIN_UPLOADER_SINK_MAX_ATTEMPTS: '4' },
+        receiverEnv: { [TINY_SPOOL_RECEIVER]: { FANIN_RECEIVER_SPOOL_SEGMENT_BYTES: TINY_SPOOL_SEGMENT_BYTES } },
+      },
+      queueDepth: (q) => rabbit.queueDepth(q),
+      context: { rabbit, redis, proxies, sinkDir, sinkFs },
     },
-    queueDepth: (q) => rabbit.queueDepth(q),
-    context: { rabbit, redis, proxies, sinkDir, sinkFs },
-  }, teardown);
+    teardown,
+  );
 }
 
 export async function removeWorkDir(path: string): Promise<void> {

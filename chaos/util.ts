@@ -18,30 +18,56 @@ export function note(message: string): void {
 export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host, port });
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => { s.destroy(); resolve(false); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => {
+      s.destroy();
+      resolve(false);
+    });
   });
 }
 
 /** Polls `probe` until it answers true; `fatal` returning a reason gives up at once (the process died, say). */
-export async function until(what: string, probe: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 200, fatal?: () => string | null): Promise<void> {
+export async function until(
+  what: string,
+  probe: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  everyMs = 200,
+  fatal?: () => string | null,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const reason = fatal?.();
     if (reason) throw new Error(`${what}: ${reason}`);
-    try { if (await probe()) return; } catch { /* not yet */ }
+    try {
+      if (await probe()) return;
+    } catch {
+      /* not yet */
+    }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
   }
 }
 
 /** Runs a command; resolves with its stdout, rejects with its stderr. Bounded. */
-export function run(file: string, args: readonly string[], timeoutMs = 60_000, env?: NodeJS.ProcessEnv): Promise<string> {
+export function run(
+  file: string,
+  args: readonly string[],
+  timeoutMs = 60_000,
+  env?: NodeJS.ProcessEnv,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: timeoutMs, encoding: 'utf8', env: env ?? process.env, cwd: '/tmp' }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${file} ${args.join(' ')}: ${err.message.trim()} ${stderr.trim()}`));
-      else resolve(stdout);
-    });
+    execFile(
+      file,
+      args,
+      { timeout: timeoutMs, encoding: 'utf8', env: env ?? process.env, cwd: '/tmp' },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${file} ${args.join(' ')}: ${err.message.trim()} ${stderr.trim()}`));
+        else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -54,7 +80,9 @@ export async function pidsWithCmdline(needle: string): Promise<number[]> {
     try {
       const cmd = (await readFile(`/proc/${name}/cmdline`, 'utf8')).replace(/\0/g, ' ');
       if (cmd.includes(needle)) pids.push(Number(name));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return pids;
 }

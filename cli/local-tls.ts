@@ -20,9 +20,15 @@ export function fleetTls(config: Config): { tls: LocalTlsFiles | 'configured' | 
   if (config.tlsCertFile !== '') return { tls: 'configured', note: null };
   const generated = ensureLocalTlsCertificate(resolve('data/tls'));
   if (!generated.ok) {
-    return { tls: null, note: `syslog TLS off: ${generated.reason} (it makes the local fleet's self-signed certificate; or set FANIN_RECEIVER_TLS_CERT_FILE and FANIN_RECEIVER_TLS_KEY_FILE)` };
+    return {
+      tls: null,
+      note: `syslog TLS off: ${generated.reason} (it makes the local fleet's self-signed certificate; or set FANIN_RECEIVER_TLS_CERT_FILE and FANIN_RECEIVER_TLS_KEY_FILE)`,
+    };
   }
-  return { tls: generated.files, note: `syslog TLS uses the self-signed ${generated.files.certFile}${generated.created ? ' (just created)' : ''}` };
+  return {
+    tls: generated.files,
+    note: `syslog TLS uses the self-signed ${generated.files.certFile}${generated.created ? ' (just created)' : ''}`,
+  };
 }
 
 /** Renewed when it has less left than this. */
@@ -43,11 +49,29 @@ export function ensureLocalTlsCertificate(dir: string): LocalTlsResult {
   for (let attempt = 0; attempt < 3; attempt++) {
     const tmp = { certFile: `${files.certFile}.${process.pid}.tmp`, keyFile: `${files.keyFile}.${process.pid}.tmp` };
     try {
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '365',
-        '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
-        '-keyout', tmp.keyFile, '-out', tmp.certFile,
-      ], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-days',
+          '365',
+          '-subj',
+          '/CN=localhost',
+          '-addext',
+          'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
+          '-keyout',
+          tmp.keyFile,
+          '-out',
+          tmp.certFile,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 },
+      );
     } catch (err) {
       rmSync(tmp.keyFile, { force: true });
       rmSync(tmp.certFile, { force: true });
@@ -66,7 +90,10 @@ export function ensureLocalTlsCertificate(dir: string): LocalTlsResult {
 function isUsablePair(files: LocalTlsFiles): boolean {
   try {
     const cert = new X509Certificate(readFileSync(files.certFile));
-    return Date.parse(cert.validTo) - Date.now() > MIN_VALIDITY_MS && cert.checkPrivateKey(createPrivateKey(readFileSync(files.keyFile)));
+    return (
+      Date.parse(cert.validTo) - Date.now() > MIN_VALIDITY_MS &&
+      cert.checkPrivateKey(createPrivateKey(readFileSync(files.keyFile)))
+    );
   } catch {
     return false;
   }

@@ -14,8 +14,8 @@ const START_REDIS = 'start it with: redis-server --daemonize yes --bind 127.0.0.
  */
 export async function checkDependencies(amqpUrl: string, redisUrl: string): Promise<string[]> {
   const problems: string[] = [];
-  problems.push(...await checkBrokers(amqpUrl));
-  problems.push(...await checkRedis(redisUrl));
+  problems.push(...(await checkBrokers(amqpUrl)));
+  problems.push(...(await checkRedis(redisUrl)));
   return problems;
 }
 
@@ -24,10 +24,16 @@ export async function checkDependencies(amqpUrl: string, redisUrl: string): Prom
  * nothing: a PING answered by the master, or by every cluster master, proves the dedup keys are reachable.
  */
 async function checkRedis(redisUrl: string): Promise<string[]> {
-  const redis = createRedisClient(parseRedisUrl(redisUrl), { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = createRedisClient(parseRedisUrl(redisUrl), {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   // A refused AUTH arrives as an error event; the connect promise then only says "Connection is closed".
   let lastError: Error | null = null;
-  redis.on('error', (err: Error) => { lastError = err; });
+  redis.on('error', (err: Error) => {
+    lastError = err;
+  });
   try {
     await withTimeout(redis.connect(), 3000);
     if (redis instanceof Cluster) {
@@ -73,7 +79,8 @@ export function describeAmqpFailure(amqpUrl: string, err: unknown): string {
   }
   const code = errorCode(err);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve the RabbitMQ host of ${url} (${code})`;
-  if (code === 'ECONNREFUSED') return `cannot reach RabbitMQ at ${url}: nothing listens there (ECONNREFUSED); ${START_RABBITMQ}`;
+  if (code === 'ECONNREFUSED')
+    return `cannot reach RabbitMQ at ${url}: nothing listens there (ECONNREFUSED); ${START_RABBITMQ}`;
   return `cannot reach RabbitMQ at ${url} (${code ?? message}); ${START_RABBITMQ}`;
 }
 
@@ -85,7 +92,8 @@ export function describeRedisFailure(redisUrl: string, err: unknown): string {
   }
   const code = errorCode(err);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve the Redis host of ${url} (${code})`;
-  if (code === 'ECONNREFUSED') return `cannot reach Redis at ${url}: nothing listens there (ECONNREFUSED); ${START_REDIS}`;
+  if (code === 'ECONNREFUSED')
+    return `cannot reach Redis at ${url}: nothing listens there (ECONNREFUSED); ${START_REDIS}`;
   return `cannot reach Redis at ${url} (${code ?? message}); ${START_REDIS}`;
 }
 
@@ -95,12 +103,26 @@ function errorCode(err: unknown): string | undefined {
 }
 
 function vhostOf(amqpUrl: string): string {
-  try { const path = new URL(amqpUrl).pathname; return path.length > 1 ? decodeURIComponent(path.slice(1)) : '/'; } catch { return '?'; }
+  try {
+    const path = new URL(amqpUrl).pathname;
+    return path.length > 1 ? decodeURIComponent(path.slice(1)) : '/';
+  } catch {
+    return '?';
+  }
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
-    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); });
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
   });
 }

@@ -33,7 +33,10 @@ function parseLine(line: string): Sample | null {
     i++;
     for (let guard = 0; guard < line.length; guard++) {
       while (line[i] === ' ' || line[i] === ',') i++;
-      if (line[i] === '}') { i++; break; }
+      if (line[i] === '}') {
+        i++;
+        break;
+      }
       const start = i;
       while (i < line.length && NAME_CHAR.test(line[i]!)) i++;
       const label = line.slice(start, i);
@@ -43,7 +46,7 @@ function parseLine(line: string): Sample | null {
       for (; i < line.length && line[i] !== '"'; i++) {
         if (line[i] === '\\') {
           const next = line[++i];
-          value += next === 'n' ? '\n' : next ?? '';
+          value += next === 'n' ? '\n' : (next ?? '');
         } else {
           value += line[i];
         }
@@ -68,7 +71,12 @@ function parseValue(token: string): number | null {
 }
 
 /** Sum of the samples named `name` whose labels include `match`, grouped by the value of label `by`. */
-export function sumBy(samples: readonly Sample[], name: string, by: string, match: Readonly<Record<string, string>> = {}): Map<string, number> {
+export function sumBy(
+  samples: readonly Sample[],
+  name: string,
+  by: string,
+  match: Readonly<Record<string, string>> = {},
+): Map<string, number> {
   const out = new Map<string, number>();
   for (const s of samples) {
     if (s.name !== name || !matches(s, match)) continue;

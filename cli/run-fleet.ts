@@ -45,37 +45,55 @@ export async function runFleet(config: Config, options: FleetOptions): Promise<n
   const inputHost = process.env.FANIN_RECEIVER_LISTEN_HOST || '127.0.0.1';
   const metricsHost = process.env.FANIN_METRICS_HOST || '127.0.0.1';
   const members = localFleet(options.portOffset, '127.0.0.1', tls, options.workers ?? 2);
-  const taken = await takenPorts(members, (p) => p.input ? inputHost : metricsHost);
+  const taken = await takenPorts(members, (p) => (p.input ? inputHost : metricsHost));
   if (taken.length > 0) {
-    process.stderr.write(`fanin: cannot start the local fleet: ports in use: ${describeTakenPorts(taken)}\n`
-      + '  Is another `fanin up` (or the compose stack) running? Stop it, or move this fleet with --port-offset N.\n');
+    process.stderr.write(
+      `fanin: cannot start the local fleet: ports in use: ${describeTakenPorts(taken)}\n` +
+        '  Is another `fanin up` (or the compose stack) running? Stop it, or move this fleet with --port-offset N.\n',
+    );
     return EXIT_FAILURE;
   }
 
   let failedCode = 0;
   let stopping = false;
   const failed = new AbortController();
-  const fleet = new FleetLauncher(members.map((m) => ({
-    ...m,
-    env: {
-      ...m.env, FANIN_RECEIVER_LISTEN_HOST: inputHost, FANIN_METRICS_HOST: metricsHost,
-      ...(options.configFile ? { FANIN_CONFIG: resolve(options.configFile) } : {}),
+  const fleet = new FleetLauncher(
+    members.map((m) => ({
+      ...m,
+      env: {
+        ...m.env,
+        FANIN_RECEIVER_LISTEN_HOST: inputHost,
+        FANIN_METRICS_HOST: metricsHost,
+        ...(options.configFile ? { FANIN_CONFIG: resolve(options.configFile) } : {}),
+      },
+    })),
+    {
+      // Node's own flags go to every member (e.g. `node --cpu-prof fanin.js up` profiles the whole fleet).
+      nodeArgs: nodeFlags(process.execArgv),
+      restartDelay: (exit) => (restartsAfter(exit.code, options.restart) ? 1000 : null),
+      onExit: (exit, again) => {
+        if (stopping) return;
+        const why =
+          exit.code === EXIT_CONFIG
+            ? '; a configuration error or a port it cannot bind: not restarting it, stopping the fleet'
+            : '';
+        process.stderr.write(
+          `fanin: ${exit.name} exited (${exit.signal ?? `code ${exit.code}`})${again ? '; restarting in 1 s' : why}\n`,
+        );
+        if (exit.code === EXIT_CONFIG) {
+          failedCode = EXIT_CONFIG;
+          failed.abort();
+          stop();
+        }
+      },
     },
-  })), {
-    // Node's own flags go to every member (e.g. `node --cpu-prof fanin.js up` profiles the whole fleet).
-    nodeArgs: nodeFlags(process.execArgv),
-    restartDelay: (exit) => (restartsAfter(exit.code, options.restart) ? 1000 : null),
-    onExit: (exit, again) => {
-      if (stopping) return;
-      const why = exit.code === EXIT_CONFIG ? '; a configuration error or a port it cannot bind: not restarting it, stopping the fleet' : '';
-      process.stderr.write(`fanin: ${exit.name} exited (${exit.signal ?? `code ${exit.code}`})${again ? '; restarting in 1 s' : why}\n`);
-      if (exit.code === EXIT_CONFIG) { failedCode = EXIT_CONFIG; failed.abort(); stop(); }
-    },
-  });
+  );
 
   const out = process.stdout;
   let done: (code: number) => void = () => undefined;
-  const finished = new Promise<number>((r) => { done = r; });
+  const finished = new Promise<number>((r) => {
+    done = r;
+  });
   const stop = () => {
     if (stopping) return;
     stopping = true;

@@ -38,7 +38,14 @@ export async function fanOutSend(options: SendOptions): Promise<void> {
     if (drains.length > 0) await Promise.all(drains);
     if (options.rate > 0) await pace(started, seq + 1, options.rate);
   }
-  await Promise.all(sockets.map((s) => new Promise<void>((r) => { s.end(() => r()); })));
+  await Promise.all(
+    sockets.map(
+      (s) =>
+        new Promise<void>((r) => {
+          s.end(() => r());
+        }),
+    ),
+  );
 }
 
 async function sendUdp(options: SendOptions): Promise<void> {
@@ -46,7 +53,14 @@ async function sendUdp(options: SendOptions): Promise<void> {
   const started = Date.now();
   for (let seq = 0; seq < options.count; seq++) {
     const bytes = frame(syslogLine(options.runId, seq, options.message), 'udp');
-    await Promise.all(options.targets.map((t) => new Promise<void>((resolve, reject) => socket.send(bytes, t.port, t.host, (err) => err ? reject(err) : resolve()))));
+    await Promise.all(
+      options.targets.map(
+        (t) =>
+          new Promise<void>((resolve, reject) =>
+            socket.send(bytes, t.port, t.host, (err) => (err ? reject(err) : resolve())),
+          ),
+      ),
+    );
     await pace(started, seq + 1, options.rate > 0 ? options.rate : 20_000); // UDP unpaced just overflows buffers
   }
   socket.close();
@@ -54,7 +68,10 @@ async function sendUdp(options: SendOptions): Promise<void> {
 
 function openTcp(host: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host, port }, () => { s.off('error', reject); resolve(s); });
+    const s = connect({ host, port }, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
     s.once('error', reject);
   });
 }

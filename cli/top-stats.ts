@@ -8,11 +8,25 @@ export interface TargetScrape {
   readonly error?: string;
 }
 
-export interface CopyCounts { unique: number; repeat: number; duplicate: number; chunkResend: number }
+export interface CopyCounts {
+  unique: number;
+  repeat: number;
+  duplicate: number;
+  chunkResend: number;
+}
 
-export interface WorkerState { readonly id: string; readonly holding: boolean; readonly redisUp: boolean; readonly decided: number }
+export interface WorkerState {
+  readonly id: string;
+  readonly holding: boolean;
+  readonly redisUp: boolean;
+  readonly decided: number;
+}
 
-export interface QueueDepth { readonly name: string; readonly ready: number; readonly unacked: number }
+export interface QueueDepth {
+  readonly name: string;
+  readonly ready: number;
+  readonly unacked: number;
+}
 
 /** The fleet's counters at one instant, summed over the processes that answered. */
 export interface FleetTotals {
@@ -43,20 +57,27 @@ export function fleetTotals(scrapes: readonly TargetScrape[], namespace: string,
   for (const scrape of scrapes) {
     const samples = scrape.samples;
     if (!samples) continue;
-    for (const [id, n] of sumBy(samples, 'fanin_receiver_events_received_total', INSTANCE, { [COMPONENT]: 'receiver' })) {
+    for (const [id, n] of sumBy(samples, 'fanin_receiver_events_received_total', INSTANCE, {
+      [COMPONENT]: 'receiver',
+    })) {
       received.set(id, (received.get(id) ?? 0) + n);
     }
-    for (const [receiver, n] of sumBy(samples, 'fanin_worker_copies_total', 'receiver', { result: 'unique' })) copiesOf(copies, receiver).unique += n;
-    for (const [receiver, n] of sumBy(samples, 'fanin_worker_copies_total', 'receiver', { result: 'repeat' })) copiesOf(copies, receiver).repeat += n;
-    for (const [receiver, n] of sumBy(samples, 'fanin_worker_copies_total', 'receiver', { result: 'duplicate' })) copiesOf(copies, receiver).duplicate += n;
-    for (const [receiver, n] of sumBy(samples, 'fanin_worker_copies_total', 'receiver', { result: 'chunk_resend' })) copiesOf(copies, receiver).chunkResend += n;
+    for (const [receiver, n] of sumBy(samples, 'fanin_worker_copies_total', 'receiver', { result: 'unique' }))
+      copiesOf(copies, receiver).unique += n;
+    for (const [receiver, n] of sumBy(samples, 'fanin_worker_copies_total', 'receiver', { result: 'repeat' }))
+      copiesOf(copies, receiver).repeat += n;
+    for (const [receiver, n] of sumBy(samples, 'fanin_worker_copies_total', 'receiver', { result: 'duplicate' }))
+      copiesOf(copies, receiver).duplicate += n;
+    for (const [receiver, n] of sumBy(samples, 'fanin_worker_copies_total', 'receiver', { result: 'chunk_resend' }))
+      copiesOf(copies, receiver).chunkResend += n;
     uniquePublished += sumOf(samples, 'fanin_worker_unique_events_published_total');
     written += sumOf(samples, 'fanin_uploader_events_written_total');
     const worker = samples.find((s) => s.name === 'fanin_worker_holding');
     if (worker) {
       const id = worker.labels[INSTANCE] ?? scrape.url;
       workers.push({
-        id, holding: worker.value === 1,
+        id,
+        holding: worker.value === 1,
         redisUp: sumOf(samples, 'fanin_worker_redis_up') === 1,
         decided: sumOf(samples, 'fanin_worker_copies_total'),
       });
@@ -66,14 +87,23 @@ export function fleetTotals(scrapes: readonly TargetScrape[], namespace: string,
   }
   workers.sort((a, b) => a.id.localeCompare(b.id));
   return {
-    atMs, received, copies, uniquePublished, written, workers, queues,
+    atMs,
+    received,
+    copies,
+    uniquePublished,
+    written,
+    workers,
+    queues,
     targets: scrapes.map((s) => ({ url: s.url, up: s.samples !== null, ...(s.error ? { error: s.error } : {}) })),
   };
 }
 
 function copiesOf(map: Map<string, CopyCounts>, receiver: string): CopyCounts {
   let c = map.get(receiver);
-  if (!c) { c = { unique: 0, repeat: 0, duplicate: 0, chunkResend: 0 }; map.set(receiver, c); }
+  if (!c) {
+    c = { unique: 0, repeat: 0, duplicate: 0, chunkResend: 0 };
+    map.set(receiver, c);
+  }
   return c;
 }
 
@@ -100,7 +130,12 @@ function queueDepths(samples: readonly Sample[], namespace: string): QueueDepth[
 /** The pipeline's order: new (and its shards, by number), then the sinks, then dead. */
 function queueOrder(namespace: string): (a: string, b: string) => number {
   const newQueue = `${namespace}.new`;
-  const shardOf = (q: string) => (q === newQueue ? 0 : /^\d+$/.test(q.slice(newQueue.length + 1)) && q.startsWith(`${newQueue}.`) ? Number(q.slice(newQueue.length + 1)) : null);
+  const shardOf = (q: string) =>
+    q === newQueue
+      ? 0
+      : /^\d+$/.test(q.slice(newQueue.length + 1)) && q.startsWith(`${newQueue}.`)
+        ? Number(q.slice(newQueue.length + 1))
+        : null;
   const rank = (q: string) => (shardOf(q) !== null ? 0 : q === `${namespace}.dead` ? 2 : 1);
   return (a, b) => rank(a) - rank(b) || (shardOf(a) ?? 0) - (shardOf(b) ?? 0) || a.localeCompare(b);
 }
@@ -128,9 +163,16 @@ export interface TopView {
   readonly targets: FleetTotals['targets'];
   readonly receivers: readonly ReceiverRow[];
   readonly fleet: {
-    readonly received: number; readonly unique: number; readonly repeat: number; readonly duplicate: number; readonly written: number;
-    readonly receivedRate: number | null; readonly uniqueRate: number | null; readonly repeatRate: number | null;
-    readonly duplicateRate: number | null; readonly writtenRate: number | null;
+    readonly received: number;
+    readonly unique: number;
+    readonly repeat: number;
+    readonly duplicate: number;
+    readonly written: number;
+    readonly receivedRate: number | null;
+    readonly uniqueRate: number | null;
+    readonly repeatRate: number | null;
+    readonly duplicateRate: number | null;
+    readonly writtenRate: number | null;
   };
   readonly workers: readonly (WorkerState & { readonly decidedRate: number | null })[];
   readonly queues: readonly QueueDepth[] | null;
@@ -164,7 +206,10 @@ export function computeView(previous: FleetTotals | null, current: FleetTotals):
     const deliveredDelta = previous ? increase(firstOf(p) + (p?.duplicate ?? 0), delivered) : 0;
     const received = current.received.get(id);
     return {
-      id, received: received ?? null, first, duplicate,
+      id,
+      received: received ?? null,
+      first,
+      duplicate,
       coverageTotal: fleetUnique > 0 ? delivered / fleetUnique : null,
       ingestRate: received === undefined ? null : rate(previous?.received.get(id), received),
       firstRate: previous ? rate(firstOf(p), first) : null,
@@ -172,12 +217,23 @@ export function computeView(previous: FleetTotals | null, current: FleetTotals):
       coverage: previous && fleetUniqueDelta > 0 ? deliveredDelta / fleetUniqueDelta : null,
     };
   });
-  const workers = current.workers.map((w) => ({ ...w, decidedRate: rate(previous?.workers.find((x) => x.id === w.id)?.decided, w.decided) }));
+  const workers = current.workers.map((w) => ({
+    ...w,
+    decidedRate: rate(previous?.workers.find((x) => x.id === w.id)?.decided, w.decided),
+  }));
   return {
-    time: new Date(current.atMs).toISOString(), intervalSeconds: seconds, targets: current.targets, receivers, workers, queues: current.queues,
+    time: new Date(current.atMs).toISOString(),
+    intervalSeconds: seconds,
+    targets: current.targets,
+    receivers,
+    workers,
+    queues: current.queues,
     fleet: {
-      received: sumMap(current.received), unique: uniqueOf(current.copies), repeat: repeatOf(current.copies),
-      duplicate: duplicateOf(current.copies), written: current.written,
+      received: sumMap(current.received),
+      unique: uniqueOf(current.copies),
+      repeat: repeatOf(current.copies),
+      duplicate: duplicateOf(current.copies),
+      written: current.written,
       receivedRate: previous ? rate(sumMap(previous.received), sumMap(current.received)) : null,
       uniqueRate: previous ? rate(uniqueOf(previous.copies), uniqueOf(current.copies)) : null,
       repeatRate: previous ? rate(repeatOf(previous.copies), repeatOf(current.copies)) : null,
@@ -202,19 +258,37 @@ export function renderView(view: TopView, namespace: string): string {
   ];
   if (view.receivers.length === 0) lines.push('(no receiver has reported yet)');
   for (const r of view.receivers) {
-    lines.push(`${r.id.padEnd(10)}${num(r.ingestRate).padStart(11)}${num(r.firstRate).padStart(11)}${num(r.duplicateRate).padStart(11)}`
-      + `${pct(r.coverage).padStart(10)}${pct(r.coverageTotal).padStart(13)}${count(r.received).padStart(12)}${count(r.first).padStart(10)}${count(r.duplicate).padStart(10)}`);
+    lines.push(
+      `${r.id.padEnd(10)}${num(r.ingestRate).padStart(11)}${num(r.firstRate).padStart(11)}${num(r.duplicateRate).padStart(11)}` +
+        `${pct(r.coverage).padStart(10)}${pct(r.coverageTotal).padStart(13)}${count(r.received).padStart(12)}${count(r.first).padStart(10)}${count(r.duplicate).padStart(10)}`,
+    );
   }
   const f = view.fleet;
-  lines.push('', `FLEET     copies in/s ${num(f.receivedRate)}   unique/s ${num(f.uniqueRate)}   duplicates/s ${num(f.duplicateRate)}`
-    + `   repeats/s ${num(f.repeatRate)}   written/s ${num(f.writtenRate)}`);
-  lines.push(`          totals: copies in ${count(f.received)}   unique ${count(f.unique)}   duplicates ${count(f.duplicate)}   repeats ${count(f.repeat)}   written ${count(f.written)}`);
-  const workers = view.workers.map((w) => `${w.id} ${num(w.decidedRate)}/s${w.holding ? (w.redisUp ? ' HOLDING' : ' HOLDING (redis down)') : ''}`);
+  lines.push(
+    '',
+    `FLEET     copies in/s ${num(f.receivedRate)}   unique/s ${num(f.uniqueRate)}   duplicates/s ${num(f.duplicateRate)}` +
+      `   repeats/s ${num(f.repeatRate)}   written/s ${num(f.writtenRate)}`,
+  );
+  lines.push(
+    `          totals: copies in ${count(f.received)}   unique ${count(f.unique)}   duplicates ${count(f.duplicate)}   repeats ${count(f.repeat)}   written ${count(f.written)}`,
+  );
+  const workers = view.workers.map(
+    (w) => `${w.id} ${num(w.decidedRate)}/s${w.holding ? (w.redisUp ? ' HOLDING' : ' HOLDING (redis down)') : ''}`,
+  );
   lines.push(`WORKERS   ${view.workers.length} up${workers.length > 0 ? `: ${workers.join('   ')}` : ''}`);
-  if (view.queues === null) lines.push('QUEUES    - (RabbitMQ\'s Prometheus endpoint did not answer: rabbitmq-plugins enable rabbitmq_prometheus)');
+  if (view.queues === null)
+    lines.push(
+      "QUEUES    - (RabbitMQ's Prometheus endpoint did not answer: rabbitmq-plugins enable rabbitmq_prometheus)",
+    );
   else if (view.queues.length === 0) lines.push('QUEUES    (none in this namespace yet)');
-  else view.queues.forEach((q, i) => lines.push(`${i === 0 ? 'QUEUES    ' : ' '.repeat(10)}${q.name} ready ${count(q.ready)} unacked ${count(q.unacked)}`));
+  else
+    view.queues.forEach((q, i) =>
+      lines.push(
+        `${i === 0 ? 'QUEUES    ' : ' '.repeat(10)}${q.name} ready ${count(q.ready)} unacked ${count(q.unacked)}`,
+      ),
+    );
   const down = view.targets.filter((t) => !t.up);
-  if (down.length > 0) lines.push(`DOWN      ${down.map((t) => `${t.url}${t.error ? ` (${t.error})` : ''}`).join('   ')}`);
+  if (down.length > 0)
+    lines.push(`DOWN      ${down.map((t) => `${t.url}${t.error ? ` (${t.error})` : ''}`).join('   ')}`);
   return lines.join('\n') + '\n';
 }

@@ -24,17 +24,43 @@ export function targetUrl(target: string): string {
 }
 
 export function parseTopArgs(argv: readonly string[]): TopOptions & { once: boolean; json: boolean } {
-  const values = parseCommandArgs('top', argv) as { targets?: string; 'port-offset'?: string; rabbitmq?: string; interval?: string; once?: boolean; json?: boolean; config?: string };
-  const offset = integerOption('port-offset', values['port-offset'], 0, 0, 65535 - Math.max(...LOCAL_FLEET_METRICS_PORTS), 'top');
+  const values = parseCommandArgs('top', argv) as {
+    targets?: string;
+    'port-offset'?: string;
+    rabbitmq?: string;
+    interval?: string;
+    once?: boolean;
+    json?: boolean;
+    config?: string;
+  };
+  const offset = integerOption(
+    'port-offset',
+    values['port-offset'],
+    0,
+    0,
+    65535 - Math.max(...LOCAL_FLEET_METRICS_PORTS),
+    'top',
+  );
   const intervalMs = integerOption('interval', values.interval, 1000, 100, 60_000, 'top');
-  const targets = values.targets !== undefined
-    ? values.targets.split(',').map((t) => t.trim()).filter(Boolean)
-    : LOCAL_FLEET_METRICS_PORTS.map((p) => `127.0.0.1:${p + offset}`);
+  const targets =
+    values.targets !== undefined
+      ? values.targets
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean)
+      : LOCAL_FLEET_METRICS_PORTS.map((p) => `127.0.0.1:${p + offset}`);
   if (targets.length === 0) throw new UsageError('--targets: give host:port[,host:port…] or URLs', 'top');
-  const rabbitmq = values.rabbitmq === 'none' ? null : values.rabbitmq ?? DEFAULT_RABBITMQ_METRICS;
+  const rabbitmq = values.rabbitmq === 'none' ? null : (values.rabbitmq ?? DEFAULT_RABBITMQ_METRICS);
   if (values.json && !values.once) throw new UsageError('--json: only with --once', 'top');
   const namespace = loadConfig({ file: values.config }).namespace;
-  return { targets: targets.map(targetUrl), rabbitmq, namespace, intervalMs, once: values.once ?? false, json: values.json ?? false };
+  return {
+    targets: targets.map(targetUrl),
+    rabbitmq,
+    namespace,
+    intervalMs,
+    once: values.once ?? false,
+    json: values.json ?? false,
+  };
 }
 
 async function scrape(url: string, timeoutMs: number): Promise<TargetScrape> {
@@ -69,7 +95,11 @@ export async function runTop(argv: readonly string[]): Promise<number> {
     const first = await scrapeFleet(options);
     await sleep(options.intervalMs);
     const view = computeView(first, await scrapeFleet(options));
-    out.write(options.json ? JSON.stringify({ namespace: options.namespace, ...view }, null, 2) + '\n' : renderView(view, options.namespace));
+    out.write(
+      options.json
+        ? JSON.stringify({ namespace: options.namespace, ...view }, null, 2) + '\n'
+        : renderView(view, options.namespace),
+    );
     return view.targets.some((t) => t.up) ? 0 : 1;
   }
   return live(options);
@@ -81,10 +111,20 @@ async function live(options: TopOptions): Promise<number> {
   const stdin = process.stdin;
   let quit = false;
   let wake: (() => void) | null = null;
-  const stop = () => { quit = true; wake?.(); };
-  const onKey = (key: Buffer) => { const k = key.toString(); if (k === 'q' || k === 'Q' || k === '\u0003') stop(); };
+  const stop = () => {
+    quit = true;
+    wake?.();
+  };
+  const onKey = (key: Buffer) => {
+    const k = key.toString();
+    if (k === 'q' || k === 'Q' || k === '\u0003') stop();
+  };
   const tty = stdin.isTTY;
-  if (tty) { stdin.setRawMode(true); stdin.resume(); stdin.on('data', onKey); }
+  if (tty) {
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.on('data', onKey);
+  }
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   if (out.isTTY) out.write('\x1b[?1049h\x1b[?25l');
@@ -98,12 +138,22 @@ async function live(options: TopOptions): Promise<number> {
       out.write(out.isTTY ? `\x1b[H\x1b[2J${frame}` : `${frame}\n`);
       previous = current;
       const wait = Math.max(0, options.intervalMs - (Date.now() - started));
-      await new Promise<void>((r) => { const t = setTimeout(r, wait); wake = () => { clearTimeout(t); r(); }; });
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, wait);
+        wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
       wake = null;
     }
   } finally {
     if (out.isTTY) out.write('\x1b[?25h\x1b[?1049l');
-    if (tty) { stdin.off('data', onKey); stdin.setRawMode(false); stdin.pause(); }
+    if (tty) {
+      stdin.off('data', onKey);
+      stdin.setRawMode(false);
+      stdin.pause();
+    }
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }

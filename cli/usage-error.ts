@@ -2,7 +2,10 @@
 export class UsageError extends Error {
   override readonly name = 'UsageError';
   readonly code = 'USAGE_INVALID';
-  constructor(message: string, readonly command: string | null = null) {
+  constructor(
+    message: string,
+    readonly command: string | null = null,
+  ) {
     super(message);
   }
 }

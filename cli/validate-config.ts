@@ -26,29 +26,51 @@ export interface Validation {
 export function validateConfiguration(config: Config): Validation {
   const problems: string[] = [];
   const check = (run: () => void) => {
-    try { run(); } catch (err) {
-      if (err instanceof ConfigError) problems.push(...err.problems); else throw err;
+    try {
+      run();
+    } catch (err) {
+      if (err instanceof ConfigError) problems.push(...err.problems);
+      else throw err;
     }
   };
   check(() => {
     if (config.syslogTlsPort > 0 && config.tlsCertFile !== '') {
-      loadTlsCredentials({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaFile, requireClientCert: config.tlsRequireClientCert });
+      loadTlsCredentials({
+        certFile: config.tlsCertFile,
+        keyFile: config.tlsKeyFile,
+        caFile: config.tlsCaFile,
+        requireClientCert: config.tlsRequireClientCert,
+      });
     }
   });
-  check(() => { if (config.forwardPort > 0) forwardServerOptions(config); });
-  check(() => { if (config.httpPort > 0) httpInputOptions(config); });
-  check(() => { if (config.relpPort > 0) relpInputOptions(config); });
+  check(() => {
+    if (config.forwardPort > 0) forwardServerOptions(config);
+  });
+  check(() => {
+    if (config.httpPort > 0) httpInputOptions(config);
+  });
+  check(() => {
+    if (config.relpPort > 0) relpInputOptions(config);
+  });
   // Sink by sink, so a definition that cannot be resolved does not hide what is wrong with the others' options.
   const plans: SinkPlan[] = [];
   // Each alone (the unrouted sink's checks need every plan: they run once below).
-  for (const name of config.sinks) check(() => { plans.push(...resolveSinkPlans({ ...config, sinks: [name], unroutedSink: '' })); });
+  for (const name of config.sinks)
+    check(() => {
+      plans.push(...resolveSinkPlans({ ...config, sinks: [name], unroutedSink: '' }));
+    });
   problems.push(...unroutedSinkProblems(config, plans));
-  check(() => { sinkBuilders(plans, config.uploaderId, new Registry(), pino({ level: 'silent' })); });
+  check(() => {
+    sinkBuilders(plans, config.uploaderId, new Registry(), pino({ level: 'silent' }));
+  });
   const notes: string[] = [];
   const unused = unusedSinkDefinitions(config);
-  if (unused.length > 0) notes.push(`sinkDefinitions not listed in sinks (they get no queue and receive nothing): ${unused.join(', ')}`);
+  if (unused.length > 0)
+    notes.push(`sinkDefinitions not listed in sinks (they get no queue and receive nothing): ${unused.join(', ')}`);
   if (config.syslogTlsPort > 0 && config.tlsCertFile === '') {
-    notes.push(`receiver.syslogTlsPort ${config.syslogTlsPort} is set but receiver.tlsCertFile is not: the receiver starts without syslog TLS`);
+    notes.push(
+      `receiver.syslogTlsPort ${config.syslogTlsPort} is set but receiver.tlsCertFile is not: the receiver starts without syslog TLS`,
+    );
   }
   return { problems: [...new Set(problems)], notes, summary: summarise(config, plans) };
 }
@@ -61,7 +83,9 @@ function summarise(config: Config, plans: readonly SinkPlan[]): string {
     config.httpPort > 0 ? `http${config.httpTls ? 's' : ''} ${config.httpPort}` : null,
     config.relpPort > 0 ? `relp${config.relpTls ? ' tls' : ''} ${config.relpPort}` : null,
   ].filter((x) => x !== null);
-  const sinks = plans.map((p) => p.name === p.type ? p.name : `${p.name} (${p.type})`);
-  return `namespace "${config.namespace}": receiver ${config.receiverId} (${inputs.join(', ') || 'no inputs'} on ${config.listenHost}), `
-    + `worker ${config.workerId}, uploader ${config.uploaderId} -> ${sinks.join(', ')}`;
+  const sinks = plans.map((p) => (p.name === p.type ? p.name : `${p.name} (${p.type})`));
+  return (
+    `namespace "${config.namespace}": receiver ${config.receiverId} (${inputs.join(', ') || 'no inputs'} on ${config.listenHost}), ` +
+    `worker ${config.workerId}, uploader ${config.uploaderId} -> ${sinks.join(', ')}`
+  );
 }

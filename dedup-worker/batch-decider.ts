@@ -1,6 +1,13 @@
 import type { ConfirmPublisher } from '../shared/amqp/confirm-publisher.js';
 import type { Delivery } from '../shared/amqp/queue-consumer.js';
-import { BatchDecodeError, decodeNewEventBatch, encodeProcessedBatch, newBatchId, type NewEventBatch, type ProcessedBatch } from '../shared/batch-codec.js';
+import {
+  BatchDecodeError,
+  decodeNewEventBatch,
+  encodeProcessedBatch,
+  newBatchId,
+  type NewEventBatch,
+  type ProcessedBatch,
+} from '../shared/batch-codec.js';
 import type { Logger } from '../shared/logger.js';
 import type { PartitionDecision } from './batch-decision.js';
 import { selectUnique, type UniqueSelection } from './batch-decision.js';
@@ -50,7 +57,10 @@ type PublishedEvents = Pick<ProcessedBatch, 'ids' | 'bodies' | 'routes'>;
 export class BatchDecider {
   private inflight = 0;
 
-  constructor(private readonly o: BatchDeciderOptions, private readonly d: BatchDeciderDeps) {}
+  constructor(
+    private readonly o: BatchDeciderOptions,
+    private readonly d: BatchDeciderDeps,
+  ) {}
 
   /** The queue consumer's handler. */
   readonly handle = async (delivery: Delivery): Promise<void> => {
@@ -87,7 +97,10 @@ export class BatchDecider {
         await this.publishPassThrough(delivery, batch);
         return;
       }
-      log.warn({ err: (err as Error).message, batch: newBatchId(batch) }, 'dedup script failed; batch returned to the queue');
+      log.warn(
+        { err: (err as Error).message, batch: newBatchId(batch) },
+        'dedup script failed; batch returned to the queue',
+      );
       delivery.requeue();
       this.d.onRedisFailed('redis unavailable');
       return;
@@ -102,9 +115,13 @@ export class BatchDecider {
     }
     if (!selection.alreadyPublished) {
       // Losing this mark only means a redelivery republishes the same ids; never worth holding the ack for.
-      await store.markPublished(batch, decisions).catch((err: Error) => log.warn({ err: err.message }, 'could not mark batch published'));
+      await store
+        .markPublished(batch, decisions)
+        .catch((err: Error) => log.warn({ err: err.message }, 'could not mark batch published'));
     }
-    metrics.batchesProcessed.inc({ result: selection.alreadyPublished ? 'already_published' : selection.reused ? 'redelivered' : 'processed' });
+    metrics.batchesProcessed.inc({
+      result: selection.alreadyPublished ? 'already_published' : selection.reused ? 'redelivered' : 'processed',
+    });
     delivery.ack();
   }
 
@@ -113,27 +130,41 @@ export class BatchDecider {
     const { ids } = events;
     if (!(await this.publishUntilConfirmed(delivery, batch, events))) return;
     this.d.metrics.passThroughEvents.inc(ids.length);
-    this.d.log.warn({ batch: newBatchId(batch), events: ids.length }, 'redis unavailable: batch passed through undeduplicated (dedup: skipped)');
+    this.d.log.warn(
+      { batch: newBatchId(batch), events: ids.length },
+      'redis unavailable: batch passed through undeduplicated (dedup: skipped)',
+    );
     delivery.ack();
   }
 
   /** True once confirmed; false when the delivery was returned to the queue instead (see the class comment). */
-  private async publishUntilConfirmed(delivery: Delivery, batch: NewEventBatch, events: PublishedEvents): Promise<boolean> {
+  private async publishUntilConfirmed(
+    delivery: Delivery,
+    batch: NewEventBatch,
+    events: PublishedEvents,
+  ): Promise<boolean> {
     const { metrics, log, publisher } = this.d;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.publish(batch, events);
-        if (attempt > 1) log.info({ batch: newBatchId(batch), attempts: attempt }, 'processed batch confirmed after retries');
+        if (attempt > 1)
+          log.info({ batch: newBatchId(batch), attempts: attempt }, 'processed batch confirmed after retries');
         return true;
       } catch (err) {
         metrics.publishFailures.inc();
         if (!delivery.live || !publisher.ready) {
-          log.warn({ err: (err as Error).message, batch: newBatchId(batch), attempts: attempt }, 'processed batch not confirmed; batch returned to the queue');
+          log.warn(
+            { err: (err as Error).message, batch: newBatchId(batch), attempts: attempt },
+            'processed batch not confirmed; batch returned to the queue',
+          );
           delivery.requeue();
           return false;
         }
         if (attempt === 1 || attempt % PUBLISH_RETRY_LOG_EVERY === 0) {
-          log.warn({ err: (err as Error).message, batch: newBatchId(batch), attempts: attempt }, 'processed batch not confirmed; publishing it again after a backoff, the batch stays unacknowledged');
+          log.warn(
+            { err: (err as Error).message, batch: newBatchId(batch), attempts: attempt },
+            'processed batch not confirmed; publishing it again after a backoff, the batch stays unacknowledged',
+          );
         }
         await new Promise((r) => setTimeout(r, backoffDelayMs(attempt, PUBLISH_RETRY_BACKOFF)));
       }
@@ -142,6 +173,10 @@ export class BatchDecider {
 
   private publish(batch: NewEventBatch, { ids, bodies, routes }: PublishedEvents): Promise<void> {
     const sourceBatchId = newBatchId(batch);
-    return this.d.publisher.publish(this.o.processedExchange, encodeProcessedBatch({ sourceBatchId, ids, bodies, routes }), { messageId: sourceBatchId });
+    return this.d.publisher.publish(
+      this.o.processedExchange,
+      encodeProcessedBatch({ sourceBatchId, ids, bodies, routes }),
+      { messageId: sourceBatchId },
+    );
   }
 }

@@ -45,7 +45,10 @@ export interface UniqueSelection {
 /** The unique events of a batch, in batch order, with their stable ids; bodies and route keys are passed on undecoded. */
 export function selectUnique(batch: NewEventBatch, decisions: readonly PartitionDecision[]): UniqueSelection {
   const occurrenceAt = new Array<number>(batch.bodies.length).fill(0);
-  for (const d of decisions) d.indices.forEach((index, j) => { occurrenceAt[index] = d.occurrences[j]!; });
+  for (const d of decisions)
+    d.indices.forEach((index, j) => {
+      occurrenceAt[index] = d.occurrences[j]!;
+    });
   const ids: string[] = [];
   const bodies: Uint8Array[] = [];
   const occurrences: number[] = [];
@@ -53,13 +56,27 @@ export function selectUnique(batch: NewEventBatch, decisions: readonly Partition
   for (let i = 0; i < occurrenceAt.length; i++) {
     const n = occurrenceAt[i]!;
     // A replicated event keeps its original id in every fleet (docs/replication.md).
-    if (n > 0) { ids.push(batch.origins?.[i] ?? eventIdOfHex(keyHexAt(batch, i), n)); bodies.push(batch.bodies[i]!); occurrences.push(n); kept.push(i); }
+    if (n > 0) {
+      ids.push(batch.origins?.[i] ?? eventIdOfHex(keyHexAt(batch, i), n));
+      bodies.push(batch.bodies[i]!);
+      occurrences.push(n);
+      kept.push(i);
+    }
   }
-  const routes = batch.routes === undefined ? undefined
-    : kept.length === batch.bodies.length ? batch.routes : selectRoutes(batch.routes, kept);
+  const routes =
+    batch.routes === undefined
+      ? undefined
+      : kept.length === batch.bodies.length
+        ? batch.routes
+        : selectRoutes(batch.routes, kept);
   const chunkResends = decisions.reduce((sum, d) => sum + d.chunkResends, 0);
   return {
-    ids, bodies, occurrences, routes, duplicates: batch.bodies.length - ids.length - chunkResends, chunkResends,
+    ids,
+    bodies,
+    occurrences,
+    routes,
+    duplicates: batch.bodies.length - ids.length - chunkResends,
+    chunkResends,
     alreadyPublished: decisions.length > 0 && decisions.every((d) => d.published),
     reused: decisions.some((d) => d.reused),
   };

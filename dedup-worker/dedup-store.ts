@@ -5,7 +5,14 @@ import type { NewEventBatch } from '../shared/batch-codec.js';
 import { keyHexAt, newBatchId } from '../shared/batch-codec.js';
 import { parseOccurrences, type PartitionDecision } from './batch-decision.js';
 import { hashSlot } from './hash-slot.js';
-import { batchRecordKeyName, chunkIndexOfEvents, chunkKeyName, dedupKeyNameOfHex, groupByPartition, replicaKeyNameOfHex } from './partitioning.js';
+import {
+  batchRecordKeyName,
+  chunkIndexOfEvents,
+  chunkKeyName,
+  dedupKeyNameOfHex,
+  groupByPartition,
+  replicaKeyNameOfHex,
+} from './partitioning.js';
 
 // Read from next to the compiled module: the build copies the .lua files into dist/ (and the image).
 const DEDUP_BATCH_LUA = readFileSync(new URL('./lua/dedup-batch.lua', import.meta.url), 'utf8');
@@ -39,7 +46,10 @@ export class ReplicationWaitError extends Error {
 export class DedupStore {
   private readonly redis: RedisClient & DedupCommands;
 
-  constructor(redis: RedisClient, private readonly options: DedupStoreOptions) {
+  constructor(
+    redis: RedisClient,
+    private readonly options: DedupStoreOptions,
+  ) {
     redis.defineCommand('dedupBatch', { lua: DEDUP_BATCH_LUA });
     this.redis = redis as RedisClient & DedupCommands;
   }
@@ -52,30 +62,48 @@ export class DedupStore {
     const chunkOf = batch.chunks && batch.chunks.length > 0 ? chunkIndexOfEvents(batch) : null;
     const calls = [...groupByPartition(batch, this.options.partitions)].map(async ([partition, indices]) => {
       const origins = batch.origins ?? null;
-      const keys = [batchRecordKeyName(namespace, partition, batchId), ...indices.map((i) => (origins?.[i] != null
-        ? replicaKeyNameOfHex(namespace, partition, keyHexAt(batch, i))
-        : dedupKeyNameOfHex(namespace, partition, keyHexAt(batch, i))))];
+      const keys = [
+        batchRecordKeyName(namespace, partition, batchId),
+        ...indices.map((i) =>
+          origins?.[i] != null
+            ? replicaKeyNameOfHex(namespace, partition, keyHexAt(batch, i))
+            : dedupKeyNameOfHex(namespace, partition, keyHexAt(batch, i)),
+        ),
+      ];
       // One character per event of this partition, "1" for a replicated event (first arrival wins), "0" otherwise.
       const replicaFlags = origins === null ? '' : indices.map((i) => (origins[i] != null ? '1' : '0')).join('');
       // The chunks with events in this partition, each once, and per event its 1-based slot among them (0: none).
       const slotOfChunk = new Map<number, number>();
-      const slots = chunkOf === null ? [] : indices.map((i) => {
-        const ci = chunkOf[i]!;
-        if (ci < 0) return 0;
-        let slot = slotOfChunk.get(ci);
-        if (slot === undefined) {
-          slot = slotOfChunk.size + 1;
-          slotOfChunk.set(ci, slot);
-          keys.push(chunkKeyName(namespace, partition, batch.receiverId, batch.chunks![ci]!.id));
-        }
-        return slot;
-      });
+      const slots =
+        chunkOf === null
+          ? []
+          : indices.map((i) => {
+              const ci = chunkOf[i]!;
+              if (ci < 0) return 0;
+              let slot = slotOfChunk.get(ci);
+              if (slot === undefined) {
+                slot = slotOfChunk.size + 1;
+                slotOfChunk.set(ci, slot);
+                keys.push(chunkKeyName(namespace, partition, batch.receiverId, batch.chunks![ci]!.id));
+              }
+              return slot;
+            });
       const chunkArgs = [slotOfChunk.size, slots.join(','), replicaFlags];
       const [reused, encoded, published, chunkResends] = await this.redis.dedupBatch(
-        keys.length, ...keys, batch.receiverId, windowMs, recordTtlMs, batchId, ...chunkArgs,
+        keys.length,
+        ...keys,
+        batch.receiverId,
+        windowMs,
+        recordTtlMs,
+        batchId,
+        ...chunkArgs,
       );
       return {
-        partition, indices, occurrences: parseOccurrences(encoded, indices.length), reused: reused === 1, published: published === 1,
+        partition,
+        indices,
+        occurrences: parseOccurrences(encoded, indices.length),
+        reused: reused === 1,
+        published: published === 1,
         chunkResends: Number(chunkResends ?? 0),
       };
     });
@@ -93,28 +121,40 @@ export class DedupStore {
     const wanted = this.options.waitReplicas ?? 0;
     const timeoutMs = this.options.waitTimeoutMs ?? 2000;
     const nodes = this.redis instanceof Cluster ? this.nodesOf(this.redis, partitions) : [this.redis];
-    await Promise.all(nodes.map(async (node) => {
-      const acked = Number(await node.call('WAIT', wanted, timeoutMs));
-      if (acked < wanted) throw new ReplicationWaitError(`WAIT: ${acked} of ${wanted} replicas acknowledged within ${timeoutMs} ms`);
-    }));
+    await Promise.all(
+      nodes.map(async (node) => {
+        const acked = Number(await node.call('WAIT', wanted, timeoutMs));
+        if (acked < wanted)
+          throw new ReplicationWaitError(`WAIT: ${acked} of ${wanted} replicas acknowledged within ${timeoutMs} ms`);
+      }),
+    );
   }
 
   private nodesOf(cluster: Cluster, partitions: readonly number[]): Redis[] {
     const keys = new Set(partitions.map((p) => cluster.slots[hashSlot(`{p${p}}`)]?.[0]));
     const nodes = cluster.nodes('master').filter((n) => keys.has(`${n.options.host}:${n.options.port}`));
-    if (nodes.length < keys.size) throw new ReplicationWaitError('WAIT: the slot map names a master ioredis has no connection to (a failover under way)');
+    if (nodes.length < keys.size)
+      throw new ReplicationWaitError(
+        'WAIT: the slot map names a master ioredis has no connection to (a failover under way)',
+      );
     return nodes;
   }
 
   /** A small write in every partition: succeeds only once every shard holding a partition accepts writes again. */
   async probe(workerId: string): Promise<void> {
     const { namespace, partitions } = this.options;
-    await Promise.all(Array.from({ length: partitions }, (_, p) => this.redis.set(`${namespace}:{p${p}}:probe:${workerId}`, '1', 'PX', 10_000)));
+    await Promise.all(
+      Array.from({ length: partitions }, (_, p) =>
+        this.redis.set(`${namespace}:{p${p}}:probe:${workerId}`, '1', 'PX', 10_000),
+      ),
+    );
   }
 
   /** After the publisher confirm: a later redelivery of this batch needs to publish nothing. */
   async markPublished(batch: NewEventBatch, decisions: readonly PartitionDecision[]): Promise<void> {
     const batchId = newBatchId(batch);
-    await Promise.all(decisions.map((d) => this.redis.hset(batchRecordKeyName(this.options.namespace, d.partition, batchId), 'p', '1')));
+    await Promise.all(
+      decisions.map((d) => this.redis.hset(batchRecordKeyName(this.options.namespace, d.partition, batchId), 'p', '1')),
+    );
   }
 }

@@ -50,7 +50,8 @@ export function groupByPartition(batch: NewEventBatch, partitions: number): Map<
   for (let i = 0; i < batch.bodies.length; i++) {
     const p = partitionOf(keyAt(batch, i), partitions);
     const group = groups.get(p);
-    if (group) group.push(i); else groups.set(p, [i]);
+    if (group) group.push(i);
+    else groups.set(p, [i]);
   }
   return groups;
 }

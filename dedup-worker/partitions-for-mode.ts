@@ -23,8 +23,8 @@ export function partitionsFor(mode: RedisMode, configured: number | 'auto'): num
 export function checkPartitionsFitMode(mode: RedisMode, partitions: number): void {
   if (mode === 'cluster' && partitions < CLUSTER_MIN_PARTITIONS) {
     throw new ConfigError([
-      `worker.dedupPartitions (FANIN_WORKER_DEDUP_PARTITIONS) is ${partitions} with a Redis Cluster (redis+cluster://): every dedup key of a `
-      + `partition lives in one hash slot, so ${partitions} partition(s) load at most ${partitions} shard(s); set it to 16 or more (a few per master)`,
+      `worker.dedupPartitions (FANIN_WORKER_DEDUP_PARTITIONS) is ${partitions} with a Redis Cluster (redis+cluster://): every dedup key of a ` +
+        `partition lives in one hash slot, so ${partitions} partition(s) load at most ${partitions} shard(s); set it to 16 or more (a few per master)`,
     ]);
   }
 }

@@ -15,9 +15,15 @@ export function passThroughBatch(batch: NewEventBatch): { ids: string[]; bodies:
   batch.bodies.forEach((body, i) => {
     ids.push(batch.origins?.[i] ?? eventId(keyAt(batch, i), 1));
     let envelope: unknown;
-    try { envelope = decodeBody(body); } catch { envelope = null; }
+    try {
+      envelope = decodeBody(body);
+    } catch {
+      envelope = null;
+    }
     // A body that does not decode is passed on untouched: the sink's reject path records it with the reason.
-    bodies.push(typeof envelope === 'object' && envelope !== null ? encodeBody({ ...envelope, dedup: 'skipped' }) : body);
+    bodies.push(
+      typeof envelope === 'object' && envelope !== null ? encodeBody({ ...envelope, dedup: 'skipped' }) : body,
+    );
   });
   return { ids, bodies, routes: batch.routes };
 }

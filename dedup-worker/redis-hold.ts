@@ -65,7 +65,9 @@ export class RedisHold extends EventEmitter<RedisHoldEvents> {
     this.timers = o.timers ?? realTimers;
   }
 
-  get holding(): boolean { return this.state === 'holding'; }
+  get holding(): boolean {
+    return this.state === 'holding';
+  }
 
   /** True when a batch could be decided now (pass-through: always, Redis or not). */
   get allowsConsuming(): boolean {
@@ -99,7 +101,10 @@ export class RedisHold extends EventEmitter<RedisHoldEvents> {
     if (this.state !== 'holding' || this.timer !== null || this.probing) return;
     this.attempt++;
     const delayMs = backoffDelayMs(this.attempt, this.o.backoff ?? REDIS_PROBE_BACKOFF, this.o.random);
-    this.timer = this.timers.setTimeout(() => { this.timer = null; void this.probeOnce(); }, delayMs);
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = null;
+      void this.probeOnce();
+    }, delayMs);
   }
 
   private async probeOnce(): Promise<void> {
@@ -115,7 +120,10 @@ export class RedisHold extends EventEmitter<RedisHoldEvents> {
       this.probing = false;
     }
     if (this.state !== 'holding') return; // ended by 'ready' or a drain while the probe ran
-    if (ok) { this.endHold(); return; }
+    if (ok) {
+      this.endHold();
+      return;
+    }
     const every = this.o.reviveAfterProbes ?? REVIVE_AFTER_PROBES;
     if (this.o.revive && this.attempt % every === 0) this.o.revive();
     this.scheduleProbe();

@@ -69,10 +69,21 @@ export class BatchPublisher extends EventEmitter<BatchPublisherEvents> {
   /** Called by the batcher with each sealed batch. */
   enqueue(sealed: SealedBatch): void {
     const encoded = encodeNewEventBatch({
-      receiverId: this.options.receiverId, bootId: this.options.bootId, seq: sealed.seq, keys: sealed.keys, bodies: sealed.bodies,
-      chunks: sealed.chunks, routes: sealed.routes, origins: sealed.origins,
+      receiverId: this.options.receiverId,
+      bootId: this.options.bootId,
+      seq: sealed.seq,
+      keys: sealed.keys,
+      bodies: sealed.bodies,
+      chunks: sealed.chunks,
+      routes: sealed.routes,
+      origins: sealed.origins,
     });
-    const held: HeldBatch = { seq: sealed.seq, events: sealed.bodies.length, encoded, messageId: `${this.options.receiverId}:${this.options.bootId}:${sealed.seq}` };
+    const held: HeldBatch = {
+      seq: sealed.seq,
+      events: sealed.bodies.length,
+      encoded,
+      messageId: `${this.options.receiverId}:${this.options.bootId}:${sealed.seq}`,
+    };
     if (this.spool && (this.spool.hasData || !this.brokerUsable) && this.toSpool(held)) {
       this.pump();
       return;
@@ -92,14 +103,24 @@ export class BatchPublisher extends EventEmitter<BatchPublisherEvents> {
   }
 
   /** False when memory holds as many batches as allowed: lossy inputs must drop (and count) instead of queuing. */
-  get canAccept(): boolean { return this.held < this.options.maxBuffered; }
+  get canAccept(): boolean {
+    return this.held < this.options.maxBuffered;
+  }
   /** Batches in memory (waiting or unconfirmed); spooled batches are on disk. */
-  get held(): number { return this.waiting.length + this.unconfirmed.size; }
-  get isPaused(): boolean { return this.paused; }
-  private get brokerUsable(): boolean { return this.publisher.ready && this.brokerUnblocked(); }
+  get held(): number {
+    return this.waiting.length + this.unconfirmed.size;
+  }
+  get isPaused(): boolean {
+    return this.paused;
+  }
+  private get brokerUsable(): boolean {
+    return this.publisher.ready && this.brokerUnblocked();
+  }
 
   /** The broker channel is usable again: replay the spool, then resend everything not confirmed, oldest first. */
-  resume(): void { this.pump(); }
+  resume(): void {
+    this.pump();
+  }
 
   /**
    * Waits until every held batch is confirmed, or the timeout passes; then writes what is left to the spool.
@@ -155,7 +176,9 @@ export class BatchPublisher extends EventEmitter<BatchPublisherEvents> {
     this.updatePressure();
   }
 
-  private get inFlight(): number { return this.unconfirmed.size + this.spoolInFlight; }
+  private get inFlight(): number {
+    return this.unconfirmed.size + this.spoolInFlight;
+  }
 
   /** Appends to the journal; false when it is full (the batch then stays in memory, bounded by maxBuffered). */
   private toSpool(batch: HeldBatch): boolean {
@@ -209,19 +232,21 @@ export class BatchPublisher extends EventEmitter<BatchPublisherEvents> {
   private publishOne(batch: HeldBatch): void {
     const started = process.hrtime.bigint();
     const route = this.options.route();
-    this.publisher.publish(route.exchange, batch.encoded, { messageId: batch.messageId, routingKey: route.routingKey }).then(
-      () => {
-        this.unconfirmed.delete(batch.seq);
-        this.confirmed(batch.encoded.byteLength, batch.events, started);
-        this.resolveWaiters(batch.seq);
-        this.pump();
-      },
-      (err: unknown) => {
-        this.unconfirmed.delete(batch.seq);
-        this.requeueInOrder(batch);
-        this.publishFailed(err, batch.messageId);
-      },
-    );
+    this.publisher
+      .publish(route.exchange, batch.encoded, { messageId: batch.messageId, routingKey: route.routingKey })
+      .then(
+        () => {
+          this.unconfirmed.delete(batch.seq);
+          this.confirmed(batch.encoded.byteLength, batch.events, started);
+          this.resolveWaiters(batch.seq);
+          this.pump();
+        },
+        (err: unknown) => {
+          this.unconfirmed.delete(batch.seq);
+          this.requeueInOrder(batch);
+          this.publishFailed(err, batch.messageId);
+        },
+      );
   }
 
   private confirmed(bytes: number, events: number, started: bigint): void {
@@ -239,7 +264,10 @@ export class BatchPublisher extends EventEmitter<BatchPublisherEvents> {
     // A refused publish on a live channel (nack, unroutable) is retried after a pause, not in a hot loop;
     // a lost channel is resumed by the reconnect.
     if (this.publisher.ready) {
-      this.retryTimer ??= setTimeout(() => { this.retryTimer = null; this.pump(); }, 500);
+      this.retryTimer ??= setTimeout(() => {
+        this.retryTimer = null;
+        this.pump();
+      }, 500);
       this.retryTimer.unref();
     } else {
       this.pump(); // spills to the spool while the broker is away
@@ -249,12 +277,16 @@ export class BatchPublisher extends EventEmitter<BatchPublisherEvents> {
 
   private resolveWaiters(seq: number): void {
     const waiters = this.confirmWaiters.get(seq);
-    if (waiters) { this.confirmWaiters.delete(seq); for (const w of waiters) w.resolve(); }
+    if (waiters) {
+      this.confirmWaiters.delete(seq);
+      for (const w of waiters) w.resolve();
+    }
   }
 
   private requeueInOrder(batch: HeldBatch): void {
     const at = this.waiting.findIndex((b) => b.seq > batch.seq);
-    if (at === -1) this.waiting.push(batch); else this.waiting.splice(at, 0, batch);
+    if (at === -1) this.waiting.push(batch);
+    else this.waiting.splice(at, 0, batch);
   }
 
   private updateSpoolMetrics(): void {

@@ -48,7 +48,10 @@ export class EventBatcher {
   /** Resolved when the open batch (sequence `nextSeq`) is sealed and handed on. */
   private sealWaiters: (() => void)[] = [];
 
-  constructor(private readonly limits: BatchLimits, private readonly onSealed: (batch: SealedBatch) => void) {
+  constructor(
+    private readonly limits: BatchLimits,
+    private readonly onSealed: (batch: SealedBatch) => void,
+  ) {
     this.keys = Buffer.allocUnsafe(limits.maxEvents * EVENT_KEY_BYTES);
     this.routes = new RouteTableBuilder(limits.maxEvents);
   }
@@ -88,8 +91,12 @@ export class EventBatcher {
     if (!fits(events.length, groupBytes)) {
       const seq = this.nextSeq++;
       this.onSealed({
-        seq, keys: Buffer.concat(events.map((e) => e.key)), bodies: events.map((e) => e.body), bytes: groupBytes,
-        chunks: [{ id: chunkId, first: 0, end: events.length }], routes: routesOf(events.map((e) => e.route)),
+        seq,
+        keys: Buffer.concat(events.map((e) => e.key)),
+        bodies: events.map((e) => e.body),
+        bytes: groupBytes,
+        chunks: [{ id: chunkId, first: 0, end: events.length }],
+        routes: routesOf(events.map((e) => e.route)),
         origins: events.some((e) => e.origin !== undefined) ? events.map((e) => e.origin ?? null) : null,
       });
       return seq;
@@ -124,10 +131,15 @@ export class EventBatcher {
     if (this.bodies.length > 0) this.seal();
   }
 
-  get pendingEvents(): number { return this.bodies.length; }
+  get pendingEvents(): number {
+    return this.bodies.length;
+  }
 
   private seal(): void {
-    if (this.timer !== null) { clearTimeout(this.timer); this.timer = null; }
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     if (this.bodies.length === 0) return;
     const batch: SealedBatch = {
       seq: this.nextSeq++,

@@ -22,7 +22,8 @@ export const HTTP_MAX_DEPTH = FORWARD_MAX_DEPTH;
 export function parseHttpBody(contentType: string | undefined, body: Buffer): HttpRecord[] {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/x-www-form-urlencoded') return parseForm(body);
-  if (type === 'application/msgpack' || type === 'application/x-msgpack') return toRecords(decodeMsgpackBody(body), 'msgpack body');
+  if (type === 'application/msgpack' || type === 'application/x-msgpack')
+    return toRecords(decodeMsgpackBody(body), 'msgpack body');
   if (type === 'application/x-ndjson' || type === 'application/jsonlines') return parseNdjson(body.toString('utf8'));
   return toRecords(parseJson(body.toString('utf8'), 'JSON body'), 'JSON body');
 }
@@ -64,11 +65,18 @@ function percentDecode(bytes: Buffer): Buffer {
   let n = 0;
   for (let i = 0; i < bytes.length; i++) {
     const c = bytes[i]!;
-    if (c === 0x2b) { out[n++] = 0x20; continue; }
+    if (c === 0x2b) {
+      out[n++] = 0x20;
+      continue;
+    }
     if (c === 0x25 && i + 2 < bytes.length) {
       const hi = hexValue(bytes[i + 1]!);
       const lo = hexValue(bytes[i + 2]!);
-      if (hi >= 0 && lo >= 0) { out[n++] = (hi << 4) | lo; i += 2; continue; }
+      if (hi >= 0 && lo >= 0) {
+        out[n++] = (hi << 4) | lo;
+        i += 2;
+        continue;
+      }
     }
     out[n++] = c;
   }
@@ -92,13 +100,22 @@ function parseNdjson(text: string): HttpRecord[] {
 }
 
 function parseJson(text: string, what: string): unknown {
-  try { return JSON.parse(text); } catch (err) {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
     throw new HttpBodyError(`${what} is not valid JSON: ${(err as Error).message}`);
   }
 }
 
 function decodeMsgpackBody(bytes: Buffer): unknown {
-  try { return decodeMsgpack(bytes, { maxStrLength: bytes.length, maxBinLength: bytes.length, maxArrayLength: bytes.length, maxMapLength: bytes.length }); } catch (err) {
+  try {
+    return decodeMsgpack(bytes, {
+      maxStrLength: bytes.length,
+      maxBinLength: bytes.length,
+      maxArrayLength: bytes.length,
+      maxMapLength: bytes.length,
+    });
+  } catch (err) {
     throw new HttpBodyError(`msgpack body does not decode: ${(err as Error).message}`);
   }
 }
@@ -114,7 +131,9 @@ function toRecords(value: unknown, what: string): HttpRecord[] {
       throw new HttpBodyError(`${what}: record ${i} is not an object`);
     }
     if (nestingDepth(r, allowed) > allowed) {
-      throw new HttpBodyError(`${what}: record ${i} is nested deeper than ${HTTP_MAX_DEPTH} levels (counting the body's own array)`);
+      throw new HttpBodyError(
+        `${what}: record ${i} is nested deeper than ${HTTP_MAX_DEPTH} levels (counting the body's own array)`,
+      );
     }
   });
   return list as HttpRecord[];
@@ -137,7 +156,8 @@ export function nestingDepth(value: unknown, limit: number): number {
 export function parseTimeParam(value: string | null): string | null {
   if (value === null || value === '') return null;
   const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 253402300799) throw new HttpBodyError(`time parameter "${value}" is not epoch seconds`);
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 253402300799)
+    throw new HttpBodyError(`time parameter "${value}" is not epoch seconds`);
   return new Date(Math.round(seconds * 1000)).toISOString();
 }
 

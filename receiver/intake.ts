@@ -7,7 +7,10 @@ export type IntakePublisher = Pick<BatchPublisher, 'canAccept' | 'isPaused' | 'o
 
 /** What every input hands its encoded events to: the batcher, with the publisher's pressure and confirms. */
 export class Intake {
-  constructor(private readonly batcher: EventBatcher, private readonly publisher: IntakePublisher) {}
+  constructor(
+    private readonly batcher: EventBatcher,
+    private readonly publisher: IntakePublisher,
+  ) {}
 
   /**
    * Returns the batch sequence number the event went into. `route`: its tag and severity, for routing to sinks;
@@ -23,11 +26,17 @@ export class Intake {
   }
 
   /** False when memory is at its bound: UDP drops (counted), HTTP answers 503. */
-  get canAccept(): boolean { return this.publisher.canAccept; }
+  get canAccept(): boolean {
+    return this.publisher.canAccept;
+  }
 
-  get paused(): boolean { return this.publisher.isPaused; }
+  get paused(): boolean {
+    return this.publisher.isPaused;
+  }
 
-  onPressure(listener: (paused: boolean) => void): void { this.publisher.on('pressure', listener); }
+  onPressure(listener: (paused: boolean) => void): void {
+    this.publisher.on('pressure', listener);
+  }
 
   /**
    * Resolves once every listed batch is confirmed by the broker. The open batch is not sealed early: its age bound
@@ -35,9 +44,11 @@ export class Intake {
    */
   async confirmed(seqs: Iterable<number>): Promise<void> {
     // The open batch is not held by the publisher yet: wait for it to be sealed, then for its confirm.
-    await Promise.all([...new Set(seqs)].map(async (s) => {
-      await this.batcher.whenSealed(s);
-      await this.publisher.whenConfirmed(s);
-    }));
+    await Promise.all(
+      [...new Set(seqs)].map(async (s) => {
+        await this.batcher.whenSealed(s);
+        await this.publisher.whenConfirmed(s);
+      }),
+    );
   }
 }

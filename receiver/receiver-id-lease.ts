@@ -34,8 +34,8 @@ export class ReceiverIdInUseError extends ConfigError {
       : `its lease (queue "${leaseQueueName(namespace, receiverId)}") stayed held for ${Math.round(waitedMs / 1000)} s by a connection that does not answer`;
     super([
       `receiver.id "${receiverId}" is already in use in namespace "${namespace}" on ${redactUrl(amqpUrl)}: ${who}.`,
-      'Every receiver needs an id of its own, or each copy of an event is counted as a repeat: set receiver.id '
-        + '(FANIN_RECEIVER_ID) to an id no other receiver uses, or stop the other receiver first (docs/receiver-id.md).',
+      'Every receiver needs an id of its own, or each copy of an event is counted as a repeat: set receiver.id ' +
+        '(FANIN_RECEIVER_ID) to an id no other receiver uses, or stop the other receiver first (docs/receiver-id.md).',
     ]);
   }
 }
@@ -96,7 +96,11 @@ export class ReceiverIdLease {
   /** A broker that refuses the declare (permissions) would otherwise log at every retry. */
   private readonly claimFailure: ThrottledWarning;
 
-  constructor(private readonly o: ReceiverIdLeaseOptions, private readonly conflictGauge: Gauge, private readonly log: Logger) {
+  constructor(
+    private readonly o: ReceiverIdLeaseOptions,
+    private readonly conflictGauge: Gauge,
+    private readonly log: Logger,
+  ) {
     this.queue = leaseQueueName(o.namespace, o.receiverId);
     this.claimFailure = new ThrottledWarning(log, 'cannot take the receiver id lease; retrying', 60_000);
     conflictGauge.set(0);
@@ -114,7 +118,8 @@ export class ReceiverIdLease {
     // The same endpoints and failover as the publishing connection: on a cluster the lease (an exclusive queue, whose
     // name is cluster-wide) moves to a surviving node with it.
     const recovering = new FailoverConnection({
-      urls: parseAmqpUrls(this.o.amqpUrl), dialUrl: leaseUrl,
+      urls: parseAmqpUrls(this.o.amqpUrl),
+      dialUrl: leaseUrl,
       connectionName: `fanin receiver ${this.o.receiverId} id lease`,
     });
     this.recovering = recovering;
@@ -135,7 +140,9 @@ export class ReceiverIdLease {
   }
 
   /** The holder answers "draining" from now on, so a replacement waits for the lease instead of being refused. */
-  startDraining(): void { this.draining = true; }
+  startDraining(): void {
+    this.draining = true;
+  }
 
   /** Closes the lease's connection: the broker deletes the lease at once. */
   async close(): Promise<void> {
@@ -187,11 +194,16 @@ export class ReceiverIdLease {
 
   private onHeld(): void {
     const s = this.starting;
-    if (this.episode?.reported) this.log.info({ queue: this.queue }, 'receiver id lease taken back: no other receiver holds this id now');
+    if (this.episode?.reported)
+      this.log.info({ queue: this.queue }, 'receiver id lease taken back: no other receiver holds this id now');
     else this.log.info({ queue: this.queue, waitedMs: s ? Date.now() - s.t0 : undefined }, 'receiver id lease held');
     this.episode = null;
     this.conflictGauge.set(0);
-    if (s) { this.starting = null; clearTimeout(s.noAnswerTimer); s.resolve('held'); }
+    if (s) {
+      this.starting = null;
+      clearTimeout(s.noAnswerTimer);
+      s.resolve('held');
+    }
   }
 
   private onHeldElsewhere(model: ChannelModel, holder: LeaseHolder | null): void {
@@ -210,25 +222,32 @@ export class ReceiverIdLease {
       }
       if (!s.waitNoted) {
         s.waitNoted = true;
-        this.log.warn({ queue: this.queue, holder: live, waitMs: s.deadline - now },
-          live ? 'receiver id lease held by a receiver that is draining; waiting for it to exit'
-            : 'receiver id lease held by a connection that does not answer (a receiver that died moments ago?); waiting for the broker to drop it');
+        this.log.warn(
+          { queue: this.queue, holder: live, waitMs: s.deadline - now },
+          live
+            ? 'receiver id lease held by a receiver that is draining; waiting for it to exit'
+            : 'receiver id lease held by a connection that does not answer (a receiver that died moments ago?); waiting for the broker to drop it',
+        );
       }
       this.retry(model, START_RETRY_MS);
       return;
     }
-    const episode = this.episode ??= { since: now, reported: false, noted: false };
+    const episode = (this.episode ??= { since: now, reported: false, noted: false });
     if (live || now - episode.since >= LEASE_LINGER_MS) {
       if (!episode.reported) {
         episode.reported = true;
         this.conflictGauge.set(1);
-        this.log.error({ queue: this.queue, namespace: this.o.namespace, holder: live },
-          'another receiver uses this receiver id: events both receive are counted as repeats; give one of them another receiver.id (docs/receiver-id.md)');
+        this.log.error(
+          { queue: this.queue, namespace: this.o.namespace, holder: live },
+          'another receiver uses this receiver id: events both receive are counted as repeats; give one of them another receiver.id (docs/receiver-id.md)',
+        );
       }
     } else if (!episode.noted) {
       episode.noted = true;
-      this.log.warn({ queue: this.queue },
-        'receiver id lease held by a connection that does not answer, probably this receiver\'s previous one, which the broker has not dropped yet; still working, retrying');
+      this.log.warn(
+        { queue: this.queue },
+        "receiver id lease held by a connection that does not answer, probably this receiver's previous one, which the broker has not dropped yet; still working, retrying",
+      );
     }
     this.retry(model, RUNNING_RETRY_MS);
   }
@@ -238,14 +257,20 @@ export class ReceiverIdLease {
     if (!s) return;
     this.starting = null;
     clearTimeout(s.noAnswerTimer);
-    this.log.warn({ err: why, url: redactUrl(this.o.amqpUrl) },
-      'cannot ask the broker whether this receiver id is in use elsewhere; starting anyway, the id lease is taken once the broker answers');
+    this.log.warn(
+      { err: why, url: redactUrl(this.o.amqpUrl) },
+      'cannot ask the broker whether this receiver id is in use elsewhere; starting anyway, the id lease is taken once the broker answers',
+    );
     s.resolve('unchecked');
   }
 
   private holder(): LeaseHolder {
     return {
-      receiverId: this.o.receiverId, bootId: this.o.bootId, host: hostname(), pid: process.pid, startedAt: this.startedAt,
+      receiverId: this.o.receiverId,
+      bootId: this.o.bootId,
+      host: hostname(),
+      pid: process.pid,
+      startedAt: this.startedAt,
       draining: this.draining,
     };
   }

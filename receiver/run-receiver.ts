@@ -31,33 +31,69 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
   const registry = createRegistry('receiver', config.receiverId);
   const metrics = createReceiverMetrics(registry);
   initialiseReceiverMetrics(metrics, {
-    syslog: config.syslogPort > 0, syslogTls: config.syslogTlsPort > 0 && config.tlsCertFile !== '', forward: config.forwardPort > 0,
-    http: config.httpPort > 0, spoolMaxBytes: config.spoolDir === '' ? 0 : config.spoolMaxBytes,
+    syslog: config.syslogPort > 0,
+    syslogTls: config.syslogTlsPort > 0 && config.tlsCertFile !== '',
+    forward: config.forwardPort > 0,
+    http: config.httpPort > 0,
+    spoolMaxBytes: config.spoolDir === '' ? 0 : config.spoolMaxBytes,
   });
   const names = topologyNames(config.namespace);
   const bootId = randomBytes(6).toString('hex');
   // First of all: a second receiver with this id must touch neither the spool nor the broker (ReceiverIdInUseError).
-  const lease = new ReceiverIdLease({
-    amqpUrl: config.amqpUrl, namespace: config.namespace, receiverId: config.receiverId, bootId, drainTimeoutMs: config.drainTimeoutMs,
-  }, metrics.idConflict, log);
+  const lease = new ReceiverIdLease(
+    {
+      amqpUrl: config.amqpUrl,
+      namespace: config.namespace,
+      receiverId: config.receiverId,
+      bootId,
+      drainTimeoutMs: config.drainTimeoutMs,
+    },
+    metrics.idConflict,
+    log,
+  );
   await lease.start();
 
-  const session = new BrokerSession(config.amqpUrl, fleetTopology(config.namespace, config.sinks, config.quorumInitialGroupSize, config.newQueueShards), log, `fanin receiver ${config.receiverId}`);
+  const session = new BrokerSession(
+    config.amqpUrl,
+    fleetTopology(config.namespace, config.sinks, config.quorumInitialGroupSize, config.newQueueShards),
+    log,
+    `fanin receiver ${config.receiverId}`,
+  );
   const confirmPublisher = new ConfirmPublisher();
-  const spool = config.spoolDir === '' ? null : new SpoolJournal({
-    dir: join(config.spoolDir, config.receiverId), maxBytes: config.spoolMaxBytes, segmentBytes: config.spoolSegmentBytes, fsync: config.spoolFsync,
-  });
-  if (spool?.hasData) log.warn({ bytes: spool.bytes, segments: spool.segmentCount }, 'spool holds batches from before; replaying them first');
+  const spool =
+    config.spoolDir === ''
+      ? null
+      : new SpoolJournal({
+          dir: join(config.spoolDir, config.receiverId),
+          maxBytes: config.spoolMaxBytes,
+          segmentBytes: config.spoolSegmentBytes,
+          fsync: config.spoolFsync,
+        });
+  if (spool?.hasData)
+    log.warn(
+      { bytes: spool.bytes, segments: spool.segmentCount },
+      'spool holds batches from before; replaying them first',
+    );
   const spoolAgeTimer = setInterval(() => {
     const mtime = spool?.oldestMtimeMs() ?? null;
     metrics.spoolOldestAge.set(mtime === null ? 0 : Math.max(0, (Date.now() - mtime) / 1000));
   }, 5000);
   spoolAgeTimer.unref();
   const shards = new ShardRotation(names.newExchange, names.newShardExchange, config.newQueueShards);
-  const publisher = new BatchPublisher(confirmPublisher, {
-    route: () => shards.route(), receiverId: config.receiverId, bootId,
-    maxUnconfirmed: config.maxUnconfirmedBatches, maxBuffered: config.maxBufferedBatches,
-  }, metrics, log, spool, () => !session.blocked);
+  const publisher = new BatchPublisher(
+    confirmPublisher,
+    {
+      route: () => shards.route(),
+      receiverId: config.receiverId,
+      bootId,
+      maxUnconfirmed: config.maxUnconfirmedBatches,
+      maxBuffered: config.maxBufferedBatches,
+    },
+    metrics,
+    log,
+    spool,
+    () => !session.blocked,
+  );
   const batcher = new EventBatcher(
     { maxEvents: config.batchMaxEvents, maxBytes: config.batchMaxBytes, maxDelayMs: config.batchMaxDelayMs },
     (sealed) => publisher.enqueue(sealed),
@@ -65,7 +101,10 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
   const intake = new Intake(batcher, publisher);
 
   session.on('ready', (model) => {
-    confirmPublisher.attach(model).then(() => publisher.resume(), (err: Error) => log.error({ err: err.message }, 'cannot open confirm channel'));
+    confirmPublisher.attach(model).then(
+      () => publisher.resume(),
+      (err: Error) => log.error({ err: err.message }, 'cannot open confirm channel'),
+    );
   });
   session.on('lost', () => confirmPublisher.detach());
   session.on('blocked', () => publisher.resume()); // new batches now go to the spool
@@ -75,7 +114,9 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
   await session.start();
 
   const ops = await startOpsServer({
-    host: config.metricsHost, port: config.metricsPort, registry,
+    host: config.metricsHost,
+    port: config.metricsPort,
+    registry,
     isReady: () => session.connected && confirmPublisher.ready && !session.blocked,
   });
 
@@ -84,16 +125,36 @@ export async function runReceiver(config: Config): Promise<RunningReceiver> {
   if (config.httpPort > 0) http = await startHttpInput(httpInputOptions(config), intake, metrics, log);
   const forward = await startForwardInput(config, intake, registry, metrics, log);
   const relp = await startRelpInput(config, intake, registry, metrics, log);
-  log.info({ bootId, forward: config.forwardPort, relp: config.relpPort, syslog: config.syslogPort, syslogTls: config.syslogTlsPort, http: config.httpPort, metrics: config.metricsPort }, 'receiver listening');
+  log.info(
+    {
+      bootId,
+      forward: config.forwardPort,
+      relp: config.relpPort,
+      syslog: config.syslogPort,
+      syslogTls: config.syslogTlsPort,
+      http: config.httpPort,
+      metrics: config.metricsPort,
+    },
+    'receiver listening',
+  );
 
   return {
     drain: async () => {
       lease.startDraining();
       // Forward and RELP connections stop reading at once but keep the batcher's age bound to get their pending acks out.
-      await Promise.all([syslog.close(), http?.close(Math.max(1000, Math.floor(config.drainTimeoutMs / 3))), forward?.close(), relp?.close()]);
+      await Promise.all([
+        syslog.close(),
+        http?.close(Math.max(1000, Math.floor(config.drainTimeoutMs / 3))),
+        forward?.close(),
+        relp?.close(),
+      ]);
       batcher.flush();
       const left = await publisher.drain(Math.max(1000, config.drainTimeoutMs - 2000));
-      if (left > 0) log.error({ batches: left }, 'drain ended with batches neither confirmed nor spooled; their events exist only at the other receivers');
+      if (left > 0)
+        log.error(
+          { batches: left },
+          'drain ended with batches neither confirmed nor spooled; their events exist only at the other receivers',
+        );
       publisher.close();
       await confirmPublisher.close();
       await session.close();

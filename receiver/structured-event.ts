@@ -26,18 +26,32 @@ export interface Replica {
  * made from the record as received; the envelope carries it with binary values as text (binaryAsText).
  */
 export function encodeStructuredEvent(
-  tag: string, time: string | null, record: Record<string, unknown>, ctx: StructuredContext, now: Date,
-  metadata: Record<string, unknown> | null = null, replica: Replica | null = null,
+  tag: string,
+  time: string | null,
+  record: Record<string, unknown>,
+  ctx: StructuredContext,
+  now: Date,
+  metadata: Record<string, unknown> | null = null,
+  replica: Replica | null = null,
 ): { key: Buffer; body: Uint8Array; route: RouteKey } {
   const withMetadata = metadata !== null && Object.keys(metadata).length > 0;
   // A replicated event is keyed by its original id alone (docs/replication.md): its bytes differ per path it took.
-  const key = replica !== null
-    ? replicaEventKey(replica.originId)
-    : structuredEventKey(encodeCanonical(withMetadata ? [tag, time, record, metadata] : [tag, time, record]));
-  const message = typeof record.message === 'string' ? record.message : typeof record.log === 'string' ? record.log : null;
+  const key =
+    replica !== null
+      ? replicaEventKey(replica.originId)
+      : structuredEventKey(encodeCanonical(withMetadata ? [tag, time, record, metadata] : [tag, time, record]));
+  const message =
+    typeof record.message === 'string' ? record.message : typeof record.log === 'string' ? record.log : null;
   const envelope: EventEnvelope = {
-    tag, time: time ?? (ctx.receiptTimeWhenNone ? now.toISOString() : null), received_at: now.getTime(), receiver: ctx.receiverId,
-    source: ctx.source, transport: ctx.transport, format: ctx.format, message, record: binaryAsText(record),
+    tag,
+    time: time ?? (ctx.receiptTimeWhenNone ? now.toISOString() : null),
+    received_at: now.getTime(),
+    receiver: ctx.receiverId,
+    source: ctx.source,
+    transport: ctx.transport,
+    format: ctx.format,
+    message,
+    record: binaryAsText(record),
   };
   if (withMetadata) envelope.metadata = metadata;
   if (replica !== null) envelope.fleet_path = replica.path;
@@ -51,13 +65,14 @@ export function encodeStructuredEvent(
  * record itself, not a copy, when it holds no binary value (the usual case: no allocation on the hot path).
  */
 export function binaryAsText(record: Record<string, unknown>): Record<string, unknown> {
-  return hasBinary(record) ? convert(record) as Record<string, unknown> : record;
+  return hasBinary(record) ? (convert(record) as Record<string, unknown>) : record;
 }
 
 function hasBinary(value: object): boolean {
   if (value instanceof Uint8Array) return true;
   if (Array.isArray(value)) {
-    for (const child of value as unknown[]) if (typeof child === 'object' && child !== null && hasBinary(child)) return true;
+    for (const child of value as unknown[])
+      if (typeof child === 'object' && child !== null && hasBinary(child)) return true;
     return false;
   }
   // for-in: no array of values allocated per record (this runs for every Forward and HTTP event).
@@ -69,14 +84,16 @@ function hasBinary(value: object): boolean {
 }
 
 function convert(value: unknown): unknown {
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+  if (value instanceof Uint8Array)
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
   if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return value.map(convert);
   if (Object.getPrototypeOf(value) !== Object.prototype) return value; // EventTime and other extension values
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     // A "__proto__" key from JSON is an own property; assigning it would set the copy's prototype instead.
-    if (k === '__proto__') Object.defineProperty(out, k, { value: convert(v), enumerable: true, writable: true, configurable: true });
+    if (k === '__proto__')
+      Object.defineProperty(out, k, { value: convert(v), enumerable: true, writable: true, configurable: true });
     else out[k] = convert(v);
   }
   return out;

@@ -49,7 +49,11 @@ export function encodeSyslogFrame(frame: Buffer, ctx: SyslogContext, now: Date):
  * The compact body of one syslog frame, `[schema, value…]` in the schema's field order (compact-body.ts): the parsed
  * fields, or the raw text with the reason when it does not parse.
  */
-export function syslogBodyValues(frame: Buffer, ctx: SyslogContext, now: Date): { values: unknown[]; parseErrorCode: string | null; route: RouteKey } {
+export function syslogBodyValues(
+  frame: Buffer,
+  ctx: SyslogContext,
+  now: Date,
+): { values: unknown[]; parseErrorCode: string | null; route: RouteKey } {
   const result = parseSyslog(frame, { now, rfc3164TimeZone: ctx.rfc3164TimeZone });
   if (result.ok) {
     const m = result.message;
@@ -57,8 +61,21 @@ export function syslogBodyValues(frame: Buffer, ctx: SyslogContext, now: Date): 
     return {
       route: { tag, severity: m.severity >= 0 && m.severity < 8 ? m.severity : NO_SEVERITY },
       values: [
-        PARSED_SYSLOG_SCHEMA, tag, m.time, now.getTime(), ctx.receiverId, ctx.source, ctx.transport,
-        m.format, m.message, facilityName(m.facility), severityName(m.severity), m.hostname, m.appName, m.procId, m.msgId,
+        PARSED_SYSLOG_SCHEMA,
+        tag,
+        m.time,
+        now.getTime(),
+        ctx.receiverId,
+        ctx.source,
+        ctx.transport,
+        m.format,
+        m.message,
+        facilityName(m.facility),
+        severityName(m.severity),
+        m.hostname,
+        m.appName,
+        m.procId,
+        m.msgId,
         m.structuredData,
       ],
       parseErrorCode: null,
@@ -67,8 +84,16 @@ export function syslogBodyValues(frame: Buffer, ctx: SyslogContext, now: Date): 
   return {
     route: { tag: 'syslog.raw', severity: NO_SEVERITY },
     values: [
-      RAW_SYSLOG_SCHEMA, 'syslog.raw', null, now.getTime(), ctx.receiverId, ctx.source, ctx.transport, 'raw',
-      frame.toString('utf8'), `${result.error.code}: ${result.error.message}`,
+      RAW_SYSLOG_SCHEMA,
+      'syslog.raw',
+      null,
+      now.getTime(),
+      ctx.receiverId,
+      ctx.source,
+      ctx.transport,
+      'raw',
+      frame.toString('utf8'),
+      `${result.error.code}: ${result.error.message}`,
     ],
     parseErrorCode: result.error.code,
   };
@@ -84,7 +109,8 @@ export function stripTrailingTerminators(buf: Buffer): Buffer {
   let end = buf.length;
   while (end > 0) {
     const c = buf[end - 1];
-    if (c === 0x0a || c === 0x0d || c === 0x00) end--; else break;
+    if (c === 0x0a || c === 0x0d || c === 0x00) end--;
+    else break;
   }
   return end === buf.length ? buf : buf.subarray(0, end);
 }

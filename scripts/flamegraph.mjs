@@ -67,8 +67,13 @@ for (const { n, x, w, depth } of bars) {
   const share = ((100 * n.total) / root.total).toFixed(1);
   const text = label(n);
   const chars = Math.floor((w - 4) / 6.6);
-  out.push(`<g><title>${esc(text)} (${share}%)</title><rect x="${x.toFixed(1)}" y="${y}" width="${Math.max(0.5, w - 0.5).toFixed(1)}" height="${ROW - 1}" fill="${color(n)}"/>`
-    + (chars >= 3 ? `<text x="${(x + 2).toFixed(1)}" y="${y + 12}">${esc(text.length > chars ? `${text.slice(0, chars - 1)}…` : text)}</text>` : '') + '</g>');
+  out.push(
+    `<g><title>${esc(text)} (${share}%)</title><rect x="${x.toFixed(1)}" y="${y}" width="${Math.max(0.5, w - 0.5).toFixed(1)}" height="${ROW - 1}" fill="${color(n)}"/>` +
+      (chars >= 3
+        ? `<text x="${(x + 2).toFixed(1)}" y="${y + 12}">${esc(text.length > chars ? `${text.slice(0, chars - 1)}…` : text)}</text>`
+        : '') +
+      '</g>',
+  );
 }
 out.push('</svg>');
 writeFileSync(output, out.join('\n') + '\n');

@@ -16,7 +16,9 @@ const streams = Number(process.env.FANIN_FUZZ_STREAMS ?? 250_000);
 const maxRssMb = Number(process.env.FANIN_FUZZ_MAX_RSS_MB ?? 512);
 const mb = (bytes) => (bytes / 1048576).toFixed(1);
 
-console.log(`fuzz seed ${seed} (FANIN_FUZZ_SEED=${seed} replays it): ${lines} lines, ${streams} streams, node ${process.version}`);
+console.log(
+  `fuzz seed ${seed} (FANIN_FUZZ_SEED=${seed} replays it): ${lines} lines, ${streams} streams, node ${process.version}`,
+);
 const startRss = process.memoryUsage().rss;
 let peakRss = startRss;
 let raw = 0;
@@ -31,13 +33,17 @@ function sample() {
 function run(name, arbitrary, check, numRuns) {
   const t0 = process.hrtime.bigint();
   done = 0;
-  const result = fc.check(fc.property(arbitrary, (c) => {
-    check(c);
-    if (++done % 20_000 === 0) {
-      sample();
-      if (done % 200_000 === 0) console.log(`  ${name}: ${done} / ${numRuns}, rss ${mb(process.memoryUsage().rss)} MiB`);
-    }
-  }), { seed, numRuns });
+  const result = fc.check(
+    fc.property(arbitrary, (c) => {
+      check(c);
+      if (++done % 20_000 === 0) {
+        sample();
+        if (done % 200_000 === 0)
+          console.log(`  ${name}: ${done} / ${numRuns}, rss ${mb(process.memoryUsage().rss)} MiB`);
+      }
+    }),
+    { seed, numRuns },
+  );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (result.failed) {
     console.error(fc.defaultReportMessage(result));
@@ -47,12 +53,21 @@ function run(name, arbitrary, check, numRuns) {
   console.log(`${name}: ${numRuns} inputs in ${seconds.toFixed(1)} s (${Math.round(numRuns / seconds)}/s), no failure`);
 }
 
-run('parseSyslog', parseCaseArb, (c) => { if (!checkParse(c.line, c.now, c.zone).ok) raw++; }, lines);
+run(
+  'parseSyslog',
+  parseCaseArb,
+  (c) => {
+    if (!checkParse(c.line, c.now, c.zone).ok) raw++;
+  },
+  lines,
+);
 console.log(`  (${raw} of them travelled raw, the rest parsed)`);
 run('frame decoder', framingCaseArb, checkFraming, streams);
 
 sample();
 globalThis.gc?.();
 const end = process.memoryUsage();
-console.log(`memory: rss ${mb(startRss)} MiB at start, peak ${mb(peakRss)} MiB (bound ${maxRssMb}), ${mb(end.rss)} MiB at end; heap used ${mb(end.heapUsed)} MiB`);
+console.log(
+  `memory: rss ${mb(startRss)} MiB at start, peak ${mb(peakRss)} MiB (bound ${maxRssMb}), ${mb(end.rss)} MiB at end; heap used ${mb(end.heapUsed)} MiB`,
+);
 console.log(`total ${lines + streams} generated inputs, seed ${seed}: OK`);

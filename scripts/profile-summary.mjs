@@ -36,7 +36,10 @@ for (const file of files) {
   for (const [id, n] of selfSamples) {
     const node = byId.get(id);
     const cf = node.callFrame;
-    if (cf.functionName === '(idle)') { idle += n; continue; }
+    if (cf.functionName === '(idle)') {
+      idle += n;
+      continue;
+    }
     const key = `${cf.functionName || '(anonymous)'}  ${shortUrl(cf.url)}:${cf.lineNumber + 1}`;
     byFunction.set(key, (byFunction.get(key) ?? 0) + n);
     const f = cf.url ? shortUrl(cf.url) : cf.functionName;
@@ -45,10 +48,13 @@ for (const file of files) {
   const busy = total - idle;
   const pct = (n) => `${((100 * n) / Math.max(1, busy)).toFixed(1).padStart(5)}%`;
   const role = [...byFile.keys()].find((f) => /^(receiver|dedup-worker|uploader)\/run-/.test(f)) ?? '?';
-  console.log(`== ${basename(file)}  (${role}) busy ${(busy * dt).toFixed(1)} s of ${(total * dt).toFixed(1)} s sampled`);
+  console.log(
+    `== ${basename(file)}  (${role}) busy ${(busy * dt).toFixed(1)} s of ${(total * dt).toFixed(1)} s sampled`,
+  );
   console.log('  self time by function (% of busy):');
   for (const [k, n] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`   ${pct(n)}  ${k}`);
   console.log('  self time by file:');
-  for (const [k, n] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, Math.ceil(top / 2))) console.log(`   ${pct(n)}  ${k}`);
+  for (const [k, n] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, Math.ceil(top / 2)))
+    console.log(`   ${pct(n)}  ${k}`);
   console.log('');
 }

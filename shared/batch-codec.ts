@@ -40,7 +40,10 @@ const PROCESSED_BATCH_VERSION_ROUTES = 2;
  * the number"); one msgpack library is less to keep.
  */
 const decoder = new Decoder({
-  maxStrLength: 16 * 1024 * 1024, maxBinLength: 64 * 1024 * 1024, maxArrayLength: 1_000_000, maxMapLength: 100_000,
+  maxStrLength: 16 * 1024 * 1024,
+  maxBinLength: 64 * 1024 * 1024,
+  maxArrayLength: 1_000_000,
+  maxMapLength: 100_000,
 });
 const encoder = new Encoder();
 
@@ -111,27 +114,42 @@ export function encodeNewEventBatch(b: NewEventBatch): Buffer {
   const head = [b.receiverId, b.bootId, b.seq, b.keys, b.bodies];
   const chunks = (b.chunks ?? []).map((c) => [c.id, c.first, c.end]);
   if (b.origins && b.origins.some((o) => o !== null)) {
-    if (b.origins.length !== b.bodies.length) throw new RangeError(`${b.origins.length} origins for ${b.bodies.length} events`);
-    const bytes = encoder.encode([NEW_BATCH_VERSION_ORIGINS, ...head, chunks, b.routes?.tags ?? null, b.routes?.keys ?? null, b.origins]);
+    if (b.origins.length !== b.bodies.length)
+      throw new RangeError(`${b.origins.length} origins for ${b.bodies.length} events`);
+    const bytes = encoder.encode([
+      NEW_BATCH_VERSION_ORIGINS,
+      ...head,
+      chunks,
+      b.routes?.tags ?? null,
+      b.routes?.keys ?? null,
+      b.origins,
+    ]);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   const bytes = b.routes
     ? encoder.encode([NEW_BATCH_VERSION_ROUTES, ...head, chunks, b.routes.tags, b.routes.keys])
     : b.chunks && b.chunks.length > 0
-    ? encoder.encode([NEW_BATCH_VERSION_CHUNKS, ...head, chunks])
-    : encoder.encode([NEW_BATCH_VERSION, ...head]);
+      ? encoder.encode([NEW_BATCH_VERSION_CHUNKS, ...head, chunks])
+      : encoder.encode([NEW_BATCH_VERSION, ...head]);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export function decodeNewEventBatch(bytes: Uint8Array): NewEventBatch {
   const v = decodeArray(bytes, [6, 7, 9, 10], 'new batch');
   const [version, receiverId, bootId, seq, keys, bodies, chunks, routeTags, routeKeys, origins] = v;
-  const expected = { 6: NEW_BATCH_VERSION, 7: NEW_BATCH_VERSION_CHUNKS, 9: NEW_BATCH_VERSION_ROUTES, 10: NEW_BATCH_VERSION_ORIGINS }[v.length];
+  const expected = {
+    6: NEW_BATCH_VERSION,
+    7: NEW_BATCH_VERSION_CHUNKS,
+    9: NEW_BATCH_VERSION_ROUTES,
+    10: NEW_BATCH_VERSION_ORIGINS,
+  }[v.length];
   if (version !== expected) {
     throw new BatchDecodeError(`new batch: unsupported version ${String(version)} with ${v.length} fields`);
   }
-  if (typeof receiverId !== 'string' || typeof bootId !== 'string') throw new BatchDecodeError('new batch: bad receiver or boot id');
-  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw new BatchDecodeError('new batch: bad sequence');
+  if (typeof receiverId !== 'string' || typeof bootId !== 'string')
+    throw new BatchDecodeError('new batch: bad receiver or boot id');
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0)
+    throw new BatchDecodeError('new batch: bad sequence');
   if (!(keys instanceof Uint8Array)) throw new BatchDecodeError('new batch: keys are not binary');
   if (!isBinaryArray(bodies)) throw new BatchDecodeError('new batch: bodies are not an array of binary');
   if (keys.byteLength !== bodies.length * EVENT_KEY_BYTES) {
@@ -140,8 +158,19 @@ export function decodeNewEventBatch(bytes: Uint8Array): NewEventBatch {
   if (v.length === 6) return { receiverId, bootId, seq, keys, bodies };
   const ranges = decodeChunkRanges(chunks, bodies.length);
   if (v.length === 7) return { receiverId, bootId, seq, keys, bodies, chunks: ranges };
-  const routes = v.length === 10 && routeTags === null && routeKeys === null ? undefined : decodeRoutes(routeTags, routeKeys, bodies.length, 'new batch');
-  const batch: NewEventBatch = { receiverId, bootId, seq, keys, bodies, ...(ranges.length > 0 ? { chunks: ranges } : {}), ...(routes ? { routes } : {}) };
+  const routes =
+    v.length === 10 && routeTags === null && routeKeys === null
+      ? undefined
+      : decodeRoutes(routeTags, routeKeys, bodies.length, 'new batch');
+  const batch: NewEventBatch = {
+    receiverId,
+    bootId,
+    seq,
+    keys,
+    bodies,
+    ...(ranges.length > 0 ? { chunks: ranges } : {}),
+    ...(routes ? { routes } : {}),
+  };
   return v.length === 9 ? batch : { ...batch, origins: decodeOrigins(origins, bodies.length) };
 }
 
@@ -152,10 +181,12 @@ function decodeRoutes(tags: unknown, keys: unknown, count: number, what: string)
 }
 
 function decodeOrigins(value: unknown, count: number): (string | null)[] {
-  if (!Array.isArray(value) || value.length !== count) throw new BatchDecodeError(`new batch: origins are not an array of ${count}`);
+  if (!Array.isArray(value) || value.length !== count)
+    throw new BatchDecodeError(`new batch: origins are not an array of ${count}`);
   return (value as unknown[]).map((o) => {
     if (o === null) return null;
-    if (typeof o !== 'string' || !isEventId(o)) throw new BatchDecodeError('new batch: an origin is not a fanin event id');
+    if (typeof o !== 'string' || !isEventId(o))
+      throw new BatchDecodeError('new batch: an origin is not a fanin event id');
     return o;
   });
 }
@@ -170,8 +201,16 @@ function decodeChunkRanges(value: unknown, count: number): ChunkRange[] {
     if (!(id instanceof Uint8Array) || id.byteLength === 0 || id.byteLength > MAX_CHUNK_ID_BYTES) {
       throw new BatchDecodeError('new batch: bad chunk id');
     }
-    if (!Number.isSafeInteger(first) || !Number.isSafeInteger(end) || (first as number) < floor || (end as number) <= (first as number) || (end as number) > count) {
-      throw new BatchDecodeError(`new batch: chunk range [${String(first)}, ${String(end)}) out of order or outside ${count} events`);
+    if (
+      !Number.isSafeInteger(first) ||
+      !Number.isSafeInteger(end) ||
+      (first as number) < floor ||
+      (end as number) <= (first as number) ||
+      (end as number) > count
+    ) {
+      throw new BatchDecodeError(
+        `new batch: chunk range [${String(first)}, ${String(end)}) out of order or outside ${count} events`,
+      );
     }
     out.push({ id, first: first as number, end: end as number });
     floor = end as number;
@@ -189,17 +228,21 @@ export function encodeProcessedBatch(b: ProcessedBatch): Buffer {
 export function decodeProcessedBatch(bytes: Uint8Array): ProcessedBatch {
   const v = decodeArray(bytes, [4, 6], 'processed batch');
   const [version, sourceBatchId, ids, bodies, routeTags, routeKeys] = v;
-  if (version !== (v.length === 4 ? PROCESSED_BATCH_VERSION : PROCESSED_BATCH_VERSION_ROUTES)) throw new BatchDecodeError(`processed batch: unsupported version ${String(version)}`);
+  if (version !== (v.length === 4 ? PROCESSED_BATCH_VERSION : PROCESSED_BATCH_VERSION_ROUTES))
+    throw new BatchDecodeError(`processed batch: unsupported version ${String(version)}`);
   if (typeof sourceBatchId !== 'string') throw new BatchDecodeError('processed batch: bad source batch id');
-  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw new BatchDecodeError('processed batch: bad ids');
-  if (!isBinaryArray(bodies) || bodies.length !== ids.length) throw new BatchDecodeError('processed batch: bodies do not match ids');
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string'))
+    throw new BatchDecodeError('processed batch: bad ids');
+  if (!isBinaryArray(bodies) || bodies.length !== ids.length)
+    throw new BatchDecodeError('processed batch: bodies do not match ids');
   if (v.length === 4) return { sourceBatchId, ids, bodies };
   return { sourceBatchId, ids, bodies, routes: decodeRoutes(routeTags, routeKeys, bodies.length, 'processed batch') };
 }
 
 /** An event envelope's msgpack bytes: the receiver's hot path, so a flat-record writer (record-packer.ts). */
 export function encodeBody(value: unknown): Uint8Array {
-  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) return packRecord(value);
+  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype)
+    return packRecord(value);
   return encoder.encode(value); // not an envelope (tests of what sinks do with such bodies)
 }
 
@@ -211,10 +254,13 @@ export function decodeBody(bytes: Uint8Array): unknown {
 
 function decodeArray(bytes: Uint8Array, lengths: readonly number[], what: string): unknown[] {
   let value: unknown;
-  try { value = decoder.decode(bytes); } catch (err) {
+  try {
+    value = decoder.decode(bytes);
+  } catch (err) {
     throw new BatchDecodeError(`${what}: not msgpack: ${(err as Error).message}`);
   }
-  if (!Array.isArray(value) || !lengths.includes(value.length)) throw new BatchDecodeError(`${what}: not an array of ${lengths.join(' or ')}`);
+  if (!Array.isArray(value) || !lengths.includes(value.length))
+    throw new BatchDecodeError(`${what}: not an array of ${lengths.join(' or ')}`);
   return value as unknown[];
 }
 

@@ -21,10 +21,33 @@ export const RAW_SYSLOG_SCHEMA = 2;
 
 export const COMPACT_BODY_FIELDS: Readonly<Record<number, readonly (keyof EventEnvelope)[]>> = {
   [PARSED_SYSLOG_SCHEMA]: [
-    'tag', 'time', 'received_at', 'receiver', 'source', 'transport', 'format', 'message',
-    'facility', 'severity', 'hostname', 'app_name', 'proc_id', 'msg_id', 'structured_data',
+    'tag',
+    'time',
+    'received_at',
+    'receiver',
+    'source',
+    'transport',
+    'format',
+    'message',
+    'facility',
+    'severity',
+    'hostname',
+    'app_name',
+    'proc_id',
+    'msg_id',
+    'structured_data',
   ],
-  [RAW_SYSLOG_SCHEMA]: ['tag', 'time', 'received_at', 'receiver', 'source', 'transport', 'format', 'message', 'parse_error'],
+  [RAW_SYSLOG_SCHEMA]: [
+    'tag',
+    'time',
+    'received_at',
+    'receiver',
+    'source',
+    'transport',
+    'format',
+    'message',
+    'parse_error',
+  ],
 };
 
 export class CompactBodyError extends Error {
@@ -36,8 +59,13 @@ export function expandCompactBody(values: readonly unknown[]): Record<string, un
   const schema = values[0];
   const fields = typeof schema === 'number' ? COMPACT_BODY_FIELDS[schema] : undefined;
   if (!fields) throw new CompactBodyError(`unknown compact body schema ${String(schema)}`);
-  if (values.length !== fields.length + 1 && !(values.length === fields.length + 2 && values[fields.length + 1] instanceof Uint8Array)) {
-    throw new CompactBodyError(`compact body schema ${String(schema)} has ${fields.length} fields, got ${values.length - 1}`);
+  if (
+    values.length !== fields.length + 1 &&
+    !(values.length === fields.length + 2 && values[fields.length + 1] instanceof Uint8Array)
+  ) {
+    throw new CompactBodyError(
+      `compact body schema ${String(schema)} has ${fields.length} fields, got ${values.length - 1}`,
+    );
   }
   const envelope: Record<string, unknown> = {};
   for (let i = 0; i < fields.length; i++) envelope[fields[i]!] = values[i + 1];

@@ -29,7 +29,7 @@ export const MAX_ROUTE_TAGS = UNKNOWN_TAG;
 export function routeTagAt(routes: EventRoutes, index: number): string | null {
   const k = routes.keys;
   const t = (k[index * ROUTE_BYTES]! << 8) | k[index * ROUTE_BYTES + 1]!;
-  return t === UNKNOWN_TAG ? null : routes.tags[t] ?? null;
+  return t === UNKNOWN_TAG ? null : (routes.tags[t] ?? null);
 }
 
 export function routeSeverityAt(routes: EventRoutes, index: number): number {
@@ -39,14 +39,18 @@ export function routeSeverityAt(routes: EventRoutes, index: number): number {
 /** The routes of the chosen events, in the given order (the worker passes on the unique events' routes). */
 export function selectRoutes(routes: EventRoutes, indices: readonly number[]): EventRoutes {
   const keys = new Uint8Array(indices.length * ROUTE_BYTES);
-  indices.forEach((from, to) => keys.set(routes.keys.subarray(from * ROUTE_BYTES, (from + 1) * ROUTE_BYTES), to * ROUTE_BYTES));
+  indices.forEach((from, to) =>
+    keys.set(routes.keys.subarray(from * ROUTE_BYTES, (from + 1) * ROUTE_BYTES), to * ROUTE_BYTES),
+  );
   return { tags: routes.tags, keys };
 }
 
 /** Problems of a decoded route table, or null: indices must name a tag of the table (or be UNKNOWN_TAG). */
 export function routesProblem(tags: unknown, keys: unknown, count: number): string | null {
-  if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) return 'route tags are not an array of strings';
-  if (!(keys instanceof Uint8Array) || keys.byteLength !== count * ROUTE_BYTES) return `route keys are not ${count} × ${ROUTE_BYTES} bytes`;
+  if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))
+    return 'route tags are not an array of strings';
+  if (!(keys instanceof Uint8Array) || keys.byteLength !== count * ROUTE_BYTES)
+    return `route keys are not ${count} × ${ROUTE_BYTES} bytes`;
   for (let i = 0; i < count; i++) {
     const t = (keys[i * ROUTE_BYTES]! << 8) | keys[i * ROUTE_BYTES + 1]!;
     if (t !== UNKNOWN_TAG && t >= tags.length) return `route key ${i} names tag ${t} of ${tags.length}`;

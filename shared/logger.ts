@@ -10,5 +10,8 @@ export type { Logger };
  * exit drops.
  */
 export function createLogger(component: string, id: string, level: string): Logger {
-  return pino({ level, base: { component, id }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 1, sync: true }));
+  return pino(
+    { level, base: { component, id }, timestamp: pino.stdTimeFunctions.isoTime },
+    pino.destination({ dest: 1, sync: true }),
+  );
 }

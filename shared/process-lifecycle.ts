@@ -7,14 +7,26 @@ import type { Logger } from './logger.js';
 export function onShutdownSignal(log: Logger, drainTimeoutMs: number, drain: () => Promise<void>): void {
   let draining = false;
   const handler = (signal: NodeJS.Signals) => {
-    if (draining) { log.warn({ signal }, 'second signal: exiting without finishing the drain'); process.exit(1); }
+    if (draining) {
+      log.warn({ signal }, 'second signal: exiting without finishing the drain');
+      process.exit(1);
+    }
     draining = true;
     log.info({ signal, drainTimeoutMs }, 'draining');
-    const timer = setTimeout(() => { log.error({ drainTimeoutMs }, 'drain timed out; exiting'); process.exit(1); }, drainTimeoutMs);
+    const timer = setTimeout(() => {
+      log.error({ drainTimeoutMs }, 'drain timed out; exiting');
+      process.exit(1);
+    }, drainTimeoutMs);
     timer.unref();
     drain().then(
-      () => { log.info('drained; exiting'); process.exit(0); },
-      (err: Error) => { log.error({ err: err.message }, 'drain failed'); process.exit(1); },
+      () => {
+        log.info('drained; exiting');
+        process.exit(0);
+      },
+      (err: Error) => {
+        log.error({ err: err.message }, 'drain failed');
+        process.exit(1);
+      },
     );
   };
   process.on('SIGTERM', handler);
@@ -26,7 +38,10 @@ export function onShutdownSignal(log: Logger, drainTimeoutMs: number, drain: () 
  * handler SIGHUP's default action terminates the process, so every role installs one, even one with nothing to do.
  */
 export function onReopenSignal(log: Logger, what: string, reopen: () => void): void {
-  const handler = (signal: NodeJS.Signals) => { log.info({ signal }, what); reopen(); };
+  const handler = (signal: NodeJS.Signals) => {
+    log.info({ signal }, what);
+    reopen();
+  };
   process.on('SIGHUP', handler);
   process.on('SIGUSR1', handler);
 }

@@ -44,8 +44,15 @@ export function packTuple(values: readonly unknown[]): Buffer {
   ensure(5);
   const n = values.length;
   if (n < 16) block[pos++] = 0x90 | n;
-  else if (n < 0x10000) { block[pos++] = 0xdc; block.writeUInt16BE(n, pos); pos += 2; }
-  else { block[pos++] = 0xdd; block.writeUInt32BE(n, pos); pos += 4; }
+  else if (n < 0x10000) {
+    block[pos++] = 0xdc;
+    block.writeUInt16BE(n, pos);
+    pos += 2;
+  } else {
+    block[pos++] = 0xdd;
+    block.writeUInt32BE(n, pos);
+    pos += 4;
+  }
   for (let i = 0; i < n; i++) writeValue(values[i]);
   const out = block.subarray(start, pos);
   start = pos;
@@ -76,16 +83,34 @@ function writeKey(key: string): void {
 function copyBytes(bytes: Uint8Array): void {
   const n = bytes.length;
   ensure(n);
-  if (n > 64) { block.set(bytes, pos); pos += n; return; }
+  if (n > 64) {
+    block.set(bytes, pos);
+    pos += n;
+    return;
+  }
   for (let i = 0; i < n; i++) block[pos + i] = bytes[i]!;
   pos += n;
 }
 
 function writeValue(value: unknown): void {
-  if (typeof value === 'string') { writeString(value); return; }
-  if (value === null || value === undefined) { ensure(1); block[pos++] = 0xc0; return; }
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) { writeUint(value); return; }
-  if (typeof value === 'boolean') { ensure(1); block[pos++] = value ? 0xc3 : 0xc2; return; }
+  if (typeof value === 'string') {
+    writeString(value);
+    return;
+  }
+  if (value === null || value === undefined) {
+    ensure(1);
+    block[pos++] = 0xc0;
+    return;
+  }
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
+    writeUint(value);
+    return;
+  }
+  if (typeof value === 'boolean') {
+    ensure(1);
+    block[pos++] = value ? 0xc3 : 0xc2;
+    return;
+  }
   copyBytes(nested.encode(value));
 }
 
@@ -98,9 +123,16 @@ function writeString(value: string): void {
   ensure(bound + 5);
   const headerBytes = bound < 0x100 ? 2 : bound < 0x10000 ? 3 : 5;
   const length = block.write(value, pos + headerBytes, bound, 'utf8');
-  if (headerBytes === 2) { block[pos] = 0xd9; block[pos + 1] = length; }
-  else if (headerBytes === 3) { block[pos] = 0xda; block.writeUInt16BE(length, pos + 1); }
-  else { block[pos] = 0xdb; block.writeUInt32BE(length, pos + 1); }
+  if (headerBytes === 2) {
+    block[pos] = 0xd9;
+    block[pos + 1] = length;
+  } else if (headerBytes === 3) {
+    block[pos] = 0xda;
+    block.writeUInt16BE(length, pos + 1);
+  } else {
+    block[pos] = 0xdb;
+    block.writeUInt32BE(length, pos + 1);
+  }
   pos += headerBytes + length;
 }
 
@@ -122,16 +154,32 @@ function writeAscii(value: string): boolean {
 function writeUint(value: number): void {
   ensure(9);
   if (value < 0x80) block[pos++] = value;
-  else if (value < 0x100) { block[pos++] = 0xcc; block[pos++] = value; }
-  else if (value < 0x10000) { block[pos++] = 0xcd; block.writeUInt16BE(value, pos); pos += 2; }
-  else if (value < 0x100000000) { block[pos++] = 0xce; block.writeUInt32BE(value, pos); pos += 4; }
+  else if (value < 0x100) {
+    block[pos++] = 0xcc;
+    block[pos++] = value;
+  } else if (value < 0x10000) {
+    block[pos++] = 0xcd;
+    block.writeUInt16BE(value, pos);
+    pos += 2;
+  } else if (value < 0x100000000) {
+    block[pos++] = 0xce;
+    block.writeUInt32BE(value, pos);
+    pos += 4;
+  }
   // Past 32 bits a float64 (exact for safe integers): every JS reader decodes it as a number, while a uint64 comes
   // back as a BigInt from some (msgpackr's defaults).
-  else { block[pos++] = 0xcb; block.writeDoubleBE(value, pos); pos += 8; }
+  else {
+    block[pos++] = 0xcb;
+    block.writeDoubleBE(value, pos);
+    pos += 8;
+  }
 }
 
 function writeMapHeader(buf: Buffer, at: number, size: number): number {
-  if (size < 16) { buf[at] = 0x80 | size; return at + 1; }
+  if (size < 16) {
+    buf[at] = 0x80 | size;
+    return at + 1;
+  }
   buf[at] = 0xde;
   buf.writeUInt16BE(size, at + 1);
   return at + 3;

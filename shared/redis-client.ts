@@ -45,16 +45,19 @@ export function createRedisClient(endpoints: RedisEndpoints, tuning: RedisClient
       failoverDetector: true,
     });
   }
-  return new Cluster(endpoints.nodes.map((n) => ({ host: n.host, port: n.port })), {
-    enableOfflineQueue: false,
-    lazyConnect: tuning.lazyConnect ?? false,
-    clusterRetryStrategy: (attempt) => tuning.retryStrategy(attempt),
-    // While a replica takes over, its slots answer CLUSTERDOWN or TRYAGAIN and the dead master refuses connections:
-    // ioredis refreshes the slot map and resends. Beyond these retries the error reaches the worker, which holds.
-    retryDelayOnFailover: 200,
-    retryDelayOnClusterDown: 200,
-    retryDelayOnTryAgain: 100,
-    maxRedirections: 16,
-    redisOptions: { ...auth, maxRetriesPerRequest: tuning.maxRetriesPerRequest, connectTimeout: 2000 },
-  });
+  return new Cluster(
+    endpoints.nodes.map((n) => ({ host: n.host, port: n.port })),
+    {
+      enableOfflineQueue: false,
+      lazyConnect: tuning.lazyConnect ?? false,
+      clusterRetryStrategy: (attempt) => tuning.retryStrategy(attempt),
+      // While a replica takes over, its slots answer CLUSTERDOWN or TRYAGAIN and the dead master refuses connections:
+      // ioredis refreshes the slot map and resends. Beyond these retries the error reaches the worker, which holds.
+      retryDelayOnFailover: 200,
+      retryDelayOnClusterDown: 200,
+      retryDelayOnTryAgain: 100,
+      maxRedirections: 16,
+      redisOptions: { ...auth, maxRetriesPerRequest: tuning.maxRetriesPerRequest, connectTimeout: 2000 },
+    },
+  );
 }

@@ -31,8 +31,9 @@ export class RedisUrlError extends Error {
   readonly code = 'REDIS_URL_INVALID';
 }
 
-const FORMS = 'expected redis://[user:pass@]host:port, redis+sentinel://[user:pass@]h1:p1,h2:p2/<master-name> '
-  + 'or redis+cluster://[user:pass@]h1:p1,h2:p2 (rediss… for TLS)';
+const FORMS =
+  'expected redis://[user:pass@]host:port, redis+sentinel://[user:pass@]h1:p1,h2:p2/<master-name> ' +
+  'or redis+cluster://[user:pass@]h1:p1,h2:p2 (rediss… for TLS)';
 const DEFAULT_REDIS_PORT = 6379;
 const DEFAULT_SENTINEL_PORT = 26379;
 
@@ -54,19 +55,27 @@ export function parseRedisUrl(url: string): RedisEndpoints {
 
   if (mode === 'single') {
     if (hosts.length !== 1) {
-      throw new RedisUrlError(`"${redactRedisUrl(url)}" lists ${hosts.length} hosts: a plain redis:// URL names one node; use redis+sentinel:// or redis+cluster:// for several`);
+      throw new RedisUrlError(
+        `"${redactRedisUrl(url)}" lists ${hosts.length} hosts: a plain redis:// URL names one node; use redis+sentinel:// or redis+cluster:// for several`,
+      );
     }
     const db = /^\/?$/.test(path) ? 0 : Number(/^\/(\d+)$/.exec(path)?.[1] ?? NaN);
-    if (!Number.isInteger(db)) throw new RedisUrlError(`"${redactRedisUrl(url)}": the path must be a database number such as /0, got "${path}"`);
+    if (!Number.isInteger(db))
+      throw new RedisUrlError(`"${redactRedisUrl(url)}": the path must be a database number such as /0, got "${path}"`);
     return { mode, ...common, node: hosts[0]!, db };
   }
   if (mode === 'sentinel') {
     const masterName = decodeURIComponent(/^\/([^/?#]+)\/?$/.exec(path)?.[1] ?? '');
-    if (!masterName) throw new RedisUrlError(`"${redactRedisUrl(url)}": a Sentinel URL ends with the master name, as in redis+sentinel://h1:26379,h2:26379/mymaster`);
+    if (!masterName)
+      throw new RedisUrlError(
+        `"${redactRedisUrl(url)}": a Sentinel URL ends with the master name, as in redis+sentinel://h1:26379,h2:26379/mymaster`,
+      );
     return { mode, ...common, sentinels: hosts, masterName };
   }
   if (!/^\/?$/.test(path)) {
-    throw new RedisUrlError(`"${redactRedisUrl(url)}": a Redis Cluster URL has no path (a cluster has only database 0), got "${path}"`);
+    throw new RedisUrlError(
+      `"${redactRedisUrl(url)}": a Redis Cluster URL has no path (a cluster has only database 0), got "${path}"`,
+    );
   }
   return { mode, ...common, nodes: hosts };
 }
@@ -83,18 +92,23 @@ function parseCredentials(userinfo: string): { username?: string; password?: str
 function parseHostPort(text: string, defaultPort: number, url: string): HostPort {
   const m = /^\[([0-9a-fA-F:.]+)\](?::(\d*))?$/.exec(text) ?? /^([^:[\]\s/]+)(?::(\d*))?$/.exec(text);
   if (!m) {
-    throw new RedisUrlError(text === ''
-      ? `"${redactRedisUrl(url)}": empty host (a stray comma, or no host at all)`
-      : `"${redactRedisUrl(url)}": "${text}" is not host:port`);
+    throw new RedisUrlError(
+      text === ''
+        ? `"${redactRedisUrl(url)}": empty host (a stray comma, or no host at all)`
+        : `"${redactRedisUrl(url)}": "${text}" is not host:port`,
+    );
   }
   const port = m[2] === undefined || m[2] === '' ? defaultPort : Number(m[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RedisUrlError(`"${redactRedisUrl(url)}": port of "${text}" must be 1-65535`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new RedisUrlError(`"${redactRedisUrl(url)}": port of "${text}" must be 1-65535`);
   return { host: m[1]!, port };
 }
 
 /** The URL with its password replaced, for logs and error messages. Works on URLs `new URL` refuses (host lists). */
 export function redactRedisUrl(url: string): string {
-  return url.replace(/^([a-z+]+:\/\/[^:@/]*:)([^@/]*)@/i, (_all, head: string, password: string) => password ? `${head}***@` : `${head}@`);
+  return url.replace(/^([a-z+]+:\/\/[^:@/]*:)([^@/]*)@/i, (_all, head: string, password: string) =>
+    password ? `${head}***@` : `${head}@`,
+  );
 }
 
 /** Host:port list of the endpoints, for messages. */

@@ -1,6 +1,9 @@
 import { open, stat } from 'node:fs/promises';
 
-interface FileState { offset: number; partial: Buffer }
+interface FileState {
+  offset: number;
+  partial: Buffer;
+}
 
 /**
  * Follows NDJSON files as a sink appends to them: each read hands over the complete lines written since the last
@@ -20,9 +23,16 @@ export class AppendedLines {
   async read(path: string, onLine: (text: string, mtimeMs: number) => void): Promise<number | null> {
     let size: number;
     let mtimeMs: number;
-    try { ({ size, mtimeMs } = await stat(path)); } catch { return null; }
+    try {
+      ({ size, mtimeMs } = await stat(path));
+    } catch {
+      return null;
+    }
     let state = this.files.get(path);
-    if (!state) { state = { offset: 0, partial: Buffer.alloc(0) }; this.files.set(path, state); }
+    if (!state) {
+      state = { offset: 0, partial: Buffer.alloc(0) };
+      this.files.set(path, state);
+    }
     if (size <= state.offset) return mtimeMs;
     const buf = Buffer.allocUnsafe(size - state.offset);
     let got = 0;
@@ -37,7 +47,9 @@ export class AppendedLines {
       } finally {
         await fh.close();
       }
-    } catch { return null; }
+    } catch {
+      return null;
+    }
     state.offset += got;
     this.bytes += got;
     const data = state.partial.length > 0 ? Buffer.concat([state.partial, buf.subarray(0, got)]) : buf.subarray(0, got);

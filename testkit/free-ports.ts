@@ -11,7 +11,10 @@ export async function freePorts(count: number): Promise<number[]> {
   try {
     for (let attempt = 0; ports.length < count && attempt < count * 20; attempt++) {
       const server = createServer();
-      await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', resolve); });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', resolve);
+      });
       held.push(server);
       const port = (server.address() as { port: number }).port;
       if (await udpFree(port)) ports.push(port);
@@ -26,8 +29,14 @@ export async function freePorts(count: number): Promise<number[]> {
 function udpFree(port: number): Promise<boolean> {
   const socket = createSocket('udp4');
   return new Promise((resolve) => {
-    socket.once('error', () => { socket.close(); resolve(false); });
-    socket.bind(port, '127.0.0.1', () => { socket.close(); resolve(true); });
+    socket.once('error', () => {
+      socket.close();
+      resolve(false);
+    });
+    socket.bind(port, '127.0.0.1', () => {
+      socket.close();
+      resolve(true);
+    });
   });
 }
 

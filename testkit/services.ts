@@ -16,7 +16,8 @@ export async function cleanupNamespace(namespace: string, sinks: readonly string
   try {
     const ch = await conn.createChannel();
     ch.on('error', () => undefined);
-    for (const q of [`${namespace}.new`, `${namespace}.dead`, ...sinks.map((s) => `${namespace}.sink.${s}`)]) await ch.deleteQueue(q).catch(() => undefined);
+    for (const q of [`${namespace}.new`, `${namespace}.dead`, ...sinks.map((s) => `${namespace}.sink.${s}`)])
+      await ch.deleteQueue(q).catch(() => undefined);
     for (const e of ['new', 'processed', 'dead']) await ch.deleteExchange(`${namespace}.${e}`).catch(() => undefined);
     await ch.close().catch(() => undefined);
   } finally {
@@ -35,15 +36,23 @@ export async function cleanupNamespace(namespace: string, sinks: readonly string
   }
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await probe();
       if (v !== undefined) return v;
-    } catch (err) { last = err; }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

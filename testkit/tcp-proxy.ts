@@ -10,7 +10,11 @@ export class TcpProxy {
   port = 0;
 
   /** `listenHost`: another local address when the clients are in another network namespace (a bridge's address). */
-  constructor(private readonly targetHost: string, private readonly targetPort: number, private readonly listenHost = '127.0.0.1') {}
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+    private readonly listenHost = '127.0.0.1',
+  ) {}
 
   async start(port = this.port): Promise<void> {
     const server = createServer((client) => {
@@ -18,7 +22,12 @@ export class TcpProxy {
       this.sockets.add(client);
       this.sockets.add(upstream);
       client.pipe(upstream).pipe(client);
-      const close = () => { client.destroy(); upstream.destroy(); this.sockets.delete(client); this.sockets.delete(upstream); };
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+        this.sockets.delete(client);
+        this.sockets.delete(upstream);
+      };
       client.on('error', close).on('close', close);
       upstream.on('error', close).on('close', close);
     });

@@ -9,7 +9,12 @@ import { sinkPlugin, sinkTypes } from './sink-registry.js';
  * Validates every sink's options first (pure), then builds the sinks, so a configuration error in the second sink
  * never leaves the first one running (the forward sink starts heartbeats when built).
  */
-export async function createSinks(plans: readonly SinkPlan[], uploaderId: string, registry: Registry, log: Logger): Promise<Sink[]> {
+export async function createSinks(
+  plans: readonly SinkPlan[],
+  uploaderId: string,
+  registry: Registry,
+  log: Logger,
+): Promise<Sink[]> {
   const builders = sinkBuilders(plans, uploaderId, registry, log);
   const sinks: Sink[] = [];
   for (const build of builders) sinks.push(await build());
@@ -17,7 +22,12 @@ export async function createSinks(plans: readonly SinkPlan[], uploaderId: string
 }
 
 /** The validation half of createSinks, also run by `fanin validate`: throws a ConfigError, or says how to build each sink. */
-export function sinkBuilders(plans: readonly SinkPlan[], uploaderId: string, registry: Registry, log: Logger): (() => Promise<Sink>)[] {
+export function sinkBuilders(
+  plans: readonly SinkPlan[],
+  uploaderId: string,
+  registry: Registry,
+  log: Logger,
+): (() => Promise<Sink>)[] {
   const problems: string[] = [];
   const builders: (() => Promise<Sink>)[] = [];
   const context = { uploaderId, registry, log };
@@ -25,7 +35,8 @@ export function sinkBuilders(plans: readonly SinkPlan[], uploaderId: string, reg
     try {
       builders.push(sinkPlugin(plan.type).prepare(plan, context));
     } catch (err) {
-      if (err instanceof ConfigError) problems.push(...err.problems); else throw err;
+      if (err instanceof ConfigError) problems.push(...err.problems);
+      else throw err;
     }
   }
   for (const type of sinkTypes) {

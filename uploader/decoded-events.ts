@@ -15,13 +15,17 @@ export interface RejectedBody {
 }
 
 /** Decodes the bodies of processed batches once, in order, for the sinks that need the envelope's fields. */
-export function decodeBatches(batches: readonly ProcessedBatch[]): { events: DecodedEvent[]; rejected: RejectedBody[] } {
+export function decodeBatches(batches: readonly ProcessedBatch[]): {
+  events: DecodedEvent[];
+  rejected: RejectedBody[];
+} {
   const events: DecodedEvent[] = [];
   const rejected: RejectedBody[] = [];
   for (const batch of batches) {
     for (let i = 0; i < batch.ids.length; i++) {
       const decoded = decodeEvent(batch.ids[i]!, batch.bodies[i]!);
-      if ('envelope' in decoded) events.push(decoded); else rejected.push(decoded);
+      if ('envelope' in decoded) events.push(decoded);
+      else rejected.push(decoded);
     }
   }
   return { events, rejected };
@@ -31,9 +35,14 @@ export function decodeBatches(batches: readonly ProcessedBatch[]): { events: Dec
 export function decodeEvent(id: string, body: Uint8Array): DecodedEvent | RejectedBody {
   let value: unknown;
   let reason = 'not an event envelope';
-  try { value = decodeBody(body); } catch (err) { reason = `body does not decode: ${(err as Error).message}`; }
+  try {
+    value = decodeBody(body);
+  } catch (err) {
+    reason = `body does not decode: ${(err as Error).message}`;
+  }
   if (isEnvelope(value)) return { id, envelope: value };
-  if (typeof value === 'object' && value !== null && Object.hasOwn(value, 'id')) reason = 'the envelope has a field named id, which would hide the event id';
+  if (typeof value === 'object' && value !== null && Object.hasOwn(value, 'id'))
+    reason = 'the envelope has a field named id, which would hide the event id';
   return { id, reason, body };
 }
 

@@ -28,18 +28,41 @@ export async function runUploader(config: Config): Promise<RunningUploader> {
   // Named sinks (docs/sinks.md): every option validated before anything starts.
   const plans = resolveSinkPlans(config);
   const unused = unusedSinkDefinitions(config);
-  if (unused.length > 0) log.warn({ unused }, 'sinkDefinitions not listed in sinks: they get no queue and receive nothing');
+  if (unused.length > 0)
+    log.warn({ unused }, 'sinkDefinitions not listed in sinks: they get no queue and receive nothing');
   const sinks = await createSinks(plans, config.uploaderId, registry, log);
   const routes = routeSelectors(plans);
-  const consumers = plans.map((plan, i) => new SinkConsumer(sinks[i]!, deadLetters, {
-    queue: names.sinkQueue(plan.name), deadExchange: names.deadExchange, prefetch: plan.prefetch, batchSize: plan.batchSize,
-    flushIntervalMs: plan.flushIntervalMs, maxAttempts: plan.maxAttempts, route: routes[i]!,
-    secondary: plan.secondaryDir === null ? null : new FileSink({ dir: plan.secondaryDir, fsync: true, name: plan.name }),
-  }, metrics, log));
+  const consumers = plans.map(
+    (plan, i) =>
+      new SinkConsumer(
+        sinks[i]!,
+        deadLetters,
+        {
+          queue: names.sinkQueue(plan.name),
+          deadExchange: names.deadExchange,
+          prefetch: plan.prefetch,
+          batchSize: plan.batchSize,
+          flushIntervalMs: plan.flushIntervalMs,
+          maxAttempts: plan.maxAttempts,
+          route: routes[i]!,
+          secondary:
+            plan.secondaryDir === null ? null : new FileSink({ dir: plan.secondaryDir, fsync: true, name: plan.name }),
+        },
+        metrics,
+        log,
+      ),
+  );
   // SIGHUP or SIGUSR1 (logrotate's and td-agent's habits): close the sinks' files; the next write reopens them.
-  onReopenSignal(log, 'reopening sink files', () => { for (const c of consumers) void c.reopen(); });
+  onReopenSignal(log, 'reopening sink files', () => {
+    for (const c of consumers) void c.reopen();
+  });
 
-  const session = new BrokerSession(config.amqpUrl, fleetTopology(config.namespace, config.sinks, config.quorumInitialGroupSize, config.newQueueShards), log, `fanin uploader ${config.uploaderId}`);
+  const session = new BrokerSession(
+    config.amqpUrl,
+    fleetTopology(config.namespace, config.sinks, config.quorumInitialGroupSize, config.newQueueShards),
+    log,
+    `fanin uploader ${config.uploaderId}`,
+  );
   session.on('ready', (model) => {
     void (async () => {
       try {
@@ -51,10 +74,16 @@ export async function runUploader(config: Config): Promise<RunningUploader> {
       }
     })();
   });
-  session.on('lost', () => { deadLetters.detach(); for (const c of consumers) c.detach(); });
+  session.on('lost', () => {
+    deadLetters.detach();
+    for (const c of consumers) c.detach();
+  });
   await session.start();
   const ops = await startOpsServer({
-    host: config.metricsHost, port: config.metricsPort, registry, isReady: () => consumers.every((c) => c.consuming),
+    host: config.metricsHost,
+    port: config.metricsPort,
+    registry,
+    isReady: () => consumers.every((c) => c.consuming),
   });
 
   return {

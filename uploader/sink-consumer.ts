@@ -53,37 +53,55 @@ export class SinkConsumer {
     private readonly log: Logger,
   ) {
     this.route = options.route && !options.route.passesEverything ? options.route : null;
-    this.queue = new QueueConsumer({
-      queue: options.queue, prefetch: options.prefetch, log: log.child({ sink: sink.name }),
-      deadLetter: {
-        publisher: deadLetterPublisher, exchange: options.deadExchange, stage: `uploader:${sink.name}`,
-        logMessage: 'undecodable processed batch sent to the dead-letter queue',
-        onDeadLettered: () => metrics.deadLettered.inc({ sink: sink.name }),
+    this.queue = new QueueConsumer(
+      {
+        queue: options.queue,
+        prefetch: options.prefetch,
+        log: log.child({ sink: sink.name }),
+        deadLetter: {
+          publisher: deadLetterPublisher,
+          exchange: options.deadExchange,
+          stage: `uploader:${sink.name}`,
+          logMessage: 'undecodable processed batch sent to the dead-letter queue',
+          onDeadLettered: () => metrics.deadLettered.inc({ sink: sink.name }),
+        },
       },
-    }, (delivery) => this.onDelivery(delivery));
+      (delivery) => this.onDelivery(delivery),
+    );
     // Unacked deliveries went back to the queue with the channel: forget them, they will be redelivered.
-    this.queue.on('detached', () => { this.pending = []; });
+    this.queue.on('detached', () => {
+      this.pending = [];
+    });
   }
 
-  get consuming(): boolean { return this.queue.consuming; }
+  get consuming(): boolean {
+    return this.queue.consuming;
+  }
 
-  private get batchSize(): number { return this.options.batchSize ?? Math.max(1, Math.floor(this.options.prefetch / 2)); }
+  private get batchSize(): number {
+    return this.options.batchSize ?? Math.max(1, Math.floor(this.options.prefetch / 2));
+  }
 
-  attach(model: ChannelModel): Promise<void> { return this.queue.attach(model); }
+  attach(model: ChannelModel): Promise<void> {
+    return this.queue.attach(model);
+  }
 
   async reopen(): Promise<void> {
     await this.sink.reopen?.();
     await this.options.secondary?.reopen?.();
   }
 
-  detach(): void { this.queue.detach(); }
+  detach(): void {
+    this.queue.detach();
+  }
 
   /** Stop consuming, write and ack what is gathered. */
   async drain(): Promise<void> {
     await this.queue.stop();
     // Writes run batchSize at a time and each one starts the next: wait until none runs and nothing is gathered.
     for (let i = 0; i < 100_000 && (this.writing || (this.pending.length > 0 && this.queue.attached)); i++) {
-      if (this.writing) await this.writing; else await this.flush();
+      if (this.writing) await this.writing;
+      else await this.flush();
     }
     await this.queue.close();
     await this.sink.close();
@@ -95,7 +113,10 @@ export class SinkConsumer {
     try {
       batch = decodeProcessedBatch(delivery.content);
     } catch (err) {
-      if (err instanceof BatchDecodeError) { void delivery.deadLetter(err.message); return; }
+      if (err instanceof BatchDecodeError) {
+        void delivery.deadLetter(err.message);
+        return;
+      }
       throw err;
     }
     let unrouted: UnroutedCounts | null = null;
@@ -117,7 +138,10 @@ export class SinkConsumer {
   }
 
   private async flush(): Promise<void> {
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     if (this.writing) return; // the running write flushes again when it finishes
     const items = this.pending.splice(0, this.batchSize);
     if (!this.queue.attached || items.length === 0) return;
@@ -135,7 +159,10 @@ export class SinkConsumer {
   private async deliver(items: Pending[]): Promise<void> {
     try {
       await this.writeWithRetry(items.map((i) => i.batch));
-      for (const i of items) { i.delivery.ack(); this.countUnrouted(i.unrouted); }
+      for (const i of items) {
+        i.delivery.ack();
+        this.countUnrouted(i.unrouted);
+      }
     } catch (err) {
       if (!(err instanceof PermanentSinkError)) throw err;
       if (items.length > 1) {
@@ -170,7 +197,12 @@ export class SinkConsumer {
       } catch (err) {
         if (err instanceof PermanentSinkError) throw err;
         this.metrics.writeFailures.inc({ sink });
-        if (attempt >= this.options.maxAttempts && this.options.secondary && await this.writeSecondary(batches, err as Error)) return;
+        if (
+          attempt >= this.options.maxAttempts &&
+          this.options.secondary &&
+          (await this.writeSecondary(batches, err as Error))
+        )
+          return;
         const delay = backoffDelayMs(attempt, SINK_RETRY_BACKOFF);
         this.log.warn({ sink, attempt, delayMs: delay, err: (err as Error).message }, 'sink write failed; retrying');
         await new Promise((r) => setTimeout(r, delay));
@@ -183,10 +215,16 @@ export class SinkConsumer {
     try {
       const result = await this.options.secondary!.write(batches);
       this.metrics.secondaryEvents.inc({ sink: this.sink.name }, result.written + result.rejected);
-      this.log.error({ sink: this.sink.name, events: result.written, cause: cause.message }, 'sink keeps failing; batches written to the secondary');
+      this.log.error(
+        { sink: this.sink.name, events: result.written, cause: cause.message },
+        'sink keeps failing; batches written to the secondary',
+      );
       return true;
     } catch (err) {
-      this.log.error({ sink: this.sink.name, err: (err as Error).message }, 'secondary write failed too; retrying the sink');
+      this.log.error(
+        { sink: this.sink.name, err: (err as Error).message },
+        'secondary write failed too; retrying the sink',
+      );
       return false;
     }
   }

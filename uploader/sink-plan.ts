@@ -49,15 +49,17 @@ const COMMON_OPTIONS = {
 } as const;
 
 /** Option name → setting name, per type, from each plug-in's block (flushIntervalMs is a common option, not the file block's). */
-const TYPE_OPTIONS = new Map<SinkType, Map<string, SettingName>>(sinkPlugins.map((plugin) => {
-  const prefix = settingsPrefix(plugin.type);
-  const options = new Map<string, SettingName>();
-  for (const [name, spec] of Object.entries(plugin.settings)) {
-    const option = spec.key.slice(prefix.length);
-    if (!(option in COMMON_OPTIONS)) options.set(option, name as SettingName);
-  }
-  return [plugin.type, options];
-}));
+const TYPE_OPTIONS = new Map<SinkType, Map<string, SettingName>>(
+  sinkPlugins.map((plugin) => {
+    const prefix = settingsPrefix(plugin.type);
+    const options = new Map<string, SettingName>();
+    for (const [name, spec] of Object.entries(plugin.settings)) {
+      const option = spec.key.slice(prefix.length);
+      if (!(option in COMMON_OPTIONS)) options.set(option, name as SettingName);
+    }
+    return [plugin.type, options];
+  }),
+);
 
 const isSinkType = (v: string): v is SinkType => (sinkTypes as readonly string[]).includes(v);
 
@@ -73,11 +75,16 @@ export function resolveSinkPlans(config: Config): SinkPlan[] {
     const definition = Object.hasOwn(definitions, name) ? definitions[name] : undefined;
     if (!definition) {
       if (isSinkType(name)) plans.push(plan(config, name, name, {}, problems));
-      else problems.push(`sinks: unknown sink "${name}": neither a sink type (${sinkTypes.join(', ')}) nor a name in sinkDefinitions`);
+      else
+        problems.push(
+          `sinks: unknown sink "${name}": neither a sink type (${sinkTypes.join(', ')}) nor a name in sinkDefinitions`,
+        );
       continue;
     }
     if (isSinkType(name) && definition.type !== name) {
-      problems.push(`sinkDefinitions.${name}.type: a sink named after a type must be of that type (got "${definition.type}")`);
+      problems.push(
+        `sinkDefinitions.${name}.type: a sink named after a type must be of that type (got "${definition.type}")`,
+      );
       continue;
     }
     plans.push(plan(config, name, definition.type, definition, problems));
@@ -91,10 +98,13 @@ export function resolveSinkPlans(config: Config): SinkPlan[] {
 export function unroutedSinkProblems(config: Config, plans: readonly SinkPlan[]): string[] {
   const unrouted = config.unroutedSink;
   if (unrouted === '') return [];
-  if (!config.sinks.includes(unrouted)) return [`${settings.unroutedSink.key} (${settings.unroutedSink.env}): "${unrouted}" is not a name in sinks`];
+  if (!config.sinks.includes(unrouted))
+    return [`${settings.unroutedSink.key} (${settings.unroutedSink.env}): "${unrouted}" is not a name in sinks`];
   const plan = plans.find((p) => p.name === unrouted);
   if (plan && !plan.route.takesEverything) {
-    return [`sinkDefinitions.${unrouted}: the sink named by ${settings.unroutedSink.key} takes the events no other sink takes; give it no match, exclude or minSeverity`];
+    return [
+      `sinkDefinitions.${unrouted}: the sink named by ${settings.unroutedSink.key} takes the events no other sink takes; give it no match, exclude or minSeverity`,
+    ];
   }
   return [];
 }
@@ -104,7 +114,13 @@ export function unusedSinkDefinitions(config: Config): string[] {
   return Object.keys(config.sinkDefinitions).filter((name) => !config.sinks.includes(name));
 }
 
-function plan(config: Config, name: string, type: SinkType, definition: Record<string, unknown>, problems: string[]): SinkPlan {
+function plan(
+  config: Config,
+  name: string,
+  type: SinkType,
+  definition: Record<string, unknown>,
+  problems: string[],
+): SinkPlan {
   const overlaid: Record<string, unknown> = { ...config };
   const fromDefinition = new Map<SettingName, string>();
   const common: Partial<Record<keyof typeof COMMON_OPTIONS, unknown>> = {};
@@ -125,18 +141,25 @@ function plan(config: Config, name: string, type: SinkType, definition: Record<s
       continue;
     }
     const parsed = (settings[setting].schema as z.ZodType).safeParse(raw);
-    if (parsed.success) { overlaid[setting] = parsed.data; fromDefinition.set(setting, key); }
-    else problems.push(`${key}: ${parsed.error.issues.map((i) => i.message).join('; ')}; got ${JSON.stringify(raw)}`);
+    if (parsed.success) {
+      overlaid[setting] = parsed.data;
+      fromDefinition.set(setting, key);
+    } else problems.push(`${key}: ${parsed.error.issues.map((i) => i.message).join('; ')}; got ${JSON.stringify(raw)}`);
   }
   const prefetch = (common.prefetch as number | undefined) ?? config.uploaderPrefetch;
   const batchSize = (common.batchSize as number | undefined) ?? Math.max(1, Math.floor(prefetch / 2));
-  if (batchSize > prefetch) problems.push(`sinkDefinitions.${name}.batchSize: ${batchSize} exceeds the prefetch (${prefetch}): a write can only take batches it holds`);
+  if (batchSize > prefetch)
+    problems.push(
+      `sinkDefinitions.${name}.batchSize: ${batchSize} exceeds the prefetch (${prefetch}): a write can only take batches it holds`,
+    );
   const secondary = common.secondaryDir as string | undefined;
   const match = common.match as string[] | undefined;
   const exclude = common.exclude as string[] | undefined;
   const minSeverity = common.minSeverity as number | undefined;
-  const route = match === undefined && exclude === undefined && minSeverity === undefined
-    ? EVERY_EVENT : sinkRoute(match ?? ['**'], exclude ?? null, minSeverity ?? null);
+  const route =
+    match === undefined && exclude === undefined && minSeverity === undefined
+      ? EVERY_EVENT
+      : sinkRoute(match ?? ['**'], exclude ?? null, minSeverity ?? null);
   return Object.freeze({
     name,
     type,
@@ -144,10 +167,18 @@ function plan(config: Config, name: string, type: SinkType, definition: Record<s
     batchSize,
     flushIntervalMs: (common.flushIntervalMs as number | undefined) ?? config.fileSinkFlushMs,
     maxAttempts: (common.maxAttempts as number | undefined) ?? config.sinkMaxAttempts,
-    secondaryDir: secondary !== undefined ? (secondary === '' ? null : secondary) : (config.secondaryDir === '' ? null : join(config.secondaryDir, name)),
+    secondaryDir:
+      secondary !== undefined
+        ? secondary === ''
+          ? null
+          : secondary
+        : config.secondaryDir === ''
+          ? null
+          : join(config.secondaryDir, name),
     route,
     takesUnrouted: config.unroutedSink !== '' && config.unroutedSink === name,
     settings: Object.freeze(overlaid) as Config,
-    keyOf: (setting: SettingName) => fromDefinition.get(setting) ?? `${settings[setting].key} (${settings[setting].env})`,
+    keyOf: (setting: SettingName) =>
+      fromDefinition.get(setting) ?? `${settings[setting].key} (${settings[setting].env})`,
   });
 }

@@ -38,7 +38,8 @@ export function settingsPrefix(type: string): string {
 export function defineSinkPlugin<T extends string, S extends SettingTable>(plugin: SinkPlugin<T, S>): SinkPlugin<T, S> {
   const prefix = settingsPrefix(plugin.type);
   for (const spec of Object.values(plugin.settings)) {
-    if (!spec.key.startsWith(prefix)) throw new Error(`sink plug-in "${plugin.type}": setting ${spec.key} is outside ${prefix}*`);
+    if (!spec.key.startsWith(prefix))
+      throw new Error(`sink plug-in "${plugin.type}": setting ${spec.key} is outside ${prefix}*`);
   }
   return Object.freeze(plugin);
 }

@@ -5,15 +5,27 @@ import { Redis } from 'ioredis';
  * Removes what a bench namespace left on the broker and in Redis. Each delete gets its own channel: deleting
  * something that does not exist may close the channel with an error on some RabbitMQ versions.
  */
-export async function deleteBrokerObjects(amqpUrl: string, queues: readonly string[], exchanges: readonly string[]): Promise<string[]> {
+export async function deleteBrokerObjects(
+  amqpUrl: string,
+  queues: readonly string[],
+  exchanges: readonly string[],
+): Promise<string[]> {
   const problems: string[] = [];
   const model = await connect(amqpUrl);
   model.on('error', () => undefined);
   try {
-    const once = async (what: string, op: (ch: Awaited<ReturnType<typeof model.createChannel>>) => Promise<unknown>) => {
+    const once = async (
+      what: string,
+      op: (ch: Awaited<ReturnType<typeof model.createChannel>>) => Promise<unknown>,
+    ) => {
       const ch = await model.createChannel();
       ch.on('error', () => undefined);
-      try { await op(ch); await ch.close(); } catch (err) { problems.push(`${what}: ${(err as Error).message}`); }
+      try {
+        await op(ch);
+        await ch.close();
+      } catch (err) {
+        problems.push(`${what}: ${(err as Error).message}`);
+      }
     };
     for (const q of queues) await once(`queue ${q}`, (ch) => ch.deleteQueue(q));
     for (const e of exchanges) await once(`exchange ${e}`, (ch) => ch.deleteExchange(e));
@@ -50,7 +62,12 @@ export async function queueDepths(amqpUrl: string, queues: readonly string[]): P
     for (const q of queues) {
       const ch = await model.createChannel();
       ch.on('error', () => undefined);
-      try { out[q] = (await ch.checkQueue(q)).messageCount; await ch.close(); } catch { out[q] = null; }
+      try {
+        out[q] = (await ch.checkQueue(q)).messageCount;
+        await ch.close();
+      } catch {
+        out[q] = null;
+      }
     }
   } finally {
     await model.close().catch(() => undefined);
@@ -68,22 +85,33 @@ export class QueueProbe {
   private busy = false;
   private readonly stats = new Map<string, { max: number; sum: number; n: number }>();
 
-  constructor(private readonly amqpUrl: string, private readonly queues: readonly string[]) {}
+  constructor(
+    private readonly amqpUrl: string,
+    private readonly queues: readonly string[],
+  ) {}
 
   async start(intervalMs: number): Promise<void> {
     this.model = await connect(this.amqpUrl);
     this.model.on('error', () => undefined);
-    this.timer = setInterval(() => { void this.sample(); }, intervalMs);
+    this.timer = setInterval(() => {
+      void this.sample();
+    }, intervalMs);
   }
 
-  reset(): void { this.stats.clear(); }
+  reset(): void {
+    this.stats.clear();
+  }
 
   /** Per queue: max and mean depth since the last reset. */
   summary(): Record<string, { max: number; mean: number }> {
-    return Object.fromEntries(this.queues.filter((q) => this.stats.has(q)).map((q) => {
-      const s = this.stats.get(q)!;
-      return [q, { max: s.max, mean: Math.round(s.sum / Math.max(1, s.n)) }];
-    }));
+    return Object.fromEntries(
+      this.queues
+        .filter((q) => this.stats.has(q))
+        .map((q) => {
+          const s = this.stats.get(q)!;
+          return [q, { max: s.max, mean: Math.round(s.sum / Math.max(1, s.n)) }];
+        }),
+    );
   }
 
   async stop(): Promise<void> {
@@ -111,7 +139,9 @@ export class QueueProbe {
       } finally {
         await ch.close().catch(() => undefined);
       }
-    } catch { /* the queue vanished or the broker is busy: skip this sample */ } finally {
+    } catch {
+      /* the queue vanished or the broker is busy: skip this sample */
+    } finally {
       this.busy = false;
     }
   }

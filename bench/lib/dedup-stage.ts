@@ -55,22 +55,34 @@ export async function measureDedupStage(o: DedupStageOptions): Promise<DedupStag
     const bootId = randomBytes(4).toString('hex');
     for (let pair = 0; pair < o.batchPairs; pair++) {
       const keys = randomBytes(o.batchEvents * EVENT_KEY_BYTES);
-      await Promise.all(['a', 'b'].map((receiverId) => {
-        const batch = { receiverId, bootId, seq: pair, keys, bodies };
-        return publisher.publish(names.newExchange, encodeNewEventBatch(batch), { messageId: newBatchId(batch) });
-      }));
+      await Promise.all(
+        ['a', 'b'].map((receiverId) => {
+          const batch = { receiverId, bootId, seq: pair, keys, bodies };
+          return publisher.publish(names.newExchange, encodeNewEventBatch(batch), { messageId: newBatchId(batch) });
+        }),
+      );
     }
     const copies = 2 * o.batchPairs * o.batchEvents;
 
     const ports = await freePorts(o.workers);
     const sampler = new ProcSampler();
-    workers = new FleetLauncher(ports.map((port, w) => ({
-      name: `worker-s${w + 1}`, role: 'worker',
-      env: {
-        FANIN_NAMESPACE: o.namespace, FANIN_WORKER_ID: `s${w + 1}`, FANIN_METRICS_PORT: String(port),
-        FANIN_METRICS_HOST: '127.0.0.1', FANIN_AMQP_URL: o.amqpUrl, FANIN_REDIS_URL: o.redisUrl, FANIN_SINKS: 'file', FANIN_LOG_LEVEL: 'warn',
-      },
-    })), { output: 'ignore' });
+    workers = new FleetLauncher(
+      ports.map((port, w) => ({
+        name: `worker-s${w + 1}`,
+        role: 'worker',
+        env: {
+          FANIN_NAMESPACE: o.namespace,
+          FANIN_WORKER_ID: `s${w + 1}`,
+          FANIN_METRICS_PORT: String(port),
+          FANIN_METRICS_HOST: '127.0.0.1',
+          FANIN_AMQP_URL: o.amqpUrl,
+          FANIN_REDIS_URL: o.redisUrl,
+          FANIN_SINKS: 'file',
+          FANIN_LOG_LEVEL: 'warn',
+        },
+      })),
+      { output: 'ignore' },
+    );
     workers.start();
     sampler.track([
       ...workers.members.map((m) => ({ label: m.name, pid: m.pid! })),
@@ -80,7 +92,11 @@ export async function measureDedupStage(o: DedupStageOptions): Promise<DedupStag
     const decided = async () => {
       let sum = 0;
       for (const port of ports) {
-        try { sum += parseCounter(await scrapeText(`http://127.0.0.1:${port}/metrics`), 'fanin_worker_copies_total'); } catch { /* not up yet */ }
+        try {
+          sum += parseCounter(await scrapeText(`http://127.0.0.1:${port}/metrics`), 'fanin_worker_copies_total');
+        } catch {
+          /* not up yet */
+        }
       }
       return sum;
     };
@@ -91,15 +107,24 @@ export async function measureDedupStage(o: DedupStageOptions): Promise<DedupStag
     for (;;) {
       const n = await decided();
       const now = Date.now();
-      if (n > 0 && first === 0) { first = now; cpu0 = sampler.cpuSnapshot(); }
-      if (n >= copies) { last = now; break; }
+      if (n > 0 && first === 0) {
+        first = now;
+        cpu0 = sampler.cpuSnapshot();
+      }
+      if (n >= copies) {
+        last = now;
+        break;
+      }
       if (now > deadline) throw new Error(`dedup stage: ${n} of ${copies} copies decided after 120 s`);
       await sleep(100);
     }
     const seconds = Math.max(0.001, (last - first) / 1000);
     return {
-      workers: o.workers, copies, seconds: Math.round(seconds * 100) / 100,
-      copiesPerSecond: Math.round(copies / seconds), uniquePerSecond: Math.round(copies / 2 / seconds),
+      workers: o.workers,
+      copies,
+      seconds: Math.round(seconds * 100) / 100,
+      copiesPerSecond: Math.round(copies / seconds),
+      uniquePerSecond: Math.round(copies / 2 / seconds),
       cpuPercent: cpuPercent(cpu0, sampler.cpuSnapshot(), seconds),
     };
   } finally {

@@ -23,7 +23,10 @@ export interface BatchBounds {
   readonly maxBytes: number;
 }
 
-export const DEFAULT_BATCH_BOUNDS: BatchBounds = { maxEvents: settings.batchMaxEvents.default, maxBytes: settings.batchMaxBytes.default };
+export const DEFAULT_BATCH_BOUNDS: BatchBounds = {
+  maxEvents: settings.batchMaxEvents.default,
+  maxBytes: settings.batchMaxBytes.default,
+};
 
 export interface BatchPool {
   readonly receiverId: string;
@@ -49,18 +52,30 @@ export function faninBatchPool(receiverId: string, count: number, bounds = DEFAU
  * share of its events decided unique (1 / fanOut of them on average, since every copy but one is a duplicate), each
  * with its id. These are what every `<ns>.sink.<name>` queue carries.
  */
-export function processedBatchPool(receiverId: string, count: number, fanOut: number, bounds = DEFAULT_BATCH_BOUNDS): BatchPool {
+export function processedBatchPool(
+  receiverId: string,
+  count: number,
+  fanOut: number,
+  bounds = DEFAULT_BATCH_BOUNDS,
+): BatchPool {
   const { bootId, sealed } = sealBatches(receiverId, count, bounds);
   const batches = sealed.map((b) => {
     const unique = Math.max(1, Math.round(b.bodies.length / fanOut));
-    const ids = Array.from({ length: unique }, (_, i) => `${b.keys.subarray(i * EVENT_KEY_BYTES, (i + 1) * EVENT_KEY_BYTES).toString('hex')}-1`);
+    const ids = Array.from(
+      { length: unique },
+      (_, i) => `${b.keys.subarray(i * EVENT_KEY_BYTES, (i + 1) * EVENT_KEY_BYTES).toString('hex')}-1`,
+    );
     const sourceBatchId = newBatchId({ receiverId, bootId, seq: b.seq });
     return { events: unique, payload: encodeProcessedBatch({ sourceBatchId, ids, bodies: b.bodies.slice(0, unique) }) };
   });
   return { receiverId, bootId, batches };
 }
 
-function sealBatches(receiverId: string, count: number, bounds: BatchBounds): { bootId: string; sealed: SealedBatch[] } {
+function sealBatches(
+  receiverId: string,
+  count: number,
+  bounds: BatchBounds,
+): { bootId: string; sealed: SealedBatch[] } {
   const bootId = randomBytes(4).toString('hex');
   const sealed: SealedBatch[] = [];
   const batcher = new EventBatcher({ ...bounds, maxDelayMs: settings.batchMaxDelayMs.default }, (b) => sealed.push(b));

@@ -12,13 +12,21 @@ let clockTicks: number | null = null;
 /** USER_HZ: the unit of utime/stime in /proc/<pid>/stat (100 on every Linux the bench runs on, asked anyway). */
 export function clockTicksPerSecond(): number {
   if (clockTicks === null) {
-    try { clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { clockTicks = 100; }
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
   }
   return clockTicks;
 }
 
 function readText(path: string): string | null {
-  try { return readFileSync(path, 'utf8'); } catch { return null; }
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 /** The fields of /proc/<pid>/stat after the command name (field 3, "state", is index 0). */
@@ -44,7 +52,9 @@ export function readCpuTicks(pid: number): number | null {
 }
 
 function allPids(): number[] {
-  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number);
 }
 
 /** Like `pgrep -x name` (read only: the bench never signals these). */
@@ -109,7 +119,11 @@ export class ProcSampler {
 }
 
 /** CPU share of each process between two snapshots, in % of one core. */
-export function cpuPercent(before: Map<string, number>, after: Map<string, number>, seconds: number): Record<string, number> {
+export function cpuPercent(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  seconds: number,
+): Record<string, number> {
   const out: Record<string, number> = {};
   const hz = clockTicksPerSecond();
   for (const [label, t1] of after) {

@@ -87,7 +87,9 @@ class Backlog {
     return events;
   }
 
-  get size(): number { return this.inFlight; }
+  get size(): number {
+    return this.inFlight;
+  }
 
   private wake(): void {
     const w = this.waiters;
@@ -111,7 +113,11 @@ export async function runQueueLoad(o: QueueLoadOptions): Promise<QueueLoadResult
   const inWindow = (t: number) => t >= windowStart && t < windowEnd;
   const latencies: number[] = [];
   const errors: string[] = [];
-  let batchesAcked = 0, eventsAcked = 0, batchesConfirmed = 0, eventsConfirmed = 0, published = 0;
+  let batchesAcked = 0,
+    eventsAcked = 0,
+    batchesConfirmed = 0,
+    eventsConfirmed = 0,
+    published = 0;
 
   try {
     const channels: Channel[] = [];
@@ -119,12 +125,19 @@ export async function runQueueLoad(o: QueueLoadOptions): Promise<QueueLoadResult
       const ch = await (await open(o.consumerUrls[c % o.consumerUrls.length]!)).createChannel();
       ch.on('error', () => undefined);
       await ch.prefetch(o.prefetch);
-      await ch.consume(o.queue, (msg: ConsumeMessage | null) => {
-        if (!msg) return;
-        ch.ack(msg);
-        const events = backlog.acked(String(msg.properties.messageId));
-        if (events > 0 && inWindow(performance.now())) { batchesAcked++; eventsAcked += events; }
-      }, { noAck: false });
+      await ch.consume(
+        o.queue,
+        (msg: ConsumeMessage | null) => {
+          if (!msg) return;
+          ch.ack(msg);
+          const events = backlog.acked(String(msg.properties.messageId));
+          if (events > 0 && inWindow(performance.now())) {
+            batchesAcked++;
+            eventsAcked += events;
+          }
+        },
+        { noAck: false },
+      );
       channels.push(ch);
     }
 
@@ -138,7 +151,7 @@ export async function runQueueLoad(o: QueueLoadOptions): Promise<QueueLoadResult
           if (due >= windowEnd) return;
           if (due > now) await sleep(due - now);
         }
-        if (!await backlog.admit(windowEnd)) return;
+        if (!(await backlog.admit(windowEnd))) return;
         const seq = seqStart();
         const batch = pool.batches[seq % pool.batches.length]!;
         const messageId = newBatchId({ receiverId: pool.receiverId, bootId: pool.bootId, seq });
@@ -148,7 +161,11 @@ export async function runQueueLoad(o: QueueLoadOptions): Promise<QueueLoadResult
         try {
           await publisher.publish(o.exchange, batch.payload, { messageId });
           const done = performance.now();
-          if (inWindow(done)) { batchesConfirmed++; eventsConfirmed += batch.events; latencies.push(done - sent); }
+          if (inWindow(done)) {
+            batchesConfirmed++;
+            eventsConfirmed += batch.events;
+            latencies.push(done - sent);
+          }
         } catch (err) {
           backlog.events.delete(messageId);
           backlog.release();
@@ -181,7 +198,14 @@ export async function runQueueLoad(o: QueueLoadOptions): Promise<QueueLoadResult
     await Promise.all(models.map((m) => m.close().catch(() => undefined)));
   }
   return {
-    windowSeconds: o.seconds, batchesAcked, eventsAcked, batchesConfirmed, eventsConfirmed,
-    confirmLatenciesMs: latencies, maxBacklogSeen: backlog.max, published, publishErrors: errors,
+    windowSeconds: o.seconds,
+    batchesAcked,
+    eventsAcked,
+    batchesConfirmed,
+    eventsConfirmed,
+    confirmLatenciesMs: latencies,
+    maxBacklogSeen: backlog.max,
+    published,
+    publishErrors: errors,
   };
 }

@@ -38,10 +38,15 @@ export interface RedisCeilingResult {
 }
 
 export async function measureRedisCeiling(o: RedisCeilingOptions): Promise<RedisCeilingResult> {
-  const clients = Array.from({ length: o.connections }, () => new Redis(o.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: 1 }));
+  const clients = Array.from(
+    { length: o.connections },
+    () => new Redis(o.redisUrl, { enableOfflineQueue: true, maxRetriesPerRequest: 1 }),
+  );
   const info = clients[0]!;
   try {
-    const stores = clients.map((c) => new DedupStore(c, { namespace: o.namespace, partitions: 1, windowMs: o.windowSeconds * 1000 }));
+    const stores = clients.map(
+      (c) => new DedupStore(c, { namespace: o.namespace, partitions: 1, windowMs: o.windowSeconds * 1000 }),
+    );
     const body = new Uint8Array(0); // the script never sees bodies
     const bodies = Array.from({ length: o.batchEvents }, () => body);
     const bootId = randomBytes(4).toString('hex');
@@ -51,8 +56,15 @@ export async function measureRedisCeiling(o: RedisCeilingOptions): Promise<Redis
     const nextBatch = (): NewEventBatch => {
       let keys: Buffer;
       let receiverId: string;
-      if (pendingB) { keys = pendingB; pendingB = null; receiverId = 'b'; }
-      else { keys = randomBytes(o.batchEvents * EVENT_KEY_BYTES); pendingB = keys; receiverId = 'a'; }
+      if (pendingB) {
+        keys = pendingB;
+        pendingB = null;
+        receiverId = 'b';
+      } else {
+        keys = randomBytes(o.batchEvents * EVENT_KEY_BYTES);
+        pendingB = keys;
+        receiverId = 'a';
+      }
       return { receiverId, bootId, seq: seq++, keys, bodies };
     };
 

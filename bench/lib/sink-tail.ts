@@ -31,7 +31,8 @@ export class PhaseTally {
       this.seen[stream] = arr;
     }
     const n = arr[seq]!;
-    if (n === 0) this.distinct++; else this.duplicated++;
+    if (n === 0) this.distinct++;
+    else this.duplicated++;
     if (n < 255) arr[seq] = n + 1;
     this.lines++;
     if (landedMs > this.lastLandedMs) this.lastLandedMs = landedMs;
@@ -76,18 +77,29 @@ export class SinkTail {
   /** Lines of this run without an id field. */
   missingIds = 0;
   lines = 0;
-  get bytes(): number { return this.files.bytes; }
+  get bytes(): number {
+    return this.files.bytes;
+  }
 
-  constructor(private readonly dir: string, private readonly runId: string, private readonly match: (file: string) => boolean) {}
+  constructor(
+    private readonly dir: string,
+    private readonly runId: string,
+    private readonly match: (file: string) => boolean,
+  ) {}
 
   tally(phase: string): PhaseTally {
     let t = this.tallies.get(phase);
-    if (!t) { t = new PhaseTally(); this.tallies.set(phase, t); }
+    if (!t) {
+      t = new PhaseTally();
+      this.tallies.set(phase, t);
+    }
     return t;
   }
 
   start(intervalMs: number): void {
-    this.timer ??= setInterval(() => { void this.poll(); }, intervalMs);
+    this.timer ??= setInterval(() => {
+      void this.poll();
+    }, intervalMs);
   }
 
   async stop(): Promise<void> {
@@ -98,7 +110,9 @@ export class SinkTail {
 
   /** Reads what was appended since the last poll (one poll at a time). */
   poll(): Promise<void> {
-    this.polling ??= this.readNew().finally(() => { this.polling = null; });
+    this.polling ??= this.readNew().finally(() => {
+      this.polling = null;
+    });
     return this.polling;
   }
 
@@ -110,7 +124,11 @@ export class SinkTail {
 
   private async readNew(): Promise<void> {
     let names: string[];
-    try { names = (await readdir(this.dir)).filter(this.match).sort(); } catch { return; }
+    try {
+      names = (await readdir(this.dir)).filter(this.match).sort();
+    } catch {
+      return;
+    }
     // The landing time of a line is bounded by the mtime of the read that found it.
     for (const name of names) await this.files.read(join(this.dir, name), (text, mtimeMs) => this.line(text, mtimeMs));
   }
@@ -118,7 +136,10 @@ export class SinkTail {
   private line(text: string, landedMs: number): void {
     this.lines++;
     const m = MARKER.exec(text);
-    if (!m || m[1] !== this.runId) { this.foreign++; return; }
+    if (!m || m[1] !== this.runId) {
+      this.foreign++;
+      return;
+    }
     const id = ID.exec(text)?.[1];
     if (id === undefined) this.missingIds++;
     else if (this.ids.has(id)) this.repeatedIds++;

@@ -82,9 +82,16 @@ async function declareQueues(ch: Channel, env: NaiveEnv): Promise<void> {
 
 function startOps(env: NaiveEnv, registry: Registry, isReady: () => boolean): Promise<HttpServer> {
   const server = createHttpServer((req, res) => {
-    if (req.url === '/readyz') { const ok = isReady(); res.writeHead(ok ? 200 : 503).end(ok ? 'ready\n' : 'not ready\n'); return; }
+    if (req.url === '/readyz') {
+      const ok = isReady();
+      res.writeHead(ok ? 200 : 503).end(ok ? 'ready\n' : 'not ready\n');
+      return;
+    }
     if (req.url === '/metrics') {
-      void registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text), (err: Error) => res.writeHead(500).end(err.message));
+      void registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500).end(err.message),
+      );
       return;
     }
     res.writeHead(404).end();
@@ -96,11 +103,17 @@ function startOps(env: NaiveEnv, registry: Registry, isReady: () => boolean): Pr
 }
 
 /** Publish one persistent message and wait for its own confirm. */
-function publishConfirmed(ch: ConfirmChannel, queue: string, content: Buffer, headers: Record<string, unknown>): Promise<void> {
+function publishConfirmed(
+  ch: ConfirmChannel,
+  queue: string,
+  content: Buffer,
+  headers: Record<string, unknown>,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     try {
       ch.sendToQueue(queue, content, { persistent: true, headers }, (err: unknown) => {
-        if (err) reject(err instanceof Error ? err : new Error('nacked')); else resolve();
+        if (err) reject(err instanceof Error ? err : new Error('nacked'));
+        else resolve();
       });
     } catch (err) {
       reject(err instanceof Error ? err : new Error(String(err)));
@@ -121,7 +134,10 @@ function onSignal(stop: () => Promise<void>): void {
     if (stopping) process.exit(1);
     stopping = true;
     setTimeout(() => process.exit(1), 10_000).unref();
-    stop().then(() => process.exit(0), () => process.exit(1));
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
@@ -129,14 +145,28 @@ function onSignal(stop: () => Promise<void>): void {
 
 function watchConnection(model: ChannelModel, role: string, isStopping: () => boolean): void {
   model.on('error', (err: Error) => process.stderr.write(`naive ${role}: connection error ${err.message}\n`));
-  model.on('close', () => { if (!isStopping()) fatal(role)(new Error('broker connection closed')); });
+  model.on('close', () => {
+    if (!isStopping()) fatal(role)(new Error('broker connection closed'));
+  });
 }
 
 async function runReceiver(env: NaiveEnv): Promise<void> {
   const registry = new Registry();
-  const received = new Counter({ name: 'naive_receiver_events_received_total', help: 'Frames received.', registers: [registry] });
-  const confirmed = new Counter({ name: 'naive_receiver_events_confirmed_total', help: 'Messages confirmed by the broker.', registers: [registry] });
-  const refused = new Counter({ name: 'naive_receiver_events_refused_total', help: 'Messages nacked or failed (lost).', registers: [registry] });
+  const received = new Counter({
+    name: 'naive_receiver_events_received_total',
+    help: 'Frames received.',
+    registers: [registry],
+  });
+  const confirmed = new Counter({
+    name: 'naive_receiver_events_confirmed_total',
+    help: 'Messages confirmed by the broker.',
+    registers: [registry],
+  });
+  const refused = new Counter({
+    name: 'naive_receiver_events_refused_total',
+    help: 'Messages nacked or failed (lost).',
+    registers: [registry],
+  });
   const { incoming } = naiveQueues(env.namespace);
   let stopping = false;
   const model = await connect(env.amqpUrl);
@@ -150,19 +180,23 @@ async function runReceiver(env: NaiveEnv): Promise<void> {
   const setPaused = (p: boolean) => {
     if (p === paused) return;
     paused = p;
-    for (const s of sockets) if (p) s.pause(); else s.resume();
+    for (const s of sockets)
+      if (p) s.pause();
+      else s.resume();
   };
   const publish = (frame: Buffer) => {
     received.inc();
     outstanding++;
     if (outstanding >= env.maxUnconfirmed) setPaused(true);
-    void publishConfirmed(ch, incoming, frame, { r: env.id, t: Date.now() }).then(
-      () => confirmed.inc(),
-      () => refused.inc(),
-    ).finally(() => {
-      outstanding--;
-      if (paused && outstanding <= env.maxUnconfirmed / 2) setPaused(false);
-    });
+    void publishConfirmed(ch, incoming, frame, { r: env.id, t: Date.now() })
+      .then(
+        () => confirmed.inc(),
+        () => refused.inc(),
+      )
+      .finally(() => {
+        outstanding--;
+        if (paused && outstanding <= env.maxUnconfirmed / 2) setPaused(false);
+      });
   };
 
   const server = createServer((socket) => {
@@ -174,7 +208,11 @@ async function runReceiver(env: NaiveEnv): Promise<void> {
       for (const f of frames) publish(f);
       if (error !== null) socket.destroy();
     });
-    socket.on('end', () => { const last = decoder.end(); if (last) publish(last); socket.end(); });
+    socket.on('end', () => {
+      const last = decoder.end();
+      if (last) publish(last);
+      socket.end();
+    });
     socket.on('error', () => undefined);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -185,7 +223,13 @@ async function runReceiver(env: NaiveEnv): Promise<void> {
   const ops = await startOps(env, registry, () => !stopping);
   onSignal(async () => {
     stopping = true;
-    await new Promise<void>((r) => { server.close(() => r()); for (const s of sockets) { s.resume(); s.end(); } });
+    await new Promise<void>((r) => {
+      server.close(() => r());
+      for (const s of sockets) {
+        s.resume();
+        s.end();
+      }
+    });
     const deadline = Date.now() + 5000;
     while (outstanding > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await model.close().catch(() => undefined);
@@ -195,7 +239,12 @@ async function runReceiver(env: NaiveEnv): Promise<void> {
 
 async function runDedup(env: NaiveEnv): Promise<void> {
   const registry = new Registry();
-  const decided = new Counter({ name: 'naive_dedup_events_total', help: 'Events decided.', labelNames: ['result'] as const, registers: [registry] });
+  const decided = new Counter({
+    name: 'naive_dedup_events_total',
+    help: 'Events decided.',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
   const { incoming, processed } = naiveQueues(env.namespace);
   let stopping = false;
   let inflight = 0;
@@ -226,7 +275,9 @@ async function runDedup(env: NaiveEnv): Promise<void> {
       inflight--;
     }
   };
-  const { consumerTag } = await consumeCh.consume(incoming, (msg) => { if (msg) void handle(msg); });
+  const { consumerTag } = await consumeCh.consume(incoming, (msg) => {
+    if (msg) void handle(msg);
+  });
   const ops = await startOps(env, registry, () => !stopping);
   onSignal(async () => {
     stopping = true;
@@ -242,9 +293,16 @@ async function runDedup(env: NaiveEnv): Promise<void> {
 async function runUploader(env: NaiveEnv): Promise<void> {
   if (!env.outFile) throw new Error('naive uploader: NAIVE_OUT_FILE is not set');
   const registry = new Registry();
-  const written = new Counter({ name: 'naive_uploader_events_written_total', help: 'Events appended.', registers: [registry] });
+  const written = new Counter({
+    name: 'naive_uploader_events_written_total',
+    help: 'Events appended.',
+    registers: [registry],
+  });
   const latency = new Histogram({
-    name: NAIVE_LATENCY_METRIC, help: 'From receipt at the receiver to the append, per event.', buckets: LATENCY_BUCKETS, registers: [registry],
+    name: NAIVE_LATENCY_METRIC,
+    help: 'From receipt at the receiver to the append, per event.',
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
   });
   const { processed } = naiveQueues(env.namespace);
   let stopping = false;
@@ -261,9 +319,13 @@ async function runUploader(env: NaiveEnv): Promise<void> {
     try {
       const h = (msg.properties.headers ?? {}) as { id?: unknown; r?: unknown; t?: unknown };
       const receivedAt = Number(h.t);
-      const line = JSON.stringify({
-        id: String(h.id), received_at: new Date(receivedAt).toISOString(), receiver: String(h.r), message: msg.content.toString('utf8'),
-      }) + '\n';
+      const line =
+        JSON.stringify({
+          id: String(h.id),
+          received_at: new Date(receivedAt).toISOString(),
+          receiver: String(h.r),
+          message: msg.content.toString('utf8'),
+        }) + '\n';
       await file.write(line); // O_APPEND: each write lands whole at the end
       if (env.fsync) await file.datasync();
       latency.observe((Date.now() - receivedAt) / 1000);
@@ -276,7 +338,9 @@ async function runUploader(env: NaiveEnv): Promise<void> {
       inflight--;
     }
   };
-  const { consumerTag } = await ch.consume(processed, (msg) => { if (msg) void handle(msg); });
+  const { consumerTag } = await ch.consume(processed, (msg) => {
+    if (msg) void handle(msg);
+  });
   const ops = await startOps(env, registry, () => !stopping);
   onSignal(async () => {
     stopping = true;
@@ -289,7 +353,11 @@ async function runUploader(env: NaiveEnv): Promise<void> {
   });
 }
 
-const roles: Record<string, (env: NaiveEnv) => Promise<void>> = { receiver: runReceiver, dedup: runDedup, uploader: runUploader };
+const roles: Record<string, (env: NaiveEnv) => Promise<void>> = {
+  receiver: runReceiver,
+  dedup: runDedup,
+  uploader: runUploader,
+};
 
 // Run as a process (not when imported by the bench driver for its names).
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -29,10 +29,21 @@ export interface BenchParser {
 const require = createRequire(import.meta.url);
 
 interface NsyslogEntry {
-  facilityval?: number; levelval?: number; ts?: Date; host?: string; appName?: string; message?: string; err?: unknown;
+  facilityval?: number;
+  levelval?: number;
+  ts?: Date;
+  host?: string;
+  appName?: string;
+  message?: string;
+  err?: unknown;
 }
 interface GlossyEntry {
-  facilityID?: number; severityID?: number; time?: Date | false; host?: string | null; appName?: string | null; message?: string;
+  facilityID?: number;
+  severityID?: number;
+  time?: Date | false;
+  host?: string | null;
+  appName?: string | null;
+  message?: string;
 }
 
 const nsyslog = require('nsyslog-parser') as (line: string, opts?: Record<string, boolean>) => NsyslogEntry;
@@ -67,7 +78,14 @@ export const PARSERS: BenchParser[] = [
       // A line that is not syslog travels as format 'raw' with its whole text as message (syslog-event.ts).
       if (!r.ok) return { facility: null, severity: null, timeMs: null, hostname: null, appName: null, message: text };
       const m = r.message;
-      return { facility: m.facility, severity: m.severity, timeMs: m.time === null ? null : Date.parse(m.time), hostname: m.hostname, appName: m.appName, message: m.message };
+      return {
+        facility: m.facility,
+        severity: m.severity,
+        timeMs: m.time === null ? null : Date.parse(m.time),
+        hostname: m.hostname,
+        appName: m.appName,
+        message: m.message,
+      };
     },
   },
   {
@@ -76,7 +94,14 @@ export const PARSERS: BenchParser[] = [
     parse: (_bytes, text) => nsyslog(text, NSYSLOG_OPTIONS),
     fields(result) {
       const e = result as NsyslogEntry;
-      return { facility: num(e.facilityval), severity: num(e.levelval), timeMs: dateMs(e.ts), hostname: str(e.host), appName: str(e.appName), message: typeof e.message === 'string' ? e.message : null };
+      return {
+        facility: num(e.facilityval),
+        severity: num(e.levelval),
+        timeMs: dateMs(e.ts),
+        hostname: str(e.host),
+        appName: str(e.appName),
+        message: typeof e.message === 'string' ? e.message : null,
+      };
     },
   },
   {
@@ -85,21 +110,35 @@ export const PARSERS: BenchParser[] = [
     parse: (_bytes, text) => glossy.parse(text),
     fields(result) {
       const e = result as GlossyEntry;
-      return { facility: num(e.facilityID), severity: num(e.severityID), timeMs: dateMs(e.time), hostname: str(e.host), appName: str(e.appName), message: typeof e.message === 'string' ? e.message : null };
+      return {
+        facility: num(e.facilityID),
+        severity: num(e.severityID),
+        timeMs: dateMs(e.time),
+        hostname: str(e.host),
+        appName: str(e.appName),
+        message: typeof e.message === 'string' ? e.message : null,
+      };
     },
   },
 ];
 
 /** One corpus line as the parse benchmarks feed it: the bytes for fanin, the decoded text for the npm parsers. */
-export interface BenchLine { entry: CorpusEntry; bytes: Buffer; text: string; now: Date }
+export interface BenchLine {
+  entry: CorpusEntry;
+  bytes: Buffer;
+  text: string;
+  now: Date;
+}
 
 /** The corpus lines every parser here runs on with its defaults. */
 export function benchLines(): BenchLine[] {
-  return loadCorpus()
-    // Entries that need a zone option are about that option; every parser here runs with its defaults.
-    .filter((entry) => entry.options?.rfc3164TimeZone === undefined)
-    .map((entry) => {
-      const bytes = entryBytes(entry);
-      return { entry, bytes, text: bytes.toString('utf8'), now: new Date(entry.options?.now ?? CORPUS_NOW) };
-    });
+  return (
+    loadCorpus()
+      // Entries that need a zone option are about that option; every parser here runs with its defaults.
+      .filter((entry) => entry.options?.rfc3164TimeZone === undefined)
+      .map((entry) => {
+        const bytes = entryBytes(entry);
+        return { entry, bytes, text: bytes.toString('utf8'), now: new Date(entry.options?.now ?? CORPUS_NOW) };
+      })
+  );
 }

@@ -34,8 +34,16 @@ const floor: BenchParser = {
     return {
       ok: true,
       message: {
-        format: 'rfc3164', facility: 1, severity: 5, time: formatIso(2026, 1, 2, 3, 4, 5, ''), hostname: text.slice(5, 9),
-        appName: text.slice(10, 14), procId: null, msgId: null, structuredData: null, message: text.slice(20),
+        format: 'rfc3164',
+        facility: 1,
+        severity: 5,
+        time: formatIso(2026, 1, 2, 3, 4, 5, ''),
+        hostname: text.slice(5, 9),
+        appName: text.slice(10, 14),
+        procId: null,
+        msgId: null,
+        structuredData: null,
+        message: text.slice(20),
       },
     };
   },
@@ -56,7 +64,8 @@ function nanosPerParse(parser: BenchParser, line: BenchLine): number {
 }
 
 // Warm-up: every parser through the whole corpus until its hot functions are optimised.
-for (let r = 0; r < 200; r++) for (const line of lines) for (const p of measured) p.parse(line.bytes, line.text, line.now);
+for (let r = 0; r < 200; r++)
+  for (const line of lines) for (const p of measured) p.parse(line.bytes, line.text, line.now);
 
 const samples = lines.map(() => measured.map((): number[] => []));
 for (let round = 0; round < ROUNDS; round++) {
@@ -69,7 +78,9 @@ const rows = lines.map((line, i) => {
 
 const sum = (pick: (r: (typeof rows)[number]) => number, format?: string) =>
   rows.filter((r) => format === undefined || r.line.entry.expect.format === format).reduce((t, r) => t + pick(r), 0);
-console.log(`syslog parse time per line: ${lines.length} corpus lines, median of ${ROUNDS} rounds of ${ITERATIONS} parses, node ${process.version}`);
+console.log(
+  `syslog parse time per line: ${lines.length} corpus lines, median of ${ROUNDS} rounds of ${ITERATIONS} parses, node ${process.version}`,
+);
 console.log('');
 console.log('| lines | n | fanin ns | glossy ns | floor ns | glossy / fanin | glossy / floor |');
 console.log('|---|---:|---:|---:|---:|---:|---:|');
@@ -78,12 +89,16 @@ for (const format of [undefined, 'rfc5424', 'rfc3164', 'raw']) {
   const f = sum((r) => r.fanin, format);
   const g = sum((r) => r.glossy, format);
   const z = sum((r) => r.floor, format);
-  console.log(`| ${format ?? 'all'} | ${n} | ${Math.round(f)} | ${Math.round(g)} | ${Math.round(z)} | ${(g / f).toFixed(2)} | ${(g / z).toFixed(2)} |`);
+  console.log(
+    `| ${format ?? 'all'} | ${n} | ${Math.round(f)} | ${Math.round(g)} | ${Math.round(z)} | ${(g / f).toFixed(2)} | ${(g / z).toFixed(2)} |`,
+  );
 }
 console.log('');
 console.log(`The ${SHOW} lines with the most fanin time above the floor (ns: fanin, floor, above, glossy):`);
 for (const r of [...rows].sort((a, b) => b.fanin - b.floor - (a.fanin - a.floor)).slice(0, SHOW)) {
   const above = r.fanin - r.floor;
-  console.log(`${Math.round(r.fanin)}\t${Math.round(r.floor)}\t${Math.round(above)}\t${Math.round(r.glossy)}\t${JSON.stringify(r.line.text.slice(0, 90))}`);
+  console.log(
+    `${Math.round(r.fanin)}\t${Math.round(r.floor)}\t${Math.round(above)}\t${Math.round(r.glossy)}\t${JSON.stringify(r.line.text.slice(0, 90))}`,
+  );
 }
 console.log(`(checksum ${sink})`);

@@ -37,10 +37,17 @@ const SLICES = positiveIntSetting('BENCH_PARSE_SLICES', 16);
 
 const lines: BenchLine[] = benchLines();
 
-interface Sample { cpuRate: number; wallRate: number }
+interface Sample {
+  cpuRate: number;
+  wallRate: number;
+}
 
 /** What one parser did in one round: lines parsed, CPU and wall time spent, summed over its slices. */
-interface Tally { parsed: number; cpuMicros: number; wallNanos: bigint }
+interface Tally {
+  parsed: number;
+  cpuMicros: number;
+  wallNanos: bigint;
+}
 
 /** Adds one timed slice of about ROUND_MS / SLICES to `tally`; `sink` keeps the results alive. */
 function timeSlice(parser: BenchParser, tally: Tally, sink: { n: number }): void {
@@ -71,8 +78,14 @@ function isRight(line: BenchLine, got: CommonFields): boolean {
   const want = line.entry.expect;
   if (want.format === 'raw') return got.facility === null && got.message?.trim() === line.text.trim();
   const w: ExpectedParse = want;
-  return got.facility === w.facility && got.severity === w.severity && got.hostname === w.hostname
-    && got.appName === w.appName && (got.message ?? '').trim() === w.message.trim() && sameTime(line, w.time, got.timeMs);
+  return (
+    got.facility === w.facility &&
+    got.severity === w.severity &&
+    got.hostname === w.hostname &&
+    got.appName === w.appName &&
+    (got.message ?? '').trim() === w.message.trim() &&
+    sameTime(line, w.time, got.timeMs)
+  );
 }
 
 function sameTime(line: BenchLine, want: string | null, got: number | null): boolean {
@@ -111,26 +124,57 @@ const rows = PARSERS.map((p) => {
   const cpu = samples.get(p.name)!.map((s) => s.cpuRate);
   const wall = samples.get(p.name)!.map((s) => s.wallRate);
   return {
-    parser: p.name, version: p.version, linesPerCpuSecond: Math.round(median(cpu)), minCpu: Math.round(Math.min(...cpu)),
-    maxCpu: Math.round(Math.max(...cpu)), linesPerWallSecond: Math.round(median(wall)), right, lines: lines.length,
+    parser: p.name,
+    version: p.version,
+    linesPerCpuSecond: Math.round(median(cpu)),
+    minCpu: Math.round(Math.min(...cpu)),
+    maxCpu: Math.round(Math.max(...cpu)),
+    linesPerWallSecond: Math.round(median(wall)),
+    right,
+    lines: lines.length,
   };
 });
 const speedup = median(speedups);
 const fmt = (n: number) => n.toLocaleString('en-US');
 
-console.log(`syslog parse benchmark: ${lines.length} corpus lines, median of ${ROUNDS} rounds of ${ROUND_MS} ms per parser in ${SLICES} alternating slices, node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown CPU'}, load ${os.loadavg()[0]!.toFixed(1)}`);
+console.log(
+  `syslog parse benchmark: ${lines.length} corpus lines, median of ${ROUNDS} rounds of ${ROUND_MS} ms per parser in ${SLICES} alternating slices, node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'unknown CPU'}, load ${os.loadavg()[0]!.toFixed(1)}`,
+);
 console.log('');
 console.log('| parser | version | lines/CPU-s (median) | min..max | lines/s wall (median) | right |');
 console.log('|---|---|---:|---:|---:|---:|');
 for (const r of rows) {
-  console.log(`| ${r.parser} | ${r.version} | ${fmt(r.linesPerCpuSecond)} | ${fmt(r.minCpu)}..${fmt(r.maxCpu)} | ${fmt(r.linesPerWallSecond)} | ${r.right}/${r.lines} |`);
+  console.log(
+    `| ${r.parser} | ${r.version} | ${fmt(r.linesPerCpuSecond)} | ${fmt(r.minCpu)}..${fmt(r.maxCpu)} | ${fmt(r.linesPerWallSecond)} | ${r.right}/${r.lines} |`,
+  );
 }
 console.log('');
-console.log(`fanin is ${speedup.toFixed(1)}x the fastest npm parser (median of per-round ratios ${speedups.map((x) => x.toFixed(1)).sort().join(' ')}; checksum ${sink.n})`);
+console.log(
+  `fanin is ${speedup.toFixed(1)}x the fastest npm parser (median of per-round ratios ${speedups
+    .map((x) => x.toFixed(1))
+    .sort()
+    .join(' ')}; checksum ${sink.n})`,
+);
 
 mkdirSync(dirname(RESULTS), { recursive: true });
-writeFileSync(RESULTS, `${JSON.stringify({
-  at: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? null,
-  loadAverage: os.loadavg()[0], rounds: ROUNDS, roundMs: ROUND_MS, slices: SLICES, lines: lines.length,
-  speedupOverFastestNpm: Number(speedup.toFixed(2)), perRoundSpeedups: speedups.map((x) => Number(x.toFixed(2))), parsers: rows,
-}, null, 2)}\n`);
+writeFileSync(
+  RESULTS,
+  `${JSON.stringify(
+    {
+      at: new Date().toISOString(),
+      node: process.version,
+      cpus: os.cpus().length,
+      cpu: os.cpus()[0]?.model ?? null,
+      loadAverage: os.loadavg()[0],
+      rounds: ROUNDS,
+      roundMs: ROUND_MS,
+      slices: SLICES,
+      lines: lines.length,
+      speedupOverFastestNpm: Number(speedup.toFixed(2)),
+      perRoundSpeedups: speedups.map((x) => Number(x.toFixed(2))),
+      parsers: rows,
+    },
+    null,
+    2,
+  )}\n`,
+);

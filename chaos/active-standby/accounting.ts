@@ -25,7 +25,12 @@ export interface ProtocolAccount {
 }
 
 /** Counts lost and duplicated line numbers of `stream` in what `reader` found in the sink. */
-export function account(stream: NumberedStream, reader: SinkReader, killAt: number, otherReceiver: string): ProtocolAccount {
+export function account(
+  stream: NumberedStream,
+  reader: SinkReader,
+  killAt: number,
+  otherReceiver: string,
+): ProtocolAccount {
   const copies = new Uint16Array(stream.count);
   const byReceiver: Record<string, number> = {};
   let lines = 0;
@@ -35,20 +40,30 @@ export function account(stream: NumberedStream, reader: SinkReader, killAt: numb
     lines++;
     copies[l.seq] = Math.min(copies[l.seq]! + 1, 65535);
     byReceiver[l.receiver] = (byReceiver[l.receiver] ?? 0) + 1;
-    if (l.receiver === otherReceiver && l.receivedAt >= killAt && (otherFirst === null || l.receivedAt < otherFirst)) otherFirst = l.receivedAt;
+    if (l.receiver === otherReceiver && l.receivedAt >= killAt && (otherFirst === null || l.receivedAt < otherFirst))
+      otherFirst = l.receivedAt;
   }
   let delivered = 0;
   let lostFrom: number | null = null;
   let lostTo: number | null = null;
   for (let seq = 0; seq < stream.count; seq++) {
-    if (copies[seq]! > 0) { delivered++; continue; }
+    if (copies[seq]! > 0) {
+      delivered++;
+      continue;
+    }
     const at = stream.sentAt[seq]! - killAt;
     if (lostFrom === null || at < lostFrom) lostFrom = at;
     if (lostTo === null || at > lostTo) lostTo = at;
   }
   return {
-    protocol: stream.protocol, sent: stream.count, delivered, lost: stream.count - delivered, duplicates: lines - delivered,
-    lostFromMs: lostFrom, lostToMs: lostTo, byReceiver,
+    protocol: stream.protocol,
+    sent: stream.count,
+    delivered,
+    lost: stream.count - delivered,
+    duplicates: lines - delivered,
+    lostFromMs: lostFrom,
+    lostToMs: lostTo,
+    byReceiver,
     otherFirstAcceptMs: otherFirst === null ? null : otherFirst - killAt,
     senderDropped: stream.outlets.reduce((n, o) => n + o.stats.dropped, 0),
     reconnectMs: stream.outlets.map((o) => {
@@ -59,7 +74,11 @@ export function account(stream: NumberedStream, reader: SinkReader, killAt: numb
 }
 
 /** Polls the readers until every line of the streams landed or nothing new arrived for `quietMs` (bounded). */
-export async function waitLanded(pairs: readonly { stream: NumberedStream; reader: SinkReader }[], quietMs: number, maxMs: number): Promise<boolean> {
+export async function waitLanded(
+  pairs: readonly { stream: NumberedStream; reader: SinkReader }[],
+  quietMs: number,
+  maxMs: number,
+): Promise<boolean> {
   const deadline = Date.now() + maxMs;
   let lastCount = -1;
   let lastChange = Date.now();
@@ -67,7 +86,10 @@ export async function waitLanded(pairs: readonly { stream: NumberedStream; reade
     await Promise.all(pairs.map((p) => p.reader.poll()));
     const count = pairs.reduce((n, p) => n + p.reader.count, 0);
     if (pairs.every((p) => p.reader.count >= p.stream.count) && count === lastCount) return true;
-    if (count !== lastCount) { lastCount = count; lastChange = Date.now(); } else if (Date.now() - lastChange >= quietMs) return true;
+    if (count !== lastCount) {
+      lastCount = count;
+      lastChange = Date.now();
+    } else if (Date.now() - lastChange >= quietMs) return true;
     await new Promise((r) => setTimeout(r, 500));
   }
   return false;

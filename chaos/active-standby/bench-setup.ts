@@ -48,7 +48,9 @@ export async function setUpBench(workDir: string, vrrp: VrrpSettings, teardown: 
   const lab = await NetnsLab.create();
   teardown.add('remove the lab namespaces', () => lab.destroy());
   await lab.build();
-  note(`lab ${lab.tag}: ${lab.hosts.map((h) => `${h.name} ${h.address}`).join(', ')}, VIP ${lab.vip}, root ${lab.rootAddress}`);
+  note(
+    `lab ${lab.tag}: ${lab.hosts.map((h) => `${h.name} ${h.address}`).join(', ')}, VIP ${lab.vip}, root ${lab.rootAddress}`,
+  );
 
   const proxy = new TcpProxy('127.0.0.1', 5672, lab.rootAddress);
   await proxy.start();
@@ -57,43 +59,94 @@ export async function setUpBench(workDir: string, vrrp: VrrpSettings, teardown: 
 
   const namespace = `vip-${lab.tag}`;
   teardown.add(`delete the ${namespace} queues and keys`, () => cleanupNamespace(namespace));
-  const dir = (name: string) => { const p = join(workDir, name); mkdirSync(p, { recursive: true }); return p; };
+  const dir = (name: string) => {
+    const p = join(workDir, name);
+    mkdirSync(p, { recursive: true });
+    return p;
+  };
   const sinkDir = dir('sink');
   const secondaryDir = dir('secondary');
   const logDir = dir('logs');
   const fleet = await Fleet.create({
-    namespace, redisUrl: REDIS_URL, amqpUrl: AMQP_URL, receiverAmqpUrl: () => AMQP_URL, spoolDir: dir('unused-spool'),
-    sinkDir, secondaryDir, logDir, receivers: [], workers: 1,
+    namespace,
+    redisUrl: REDIS_URL,
+    amqpUrl: AMQP_URL,
+    receiverAmqpUrl: () => AMQP_URL,
+    spoolDir: dir('unused-spool'),
+    sinkDir,
+    secondaryDir,
+    logDir,
+    receivers: [],
+    workers: 1,
   });
   teardown.add('stop the worker and the uploader', () => fleet.stop());
   await fleet.start();
 
-  const receivers = lab.hosts.map((host, i) => new NetnsReceiver({
-    id: RECEIVER_IDS[i]!, netns: host.netns, address: host.address, syslogPort: HOST_SYSLOG_PORT, metricsPort: HOST_METRICS_PORT,
-    amqpUrl: amqpViaProxy, namespace, spoolDir: dir(`spool-${host.name}`), logPath: join(logDir, `receiver-${RECEIVER_IDS[i]}.log`),
-    stateFile: vrrp.trackStateFile ? join(workDir, `receiver-${host.name}.exited`) : null,
-  }));
-  teardown.add('stop the receivers', async () => { await Promise.all(receivers.map((r) => r.stop())); });
+  const receivers = lab.hosts.map(
+    (host, i) =>
+      new NetnsReceiver({
+        id: RECEIVER_IDS[i]!,
+        netns: host.netns,
+        address: host.address,
+        syslogPort: HOST_SYSLOG_PORT,
+        metricsPort: HOST_METRICS_PORT,
+        amqpUrl: amqpViaProxy,
+        namespace,
+        spoolDir: dir(`spool-${host.name}`),
+        logPath: join(logDir, `receiver-${RECEIVER_IDS[i]}.log`),
+        stateFile: vrrp.trackStateFile ? join(workDir, `receiver-${host.name}.exited`) : null,
+      }),
+  );
+  teardown.add('stop the receivers', async () => {
+    await Promise.all(receivers.map((r) => r.stop()));
+  });
   for (const r of receivers) r.start();
   await Promise.all(receivers.map((r) => r.waitReady()));
 
   const monitor = new VipMonitor(lab.hosts, lab.vip);
   await monitor.start();
-  teardown.add('stop the VIP monitor', () => { monitor.stop(); return Promise.resolve(); });
+  teardown.add('stop the VIP monitor', () => {
+    monitor.stop();
+    return Promise.resolve();
+  });
 
   const virtualRouterId = 1 + Math.floor(Math.random() * 254);
   const keepalived = lab.hosts.map((host) => new NetnsKeepalived(host.netns, host.name, logDir));
-  teardown.add('stop keepalived', async () => { await Promise.all(keepalived.map((k) => k.stop())); });
+  teardown.add('stop keepalived', async () => {
+    await Promise.all(keepalived.map((k) => k.stop()));
+  });
   lab.hosts.forEach((host, i) => {
     const peer = lab.hosts[1 - i]!;
-    keepalived[i]!.start(keepalivedConfig({
-      routerId: `fanin_${host.name}`, iface: 'eth0', selfAddress: host.address, peerAddress: peer.address, vip: lab.vip,
-      prefixLength: lab.prefixLength, virtualRouterId, priority: PRIORITIES[i]!, advertIntervalS: vrrp.advertIntervalS,
-      healthUrl: `http://127.0.0.1:${HOST_METRICS_PORT}/healthz`, checkIntervalS: vrrp.checkIntervalS,
-      stateFile: receivers[i]!.spec.stateFile,
-    }));
+    keepalived[i]!.start(
+      keepalivedConfig({
+        routerId: `fanin_${host.name}`,
+        iface: 'eth0',
+        selfAddress: host.address,
+        peerAddress: peer.address,
+        vip: lab.vip,
+        prefixLength: lab.prefixLength,
+        virtualRouterId,
+        priority: PRIORITIES[i]!,
+        advertIntervalS: vrrp.advertIntervalS,
+        healthUrl: `http://127.0.0.1:${HOST_METRICS_PORT}/healthz`,
+        checkIntervalS: vrrp.checkIntervalS,
+        stateFile: receivers[i]!.spec.stateFile,
+      }),
+    );
   });
   const holder = await monitor.waitSingleHolder(30_000);
   note(`keepalived elected ${holder} for ${lab.vip}`);
-  return { lab, receivers, keepalived, monitor, fleet, namespace, sinkDirs: [{ path: sinkDir, secondary: false }, { path: secondaryDir, secondary: true }], workDir };
+  return {
+    lab,
+    receivers,
+    keepalived,
+    monitor,
+    fleet,
+    namespace,
+    sinkDirs: [
+      { path: sinkDir, secondary: false },
+      { path: secondaryDir, secondary: true },
+    ],
+    workDir,
+  };
 }

@@ -51,11 +51,15 @@ vrrp_script chk_fanin_receiver {
   rise 2
 }
 
-${c.stateFile === null ? '' : `track_file receiver_exited {
+${
+  c.stateFile === null
+    ? ''
+    : `track_file receiver_exited {
   file "${c.stateFile}"
 }
 
-`}vrrp_instance fanin_syslog {
+`
+}vrrp_instance fanin_syslog {
   state BACKUP
   nopreempt
   interface ${c.iface}
@@ -72,10 +76,14 @@ ${c.stateFile === null ? '' : `track_file receiver_exited {
   track_script {
     chk_fanin_receiver
   }
-${c.stateFile === null ? '' : `  track_file {
+${
+  c.stateFile === null
+    ? ''
+    : `  track_file {
     receiver_exited weight 0
   }
-`}}
+`
+}}
 `;
 }
 
@@ -84,28 +92,63 @@ export class NetnsKeepalived {
   private child: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
 
-  constructor(private readonly netns: string, private readonly name: string, private readonly workDir: string) {}
+  constructor(
+    private readonly netns: string,
+    private readonly name: string,
+    private readonly workDir: string,
+  ) {}
 
-  get configPath(): string { return join(this.workDir, `keepalived-${this.name}.conf`); }
-  get logPath(): string { return join(this.workDir, `keepalived-${this.name}.log`); }
+  get configPath(): string {
+    return join(this.workDir, `keepalived-${this.name}.conf`);
+  }
+  get logPath(): string {
+    return join(this.workDir, `keepalived-${this.name}.log`);
+  }
 
   start(config: string): void {
     writeFileSync(this.configPath, config, { mode: 0o644 });
     const log = openSync(this.logPath, 'a');
     const pid = (what: string) => join(this.workDir, `keepalived-${this.name}.${what}.pid`);
-    const child = spawn('ip', ['netns', 'exec', this.netns, 'keepalived', '--dont-fork', '--log-console', '--log-detail', '--vrrp', '--no-syslog',
-      '--use-file', this.configPath, '--pid', pid('main'), '--vrrp_pid', pid('vrrp'), '--checkers_pid', pid('checkers')], {
-      stdio: ['ignore', log, log], detached: true,
-    });
+    const child = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        this.netns,
+        'keepalived',
+        '--dont-fork',
+        '--log-console',
+        '--log-detail',
+        '--vrrp',
+        '--no-syslog',
+        '--use-file',
+        this.configPath,
+        '--pid',
+        pid('main'),
+        '--vrrp_pid',
+        pid('vrrp'),
+        '--checkers_pid',
+        pid('checkers'),
+      ],
+      {
+        stdio: ['ignore', log, log],
+        detached: true,
+      },
+    );
     closeSync(log);
     this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-      if (this.child === child) note(`keepalived ${this.name} exited (${signal ?? `code ${code}`}); see ${this.logPath}`);
-      resolve();
-    }));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        if (this.child === child)
+          note(`keepalived ${this.name} exited (${signal ?? `code ${code}`}); see ${this.logPath}`);
+        resolve();
+      }),
+    );
   }
 
-  get running(): boolean { return this.child !== null && this.child.exitCode === null && this.child.signalCode === null; }
+  get running(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
 
   /** SIGTERM (keepalived removes its VIP and stops its VRRP child), SIGKILL to the process group after the bound. */
   async stop(graceMs = 5000): Promise<void> {
@@ -115,7 +158,11 @@ export class NetnsKeepalived {
     child.kill('SIGTERM');
     await Promise.race([this.exited, sleep(graceMs)]);
     if (child.exitCode === null && child.signalCode === null) {
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
       await this.exited;
     }
   }

@@ -27,7 +27,10 @@ export class NetnsLab {
   private created: string[] = [];
   private rootLinkCreated = false;
 
-  private constructor(readonly tag: string, readonly subnet: string) {
+  private constructor(
+    readonly tag: string,
+    readonly subnet: string,
+  ) {
     const ns = (n: string) => `fanin-${tag}-${n}`;
     this.lanNetns = ns('lan');
     this.hosts = [
@@ -44,11 +47,15 @@ export class NetnsLab {
    * Call `destroy` whatever happens next: it removes what was created so far.
    */
   static async create(): Promise<NetnsLab> {
-    const routes = await run('ip', ['-4', '-o', 'route', 'show', 'table', 'all']) + await run('ip', ['-4', '-o', 'addr']);
+    const routes =
+      (await run('ip', ['-4', '-o', 'route', 'show', 'table', 'all'])) + (await run('ip', ['-4', '-o', 'addr']));
     let third = 0;
     for (let attempt = 0; attempt < 50; attempt++) {
       const candidate = 200 + Math.floor(Math.random() * 50);
-      if (!routes.includes(`10.213.${candidate}.`)) { third = candidate; break; }
+      if (!routes.includes(`10.213.${candidate}.`)) {
+        third = candidate;
+        break;
+      }
     }
     if (third === 0) throw new Error('no free 10.213.200-249.0/24 subnet for the lab');
     const lab = new NetnsLab(randomBytes(2).toString('hex'), `10.213.${third}`);

@@ -36,31 +36,54 @@ export class NetnsReceiver {
     const s = this.spec;
     const env = {
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FANIN_'))),
-      FANIN_NAMESPACE: s.namespace, FANIN_AMQP_URL: s.amqpUrl, FANIN_RECEIVER_ID: s.id, FANIN_LOG_LEVEL: 'warn',
-      FANIN_RECEIVER_LISTEN_HOST: '0.0.0.0', FANIN_RECEIVER_SYSLOG_PORT: String(s.syslogPort), FANIN_RECEIVER_HTTP_PORT: '0',
-      FANIN_RECEIVER_FORWARD_PORT: '0', FANIN_RECEIVER_SYSLOG_TLS_PORT: '0', FANIN_RECEIVER_SPOOL_DIR: s.spoolDir,
-      FANIN_METRICS_HOST: '0.0.0.0', FANIN_METRICS_PORT: String(s.metricsPort), FANIN_DRAIN_TIMEOUT_MS: '8000',
+      FANIN_NAMESPACE: s.namespace,
+      FANIN_AMQP_URL: s.amqpUrl,
+      FANIN_RECEIVER_ID: s.id,
+      FANIN_LOG_LEVEL: 'warn',
+      FANIN_RECEIVER_LISTEN_HOST: '0.0.0.0',
+      FANIN_RECEIVER_SYSLOG_PORT: String(s.syslogPort),
+      FANIN_RECEIVER_HTTP_PORT: '0',
+      FANIN_RECEIVER_FORWARD_PORT: '0',
+      FANIN_RECEIVER_SYSLOG_TLS_PORT: '0',
+      FANIN_RECEIVER_SPOOL_DIR: s.spoolDir,
+      FANIN_METRICS_HOST: '0.0.0.0',
+      FANIN_METRICS_PORT: String(s.metricsPort),
+      FANIN_DRAIN_TIMEOUT_MS: '8000',
     };
     if (s.stateFile) writeFileSync(s.stateFile, '0\n');
     const log = openSync(s.logPath, 'a');
-    const child = spawn('ip', ['netns', 'exec', s.netns, process.execPath, CLI, 'receiver'], { env, stdio: ['ignore', log, log], detached: true });
+    const child = spawn('ip', ['netns', 'exec', s.netns, process.execPath, CLI, 'receiver'], {
+      env,
+      stdio: ['ignore', log, log],
+      detached: true,
+    });
     closeSync(log);
     this.child = child;
     this.expectExit = false;
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-      if (s.stateFile) writeFileSync(s.stateFile, '1\n');
-      if (!this.expectExit) note(`UNEXPECTED: receiver ${s.id} exited (${signal ?? `code ${code}`}); see ${s.logPath}`);
-      resolve();
-    }));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        if (s.stateFile) writeFileSync(s.stateFile, '1\n');
+        if (!this.expectExit)
+          note(`UNEXPECTED: receiver ${s.id} exited (${signal ?? `code ${code}`}); see ${s.logPath}`);
+        resolve();
+      }),
+    );
   }
 
-  get running(): boolean { return this.child !== null && this.child.exitCode === null && this.child.signalCode === null; }
+  get running(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
 
   /** GET /readyz from the root namespace: listening and connected to the broker. */
   async waitReady(timeoutMs = 30_000): Promise<void> {
     const url = `http://${this.spec.address}:${this.spec.metricsPort}/readyz`;
-    await until(`receiver ${this.spec.id} ready`, async () => (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok, timeoutMs, 100,
-      () => (this.running ? null : 'the receiver exited'));
+    await until(
+      `receiver ${this.spec.id} ready`,
+      async () => (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok,
+      timeoutMs,
+      100,
+      () => (this.running ? null : 'the receiver exited'),
+    );
   }
 
   /** SIGKILL (a crash: nothing drained, unconfirmed batches gone); resolves with the time of the signal once it is dead. */
@@ -82,7 +105,11 @@ export class NetnsReceiver {
     child.kill('SIGTERM');
     await Promise.race([this.exited, sleep(graceMs)]);
     if (this.running) {
-      try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
       await this.exited;
     }
   }

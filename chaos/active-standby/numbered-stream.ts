@@ -6,7 +6,8 @@ import { sleep } from '../util.js';
 export type Protocol = 'tcp' | 'udp';
 
 // ~200 bytes per line, like a firewall log line.
-const FILLER = 'action=accept proto=tcp src=10.1.2.3:51514 dst=10.9.8.7:443 bytes=5120 rule=allow-web policy=edge-7 zone=dmz';
+const FILLER =
+  'action=accept proto=tcp src=10.1.2.3:51514 dst=10.9.8.7:443 bytes=5120 rule=allow-web policy=edge-7 zone=dmz';
 /** Lines a TCP outlet holds while it has no connection (rsyslog's action queue); past it the sender drops and counts. */
 const MAX_QUEUED_LINES = 200_000;
 const RECONNECT_DELAY_MS = 200;
@@ -45,16 +46,32 @@ class TcpOutlet implements Outlet {
   private queue: string[] = [];
   private reconnect: NodeJS.Timeout | null = null;
 
-  constructor(private readonly host: string, private readonly port: number) {
-    this.stats = { target: `tcp://${host}:${port}`, handed: 0, dropped: 0, queuedPeak: 0, disconnects: [], connects: [] };
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+  ) {
+    this.stats = {
+      target: `tcp://${host}:${port}`,
+      handed: 0,
+      dropped: 0,
+      queuedPeak: 0,
+      disconnects: [],
+      connects: [],
+    };
   }
 
-  start(): void { this.open(); }
+  start(): void {
+    this.open();
+  }
 
   send(lines: readonly string[]): void {
-    if (this.up && this.queue.length === 0) { this.write(lines); return; }
+    if (this.up && this.queue.length === 0) {
+      this.write(lines);
+      return;
+    }
     for (const line of lines) {
-      if (this.queue.length >= MAX_QUEUED_LINES) this.stats.dropped++; else this.queue.push(line);
+      if (this.queue.length >= MAX_QUEUED_LINES) this.stats.dropped++;
+      else this.queue.push(line);
     }
     this.stats.queuedPeak = Math.max(this.stats.queuedPeak, this.queue.length);
   }
@@ -67,8 +84,17 @@ class TcpOutlet implements Outlet {
     const s = this.socket;
     if (!s) return;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(() => { s.destroy(); resolve(); }, Math.max(1000, deadline - Date.now()));
-      s.once('close', () => { clearTimeout(t); resolve(); });
+      const t = setTimeout(
+        () => {
+          s.destroy();
+          resolve();
+        },
+        Math.max(1000, deadline - Date.now()),
+      );
+      s.once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
       s.end();
     });
   }
@@ -109,17 +135,34 @@ class UdpOutlet implements Outlet {
   readonly stats: OutletStats;
   private readonly socket: UdpSocket;
 
-  constructor(private readonly host: string, private readonly port: number) {
-    this.stats = { target: `udp://${host}:${port}`, handed: 0, dropped: 0, queuedPeak: 0, disconnects: [], connects: [] };
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+  ) {
+    this.stats = {
+      target: `udp://${host}:${port}`,
+      handed: 0,
+      dropped: 0,
+      queuedPeak: 0,
+      disconnects: [],
+      connects: [],
+    };
     this.socket = createSocket('udp4');
     this.socket.on('error', () => undefined);
   }
 
-  start(): void { /* connectionless */ }
+  start(): void {
+    /* connectionless */
+  }
 
   send(lines: readonly string[]): void {
     for (const line of lines) {
-      this.socket.send(line, this.port, this.host, (err) => { if (err) { this.stats.dropped++; this.stats.handed--; } });
+      this.socket.send(line, this.port, this.host, (err) => {
+        if (err) {
+          this.stats.dropped++;
+          this.stats.handed--;
+        }
+      });
       this.stats.handed++;
     }
   }
@@ -130,7 +173,10 @@ class UdpOutlet implements Outlet {
   }
 }
 
-export interface StreamTarget { readonly host: string; readonly port: number }
+export interface StreamTarget {
+  readonly host: string;
+  readonly port: number;
+}
 
 /**
  * Numbered lines (`chaos=<runId>:<seq>`) at a fixed rate over one protocol, each line to every target (one target:
@@ -143,8 +189,16 @@ export class NumberedStream {
   private timer: NodeJS.Timeout | null = null;
   private startedAt = 0;
 
-  constructor(readonly protocol: Protocol, readonly runId: string, private readonly rate: number, targets: readonly StreamTarget[], maxLines: number) {
-    this.outlets = targets.map((t) => (protocol === 'tcp' ? new TcpOutlet(t.host, t.port) : new UdpOutlet(t.host, t.port)));
+  constructor(
+    readonly protocol: Protocol,
+    readonly runId: string,
+    private readonly rate: number,
+    targets: readonly StreamTarget[],
+    maxLines: number,
+  ) {
+    this.outlets = targets.map((t) =>
+      protocol === 'tcp' ? new TcpOutlet(t.host, t.port) : new UdpOutlet(t.host, t.port),
+    );
     this.sentAt = new Float64Array(maxLines);
   }
 
@@ -171,7 +225,9 @@ export class NumberedStream {
     for (let k = 0; k < due; k++) {
       const seq = this.count++;
       this.sentAt[seq] = now;
-      lines.push(`<134>1 ${iso} vip-sender fanin-vip - - - ${chaosMarker(this.runId, seq)} via=${this.protocol} ${FILLER}`);
+      lines.push(
+        `<134>1 ${iso} vip-sender fanin-vip - - - ${chaosMarker(this.runId, seq)} via=${this.protocol} ${FILLER}`,
+      );
     }
     for (const o of this.outlets) o.send(lines);
   }

@@ -40,7 +40,12 @@ export interface RoundResult {
  * `downMs` (a receiver that a supervisor restarted at once might never lose the VIP), started again, then every line
  * accounted for in the sink.
  */
-export async function runRound(bench: VipBench, design: Design, round: number, timing: RoundTiming): Promise<RoundResult> {
+export async function runRound(
+  bench: VipBench,
+  design: Design,
+  round: number,
+  timing: RoundTiming,
+): Promise<RoundResult> {
   const { lab, receivers, monitor } = bench;
   await Promise.all(receivers.map((r) => r.waitReady()));
   const holder = await monitor.waitSingleHolder(30_000);
@@ -48,14 +53,19 @@ export async function runRound(bench: VipBench, design: Design, round: number, t
   const survivorIndex = 1 - killedIndex;
   const killedHost = lab.hosts[killedIndex]!;
   const survivorHost = lab.hosts[survivorIndex]!;
-  const targets: StreamTarget[] = design === 'active-standby'
-    ? [{ host: lab.vip, port: HOST_SYSLOG_PORT }]
-    : lab.hosts.map((h) => ({ host: h.address, port: HOST_SYSLOG_PORT }));
+  const targets: StreamTarget[] =
+    design === 'active-standby'
+      ? [{ host: lab.vip, port: HOST_SYSLOG_PORT }]
+      : lab.hosts.map((h) => ({ host: h.address, port: HOST_SYSLOG_PORT }));
   const seconds = (timing.beforeKillMs + timing.downMs + timing.afterRestartMs) / 1000 + 60;
   const maxLines = Math.ceil(timing.rate * seconds);
-  const streams = (['tcp', 'udp'] as const).map((p) => new NumberedStream(p, randomBytes(5).toString('hex'), timing.rate, targets, maxLines));
+  const streams = (['tcp', 'udp'] as const).map(
+    (p) => new NumberedStream(p, randomBytes(5).toString('hex'), timing.rate, targets, maxLines),
+  );
   const readers = streams.map((s) => new SinkReader(bench.sinkDirs, s.runId));
-  note(`${design} round ${round + 1}: ${timing.rate} lines/s per protocol to ${targets.map((t) => t.host).join(' and ')}; killing ${killedHost.name}'s receiver in ${timing.beforeKillMs / 1000} s`);
+  note(
+    `${design} round ${round + 1}: ${timing.rate} lines/s per protocol to ${targets.map((t) => t.host).join(' and ')}; killing ${killedHost.name}'s receiver in ${timing.beforeKillMs / 1000} s`,
+  );
 
   for (const s of streams) s.start();
   let killAt = 0;
@@ -64,7 +74,9 @@ export async function runRound(bench: VipBench, design: Design, round: number, t
     killAt = await receivers[killedIndex]!.kill();
     if (design === 'active-standby') {
       await monitor.waitHeldBy(survivorHost.name, 30_000);
-      note(`VIP on ${survivorHost.name} ${monitor.firstEvent(survivorHost.name, true, killAt)! - killAt} ms after the kill`);
+      note(
+        `VIP on ${survivorHost.name} ${monitor.firstEvent(survivorHost.name, true, killAt)! - killAt} ms after the kill`,
+      );
     }
     await sleep(timing.downMs);
     receivers[killedIndex]!.start();
@@ -73,19 +85,36 @@ export async function runRound(bench: VipBench, design: Design, round: number, t
   } finally {
     await Promise.all(streams.map((s) => s.stop()));
   }
-  const settled = await waitLanded(streams.map((stream, i) => ({ stream, reader: readers[i]! })), 5000, 90_000);
+  const settled = await waitLanded(
+    streams.map((stream, i) => ({ stream, reader: readers[i]! })),
+    5000,
+    90_000,
+  );
   await Promise.all(readers.map((r) => r.stop()));
   const survivorId = receivers[survivorIndex]!.spec.id;
-  const [tcp, udp] = streams.map((s, i) => account(s, readers[i]!, killAt, survivorId)) as [ProtocolAccount, ProtocolAccount];
+  const [tcp, udp] = streams.map((s, i) => account(s, readers[i]!, killAt, survivorId)) as [
+    ProtocolAccount,
+    ProtocolAccount,
+  ];
   const vipEvent = (host: string, added: boolean) => {
     const at = design === 'active-standby' ? monitor.firstEvent(host, added, killAt) : null;
     return at === null ? null : at - killAt;
   };
   const result: RoundResult = {
-    design, round: round + 1, killed: receivers[killedIndex]!.spec.id, survivor: survivorId, killAt: new Date(killAt).toISOString(),
-    vipRemovedMs: vipEvent(killedHost.name, false), vipAddedMs: vipEvent(survivorHost.name, true), tcp, udp, settled,
+    design,
+    round: round + 1,
+    killed: receivers[killedIndex]!.spec.id,
+    survivor: survivorId,
+    killAt: new Date(killAt).toISOString(),
+    vipRemovedMs: vipEvent(killedHost.name, false),
+    vipAddedMs: vipEvent(survivorHost.name, true),
+    tcp,
+    udp,
+    settled,
   };
-  note(`${design} round ${round + 1}: tcp lost ${tcp.lost}/${tcp.sent} dup ${tcp.duplicates}; udp lost ${udp.lost}/${udp.sent} dup ${udp.duplicates}; `
-    + `first line on ${survivorId} after the kill: tcp ${tcp.otherFirstAcceptMs} ms, udp ${udp.otherFirstAcceptMs} ms${settled ? '' : ' (NOT SETTLED)'}`);
+  note(
+    `${design} round ${round + 1}: tcp lost ${tcp.lost}/${tcp.sent} dup ${tcp.duplicates}; udp lost ${udp.lost}/${udp.sent} dup ${udp.duplicates}; ` +
+      `first line on ${survivorId} after the kill: tcp ${tcp.otherFirstAcceptMs} ms, udp ${udp.otherFirstAcceptMs} ms${settled ? '' : ' (NOT SETTLED)'}`,
+  );
   return result;
 }

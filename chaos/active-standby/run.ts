@@ -23,7 +23,9 @@ import { setUpBench, type VrrpSettings } from './bench-setup.js';
 import { formatComparison, summarize } from './summary.js';
 import { runRound, type RoundResult, type RoundTiming } from './rounds.js';
 
-export const DEFAULT_RESULTS_FILE = fileURLToPath(new URL('../../../chaos/results/active-standby.json', import.meta.url));
+export const DEFAULT_RESULTS_FILE = fileURLToPath(
+  new URL('../../../chaos/results/active-standby.json', import.meta.url),
+);
 
 function numberFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -37,23 +39,37 @@ function numberFromEnv(name: string, fallback: number): number {
 export function missingPrerequisite(): string | null {
   if (process.getuid?.() !== 0) return 'needs root (network namespaces, keepalived)';
   for (const tool of ['ip', 'keepalived', 'curl']) {
-    try { execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }); } catch { return `needs ${tool}`; }
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    } catch {
+      return `needs ${tool}`;
+    }
   }
   return null;
 }
 
 export async function main(): Promise<number> {
   const missing = missingPrerequisite();
-  if (missing) { process.stderr.write(`active/standby bench ${missing}\n`); return 2; }
+  if (missing) {
+    process.stderr.write(`active/standby bench ${missing}\n`);
+    return 2;
+  }
   const rounds = numberFromEnv('VIP_ROUNDS', 3);
   const timing: RoundTiming = {
-    rate: numberFromEnv('VIP_RATE', 2000), beforeKillMs: numberFromEnv('VIP_BEFORE_KILL_MS', 8000),
-    downMs: numberFromEnv('VIP_DOWN_MS', 5000), afterRestartMs: numberFromEnv('VIP_AFTER_RESTART_MS', 3000),
+    rate: numberFromEnv('VIP_RATE', 2000),
+    beforeKillMs: numberFromEnv('VIP_BEFORE_KILL_MS', 8000),
+    downMs: numberFromEnv('VIP_DOWN_MS', 5000),
+    afterRestartMs: numberFromEnv('VIP_AFTER_RESTART_MS', 3000),
   };
   const track = process.env.VIP_TRACK ?? 'script';
-  if (track !== 'script' && track !== 'script+file') { process.stderr.write('VIP_TRACK: script or script+file\n'); return 2; }
+  if (track !== 'script' && track !== 'script+file') {
+    process.stderr.write('VIP_TRACK: script or script+file\n');
+    return 2;
+  }
   const vrrp: VrrpSettings = {
-    advertIntervalS: numberFromEnv('VIP_ADVERT_INT', 1), checkIntervalS: numberFromEnv('VIP_CHECK_INTERVAL', 1), trackStateFile: track === 'script+file',
+    advertIntervalS: numberFromEnv('VIP_ADVERT_INT', 1),
+    checkIntervalS: numberFromEnv('VIP_CHECK_INTERVAL', 1),
+    trackStateFile: track === 'script+file',
   };
   const resultsFile = resolve(process.env.VIP_RESULTS_FILE ?? DEFAULT_RESULTS_FILE);
   const workDir = mkdtempSync(`${tmpdir()}/fanin-vip-`);
@@ -83,14 +99,30 @@ export async function main(): Promise<number> {
 
   const summary = summarize(results);
   process.stdout.write(`\n${formatComparison(summary, results)}\n`);
-  const activeActiveLost = results.filter((r) => r.design === 'active-active').reduce((n, r) => n + r.tcp.lost + r.udp.lost, 0);
+  const activeActiveLost = results
+    .filter((r) => r.design === 'active-active')
+    .reduce((n, r) => n + r.tcp.lost + r.udp.lost, 0);
   const vipStuck = results.filter((r) => r.design === 'active-standby' && r.vipAddedMs === null).length;
   const ok = failure === null && activeActiveLost === 0 && vipStuck === 0 && results.every((r) => r.settled);
   mkdirSync(dirname(resultsFile), { recursive: true });
-  writeFileSync(resultsFile, JSON.stringify({
-    startedAt, ok, failure, rate: timing.rate, timing, vrrp, machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
-    summary, rounds: results,
-  }, null, 2) + '\n');
+  writeFileSync(
+    resultsFile,
+    JSON.stringify(
+      {
+        startedAt,
+        ok,
+        failure,
+        rate: timing.rate,
+        timing,
+        vrrp,
+        machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
+        summary,
+        rounds: results,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   note(`results written to ${resultsFile}`);
   if (process.env.VIP_KEEP === '1' || !ok) note(`work dir kept: ${workDir}`);
   else rmSync(workDir, { recursive: true, force: true });
@@ -99,5 +131,11 @@ export async function main(): Promise<number> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().then((code) => process.exit(code), (err: unknown) => { process.stderr.write(`${String(err)}\n`); process.exit(2); });
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`${String(err)}\n`);
+      process.exit(2);
+    },
+  );
 }

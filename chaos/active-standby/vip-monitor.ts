@@ -18,17 +18,23 @@ export class VipMonitor {
   private readonly holders = new Set<string>();
   private readonly monitors: ChildProcess[] = [];
 
-  constructor(private readonly hosts: readonly LabHost[], private readonly vip: string) {}
+  constructor(
+    private readonly hosts: readonly LabHost[],
+    private readonly vip: string,
+  ) {}
 
   async start(): Promise<void> {
     for (const host of this.hosts) {
-      const child = spawn('ip', ['-n', host.netns, '-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      const child = spawn('ip', ['-n', host.netns, '-o', 'monitor', 'address'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
       this.monitors.push(child);
       createInterface({ input: child.stdout }).on('line', (line) => {
         if (!line.includes(` ${this.vip}/`)) return;
         const added = !line.startsWith('Deleted');
         this.events.push({ host: host.name, at: Date.now(), added });
-        if (added) this.holders.add(host.name); else this.holders.delete(host.name);
+        if (added) this.holders.add(host.name);
+        else this.holders.delete(host.name);
       });
     }
     // What is there already (the monitors only report changes).
@@ -38,7 +44,9 @@ export class VipMonitor {
   }
 
   /** Hosts that hold the VIP now (one, unless VRRP is split). */
-  current(): string[] { return [...this.holders]; }
+  current(): string[] {
+    return [...this.holders];
+  }
 
   async waitSingleHolder(timeoutMs: number): Promise<string> {
     await until('exactly one host holding the VIP', () => this.holders.size === 1, timeoutMs, 50);

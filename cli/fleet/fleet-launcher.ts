@@ -16,7 +16,9 @@ export class FleetLauncher {
     }
   }
 
-  get members(): readonly MemberProcess[] { return [...this.byName.values()]; }
+  get members(): readonly MemberProcess[] {
+    return [...this.byName.values()];
+  }
 
   member(name: string): MemberProcess {
     const m = this.byName.get(name);

@@ -16,14 +16,20 @@ export interface OffsetSearch {
  * fleet next to others on one machine (tests, the bench). Random rather than first-fit, so that fleets started at
  * the same moment rarely race for the same offset.
  */
-export async function freeFleetOffset(layout: (offset: number) => readonly FleetMember[], search: OffsetSearch): Promise<number> {
+export async function freeFleetOffset(
+  layout: (offset: number) => readonly FleetMember[],
+  search: OffsetSearch,
+): Promise<number> {
   const hosts = search.hosts ?? ['127.0.0.1'];
   for (let attempt = 0; attempt < (search.attempts ?? 40); attempt++) {
     const offset = search.min + Math.floor(Math.random() * (search.max - search.min));
     const members = layout(offset);
     let free = true;
     for (const host of hosts) {
-      if ((await takenPorts(members, () => host)).length > 0) { free = false; break; }
+      if ((await takenPorts(members, () => host)).length > 0) {
+        free = false;
+        break;
+      }
     }
     if (free) return offset;
   }

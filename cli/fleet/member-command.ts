@@ -18,7 +18,9 @@ const CLI = fileURLToPath(new URL('../fanin.js', import.meta.url));
  * (bench/README.md has the effect). The image sets the same flag through NODE_OPTIONS.
  */
 export function nodeFlags(execArgv: readonly string[], nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
-  const given = [...execArgv, ...nodeOptions.split(/\s+/)].some((f) => f.startsWith('--max-semi-space-size') || f.startsWith('--semi-space'));
+  const given = [...execArgv, ...nodeOptions.split(/\s+/)].some(
+    (f) => f.startsWith('--max-semi-space-size') || f.startsWith('--semi-space'),
+  );
   return given ? [...execArgv] : [...execArgv, '--max-semi-space-size=32'];
 }
 
@@ -31,7 +33,13 @@ export function memberArgs(role: MemberRole, nodeArgs: readonly string[] = []): 
  * The member's environment: `base` (the launcher's own, by default) with the member's settings over it. Without
  * `inheritSettings`, FANIN_* variables of `base` are left out, so that only the spec decides what the member is.
  */
-export function memberEnv(spec: MemberSpec, base: NodeJS.ProcessEnv = process.env, inheritSettings = true): NodeJS.ProcessEnv {
-  const kept = inheritSettings ? base : Object.fromEntries(Object.entries(base).filter(([k]) => !k.startsWith('FANIN_')));
+export function memberEnv(
+  spec: MemberSpec,
+  base: NodeJS.ProcessEnv = process.env,
+  inheritSettings = true,
+): NodeJS.ProcessEnv {
+  const kept = inheritSettings
+    ? base
+    : Object.fromEntries(Object.entries(base).filter(([k]) => !k.startsWith('FANIN_')));
   return { ...kept, ...spec.env };
 }

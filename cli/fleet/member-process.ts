@@ -47,15 +47,26 @@ export class MemberProcess {
   private stopping = false;
   private restartTimer: NodeJS.Timeout | null = null;
 
-  constructor(spec: MemberSpec, private readonly options: MemberOptions = {}) {
+  constructor(
+    spec: MemberSpec,
+    private readonly options: MemberOptions = {},
+  ) {
     this.spec = spec;
   }
 
-  get name(): string { return this.spec.name; }
-  get current(): MemberSpec { return this.spec; }
+  get name(): string {
+    return this.spec.name;
+  }
+  get current(): MemberSpec {
+    return this.spec;
+  }
   /** The running process, or null between an exit and its restart. */
-  get process(): ChildProcess | null { return this.child; }
-  get pid(): number | null { return this.child?.pid ?? null; }
+  get process(): ChildProcess | null {
+    return this.child;
+  }
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
 
   /** Settings for the next start; the running process keeps those it started with. */
   setEnv(env: Record<string, string>): void {
@@ -65,7 +76,7 @@ export class MemberProcess {
   start(): ChildProcess {
     this.stopping = false;
     const o = this.options;
-    const output = typeof o.output === 'function' ? o.output(this.spec) : o.output ?? 'inherit';
+    const output = typeof o.output === 'function' ? o.output(this.spec) : (o.output ?? 'inherit');
     const out = typeof output === 'object' ? openSync(output.logFile, 'a') : output;
     const child: ChildProcess = spawn(process.execPath, memberArgs(this.spec.role, o.nodeArgs), {
       env: memberEnv(this.spec, o.baseEnv, o.inheritSettings ?? true),
@@ -112,23 +123,48 @@ export class MemberProcess {
     const child = this.child;
     if (child === null || !this.running()) return true;
     const gone = this.exit();
-    try { process.kill(child.pid!, 'SIGCONT'); } catch { /* gone */ }
+    try {
+      process.kill(child.pid!, 'SIGCONT');
+    } catch {
+      /* gone */
+    }
     child.kill('SIGTERM');
-    if (graceMs === Number.POSITIVE_INFINITY) { await gone; return true; }
+    if (graceMs === Number.POSITIVE_INFINITY) {
+      await gone;
+      return true;
+    }
     let timer: NodeJS.Timeout | undefined;
-    const drained = await Promise.race([gone.then(() => true), new Promise<boolean>((r) => { timer = setTimeout(() => r(false), graceMs); })]);
+    const drained = await Promise.race([
+      gone.then(() => true),
+      new Promise<boolean>((r) => {
+        timer = setTimeout(() => r(false), graceMs);
+      }),
+    ]);
     clearTimeout(timer);
-    if (!drained) { child.kill('SIGKILL'); await gone; }
+    if (!drained) {
+      child.kill('SIGKILL');
+      await gone;
+    }
     return drained;
   }
 
   private exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.child === child) this.child = null;
-    const exit: MemberExit = { name: this.name, pid: child.pid, at: Date.now(), code, signal, expected: this.expectingExit || this.stopping };
+    const exit: MemberExit = {
+      name: this.name,
+      pid: child.pid,
+      at: Date.now(),
+      code,
+      signal,
+      expected: this.expectingExit || this.stopping,
+    };
     this.expectingExit = false;
-    const delay = this.stopping ? null : this.options.restartDelay?.(exit) ?? null;
+    const delay = this.stopping ? null : (this.options.restartDelay?.(exit) ?? null);
     this.options.onExit?.(exit, delay !== null);
     if (delay === null) return;
-    this.restartTimer = setTimeout(() => { this.restartTimer = null; if (!this.stopping) this.start(); }, delay);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (!this.stopping) this.start();
+    }, delay);
   }
 }

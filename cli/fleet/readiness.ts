@@ -17,7 +17,11 @@ export function reachableHost(host: string): string {
  * every TCP input accepts a connection (a receiver binds its inputs after its metrics server, so /readyz alone
  * would say yes too early).
  */
-export async function memberNotReady(member: ProbedMember, inputHost: string, metricsHost: string): Promise<string | null> {
+export async function memberNotReady(
+  member: ProbedMember,
+  inputHost: string,
+  metricsHost: string,
+): Promise<string | null> {
   const metrics = member.ports.find((p) => p.what === 'metrics');
   if (metrics) {
     const status = await httpNotOk(`http://${urlHost(reachableHost(metricsHost))}:${metrics.port}/readyz`);
@@ -33,8 +37,13 @@ export async function memberNotReady(member: ProbedMember, inputHost: string, me
 
 /** null when `url` answers 2xx, else the status or the connection error's code. */
 export function httpNotOk(url: string, timeoutMs = 2000): Promise<string | null> {
-  return fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
-    .then((r) => { void r.body?.cancel(); return r.ok ? null : String(r.status); }, (err: Error & { cause?: { code?: string } }) => err.cause?.code ?? err.name);
+  return fetch(url, { signal: AbortSignal.timeout(timeoutMs) }).then(
+    (r) => {
+      void r.body?.cancel();
+      return r.ok ? null : String(r.status);
+    },
+    (err: Error & { cause?: { code?: string } }) => err.cause?.code ?? err.name,
+  );
 }
 
 function urlHost(host: string): string {
@@ -45,9 +54,20 @@ function urlHost(host: string): string {
 export function tcpAccepts(host: string, port: number, timeoutMs = 2000): Promise<string | null> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
-    const timer = setTimeout(() => { socket.destroy(); resolve('timed out'); }, timeoutMs);
-    socket.once('connect', () => { clearTimeout(timer); socket.destroy(); resolve(null); });
-    socket.once('error', (err: NodeJS.ErrnoException) => { clearTimeout(timer); socket.destroy(); resolve(err.code ?? err.message); });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve('timed out');
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(null);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(err.code ?? err.message);
+    });
   });
 }
 
@@ -57,10 +77,26 @@ export function tcpAccepts(host: string, port: number, timeoutMs = 2000): Promis
  */
 export function tlsAccepts(host: string, port: number, timeoutMs = 2000): Promise<string | null> {
   return new Promise((resolve) => {
-    const socket = connectTls({ host, port, rejectUnauthorized: false, servername: host.includes(':') || /^[\d.]+$/.test(host) ? undefined : host });
-    const timer = setTimeout(() => { socket.destroy(); resolve('timed out'); }, timeoutMs);
-    socket.once('secureConnect', () => { clearTimeout(timer); socket.end(); resolve(null); });
-    socket.once('error', (err: NodeJS.ErrnoException) => { clearTimeout(timer); socket.destroy(); resolve(err.code ?? err.message); });
+    const socket = connectTls({
+      host,
+      port,
+      rejectUnauthorized: false,
+      servername: host.includes(':') || /^[\d.]+$/.test(host) ? undefined : host,
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve('timed out');
+    }, timeoutMs);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      socket.end();
+      resolve(null);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(err.code ?? err.message);
+    });
   });
 }
 
@@ -69,12 +105,18 @@ export function tlsAccepts(host: string, port: number, timeoutMs = 2000): Promis
  * passes. Returns what is still not ready ("receiver-a: readyz 503"), empty when all are.
  */
 export async function waitForFleet(
-  members: readonly ProbedMember[], inputHost: string, metricsHost: string, timeoutMs: number, signal: AbortSignal,
+  members: readonly ProbedMember[],
+  inputHost: string,
+  metricsHost: string,
+  timeoutMs: number,
+  signal: AbortSignal,
 ): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   let pending = [...members];
   for (;;) {
-    const states = await Promise.all(pending.map(async (m) => ({ m, why: await memberNotReady(m, inputHost, metricsHost) })));
+    const states = await Promise.all(
+      pending.map(async (m) => ({ m, why: await memberNotReady(m, inputHost, metricsHost) })),
+    );
     pending = states.filter((s) => s.why !== null).map((s) => s.m);
     const reasons = states.filter((s) => s.why !== null).map((s) => `${s.m.name}: ${s.why}`);
     if (pending.length === 0 || signal.aborted || Date.now() >= deadline) return reasons;

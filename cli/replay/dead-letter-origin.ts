@@ -9,7 +9,16 @@
  * Why a batch was set aside, as a class an operator can filter on: the reason text itself is free (an HTTP body, a
  * PostgreSQL message) and would give one row per batch.
  */
-export const REASON_CLASSES = ['refused', 'undecodable', 'delivery_limit', 'rejected', 'expired', 'maxlen', 'other', 'secondary'] as const;
+export const REASON_CLASSES = [
+  'refused',
+  'undecodable',
+  'delivery_limit',
+  'rejected',
+  'expired',
+  'maxlen',
+  'other',
+  'secondary',
+] as const;
 export type ReasonClass = (typeof REASON_CLASSES)[number];
 
 export const REASON_DOCS: Readonly<Record<ReasonClass, string>> = {
@@ -40,7 +49,10 @@ export interface DeadLetterOrigin {
 
 const SINK_NAME = /^[a-z0-9_-]{1,32}$/;
 
-export function deadLetterOrigin(namespace: string, headers: Readonly<Record<string, unknown>> | undefined): DeadLetterOrigin {
+export function deadLetterOrigin(
+  namespace: string,
+  headers: Readonly<Record<string, unknown>> | undefined,
+): DeadLetterOrigin {
   const h = headers ?? {};
   const death = firstDeath(h);
   const queue = text(h['x-fanin-queue']) ?? text(h['x-first-death-queue']) ?? death.queue;
@@ -65,7 +77,8 @@ export function targetOf(namespace: string, queue: string | null): DeadTarget {
   if (queue.startsWith(sinkPrefix) && SINK_NAME.test(queue.slice(sinkPrefix.length))) {
     return { kind: 'sink', sink: queue.slice(sinkPrefix.length), queue };
   }
-  if (queue === `${namespace}.new` || new RegExp(`^${escapeRegExp(namespace)}\\.new\\.[1-9]\\d{0,3}$`).test(queue)) return { kind: 'new', queue };
+  if (queue === `${namespace}.new` || new RegExp(`^${escapeRegExp(namespace)}\\.new\\.[1-9]\\d{0,3}$`).test(queue))
+    return { kind: 'new', queue };
   return { kind: 'unknown', queue };
 }
 

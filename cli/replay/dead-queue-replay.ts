@@ -40,7 +40,10 @@ const IDLE_CHECK_MS = 2000;
 export async function replayDeadQueue(model: ChannelModel, o: DeadReplayOptions, tally: ReplayTally): Promise<void> {
   const deadQueue = `${o.namespace}.dead`;
   const count = await queueLength(model, deadQueue);
-  if (count === null) { tally.notes.push(`${deadQueue} does not exist: no dead letters to replay`); return; }
+  if (count === null) {
+    tally.notes.push(`${deadQueue} does not exist: no dead letters to replay`);
+    return;
+  }
   tally.deadTotal = count;
   if (count === 0) return;
   const channel = await openChannel(model);
@@ -77,8 +80,11 @@ class DeadQueuePass {
   private readonly queues = new Map<string, boolean>();
 
   constructor(
-    private readonly model: ChannelModel, private readonly o: DeadReplayOptions, private readonly tally: ReplayTally,
-    private readonly deadQueue: string, readonly channel: Channel,
+    private readonly model: ChannelModel,
+    private readonly o: DeadReplayOptions,
+    private readonly tally: ReplayTally,
+    private readonly deadQueue: string,
+    readonly channel: Channel,
   ) {
     this.window = new PublishWindow(o.window);
   }
@@ -86,8 +92,12 @@ class DeadQueuePass {
   async handle(msg: ConsumeMessage): Promise<void> {
     const origin = deadLetterOrigin(this.o.namespace, msg.properties.headers);
     let decision = decide(origin, msg.content, this.o);
-    if (decision.replay && !await this.queueExists(decision.queue)) {
-      decision = { replay: false, why: `queue ${decision.queue} does not exist (start the uploader with sink ${decision.target} first)`, events: decision.events };
+    if (decision.replay && !(await this.queueExists(decision.queue))) {
+      decision = {
+        replay: false,
+        why: `queue ${decision.queue} does not exist (start the uploader with sink ${decision.target} first)`,
+        events: decision.events,
+      };
     }
     if (this.o.dryRun) {
       // Held unacknowledged until the channel closes.
@@ -95,25 +105,39 @@ class DeadQueuePass {
       else this.tally.addLeft(decision.why, decision.events);
       return;
     }
-    if (!decision.replay) { await this.keep(msg, decision.why, decision.events); return; }
+    if (!decision.replay) {
+      await this.keep(msg, decision.why, decision.events);
+      return;
+    }
     const { queue, target, events } = decision;
-    await this.window.add(this.publisher.publish('', msg.content, {
-      messageId: messageIdOf(msg), routingKey: queue,
-      headers: { 'x-fanin-replayed-from': this.deadQueue, 'x-fanin-replayed-reason': origin.detail.slice(0, 1000) },
-    }).then(() => {
-      this.channel.ack(msg);
-      this.tally.addReplayed('dead', target, origin.reason, events);
-    }));
+    await this.window.add(
+      this.publisher
+        .publish('', msg.content, {
+          messageId: messageIdOf(msg),
+          routingKey: queue,
+          headers: { 'x-fanin-replayed-from': this.deadQueue, 'x-fanin-replayed-reason': origin.detail.slice(0, 1000) },
+        })
+        .then(() => {
+          this.channel.ack(msg);
+          this.tally.addReplayed('dead', target, origin.reason, events);
+        }),
+    );
   }
 
   /** Leaves the message in `<ns>.dead`: a copy to its tail (same content, id and headers), confirmed, then the ack. */
   private async keep(msg: ConsumeMessage, why: string, events: number): Promise<void> {
-    await this.window.add(this.publisher.publish('', msg.content, {
-      messageId: messageIdOf(msg), routingKey: this.deadQueue, headers: msg.properties.headers,
-    }).then(() => {
-      this.channel.ack(msg);
-      this.tally.addLeft(why, events);
-    }));
+    await this.window.add(
+      this.publisher
+        .publish('', msg.content, {
+          messageId: messageIdOf(msg),
+          routingKey: this.deadQueue,
+          headers: msg.properties.headers,
+        })
+        .then(() => {
+          this.channel.ack(msg);
+          this.tally.addLeft(why, events);
+        }),
+    );
   }
 
   async queueExists(queue: string): Promise<boolean> {
@@ -136,27 +160,43 @@ class DeadQueuePass {
 function decide(origin: DeadLetterOrigin, content: Buffer, o: DeadReplayOptions): Decision {
   const { target } = origin;
   if (target.kind === 'unknown') {
-    return { replay: false, why: target.queue === null ? 'origin unknown (no x-fanin-queue or x-death header)' : `origin ${target.queue} is not a queue of this namespace`, events: 0 };
+    return {
+      replay: false,
+      why:
+        target.queue === null
+          ? 'origin unknown (no x-fanin-queue or x-death header)'
+          : `origin ${target.queue} is not a queue of this namespace`,
+      events: 0,
+    };
   }
   if (target.kind === 'new') {
     const events = countEvents(() => decodeNewEventBatch(content).bodies.length);
-    if (!o.selection.includeNew) return { replay: false, why: `from ${target.queue} (--new replays it there)`, events: events ?? 0 };
-    if (!selectsReason(o.selection, origin.reason)) return { replay: false, why: `not selected (${target.queue}, reason ${origin.reason})`, events: events ?? 0 };
-    if (events === null) return { replay: false, why: `from ${target.queue}: does not decode (${origin.detail})`, events: 0 };
+    if (!o.selection.includeNew)
+      return { replay: false, why: `from ${target.queue} (--new replays it there)`, events: events ?? 0 };
+    if (!selectsReason(o.selection, origin.reason))
+      return { replay: false, why: `not selected (${target.queue}, reason ${origin.reason})`, events: events ?? 0 };
+    if (events === null)
+      return { replay: false, why: `from ${target.queue}: does not decode (${origin.detail})`, events: 0 };
     return { replay: true, queue: target.queue, target: target.queue, events };
   }
   const events = countEvents(() => decodeProcessedBatch(content).ids.length);
   if (!selectsSink(o.selection, target.sink) || !selectsReason(o.selection, origin.reason)) {
     return { replay: false, why: `not selected (sink ${target.sink}, reason ${origin.reason})`, events: events ?? 0 };
   }
-  if (!o.configuredSinks.includes(target.sink)) return { replay: false, why: `sink ${target.sink} is not in this configuration's sinks`, events: events ?? 0 };
+  if (!o.configuredSinks.includes(target.sink))
+    return { replay: false, why: `sink ${target.sink} is not in this configuration's sinks`, events: events ?? 0 };
   // Published again, a batch no one can decode would only come back here.
-  if (events === null) return { replay: false, why: `sink ${target.sink}: does not decode (${origin.detail})`, events: 0 };
+  if (events === null)
+    return { replay: false, why: `sink ${target.sink}: does not decode (${origin.detail})`, events: 0 };
   return { replay: true, queue: target.queue, target: target.sink, events };
 }
 
 function countEvents(decode: () => number): number | null {
-  try { return decode(); } catch { return null; }
+  try {
+    return decode();
+  } catch {
+    return null;
+  }
 }
 
 function messageIdOf(msg: ConsumeMessage): string {

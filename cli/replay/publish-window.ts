@@ -11,7 +11,13 @@ export class PublishWindow {
 
   /** Starts tracking `work`; resolves once there is room for another (throws the first failure so far). */
   async add(work: Promise<void>): Promise<void> {
-    const tracked = work.then(() => undefined, (error: unknown) => { this.failure ??= { error }; })
+    const tracked = work
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.failure ??= { error };
+        },
+      )
       .finally(() => this.pending.delete(tracked));
     this.pending.add(tracked);
     while (this.pending.size >= this.size) await Promise.race(this.pending);

@@ -9,4 +9,5 @@ export interface ReplaySelection {
 }
 
 export const selectsSink = (s: ReplaySelection, sink: string): boolean => s.sinks === null || s.sinks.has(sink);
-export const selectsReason = (s: ReplaySelection, reason: ReasonClass): boolean => s.reasons === null || s.reasons.has(reason);
+export const selectsReason = (s: ReplaySelection, reason: ReasonClass): boolean =>
+  s.reasons === null || s.reasons.has(reason);

@@ -2,7 +2,10 @@ import type { ReasonClass } from './dead-letter-origin.js';
 
 export type ReplaySource = 'dead' | 'secondary';
 
-interface Counts { batches: number; events: number }
+interface Counts {
+  batches: number;
+  events: number;
+}
 
 /**
  * What a replay did (or, in a dry run, would do): batches and events per source, sink and reason; what it left
@@ -40,33 +43,47 @@ export class ReplayTally {
     if (this.badLines.length < 10) this.badLines.push(`${where}: ${error}`);
   }
 
-  get batchesReplayed(): number { return sum(this.replayed, 'batches'); }
-  get eventsReplayed(): number { return sum(this.replayed, 'events'); }
-  get batchesLeft(): number { return sum(this.left, 'batches'); }
+  get batchesReplayed(): number {
+    return sum(this.replayed, 'batches');
+  }
+  get eventsReplayed(): number {
+    return sum(this.replayed, 'events');
+  }
+  get batchesLeft(): number {
+    return sum(this.left, 'batches');
+  }
 
   /** One line for stderr while a replay runs. */
   progressLine(elapsedMs: number): string {
     const verb = this.dryRun ? 'would replay' : 'replayed';
-    return `replay: ${(elapsedMs / 1000).toFixed(0)}s: ${this.deadTotal > 0 ? `dead ${this.deadSeen}/${this.deadTotal}, ` : ''}`
-      + `${this.filesTotal > 0 ? `secondary files ${this.filesDone}/${this.filesTotal}, ` : ''}`
-      + `${verb} ${this.batchesReplayed} batches (${this.eventsReplayed} events), left ${this.batchesLeft}`;
+    return (
+      `replay: ${(elapsedMs / 1000).toFixed(0)}s: ${this.deadTotal > 0 ? `dead ${this.deadSeen}/${this.deadTotal}, ` : ''}` +
+      `${this.filesTotal > 0 ? `secondary files ${this.filesDone}/${this.filesTotal}, ` : ''}` +
+      `${verb} ${this.batchesReplayed} batches (${this.eventsReplayed} events), left ${this.batchesLeft}`
+    );
   }
 
   /** The report printed at the end: a table per source, sink and reason, then what was left and why. */
   summary(): string {
     const out: string[] = [this.dryRun ? 'replay --dry-run: nothing was moved; a replay would put back:' : 'replayed:'];
-    const rows = [...this.replayed].sort(([a], [b]) => a.localeCompare(b)).map(([key, c]) => [...key.split('\0'), String(c.batches), String(c.events)]);
+    const rows = [...this.replayed]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([key, c]) => [...key.split('\0'), String(c.batches), String(c.events)]);
     if (rows.length === 0) out.push('  nothing');
     else out.push(...table([['source', 'sink', 'reason', 'batches', 'events'], ...rows], [3, 4]));
     out.push(`total: ${this.batchesReplayed} batches, ${this.eventsReplayed} events`);
     if (this.left.size > 0) {
       out.push('left where they are:');
-      const leftRows = [...this.left].sort(([a], [b]) => a.localeCompare(b)).map(([why, c]) => [why, String(c.batches), String(c.events)]);
+      const leftRows = [...this.left]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([why, c]) => [why, String(c.batches), String(c.events)]);
       out.push(...table([['why', 'batches', 'events'], ...leftRows], [1, 2]));
     }
     for (const note of this.notes) out.push(`note: ${note}`);
     if (this.badLineCount > 0) {
-      out.push(`skipped ${this.badLineCount} lines of secondary files that are no events${this.badLineCount > this.badLines.length ? ` (the first ${this.badLines.length})` : ''}:`);
+      out.push(
+        `skipped ${this.badLineCount} lines of secondary files that are no events${this.badLineCount > this.badLines.length ? ` (the first ${this.badLines.length})` : ''}:`,
+      );
       for (const l of this.badLines) out.push(`  ${l}`);
     }
     return out.join('\n');
@@ -75,7 +92,10 @@ export class ReplayTally {
 
 function bump(map: Map<string, Counts>, key: string, events: number): void {
   const c = map.get(key);
-  if (c) { c.batches++; c.events += events; } else map.set(key, { batches: 1, events });
+  if (c) {
+    c.batches++;
+    c.events += events;
+  } else map.set(key, { batches: 1, events });
 }
 
 function sum(map: Map<string, Counts>, field: keyof Counts): number {
@@ -87,5 +107,12 @@ function sum(map: Map<string, Counts>, field: keyof Counts): number {
 /** Columns padded to their widest cell; the columns in `right` (numbers) aligned right. */
 function table(rows: string[][], right: readonly number[]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => '  ' + r.map((cell, i) => (right.includes(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+  return rows.map(
+    (r) =>
+      '  ' +
+      r
+        .map((cell, i) => (right.includes(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+  );
 }

@@ -44,14 +44,28 @@ export async function runReplay(config: Config, run: ReplayRun): Promise<'done' 
     const keepGoing = () => !stopping;
     // `--reason secondary` alone: a pass over <ns>.dead would only copy every message to its tail.
     if (!(run.selection.reasons?.size === 1 && run.selection.reasons.has('secondary'))) {
-      await replayDeadQueue(model, {
-        namespace: config.namespace, configuredSinks: config.sinks, selection: run.selection, dryRun: run.dryRun, window: run.window, keepGoing,
-      }, tally);
+      await replayDeadQueue(
+        model,
+        {
+          namespace: config.namespace,
+          configuredSinks: config.sinks,
+          selection: run.selection,
+          dryRun: run.dryRun,
+          window: run.window,
+          keepGoing,
+        },
+        tally,
+      );
     }
     if (selectsReason(run.selection, 'secondary')) {
-      const sinks: SecondarySink[] = plans.filter((p) => p.secondaryDir !== null && selectsSink(run.selection, p.name))
+      const sinks: SecondarySink[] = plans
+        .filter((p) => p.secondaryDir !== null && selectsSink(run.selection, p.name))
         .map((p) => ({ sink: p.name, dir: p.secondaryDir!, queue: names.sinkQueue(p.name) }));
-      await replaySecondaryFiles(model, { sinks, dryRun: run.dryRun, window: run.window, batchEvents: run.batchEvents, keepGoing }, tally);
+      await replaySecondaryFiles(
+        model,
+        { sinks, dryRun: run.dryRun, window: run.window, batchEvents: run.batchEvents, keepGoing },
+        tally,
+      );
     }
     if (stopping) tally.notes.push('stopped before the end: what was not looked at is where it was');
     return stopping ? 'stopped' : 'done';

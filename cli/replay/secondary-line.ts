@@ -16,7 +16,11 @@ export interface SecondaryEvent {
  */
 export function secondaryLineEvent(line: string): SecondaryEvent | { readonly error: string } {
   let value: unknown;
-  try { value = JSON.parse(line); } catch (err) { return { error: `not JSON: ${(err as Error).message}` }; }
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    return { error: `not JSON: ${(err as Error).message}` };
+  }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { error: 'not a JSON object' };
   const fields = value as Record<string, unknown>;
   const id = fields.id;
@@ -25,7 +29,8 @@ export function secondaryLineEvent(line: string): SecondaryEvent | { readonly er
   const receivedAt = Date.parse(fields.received_at);
   if (!Number.isFinite(receivedAt)) return { error: `received_at ${JSON.stringify(fields.received_at)} is not a time` };
   const envelope: Record<string, unknown> = {};
-  for (const key of Object.keys(fields)) if (key !== 'id') envelope[key] = key === 'received_at' ? receivedAt : fields[key];
+  for (const key of Object.keys(fields))
+    if (key !== 'id') envelope[key] = key === 'received_at' ? receivedAt : fields[key];
   if (!isEnvelope(envelope)) return { error: 'not an event (tag, receiver and format are required)' };
   return { id, body: encodeBody(envelope) };
 }

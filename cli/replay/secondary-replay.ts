@@ -29,7 +29,11 @@ export const MARK_SUFFIX = '.replayed';
 /** The file sink's file for bodies that are no event envelope: nothing a sink could take, so never replayed. */
 const REJECTED_FILE = 'rejected.ndjson';
 
-interface Mark { readonly bytes: number; readonly events: number; readonly at: string }
+interface Mark {
+  readonly bytes: number;
+  readonly events: number;
+  readonly at: string;
+}
 
 /**
  * Puts the events of each sink's secondary files back into the sink's queue, as processed batches of at most
@@ -39,13 +43,19 @@ interface Mark { readonly bytes: number; readonly events: number; readonly at: s
  * may hold a file open and append to it, and a renamed file would take those lines along unseen; appended lines
  * lie beyond the mark and go with the next replay.
  */
-export async function replaySecondaryFiles(model: ChannelModel, o: SecondaryReplayOptions, tally: ReplayTally): Promise<void> {
+export async function replaySecondaryFiles(
+  model: ChannelModel,
+  o: SecondaryReplayOptions,
+  tally: ReplayTally,
+): Promise<void> {
   const work: { sink: SecondarySink; file: string }[] = [];
   for (const sink of o.sinks) {
     const names = await listDir(sink.dir);
     if (names === null) continue;
-    for (const name of names.filter((n) => n.endsWith('.ndjson') && n !== REJECTED_FILE).sort()) work.push({ sink, file: join(sink.dir, name) });
-    if (names.includes(REJECTED_FILE)) tally.addLeft(`${join(sink.dir, REJECTED_FILE)}: bodies that are no event envelope (never replayed)`, 0);
+    for (const name of names.filter((n) => n.endsWith('.ndjson') && n !== REJECTED_FILE).sort())
+      work.push({ sink, file: join(sink.dir, name) });
+    if (names.includes(REJECTED_FILE))
+      tally.addLeft(`${join(sink.dir, REJECTED_FILE)}: bodies that are no event envelope (never replayed)`, 0);
   }
   tally.filesTotal = work.length;
   if (work.length === 0) return;
@@ -55,7 +65,8 @@ export async function replaySecondaryFiles(model: ChannelModel, o: SecondaryRepl
     if (!o.dryRun) await publisher.attach(model);
     for (const { sink, file } of work) {
       if (!o.keepGoing()) return;
-      if (!o.dryRun && !missing.has(sink.queue) && (await queueLength(model, sink.queue)) === null) missing.add(sink.queue);
+      if (!o.dryRun && !missing.has(sink.queue) && (await queueLength(model, sink.queue)) === null)
+        missing.add(sink.queue);
       if (missing.has(sink.queue)) {
         tally.addLeft(`queue ${sink.queue} does not exist (start the uploader with sink ${sink.sink} first)`, 0);
       } else {
@@ -68,7 +79,13 @@ export async function replaySecondaryFiles(model: ChannelModel, o: SecondaryRepl
   }
 }
 
-async function replayFile(publisher: ConfirmPublisher, sink: SecondarySink, file: string, o: SecondaryReplayOptions, tally: ReplayTally): Promise<void> {
+async function replayFile(
+  publisher: ConfirmPublisher,
+  sink: SecondarySink,
+  file: string,
+  o: SecondaryReplayOptions,
+  tally: ReplayTally,
+): Promise<void> {
   const mark = await readMark(file);
   const size = (await stat(file)).size;
   if (mark.bytes >= size) return;
@@ -84,10 +101,20 @@ async function replayFile(publisher: ConfirmPublisher, sink: SecondarySink, file
     ids = [];
     bodies = [];
     events += count;
-    if (o.dryRun) { tally.addReplayed('secondary', sink.sink, 'secondary', count); return; }
+    if (o.dryRun) {
+      tally.addReplayed('secondary', sink.sink, 'secondary', count);
+      return;
+    }
     const content = encodeProcessedBatch(batch);
-    await window.add(publisher.publish('', content, { messageId: batch.sourceBatchId, routingKey: sink.queue, headers: { 'x-fanin-replayed-from': file } })
-      .then(() => tally.addReplayed('secondary', sink.sink, 'secondary', count)));
+    await window.add(
+      publisher
+        .publish('', content, {
+          messageId: batch.sourceBatchId,
+          routingKey: sink.queue,
+          headers: { 'x-fanin-replayed-from': file },
+        })
+        .then(() => tally.addReplayed('secondary', sink.sink, 'secondary', count)),
+    );
   };
   let end = mark.bytes;
   try {
@@ -96,7 +123,10 @@ async function replayFile(publisher: ConfirmPublisher, sink: SecondarySink, file
       end = next;
       if (line.length === 0) continue;
       const event = secondaryLineEvent(line);
-      if ('error' in event) { tally.addBadLine(`${file}@${offset}`, event.error); continue; }
+      if ('error' in event) {
+        tally.addBadLine(`${file}@${offset}`, event.error);
+        continue;
+      }
       if (ids.length === 0) batchStart = offset;
       ids.push(event.id);
       bodies.push(event.body);
@@ -107,18 +137,23 @@ async function replayFile(publisher: ConfirmPublisher, sink: SecondarySink, file
   } finally {
     await window.settle();
   }
-  if (!o.dryRun && end > mark.bytes) await writeMark(file, { bytes: end, events: mark.events + events, at: new Date().toISOString() });
+  if (!o.dryRun && end > mark.bytes)
+    await writeMark(file, { bytes: end, events: mark.events + events, at: new Date().toISOString() });
 }
 
 /**
  * The file's complete lines in [from, to), each with the byte offsets where it starts and where the next one does.
  * A last line without its newline is not yielded: the secondary may be writing it.
  */
-async function* completeLines(file: string, from: number, to: number): AsyncGenerator<{ line: string; offset: number; next: number }> {
+async function* completeLines(
+  file: string,
+  from: number,
+  to: number,
+): AsyncGenerator<{ line: string; offset: number; next: number }> {
   let carry: Buffer = Buffer.alloc(0);
   let carryAt = from;
   for await (const chunk of createReadStream(file, { start: from, end: to - 1 })) {
-    let buf = carry.length > 0 ? Buffer.concat([carry, chunk as Buffer]) : chunk as Buffer;
+    let buf = carry.length > 0 ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
     let at = carryAt;
     for (let nl = buf.indexOf(0x0a); nl !== -1; nl = buf.indexOf(0x0a)) {
       yield { line: buf.toString('utf8', 0, nl), offset: at, next: at + nl + 1 };
@@ -132,12 +167,15 @@ async function* completeLines(file: string, from: number, to: number): AsyncGene
 
 async function readMark(file: string): Promise<Mark> {
   let raw: string;
-  try { raw = await readFile(file + MARK_SUFFIX, 'utf8'); } catch (err) {
+  try {
+    raw = await readFile(file + MARK_SUFFIX, 'utf8');
+  } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { bytes: 0, events: 0, at: '' };
     throw err;
   }
   const mark = JSON.parse(raw) as Partial<Mark>;
-  if (!Number.isSafeInteger(mark.bytes) || (mark.bytes as number) < 0) throw new Error(`${file + MARK_SUFFIX}: not a replay mark (no "bytes"); delete it to replay the whole file again`);
+  if (!Number.isSafeInteger(mark.bytes) || (mark.bytes as number) < 0)
+    throw new Error(`${file + MARK_SUFFIX}: not a replay mark (no "bytes"); delete it to replay the whole file again`);
   return { bytes: mark.bytes as number, events: Number(mark.events ?? 0), at: String(mark.at ?? '') };
 }
 
@@ -155,7 +193,9 @@ async function writeMark(file: string, mark: Mark): Promise<void> {
 }
 
 async function listDir(dir: string): Promise<string[] | null> {
-  try { return await readdir(dir); } catch (err) {
+  try {
+    return await readdir(dir);
+  } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }

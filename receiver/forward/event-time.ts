@@ -16,7 +16,10 @@ import { ForwardError } from './forward-errors.js';
  * string, hence the same dedup key.
  */
 export class EventTime {
-  constructor(readonly seconds: number, readonly nanoseconds: number) {}
+  constructor(
+    readonly seconds: number,
+    readonly nanoseconds: number,
+  ) {}
 }
 
 export const EVENT_TIME_EXT_TYPE = 0;
@@ -30,7 +33,8 @@ forwardExtensionCodec.register({
     if (data.byteLength !== 8) throw new ForwardError('BAD_TIME', `EventTime has ${data.byteLength} bytes, not 8`);
     const view = new DataView(data.buffer, data.byteOffset, 8);
     const nanoseconds = view.getUint32(4);
-    if (nanoseconds > 999_999_999) throw new ForwardError('BAD_TIME', `EventTime nanoseconds ${nanoseconds} out of range`);
+    if (nanoseconds > 999_999_999)
+      throw new ForwardError('BAD_TIME', `EventTime nanoseconds ${nanoseconds} out of range`);
     return new EventTime(view.getUint32(0), nanoseconds);
   },
 });
@@ -57,8 +61,14 @@ export interface ForwardTime {
 export function parseForwardTime(value: unknown): ForwardTime {
   if (Array.isArray(value)) {
     const [time, metadata, ...rest] = value as unknown[];
-    if (rest.length > 0 || Array.isArray(time) || typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)
-      || metadata instanceof Uint8Array) {
+    if (
+      rest.length > 0 ||
+      Array.isArray(time) ||
+      typeof metadata !== 'object' ||
+      metadata === null ||
+      Array.isArray(metadata) ||
+      metadata instanceof Uint8Array
+    ) {
       throw new ForwardError('BAD_TIME', 'v1.5 time is not [time, metadata map]');
     }
     return { time: isoOf(time), metadata: metadata as Record<string, unknown> };
@@ -77,7 +87,10 @@ function isoOf(value: unknown): string | null {
     if (value < 0 || value > MAX_SECONDS) throw new ForwardError('BAD_TIME', `time ${value} is out of range`);
     let seconds = Math.floor(value);
     let nanos = Math.round((value - seconds) * 1e9);
-    if (nanos >= 1e9) { seconds += 1; nanos -= 1e9; }
+    if (nanos >= 1e9) {
+      seconds += 1;
+      nanos -= 1e9;
+    }
     return formatNanos(seconds, nanos);
   }
   throw new ForwardError('BAD_TIME', `time is a ${typeof value}, not an integer, float or EventTime`);

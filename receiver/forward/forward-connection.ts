@@ -4,7 +4,12 @@ import type { Logger } from '../../shared/logger.js';
 import type { Intake } from '../intake.js';
 import type { ReceiverMetrics } from '../receiver-metrics.js';
 import {
-  createPartDecoder, decodeForwardFrame, decodeInflated, encodeAck, type ForwardEvents, type ForwardLimits,
+  createPartDecoder,
+  decodeForwardFrame,
+  decodeInflated,
+  encodeAck,
+  type ForwardEvents,
+  type ForwardLimits,
 } from './forward-decoder.js';
 import { ForwardError } from './forward-errors.js';
 import { encodeForwardEntries, forwardChunkKey } from './forward-event.js';
@@ -55,16 +60,25 @@ export class ForwardConnection {
   private closeTimer: NodeJS.Timeout | null = null;
   private readonly closedPromise: Promise<void>;
 
-  constructor(private readonly socket: Socket, private readonly config: ForwardConnectionConfig, private readonly deps: ForwardConnectionDeps) {
-    this.scanner = new MsgpackFrameScanner({ maxFrameBytes: config.limits.maxFrameBytes, maxDepth: config.limits.maxDepth });
+  constructor(
+    private readonly socket: Socket,
+    private readonly config: ForwardConnectionConfig,
+    private readonly deps: ForwardConnectionDeps,
+  ) {
+    this.scanner = new MsgpackFrameScanner({
+      maxFrameBytes: config.limits.maxFrameBytes,
+      maxDepth: config.limits.maxDepth,
+    });
     this.decoder = createPartDecoder(config.limits);
     this.source = normalizeAddress(socket.remoteAddress);
     this.handshake = config.handshake ? new ServerHandshake(config.handshake) : null;
     this.state = this.handshake ? 'ping' : 'established';
-    this.closedPromise = new Promise((resolve) => socket.once('close', () => {
-      if (this.closeTimer) clearTimeout(this.closeTimer);
-      resolve();
-    }));
+    this.closedPromise = new Promise((resolve) =>
+      socket.once('close', () => {
+        if (this.closeTimer) clearTimeout(this.closeTimer);
+        resolve();
+      }),
+    );
 
     socket.setNoDelay(true);
     socket.setTimeout(config.idleTimeoutMs);
@@ -76,10 +90,14 @@ export class ForwardConnection {
     if (this.handshake) socket.write(this.handshake.helo());
   }
 
-  private isClosing(): boolean { return this.state === 'closing'; }
+  private isClosing(): boolean {
+    return this.state === 'closing';
+  }
 
   /** Resolves when the socket is closed. */
-  get closed(): Promise<void> { return this.closedPromise; }
+  get closed(): Promise<void> {
+    return this.closedPromise;
+  }
 
   setPressure(paused: boolean): void {
     this.pressurePaused = paused;
@@ -114,7 +132,10 @@ export class ForwardConnection {
   private onIdle(): void {
     if (this.state === 'closing') return;
     // Waiting on us (acks, pressure, inflating) is not idleness: look again after another period.
-    if (this.pendingAcks > 0 || this.pressurePaused || this.working) { this.socket.setTimeout(this.config.idleTimeoutMs); return; }
+    if (this.pendingAcks > 0 || this.pressurePaused || this.working) {
+      this.socket.setTimeout(this.config.idleTimeoutMs);
+      return;
+    }
     this.fail(new ForwardError('IDLE_TIMEOUT', `no data for ${this.config.idleTimeoutMs} ms`));
   }
 
@@ -133,10 +154,19 @@ export class ForwardConnection {
     try {
       while (this.queue.length > 0 && !this.isClosing()) {
         const frame = this.queue.shift()!;
-        if (this.state === 'ping') { this.takePing(frame); continue; }
+        if (this.state === 'ping') {
+          this.takePing(frame);
+          continue;
+        }
         const decoded = decodeForwardFrame(frame, this.config.limits, this.decoder);
-        if (decoded.kind === 'heartbeat') { this.deps.metrics.messages.inc({ mode: 'heartbeat' }); continue; }
-        if (decoded.kind === 'events') { this.take(decoded); continue; }
+        if (decoded.kind === 'heartbeat') {
+          this.deps.metrics.messages.inc({ mode: 'heartbeat' });
+          continue;
+        }
+        if (decoded.kind === 'events') {
+          this.take(decoded);
+          continue;
+        }
         this.updateFlow(); // working: paused while inflating
         const inflated = await gunzipMembers(decoded.payload, this.config.limits.maxDecompressedBytes);
         if (this.isClosing()) break;
@@ -147,7 +177,8 @@ export class ForwardConnection {
       this.fail(asForwardError(err));
     } finally {
       this.working = false;
-      if (this.state === 'closing') this.closeAfterAcks(); else this.updateFlow();
+      if (this.state === 'closing') this.closeAfterAcks();
+      else this.updateFlow();
     }
   }
 
@@ -170,7 +201,12 @@ export class ForwardConnection {
     metrics.messages.inc({ mode: message.mode });
     if (message.skipped > 0) metrics.errors.inc({ reason: 'nil_record' }, message.skipped);
     const { events, replicas, loops, invalid } = encodeForwardEntries(
-      message.tag, message.entries, this.source, this.config.receiverId, new Date(), this.config.replication ?? null,
+      message.tag,
+      message.entries,
+      this.source,
+      this.config.receiverId,
+      new Date(),
+      this.config.replication ?? null,
     );
     receiverMetrics.eventsReceived.inc({ protocol: 'forward', transport: 'forward' }, events.length);
     if (replicas > 0) metrics.replicated.inc({ result: 'accepted' }, replicas);

@@ -3,7 +3,14 @@ import { forwardExtensionCodec, parseForwardTime } from './event-time.js';
 import { ForwardError } from './forward-errors.js';
 import { gunzipMembersSync } from './forward-gzip.js';
 import {
-  arrayElementRanges, isArray, isNil, isStr, mapEntryRanges, rawBytesOf, valueEnd, type ValueRange,
+  arrayElementRanges,
+  isArray,
+  isNil,
+  isStr,
+  mapEntryRanges,
+  rawBytesOf,
+  valueEnd,
+  type ValueRange,
 } from './msgpack-scanner.js';
 
 /**
@@ -77,7 +84,11 @@ export function createPartDecoder(limits: ForwardLimits): Decoder {
   const max = Math.max(limits.maxFrameBytes, limits.maxDecompressedBytes);
   return new Decoder({
     extensionCodec: forwardExtensionCodec,
-    maxStrLength: max, maxBinLength: max, maxExtLength: max, maxArrayLength: max, maxMapLength: max,
+    maxStrLength: max,
+    maxBinLength: max,
+    maxExtLength: max,
+    maxArrayLength: max,
+    maxMapLength: max,
     mapKeyConverter: (key: unknown) => {
       if (typeof key === 'string' || typeof key === 'number') return key;
       if (key instanceof Uint8Array) return Buffer.from(key).toString('utf8');
@@ -88,7 +99,11 @@ export function createPartDecoder(limits: ForwardLimits): Decoder {
 }
 
 /** Decodes one frame (a complete msgpack value as cut by MsgpackFrameScanner). Throws ForwardError. */
-export function decodeForwardFrame(frame: Uint8Array, limits: ForwardLimits, decoder = createPartDecoder(limits)): ForwardFrame {
+export function decodeForwardFrame(
+  frame: Uint8Array,
+  limits: ForwardLimits,
+  decoder = createPartDecoder(limits),
+): ForwardFrame {
   if (frame.byteLength === 0) throw new ForwardError('BAD_MESSAGE', 'empty frame');
   if (frame.byteLength === 1 && frame[0] === 0xc0) return { kind: 'heartbeat' };
   const whole: ValueRange = { start: 0, end: frame.byteLength };
@@ -100,7 +115,8 @@ export function decodeForwardFrame(frame: Uint8Array, limits: ForwardLimits, dec
     throw new ForwardError('BAD_MESSAGE', 'a Forward message must be a msgpack array or nil');
   }
   const parts = arrayElementRanges(frame, 0, frame.byteLength, limits.maxDepth)!;
-  if (parts.length < 2 || parts.length > 4) throw new ForwardError('BAD_MESSAGE', `a Forward message has 2 to 4 elements, not ${parts.length}`);
+  if (parts.length < 2 || parts.length > 4)
+    throw new ForwardError('BAD_MESSAGE', `a Forward message has 2 to 4 elements, not ${parts.length}`);
   const tag = decodeTag(frame, parts[0]!, decoder);
   const second = parts[1]!;
 
@@ -129,17 +145,39 @@ export function decodeForwardFrame(frame: Uint8Array, limits: ForwardLimits, dec
   const { time, metadata } = parseForwardTime(decodePart(frame, second, decoder));
   const record = decodePart(frame, parts[2]!, decoder);
   if (record === null) return { kind: 'events', mode: 'message', tag, entries: [], skipped: 1, options };
-  return { kind: 'events', mode: 'message', tag, entries: [{ time, metadata, record: asRecord(record) }], skipped: 0, options };
+  return {
+    kind: 'events',
+    mode: 'message',
+    tag,
+    entries: [{ time, metadata, record: asRecord(record) }],
+    skipped: 0,
+    options,
+  };
 }
 
 /** Completes a CompressedPackedForward message with its inflated payload. */
-export function decodeInflated(message: ForwardCompressed, inflated: Uint8Array, limits: ForwardLimits, decoder = createPartDecoder(limits)): ForwardEvents {
+export function decodeInflated(
+  message: ForwardCompressed,
+  inflated: Uint8Array,
+  limits: ForwardLimits,
+  decoder = createPartDecoder(limits),
+): ForwardEvents {
   const { entries, skipped } = decodeEntryStream(inflated, limits, decoder);
-  return { kind: 'events', mode: 'compressed_packed_forward', tag: message.tag, entries, skipped, options: message.options };
+  return {
+    kind: 'events',
+    mode: 'compressed_packed_forward',
+    tag: message.tag,
+    entries,
+    skipped,
+    options: message.options,
+  };
 }
 
 /** Decodes a frame all the way, inflating synchronously: the whole codec in one call, for tests and tools. */
-export function decodeForwardFrameSync(frame: Uint8Array, limits: ForwardLimits): ForwardEvents | { kind: 'heartbeat' } {
+export function decodeForwardFrameSync(
+  frame: Uint8Array,
+  limits: ForwardLimits,
+): ForwardEvents | { kind: 'heartbeat' } {
   const decoder = createPartDecoder(limits);
   const decoded = decodeForwardFrame(frame, limits, decoder);
   if (decoded.kind !== 'compressed') return decoded;
@@ -153,7 +191,11 @@ export function encodeAck(chunk: Uint8Array): Buffer {
 const ACK_PREFIX = Buffer.from([0x81, 0xa3, 0x61, 0x63, 0x6b]); // fixmap(1), fixstr "ack"
 
 /** A PackedForward entry stream: msgpack [time, record] values back to back, nothing after the last. */
-export function decodeEntryStream(stream: Uint8Array, limits: ForwardLimits, decoder: Decoder): { entries: ForwardEntry[]; skipped: number } {
+export function decodeEntryStream(
+  stream: Uint8Array,
+  limits: ForwardLimits,
+  decoder: Decoder,
+): { entries: ForwardEntry[]; skipped: number } {
   const ranges: ValueRange[] = [];
   let pos = 0;
   while (pos < stream.byteLength) {
@@ -171,7 +213,10 @@ function toEntries(raw: unknown[]): { entries: ForwardEntry[]; skipped: number }
   for (const e of raw) {
     if (!Array.isArray(e) || e.length !== 2) throw new ForwardError('BAD_MESSAGE', 'an entry is not [time, record]');
     const { time, metadata } = parseForwardTime(e[0]);
-    if (e[1] === null) { skipped++; continue; }
+    if (e[1] === null) {
+      skipped++;
+      continue;
+    }
     entries.push({ time, metadata, record: asRecord(e[1]) });
   }
   return { entries, skipped };
@@ -198,11 +243,20 @@ function decodeTag(frame: Uint8Array, range: ValueRange, decoder: Decoder): stri
 /** `[time, {metadata}]` in the second slot is a v1.5 Message time, not Forward entries (whose items are arrays). */
 function isV15MessageTime(frame: Uint8Array, second: ValueRange, limits: ForwardLimits): boolean {
   const items = arrayElementRanges(frame, second.start, second.end, limits.maxDepth)!;
-  return items.length === 2 && !isArray(frame, items[0]!) && frame[items[1]!.start]! >= 0x80 && (frame[items[1]!.start]! <= 0x8f
-    || frame[items[1]!.start] === 0xde || frame[items[1]!.start] === 0xdf);
+  return (
+    items.length === 2 &&
+    !isArray(frame, items[0]!) &&
+    frame[items[1]!.start]! >= 0x80 &&
+    (frame[items[1]!.start]! <= 0x8f || frame[items[1]!.start] === 0xde || frame[items[1]!.start] === 0xdf)
+  );
 }
 
-function decodeOptions(frame: Uint8Array, range: ValueRange | undefined, decoder: Decoder, limits: ForwardLimits): ForwardOptions {
+function decodeOptions(
+  frame: Uint8Array,
+  range: ValueRange | undefined,
+  decoder: Decoder,
+  limits: ForwardLimits,
+): ForwardOptions {
   const none: ForwardOptions = { chunk: null, size: null, compressed: null };
   if (range === undefined || isNil(frame, range)) return none;
   const pairs = mapEntryRanges(frame, range.start, range.end, limits.maxDepth);
@@ -217,22 +271,32 @@ function decodeOptions(frame: Uint8Array, range: ValueRange | undefined, decoder
       chunk = frame.slice(v.start, v.end);
     } else if (key === 'size') {
       const n = decodePart(frame, v, decoder);
-      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new ForwardError('BAD_OPTION', 'size is not a count');
+      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
+        throw new ForwardError('BAD_OPTION', 'size is not a count');
       size = n;
     } else if (key === 'compressed') {
       const c = decodePart(frame, v, decoder);
       if (c === 'gzip') compressed = 'gzip';
-      else if (c !== 'text' && c !== null) throw new ForwardError('UNSUPPORTED_COMPRESSION', `compressed ${JSON.stringify(c) ?? 'value'} is not supported (gzip is)`);
+      else if (c !== 'text' && c !== null)
+        throw new ForwardError(
+          'UNSUPPORTED_COMPRESSION',
+          `compressed ${JSON.stringify(c) ?? 'value'} is not supported (gzip is)`,
+        );
     } else if (key === 'fluent_signal') {
       const s = decodePart(frame, v, decoder);
-      if (s !== 0) throw new ForwardError('BAD_MESSAGE', `fluent_signal ${String(s)}: only logs (0) are accepted, not metrics or traces`);
+      if (s !== 0)
+        throw new ForwardError(
+          'BAD_MESSAGE',
+          `fluent_signal ${String(s)}: only logs (0) are accepted, not metrics or traces`,
+        );
     }
   }
   return { chunk, size, compressed };
 }
 
 function checkCount(count: number, limits: ForwardLimits): void {
-  if (count > limits.maxEvents) throw new ForwardError('TOO_MANY_EVENTS', `more than ${limits.maxEvents} events in one message`);
+  if (count > limits.maxEvents)
+    throw new ForwardError('TOO_MANY_EVENTS', `more than ${limits.maxEvents} events in one message`);
 }
 
 function decodePart(bytes: Uint8Array, range: ValueRange, decoder: Decoder): unknown {

@@ -35,13 +35,22 @@ export type ForwardErrorReason = (typeof FORWARD_ERRORS)[ForwardErrorCode]['reas
 
 export class ForwardError extends Error {
   override readonly name = 'ForwardError';
-  constructor(readonly code: ForwardErrorCode, message: string) {
+  constructor(
+    readonly code: ForwardErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 
-  get reason(): ForwardErrorReason { return FORWARD_ERRORS[this.code].reason; }
-  get disposition(): Disposition { return FORWARD_ERRORS[this.code].disposition; }
+  get reason(): ForwardErrorReason {
+    return FORWARD_ERRORS[this.code].reason;
+  }
+  get disposition(): Disposition {
+    return FORWARD_ERRORS[this.code].disposition;
+  }
 }
 
 /** Every reason label, so the metric's series exist (at 0) from the start. */
-export const FORWARD_ERROR_REASONS: readonly ForwardErrorReason[] = [...new Set(Object.values(FORWARD_ERRORS).map((e) => e.reason))];
+export const FORWARD_ERROR_REASONS: readonly ForwardErrorReason[] = [
+  ...new Set(Object.values(FORWARD_ERRORS).map((e) => e.reason)),
+];

@@ -31,7 +31,11 @@ export interface EncodedForwardEntries {
  * an entry another fleet replicated is keyed by its original id, and one that went round a loop is left out.
  */
 export function encodeForwardEntries(
-  tag: string, entries: readonly ForwardEntry[], source: string | null, receiverId: string, now: Date,
+  tag: string,
+  entries: readonly ForwardEntry[],
+  source: string | null,
+  receiverId: string,
+  now: Date,
   replication: ReplicationConfig | null = null,
 ): EncodedForwardEntries {
   const ctx: StructuredContext = { receiverId, source, transport: 'forward', format: 'forward' };
@@ -42,10 +46,16 @@ export function encodeForwardEntries(
   try {
     for (const e of entries) {
       const c = replication === null ? null : classifyReplica(e.record, replication);
-      if (c?.kind === 'loop') { loops++; continue; }
+      if (c?.kind === 'loop') {
+        loops++;
+        continue;
+      }
       if (c?.kind === 'replica') {
         replicas++;
-        const event = encodeStructuredEvent(tag, e.time, c.record, ctx, now, e.metadata, { originId: c.originId, path: c.path });
+        const event = encodeStructuredEvent(tag, e.time, c.record, ctx, now, e.metadata, {
+          originId: c.originId,
+          path: c.path,
+        });
         events.push({ ...event, origin: c.originId });
         continue;
       }
@@ -65,5 +75,11 @@ export function encodeForwardEntries(
  * `:` or `{}` whatever a sender puts in its ids, and the tag keeps two applications' trivial ids ("1", "2") apart.
  */
 export function forwardChunkKey(tag: string, chunk: Uint8Array): Buffer {
-  return createHash('sha256').update('forward-chunk\0').update(tag).update('\0').update(chunk).digest().subarray(0, EVENT_KEY_BYTES);
+  return createHash('sha256')
+    .update('forward-chunk\0')
+    .update(tag)
+    .update('\0')
+    .update(chunk)
+    .digest()
+    .subarray(0, EVENT_KEY_BYTES);
 }

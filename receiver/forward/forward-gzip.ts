@@ -11,7 +11,8 @@ export async function gunzipMembers(payload: Uint8Array, maxOutputBytes: number)
   checkInput(payload);
   return new Promise((resolve, reject) => {
     gunzip(payload, { maxOutputLength: maxOutputBytes }, (err, out) => {
-      if (err) reject(mapError(err, maxOutputBytes)); else resolve(out);
+      if (err) reject(mapError(err, maxOutputBytes));
+      else resolve(out);
     });
   });
 }

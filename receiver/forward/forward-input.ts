@@ -22,18 +22,27 @@ export function forwardServerOptions(config: Config): ForwardServerOptions {
     throw new ConfigError([`receiver.forwardUsers: ${(err as Error).message}`]);
   }
   if (users.size > 0 && config.forwardSharedKey === '') {
-    throw new ConfigError(['receiver.forwardUsers: user authentication needs receiver.forwardSharedKey (the handshake carries it)']);
+    throw new ConfigError([
+      'receiver.forwardUsers: user authentication needs receiver.forwardSharedKey (the handshake carries it)',
+    ]);
   }
   if (config.forwardTls && config.tlsCertFile === '') {
-    throw new ConfigError(['receiver.forwardTls: needs receiver.tlsCertFile and receiver.tlsKeyFile (the Forward listener uses the receiver\'s TLS certificate)']);
+    throw new ConfigError([
+      "receiver.forwardTls: needs receiver.tlsCertFile and receiver.tlsKeyFile (the Forward listener uses the receiver's TLS certificate)",
+    ]);
   }
-  const tls = config.forwardTls ? {
-    credentials: loadTlsCredentials({
-      certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaFile, requireClientCert: config.tlsRequireClientCert,
-    }),
-    requireClientCert: config.tlsRequireClientCert,
-    handshakeTimeoutMs: config.tlsHandshakeTimeoutMs,
-  } : null;
+  const tls = config.forwardTls
+    ? {
+        credentials: loadTlsCredentials({
+          certFile: config.tlsCertFile,
+          keyFile: config.tlsKeyFile,
+          caFile: config.tlsCaFile,
+          requireClientCert: config.tlsRequireClientCert,
+        }),
+        requireClientCert: config.tlsRequireClientCert,
+        handshakeTimeoutMs: config.tlsHandshakeTimeoutMs,
+      }
+    : null;
   return {
     host: config.listenHost,
     port: config.forwardPort,
@@ -45,26 +54,46 @@ export function forwardServerOptions(config: Config): ForwardServerOptions {
       maxEvents: config.forwardMaxChunkEvents,
       maxDepth: FORWARD_MAX_DEPTH,
     },
-    handshake: config.forwardSharedKey === '' ? null : {
-      sharedKey: config.forwardSharedKey, users, selfHostname: `fanin-${config.receiverId}`,
-    },
+    handshake:
+      config.forwardSharedKey === ''
+        ? null
+        : {
+            sharedKey: config.forwardSharedKey,
+            users,
+            selfHostname: `fanin-${config.receiverId}`,
+          },
     idleTimeoutMs: config.forwardIdleTimeoutMs,
     maxConnections: config.forwardMaxConnections,
     maxConnectionsPerAddress: config.forwardMaxConnectionsPerAddress,
     proxyProtocol: proxyModeFor(config, 'forward'),
     proxyHeaderTimeoutMs: config.proxyProtocolTimeoutMs,
     closeGraceMs: Math.max(1000, Math.floor(config.drainTimeoutMs / 3)),
-    replication: config.fleetId === '' ? null : { fleetId: config.fleetId, idKey: config.fleetIdKey, pathKey: config.fleetPathKey },
+    replication:
+      config.fleetId === ''
+        ? null
+        : { fleetId: config.fleetId, idKey: config.fleetIdKey, pathKey: config.fleetPathKey },
   };
 }
 
 /** Starts the Forward input when its port is set (0 disables it): returns null when disabled. */
 export async function startForwardInput(
-  config: Config, intake: Intake, registry: Registry, receiverMetrics: ReceiverMetrics, log: Logger,
+  config: Config,
+  intake: Intake,
+  registry: Registry,
+  receiverMetrics: ReceiverMetrics,
+  log: Logger,
 ): Promise<ForwardServer | null> {
   if (config.forwardPort === 0) return null;
   const options = forwardServerOptions(config);
   const server = await startForwardServer(options, intake, createForwardMetrics(registry), receiverMetrics, log);
-  log.info({ port: server.port, tls: options.tls !== null, handshake: options.handshake !== null, users: options.handshake?.users.size ?? 0 }, 'forward input listening (TCP, UDP heartbeat)');
+  log.info(
+    {
+      port: server.port,
+      tls: options.tls !== null,
+      handshake: options.handshake !== null,
+      users: options.handshake?.users.size ?? 0,
+    },
+    'forward input listening (TCP, UDP heartbeat)',
+  );
   return server;
 }

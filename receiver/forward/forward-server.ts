@@ -16,7 +16,11 @@ export interface ForwardServerOptions extends ForwardConnectionConfig {
   /** TCP and UDP port; 0 picks a free one (tests). */
   readonly port: number;
   /** When set, the TCP listener speaks TLS (in_forward's `<transport tls>`); the UDP heartbeat stays plain. */
-  readonly tls?: { readonly credentials: TlsCredentials; readonly requireClientCert: boolean; readonly handshakeTimeoutMs: number } | null;
+  readonly tls?: {
+    readonly credentials: TlsCredentials;
+    readonly requireClientCert: boolean;
+    readonly handshakeTimeoutMs: number;
+  } | null;
   /** Open connections in total and from one sender address (absent: unlimited, for tests of other concerns). */
   readonly maxConnections?: number;
   readonly maxConnectionsPerAddress?: number;
@@ -43,7 +47,11 @@ const HEARTBEAT_REPLY = Buffer.from([0]);
  * as out_forward's `heartbeat_type udp` expects.
  */
 export async function startForwardServer(
-  options: ForwardServerOptions, intake: Intake, metrics: ForwardMetrics, receiverMetrics: ReceiverMetrics, log: Logger,
+  options: ForwardServerOptions,
+  intake: Intake,
+  metrics: ForwardMetrics,
+  receiverMetrics: ReceiverMetrics,
+  log: Logger,
 ): Promise<ForwardServer> {
   const connections = new Set<ForwardConnection>();
   const deps = { intake, metrics, receiverMetrics, log };
@@ -56,10 +64,23 @@ export async function startForwardServer(
     void conn.closed.then(() => connections.delete(conn));
   };
   const tls = options.tls;
-  const tlsServer = tls ? createTlsServer({
-    allowHalfOpen: true, cert: tls.credentials.cert, key: tls.credentials.key, ca: tls.credentials.ca,
-    requestCert: tls.requireClientCert, rejectUnauthorized: tls.requireClientCert, handshakeTimeout: tls.handshakeTimeoutMs,
-  }, (socket) => { gate.adopt(socket); onConnection(socket); }) : null;
+  const tlsServer = tls
+    ? createTlsServer(
+        {
+          allowHalfOpen: true,
+          cert: tls.credentials.cert,
+          key: tls.credentials.key,
+          ca: tls.credentials.ca,
+          requestCert: tls.requireClientCert,
+          rejectUnauthorized: tls.requireClientCert,
+          handshakeTimeout: tls.handshakeTimeoutMs,
+        },
+        (socket) => {
+          gate.adopt(socket);
+          onConnection(socket);
+        },
+      )
+    : null;
   // A failed handshake leaves the raw socket open until destroyed: close it, or it holds its slot (counted).
   tlsServer?.on('tlsClientError', (err: Error, socket: Socket) => {
     metrics.errors.inc({ reason: 'tls_handshake_failed' });
@@ -67,18 +88,36 @@ export async function startForwardServer(
     socket.destroy();
   });
   // The listener is plain TCP: each connection passes the gate (limits, PROXY header) before TLS or Forward sees it.
-  const limiter = new ConnectionLimiter(options.maxConnections ?? Infinity, options.maxConnectionsPerAddress ?? Infinity);
-  const gate = new ConnectionGate({
-    transport: 'forward', proxyProtocol: options.proxyProtocol ?? null, proxyHeaderTimeoutMs: options.proxyHeaderTimeoutMs ?? 5000,
-  }, limiter, receiverMetrics, log);
-  const server: Server = createServer({ allowHalfOpen: true }, (raw) => gate.accept(raw, (admitted) => {
-    if (tlsServer) tlsServer.emit('connection', admitted); else onConnection(admitted);
-  }));
-  intake.onPressure((paused) => { for (const c of connections) c.setPressure(paused); });
+  const limiter = new ConnectionLimiter(
+    options.maxConnections ?? Infinity,
+    options.maxConnectionsPerAddress ?? Infinity,
+  );
+  const gate = new ConnectionGate(
+    {
+      transport: 'forward',
+      proxyProtocol: options.proxyProtocol ?? null,
+      proxyHeaderTimeoutMs: options.proxyHeaderTimeoutMs ?? 5000,
+    },
+    limiter,
+    receiverMetrics,
+    log,
+  );
+  const server: Server = createServer({ allowHalfOpen: true }, (raw) =>
+    gate.accept(raw, (admitted) => {
+      if (tlsServer) tlsServer.emit('connection', admitted);
+      else onConnection(admitted);
+    }),
+  );
+  intake.onPressure((paused) => {
+    for (const c of connections) c.setPressure(paused);
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => { server.off('error', reject); resolve(); });
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const port = (server.address() as AddressInfo).port;
 
@@ -87,12 +126,17 @@ export async function startForwardServer(
     if (datagram.length > MAX_HEARTBEAT_BYTES) return;
     metrics.heartbeats.inc();
     // The reply is never larger than the request: no amplification.
-    udp.send(HEARTBEAT_REPLY, rinfo.port, rinfo.address, (err) => { if (err) log.debug({ err: err.message }, 'heartbeat reply failed'); });
+    udp.send(HEARTBEAT_REPLY, rinfo.port, rinfo.address, (err) => {
+      if (err) log.debug({ err: err.message }, 'heartbeat reply failed');
+    });
   });
   udp.on('error', (err) => log.error({ err: err.message }, 'forward UDP heartbeat socket error'));
   await new Promise<void>((resolve, reject) => {
     udp.once('error', reject);
-    udp.bind(port, options.host, () => { udp.off('error', reject); resolve(); });
+    udp.bind(port, options.host, () => {
+      udp.off('error', reject);
+      resolve();
+    });
   });
 
   return {

@@ -23,7 +23,8 @@ export interface HandshakeConfig {
   readonly selfHostname: string;
 }
 
-export type PingResult = { readonly ok: true; readonly pong: Buffer } | { readonly ok: false; readonly reason: string; readonly pong: Buffer };
+export type PingResult =
+  { readonly ok: true; readonly pong: Buffer } | { readonly ok: false; readonly reason: string; readonly pong: Buffer };
 
 const encoder = new Encoder();
 const encode = (value: unknown): Buffer => {
@@ -34,7 +35,10 @@ const encode = (value: unknown): Buffer => {
 /** Parses `user:pass,user2:pass2` (a password may contain `:`; names and passwords may not contain `,`). */
 export function parseForwardUsers(spec: string): Map<string, string> {
   const users = new Map<string, string>();
-  for (const item of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const colon = item.indexOf(':');
     if (colon <= 0 || colon === item.length - 1) throw new Error(`"${item.replace(/:.*/, ':…')}" is not user:password`);
     users.set(item.slice(0, colon), item.slice(colon + 1));
@@ -64,7 +68,13 @@ export class ServerHandshake {
     } catch {
       return fail('invalid ping message');
     }
-    const [hostname, salt, digest, username, passwordDigest] = fields as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+    const [hostname, salt, digest, username, passwordDigest] = fields as [
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+      Uint8Array,
+    ];
     const expected = sha512Hex(salt, hostname, this.nonce, this.config.sharedKey);
     if (!sameDigest(digest, expected)) return fail('shared_key mismatch');
     if (this.authSalt !== null) {
@@ -72,10 +82,14 @@ export class ServerHandshake {
       const password = this.config.users.get(name);
       // An unknown user is compared against a throwaway digest, so timing does not tell which names exist.
       const userExpected = sha512Hex(this.authSalt, username, password ?? randomBytes(16).toString('hex'));
-      if (!sameDigest(passwordDigest, userExpected) || password === undefined) return fail('username/password mismatch');
+      if (!sameDigest(passwordDigest, userExpected) || password === undefined)
+        return fail('username/password mismatch');
     }
     const selfHostname = this.config.selfHostname;
-    return { ok: true, pong: encode(['PONG', true, '', selfHostname, sha512Hex(salt, selfHostname, this.nonce, this.config.sharedKey)]) };
+    return {
+      ok: true,
+      pong: encode(['PONG', true, '', selfHostname, sha512Hex(salt, selfHostname, this.nonce, this.config.sharedKey)]),
+    };
   }
 }
 

@@ -30,7 +30,8 @@ const NEED_MORE = null;
 /** Reads the header at `pos`; null when the bytes of the header itself have not all arrived. */
 function readHeader(buf: Uint8Array, pos: number, end: number): Header | null {
   const b = buf[pos]!;
-  if (b <= 0x7f || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3) return { headerBytes: 1, payloadBytes: 0, children: 0 };
+  if (b <= 0x7f || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3)
+    return { headerBytes: 1, payloadBytes: 0, children: 0 };
   if (b <= 0x8f) return { headerBytes: 1, payloadBytes: 0, children: 2 * (b & 0x0f) };
   if (b <= 0x9f) return { headerBytes: 1, payloadBytes: 0, children: b & 0x0f };
   if (b <= 0xbf) return { headerBytes: 1, payloadBytes: b & 0x1f, children: 0 };
@@ -47,30 +48,58 @@ function readHeader(buf: Uint8Array, pos: number, end: number): Header | null {
     return { headerBytes: 1 + size, payloadBytes: 0, children: kind === 'pairs' ? 2 * n : n };
   };
   switch (b) {
-    case 0xc4: return sized(1, 0, 'payload'); // bin 8
-    case 0xc5: return sized(2, 0, 'payload');
-    case 0xc6: return sized(4, 0, 'payload');
-    case 0xc7: return sized(1, 1, 'payload'); // ext 8: length, then the type byte
-    case 0xc8: return sized(2, 1, 'payload');
-    case 0xc9: return sized(4, 1, 'payload');
-    case 0xca: return { headerBytes: 1, payloadBytes: 4, children: 0 }; // float 32
-    case 0xcb: return { headerBytes: 1, payloadBytes: 8, children: 0 };
-    case 0xcc: case 0xd0: return { headerBytes: 1, payloadBytes: 1, children: 0 };
-    case 0xcd: case 0xd1: return { headerBytes: 1, payloadBytes: 2, children: 0 };
-    case 0xce: case 0xd2: return { headerBytes: 1, payloadBytes: 4, children: 0 };
-    case 0xcf: case 0xd3: return { headerBytes: 1, payloadBytes: 8, children: 0 };
-    case 0xd4: return { headerBytes: 2, payloadBytes: 1, children: 0 }; // fixext 1: type byte, then data
-    case 0xd5: return { headerBytes: 2, payloadBytes: 2, children: 0 };
-    case 0xd6: return { headerBytes: 2, payloadBytes: 4, children: 0 };
-    case 0xd7: return { headerBytes: 2, payloadBytes: 8, children: 0 };
-    case 0xd8: return { headerBytes: 2, payloadBytes: 16, children: 0 };
-    case 0xd9: return sized(1, 0, 'payload'); // str 8
-    case 0xda: return sized(2, 0, 'payload');
-    case 0xdb: return sized(4, 0, 'payload');
-    case 0xdc: return sized(2, 0, 'items'); // array 16
-    case 0xdd: return sized(4, 0, 'items');
-    case 0xde: return sized(2, 0, 'pairs'); // map 16
-    case 0xdf: return sized(4, 0, 'pairs');
+    case 0xc4:
+      return sized(1, 0, 'payload'); // bin 8
+    case 0xc5:
+      return sized(2, 0, 'payload');
+    case 0xc6:
+      return sized(4, 0, 'payload');
+    case 0xc7:
+      return sized(1, 1, 'payload'); // ext 8: length, then the type byte
+    case 0xc8:
+      return sized(2, 1, 'payload');
+    case 0xc9:
+      return sized(4, 1, 'payload');
+    case 0xca:
+      return { headerBytes: 1, payloadBytes: 4, children: 0 }; // float 32
+    case 0xcb:
+      return { headerBytes: 1, payloadBytes: 8, children: 0 };
+    case 0xcc:
+    case 0xd0:
+      return { headerBytes: 1, payloadBytes: 1, children: 0 };
+    case 0xcd:
+    case 0xd1:
+      return { headerBytes: 1, payloadBytes: 2, children: 0 };
+    case 0xce:
+    case 0xd2:
+      return { headerBytes: 1, payloadBytes: 4, children: 0 };
+    case 0xcf:
+    case 0xd3:
+      return { headerBytes: 1, payloadBytes: 8, children: 0 };
+    case 0xd4:
+      return { headerBytes: 2, payloadBytes: 1, children: 0 }; // fixext 1: type byte, then data
+    case 0xd5:
+      return { headerBytes: 2, payloadBytes: 2, children: 0 };
+    case 0xd6:
+      return { headerBytes: 2, payloadBytes: 4, children: 0 };
+    case 0xd7:
+      return { headerBytes: 2, payloadBytes: 8, children: 0 };
+    case 0xd8:
+      return { headerBytes: 2, payloadBytes: 16, children: 0 };
+    case 0xd9:
+      return sized(1, 0, 'payload'); // str 8
+    case 0xda:
+      return sized(2, 0, 'payload');
+    case 0xdb:
+      return sized(4, 0, 'payload');
+    case 0xdc:
+      return sized(2, 0, 'items'); // array 16
+    case 0xdd:
+      return sized(4, 0, 'items');
+    case 0xde:
+      return sized(2, 0, 'pairs'); // map 16
+    case 0xdf:
+      return sized(4, 0, 'pairs');
     default: // 0xc1: never used
       throw new ForwardError('MSGPACK_INVALID', `byte 0x${b.toString(16)} at offset ${pos} is not a msgpack type`);
   }
@@ -106,7 +135,9 @@ export class MsgpackFrameScanner {
   constructor(private readonly limits: ScannerLimits) {}
 
   /** Bytes held for an incomplete frame. */
-  get buffered(): number { return this.len - this.base; }
+  get buffered(): number {
+    return this.len - this.base;
+  }
 
   /**
    * Appends bytes and returns every frame now complete, in order (each a copy the caller owns), and the error that
@@ -131,7 +162,8 @@ export class MsgpackFrameScanner {
       this.pos = end;
       this.complete = false;
     }
-    if (this.base > 0) { // drop consumed frames once per push, not once per frame
+    if (this.base > 0) {
+      // drop consumed frames once per push, not once per frame
       this.buf.copyWithin(0, this.base, this.len);
       this.len -= this.base;
       this.pos -= this.base;
@@ -152,11 +184,15 @@ export class MsgpackFrameScanner {
       const next = this.pos + h.headerBytes + h.payloadBytes;
       // Every child takes at least one byte: a declared count that cannot fit is refused at once, too.
       if (next + h.children - this.base > maxFrameBytes) {
-        throw new ForwardError('FRAME_TOO_LARGE', `a msgpack value declares more than the ${maxFrameBytes}-byte frame limit`);
+        throw new ForwardError(
+          'FRAME_TOO_LARGE',
+          `a msgpack value declares more than the ${maxFrameBytes}-byte frame limit`,
+        );
       }
       this.pos = next;
       if (h.children > 0) {
-        if (this.open.length >= maxDepth) throw new ForwardError('MSGPACK_TOO_DEEP', `msgpack nesting deeper than ${maxDepth}`);
+        if (this.open.length >= maxDepth)
+          throw new ForwardError('MSGPACK_TOO_DEEP', `msgpack nesting deeper than ${maxDepth}`);
         this.open.push(h.children);
       } else {
         this.valueDone();
@@ -168,9 +204,15 @@ export class MsgpackFrameScanner {
   private valueDone(): void {
     for (;;) {
       const depth = this.open.length;
-      if (depth === 0) { this.complete = true; return; }
+      if (depth === 0) {
+        this.complete = true;
+        return;
+      }
       const left = this.open[depth - 1]! - 1;
-      if (left > 0) { this.open[depth - 1] = left; return; }
+      if (left > 0) {
+        this.open[depth - 1] = left;
+        return;
+      }
       this.open.pop();
     }
   }
@@ -180,7 +222,9 @@ export class MsgpackFrameScanner {
     const needed = this.len + chunk.byteLength;
     if (needed > this.buf.length) {
       // Doubling keeps appends amortised O(1); never beyond what one frame may need.
-      const grown = Buffer.allocUnsafe(Math.max(needed, Math.min(this.buf.length * 2, this.limits.maxFrameBytes + chunk.byteLength), 4096));
+      const grown = Buffer.allocUnsafe(
+        Math.max(needed, Math.min(this.buf.length * 2, this.limits.maxFrameBytes + chunk.byteLength), 4096),
+      );
       this.buf.copy(grown, 0, 0, this.len);
       this.buf = grown;
     }
@@ -209,7 +253,10 @@ export function valueEnd(buf: Uint8Array, start: number, end: number, maxDepth: 
       closeAt.push(pending);
       pending += h.children;
     }
-    while (closeAt.length > 0 && pending === closeAt[closeAt.length - 1]) { closeAt.pop(); depth--; }
+    while (closeAt.length > 0 && pending === closeAt[closeAt.length - 1]) {
+      closeAt.pop();
+      depth--;
+    }
   }
   if (pos > end) throw new ForwardError('MSGPACK_TRUNCATED', `msgpack value at offset ${start} is truncated`);
   return pos;
@@ -223,7 +270,12 @@ export function arrayElementRanges(buf: Uint8Array, start: number, end: number, 
 }
 
 /** Key and value ranges of the map at `start`, as [key, value] pairs. Null when it is not a map. */
-export function mapEntryRanges(buf: Uint8Array, start: number, end: number, maxDepth: number): [ValueRange, ValueRange][] | null {
+export function mapEntryRanges(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  maxDepth: number,
+): [ValueRange, ValueRange][] | null {
   const count = containerCount(buf, start, end, 'map');
   if (count === null) return null;
   const flat = childRanges(buf, start + count.headerBytes, end, 2 * count.n, maxDepth);
@@ -259,7 +311,12 @@ export function isArray(buf: Uint8Array, range: ValueRange): boolean {
   return (b >= 0x90 && b <= 0x9f) || b === 0xdc || b === 0xdd;
 }
 
-function containerCount(buf: Uint8Array, start: number, end: number, kind: 'array' | 'map'): { n: number; headerBytes: number } | null {
+function containerCount(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  kind: 'array' | 'map',
+): { n: number; headerBytes: number } | null {
   if (start >= end) return null;
   const b = buf[start]!;
   const [fixLow, fixHigh, c16, c32] = kind === 'array' ? [0x90, 0x9f, 0xdc, 0xdd] : [0x80, 0x8f, 0xde, 0xdf];
@@ -270,7 +327,8 @@ function containerCount(buf: Uint8Array, start: number, end: number, kind: 'arra
 }
 
 function childRanges(buf: Uint8Array, from: number, end: number, n: number, maxDepth: number): ValueRange[] {
-  if (n > end - from) throw new ForwardError('MSGPACK_TRUNCATED', `container declares ${n} values in ${end - from} bytes`);
+  if (n > end - from)
+    throw new ForwardError('MSGPACK_TRUNCATED', `container declares ${n} values in ${end - from} bytes`);
   const out: ValueRange[] = [];
   let pos = from;
   for (let i = 0; i < n; i++) {

@@ -21,7 +21,12 @@ export type ReplicaClass =
   | { readonly kind: 'loop' }
   /** A path key with something that is not a path, or without a valid id: kept as an ordinary event, counted. */
   | { readonly kind: 'invalid' }
-  | { readonly kind: 'replica'; readonly originId: string; readonly path: string[]; readonly record: Record<string, unknown> };
+  | {
+      readonly kind: 'replica';
+      readonly originId: string;
+      readonly path: string[];
+      readonly record: Record<string, unknown>;
+    };
 
 /**
  * Pure: what a record that came in on the Forward input is. A replica's record is returned without the two keys,

@@ -40,7 +40,10 @@ export class ConnectionGate {
     private readonly log: Logger,
   ) {
     this.#refused = new ThrottledWarning(log, `refusing ${options.transport} connections: connection limit reached`);
-    this.#rejected = new ThrottledWarning(log, `closing ${options.transport} connection: no valid PROXY protocol header`);
+    this.#rejected = new ThrottledWarning(
+      log,
+      `closing ${options.transport} connection: no valid PROXY protocol header`,
+    );
   }
 
   /** For a net.Server's connection listener: calls `admitted(raw)` once the socket is admitted (and its header read). */
@@ -52,15 +55,25 @@ export class ConnectionGate {
     // Behind a balancer the peer is the balancer: the per-address limit applies to the sender, once it is known.
     let charged: string | null = proxy === null ? peer : null;
     const refusal = this.limiter.acquire(charged);
-    if (refusal !== null) { this.#refuse(raw, peer, refusal); return; }
+    if (refusal !== null) {
+      this.#refuse(raw, peer, refusal);
+      return;
+    }
     this.metrics.connectionsAccepted.inc({ transport });
     const open = this.metrics.connections.labels(transport);
     open.inc();
     const key = connectionKey(raw);
-    raw.once('close', () => { this.limiter.release(charged); open.dec(); this.#senders.delete(key); });
+    raw.once('close', () => {
+      this.limiter.release(charged);
+      open.dec();
+      this.#senders.delete(key);
+    });
     // A device that rebooted never says goodbye: keepalive probes find such dead peers and free their slot.
     raw.setKeepAlive(true, 60_000);
-    if (proxy === null) { admitted(raw); return; }
+    if (proxy === null) {
+      admitted(raw);
+      return;
+    }
 
     readProxyHeader(raw, proxy, this.options.proxyHeaderTimeoutMs, (failure, source, version) => {
       if (failure !== null) {
@@ -73,7 +86,10 @@ export class ConnectionGate {
       this.metrics.proxyHeaders.inc({ transport, version: source === null ? 'local' : `v${version}` });
       if (source !== null) {
         const late = this.limiter.assign(source.address);
-        if (late !== null) { this.#refuse(raw, source.address, late); return; }
+        if (late !== null) {
+          this.#refuse(raw, source.address, late);
+          return;
+        }
         charged = source.address;
         this.#senders.set(key, source);
         actAsSender(raw, source);
@@ -112,12 +128,18 @@ function actAsSender(socket: Socket, source: ProxySource): void {
  * once: with a failure (codec error, timeout, peer gone) or with the sender (null: the header names none).
  */
 function readProxyHeader(
-  raw: Socket, mode: ProxyMode, timeoutMs: number,
+  raw: Socket,
+  mode: ProxyMode,
+  timeoutMs: number,
   done: (failure: ProxyProtocolError | ReadFailure | null, source: ProxySource | null, version: 1 | 2) => void,
 ): void {
   let received: Buffer = Buffer.alloc(0);
   let finished = false;
-  const finish = (failure: ProxyProtocolError | ReadFailure | null, source: ProxySource | null = null, version: 1 | 2 = 1) => {
+  const finish = (
+    failure: ProxyProtocolError | ReadFailure | null,
+    source: ProxySource | null = null,
+    version: 1 | 2 = 1,
+  ) => {
     if (finished) return;
     finished = true;
     raw.off('data', onData);
@@ -133,7 +155,10 @@ function readProxyHeader(
     try {
       result = decodeProxyHeader(received, mode);
     } catch (err) {
-      if (err instanceof ProxyProtocolError) { finish(err); return; }
+      if (err instanceof ProxyProtocolError) {
+        finish(err);
+        return;
+      }
       throw err;
     }
     if (result.status === 'incomplete') return;

@@ -13,7 +13,10 @@ export class ConnectionLimiter {
   readonly #perAddress = new Map<string, number>();
   #open = 0;
 
-  constructor(readonly maxConnections: number, readonly maxPerAddress: number) {}
+  constructor(
+    readonly maxConnections: number,
+    readonly maxPerAddress: number,
+  ) {}
 
   /** Takes a slot for a connection from `address` (null: not known yet), or says why there is none. */
   acquire(address: string | null): ConnectionRefusal | null {
@@ -35,7 +38,8 @@ export class ConnectionLimiter {
   release(address: string | null): void {
     if (address !== null) {
       const fromAddress = this.#perAddress.get(address) ?? 0;
-      if (fromAddress <= 1) this.#perAddress.delete(address); else this.#perAddress.set(address, fromAddress - 1);
+      if (fromAddress <= 1) this.#perAddress.delete(address);
+      else this.#perAddress.set(address, fromAddress - 1);
     }
     if (this.#open > 0) this.#open--;
   }
@@ -44,5 +48,7 @@ export class ConnectionLimiter {
     return (this.#perAddress.get(address) ?? 0) < this.maxPerAddress;
   }
 
-  get open(): number { return this.#open; }
+  get open(): number {
+    return this.#open;
+  }
 }

@@ -24,7 +24,11 @@ export interface HttpInputOptions {
   /** When not empty, every request must carry `Authorization: Bearer <token>` (else 401). */
   readonly bearerToken?: string;
   /** HTTPS with these credentials; null or absent: plain HTTP. */
-  readonly tls?: { readonly credentials: TlsCredentials; readonly requireClientCert: boolean; readonly handshakeTimeoutMs: number } | null;
+  readonly tls?: {
+    readonly credentials: TlsCredentials;
+    readonly requireClientCert: boolean;
+    readonly handshakeTimeoutMs: number;
+  } | null;
   readonly idleTimeoutMs: number;
   readonly maxConnections: number;
   readonly maxConnectionsPerAddress: number;
@@ -49,13 +53,17 @@ export interface HttpInput {
  * which never listens itself.
  */
 export async function startHttpInput(
-  options: HttpInputOptions, intake: Intake, metrics: ReceiverMetrics, log: Logger,
+  options: HttpInputOptions,
+  intake: Intake,
+  metrics: ReceiverMetrics,
+  log: Logger,
 ): Promise<HttpInput> {
   const received = metrics.eventsReceived.labels('http', 'http');
   const idleTimeouts = metrics.idleTimeouts.labels('http');
   const reply = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
     metrics.httpRequests.inc({ status: String(status) });
-    if (!res.headersSent) res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end(body ? body + '\n' : '');
+    if (!res.headersSent)
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end(body ? body + '\n' : '');
   };
   /** Sockets with a request being answered: waiting for a confirm is not idleness. */
   const busy = new WeakSet<Socket>();
@@ -68,15 +76,36 @@ export async function startHttpInput(
       req.resume();
       return;
     }
-    if (req.method !== 'POST') { reply(res, 405, 'use POST /<tag>', { allow: 'POST' }); req.resume(); return; }
+    if (req.method !== 'POST') {
+      reply(res, 405, 'use POST /<tag>', { allow: 'POST' });
+      req.resume();
+      return;
+    }
     const tag = tagFromPath(url.pathname);
-    if (tag === null) { reply(res, 400, `"${url.pathname}" is not a valid tag path`); req.resume(); return; }
-    if (!intake.canAccept || intake.paused) { reply(res, 503, 'receiver under backpressure, retry', { 'retry-after': '1' }); req.resume(); return; }
+    if (tag === null) {
+      reply(res, 400, `"${url.pathname}" is not a valid tag path`);
+      req.resume();
+      return;
+    }
+    if (!intake.canAccept || intake.paused) {
+      reply(res, 503, 'receiver under backpressure, retry', { 'retry-after': '1' });
+      req.resume();
+      return;
+    }
     const wire = await readBody(req, options.maxBodyBytes);
-    if (wire === null) { reply(res, 413, `body larger than ${options.maxBodyBytes} bytes`, { connection: 'close' }); return; }
+    if (wire === null) {
+      reply(res, 413, `body larger than ${options.maxBodyBytes} bytes`, { connection: 'close' });
+      return;
+    }
     const now = new Date();
     const source = normalizeAddress(req.socket.remoteAddress);
-    const ctx = { receiverId: options.receiverId, source, transport: 'http', format: 'http', receiptTimeWhenNone: true } as const;
+    const ctx = {
+      receiverId: options.receiverId,
+      source,
+      transport: 'http',
+      format: 'http',
+      receiptTimeWhenNone: true,
+    } as const;
     const events: ReturnType<typeof encodeStructuredEvent>[] = [];
     try {
       const body = await decodeContentEncoding(req.headers['content-encoding'], wire, options.maxDecompressedBytes);
@@ -90,8 +119,14 @@ export async function startHttpInput(
         }
       });
     } catch (err) {
-      if (err instanceof HttpEncodingError) { reply(res, err.status, err.message); return; }
-      if (err instanceof HttpBodyError) { reply(res, 400, err.message); return; }
+      if (err instanceof HttpEncodingError) {
+        reply(res, err.status, err.message);
+        return;
+      }
+      if (err instanceof HttpBodyError) {
+        reply(res, 400, err.message);
+        return;
+      }
       throw err;
     }
     // Nothing is handed on before every record of the request was taken.
@@ -112,23 +147,37 @@ export async function startHttpInput(
 
   const tls = options.tls ?? null;
   const http: HttpServer = tls
-    ? createHttpsServer({
-      cert: tls.credentials.cert, key: tls.credentials.key, ca: tls.credentials.ca, minVersion: 'TLSv1.2',
-      requestCert: tls.requireClientCert, rejectUnauthorized: tls.requireClientCert, handshakeTimeout: tls.handshakeTimeoutMs,
-    }, onRequest)
+    ? createHttpsServer(
+        {
+          cert: tls.credentials.cert,
+          key: tls.credentials.key,
+          ca: tls.credentials.ca,
+          minVersion: 'TLSv1.2',
+          requestCert: tls.requireClientCert,
+          rejectUnauthorized: tls.requireClientCert,
+          handshakeTimeout: tls.handshakeTimeoutMs,
+        },
+        onRequest,
+      )
     : createServer(onRequest);
   // Between requests (keep-alive) and before the first one: the socket's own inactivity timer, counted here.
   http.keepAliveTimeout = options.idleTimeoutMs;
   http.timeout = options.idleTimeoutMs;
   http.on('timeout', (socket: Socket) => {
-    if (busy.has(socket)) { socket.setTimeout(options.idleTimeoutMs); return; }
+    if (busy.has(socket)) {
+      socket.setTimeout(options.idleTimeoutMs);
+      return;
+    }
     idleTimeouts.inc();
     socket.destroy();
   });
 
   const limiter = new ConnectionLimiter(options.maxConnections, options.maxConnectionsPerAddress);
   const gate = new ConnectionGate(
-    { transport: 'http', proxyProtocol: options.proxyProtocol, proxyHeaderTimeoutMs: options.proxyHeaderTimeoutMs }, limiter, metrics, log,
+    { transport: 'http', proxyProtocol: options.proxyProtocol, proxyHeaderTimeoutMs: options.proxyHeaderTimeoutMs },
+    limiter,
+    metrics,
+    log,
   );
   if (tls) {
     // A failed handshake leaves the raw socket open until destroyed: close it, or it holds its slot.
@@ -143,22 +192,29 @@ export async function startHttpInput(
   // server never listens itself, so it is told here.
   http.emit('listening');
   const sockets = new Set<Socket>();
-  const listener: Server = createNetServer((raw) => gate.accept(raw, (admitted) => {
-    sockets.add(admitted);
-    admitted.once('close', () => sockets.delete(admitted));
-    http.emit('connection', admitted);
-    if (!tls) admitted.resume(); // paused after a PROXY header; TLS reads what was put back on its own
-  }));
+  const listener: Server = createNetServer((raw) =>
+    gate.accept(raw, (admitted) => {
+      sockets.add(admitted);
+      admitted.once('close', () => sockets.delete(admitted));
+      http.emit('connection', admitted);
+      if (!tls) admitted.resume(); // paused after a PROXY header; TLS reads what was put back on its own
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
-    listener.listen(options.port, options.host, () => { listener.off('error', reject); resolve(); });
+    listener.listen(options.port, options.host, () => {
+      listener.off('error', reject);
+      resolve();
+    });
   });
   return {
     port: (listener.address() as AddressInfo).port,
     close: async (graceMs = 2000) => {
       const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
       http.close(); // idle keep-alive connections end now; busy ones get their answer within the grace
-      const deadline = setTimeout(() => { for (const s of sockets) s.destroy(); }, graceMs);
+      const deadline = setTimeout(() => {
+        for (const s of sockets) s.destroy();
+      }, graceMs);
       await closed;
       clearTimeout(deadline);
     },
@@ -180,14 +236,18 @@ export function bearerCheck(token: string): (header: string | undefined) => bool
 /** Reads the body up to `max` bytes; null (and the rest discarded) when it is larger. */
 function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
   const declared = Number(req.headers['content-length'] ?? '0');
-  if (declared > max) { req.resume(); return Promise.resolve(null); }
+  if (declared > max) {
+    req.resume();
+    return Promise.resolve(null);
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > max) tooLarge = true; else chunks.push(c);
+      if (size > max) tooLarge = true;
+      else chunks.push(c);
     });
     req.on('end', () => resolve(tooLarge ? null : Buffer.concat(chunks)));
     req.on('error', reject);

@@ -23,13 +23,13 @@ export interface ProxySource {
 export type ProxyDecode =
   | { readonly status: 'incomplete' }
   | {
-    readonly status: 'done';
-    /** Bytes of the header; what follows is the sender's own stream. */
-    readonly headerBytes: number;
-    readonly version: 1 | 2;
-    /** null for a header that names no sender (v1 UNKNOWN, v2 LOCAL, UNSPEC or UNIX): the connection's own address stands. */
-    readonly source: ProxySource | null;
-  };
+      readonly status: 'done';
+      /** Bytes of the header; what follows is the sender's own stream. */
+      readonly headerBytes: number;
+      readonly version: 1 | 2;
+      /** null for a header that names no sender (v1 UNKNOWN, v2 LOCAL, UNSPEC or UNIX): the connection's own address stands. */
+      readonly source: ProxySource | null;
+    };
 
 export const PROXY_ERRORS = {
   PROXY_MISSING: { reason: 'missing' },
@@ -43,8 +43,15 @@ export type ProxyErrorCode = keyof typeof PROXY_ERRORS;
 /** A connection whose header is missing or bad. Disposition: always close (the stream has no trustworthy start). */
 export class ProxyProtocolError extends Error {
   override readonly name = 'ProxyProtocolError';
-  constructor(readonly code: ProxyErrorCode, message: string) { super(message); }
-  get reason(): string { return PROXY_ERRORS[this.code].reason; }
+  constructor(
+    readonly code: ProxyErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+  get reason(): string {
+    return PROXY_ERRORS[this.code].reason;
+  }
 }
 
 /** v1: "PROXY TCP6 " + two longest IPv6 addresses + two ports + CRLF is 107 bytes (the specification's bound). */
@@ -64,7 +71,8 @@ const V2_FIXED_BYTES = 16;
 export function decodeProxyHeader(buf: Uint8Array, mode: ProxyMode): ProxyDecode {
   if (startsLike(buf, V2_SIGNATURE)) {
     if (buf.length < V2_SIGNATURE.length) return { status: 'incomplete' };
-    if (mode === 'v1') throw new ProxyProtocolError('PROXY_VERSION_REFUSED', 'a PROXY v2 header where only v1 is accepted');
+    if (mode === 'v1')
+      throw new ProxyProtocolError('PROXY_VERSION_REFUSED', 'a PROXY v2 header where only v1 is accepted');
     return decodeV2(buf);
   }
   if (startsLike(buf, V1_SIGNATURE)) {
@@ -85,24 +93,45 @@ function startsLike(buf: Uint8Array, signature: Uint8Array): boolean {
 function decodeV1(buf: Uint8Array): ProxyDecode {
   const limit = Math.min(buf.length, V1_MAX_BYTES);
   let lf = -1;
-  for (let i = V1_SIGNATURE.length; i < limit; i++) if (buf[i] === 0x0a) { lf = i; break; }
+  for (let i = V1_SIGNATURE.length; i < limit; i++)
+    if (buf[i] === 0x0a) {
+      lf = i;
+      break;
+    }
   if (lf === -1) {
-    if (buf.length >= V1_MAX_BYTES) throw new ProxyProtocolError('PROXY_TOO_LARGE', `PROXY v1 header without CRLF in its first ${V1_MAX_BYTES} bytes`);
+    if (buf.length >= V1_MAX_BYTES)
+      throw new ProxyProtocolError(
+        'PROXY_TOO_LARGE',
+        `PROXY v1 header without CRLF in its first ${V1_MAX_BYTES} bytes`,
+      );
     return { status: 'incomplete' };
   }
-  if (buf[lf - 1] !== 0x0d) throw new ProxyProtocolError('PROXY_MALFORMED', 'PROXY v1 header line does not end in CRLF');
+  if (buf[lf - 1] !== 0x0d)
+    throw new ProxyProtocolError('PROXY_MALFORMED', 'PROXY v1 header line does not end in CRLF');
   const line = Buffer.from(buf.buffer, buf.byteOffset, lf - 1).toString('latin1');
   const parts = line.split(' ');
   const headerBytes = lf + 1;
   if (parts[1] === 'UNKNOWN') return { status: 'done', headerBytes, version: 1, source: null };
-  if (parts.length !== 6) throw new ProxyProtocolError('PROXY_MALFORMED', 'PROXY v1 header is not "PROXY TCP4|TCP6 src dst srcport dstport"');
+  if (parts.length !== 6)
+    throw new ProxyProtocolError('PROXY_MALFORMED', 'PROXY v1 header is not "PROXY TCP4|TCP6 src dst srcport dstport"');
   const [, family, src, dst, srcPort, dstPort] = parts as [string, string, string, string, string, string];
   const valid = family === 'TCP4' ? isIPv4 : family === 'TCP6' ? isIPv6 : null;
-  if (valid === null) throw new ProxyProtocolError('PROXY_MALFORMED', `PROXY v1 protocol "${printable(family)}" is not TCP4, TCP6 or UNKNOWN`);
-  if (!valid(src) || !valid(dst)) throw new ProxyProtocolError('PROXY_MALFORMED', `PROXY v1 addresses are not ${family} addresses`);
+  if (valid === null)
+    throw new ProxyProtocolError(
+      'PROXY_MALFORMED',
+      `PROXY v1 protocol "${printable(family)}" is not TCP4, TCP6 or UNKNOWN`,
+    );
+  if (!valid(src) || !valid(dst))
+    throw new ProxyProtocolError('PROXY_MALFORMED', `PROXY v1 addresses are not ${family} addresses`);
   const port = v1Port(srcPort);
-  if (port === null || v1Port(dstPort) === null) throw new ProxyProtocolError('PROXY_MALFORMED', 'PROXY v1 ports are not 0-65535');
-  return { status: 'done', headerBytes, version: 1, source: { address: family === 'TCP4' ? src : canonicalIPv6(src), port } };
+  if (port === null || v1Port(dstPort) === null)
+    throw new ProxyProtocolError('PROXY_MALFORMED', 'PROXY v1 ports are not 0-65535');
+  return {
+    status: 'done',
+    headerBytes,
+    version: 1,
+    source: { address: family === 'TCP4' ? src : canonicalIPv6(src), port },
+  };
 }
 
 function v1Port(text: string): number | null {
@@ -114,17 +143,31 @@ function v1Port(text: string): number | null {
 function decodeV2(buf: Uint8Array): ProxyDecode {
   if (buf.length < V2_FIXED_BYTES) return { status: 'incomplete' };
   const versionCommand = buf[12]!;
-  if (versionCommand >> 4 !== 2) throw new ProxyProtocolError('PROXY_MALFORMED', `PROXY v2 header has version ${versionCommand >> 4}`);
+  if (versionCommand >> 4 !== 2)
+    throw new ProxyProtocolError('PROXY_MALFORMED', `PROXY v2 header has version ${versionCommand >> 4}`);
   const command = versionCommand & 0x0f;
-  if (command > 1) throw new ProxyProtocolError('PROXY_MALFORMED', `PROXY v2 command ${command} is neither LOCAL nor PROXY`);
+  if (command > 1)
+    throw new ProxyProtocolError('PROXY_MALFORMED', `PROXY v2 command ${command} is neither LOCAL nor PROXY`);
   const family = buf[13]! >> 4;
   const transport = buf[13]! & 0x0f;
-  if (family > 3 || transport > 2) throw new ProxyProtocolError('PROXY_MALFORMED', `PROXY v2 family/transport byte 0x${buf[13]!.toString(16)} is undefined`);
+  if (family > 3 || transport > 2)
+    throw new ProxyProtocolError(
+      'PROXY_MALFORMED',
+      `PROXY v2 family/transport byte 0x${buf[13]!.toString(16)} is undefined`,
+    );
   const length = (buf[14]! << 8) | buf[15]!;
   const headerBytes = V2_FIXED_BYTES + length;
-  if (headerBytes > V2_MAX_BYTES) throw new ProxyProtocolError('PROXY_TOO_LARGE', `PROXY v2 header of ${headerBytes} bytes (at most ${V2_MAX_BYTES})`);
+  if (headerBytes > V2_MAX_BYTES)
+    throw new ProxyProtocolError(
+      'PROXY_TOO_LARGE',
+      `PROXY v2 header of ${headerBytes} bytes (at most ${V2_MAX_BYTES})`,
+    );
   const addressBytes = family === 1 ? 12 : family === 2 ? 36 : family === 3 ? 216 : 0;
-  if (length < addressBytes) throw new ProxyProtocolError('PROXY_MALFORMED', `PROXY v2 length ${length} is shorter than its addresses (${addressBytes})`);
+  if (length < addressBytes)
+    throw new ProxyProtocolError(
+      'PROXY_MALFORMED',
+      `PROXY v2 length ${length} is shorter than its addresses (${addressBytes})`,
+    );
   if (buf.length < headerBytes) return { status: 'incomplete' };
   // LOCAL (a balancer's own health check), UNSPEC and UNIX name no IP sender: the connection's own address stands.
   if (command === 0 || family === 0 || family === 3) return { status: 'done', headerBytes, version: 2, source: null };
@@ -134,7 +177,9 @@ function decodeV2(buf: Uint8Array): ProxyDecode {
     return { status: 'done', headerBytes, version: 2, source: { address, port: (buf[at + 8]! << 8) | buf[at + 9]! } };
   }
   return {
-    status: 'done', headerBytes, version: 2,
+    status: 'done',
+    headerBytes,
+    version: 2,
     source: { address: ipv6FromBytes(buf.subarray(at, at + 16)), port: (buf[at + 32]! << 8) | buf[at + 33]! },
   };
 }
@@ -163,25 +208,46 @@ function printable(s: string): string {
 /** A v1 header line, for tests and tools. */
 export function encodeProxyV1(source: ProxySource, destination: ProxySource): Buffer {
   const family = isIPv4(source.address) ? 'TCP4' : 'TCP6';
-  return Buffer.from(`PROXY ${family} ${source.address} ${destination.address} ${source.port} ${destination.port}\r\n`, 'latin1');
+  return Buffer.from(
+    `PROXY ${family} ${source.address} ${destination.address} ${source.port} ${destination.port}\r\n`,
+    'latin1',
+  );
 }
 
 /** A v2 PROXY (or LOCAL, with source null) header over TCP with optional TLV bytes, for tests and tools. */
-export function encodeProxyV2(source: ProxySource | null, destination: ProxySource | null, tlvs: Uint8Array = new Uint8Array(0)): Buffer {
+export function encodeProxyV2(
+  source: ProxySource | null,
+  destination: ProxySource | null,
+  tlvs: Uint8Array = new Uint8Array(0),
+): Buffer {
   if (source === null || destination === null) {
     const head = Buffer.concat([V2_SIGNATURE, Buffer.from([0x20, 0x00, tlvs.length >> 8, tlvs.length & 0xff])]);
     return Buffer.concat([head, tlvs]);
   }
   const v4 = isIPv4(source.address);
   const addr = v4
-    ? Buffer.concat([ipv4Bytes(source.address), ipv4Bytes(destination.address), portBytes(source.port), portBytes(destination.port)])
-    : Buffer.concat([ipv6Bytes(source.address), ipv6Bytes(destination.address), portBytes(source.port), portBytes(destination.port)]);
+    ? Buffer.concat([
+        ipv4Bytes(source.address),
+        ipv4Bytes(destination.address),
+        portBytes(source.port),
+        portBytes(destination.port),
+      ])
+    : Buffer.concat([
+        ipv6Bytes(source.address),
+        ipv6Bytes(destination.address),
+        portBytes(source.port),
+        portBytes(destination.port),
+      ]);
   const length = addr.length + tlvs.length;
   return Buffer.concat([V2_SIGNATURE, Buffer.from([0x21, v4 ? 0x11 : 0x21, length >> 8, length & 0xff]), addr, tlvs]);
 }
 
-function ipv4Bytes(a: string): Buffer { return Buffer.from(a.split('.').map(Number)); }
-function portBytes(p: number): Buffer { return Buffer.from([p >> 8, p & 0xff]); }
+function ipv4Bytes(a: string): Buffer {
+  return Buffer.from(a.split('.').map(Number));
+}
+function portBytes(p: number): Buffer {
+  return Buffer.from([p >> 8, p & 0xff]);
+}
 function ipv6Bytes(a: string): Buffer {
   const [head = '', tail = ''] = a.split('::');
   const h = head === '' ? [] : head.split(':');

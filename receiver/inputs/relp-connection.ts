@@ -75,20 +75,30 @@ export class RelpConnection {
   private finished = false;
   private readonly closedPromise: Promise<void>;
 
-  constructor(private readonly socket: Socket, private readonly config: RelpConnectionConfig, private readonly deps: RelpConnectionDeps) {
+  constructor(
+    private readonly socket: Socket,
+    private readonly config: RelpConnectionConfig,
+    private readonly deps: RelpConnectionDeps,
+  ) {
     this.reader = new RelpFrameReader(config.maxDataBytes);
     this.source = normalizeAddress(socket.remoteAddress);
     this.context = {
-      receiverId: config.receiverId, source: this.source, transport: 'relp', hashSourceAddress: config.hashSourceAddress,
-      rfc3164TimeZone: config.rfc3164TimeZone, keepRaw: config.keepRaw,
+      receiverId: config.receiverId,
+      source: this.source,
+      transport: 'relp',
+      hashSourceAddress: config.hashSourceAddress,
+      rfc3164TimeZone: config.rfc3164TimeZone,
+      keepRaw: config.keepRaw,
     };
-    this.closedPromise = new Promise((resolve) => socket.once('close', () => {
-      if (this.closeTimer) clearTimeout(this.closeTimer);
-      if (this.unacked > 0) deps.metrics.acks.inc({ result: 'abandoned' }, this.unacked);
-      this.unacked = 0;
-      this.pending.length = 0;
-      resolve();
-    }));
+    this.closedPromise = new Promise((resolve) =>
+      socket.once('close', () => {
+        if (this.closeTimer) clearTimeout(this.closeTimer);
+        if (this.unacked > 0) deps.metrics.acks.inc({ result: 'abandoned' }, this.unacked);
+        this.unacked = 0;
+        this.pending.length = 0;
+        resolve();
+      }),
+    );
 
     socket.setNoDelay(true);
     if (config.idleTimeoutMs > 0) {
@@ -101,10 +111,14 @@ export class RelpConnection {
     socket.on('error', (err) => deps.log.debug({ source: this.source, err: err.message }, 'relp connection error'));
   }
 
-  private isClosing(): boolean { return this.state === 'closing'; }
+  private isClosing(): boolean {
+    return this.state === 'closing';
+  }
 
   /** Resolves when the socket is closed. */
-  get closed(): Promise<void> { return this.closedPromise; }
+  get closed(): Promise<void> {
+    return this.closedPromise;
+  }
 
   setPressure(paused: boolean): void {
     this.pressurePaused = paused;
@@ -147,7 +161,10 @@ export class RelpConnection {
 
   /** Takes one frame; true when it was a syslog message. Throws RelpError for a frame that ends the session. */
   private take(frame: RelpFrame, now: Date): boolean {
-    if (frame.txnr === 0) { this.count('hint'); return false; } // librelp clients send no hints; nothing to answer
+    if (frame.txnr === 0) {
+      this.count('hint');
+      return false;
+    } // librelp clients send no hints; nothing to answer
     if (frame.txnr !== this.expectedTxnr) {
       throw new RelpError('TXNR_OUT_OF_SEQUENCE', `TXNR ${frame.txnr}, expected ${this.expectedTxnr}`);
     }
@@ -185,7 +202,10 @@ export class RelpConnection {
     }
     const answer = answerOpen(parseOffers(frame.data), this.config.software);
     this.respond(frame.txnr, answer.response);
-    if (answer.ok) { this.state = 'open'; return; }
+    if (answer.ok) {
+      this.state = 'open';
+      return;
+    }
     this.fail(new RelpError('BAD_OFFERS', answer.problem));
   }
 
@@ -205,7 +225,10 @@ export class RelpConnection {
     const group: PendingGroup = { seq, frames: [rsp], syslog: 1, ready: false };
     this.pending.push(group);
     intake.confirmed([seq]).then(
-      () => { group.ready = true; this.flush(); },
+      () => {
+        group.ready = true;
+        this.flush();
+      },
       () => this.abandon(),
     );
   }
@@ -261,16 +284,22 @@ export class RelpConnection {
   private onIdle(): void {
     if (this.state === 'closing') return;
     // Waiting on us (acks, pressure) is not idleness: look again after another period.
-    if (this.unacked > 0 || this.pressurePaused) { this.socket.setTimeout(this.config.idleTimeoutMs); return; }
+    if (this.unacked > 0 || this.pressurePaused) {
+      this.socket.setTimeout(this.config.idleTimeoutMs);
+      return;
+    }
     this.fail(new RelpError('IDLE_TIMEOUT', `no frame for ${this.config.idleTimeoutMs} ms`), 'debug');
   }
 
   private fail(err: RelpError, level: 'warn' | 'debug' = 'warn'): void {
     this.deps.metrics.errors.inc({ reason: err.reason });
     const fields = { source: this.source, code: err.code, err: err.message };
-    if (level === 'warn') this.deps.warning.warn(fields); else this.deps.log.debug(fields, 'closing idle relp session');
+    if (level === 'warn') this.deps.warning.warn(fields);
+    else this.deps.log.debug(fields, 'closing idle relp session');
     this.closeAfterAcks();
   }
 
-  private count(command: RelpCommandLabel): void { this.deps.metrics.frames.inc({ command }); }
+  private count(command: RelpCommandLabel): void {
+    this.deps.metrics.frames.inc({ command });
+  }
 }

@@ -30,13 +30,22 @@ export type RelpErrorReason = (typeof RELP_ERRORS)[RelpErrorCode]['reason'];
 
 export class RelpError extends Error {
   override readonly name = 'RelpError';
-  constructor(readonly code: RelpErrorCode, message: string) {
+  constructor(
+    readonly code: RelpErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 
-  get reason(): RelpErrorReason { return RELP_ERRORS[this.code].reason; }
-  get disposition(): Disposition { return RELP_ERRORS[this.code].disposition; }
+  get reason(): RelpErrorReason {
+    return RELP_ERRORS[this.code].reason;
+  }
+  get disposition(): Disposition {
+    return RELP_ERRORS[this.code].disposition;
+  }
 }
 
 /** Every reason label, so the metric's series exist (at 0) from the start. */
-export const RELP_ERROR_REASONS: readonly RelpErrorReason[] = [...new Set(Object.values(RELP_ERRORS).map((e) => e.reason))];
+export const RELP_ERROR_REASONS: readonly RelpErrorReason[] = [
+  ...new Set(Object.values(RELP_ERRORS).map((e) => e.reason)),
+];

@@ -50,7 +50,8 @@ export function decodeRelpFrame(buf: Buffer, maxDataBytes: number): RelpDecodeRe
     i++;
   }
   if (i === buf.length) return more(i + 1);
-  if (i === 0) return fail(new RelpError('BAD_TXNR', `frame does not start with a TXNR (byte 0x${buf[0]!.toString(16)})`));
+  if (i === 0)
+    return fail(new RelpError('BAD_TXNR', `frame does not start with a TXNR (byte 0x${buf[0]!.toString(16)})`));
   if (buf[i] !== SP) return fail(new RelpError('BAD_TXNR', 'TXNR not followed by SP'));
   i++;
 
@@ -78,12 +79,14 @@ export function decodeRelpFrame(buf: Buffer, maxDataBytes: number): RelpDecodeRe
   if (i === lenStart) return fail(new RelpError('BAD_DATALEN', 'missing DATALEN'));
 
   if (dataLength === 0) {
-    if (buf[i] !== LF) return fail(new RelpError('MISSING_TRAILER', 'a frame without data must end in LF right after DATALEN'));
+    if (buf[i] !== LF)
+      return fail(new RelpError('MISSING_TRAILER', 'a frame without data must end in LF right after DATALEN'));
     return { kind: 'frame', frame: { txnr, command, data: Buffer.alloc(0) }, bytes: i + 1 };
   }
   if (buf[i] !== SP) return fail(new RelpError('BAD_DATALEN', 'DATALEN not followed by SP'));
   // Checked before any data is held: a declared 999999999-byte frame is refused at its header.
-  if (dataLength > maxDataBytes) return fail(new RelpError('DATA_TOO_LARGE', `DATALEN ${dataLength} over the limit of ${maxDataBytes}`));
+  if (dataLength > maxDataBytes)
+    return fail(new RelpError('DATA_TOO_LARGE', `DATALEN ${dataLength} over the limit of ${maxDataBytes}`));
   const dataStart = i + 1;
   const trailer = dataStart + dataLength;
   if (buf.length <= trailer) return more(trailer + 1);
@@ -129,10 +132,20 @@ export class RelpFrameReader {
     if (this.held < this.atLeast) return { frames, error: null };
     let buf = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.held);
     for (;;) {
-      if (buf.length === 0) { this.atLeast = 1; break; }
+      if (buf.length === 0) {
+        this.atLeast = 1;
+        break;
+      }
       const r = decodeRelpFrame(buf, this.maxDataBytes);
-      if (r.kind === 'error') { this.broken = r.error; buf = Buffer.alloc(0); break; }
-      if (r.kind === 'need-more') { this.atLeast = r.atLeast; break; }
+      if (r.kind === 'error') {
+        this.broken = r.error;
+        buf = Buffer.alloc(0);
+        break;
+      }
+      if (r.kind === 'need-more') {
+        this.atLeast = r.atLeast;
+        break;
+      }
       frames.push(r.frame); // a view of the read buffer: taken (encoded into an event) before the next read
       buf = buf.subarray(r.bytes);
     }
@@ -142,5 +155,7 @@ export class RelpFrameReader {
   }
 
   /** Bytes held of a frame not yet complete. */
-  get pendingBytes(): number { return this.held; }
+  get pendingBytes(): number {
+    return this.held;
+  }
 }

@@ -20,7 +20,11 @@ export interface RelpInputOptions extends RelpConnectionConfig {
   readonly maxConnections: number;
   readonly maxConnectionsPerAddress: number;
   /** When set, the listener speaks TLS from the first byte, as omrelp's tls="on" expects. */
-  readonly tls: { readonly credentials: TlsCredentials; readonly requireClientCert: boolean; readonly handshakeTimeoutMs: number } | null;
+  readonly tls: {
+    readonly credentials: TlsCredentials;
+    readonly requireClientCert: boolean;
+    readonly handshakeTimeoutMs: number;
+  } | null;
 }
 
 export interface RelpInput {
@@ -38,28 +42,47 @@ const MAX_UNACKED_PER_CONNECTION = 4096;
 /** The RELP input's options from the receiver settings; refuses inconsistent ones, naming the keys. */
 export function relpInputOptions(config: Config): RelpInputOptions {
   if (config.relpTls && config.tlsCertFile === '') {
-    throw new ConfigError(['receiver.relpTls: needs receiver.tlsCertFile and receiver.tlsKeyFile (the RELP listener uses the receiver\'s TLS certificate)']);
+    throw new ConfigError([
+      "receiver.relpTls: needs receiver.tlsCertFile and receiver.tlsKeyFile (the RELP listener uses the receiver's TLS certificate)",
+    ]);
   }
-  const tls = config.relpTls ? {
-    credentials: loadTlsCredentials({
-      certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaFile, requireClientCert: config.tlsRequireClientCert,
-    }),
-    requireClientCert: config.tlsRequireClientCert,
-    handshakeTimeoutMs: config.tlsHandshakeTimeoutMs,
-  } : null;
+  const tls = config.relpTls
+    ? {
+        credentials: loadTlsCredentials({
+          certFile: config.tlsCertFile,
+          keyFile: config.tlsKeyFile,
+          caFile: config.tlsCaFile,
+          requireClientCert: config.tlsRequireClientCert,
+        }),
+        requireClientCert: config.tlsRequireClientCert,
+        handshakeTimeoutMs: config.tlsHandshakeTimeoutMs,
+      }
+    : null;
   return {
-    host: config.listenHost, port: config.relpPort, tls,
-    maxConnections: config.maxConnections, maxConnectionsPerAddress: config.maxConnectionsPerAddress,
-    receiverId: config.receiverId, maxDataBytes: config.maxFrameBytes, hashSourceAddress: config.hashSourceAddress,
-    rfc3164TimeZone: config.rfc3164TimeZone, keepRaw: config.syslogKeepRaw, idleTimeoutMs: config.idleTimeoutMs,
+    host: config.listenHost,
+    port: config.relpPort,
+    tls,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    receiverId: config.receiverId,
+    maxDataBytes: config.maxFrameBytes,
+    hashSourceAddress: config.hashSourceAddress,
+    rfc3164TimeZone: config.rfc3164TimeZone,
+    keepRaw: config.syslogKeepRaw,
+    idleTimeoutMs: config.idleTimeoutMs,
     closeGraceMs: Math.max(1000, Math.floor(config.drainTimeoutMs / 3)),
-    maxUnacked: MAX_UNACKED_PER_CONNECTION, software: 'fanin',
+    maxUnacked: MAX_UNACKED_PER_CONNECTION,
+    software: 'fanin',
   };
 }
 
 /** Starts the RELP input when receiver.relpPort is set (0, the default, disables it): null when disabled. */
 export async function startRelpInput(
-  config: Config, intake: Intake, registry: Registry, receiverMetrics: ReceiverMetrics, log: Logger,
+  config: Config,
+  intake: Intake,
+  registry: Registry,
+  receiverMetrics: ReceiverMetrics,
+  log: Logger,
 ): Promise<RelpInput | null> {
   if (config.relpPort === 0) return null;
   const options = relpInputOptions(config);
@@ -74,7 +97,11 @@ export async function startRelpInput(
  * behind the admission as the syslog TLS input does, and pauses every session while the publisher is under pressure.
  */
 export async function startRelpListener(
-  options: RelpInputOptions, intake: Intake, metrics: RelpMetrics, receiverMetrics: ReceiverMetrics, log: Logger,
+  options: RelpInputOptions,
+  intake: Intake,
+  metrics: RelpMetrics,
+  receiverMetrics: ReceiverMetrics,
+  log: Logger,
 ): Promise<RelpInput> {
   const sessions = new Set<RelpConnection>();
   const open = receiverMetrics.connections.labels('relp');
@@ -92,14 +119,29 @@ export async function startRelpListener(
     void session.closed.then(() => sessions.delete(session));
   };
   const tls = options.tls;
-  const tlsServer = tls ? createTlsServer({
-    allowHalfOpen: true, cert: tls.credentials.cert, key: tls.credentials.key, ca: tls.credentials.ca, minVersion: 'TLSv1.2',
-    requestCert: tls.requireClientCert, rejectUnauthorized: tls.requireClientCert, handshakeTimeout: tls.handshakeTimeoutMs,
-  }, (socket: TLSSocket) => startSession(socket)) : null;
+  const tlsServer = tls
+    ? createTlsServer(
+        {
+          allowHalfOpen: true,
+          cert: tls.credentials.cert,
+          key: tls.credentials.key,
+          ca: tls.credentials.ca,
+          minVersion: 'TLSv1.2',
+          requestCert: tls.requireClientCert,
+          rejectUnauthorized: tls.requireClientCert,
+          handshakeTimeout: tls.handshakeTimeoutMs,
+        },
+        (socket: TLSSocket) => startSession(socket),
+      )
+    : null;
   // A failed handshake leaves the raw socket open until destroyed: close it, or it holds its slot (counted).
   tlsServer?.on('tlsClientError', (err: Error, socket: TLSSocket) => {
     metrics.errors.inc({ reason: 'tls_handshake_failed' });
-    deps.warning.warn({ source: normalizeAddress(socket.remoteAddress), code: 'TLS_HANDSHAKE_FAILED', err: err.message });
+    deps.warning.warn({
+      source: normalizeAddress(socket.remoteAddress),
+      code: 'TLS_HANDSHAKE_FAILED',
+      err: err.message,
+    });
     socket.destroy();
   });
 
@@ -117,16 +159,26 @@ export async function startRelpListener(
     accepted.inc();
     open.inc();
     raws.add(raw);
-    raw.once('close', () => { raws.delete(raw); limiter.release(address); open.dec(); });
+    raw.once('close', () => {
+      raws.delete(raw);
+      limiter.release(address);
+      open.dec();
+    });
     // A sender host that rebooted never says goodbye: keepalive probes find such dead peers and free their slot.
     raw.setKeepAlive(true, 60_000);
-    if (tlsServer) tlsServer.emit('connection', raw); else startSession(raw);
+    if (tlsServer) tlsServer.emit('connection', raw);
+    else startSession(raw);
   });
-  intake.onPressure((paused) => { for (const s of sessions) s.setPressure(paused); });
+  intake.onPressure((paused) => {
+    for (const s of sessions) s.setPressure(paused);
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => { server.off('error', reject); resolve(); });
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   return {
     port: (server.address() as AddressInfo).port,
@@ -134,7 +186,9 @@ export async function startRelpListener(
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sessions) s.closeAfterAcks();
       // Each session bounds its own close; this catches sockets still in a TLS handshake (nothing of theirs was taken).
-      const deadline = setTimeout(() => { for (const raw of raws) raw.destroy(); }, options.closeGraceMs + 1500);
+      const deadline = setTimeout(() => {
+        for (const raw of raws) raw.destroy();
+      }, options.closeGraceMs + 1500);
       await closed;
       clearTimeout(deadline);
     },

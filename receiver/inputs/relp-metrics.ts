@@ -17,17 +17,20 @@ export function createRelpMetrics(registry: Registry) {
     frames: new Counter({
       name: 'fanin_receiver_relp_frames_total',
       help: 'RELP frames taken in, by command (hint: TXNR 0 from a client, ignored; other: a command not offered, answered 500).',
-      labelNames: ['command'] as const, registers,
+      labelNames: ['command'] as const,
+      registers,
     }),
     acks: new Counter({
       name: 'fanin_receiver_relp_acks_total',
       help: 'syslog frames answered "rsp 200" after the broker confirmed (or the spool took) their batch (acked), or left unanswered because the connection ended or the receiver stopped first (abandoned: the sender resends them).',
-      labelNames: ['result'] as const, registers,
+      labelNames: ['result'] as const,
+      registers,
     }),
     errors: new Counter({
       name: 'fanin_receiver_relp_errors_total',
       help: 'RELP sessions closed (or, for unknown_command, a frame answered 500), by reason.',
-      labelNames: ['reason'] as const, registers,
+      labelNames: ['reason'] as const,
+      registers,
     }),
     serverCloses: new Counter({
       name: 'fanin_receiver_relp_servercloses_total',

@@ -17,7 +17,13 @@ export function parseOffers(data: Buffer): Map<string, string[]> {
     if (line === '') continue;
     const eq = line.indexOf('=');
     const name = eq === -1 ? line : line.slice(0, eq);
-    const values = eq === -1 ? [] : line.slice(eq + 1).split(',').filter((v) => v !== '');
+    const values =
+      eq === -1
+        ? []
+        : line
+            .slice(eq + 1)
+            .split(',')
+            .filter((v) => v !== '');
     offers.set(name, values);
   }
   return offers;
@@ -34,8 +40,16 @@ export function answerOpen(offers: ReadonlyMap<string, readonly string[]>, softw
     return { ok: false, response: '500 relp_version offer missing or not a number', problem: 'no relp_version offer' };
   }
   if (!(offers.get('commands') ?? []).includes('syslog')) {
-    return { ok: false, response: '500 required command not supported by client', problem: 'the client does not offer commands=syslog' };
+    return {
+      ok: false,
+      response: '500 required command not supported by client',
+      problem: 'the client does not offer commands=syslog',
+    };
   }
   const agreed = Math.min(Number(version), SERVER_RELP_VERSION);
-  return { ok: true, version: agreed, response: `200 OK\nrelp_version=${agreed}\nrelp_software=${software}\ncommands=syslog` };
+  return {
+    ok: true,
+    version: agreed,
+    response: `200 OK\nrelp_version=${agreed}\nrelp_software=${software}\ncommands=syslog`,
+  };
 }

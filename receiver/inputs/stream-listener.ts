@@ -47,7 +47,9 @@ export class StreamListener {
       this.gate.accept(raw, admitted);
     });
     intake.onPressure((paused) => {
-      for (const s of this.#streams) if (paused) s.pause(); else s.resume();
+      for (const s of this.#streams)
+        if (paused) s.pause();
+        else s.resume();
     });
   }
 
@@ -57,13 +59,17 @@ export class StreamListener {
     stream.once('close', () => this.#streams.delete(stream));
     this.handleStream(stream);
     // After a PROXY header the socket comes paused; under pressure it stays so until the pressure ends.
-    if (this.intake.paused) stream.pause(); else stream.resume();
+    if (this.intake.paused) stream.pause();
+    else stream.resume();
   }
 
   async listen(): Promise<AddressInfo> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.options.port, this.options.host, () => { this.server.off('error', reject); resolve(); });
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
     });
     return this.server.address() as AddressInfo;
   }
@@ -71,8 +77,13 @@ export class StreamListener {
   /** Stops accepting; each stream is half-closed (the peer sees EOF, bytes already here are still read). Bounded. */
   async close(graceMs = 2000): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const s of this.#streams) { s.resume(); s.end(); }
-    const deadline = setTimeout(() => { for (const c of this.#connections) c.destroy(); }, graceMs);
+    for (const s of this.#streams) {
+      s.resume();
+      s.end();
+    }
+    const deadline = setTimeout(() => {
+      for (const c of this.#connections) c.destroy();
+    }, graceMs);
     await closed;
     clearTimeout(deadline);
   }

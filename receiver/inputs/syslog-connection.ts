@@ -27,7 +27,10 @@ export interface SyslogStreamConfig {
  * is the listener's job (it holds every stream); a paused connection is never closed as idle.
  */
 export function createSyslogStreamHandler(
-  config: SyslogStreamConfig, intake: Intake, metrics: ReceiverMetrics, log: Logger,
+  config: SyslogStreamConfig,
+  intake: Intake,
+  metrics: ReceiverMetrics,
+  log: Logger,
 ): (socket: Socket) => void {
   const { transport } = config;
   const received = metrics.eventsReceived.labels('syslog', transport);
@@ -40,10 +43,17 @@ export function createSyslogStreamHandler(
   return (socket: Socket) => {
     const source = normalizeAddress(socket.remoteAddress);
     const eventContext = {
-      receiverId: config.receiverId, source, transport, hashSourceAddress: config.hashSourceAddress, rfc3164TimeZone: config.rfc3164TimeZone,
+      receiverId: config.receiverId,
+      source,
+      transport,
+      hashSourceAddress: config.hashSourceAddress,
+      rfc3164TimeZone: config.rfc3164TimeZone,
       keepRaw: config.keepRaw,
     } as const;
-    const decoder = new SyslogFrameDecoder({ maxFrameBytes: config.maxFrameBytes, onDigitsNotLength: countDigitsNotLength });
+    const decoder = new SyslogFrameDecoder({
+      maxFrameBytes: config.maxFrameBytes,
+      onDigitsNotLength: countDigitsNotLength,
+    });
     // Counted once per read, not per frame: a metric call per event showed in the receiver's profile.
     const take = (frame: Buffer, now: Date) => {
       const event = encodeSyslogFrame(frame, eventContext, now);
@@ -88,7 +98,10 @@ export function createSyslogStreamHandler(
       socket.setTimeout(config.idleTimeoutMs);
       socket.on('timeout', () => {
         // Paused by us, not idle: the sender may be waiting on TCP flow control. Look again a period later.
-        if (socket.isPaused()) { socket.setTimeout(config.idleTimeoutMs); return; }
+        if (socket.isPaused()) {
+          socket.setTimeout(config.idleTimeoutMs);
+          return;
+        }
         idleTimeouts.inc();
         log.debug({ source, transport, idleTimeoutMs: config.idleTimeoutMs }, 'closing idle syslog connection');
         socket.destroy();

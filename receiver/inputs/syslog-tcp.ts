@@ -33,12 +33,27 @@ export interface SyslogStreamServer {
  * publisher is under pressure every socket is paused, so TCP's own flow control pushes back to the sender.
  */
 export async function startSyslogTcp(
-  options: SyslogTcpOptions, limiter: ConnectionLimiter, intake: Intake, metrics: ReceiverMetrics, log: Logger,
+  options: SyslogTcpOptions,
+  limiter: ConnectionLimiter,
+  intake: Intake,
+  metrics: ReceiverMetrics,
+  log: Logger,
 ): Promise<SyslogStreamServer> {
   const handle = createSyslogStreamHandler({ ...options, transport: 'tcp' }, intake, metrics, log);
   const listener: StreamListener = new StreamListener(
-    { host: options.host, port: options.port, transport: 'tcp', proxyProtocol: options.proxyProtocol, proxyHeaderTimeoutMs: options.proxyHeaderTimeoutMs }, limiter,
-    (raw) => listener.startStream(raw), handle, intake, metrics, log,
+    {
+      host: options.host,
+      port: options.port,
+      transport: 'tcp',
+      proxyProtocol: options.proxyProtocol,
+      proxyHeaderTimeoutMs: options.proxyHeaderTimeoutMs,
+    },
+    limiter,
+    (raw) => listener.startStream(raw),
+    handle,
+    intake,
+    metrics,
+    log,
   );
   const address = await listener.listen();
   return { address, close: () => listener.close() };

@@ -23,14 +23,24 @@ type HandshakeFailure = 'timeout' | 'client_certificate' | 'aborted' | 'protocol
  * itself; the stream starts once the handshake is done and, with mutual TLS, the client certificate verified.
  */
 export async function startSyslogTls(
-  options: SyslogTlsOptions, credentials: TlsCredentials, limiter: ConnectionLimiter,
-  intake: Intake, metrics: ReceiverMetrics, log: Logger,
+  options: SyslogTlsOptions,
+  credentials: TlsCredentials,
+  limiter: ConnectionLimiter,
+  intake: Intake,
+  metrics: ReceiverMetrics,
+  log: Logger,
 ): Promise<SyslogStreamServer> {
   if (credentials.validTo.getTime() < Date.now()) {
-    log.warn({ subject: credentials.subject, validTo: credentials.validTo }, 'the syslog TLS certificate has expired; senders that verify it will refuse');
+    log.warn(
+      { subject: credentials.subject, validTo: credentials.validTo },
+      'the syslog TLS certificate has expired; senders that verify it will refuse',
+    );
   }
   const tlsServer = createTlsServer({
-    cert: credentials.cert, key: credentials.key, ca: credentials.ca, minVersion: 'TLSv1.2',
+    cert: credentials.cert,
+    key: credentials.key,
+    ca: credentials.ca,
+    minVersion: 'TLSv1.2',
     requestCert: options.requireClientCert,
     // Verified below, so that a refused client is counted and logged like every other handshake failure.
     rejectUnauthorized: false,
@@ -51,7 +61,10 @@ export async function startSyslogTls(
     listener.gate.adopt(socket);
     if (options.requireClientCert && !socket.authorized) {
       const peer = socket.getPeerCertificate();
-      const detail = peer && Object.keys(peer).length > 0 ? `client certificate refused: ${String(socket.authorizationError)}` : 'no client certificate';
+      const detail =
+        peer && Object.keys(peer).length > 0
+          ? `client certificate refused: ${String(socket.authorizationError)}`
+          : 'no client certificate';
       fail(socket, 'client_certificate', detail);
       return;
     }
@@ -60,13 +73,30 @@ export async function startSyslogTls(
 
   const handle = createSyslogStreamHandler({ ...options, transport: 'tls' }, intake, metrics, log);
   const listener: StreamListener = new StreamListener(
-    { host: options.host, port: options.port, transport: 'tls', proxyProtocol: options.proxyProtocol, proxyHeaderTimeoutMs: options.proxyHeaderTimeoutMs }, limiter,
-    (raw) => tlsServer.emit('connection', raw), handle, intake, metrics, log,
+    {
+      host: options.host,
+      port: options.port,
+      transport: 'tls',
+      proxyProtocol: options.proxyProtocol,
+      proxyHeaderTimeoutMs: options.proxyHeaderTimeoutMs,
+    },
+    limiter,
+    (raw) => tlsServer.emit('connection', raw),
+    handle,
+    intake,
+    metrics,
+    log,
   );
   const address = await listener.listen();
-  log.info({
-    port: address.port, subject: credentials.subject, validTo: credentials.validTo, mutualTls: options.requireClientCert,
-  }, 'syslog TLS listening');
+  log.info(
+    {
+      port: address.port,
+      subject: credentials.subject,
+      validTo: credentials.validTo,
+      mutualTls: options.requireClientCert,
+    },
+    'syslog TLS listening',
+  );
   return { address, close: () => listener.close() };
 }
 

@@ -28,23 +28,44 @@ export interface SyslogUdpOptions {
  * was busy) in fanin_receiver_udp_kernel_drops_total.
  */
 export async function startSyslogUdp(
-  options: SyslogUdpOptions, intake: Intake, metrics: ReceiverMetrics, log: Logger,
+  options: SyslogUdpOptions,
+  intake: Intake,
+  metrics: ReceiverMetrics,
+  log: Logger,
 ): Promise<Socket> {
   const socket = createSocket({
-    type: isIPv6(options.host) ? 'udp6' : 'udp4', reuseAddr: false,
+    type: isIPv6(options.host) ? 'udp6' : 'udp4',
+    reuseAddr: false,
     ...(options.receiveBufferBytes > 0 ? { recvBufferSize: options.receiveBufferBytes } : {}),
   });
   const received = metrics.eventsReceived.labels('syslog', 'udp');
   socket.on('message', (datagram, rinfo) => {
-    if (datagram.length > options.maxFrameBytes) { metrics.udpDrops.inc({ reason: 'oversize' }); return; }
-    if (!intake.canAccept) { metrics.udpDrops.inc({ reason: 'buffer_full' }); return; }
+    if (datagram.length > options.maxFrameBytes) {
+      metrics.udpDrops.inc({ reason: 'oversize' });
+      return;
+    }
+    if (!intake.canAccept) {
+      metrics.udpDrops.inc({ reason: 'buffer_full' });
+      return;
+    }
     const frame = stripTrailingTerminators(datagram);
     // Nothing but terminators: no message to keep, but the datagram is accounted for like every other.
-    if (frame.length === 0) { metrics.udpDrops.inc({ reason: 'empty' }); return; }
-    const event = encodeSyslogFrame(frame, {
-      receiverId: options.receiverId, source: normalizeAddress(rinfo.address), transport: 'udp',
-      hashSourceAddress: options.hashSourceAddress, rfc3164TimeZone: options.rfc3164TimeZone, keepRaw: options.keepRaw,
-    }, new Date());
+    if (frame.length === 0) {
+      metrics.udpDrops.inc({ reason: 'empty' });
+      return;
+    }
+    const event = encodeSyslogFrame(
+      frame,
+      {
+        receiverId: options.receiverId,
+        source: normalizeAddress(rinfo.address),
+        transport: 'udp',
+        hashSourceAddress: options.hashSourceAddress,
+        rfc3164TimeZone: options.rfc3164TimeZone,
+        keepRaw: options.keepRaw,
+      },
+      new Date(),
+    );
     if (!event.parsed) metrics.parseErrors.inc({ protocol: 'syslog', code: event.parseErrorCode ?? 'UNKNOWN' });
     received.inc();
     intake.submit(event.key, event.body, event.route);
@@ -52,7 +73,10 @@ export async function startSyslogUdp(
   socket.on('error', (err) => log.error({ err: err.message }, 'syslog UDP socket error'));
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
-    socket.bind(options.port, options.host, () => { socket.off('error', reject); resolve(); });
+    socket.bind(options.port, options.host, () => {
+      socket.off('error', reject);
+      resolve();
+    });
   });
 
   // Linux reports twice the requested size (the doubled value includes its bookkeeping) and silently caps the request
@@ -63,13 +87,19 @@ export async function startSyslogUdp(
   if (options.receiveBufferBytes > 0 && effective < options.receiveBufferBytes) {
     // A warning when the operator asked for the size; the default's shortfall is only worth an info line.
     const level = options.receiveBufferBytes === settings.udpReceiveBufferBytes.default ? 'info' : 'warn';
-    log[level](fields, 'syslog UDP receive buffer is smaller than requested: the kernel caps it at net.core.rmem_max (raise it with sysctl)');
+    log[level](
+      fields,
+      'syslog UDP receive buffer is smaller than requested: the kernel caps it at net.core.rmem_max (raise it with sysctl)',
+    );
   } else {
     log.info(fields, 'syslog UDP receive buffer');
   }
 
   const reader = udpSocketCounterReader(socket.address().port);
   if (reader) metrics.udpKernel.read = reader;
-  else log.info('kernel UDP drop counts unavailable (no /proc/net/udp entry for the socket): fanin_receiver_udp_kernel_drops_total stays 0');
+  else
+    log.info(
+      'kernel UDP drop counts unavailable (no /proc/net/udp entry for the socket): fanin_receiver_udp_kernel_drops_total stays 0',
+    );
   return socket;
 }

@@ -9,7 +9,11 @@ export class ThrottledWarning {
   #lastMs = -Infinity;
   #suppressed = 0;
 
-  constructor(private readonly log: Logger, private readonly message: string, private readonly intervalMs = 10_000) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly message: string,
+    private readonly intervalMs = 10_000,
+  ) {}
 
   warn(fields: Record<string, unknown>): void {
     const now = Date.now();

@@ -27,13 +27,18 @@ export interface TlsCredentials {
  */
 export function loadTlsCredentials(s: TlsFileSettings): TlsCredentials {
   const problems: string[] = [];
-  if (s.keyFile === '') problems.push('receiver.tlsKeyFile (FANIN_RECEIVER_TLS_KEY_FILE): required with receiver.tlsCertFile');
+  if (s.keyFile === '')
+    problems.push('receiver.tlsKeyFile (FANIN_RECEIVER_TLS_KEY_FILE): required with receiver.tlsCertFile');
   if (s.requireClientCert && s.caFile === '') {
-    problems.push('receiver.tlsCaFile (FANIN_RECEIVER_TLS_CA_FILE): required with receiver.tlsRequireClientCert, it names the CAs client certificates must chain to');
+    problems.push(
+      'receiver.tlsCaFile (FANIN_RECEIVER_TLS_CA_FILE): required with receiver.tlsRequireClientCert, it names the CAs client certificates must chain to',
+    );
   }
   const read = (path: string, key: string): Buffer | undefined => {
     if (path === '') return undefined;
-    try { return readFileSync(path); } catch (err) {
+    try {
+      return readFileSync(path);
+    } catch (err) {
       problems.push(`${key}: cannot read ${path}: ${(err as Error).message}`);
       return undefined;
     }

@@ -61,7 +61,11 @@ export function udpSocketCounterReader(port: number): (() => UdpSocketCounters |
 function findRow(match: (row: ProcNetUdpRow) => boolean): ProcNetUdpRow | null {
   for (const table of TABLES) {
     let text: string;
-    try { text = readFileSync(table, 'utf8'); } catch { continue; }
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
     const row = parseProcNetUdp(text).find(match);
     if (row) return row;
   }
@@ -72,7 +76,11 @@ function socketInodesOfThisProcess(): Set<number> {
   const inodes = new Set<number>();
   for (const fd of readdirSync('/proc/self/fd')) {
     let target: string;
-    try { target = readlinkSync(`/proc/self/fd/${fd}`); } catch { continue; }
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue;
+    }
     const m = /^socket:\[(\d+)\]$/.exec(target);
     if (m) inodes.add(Number(m[1]));
   }

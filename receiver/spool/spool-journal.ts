@@ -1,5 +1,17 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasyncSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Disposition } from '../../shared/errors/disposition.js';
 
@@ -62,7 +74,9 @@ export class SpoolJournal {
 
   constructor(private readonly options: SpoolJournalOptions) {
     mkdirSync(options.dir, { recursive: true });
-    for (const name of readdirSync(options.dir).filter((n) => /^spool-\d{16}\.log$/.test(n)).sort()) {
+    for (const name of readdirSync(options.dir)
+      .filter((n) => /^spool-\d{16}\.log$/.test(n))
+      .sort()) {
       const path = join(options.dir, name);
       const size = statSync(path).size;
       this.segments.push({ number: Number(name.slice(6, 22)), path, size, outstanding: 0, readOffset: 0 });
@@ -72,13 +86,23 @@ export class SpoolJournal {
   }
 
   /** Bytes on disk. */
-  get bytes(): number { return this.totalBytes; }
-  get segmentCount(): number { return this.segments.length; }
+  get bytes(): number {
+    return this.totalBytes;
+  }
+  get segmentCount(): number {
+    return this.segments.length;
+  }
   /** Records not yet handed out by next(). */
-  get unread(): number { return this.records; }
+  get unread(): number {
+    return this.records;
+  }
   /** True while anything is on disk: new batches must queue behind it to keep order. */
-  get hasData(): boolean { return this.segments.length > 0; }
-  get corruptRecordsSkipped(): number { return this.corruptTails; }
+  get hasData(): boolean {
+    return this.segments.length > 0;
+  }
+  get corruptRecordsSkipped(): number {
+    return this.corruptTails;
+  }
   /** Modification time of the oldest segment, for the "oldest age" metric. */
   oldestMtimeMs(): number | null {
     const first = this.segments[0];
@@ -101,9 +125,14 @@ export class SpoolJournal {
     } catch (err) {
       // A partial record (disk full) must not stay in front of the next one: replay would read it as a torn tail and
       // skip every later record of the segment. Cut the file back to its last complete record.
-      try { ftruncateSync(this.writeFd!, tail.size); } catch { this.close(); }
+      try {
+        ftruncateSync(this.writeFd!, tail.size);
+      } catch {
+        this.close();
+      }
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOSPC' || code === 'EDQUOT') throw new SpoolFullError(`spool disk full (${code}) at ${tail.size} bytes of ${tail.path}`);
+      if (code === 'ENOSPC' || code === 'EDQUOT')
+        throw new SpoolFullError(`spool disk full (${code}) at ${tail.size} bytes of ${tail.path}`);
       throw err;
     }
     tail.size += HEADER_BYTES + bytes.length;
@@ -143,12 +172,18 @@ export class SpoolJournal {
    */
   rewind(): void {
     this.generation++;
-    for (const s of this.segments) { s.readOffset = 0; s.outstanding = 0; }
+    for (const s of this.segments) {
+      s.readOffset = 0;
+      s.outstanding = 0;
+    }
     this.records = this.countRecords();
   }
 
   close(): void {
-    if (this.writeFd !== null) { closeSync(this.writeFd); this.writeFd = null; }
+    if (this.writeFd !== null) {
+      closeSync(this.writeFd);
+      this.writeFd = null;
+    }
   }
 
   private collect(): void {
@@ -156,7 +191,10 @@ export class SpoolJournal {
       const seg = this.segments[0]!;
       const isWriting = seg === this.segments.at(-1) && this.writeFd !== null;
       if (seg.readOffset < seg.size || seg.outstanding > 0) return;
-      if (isWriting) { closeSync(this.writeFd!); this.writeFd = null; }
+      if (isWriting) {
+        closeSync(this.writeFd!);
+        this.writeFd = null;
+      }
       rmSync(seg.path, { force: true });
       this.totalBytes -= seg.size;
       this.segments.shift();
@@ -164,7 +202,10 @@ export class SpoolJournal {
   }
 
   private startSegment(): Segment {
-    if (this.writeFd !== null) { closeSync(this.writeFd); this.writeFd = null; }
+    if (this.writeFd !== null) {
+      closeSync(this.writeFd);
+      this.writeFd = null;
+    }
     const number = (this.segments.at(-1)?.number ?? 0) + 1;
     const path = join(this.options.dir, `spool-${String(number).padStart(16, '0')}.log`);
     this.writeFd = openSync(path, 'a');

@@ -95,8 +95,10 @@ export function endLine(): void {
  * Node release this supports but not in @types/node; a runtime without it gets toString.
  */
 const utf8Slice: (this: Buffer, start: number, end: number) => string =
-  (Buffer.prototype as unknown as { utf8Slice?: (this: Buffer, start: number, end: number) => string }).utf8Slice
-  ?? function utf8SliceFallback(this: Buffer, start: number, end: number): string { return this.toString('utf8', start, end); };
+  (Buffer.prototype as unknown as { utf8Slice?: (this: Buffer, start: number, end: number) => string }).utf8Slice ??
+  function utf8SliceFallback(this: Buffer, start: number, end: number): string {
+    return this.toString('utf8', start, end);
+  };
 
 /** Length of the run of ASCII bytes that starts the line. */
 function asciiPrefix(line: Buffer): number {
@@ -147,7 +149,9 @@ function decodeUtf8(line: Buffer, start: number, end: number): string {
 
 /** Index of the ASCII `needle` in the line at or after `from`, or -1; on the decoded text when there is one. */
 export function indexOfText(line: Buffer, needle: string, from: number): number {
-  return line === lineBytes && asciiEnd === line.length ? lineText.indexOf(needle, from) : line.indexOf(needle, from, 'latin1');
+  return line === lineBytes && asciiEnd === line.length
+    ? lineText.indexOf(needle, from)
+    : line.indexOf(needle, from, 'latin1');
 }
 
 /**

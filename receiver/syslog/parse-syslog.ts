@@ -96,8 +96,10 @@ const PRI_TOO_LARGE = -4;
 
 function priError(line: Buffer, code: number): SyslogParseError {
   switch (code) {
-    case PRI_NO_DIGITS: return SyslogParseError.of('BAD_PRI', 'PRI has no digits', 1);
-    case PRI_LEADING_ZERO: return SyslogParseError.of('BAD_PRI', 'PRI has a leading zero', 1);
+    case PRI_NO_DIGITS:
+      return SyslogParseError.of('BAD_PRI', 'PRI has no digits', 1);
+    case PRI_LEADING_ZERO:
+      return SyslogParseError.of('BAD_PRI', 'PRI has a leading zero', 1);
     case PRI_TOO_LARGE: {
       const end = line.indexOf(GT);
       return SyslogParseError.of('BAD_PRI', `PRI ${line.toString('latin1', 1, end)} is above ${MAX_PRI}`, 1);

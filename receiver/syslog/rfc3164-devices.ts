@@ -4,7 +4,17 @@
 import { readStamp, type StampOptions, type StampTarget } from './rfc3164-stamp.js';
 import { fieldText, indexOfText } from './line-state.js';
 import {
-  COLON, HOSTNAME_MAX, SP, isAllDigits, isDigit, isHostByte, isHostname, isLetter, readDigits, readTwoDigits, startsWith,
+  COLON,
+  HOSTNAME_MAX,
+  SP,
+  isAllDigits,
+  isDigit,
+  isHostByte,
+  isHostname,
+  isLetter,
+  readDigits,
+  readTwoDigits,
+  startsWith,
 } from './syslog-bytes.js';
 import type { SyslogMessage } from './syslog-message.js';
 import { isValidDate, isoString, wallClockMs, type Zone } from './syslog-time.js';
@@ -24,7 +34,11 @@ const FORTI_TIME = Buffer.from(' time=');
  * every word of a long FortiGate line, which costs most where the key is missing (the 'tz' of FortiOS before 6.2,
  * or a line whose forwarder dropped devname). 'vname=' and 'z=' are rare in these lines.
  */
-interface FortiKey { bytes: Buffer; rare: string; rareAt: number }
+interface FortiKey {
+  bytes: Buffer;
+  rare: string;
+  rareAt: number;
+}
 
 function fortiKey(key: string, rare: string): FortiKey {
   return { bytes: Buffer.from(key, 'latin1'), rare, rareAt: key.indexOf(rare) };
@@ -59,9 +73,21 @@ export function readFortiGate(line: Buffer, pos: number, msg: SyslogMessage, opt
   const hour = readTwoDigits(line, t);
   const minute = readTwoDigits(line, t + 3);
   const second = readTwoDigits(line, t + 6);
-  if (year >= 0 && isValidDate(year, month, day) && (line[d + 4] ?? 0) === 0x2d && (line[d + 7] ?? 0) === 0x2d
-    && startsWith(line, d + 10, FORTI_TIME) && hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59
-    && second >= 0 && second <= 59 && (line[t + 2] ?? 0) === COLON && (line[t + 5] ?? 0) === COLON) {
+  if (
+    year >= 0 &&
+    isValidDate(year, month, day) &&
+    (line[d + 4] ?? 0) === 0x2d &&
+    (line[d + 7] ?? 0) === 0x2d &&
+    startsWith(line, d + 10, FORTI_TIME) &&
+    hour >= 0 &&
+    hour <= 23 &&
+    minute >= 0 &&
+    minute <= 59 &&
+    second >= 0 &&
+    second <= 59 &&
+    (line[t + 2] ?? 0) === COLON &&
+    (line[t + 5] ?? 0) === COLON
+  ) {
     const zone = fortiZone(line, options.zone);
     msg.time = zone === null ? null : isoString(wallClockMs(year, month, day, hour, minute, second, zone), '');
   }

@@ -12,7 +12,14 @@
 import { fieldText } from './line-state.js';
 import { isDigit, isLetter, readDigits, readTwoDigits } from './syslog-bytes.js';
 import {
-  formatIso, isLeapYear, isValidDate, isoString, readIsoTimestamp, wallClockMs, type TimestampReadOptions, type Zone,
+  formatIso,
+  isLeapYear,
+  isValidDate,
+  isoString,
+  readIsoTimestamp,
+  wallClockMs,
+  type TimestampReadOptions,
+  type Zone,
 } from './syslog-time.js';
 
 const SP = 0x20;
@@ -40,12 +47,46 @@ const LENIENT: TimestampReadOptions = { lenient: true, zone: 0 };
  * several zones (CST: US Central or China; IST: India, Ireland or Israel; ...), whose stamp is not trusted.
  */
 const ZONE_NAMES: ReadonlyMap<string, number | null> = new Map([
-  ['UTC', 0], ['GMT', 0], ['UT', 0], ['WET', 0], ['WEST', 60], ['CET', 60], ['CEST', 120], ['MET', 60],
-  ['MEST', 120], ['EET', 120], ['EEST', 180], ['MSK', 180], ['EST', -300], ['EDT', -240], ['CDT', -300],
-  ['MST', -420], ['MDT', -360], ['PST', -480], ['PDT', -420], ['AKST', -540], ['AKDT', -480], ['HST', -600],
-  ['JST', 540], ['KST', 540], ['HKT', 480], ['SGT', 480], ['AWST', 480], ['ACST', 570], ['ACDT', 630],
-  ['AEST', 600], ['AEDT', 660], ['NZST', 720], ['NZDT', 780],
-  ['CST', null], ['IST', null], ['BST', null], ['AST', null], ['ADT', null], ['GST', null], ['SST', null],
+  ['UTC', 0],
+  ['GMT', 0],
+  ['UT', 0],
+  ['WET', 0],
+  ['WEST', 60],
+  ['CET', 60],
+  ['CEST', 120],
+  ['MET', 60],
+  ['MEST', 120],
+  ['EET', 120],
+  ['EEST', 180],
+  ['MSK', 180],
+  ['EST', -300],
+  ['EDT', -240],
+  ['CDT', -300],
+  ['MST', -420],
+  ['MDT', -360],
+  ['PST', -480],
+  ['PDT', -420],
+  ['AKST', -540],
+  ['AKDT', -480],
+  ['HST', -600],
+  ['JST', 540],
+  ['KST', 540],
+  ['HKT', 480],
+  ['SGT', 480],
+  ['AWST', 480],
+  ['ACST', 570],
+  ['ACDT', 630],
+  ['AEST', 600],
+  ['AEDT', 660],
+  ['NZST', 720],
+  ['NZDT', 780],
+  ['CST', null],
+  ['IST', null],
+  ['BST', null],
+  ['AST', null],
+  ['ADT', null],
+  ['GST', null],
+  ['SST', null],
 ]);
 
 /**
@@ -118,7 +159,12 @@ function readBsd(line: Buffer, pos: number, options: StampOptions, target: Stamp
     while (i < length && isDigit(line[i]!)) i++;
     fraction = fieldText(line, start, Math.min(i, start + 6));
   }
-  if (year < 0 && (line[i] ?? 0) === SP && isDigit(line[i + 1] ?? 0) && ((line[i + 5] ?? 0) === SP || i + 5 === line.length)) {
+  if (
+    year < 0 &&
+    (line[i] ?? 0) === SP &&
+    isDigit(line[i + 1] ?? 0) &&
+    ((line[i + 5] ?? 0) === SP || i + 5 === line.length)
+  ) {
     year = readDigits(line, i + 1, 4);
     if (year >= 0) i += 5;
   }
@@ -136,9 +182,10 @@ function readBsd(line: Buffer, pos: number, options: StampOptions, target: Stamp
   else if (!isValidDate(year, month, day)) year = -1;
   if (year < 0) return -1;
   // UTC wall clocks (the default, and every stamp that names UTC) are formatted as read, with no conversion.
-  const time = zone === 0
-    ? formatIso(year, month, day, hour, minute, sec, fraction)
-    : isoString(wallClockMs(year, month, day, hour, minute, sec, zone), fraction);
+  const time =
+    zone === 0
+      ? formatIso(year, month, day, hour, minute, sec, fraction)
+      : isoString(wallClockMs(year, month, day, hour, minute, sec, zone), fraction);
   if (time === null) return -1;
   target.time = time;
   return i;
@@ -150,8 +197,14 @@ function readBsd(line: Buffer, pos: number, options: StampOptions, target: Stamp
  */
 function zoneMayFollow(line: Buffer, pos: number): boolean {
   const fourth = line[pos + 3] ?? 0;
-  return (line[pos + 2] ?? 0) === COLON || fourth === COLON || fourth === 0x2b || fourth === 0x2d
-    || (line[pos + 4] ?? 0) === COLON || (line[pos + 5] ?? 0) === COLON;
+  return (
+    (line[pos + 2] ?? 0) === COLON ||
+    fourth === COLON ||
+    fourth === 0x2b ||
+    fourth === 0x2d ||
+    (line[pos + 4] ?? 0) === COLON ||
+    (line[pos + 5] ?? 0) === COLON
+  );
 }
 
 /**
@@ -260,15 +313,23 @@ function monthAt(line: Buffer, pos: number): number {
   const b = line[pos + 1]! | 0x20;
   const c = line[pos + 2]! | 0x20;
   switch (a) {
-    case 0x6a: return b === 0x61 && c === 0x6e ? 1 : b === 0x75 ? (c === 0x6e ? 6 : c === 0x6c ? 7 : 0) : 0; // jan jun jul
-    case 0x66: return b === 0x65 && c === 0x62 ? 2 : 0; // feb
-    case 0x6d: return b === 0x61 ? (c === 0x72 ? 3 : c === 0x79 ? 5 : 0) : 0; // mar may
-    case 0x61: return b === 0x70 && c === 0x72 ? 4 : b === 0x75 && c === 0x67 ? 8 : 0; // apr aug
-    case 0x73: return b === 0x65 && c === 0x70 ? 9 : 0; // sep
-    case 0x6f: return b === 0x63 && c === 0x74 ? 10 : 0; // oct
-    case 0x6e: return b === 0x6f && c === 0x76 ? 11 : 0; // nov
-    case 0x64: return b === 0x65 && c === 0x63 ? 12 : 0; // dec
-    default: return 0;
+    case 0x6a:
+      return b === 0x61 && c === 0x6e ? 1 : b === 0x75 ? (c === 0x6e ? 6 : c === 0x6c ? 7 : 0) : 0; // jan jun jul
+    case 0x66:
+      return b === 0x65 && c === 0x62 ? 2 : 0; // feb
+    case 0x6d:
+      return b === 0x61 ? (c === 0x72 ? 3 : c === 0x79 ? 5 : 0) : 0; // mar may
+    case 0x61:
+      return b === 0x70 && c === 0x72 ? 4 : b === 0x75 && c === 0x67 ? 8 : 0; // apr aug
+    case 0x73:
+      return b === 0x65 && c === 0x70 ? 9 : 0; // sep
+    case 0x6f:
+      return b === 0x63 && c === 0x74 ? 10 : 0; // oct
+    case 0x6e:
+      return b === 0x6f && c === 0x76 ? 11 : 0; // nov
+    case 0x64:
+      return b === 0x65 && c === 0x63 ? 12 : 0; // dec
+    default:
+      return 0;
   }
 }
-

@@ -13,11 +13,27 @@
 // usable timestamp, a zone name it cannot resolve, a stamp glued to the next word), time is null and MSG is
 // the whole text after PRI (except a leading TAG[PID]), so nothing the sender wrote is dropped.
 
-import { clockMark, isCiscoMnemonic, isFortiGate, isPrefixStart, readCiscoPrefix, readFortiGate } from './rfc3164-devices.js';
+import {
+  clockMark,
+  isCiscoMnemonic,
+  isFortiGate,
+  isPrefixStart,
+  readCiscoPrefix,
+  readFortiGate,
+} from './rfc3164-devices.js';
 import { readStamp, type StampOptions } from './rfc3164-stamp.js';
 import { LINE, decodeMsg, fieldText, indexOfText } from './line-state.js';
 import {
-  COLON, SP, hostTokenEnd, isAllDigits, isDigit, isHostname, isLetter, isTagByte, skipSpaces, startsWith,
+  COLON,
+  SP,
+  hostTokenEnd,
+  isAllDigits,
+  isDigit,
+  isHostname,
+  isLetter,
+  isTagByte,
+  skipSpaces,
+  startsWith,
 } from './syslog-bytes.js';
 import type { SyslogMessage } from './syslog-message.js';
 
@@ -33,11 +49,23 @@ export type Rfc3164Options = StampOptions;
 
 /** Parses the text after `<PRI>` (starting at `start`). Never throws. */
 export function parseRfc3164(
-  line: Buffer, start: number, facility: number, severity: number, options: Rfc3164Options,
+  line: Buffer,
+  start: number,
+  facility: number,
+  severity: number,
+  options: Rfc3164Options,
 ): SyslogMessage {
   const msg: SyslogMessage = {
-    format: 'rfc3164', facility, severity, time: null, hostname: null,
-    appName: null, procId: null, msgId: null, structuredData: null, message: '',
+    format: 'rfc3164',
+    facility,
+    severity,
+    time: null,
+    hostname: null,
+    appName: null,
+    procId: null,
+    msgId: null,
+    structuredData: null,
+    message: '',
   };
   let head = start;
   if ((line[head] ?? 0) === 0xef && (line[head + 1] ?? 0) === 0xbb && (line[head + 2] ?? 0) === 0xbf) head += 3;
@@ -191,7 +219,13 @@ function isLoneColon(line: Buffer, pos: number): boolean {
 }
 
 /** No timestamp: FortiGate key=value, a leading `TAG[PID]: `, or the whole text as MSG. */
-function headerless(line: Buffer, start: number, head: number, msg: SyslogMessage, options: Rfc3164Options): SyslogMessage {
+function headerless(
+  line: Buffer,
+  start: number,
+  head: number,
+  msg: SyslogMessage,
+  options: Rfc3164Options,
+): SyslogMessage {
   if (isFortiGate(line, head)) {
     readFortiGate(line, head, msg, options);
     return wholeText(line, start, msg);

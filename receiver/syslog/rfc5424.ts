@@ -100,7 +100,7 @@ function headerField(line: Buffer, pos: number, max: number, name: string): numb
   for (; i < limit; i++) {
     const b = line[i]!;
     // One unsigned comparison for the common byte (printable US-ASCII, 0x21..0x7e); SP and bad bytes are rarer.
-    if (((b - 0x21) >>> 0) > 0x7e - 0x21) {
+    if ((b - 0x21) >>> 0 > 0x7e - 0x21) {
       if (b === SP) break;
       return fail('BAD_HEADER', `${name} has a byte outside printable US-ASCII`, i);
     }

@@ -72,7 +72,8 @@ function readElements(line: Buffer, pos: number): StructuredData | null {
       const name = readName(line, pos + 1, after, 'PARAM-NAME');
       if (name === null) return null;
       const nameEnd = LINE.nameEnd;
-      if ((line[nameEnd] ?? 0) !== EQUALS || (line[nameEnd + 1] ?? 0) !== QUOTE) return bad(`expected '="' after PARAM-NAME`, nameEnd);
+      if ((line[nameEnd] ?? 0) !== EQUALS || (line[nameEnd + 1] ?? 0) !== QUOTE)
+        return bad(`expected '="' after PARAM-NAME`, nameEnd);
       after = LINE.nameSlot;
       const value = readParamValue(line, nameEnd + 2);
       if (value === null) return null;
@@ -212,7 +213,8 @@ function addParam(params: Record<string, string | string[]>, name: string, value
 // hold them the way JSON.parse would: `__proto__` becomes an own key instead of replacing the prototype, and
 // an inherited name such as `toString` never reads as an earlier value (hence Object.hasOwn, never `in`).
 function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
-  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
   else obj[key] = value;
 }
 

@@ -52,7 +52,8 @@ function byteClasses(): Uint8Array {
       table[b]! |= HOST_BYTE;
       if (b !== 0x2e && b !== 0x2d && b !== 0x5f && b !== COLON) table[b]! |= HOST_ALNUM;
     }
-    if (b > SP && b < 0x7f && b !== COLON && b !== 0x5b && b !== 0x5d && b !== 0x3d && b !== 0x22) table[b]! |= TAG_BYTE;
+    if (b > SP && b < 0x7f && b !== COLON && b !== 0x5b && b !== 0x5d && b !== 0x3d && b !== 0x22)
+      table[b]! |= TAG_BYTE;
   }
   return table;
 }
@@ -127,5 +128,5 @@ export function readTwoDigits(line: Buffer, pos: number): number {
   if (pos + 2 > line.length) return -1;
   const hi = line[pos]! - D0;
   const lo = line[pos + 1]! - D0;
-  return (hi >>> 0) > 9 || (lo >>> 0) > 9 ? -1 : hi * 10 + lo;
+  return hi >>> 0 > 9 || lo >>> 0 > 9 ? -1 : hi * 10 + lo;
 }

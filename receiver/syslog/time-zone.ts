@@ -20,8 +20,14 @@ export class NamedZone {
   /** Throws RangeError for a name Intl does not know. */
   constructor(name: string) {
     this.#format = new Intl.DateTimeFormat('en-US', {
-      timeZone: name, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
-      hour: 'numeric', minute: 'numeric', second: 'numeric',
+      timeZone: name,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
     });
     this.name = this.#format.resolvedOptions().timeZone;
   }
@@ -56,17 +62,35 @@ export class NamedZone {
   }
 
   #compute(utcMs: number): number {
-    let y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+    let y = 0,
+      mo = 0,
+      d = 0,
+      h = 0,
+      mi = 0,
+      s = 0;
     for (const part of this.#format.formatToParts(utcMs)) {
       const v = Number(part.value);
       switch (part.type) {
-        case 'year': y = v; break;
-        case 'month': mo = v; break;
-        case 'day': d = v; break;
-        case 'hour': h = v; break;
-        case 'minute': mi = v; break;
-        case 'second': s = v; break;
-        default: break;
+        case 'year':
+          y = v;
+          break;
+        case 'month':
+          mo = v;
+          break;
+        case 'day':
+          d = v;
+          break;
+        case 'hour':
+          h = v;
+          break;
+        case 'minute':
+          mi = v;
+          break;
+        case 'second':
+          s = v;
+          break;
+        default:
+          break;
       }
     }
     const date = new Date(0);

@@ -9,7 +9,10 @@ import type { Backoff } from '../backoff.js';
 export class BrokerUrlError extends Error {
   override readonly name = 'BrokerUrlError';
   readonly code = 'AMQP_URL_INVALID';
-  constructor(readonly entry: string, why: string) {
+  constructor(
+    readonly entry: string,
+    why: string,
+  ) {
     super(`amqpUrl entry "${redactUrl(entry)}" ${why}`);
   }
 }
@@ -17,12 +20,18 @@ export class BrokerUrlError extends Error {
 /** Splits and validates the list; throws BrokerUrlError naming the first bad entry. */
 export function parseAmqpUrls(value: string): string[] {
   const entries = value.split(',').map((x) => x.trim());
-  if (entries.every((x) => x === '')) throw new BrokerUrlError(value, 'is empty: give at least one amqp:// or amqps:// URL');
+  if (entries.every((x) => x === ''))
+    throw new BrokerUrlError(value, 'is empty: give at least one amqp:// or amqps:// URL');
   return entries.map((entry) => {
     if (entry === '') throw new BrokerUrlError(value, 'has an empty entry (two commas in a row, or a trailing comma)');
     let url: URL;
-    try { url = new URL(entry); } catch { throw new BrokerUrlError(entry, 'is not a URL'); }
-    if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') throw new BrokerUrlError(entry, `has scheme "${url.protocol}": use amqp:// or amqps://`);
+    try {
+      url = new URL(entry);
+    } catch {
+      throw new BrokerUrlError(entry, 'is not a URL');
+    }
+    if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:')
+      throw new BrokerUrlError(entry, `has scheme "${url.protocol}": use amqp:// or amqps://`);
     if (url.hostname === '') throw new BrokerUrlError(entry, 'has no host');
     return entry;
   });
@@ -51,14 +60,17 @@ export function nextEndpointIndex(index: number, count: number): number {
 
 /** A URL (or a comma-separated list) with every password replaced, for logs and error messages. */
 export function redactUrl(value: string): string {
-  return value.split(',').map((entry) => {
-    const trimmed = entry.trim();
-    try {
-      const u = new URL(trimmed);
-      if (u.password) u.password = '***';
-      return u.toString();
-    } catch {
-      return '<invalid url>'; // never echo text that may hold a password
-    }
-  }).join(',');
+  return value
+    .split(',')
+    .map((entry) => {
+      const trimmed = entry.trim();
+      try {
+        const u = new URL(trimmed);
+        if (u.password) u.password = '***';
+        return u.toString();
+      } catch {
+        return '<invalid url>'; // never echo text that may hold a password
+      }
+    })
+    .join(',');
 }

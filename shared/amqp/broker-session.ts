@@ -38,22 +38,31 @@ export class BrokerSession extends EventEmitter<BrokerSessionEvents> {
     this.urls = parseAmqpUrls(url);
   }
 
-  get connected(): boolean { return this.current !== null; }
-  get blocked(): boolean { return this.isBlocked; }
+  get connected(): boolean {
+    return this.current !== null;
+  }
+  get blocked(): boolean {
+    return this.isBlocked;
+  }
   /** The broker connected to now (password hidden), or null. */
-  get endpoint(): string | null { return this.connection?.currentUrl ?? null; }
+  get endpoint(): string | null {
+    return this.connection?.currentUrl ?? null;
+  }
 
   /** Resolves at once: connecting (and failing over) runs in the background, announced by 'ready'. */
   start(): Promise<void> {
     const connection = new FailoverConnection({
       urls: this.urls,
       connectionName: this.connectionName,
-      setup: (model) => declareTopologyOn(model, this.topology, (queue, brokerMessage) => {
-        if (this.keptQueues.has(queue)) return;
-        this.keptQueues.add(queue);
-        this.log.warn({ queue, broker: brokerMessage },
-          'queue exists with another x-quorum-initial-group-size; kept as it is (the size only applies at creation: change members with rabbitmq-queues grow/shrink)');
-      }),
+      setup: (model) =>
+        declareTopologyOn(model, this.topology, (queue, brokerMessage) => {
+          if (this.keptQueues.has(queue)) return;
+          this.keptQueues.add(queue);
+          this.log.warn(
+            { queue, broker: brokerMessage },
+            'queue exists with another x-quorum-initial-group-size; kept as it is (the size only applies at creation: change members with rabbitmq-queues grow/shrink)',
+          );
+        }),
     });
     this.connection = connection;
     connection.on('connect', (model, url) => {
@@ -64,13 +73,25 @@ export class BrokerSession extends EventEmitter<BrokerSessionEvents> {
     });
     connection.on('disconnect', (err, url) => {
       this.current = null;
-      this.log.warn({ err: err.message, url, endpoints: this.urls.length }, this.urls.length > 1
-        ? 'broker connection lost; failing over to the next node' : 'broker connection lost; reconnecting');
+      this.log.warn(
+        { err: err.message, url, endpoints: this.urls.length },
+        this.urls.length > 1
+          ? 'broker connection lost; failing over to the next node'
+          : 'broker connection lost; reconnecting',
+      );
       this.emit('lost', err);
     });
     connection.on('connect-failed', (err, url) => this.log.warn({ err: err.message, url }, 'broker connect failed'));
-    connection.on('blocked', (reason) => { this.isBlocked = true; this.log.warn({ reason }, 'broker blocked publishing'); this.emit('blocked', reason); });
-    connection.on('unblocked', () => { this.isBlocked = false; this.log.info('broker unblocked'); this.emit('unblocked'); });
+    connection.on('blocked', (reason) => {
+      this.isBlocked = true;
+      this.log.warn({ reason }, 'broker blocked publishing');
+      this.emit('blocked', reason);
+    });
+    connection.on('unblocked', () => {
+      this.isBlocked = false;
+      this.log.info('broker unblocked');
+      this.emit('unblocked');
+    });
     connection.on('error', (err) => this.log.warn({ err: err.message }, 'broker connection error'));
     connection.start();
     return Promise.resolve();

@@ -3,7 +3,10 @@ import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
 /** Why a publish was not accepted; the caller keeps the batch and retries it (same batch id) or holds intake. */
 export class PublishError extends Error {
   override readonly name = 'PublishError';
-  constructor(readonly code: 'NOT_CONNECTED' | 'NACKED' | 'UNROUTABLE' | 'CHANNEL_CLOSED', message: string) {
+  constructor(
+    readonly code: 'NOT_CONNECTED' | 'NACKED' | 'UNROUTABLE' | 'CHANNEL_CLOSED',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -40,7 +43,9 @@ export class ConfirmPublisher {
     this.channel = channel;
   }
 
-  get ready(): boolean { return this.channel !== null; }
+  get ready(): boolean {
+    return this.channel !== null;
+  }
 
   detach(): void {
     this.channel = null;
@@ -57,19 +62,30 @@ export class ConfirmPublisher {
         if (settled) return;
         settled = true;
         this.pending.delete(pendingId);
-        if (err) reject(err); else resolve();
+        if (err) reject(err);
+        else resolve();
       };
       this.pending.set(pendingId, settle);
       try {
-        channel.publish(exchange, options.routingKey ?? '', content, {
-          persistent: true, mandatory: true, messageId: options.messageId, headers: options.headers,
-          contentType: 'application/msgpack',
-        }, (err: unknown) => {
-          const wasReturned = this.returned.delete(options.messageId);
-          if (err) settle(new PublishError('NACKED', `broker refused message ${options.messageId}`));
-          else if (wasReturned) settle(new PublishError('UNROUTABLE', `no queue bound to ${exchange} for ${options.messageId}`));
-          else settle(null);
-        });
+        channel.publish(
+          exchange,
+          options.routingKey ?? '',
+          content,
+          {
+            persistent: true,
+            mandatory: true,
+            messageId: options.messageId,
+            headers: options.headers,
+            contentType: 'application/msgpack',
+          },
+          (err: unknown) => {
+            const wasReturned = this.returned.delete(options.messageId);
+            if (err) settle(new PublishError('NACKED', `broker refused message ${options.messageId}`));
+            else if (wasReturned)
+              settle(new PublishError('UNROUTABLE', `no queue bound to ${exchange} for ${options.messageId}`));
+            else settle(null);
+          },
+        );
       } catch (err) {
         settle(new PublishError('CHANNEL_CLOSED', (err as Error).message));
       }
@@ -84,6 +100,7 @@ export class ConfirmPublisher {
   }
 
   private failAllPending(): void {
-    for (const settle of [...this.pending.values()]) settle(new PublishError('CHANNEL_CLOSED', 'broker channel closed before confirm'));
+    for (const settle of [...this.pending.values()])
+      settle(new PublishError('CHANNEL_CLOSED', 'broker channel closed before confirm'));
   }
 }

@@ -44,18 +44,26 @@ export class FailoverConnection extends EventEmitter<FailoverConnectionEvents> {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
 
-  constructor(private readonly o: FailoverConnectionOptions, random: () => number = Math.random) {
+  constructor(
+    private readonly o: FailoverConnectionOptions,
+    random: () => number = Math.random,
+  ) {
     super();
     if (o.urls.length === 0) throw new Error('FailoverConnection needs at least one URL');
     this.urls = shuffledEndpoints(o.urls, random);
   }
 
   /** The endpoint connected to now, or null. */
-  get currentUrl(): string | null { return this.model ? this.urls[this.index]! : null; }
+  get currentUrl(): string | null {
+    return this.model ? this.urls[this.index]! : null;
+  }
 
   /** Starts connecting in the background (the first attempt is deferred so listeners can be attached). */
   start(): void {
-    this.timer = setTimeout(() => { this.timer = null; void this.connectOnce(); }, 0);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.connectOnce();
+    }, 0);
   }
 
   async close(): Promise<void> {
@@ -87,7 +95,10 @@ export class FailoverConnection extends EventEmitter<FailoverConnectionEvents> {
       this.schedule();
       return;
     }
-    if (this.stopped) { await model.close().catch(() => undefined); return; }
+    if (this.stopped) {
+      await model.close().catch(() => undefined);
+      return;
+    }
     this.attempt = 0;
     this.model = model;
     this.bind(model, url);
@@ -104,7 +115,9 @@ export class FailoverConnection extends EventEmitter<FailoverConnectionEvents> {
     });
     model.on('blocked', (reason: string) => this.emit('blocked', reason));
     model.on('unblocked', () => this.emit('unblocked'));
-    model.on('error', (err: Error) => { if (this.listenerCount('error') > 0) this.emit('error', err); });
+    model.on('error', (err: Error) => {
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    });
   }
 
   private schedule(): void {
@@ -112,6 +125,9 @@ export class FailoverConnection extends EventEmitter<FailoverConnectionEvents> {
     this.index = nextEndpointIndex(this.index, this.urls.length);
     this.attempt++;
     const delay = backoffDelayMs(this.attempt, this.o.backoff ?? BROKER_BACKOFF);
-    this.timer = setTimeout(() => { this.timer = null; void this.connectOnce(); }, delay);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.connectOnce();
+    }, delay);
   }
 }

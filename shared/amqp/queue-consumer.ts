@@ -50,24 +50,38 @@ interface Settler {
 
 /** One message handed to the handler. Settling it twice, or after its channel closed, does nothing. */
 export class Delivery {
-  constructor(readonly message: ConsumeMessage, readonly channel: Channel, private readonly settler: Settler) {}
+  constructor(
+    readonly message: ConsumeMessage,
+    readonly channel: Channel,
+    private readonly settler: Settler,
+  ) {}
 
-  get content(): Buffer { return this.message.content; }
+  get content(): Buffer {
+    return this.message.content;
+  }
 
   /**
    * Still held by this consumer and worth working on: not settled, its channel still open, and no drain under way.
    * A handler that retries in place (keeping the message unacknowledged) stops when this turns false.
    */
-  get live(): boolean { return this.settler.isLive(this); }
+  get live(): boolean {
+    return this.settler.isLive(this);
+  }
 
   /** Done with: RabbitMQ forgets the message. */
-  ack(): void { this.settler.settle(this, 'ack'); }
+  ack(): void {
+    this.settler.settle(this, 'ack');
+  }
 
   /** Not done: the message goes back to the queue for this or another consumer. */
-  requeue(): void { this.settler.settle(this, 'requeue'); }
+  requeue(): void {
+    this.settler.settle(this, 'requeue');
+  }
 
   /** Never processable: published to the dead-letter exchange with the reason, then acked (requeued if unconfirmed). */
-  deadLetter(reason: string): Promise<void> { return this.settler.deadLetter(this, reason); }
+  deadLetter(reason: string): Promise<void> {
+    return this.settler.deadLetter(this, reason);
+  }
 }
 
 /**
@@ -93,15 +107,24 @@ export class QueueConsumer extends EventEmitter<QueueConsumerEvents> {
     deadLetter: (delivery, reason) => this.deadLetter(delivery, reason),
   };
 
-  constructor(private readonly o: QueueConsumerOptions, private readonly handler: DeliveryHandler) {
+  constructor(
+    private readonly o: QueueConsumerOptions,
+    private readonly handler: DeliveryHandler,
+  ) {
     super();
   }
 
-  get consuming(): boolean { return this.consumerTag !== null; }
+  get consuming(): boolean {
+    return this.consumerTag !== null;
+  }
   /** A channel is open (consuming or held). */
-  get attached(): boolean { return this.channel !== null; }
+  get attached(): boolean {
+    return this.channel !== null;
+  }
   /** Deliveries handed to the handler and not yet settled, on the current channel. */
-  get inflightCount(): number { return this.inflight.size; }
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
 
   /** Opens a channel on a new connection and consumes unless held or stopped. Throws if the channel cannot open. */
   async attach(model: ChannelModel): Promise<void> {
@@ -128,7 +151,10 @@ export class QueueConsumer extends EventEmitter<QueueConsumerEvents> {
       if (this.channel !== ch) return; // closed meanwhile: its consumer died with it
       this.consumerTag = reply.consumerTag;
       // A hold or a drain that came while the consume was on its way wins.
-      if (this.stopped || !this.mayConsume()) { await this.pause(); return; }
+      if (this.stopped || !this.mayConsume()) {
+        await this.pause();
+        return;
+      }
       this.reopenAttempt = 0;
       this.emit('consuming');
     } catch (err) {
@@ -160,8 +186,14 @@ export class QueueConsumer extends EventEmitter<QueueConsumerEvents> {
   idle(timeoutMs: number): Promise<boolean> {
     if (this.inflight.size === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const done = () => { clearTimeout(timer); resolve(true); };
-      const timer = setTimeout(() => { this.idleWaiters = this.idleWaiters.filter((w) => w !== done); resolve(false); }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.idleWaiters = this.idleWaiters.filter((w) => w !== done);
+        resolve(false);
+      }, timeoutMs);
       this.idleWaiters.push(done);
     });
   }
@@ -182,20 +214,28 @@ export class QueueConsumer extends EventEmitter<QueueConsumerEvents> {
     await this.close();
   }
 
-  private mayConsume(): boolean { return this.o.mayConsume ? this.o.mayConsume() : true; }
+  private mayConsume(): boolean {
+    return this.o.mayConsume ? this.o.mayConsume() : true;
+  }
 
   private async openChannel(model: ChannelModel): Promise<void> {
     const ch = await model.createChannel();
     ch.on('error', () => undefined); // the close event carries the consequence
     ch.on('close', () => this.onChannelClosed(ch));
     await ch.prefetch(this.o.prefetch);
-    if (this.model !== model || this.stopped) { await ch.close().catch(() => undefined); return; }
+    if (this.model !== model || this.stopped) {
+      await ch.close().catch(() => undefined);
+      return;
+    }
     this.channel = ch;
     await this.resume();
   }
 
   private onMessage(ch: Channel, msg: ConsumeMessage | null): void {
-    if (!msg) { this.onCancelledByBroker(ch); return; }
+    if (!msg) {
+      this.onCancelledByBroker(ch);
+      return;
+    }
     const delivery = new Delivery(msg, ch, this.settler);
     this.inflight.add(delivery);
     try {
@@ -208,7 +248,10 @@ export class QueueConsumer extends EventEmitter<QueueConsumerEvents> {
 
   /** A bug in a handler must neither crash the process nor leave the delivery in flight forever. */
   private handlerFailed(delivery: Delivery, err: unknown): void {
-    this.o.log.error({ queue: this.o.queue, err: err instanceof Error ? err.message : String(err) }, 'delivery handler failed; delivery returned to the queue');
+    this.o.log.error(
+      { queue: this.o.queue, err: err instanceof Error ? err.message : String(err) },
+      'delivery handler failed; delivery returned to the queue',
+    );
     this.settle(delivery, 'requeue');
   }
 
@@ -281,7 +324,10 @@ export class QueueConsumer extends EventEmitter<QueueConsumerEvents> {
       const model = this.model;
       if (this.stopped || !model) return;
       this.o.log.warn({ queue: this.o.queue, attempt: this.reopenAttempt }, why);
-      if (this.channel) { void this.resume(); return; }
+      if (this.channel) {
+        void this.resume();
+        return;
+      }
       this.openChannel(model).catch((err: Error) => {
         this.o.log.warn({ queue: this.o.queue, err: err.message }, 'cannot reopen the consumer channel');
         this.scheduleReopen(why);

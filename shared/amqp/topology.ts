@@ -63,7 +63,12 @@ export function newQueueShards(namespace: string, shards: number): string[] {
  * fanout exchange stays declared and bound to shard 0, so a receiver still configured with one shard keeps
  * delivering while a fleet changes the setting one process at a time.
  */
-export function fleetTopology(namespace: string, sinks: readonly string[], quorumInitialGroupSize = DEFAULT_QUORUM_INITIAL_GROUP_SIZE, shards = 1): Topology {
+export function fleetTopology(
+  namespace: string,
+  sinks: readonly string[],
+  quorumInitialGroupSize = DEFAULT_QUORUM_INITIAL_GROUP_SIZE,
+  shards = 1,
+): Topology {
   const n = topologyNames(namespace);
   const working = (name: string) => ({ name, deadLetterExchange: n.deadExchange, deliveryLimit: DELIVERY_LIMIT });
   const shardQueues = newQueueShards(namespace, shards);
@@ -77,7 +82,9 @@ export function fleetTopology(namespace: string, sinks: readonly string[], quoru
     queues: [...shardQueues.map(working), ...sinks.map((s) => working(n.sinkQueue(s))), { name: n.deadQueue }],
     bindings: [
       { queue: n.newQueue, exchange: n.newExchange },
-      ...(shards > 1 ? shardQueues.map((queue, k) => ({ queue, exchange: n.newShardExchange, routingKey: String(k) })) : []),
+      ...(shards > 1
+        ? shardQueues.map((queue, k) => ({ queue, exchange: n.newShardExchange, routingKey: String(k) }))
+        : []),
       ...sinks.map((s) => ({ queue: n.sinkQueue(s), exchange: n.processedExchange })),
       { queue: n.deadQueue, exchange: n.deadExchange },
     ],
@@ -87,7 +94,8 @@ export function fleetTopology(namespace: string, sinks: readonly string[], quoru
 
 export async function declareTopology(channel: Channel, topology: Topology): Promise<void> {
   for (const e of topology.exchanges) await channel.assertExchange(e.name, e.type, { durable: true });
-  for (const q of topology.queues) await channel.assertQueue(q.name, { durable: true, arguments: queueArguments(q, topology.quorumInitialGroupSize) });
+  for (const q of topology.queues)
+    await channel.assertQueue(q.name, { durable: true, arguments: queueArguments(q, topology.quorumInitialGroupSize) });
   for (const b of topology.bindings) await channel.bindQueue(b.queue, b.exchange, b.routingKey ?? '');
 }
 
@@ -97,7 +105,11 @@ export async function declareTopology(channel: Channel, topology: Topology): Pro
  * channel). The size only mattered at creation, so such a queue is kept as it is (checked to exist) and reported
  * through `onKept`; its membership is changed with `rabbitmq-queues grow`/`shrink`, not by redeclaring.
  */
-export async function declareTopologyOn(model: ChannelModel, topology: Topology, onKept: (queue: string, brokerMessage: string) => void): Promise<void> {
+export async function declareTopologyOn(
+  model: ChannelModel,
+  topology: Topology,
+  onKept: (queue: string, brokerMessage: string) => void,
+): Promise<void> {
   const open = async () => {
     const c = await model.createChannel();
     // A refused declare closes only the channel (the rejected call carries why); unheard, the error would take the
@@ -110,7 +122,10 @@ export async function declareTopologyOn(model: ChannelModel, topology: Topology,
     for (const e of topology.exchanges) await channel.assertExchange(e.name, e.type, { durable: true });
     for (const q of topology.queues) {
       try {
-        await channel.assertQueue(q.name, { durable: true, arguments: queueArguments(q, topology.quorumInitialGroupSize) });
+        await channel.assertQueue(q.name, {
+          durable: true,
+          arguments: queueArguments(q, topology.quorumInitialGroupSize),
+        });
       } catch (err) {
         const message = (err as Error).message;
         if ((err as { code?: unknown }).code !== 406 || !message.includes('x-quorum-initial-group-size')) throw err;

@@ -25,14 +25,26 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     let raw: unknown = spec.default;
     let origin = 'default';
     const fromFile = lookupDotted(fileValues, spec.key);
-    if (fromFile !== undefined) { raw = fromFile; origin = `key "${spec.key}" of ${fileLabel}`; }
+    if (fromFile !== undefined) {
+      raw = fromFile;
+      origin = `key "${spec.key}" of ${fileLabel}`;
+    }
     const fromEnv = env[spec.env];
-    if (fromEnv !== undefined && fromEnv !== '') { raw = fromEnv; origin = `environment variable ${spec.env}`; }
+    if (fromEnv !== undefined && fromEnv !== '') {
+      raw = fromEnv;
+      origin = `environment variable ${spec.env}`;
+    }
     const fromOverride = sources.overrides?.[name];
-    if (fromOverride !== undefined) { raw = fromOverride; origin = `override of "${spec.key}"`; }
+    if (fromOverride !== undefined) {
+      raw = fromOverride;
+      origin = `override of "${spec.key}"`;
+    }
     const parsed = spec.schema.safeParse(raw);
     if (parsed.success) config[name] = parsed.data;
-    else problems.push(`${spec.key} (${origin}): ${parsed.error.issues.map((i) => i.message).join('; ')}; got ${JSON.stringify(shownValue(spec.key, raw))}`);
+    else
+      problems.push(
+        `${spec.key} (${origin}): ${parsed.error.issues.map((i) => i.message).join('; ')}; got ${JSON.stringify(shownValue(spec.key, raw))}`,
+      );
   }
   for (const unknownKey of unknownFileKeys(fileValues)) problems.push(`${unknownKey}: unknown key in ${fileLabel}`);
   if (problems.length > 0) throw new ConfigError(problems);
@@ -41,7 +53,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
 
 function readConfigFile(path: string, label: string): Record<string, unknown> {
   let text: string;
-  try { text = readFileSync(path, 'utf8'); } catch (err) {
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
     throw new ConfigError([`${label}: cannot read it: ${(err as Error).message}`]);
   }
   let value: unknown;
@@ -81,8 +95,8 @@ function unknownFileKeys(values: Record<string, unknown>, prefix = ''): string[]
   for (const [k, v] of Object.entries(values)) {
     const key = prefix + k;
     if (known.has(key)) continue;
-    const isBranch = typeof v === 'object' && v !== null && !Array.isArray(v)
-      && [...known].some((kn) => kn.startsWith(key + '.'));
+    const isBranch =
+      typeof v === 'object' && v !== null && !Array.isArray(v) && [...known].some((kn) => kn.startsWith(key + '.'));
     if (isBranch) out.push(...unknownFileKeys(v as Record<string, unknown>, key + '.'));
     else out.push(key);
   }

@@ -37,7 +37,9 @@ receiver ([receiver-id.md](receiver-id.md)).
 /** One table row; a literal `|` inside a cell is escaped so the Markdown table keeps its columns. */
 export function settingsTableRows(): string[] {
   const cell = (text: string) => text.replace(/\|/g, '\\|');
-  return Object.values(settings).map((s) => `| \`${s.key}\` | \`${s.env}\` | \`${cell(JSON.stringify(s.default))}\` | ${cell(s.doc)} |`);
+  return Object.values(settings).map(
+    (s) => `| \`${s.key}\` | \`${s.env}\` | \`${cell(JSON.stringify(s.default))}\` | ${cell(s.doc)} |`,
+  );
 }
 
 export function configurationMarkdown(): string {

@@ -13,11 +13,18 @@ export interface OpsServerOptions {
 export async function startOpsServer(options: OpsServerOptions): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET') { res.writeHead(405).end(); return; }
+    if (req.method !== 'GET') {
+      res.writeHead(405).end();
+      return;
+    }
     if (path === '/metrics') {
       options.registry.metrics().then(
-        (text) => { res.writeHead(200, { 'content-type': options.registry.contentType }).end(text); },
-        (err: Error) => { res.writeHead(500).end(err.message); },
+        (text) => {
+          res.writeHead(200, { 'content-type': options.registry.contentType }).end(text);
+        },
+        (err: Error) => {
+          res.writeHead(500).end(err.message);
+        },
       );
     } else if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
@@ -30,7 +37,10 @@ export async function startOpsServer(options: OpsServerOptions): Promise<Server>
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => { server.off('error', reject); resolve(); });
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   return server;
 }

@@ -31,19 +31,50 @@ export class FanoutStream {
   async publish(first: number, count: number, batchSize: number, marker: string): Promise<void> {
     const names = topologyNames(this.namespace);
     for (let start = first; start < first + count; start += batchSize) {
-      const lines = Array.from({ length: Math.min(batchSize, first + count - start) }, (_, i) => `${marker} line ${start + i}`);
+      const lines = Array.from(
+        { length: Math.min(batchSize, first + count - start) },
+        (_, i) => `${marker} line ${start + i}`,
+      );
       const seq = ++this.seq;
-      await Promise.all(['a', 'b'].map((receiverId) => this.publisher.publish(names.newExchange, encodeNewEventBatch({
-        receiverId, bootId: marker, seq, keys: Buffer.concat(lines.map(keyOf)),
-        bodies: lines.map((message) => encodeBody({ tag: 't', time: null, received_at: Date.now(), receiver: receiverId, source: null, transport: 'udp', format: 'raw', message })),
-      }), { messageId: `${receiverId}:${marker}:${seq}` })));
+      await Promise.all(
+        ['a', 'b'].map((receiverId) =>
+          this.publisher.publish(
+            names.newExchange,
+            encodeNewEventBatch({
+              receiverId,
+              bootId: marker,
+              seq,
+              keys: Buffer.concat(lines.map(keyOf)),
+              bodies: lines.map((message) =>
+                encodeBody({
+                  tag: 't',
+                  time: null,
+                  received_at: Date.now(),
+                  receiver: receiverId,
+                  source: null,
+                  transport: 'udp',
+                  format: 'raw',
+                  message,
+                }),
+              ),
+            }),
+            { messageId: `${receiverId}:${marker}:${seq}` },
+          ),
+        ),
+      );
     }
   }
 
-  async close(): Promise<void> { await this.publisher.close(); }
+  async close(): Promise<void> {
+    await this.publisher.close();
+  }
 }
 
-export interface Landed { readonly id: string; readonly message: string; readonly at: number }
+export interface Landed {
+  readonly id: string;
+  readonly message: string;
+  readonly at: number;
+}
 
 /** Everything the worker publishes to the file sink's queue, with arrival times. */
 export class SinkCollector {
@@ -57,7 +88,9 @@ export class SinkCollector {
       if (!msg) return;
       const at = Date.now();
       const batch = decodeProcessedBatch(msg.content);
-      batch.ids.forEach((id, i) => c.landed.push({ id, message: (decodeBody(batch.bodies[i]!) as { message: string }).message, at }));
+      batch.ids.forEach((id, i) =>
+        c.landed.push({ id, message: (decodeBody(batch.bodies[i]!) as { message: string }).message, at }),
+      );
       ch.ack(msg);
     });
     return c;
@@ -66,13 +99,17 @@ export class SinkCollector {
   /** Per expected line: how often it landed, and duplicates split by whether the copy carried the same id. */
   tally(marker: string, count: number): { lost: number[]; sameIdDuplicates: number; newIdDuplicates: number } {
     const byLine = new Map<string, Landed[]>();
-    for (const l of this.landed) if (l.message.startsWith(`${marker} line `)) byLine.set(l.message, [...(byLine.get(l.message) ?? []), l]);
+    for (const l of this.landed)
+      if (l.message.startsWith(`${marker} line `)) byLine.set(l.message, [...(byLine.get(l.message) ?? []), l]);
     const lost: number[] = [];
     let sameIdDuplicates = 0;
     let newIdDuplicates = 0;
     for (let i = 0; i < count; i++) {
       const copies = byLine.get(`${marker} line ${i}`) ?? [];
-      if (copies.length === 0) { lost.push(i); continue; }
+      if (copies.length === 0) {
+        lost.push(i);
+        continue;
+      }
       const ids = new Set(copies.map((c) => c.id));
       newIdDuplicates += ids.size - 1;
       sameIdDuplicates += copies.length - ids.size;
@@ -88,33 +125,49 @@ export class SinkCollector {
     return gap;
   }
 
-  async close(): Promise<void> { await this.ch.close().catch(() => undefined); }
+  async close(): Promise<void> {
+    await this.ch.close().catch(() => undefined);
+  }
 }
 
 /** The real dedup worker, `node dist/cli/fanin.js worker`, with its own environment; stderr kept for failures. */
 export class WorkerProcess {
   private output = '';
   private constructor(private readonly child: ChildProcess) {
-    child.stdout!.on('data', (d: Buffer) => { this.output += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { this.output += d.toString(); });
+    child.stdout!.on('data', (d: Buffer) => {
+      this.output += d.toString();
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      this.output += d.toString();
+    });
   }
 
   static start(env: Record<string, string>): WorkerProcess {
     const cli = fileURLToPath(new URL('../../cli/fanin.js', import.meta.url));
-    return new WorkerProcess(spawn(process.execPath, [cli, 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    return new WorkerProcess(
+      spawn(process.execPath, [cli, 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
   }
 
-  get log(): string { return this.output; }
-  get exited(): boolean { return this.child.exitCode !== null || this.child.signalCode !== null; }
+  get log(): string {
+    return this.output;
+  }
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
 
   async exitCode(timeoutMs: number): Promise<number | null> {
-    if (!this.exited) await Promise.race([new Promise((r) => this.child.once('exit', r)), new Promise((r) => setTimeout(r, timeoutMs))]);
+    if (!this.exited)
+      await Promise.race([
+        new Promise((r) => this.child.once('exit', r)),
+        new Promise((r) => setTimeout(r, timeoutMs)),
+      ]);
     return this.child.exitCode;
   }
 
   async stop(): Promise<void> {
     if (this.exited) return;
     this.child.kill('SIGTERM');
-    if (await this.exitCode(10_000) === null && !this.exited) this.child.kill('SIGKILL');
+    if ((await this.exitCode(10_000)) === null && !this.exited) this.child.kill('SIGKILL');
   }
 }

@@ -6,7 +6,9 @@ import { waitFor } from '../../testkit/services.js';
 
 /** Why HAProxy tests cannot run here (null: they can). Debian package: haproxy. */
 export function haproxyMissing(): string | null {
-  return spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).error ? 'haproxy not installed (Debian: apt-get install haproxy)' : null;
+  return spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).error
+    ? 'haproxy not installed (Debian: apt-get install haproxy)'
+    : null;
 }
 
 /**
@@ -21,23 +23,46 @@ export class Haproxy {
 
   static async start(dir: string, config: string, readyPort: number): Promise<Haproxy> {
     const confFile = join(dir, 'haproxy.cfg');
-    writeFileSync(confFile, [
-      'global', '  maxconn 500', `  pidfile ${join(dir, 'haproxy.pid')}`,
-      'defaults', '  mode tcp', '  timeout connect 2s', '  timeout client 10s', '  timeout server 10s',
-      `frontend ready`, `  bind 127.0.0.1:${readyPort}`, '  tcp-request connection reject',
-      config, '',
-    ].join('\n'));
+    writeFileSync(
+      confFile,
+      [
+        'global',
+        '  maxconn 500',
+        `  pidfile ${join(dir, 'haproxy.pid')}`,
+        'defaults',
+        '  mode tcp',
+        '  timeout connect 2s',
+        '  timeout client 10s',
+        '  timeout server 10s',
+        `frontend ready`,
+        `  bind 127.0.0.1:${readyPort}`,
+        '  tcp-request connection reject',
+        config,
+        '',
+      ].join('\n'),
+    );
     const child = spawn('haproxy', ['-db', '-f', confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     const h = new Haproxy(child);
-    child.stdout?.on('data', (d: Buffer) => { h.output += d.toString(); });
-    child.stderr?.on('data', (d: Buffer) => { h.output += d.toString(); });
-    await waitFor(`haproxy on ${readyPort}`, () => {
-      if (child.exitCode !== null) throw new Error(`haproxy exited ${child.exitCode}: ${h.output}`);
-      return new Promise<true | undefined>((resolve) => {
-        const s = connect(readyPort, '127.0.0.1', () => { s.destroy(); resolve(true); });
-        s.on('error', () => resolve(undefined));
-      });
-    }, 15_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      h.output += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      h.output += d.toString();
+    });
+    await waitFor(
+      `haproxy on ${readyPort}`,
+      () => {
+        if (child.exitCode !== null) throw new Error(`haproxy exited ${child.exitCode}: ${h.output}`);
+        return new Promise<true | undefined>((resolve) => {
+          const s = connect(readyPort, '127.0.0.1', () => {
+            s.destroy();
+            resolve(true);
+          });
+          s.on('error', () => resolve(undefined));
+        });
+      },
+      15_000,
+    );
     return h;
   }
 

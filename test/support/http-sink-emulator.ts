@@ -2,7 +2,10 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 
-export interface ScriptedAnswer { status: number; body?: string }
+export interface ScriptedAnswer {
+  status: number;
+  body?: string;
+}
 
 /**
  * A loopback stand-in for the HTTP sink's peers: an NDJSON ingest endpoint that remembers Idempotency-Keys (`POST
@@ -39,7 +42,9 @@ export class SinkEmulator {
     this.port = (this.server.address() as AddressInfo).port;
   }
 
-  url(path: string): string { return `http://127.0.0.1:${this.port}${path}`; }
+  url(path: string): string {
+    return `http://127.0.0.1:${this.port}${path}`;
+  }
 
   async close(): Promise<void> {
     this.server?.closeAllConnections();
@@ -56,7 +61,11 @@ export class SinkEmulator {
     if (req.url === '/ingest' && typeof key === 'string') this.keys.push(key);
     const scripted = this.script.shift();
     if (scripted) return { status: scripted.status, body: scripted.body ?? '{"error":"scripted"}' };
-    const lines = raw.toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = raw
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     if (req.method === 'POST' && req.url === '/ingest') {
       if (typeof key !== 'string') return { status: 400, body: '{"error":"Idempotency-Key required"}' };
       if (this.seenKeys.has(key)) return { status: 200, body: '{"duplicate":true}' };
@@ -67,7 +76,8 @@ export class SinkEmulator {
       }
       return { status: 200, body: JSON.stringify({ accepted: lines.length }) };
     }
-    if (req.method === 'POST' && req.url?.endsWith('/_bulk')) return { status: 200, body: JSON.stringify(this.bulk(lines)) };
+    if (req.method === 'POST' && req.url?.endsWith('/_bulk'))
+      return { status: 200, body: JSON.stringify(this.bulk(lines)) };
     return { status: 404, body: '{"error":"no such route"}' };
   }
 
@@ -76,16 +86,31 @@ export class SinkEmulator {
     let errors = false;
     for (let i = 0; i + 1 < lines.length; i += 2) {
       const action = lines[i]!.create as { _index: string; _id: string } | undefined;
-      if (!action) { items.push({ index: { status: 400, error: { type: 'illegal_argument_exception', reason: 'create only' } } }); errors = true; continue; }
+      if (!action) {
+        items.push({ index: { status: 400, error: { type: 'illegal_argument_exception', reason: 'create only' } } });
+        errors = true;
+        continue;
+      }
       const fault = this.itemFaults.get(action._id);
       const key = `${action._index}/${action._id}`;
       let status = 201;
       let error: unknown;
-      if (fault) { this.itemFaults.delete(action._id); status = fault.status; error = { type: fault.type, reason: 'scripted' }; }
-      else if (this.documents.has(key)) { status = 409; this.conflicts++; error = { type: 'version_conflict_engine_exception', reason: `[${action._id}]: version conflict, document already exists` }; }
-      else this.documents.set(key, lines[i + 1]!);
+      if (fault) {
+        this.itemFaults.delete(action._id);
+        status = fault.status;
+        error = { type: fault.type, reason: 'scripted' };
+      } else if (this.documents.has(key)) {
+        status = 409;
+        this.conflicts++;
+        error = {
+          type: 'version_conflict_engine_exception',
+          reason: `[${action._id}]: version conflict, document already exists`,
+        };
+      } else this.documents.set(key, lines[i + 1]!);
       if (status >= 300) errors = true;
-      items.push({ create: { _index: action._index, _id: action._id, status, ...(error ? { error } : { result: 'created' }) } });
+      items.push({
+        create: { _index: action._index, _id: action._id, status, ...(error ? { error } : { result: 'created' }) },
+      });
     }
     return { took: 1, errors, items };
   }

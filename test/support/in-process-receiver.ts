@@ -30,15 +30,26 @@ export class InProcessReceiver {
   /** `env`: FANIN_* settings on top of the test defaults (syslog and TLS on free ports, HTTP off). */
   static async start(env: Record<string, string> = {}): Promise<InProcessReceiver> {
     const namespace = uniqueNamespace('recv');
-    const [syslog, tls, metrics] = await freePorts(3) as [number, number, number];
+    const [syslog, tls, metrics] = (await freePorts(3)) as [number, number, number];
     const spoolDir = mkdtempSync(join(tmpdir(), 'fanin-recv-spool-'));
-    const config = loadConfig({ env: {
-      FANIN_NAMESPACE: namespace, FANIN_AMQP_URL: AMQP_URL, FANIN_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal',
-      FANIN_RECEIVER_LISTEN_HOST: '127.0.0.1', FANIN_RECEIVER_SYSLOG_PORT: String(syslog), FANIN_RECEIVER_SYSLOG_TLS_PORT: String(tls),
-      FANIN_RECEIVER_HTTP_PORT: '0', FANIN_RECEIVER_FORWARD_PORT: '0', FANIN_METRICS_HOST: '127.0.0.1', FANIN_METRICS_PORT: String(metrics),
-      FANIN_RECEIVER_SPOOL_DIR: spoolDir, FANIN_DRAIN_TIMEOUT_MS: '4000', FANIN_RECEIVER_BATCH_MAX_DELAY_MS: '5',
-      ...env,
-    } });
+    const config = loadConfig({
+      env: {
+        FANIN_NAMESPACE: namespace,
+        FANIN_AMQP_URL: AMQP_URL,
+        FANIN_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal',
+        FANIN_RECEIVER_LISTEN_HOST: '127.0.0.1',
+        FANIN_RECEIVER_SYSLOG_PORT: String(syslog),
+        FANIN_RECEIVER_SYSLOG_TLS_PORT: String(tls),
+        FANIN_RECEIVER_HTTP_PORT: '0',
+        FANIN_RECEIVER_FORWARD_PORT: '0',
+        FANIN_METRICS_HOST: '127.0.0.1',
+        FANIN_METRICS_PORT: String(metrics),
+        FANIN_RECEIVER_SPOOL_DIR: spoolDir,
+        FANIN_DRAIN_TIMEOUT_MS: '4000',
+        FANIN_RECEIVER_BATCH_MAX_DELAY_MS: '5',
+        ...env,
+      },
+    });
     const conn = await connect(AMQP_URL);
     const channel = await conn.createChannel();
     // Declared here too (idempotent): the receiver declares it on connect, which may finish after runReceiver returns.
@@ -47,7 +58,8 @@ export class InProcessReceiver {
     const receiver = new InProcessReceiver(namespace, { syslog, tls, metrics }, running, conn, channel, spoolDir);
     await channel.consume(`${namespace}.new`, (msg) => {
       if (!msg) return;
-      for (const body of decodeNewEventBatch(msg.content).bodies) receiver.events.push(decodeBody(body) as EventEnvelope);
+      for (const body of decodeNewEventBatch(msg.content).bodies)
+        receiver.events.push(decodeBody(body) as EventEnvelope);
       channel.ack(msg);
     });
     return receiver;
@@ -60,7 +72,12 @@ export class InProcessReceiver {
 
   /** Waits until `count` events with `marker` landed, then a little longer to catch any extra one. */
   async settled(marker: string, count: number, timeoutMs = 10_000): Promise<EventEnvelope[]> {
-    await waitFor(`${count} events with ${marker}`, () => this.landed(marker).length >= count ? true : undefined, timeoutMs, 20);
+    await waitFor(
+      `${count} events with ${marker}`,
+      () => (this.landed(marker).length >= count ? true : undefined),
+      timeoutMs,
+      20,
+    );
     await new Promise((r) => setTimeout(r, 150));
     return this.landed(marker);
   }

@@ -11,8 +11,17 @@ import { cleanupNamespace, uniqueNamespace, waitFor } from '../../testkit/servic
 const CLI = fileURLToPath(new URL('../../cli/fanin.js', import.meta.url));
 
 export interface OutputLine {
-  id: string; tag: string; time: string | null; received_at: string; receiver: string; source: string | null;
-  transport: string; format: string; message: string | null; parse_error?: string; record?: Record<string, unknown>;
+  id: string;
+  tag: string;
+  time: string | null;
+  received_at: string;
+  receiver: string;
+  source: string | null;
+  transport: string;
+  format: string;
+  message: string | null;
+  parse_error?: string;
+  record?: Record<string, unknown>;
   [k: string]: unknown;
 }
 
@@ -26,42 +35,79 @@ export class LocalFleetProcess {
   private child: ChildProcess | null = null;
   stdout = '';
 
-  port(base: number): number { return base + this.portOffset; }
+  port(base: number): number {
+    return base + this.portOffset;
+  }
 
   /** `offset`: the port offset to use (from freeFleetOffsets, for fleets that must know each other's ports first). */
   async start(extraEnv: Record<string, string> = {}, offset?: number): Promise<void> {
-    this.portOffset = offset ?? await freeFleetOffset();
+    this.portOffset = offset ?? (await freeFleetOffset());
     const child = spawn(process.execPath, [CLI, 'up', '--port-offset', String(this.portOffset)], {
-      env: { ...process.env, ...extraEnv, FANIN_NAMESPACE: this.namespace, FANIN_UPLOADER_FILE_SINK_DIR: this.outDir, FANIN_LOG_LEVEL: 'warn',
-        FANIN_RECEIVER_SPOOL_DIR: this.spoolDir, FANIN_UPLOADER_SECONDARY_DIR: join(this.outDir, 'secondary'),
-        FANIN_DRAIN_TIMEOUT_MS: '8000', FANIN_METRICS_HOST: '127.0.0.1' },
+      env: {
+        ...process.env,
+        ...extraEnv,
+        FANIN_NAMESPACE: this.namespace,
+        FANIN_UPLOADER_FILE_SINK_DIR: this.outDir,
+        FANIN_LOG_LEVEL: 'warn',
+        FANIN_RECEIVER_SPOOL_DIR: this.spoolDir,
+        FANIN_UPLOADER_SECONDARY_DIR: join(this.outDir, 'secondary'),
+        FANIN_DRAIN_TIMEOUT_MS: '8000',
+        FANIN_METRICS_HOST: '127.0.0.1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    child.stdout.on('data', (d: Buffer) => { this.stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { this.stdout += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      this.stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      this.stdout += d.toString();
+    });
     for (const m of fleetPorts(this.portOffset)) {
       const metrics = m.ports.find((p) => p.what === 'metrics')!;
-      await waitFor(`readyz of ${m.name} on ${metrics.port}`, async () => (await httpNotOk(`http://127.0.0.1:${metrics.port}/readyz`)) === null ? true : undefined, 20_000);
+      await waitFor(
+        `readyz of ${m.name} on ${metrics.port}`,
+        async () => ((await httpNotOk(`http://127.0.0.1:${metrics.port}/readyz`)) === null ? true : undefined),
+        20_000,
+      );
     }
     // `fanin up` prints its banner only once every input accepts connections, a little after the last /readyz.
-    await waitFor('the banner of fanin up', () => (this.stdout.includes('Ctrl-C drains and stops the fleet') ? true : undefined), 20_000);
+    await waitFor(
+      'the banner of fanin up',
+      () => (this.stdout.includes('Ctrl-C drains and stops the fleet') ? true : undefined),
+      20_000,
+    );
   }
 
   /** Pids of the fleet's children running `role` (receiver, worker, uploader). */
   childPids(role: string): number[] {
     if (!this.child?.pid) return [];
     let out: string;
-    try { out = execFileSync('pgrep', ['-P', String(this.child.pid)], { encoding: 'utf8' }); } catch { return []; }
-    return out.split('\n').filter(Boolean).map(Number).filter((pid) => {
-      try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(role); } catch { return false; }
-    });
+    try {
+      out = execFileSync('pgrep', ['-P', String(this.child.pid)], { encoding: 'utf8' });
+    } catch {
+      return [];
+    }
+    return out
+      .split('\n')
+      .filter(Boolean)
+      .map(Number)
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(role);
+        } catch {
+          return false;
+        }
+      });
   }
 
   readOutput(): OutputLine[] {
     const lines: OutputLine[] = [];
-    for (const f of readdirSync(this.outDir).filter((n) => n.startsWith('events.')).sort()) {
-      for (const line of readFileSync(join(this.outDir, f), 'utf8').split('\n')) if (line) lines.push(JSON.parse(line) as OutputLine);
+    for (const f of readdirSync(this.outDir)
+      .filter((n) => n.startsWith('events.'))
+      .sort()) {
+      for (const line of readFileSync(join(this.outDir, f), 'utf8').split('\n'))
+        if (line) lines.push(JSON.parse(line) as OutputLine);
     }
     return lines;
   }

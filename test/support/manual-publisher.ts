@@ -13,8 +13,18 @@ export class ManualPublisher extends EventEmitter<{ pressure: [boolean] }> {
     return new Promise((resolve) => this.pending.set(seq, resolve));
   }
 
-  confirmAll(): void { for (const r of this.pending.values()) r(); this.pending.clear(); }
-  get waiting(): number { return this.pending.size; }
-  setPressure(paused: boolean): void { this.isPaused = paused; this.emit('pressure', paused); }
-  get asIntakePublisher(): IntakePublisher { return this as unknown as IntakePublisher; }
+  confirmAll(): void {
+    for (const r of this.pending.values()) r();
+    this.pending.clear();
+  }
+  get waiting(): number {
+    return this.pending.size;
+  }
+  setPressure(paused: boolean): void {
+    this.isPaused = paused;
+    this.emit('pressure', paused);
+  }
+  get asIntakePublisher(): IntakePublisher {
+    return this as unknown as IntakePublisher;
+  }
 }

@@ -16,13 +16,21 @@ export function conditionSignals(expr: string): string[] {
   const ors = splitTopLevel(e, /^or\b/i, true);
   if (ors.length > 1) return ors.flatMap((p) => conditionSignals(p.text));
   const sets = splitTopLevel(e, /^(and|unless)\b/i, true);
-  if (sets.length > 1) return sets.filter((p) => p.operator?.toLowerCase() !== 'unless').flatMap((p) => conditionSignals(p.text));
+  if (sets.length > 1)
+    return sets.filter((p) => p.operator?.toLowerCase() !== 'unless').flatMap((p) => conditionSignals(p.text));
   const comparisons = splitTopLevel(e, /^(==|!=|>=|<=|>|<)/, false);
-  if (comparisons.length > 1) return comparisons.map((p) => p.text).filter((t) => !isNumberLiteral(t)).map(unwrap);
+  if (comparisons.length > 1)
+    return comparisons
+      .map((p) => p.text)
+      .filter((t) => !isNumberLiteral(t))
+      .map(unwrap);
   return [e];
 }
 
-interface Part { readonly text: string; /** The operator before this part (none for the first). */ readonly operator: string | null }
+interface Part {
+  readonly text: string;
+  /** The operator before this part (none for the first). */ readonly operator: string | null;
+}
 
 function splitTopLevel(expr: string, operator: RegExp, word: boolean): Part[] {
   const parts: Part[] = [];
@@ -37,9 +45,18 @@ function splitTopLevel(expr: string, operator: RegExp, word: boolean): Part[] {
       else if (ch === quote) quote = null;
       continue;
     }
-    if (ch === '"' || ch === "'" || ch === '`') { quote = ch; continue; }
-    if (ch === '(' || ch === '[' || ch === '{') { depth++; continue; }
-    if (ch === ')' || ch === ']' || ch === '}') { depth--; continue; }
+    if (ch === '"' || ch === "'" || ch === '`') {
+      quote = ch;
+      continue;
+    }
+    if (ch === '(' || ch === '[' || ch === '{') {
+      depth++;
+      continue;
+    }
+    if (ch === ')' || ch === ']' || ch === '}') {
+      depth--;
+      continue;
+    }
     if (depth !== 0) continue;
     if (word && i > 0 && /[a-zA-Z0-9_:]/.test(expr[i - 1]!)) continue;
     const m = operator.exec(expr.slice(i));
@@ -55,7 +72,9 @@ function splitTopLevel(expr: string, operator: RegExp, word: boolean): Part[] {
 }
 
 function stripModifiers(text: string): string {
-  return text.replace(/^\s*(bool\b\s*)?((on|ignoring)\s*\([^)]*\)\s*)?((group_left|group_right)\b\s*(\([^)]*\))?\s*)?/i, '').trim();
+  return text
+    .replace(/^\s*(bool\b\s*)?((on|ignoring)\s*\([^)]*\)\s*)?((group_left|group_right)\b\s*(\([^)]*\))?\s*)?/i, '')
+    .trim();
 }
 
 function isNumberLiteral(text: string): boolean {

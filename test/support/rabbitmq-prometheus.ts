@@ -22,7 +22,15 @@ export async function ensureRabbitmqPrometheus(): Promise<void> {
   try {
     await promisify(execFile)('rabbitmq-plugins', ['enable', 'rabbitmq_prometheus'], { timeout: 90_000 });
   } catch (err) {
-    throw new Error(`RabbitMQ's Prometheus endpoint (${RABBITMQ_METRICS_TARGET}) is off and could not be enabled: ${(err as Error).message}`, { cause: err });
+    throw new Error(
+      `RabbitMQ's Prometheus endpoint (${RABBITMQ_METRICS_TARGET}) is off and could not be enabled: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
-  await waitFor(`RabbitMQ Prometheus endpoint on ${RABBITMQ_METRICS_TARGET}`, async () => ((await answers()) ? true : undefined), 30_000, 250);
+  await waitFor(
+    `RabbitMQ Prometheus endpoint on ${RABBITMQ_METRICS_TARGET}`,
+    async () => ((await answers()) ? true : undefined),
+    30_000,
+    250,
+  );
 }

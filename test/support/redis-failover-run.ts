@@ -47,27 +47,53 @@ export async function runFailover(o: FailoverRunOptions): Promise<FailoverRunRes
     collector = await SinkCollector.start(conn, namespace);
     const metricsPort = await freePort();
     worker = WorkerProcess.start({
-      FANIN_NAMESPACE: namespace, FANIN_AMQP_URL: AMQP_URL, FANIN_REDIS_URL: o.redisUrl, FANIN_SINKS: 'file',
-      FANIN_WORKER_DEDUP_PARTITIONS: String(o.partitions), FANIN_WORKER_REDIS_WAIT_REPLICAS: String(o.waitReplicas ?? 0),
-      FANIN_METRICS_HOST: '127.0.0.1', FANIN_METRICS_PORT: String(metricsPort), FANIN_LOG_LEVEL: 'info', FANIN_WORKER_ID: 'w1',
+      FANIN_NAMESPACE: namespace,
+      FANIN_AMQP_URL: AMQP_URL,
+      FANIN_REDIS_URL: o.redisUrl,
+      FANIN_SINKS: 'file',
+      FANIN_WORKER_DEDUP_PARTITIONS: String(o.partitions),
+      FANIN_WORKER_REDIS_WAIT_REPLICAS: String(o.waitReplicas ?? 0),
+      FANIN_METRICS_HOST: '127.0.0.1',
+      FANIN_METRICS_PORT: String(metricsPort),
+      FANIN_LOG_LEVEL: 'info',
+      FANIN_WORKER_ID: 'w1',
     });
     const w = worker;
-    await waitFor('worker ready', async () => {
-      if (w.exited) throw new Error(`worker exited: ${w.log}`);
-      return (await fetch(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => null))?.ok ? true : undefined;
-    }, 30_000, 100);
+    await waitFor(
+      'worker ready',
+      async () => {
+        if (w.exited) throw new Error(`worker exited: ${w.log}`);
+        return (await fetch(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => null))?.ok ? true : undefined;
+      },
+      30_000,
+      100,
+    );
     let faultAt = 0;
     for (let round = 0; round < o.rounds; round++) {
-      if (round === o.faultRound) { faultAt = Date.now(); await o.fault(); }
+      if (round === o.faultRound) {
+        faultAt = Date.now();
+        await o.fault();
+      }
       await stream.publish(round * o.linesPerRound, o.linesPerRound, 20, marker);
       await new Promise((r) => setTimeout(r, o.roundPauseMs));
     }
     const c = collector;
-    await waitFor(`all ${total} lines out`, () => c.tally(marker, total).lost.length === 0 ? true : undefined, o.settleTimeoutMs, 200).catch(() => undefined);
+    await waitFor(
+      `all ${total} lines out`,
+      () => (c.tally(marker, total).lost.length === 0 ? true : undefined),
+      o.settleTimeoutMs,
+      200,
+    ).catch(() => undefined);
     // A little longer, to catch late duplicates.
     await new Promise((r) => setTimeout(r, 1000));
     const tally = collector.tally(marker, total);
-    return { lines: total, ...tally, pipelinePauseMs: collector.longestGapAfter(faultAt), faultAt, workerLog: worker.log };
+    return {
+      lines: total,
+      ...tally,
+      pipelinePauseMs: collector.longestGapAfter(faultAt),
+      faultAt,
+      workerLog: worker.log,
+    };
   } finally {
     await worker?.stop();
     await stream?.close().catch(() => undefined);

@@ -58,7 +58,11 @@ eventTimeCodec.register({
   },
 });
 
-const sha512Hex = (...parts: (string | Buffer)[]) => { const h = createHash('sha512'); for (const p of parts) h.update(p); return h.digest('hex'); };
+const sha512Hex = (...parts: (string | Buffer)[]) => {
+  const h = createHash('sha512');
+  for (const p of parts) h.update(p);
+  return h.digest('hex');
+};
 
 /**
  * A Forward aggregator written from the spec for tests: decodes PackedForward and CompressedPackedForward, runs
@@ -79,7 +83,9 @@ export class ScriptedForwardServer {
 
   constructor(private readonly options: ScriptedServerOptions = {}) {}
 
-  get events(): ReceivedEvent[] { return this.messages.flatMap((m) => m.events); }
+  get events(): ReceivedEvent[] {
+    return this.messages.flatMap((m) => m.events);
+  }
 
   async start(): Promise<this> {
     const tls = this.options.tls;
@@ -87,7 +93,10 @@ export class ScriptedForwardServer {
       ? createTlsServer({ key: tls.key, cert: tls.cert }, (socket) => this.onConnection(socket))
       : createServer((socket) => this.onConnection(socket));
     server.on('tlsClientError', () => undefined);
-    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(this.options.port ?? 0, '127.0.0.1', resolve); });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port ?? 0, '127.0.0.1', resolve);
+    });
     this.server = server;
     this.port = (server.address() as { port: number }).port;
     if (this.options.udp) {
@@ -112,7 +121,9 @@ export class ScriptedForwardServer {
     }
   }
 
-  get heldCount(): number { return this.held.length; }
+  get heldCount(): number {
+    return this.held.length;
+  }
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
@@ -127,21 +138,29 @@ export class ScriptedForwardServer {
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined);
-    const auth = this.options.sharedKey !== undefined
-      ? { nonce: randomBytes(16), salt: this.options.users ? randomBytes(16) : Buffer.alloc(0), done: false }
-      : null;
+    const auth =
+      this.options.sharedKey !== undefined
+        ? { nonce: randomBytes(16), salt: this.options.users ? randomBytes(16) : Buffer.alloc(0), done: false }
+        : null;
     if (auth) socket.write(encode(['HELO', { nonce: auth.nonce, auth: auth.salt, keepalive: true }]));
     let n = 0;
     void (async () => {
       try {
         for await (const msg of decodeMultiStream(socket, { extensionCodec: eventTimeCodec })) {
           if (auth && !auth.done) {
-            if (!this.checkPing(socket, msg, auth)) { this.handshakeFailures++; socket.end(); return; }
+            if (!this.checkPing(socket, msg, auth)) {
+              this.handshakeFailures++;
+              socket.end();
+              return;
+            }
             auth.done = true;
             continue;
           }
           if (msg === null) continue; // heartbeat
-          if (this.options.closeOnMessage?.(n++)) { socket.destroy(); return; }
+          if (this.options.closeOnMessage?.(n++)) {
+            socket.destroy();
+            return;
+          }
           this.onMessage(socket, msg as unknown[]);
         }
       } catch {
@@ -153,14 +172,19 @@ export class ScriptedForwardServer {
   private checkPing(socket: Socket, msg: unknown, auth: { nonce: Buffer; salt: Buffer }): boolean {
     const key = this.options.sharedKey!;
     const serverHost = this.options.hostname ?? 'scripted-aggregator';
-    const fail = (reason: string) => { socket.write(encode(['PONG', false, reason, serverHost, ''])); return false; };
+    const fail = (reason: string) => {
+      socket.write(encode(['PONG', false, reason, serverHost, '']));
+      return false;
+    };
     if (!Array.isArray(msg) || msg[0] !== 'PING' || msg.length !== 6) return fail('invalid ping message');
     const [, hostname, salt, digest, username, passwordDigest] = msg as string[];
     this.pings.push({ hostname: hostname!, username: username! });
-    if (!this.options.acceptAnyPing && sha512Hex(salt!, hostname!, auth.nonce, key) !== digest) return fail('shared_key mismatch');
+    if (!this.options.acceptAnyPing && sha512Hex(salt!, hostname!, auth.nonce, key) !== digest)
+      return fail('shared_key mismatch');
     if (this.options.users) {
       const password = this.options.users[username!];
-      if (password === undefined || sha512Hex(auth.salt, username!, password) !== passwordDigest) return fail('username/password mismatch');
+      if (password === undefined || sha512Hex(auth.salt, username!, password) !== passwordDigest)
+        return fail('username/password mismatch');
     }
     socket.write(encode(['PONG', true, '', serverHost, sha512Hex(salt!, serverHost, auth.nonce, key)]));
     return true;
@@ -184,8 +208,11 @@ export class ScriptedForwardServer {
     const n = this.seen.get(chunk) ?? 0;
     this.seen.set(chunk, n + 1);
     const decision = this.options.ack?.(chunk, n) ?? 'ack';
-    if (decision === 'ack') { message.acked = true; message.ackedAt = Date.now(); socket.write(encode({ ack: chunk })); }
-    else if (decision === 'hold') this.held.push({ socket, chunk, message });
+    if (decision === 'ack') {
+      message.acked = true;
+      message.ackedAt = Date.now();
+      socket.write(encode({ ack: chunk }));
+    } else if (decision === 'hold') this.held.push({ socket, chunk, message });
   }
 }
 

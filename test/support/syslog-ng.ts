@@ -11,20 +11,30 @@ import { waitFor } from '../../testkit/services.js';
  * and module directories.
  */
 function syslogNgCommand(): { bin: string; args: string[]; env: NodeJS.ProcessEnv } | null {
-  if (!spawnSync('syslog-ng', ['--version'], { stdio: 'ignore' }).error) return { bin: 'syslog-ng', args: [], env: process.env };
+  if (!spawnSync('syslog-ng', ['--version'], { stdio: 'ignore' }).error)
+    return { bin: 'syslog-ng', args: [], env: process.env };
   const root = process.env.SYSLOG_NG_ROOT ?? '/opt/fanin-syslog-ng';
   const bin = join(root, 'usr/sbin/syslog-ng');
   const lib = join(root, 'usr/lib/syslog-ng');
   if (!existsSync(bin)) return null;
-  const modules = readdirSync(lib).filter((d) => /^\d+\.\d+$/.test(d)).map((d) => join(lib, d));
-  return { bin, args: modules.length > 0 ? [`--module-path=${modules[0]}`] : [], env: { ...process.env, LD_LIBRARY_PATH: lib } };
+  const modules = readdirSync(lib)
+    .filter((d) => /^\d+\.\d+$/.test(d))
+    .map((d) => join(lib, d));
+  return {
+    bin,
+    args: modules.length > 0 ? [`--module-path=${modules[0]}`] : [],
+    env: { ...process.env, LD_LIBRARY_PATH: lib },
+  };
 }
 
 /** Why syslog-ng tests cannot run here (null: they can). Debian package: syslog-ng-core (see .ci/run). */
 export function syslogNgMissing(): string | null {
   const cmd = syslogNgCommand();
-  if (!cmd) return 'syslog-ng not found (Debian: syslog-ng-core; .ci/run unpacks it to /opt/fanin-syslog-ng beside rsyslog)';
-  return spawnSync(cmd.bin, [...cmd.args, '--version'], { stdio: 'ignore', env: cmd.env }).status === 0 ? null : 'syslog-ng does not run (missing libraries?)';
+  if (!cmd)
+    return 'syslog-ng not found (Debian: syslog-ng-core; .ci/run unpacks it to /opt/fanin-syslog-ng beside rsyslog)';
+  return spawnSync(cmd.bin, [...cmd.args, '--version'], { stdio: 'ignore', env: cmd.env }).status === 0
+    ? null
+    : 'syslog-ng does not run (missing libraries?)';
 }
 
 /**
@@ -42,19 +52,44 @@ export class SyslogNg {
     writeFileSync(confFile, config);
     const cmd = syslogNgCommand();
     if (!cmd) throw new Error(syslogNgMissing() ?? 'syslog-ng not found');
-    const child = spawn(cmd.bin, [
-      ...cmd.args, '-F', '--no-caps', '-f', confFile, '-R', join(dir, 'persist'), '-p', join(dir, 'syslog-ng.pid'), '-c', join(dir, 'syslog-ng.ctl'),
-    ], { stdio: ['ignore', 'pipe', 'pipe'], env: cmd.env });
+    const child = spawn(
+      cmd.bin,
+      [
+        ...cmd.args,
+        '-F',
+        '--no-caps',
+        '-f',
+        confFile,
+        '-R',
+        join(dir, 'persist'),
+        '-p',
+        join(dir, 'syslog-ng.pid'),
+        '-c',
+        join(dir, 'syslog-ng.ctl'),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: cmd.env },
+    );
     const s = new SyslogNg(child);
-    child.stdout?.on('data', (d: Buffer) => { s.output += d.toString(); });
-    child.stderr?.on('data', (d: Buffer) => { s.output += d.toString(); });
-    await waitFor(`syslog-ng listener on ${readyPort}`, () => {
-      if (child.exitCode !== null) throw new Error(`syslog-ng exited ${child.exitCode}: ${s.output}`);
-      return new Promise<true | undefined>((resolve) => {
-        const c = connect(readyPort, '127.0.0.1', () => { c.destroy(); resolve(true); });
-        c.on('error', () => resolve(undefined));
-      });
-    }, 15_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      s.output += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      s.output += d.toString();
+    });
+    await waitFor(
+      `syslog-ng listener on ${readyPort}`,
+      () => {
+        if (child.exitCode !== null) throw new Error(`syslog-ng exited ${child.exitCode}: ${s.output}`);
+        return new Promise<true | undefined>((resolve) => {
+          const c = connect(readyPort, '127.0.0.1', () => {
+            c.destroy();
+            resolve(true);
+          });
+          c.on('error', () => resolve(undefined));
+        });
+      },
+      15_000,
+    );
     return s;
   }
 

@@ -23,12 +23,35 @@ export interface RsyslogParse {
 }
 
 export type DifferenceReason =
-  | 'msg-leading-space' | 'tag-in-msg' | 'cisco-mnemonic-in-msg' | 'sequence-number-in-msg' | 'zone-name-in-msg'
-  | 'program-name-slash' | 'bom-stripped' | 'nul-escaped' | 'device-header' | 'headerless-tag' | 'year-inference'
-  | 'year-after-time' | 'cisco-colon-after-stamp' | 'impossible-date' | 'hostname-charset' | 'nil-value'
-  | 'no-timestamp' | 'strict-rfc5424' | 'invalid-pri' | 'cisco-host-before-mnemonic' | 'zone-word-in-msg' | 'UNEXPLAINED';
+  | 'msg-leading-space'
+  | 'tag-in-msg'
+  | 'cisco-mnemonic-in-msg'
+  | 'sequence-number-in-msg'
+  | 'zone-name-in-msg'
+  | 'program-name-slash'
+  | 'bom-stripped'
+  | 'nul-escaped'
+  | 'device-header'
+  | 'headerless-tag'
+  | 'year-inference'
+  | 'year-after-time'
+  | 'cisco-colon-after-stamp'
+  | 'impossible-date'
+  | 'hostname-charset'
+  | 'nil-value'
+  | 'no-timestamp'
+  | 'strict-rfc5424'
+  | 'invalid-pri'
+  | 'cisco-host-before-mnemonic'
+  | 'zone-word-in-msg'
+  | 'UNEXPLAINED';
 
-export interface Difference { field: string; fanin: unknown; rsyslog: unknown; reason: DifferenceReason }
+export interface Difference {
+  field: string;
+  fanin: unknown;
+  rsyslog: unknown;
+  reason: DifferenceReason;
+}
 
 const BOM = '\uFEFF';
 const YEAR_AFTER_TIME = /^<\d+>\w{3} +\d+ \d\d:\d\d:\d\d \d{4} /;
@@ -40,24 +63,39 @@ const YEAR_FIRST_ZONE_WORD = /^<\d+>\d{4} \w{3} +\d+ \d\d:\d\d:\d\d [A-Za-z]{1,5
 const ZONE_TAG = /^[A-Za-z]{2,5}([+-]\d{1,2}(:\d\d)?)?:$/;
 
 /** `nowMs`: the receive time fanin parsed with, so year inference is judged against it. */
-export function compareWithRsyslog(line: string, fanin: SyslogParseResult, rs: RsyslogParse, nowMs: number): Difference[] {
+export function compareWithRsyslog(
+  line: string,
+  fanin: SyslogParseResult,
+  rs: RsyslogParse,
+  nowMs: number,
+): Difference[] {
   const out: Difference[] = [];
-  const diff = (field: string, a: unknown, b: unknown, reason: DifferenceReason) => out.push({ field, fanin: a, rsyslog: b, reason });
+  const diff = (field: string, a: unknown, b: unknown, reason: DifferenceReason) =>
+    out.push({ field, fanin: a, rsyslog: b, reason });
   if (!fanin.ok) {
     const code = fanin.error.code;
     // rsyslog's RFC 5424 parser accepts what fanin's strict one rejects; fanin keeps such a line raw, and a line
     // whose PRI is broken too (rsyslog guesses one).
-    const reason = code === 'BAD_PRI' ? 'invalid-pri'
-      : ['BAD_STRUCTURED_DATA', 'BAD_TIMESTAMP', 'BAD_HEADER', 'BAD_VERSION'].includes(code) ? 'strict-rfc5424' : 'UNEXPLAINED';
+    const reason =
+      code === 'BAD_PRI'
+        ? 'invalid-pri'
+        : ['BAD_STRUCTURED_DATA', 'BAD_TIMESTAMP', 'BAD_HEADER', 'BAD_VERSION'].includes(code)
+          ? 'strict-rfc5424'
+          : 'UNEXPLAINED';
     diff('format', `raw (${code})`, 'parsed', reason);
     return out;
   }
   const m = fanin.message;
   const tagInMsg = rs.syslogtag !== '' && m.message.startsWith(rs.syslogtag);
-  const tagReason: DifferenceReason = rs.syslogtag.startsWith('%') ? 'cisco-mnemonic-in-msg'
-    : /^\d+:?$/.test(rs.syslogtag) ? 'sequence-number-in-msg'
-      : ZONE_TAG.test(rs.syslogtag) ? 'zone-name-in-msg'
-        : m.message.startsWith('date=') ? 'device-header' : 'tag-in-msg';
+  const tagReason: DifferenceReason = rs.syslogtag.startsWith('%')
+    ? 'cisco-mnemonic-in-msg'
+    : /^\d+:?$/.test(rs.syslogtag)
+      ? 'sequence-number-in-msg'
+      : ZONE_TAG.test(rs.syslogtag)
+        ? 'zone-name-in-msg'
+        : m.message.startsWith('date=')
+          ? 'device-header'
+          : 'tag-in-msg';
   // A header shape rsyslog's default parsers (pmrfc5424, pmrfc3164) do not read explains the fields it drives.
   let lineReason: DifferenceReason | null = null;
   if (YEAR_FIRST_ZONE_WORD.test(line)) lineReason = 'zone-word-in-msg';
@@ -67,15 +105,23 @@ export function compareWithRsyslog(line: string, fanin: SyslogParseResult, rs: R
   else if (line.includes('Message forwarded from ') || /^<\d+>[*.]/.test(line)) lineReason = 'device-header';
   else if (m.time === null && rs.timeMs !== null && IMPOSSIBLE_DATE.test(line)) lineReason = 'impossible-date';
   else if (m.time === null && HEADERLESS_TAG.test(line)) lineReason = 'headerless-tag';
-  else if (m.time === null && rs.timeMs === null && line.endsWith(m.message)
-    && line.slice(line.startsWith('<') ? line.indexOf('>') + 1 : 0) === m.message) lineReason = 'no-timestamp';
+  else if (
+    m.time === null &&
+    rs.timeMs === null &&
+    line.endsWith(m.message) &&
+    line.slice(line.startsWith('<') ? line.indexOf('>') + 1 : 0) === m.message
+  )
+    lineReason = 'no-timestamp';
   // A Cisco host right before the %MNEMONIC (`some-host: %SYS-5-...`, `core-sw-02 %LINK-...`), which rsyslog
   // leaves in msg.
-  const hostBeforeMnemonic = m.hostname !== null && m.message.startsWith('%')
-    && (rs.msg.trimStart() === `${m.hostname}: ${m.message}` || rs.msg.trimStart() === `${m.hostname} ${m.message}`);
+  const hostBeforeMnemonic =
+    m.hostname !== null &&
+    m.message.startsWith('%') &&
+    (rs.msg.trimStart() === `${m.hostname}: ${m.message}` || rs.msg.trimStart() === `${m.hostname} ${m.message}`);
   const orLine = (reason: DifferenceReason | null): DifferenceReason => reason ?? lineReason ?? 'UNEXPLAINED';
 
-  if (m.facility !== rs.facility || m.severity !== rs.severity) diff('pri', [m.facility, m.severity], [rs.facility, rs.severity], 'UNEXPLAINED');
+  if (m.facility !== rs.facility || m.severity !== rs.severity)
+    diff('pri', [m.facility, m.severity], [rs.facility, rs.severity], 'UNEXPLAINED');
 
   const faninMs = m.time === null ? null : Date.parse(m.time);
   if (faninMs !== rs.timeMs) {
@@ -99,9 +145,11 @@ export function compareWithRsyslog(line: string, fanin: SyslogParseResult, rs: R
     let reason: DifferenceReason | null = null;
     if (m.hostname === null && rs.hostname === '-') reason = 'nil-value';
     else if (hostBeforeMnemonic && rs.hostname === null) reason = 'cisco-host-before-mnemonic';
-    else if (m.hostname !== null && rs.hostname === null && m.hostname === rs.programname && m.message.startsWith('%')) reason = 'cisco-mnemonic-in-msg';
+    else if (m.hostname !== null && rs.hostname === null && m.hostname === rs.programname && m.message.startsWith('%'))
+      reason = 'cisco-mnemonic-in-msg';
     else if (m.hostname !== null && rs.hostname === null && tagInMsg) reason = tagReason;
-    else if (m.hostname === null && rs.hostname !== null && !/^[A-Za-z0-9._:-]+$/.test(rs.hostname)) reason = 'hostname-charset';
+    else if (m.hostname === null && rs.hostname !== null && !/^[A-Za-z0-9._:-]+$/.test(rs.hostname))
+      reason = 'hostname-charset';
     diff('hostname', m.hostname, rs.hostname, orLine(reason));
   }
 
@@ -127,7 +175,8 @@ export function compareWithRsyslog(line: string, fanin: SyslogParseResult, rs: R
     if (rs.msg === BOM + m.message) reason = 'bom-stripped';
     else if (hostBeforeMnemonic) reason = 'cisco-host-before-mnemonic';
     else if (rs.msg === m.message.replaceAll('\0', '#000')) reason = 'nul-escaped';
-    else if (rs.msg.trimStart() === m.message.trimStart() && rs.msg.length > m.message.length) reason = 'msg-leading-space';
+    else if (rs.msg.trimStart() === m.message.trimStart() && rs.msg.length > m.message.length)
+      reason = 'msg-leading-space';
     else if (tagInMsg && m.message === rs.syslogtag + rs.msg) reason = tagReason;
     diff('message', m.message, rs.msg, orLine(reason));
   }

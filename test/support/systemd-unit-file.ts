@@ -5,7 +5,10 @@ import { readFileSync } from 'node:fs';
  * `Key=value` lines, comments. Continuation lines are not used in fanin's units and are refused.
  */
 export class UnitFile {
-  private constructor(readonly path: string, private readonly assignments: readonly { section: string; key: string; value: string }[]) {}
+  private constructor(
+    readonly path: string,
+    private readonly assignments: readonly { section: string; key: string; value: string }[],
+  ) {}
 
   static read(path: string): UnitFile {
     const assignments: { section: string; key: string; value: string }[] = [];
@@ -15,7 +18,10 @@ export class UnitFile {
       if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
       if (line.endsWith('\\')) throw new Error(`${path}:${n + 1}: continuation lines are not expected`);
       const header = /^\[(.+)\]$/.exec(line);
-      if (header) { section = header[1]!; continue; }
+      if (header) {
+        section = header[1]!;
+        continue;
+      }
       const eq = line.indexOf('=');
       if (eq <= 0 || section === '') throw new Error(`${path}:${n + 1}: not a Key=value line in a section: ${line}`);
       assignments.push({ section, key: line.slice(0, eq).trim(), value: line.slice(eq + 1).trim() });

@@ -20,16 +20,23 @@ export class ClosedFileGzip {
   compressed = 0;
   failed = 0;
 
-  constructor(private readonly dir: string, private readonly onError: (file: string, err: Error) => void) {}
+  constructor(
+    private readonly dir: string,
+    private readonly onError: (file: string, err: Error) => void,
+  ) {}
 
   /** A pending file is closed for good: the sink never appends to it again (late events go to the next index). */
-  isPending(fileName: string): boolean { return this.pending.has(fileName); }
+  isPending(fileName: string): boolean {
+    return this.pending.has(fileName);
+  }
 
   enqueue(fileName: string): void {
     if (this.stopped || this.pending.has(fileName)) return;
     this.pending.add(fileName);
     this.queue.push(fileName);
-    this.running ??= this.run().finally(() => { this.running = null; });
+    this.running ??= this.run().finally(() => {
+      this.running = null;
+    });
   }
 
   /** Resolves once the queue is empty (tests and the bench); never needed by the write path. */
@@ -66,7 +73,11 @@ export async function gzipFile(dir: string, name: string): Promise<void> {
   try {
     await pipeline(createReadStream(plain), createGzip(), createWriteStream(tmp));
     const fh = await open(tmp, 'r+');
-    try { await fh.sync(); } finally { await fh.close(); }
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw err;
@@ -79,5 +90,9 @@ export async function gzipFile(dir: string, name: string): Promise<void> {
 /** fsync a directory so a created, renamed or removed entry survives a power loss. */
 export async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
-  try { await fh.sync(); } finally { await fh.close(); }
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }

@@ -10,7 +10,9 @@ export function fileSinkOptionsFromPlan(plan: SinkPlan, log: Logger): FileSinkOp
   try {
     compileFileNamePattern(s.fileSinkPath, s.fileSinkTime);
   } catch (err) {
-    throw new ConfigError([`${plan.keyOf('fileSinkPath')}: ${(err as Error).message}; got ${JSON.stringify(s.fileSinkPath)}`]);
+    throw new ConfigError([
+      `${plan.keyOf('fileSinkPath')}: ${(err as Error).message}; got ${JSON.stringify(s.fileSinkPath)}`,
+    ]);
   }
   return Object.freeze({
     name: plan.name,

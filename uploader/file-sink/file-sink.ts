@@ -69,14 +69,25 @@ export class FileSink implements Sink {
     this.maxBytes = options.maxBytes ?? 0;
     this.closeIdleMs = options.closeIdleMs ?? DEFAULT_CLOSE_IDLE_MS;
     this.gzip = options.gzip
-      ? new ClosedFileGzip(options.dir, (file, err) => options.log?.warn({ sink: this.name, file, err: err.message }, 'cannot gzip a closed file; it stays plain and is tried again later'))
+      ? new ClosedFileGzip(options.dir, (file, err) =>
+          options.log?.warn(
+            { sink: this.name, file, err: err.message },
+            'cannot gzip a closed file; it stays plain and is tried again later',
+          ),
+        )
       : null;
   }
 
   write(batches: readonly ProcessedBatch[]): Promise<SinkWriteResult> {
     return this.locked(async () => {
       // A failed mkdir is not cached: the directory may be fixed while the uploader retries.
-      this.ready ??= mkdir(this.options.dir, { recursive: true }).then(() => undefined, (err: Error) => { this.ready = null; throw err; });
+      this.ready ??= mkdir(this.options.dir, { recursive: true }).then(
+        () => undefined,
+        (err: Error) => {
+          this.ready = null;
+          throw err;
+        },
+      );
       await this.ready;
       this.startMaintenance();
       const byBase = new Map<string, Uint8Array[]>();
@@ -85,7 +96,8 @@ export class FileSink implements Sink {
       const add = (at: number, line: Uint8Array) => {
         const base = this.pattern.format(at);
         const lines = byBase.get(base);
-        if (lines) lines.push(line); else byBase.set(base, [line]);
+        if (lines) lines.push(line);
+        else byBase.set(base, [line]);
         receivedAt.push(at);
       };
       for (const batch of batches) {
@@ -94,9 +106,13 @@ export class FileSink implements Sink {
           const body = batch.bodies[i]!;
           // The receivers' envelopes go straight from msgpack to JSON; anything else is decoded and checked.
           const fast = transcodeEventLine(id, body);
-          if (fast) { add(fast.receivedAt, fast.line); continue; }
+          if (fast) {
+            add(fast.receivedAt, fast.line);
+            continue;
+          }
           const decoded = decodeEvent(id, body);
-          if ('envelope' in decoded) add(decoded.envelope.received_at, Buffer.from(formatEventLine(id, decoded.envelope)));
+          if ('envelope' in decoded)
+            add(decoded.envelope.received_at, Buffer.from(formatEventLine(id, decoded.envelope)));
           else rejected.push(decoded);
         }
       }
@@ -114,7 +130,10 @@ export class FileSink implements Sink {
   }
 
   async close(): Promise<void> {
-    if (this.timer) { clearInterval(this.timer); this.timer = null; }
+    if (this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
     await this.locked(() => this.closeAll());
     await this.gzip?.close();
   }
@@ -128,10 +147,14 @@ export class FileSink implements Sink {
   }
 
   /** Resolves when every queued compression finished (tests, bench). */
-  async compressionIdle(): Promise<void> { await this.gzip?.idle(); }
+  async compressionIdle(): Promise<void> {
+    await this.gzip?.idle();
+  }
 
   /** The names of the files open for appending (tests). */
-  openFiles(): string[] { return [...this.files.values()].map((f) => f.name); }
+  openFiles(): string[] {
+    return [...this.files.values()].map((f) => f.name);
+  }
 
   private locked<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.lock.then(fn, fn);
@@ -143,17 +166,21 @@ export class FileSink implements Sink {
     if (this.timer) return;
     const every = Math.min(60_000, Math.max(1_000, Math.floor(this.closeIdleMs / 2)));
     this.timer = setInterval(() => {
-      this.maintain().catch((err: Error) => this.options.log?.warn({ sink: this.name, err: err.message }, 'file sink maintenance failed'));
+      this.maintain().catch((err: Error) =>
+        this.options.log?.warn({ sink: this.name, err: err.message }, 'file sink maintenance failed'),
+      );
     }, every);
     this.timer.unref();
     if (this.gzip && !this.swept) {
       this.swept = true;
-      void this.maintain().catch((err: Error) => this.options.log?.warn({ sink: this.name, err: err.message }, 'file sink start-up sweep failed'));
+      void this.maintain().catch((err: Error) =>
+        this.options.log?.warn({ sink: this.name, err: err.message }, 'file sink start-up sweep failed'),
+      );
     }
   }
 
   private async appendToPeriod(base: string, bytes: Buffer): Promise<void> {
-    let file = this.files.get(base) ?? await this.openPeriod(base);
+    let file = this.files.get(base) ?? (await this.openPeriod(base));
     if (this.maxBytes > 0 && file.size > 0 && file.size + bytes.length > this.maxBytes) file = await this.roll(file);
     try {
       await file.handle.appendFile(bytes);
@@ -161,7 +188,10 @@ export class FileSink implements Sink {
       file.lastWrite = Date.now();
       if (this.options.fsync) {
         await file.handle.datasync();
-        if (file.created) { await syncDir(this.options.dir); file.created = false; }
+        if (file.created) {
+          await syncDir(this.options.dir);
+          file.created = false;
+        }
       }
     } catch (err) {
       // Cut a partial append off so the retry does not leave half a line, and reopen on the next attempt.
@@ -182,7 +212,8 @@ export class FileSink implements Sink {
       const p = this.pattern.parse(entry);
       if (!p || p.base !== base) continue;
       const e = existing.get(p.index) ?? { plain: false, gz: false };
-      if (p.gzipped) e.gz = true; else e.plain = true;
+      if (p.gzipped) e.gz = true;
+      else e.plain = true;
       existing.set(p.index, e);
     }
     let index = existing.size === 0 ? 0 : Math.max(...existing.keys());
@@ -193,8 +224,19 @@ export class FileSink implements Sink {
       if (this.gzip?.isPending(name)) continue;
       const handle = await open(join(this.options.dir, name), 'a');
       const size = (await handle.stat()).size;
-      if (this.maxBytes > 0 && size >= this.maxBytes) { await handle.close(); continue; }
-      const file: OpenFile = { handle, name, base, index, size, lastWrite: Date.now(), created: !existing.get(index)?.plain };
+      if (this.maxBytes > 0 && size >= this.maxBytes) {
+        await handle.close();
+        continue;
+      }
+      const file: OpenFile = {
+        handle,
+        name,
+        base,
+        index,
+        size,
+        lastWrite: Date.now(),
+        created: !existing.get(index)?.plain,
+      };
       this.files.set(base, file);
       return file;
     }
@@ -207,7 +249,15 @@ export class FileSink implements Sink {
     await file.handle.close();
     const name = this.pattern.withIndex(file.base, file.index + 1);
     const handle = await open(join(this.options.dir, name), 'a');
-    const next: OpenFile = { handle, name, base: file.base, index: file.index + 1, size: (await handle.stat()).size, lastWrite: Date.now(), created: true };
+    const next: OpenFile = {
+      handle,
+      name,
+      base: file.base,
+      index: file.index + 1,
+      size: (await handle.stat()).size,
+      lastWrite: Date.now(),
+      created: true,
+    };
     this.files.set(file.base, next);
     return next;
   }
@@ -256,7 +306,8 @@ export class FileSink implements Sink {
     for (const entry of entries) {
       if (entry.endsWith(GZIP_TMP_SUFFIX)) {
         const source = entry.slice(0, -GZIP_TMP_SUFFIX.length);
-        if (!gzip.isPending(source) && this.pattern.parse(source)) await unlink(join(dir, entry)).catch(() => undefined);
+        if (!gzip.isPending(source) && this.pattern.parse(source))
+          await unlink(join(dir, entry)).catch(() => undefined);
         continue;
       }
       const p = this.pattern.parse(entry);
@@ -267,11 +318,20 @@ export class FileSink implements Sink {
     const current = this.pattern.format(now);
     for (const f of plain) {
       if (open.has(f.name) || gzip.isPending(f.name)) continue;
-      if (names.has(f.name + '.gz')) { await unlink(join(dir, f.name)).catch(() => undefined); continue; }
+      if (names.has(f.name + '.gz')) {
+        await unlink(join(dir, f.name)).catch(() => undefined);
+        continue;
+      }
       const rolled = f.index < highest.get(f.base)!;
-      if (rolled) { gzip.enqueue(f.name); continue; }
+      if (rolled) {
+        gzip.enqueue(f.name);
+        continue;
+      }
       if (f.base === current) continue;
-      const mtime = await stat(join(dir, f.name)).then((s) => s.mtimeMs, () => now);
+      const mtime = await stat(join(dir, f.name)).then(
+        (s) => s.mtimeMs,
+        () => now,
+      );
       if (now - mtime >= this.closeIdleMs) gzip.enqueue(f.name);
     }
   }

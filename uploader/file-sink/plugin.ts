@@ -17,7 +17,10 @@ export const fileSinkPlugin = defineSinkPlugin({
     for (const plan of plans) {
       const dir = resolve(plan.settings.fileSinkDir);
       const other = dirs.get(dir);
-      if (other) problems.push(`${plan.keyOf('fileSinkDir')}: file sinks "${other}" and "${plan.name}" would write the same directory ${dir}`);
+      if (other)
+        problems.push(
+          `${plan.keyOf('fileSinkDir')}: file sinks "${other}" and "${plan.name}" would write the same directory ${dir}`,
+        );
       dirs.set(dir, plan.name);
     }
     return problems;

@@ -41,7 +41,10 @@ const encoder = new Encoder({ ignoreUndefined: true });
  * (a batch whose events are all excluded gives no chunk).
  */
 export function buildChunks(
-  batches: readonly ProcessedBatch[], idKey: string | null, now = Date.now(), replication: ChunkReplication = NO_REPLICATION,
+  batches: readonly ProcessedBatch[],
+  idKey: string | null,
+  now = Date.now(),
+  replication: ChunkReplication = NO_REPLICATION,
   excluded: { count: number } = { count: 0 },
 ): ForwardChunk[] {
   const chunks: ForwardChunk[] = [];
@@ -56,26 +59,41 @@ export function buildChunks(
       if ('envelope' in decoded) {
         event = decoded.envelope;
         const passed = event.fleet_path ?? [];
-        if (replication.exclude.size > 0 && passed.some((f) => replication.exclude.has(f))) { excluded.count++; return; }
+        if (replication.exclude.size > 0 && passed.some((f) => replication.exclude.has(f))) {
+          excluded.count++;
+          return;
+        }
         tag = event.tag;
         const record = recordOf(event, id, idKey);
         if (replication.path !== null) record[replication.path.key] = [...passed, replication.path.fleetId];
         entry = encoder.encode([eventTimeOf(event), record]);
       } else {
         tag = REJECTED_TAG;
-        const record = { [idKey ?? 'fanin_id']: id, reason: decoded.reason, body_base64: Buffer.from(body).toString('base64') };
+        const record = {
+          [idKey ?? 'fanin_id']: id,
+          reason: decoded.reason,
+          body_base64: Buffer.from(body).toString('base64'),
+        };
         entry = encoder.encode([eventTime(Math.floor(now / 1000), (now % 1000) * 1e6), record]);
       }
       let group = groups.get(tag);
-      if (!group) { group = { ids: [], entries: [], receivedAt: [], rejected: 0 }; groups.set(tag, group); }
+      if (!group) {
+        group = { ids: [], entries: [], receivedAt: [], rejected: 0 };
+        groups.set(tag, group);
+      }
       group.ids.push(id);
       group.entries.push(entry);
-      if (event) group.receivedAt.push(event.received_at); else group.rejected++;
+      if (event) group.receivedAt.push(event.received_at);
+      else group.rejected++;
     });
     for (const [tag, g] of groups) {
       chunks.push({
-        tag, chunkId: chunkIdFor(tag, g.ids), count: g.ids.length, entries: Buffer.concat(g.entries),
-        receivedAt: g.receivedAt, rejected: g.rejected,
+        tag,
+        chunkId: chunkIdFor(tag, g.ids),
+        count: g.ids.length,
+        entries: Buffer.concat(g.entries),
+        receivedAt: g.receivedAt,
+        rejected: g.rejected,
       });
     }
   }
@@ -124,15 +142,24 @@ export function recordOf(e: EventEnvelope, id: string, idKey: string | null): Re
   let record: Record<string, unknown>;
   if (e.format === 'forward' || e.format === 'http') {
     const r = e.record;
-    record = typeof r === 'object' && r !== null && !Array.isArray(r) && !(r instanceof Uint8Array)
-      ? { ...(r as Record<string, unknown>) }
-      : { message: r ?? e.message };
+    record =
+      typeof r === 'object' && r !== null && !Array.isArray(r) && !(r instanceof Uint8Array)
+        ? { ...(r as Record<string, unknown>) }
+        : { message: r ?? e.message };
   } else if (e.format === 'raw') {
     record = compact({ message: e.message, parse_error: e.parse_error, source_address: e.source });
   } else {
     record = compact({
-      host: e.hostname, ident: e.app_name, pid: e.proc_id, msgid: e.msg_id, message: e.message,
-      facility: e.facility, severity: e.severity, structured_data: e.structured_data, format: e.format, source_address: e.source,
+      host: e.hostname,
+      ident: e.app_name,
+      pid: e.proc_id,
+      msgid: e.msg_id,
+      message: e.message,
+      facility: e.facility,
+      severity: e.severity,
+      structured_data: e.structured_data,
+      format: e.format,
+      source_address: e.source,
     });
   }
   if (idKey !== null) record[idKey] = id;

@@ -21,18 +21,29 @@ export type ForwardFailureReason = (typeof FORWARD_FAILURES)[ForwardErrorCode];
 export class ForwardSendError extends Error {
   override readonly name = 'ForwardSendError';
   /** True when the server (not the sink) ended an established connection. */
-  constructor(readonly code: ForwardErrorCode, message: string, readonly closedByServer = false) {
+  constructor(
+    readonly code: ForwardErrorCode,
+    message: string,
+    readonly closedByServer = false,
+  ) {
     super(message);
   }
 
   /** The `reason` label of fanin_uploader_forward_send_failures_total: a small fixed set. */
-  get reason(): ForwardFailureReason { return FORWARD_FAILURES[this.code]; }
+  get reason(): ForwardFailureReason {
+    return FORWARD_FAILURES[this.code];
+  }
   /** Always retry: see the catalogue above. */
-  get disposition(): Disposition { return 'retry'; }
+  get disposition(): Disposition {
+    return 'retry';
+  }
 }
 
 /** Any thrown value as a ForwardSendError (socket errors from Node become FORWARD_CONNECTION_CLOSED). */
-export function asForwardError(err: unknown, fallback: ForwardErrorCode = 'FORWARD_CONNECTION_CLOSED'): ForwardSendError {
+export function asForwardError(
+  err: unknown,
+  fallback: ForwardErrorCode = 'FORWARD_CONNECTION_CLOSED',
+): ForwardSendError {
   if (err instanceof ForwardSendError) return err;
   return new ForwardSendError(fallback, err instanceof Error ? err.message : String(err));
 }

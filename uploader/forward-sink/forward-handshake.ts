@@ -64,12 +64,15 @@ export function buildPing(helo: Helo, auth: ForwardAuth, salt: string): unknown[
 export function checkPong(message: unknown, helo: Helo, auth: ForwardAuth, salt: string): HandshakeResult {
   if (!isCommand(message, 'PONG') || message.length !== 5) return { ok: false, reason: 'invalid PONG message' };
   const [, authResult, reason, serverHostname, digest] = message;
-  if (authResult !== true) return { ok: false, reason: `authentication failed: ${textOf(reason) ?? 'no reason given'}` };
+  if (authResult !== true)
+    return { ok: false, reason: `authentication failed: ${textOf(reason) ?? 'no reason given'}` };
   const host = textOf(serverHostname);
   if (host === null) return { ok: false, reason: 'PONG without a server hostname' };
-  if (host === auth.selfHostname) return { ok: false, reason: 'same hostname on both sides (set uploader.forwardSink.selfHostname)' };
+  if (host === auth.selfHostname)
+    return { ok: false, reason: 'same hostname on both sides (set uploader.forwardSink.selfHostname)' };
   const expected = Buffer.from(sha512Hex(salt, host, helo.nonce, auth.sharedKey), 'utf8');
   const got = bytesOf(digest);
-  if (!got || got.length !== expected.length || !timingSafeEqual(got, expected)) return { ok: false, reason: 'shared key mismatch' };
+  if (!got || got.length !== expected.length || !timingSafeEqual(got, expected))
+    return { ok: false, reason: 'shared key mismatch' };
   return { ok: true };
 }

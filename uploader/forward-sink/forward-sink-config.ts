@@ -96,14 +96,19 @@ export function forwardSinkOptionsFromConfig(s: ForwardSinkSettings): ForwardSin
   const servers = parseServerList(s.forwardSinkServers, problems);
   if (s.forwardSinkHeartbeatType === 'udp' && servers.length > 0) {
     const families = new Set(servers.map((x) => (x.host.includes(':') ? 6 : 4)));
-    if (families.size > 1) problems.push('uploader.forwardSink.heartbeatType: udp heartbeats need servers of one address family');
+    if (families.size > 1)
+      problems.push('uploader.forwardSink.heartbeatType: udp heartbeats need servers of one address family');
   }
   let tls: ForwardTls | null = null;
   if (s.forwardSinkTls) {
     let ca: Buffer | null = null;
     if (s.forwardSinkTlsCaFile) {
-      try { ca = readFileSync(s.forwardSinkTlsCaFile); } catch (err) {
-        problems.push(`uploader.forwardSink.tlsCaFile: cannot read ${s.forwardSinkTlsCaFile}: ${(err as Error).message}`);
+      try {
+        ca = readFileSync(s.forwardSinkTlsCaFile);
+      } catch (err) {
+        problems.push(
+          `uploader.forwardSink.tlsCaFile: cannot read ${s.forwardSinkTlsCaFile}: ${(err as Error).message}`,
+        );
       }
     }
     tls = { ca, insecure: s.forwardSinkTlsInsecure };
@@ -113,18 +118,31 @@ export function forwardSinkOptionsFromConfig(s: ForwardSinkSettings): ForwardSin
   }
   const fleetId = s.fleetId ?? '';
   const pathKey = s.forwardSinkPathKey ?? '';
-  const excludeFleets = new Set((s.forwardSinkExcludeFleets ?? '').split(',').map((f) => f.trim()).filter(Boolean));
+  const excludeFleets = new Set(
+    (s.forwardSinkExcludeFleets ?? '')
+      .split(',')
+      .map((f) => f.trim())
+      .filter(Boolean),
+  );
   if (fleetId !== '' && pathKey !== '' && !s.forwardSinkIdKey) {
-    problems.push('uploader.forwardSink.idKey: replication (fleet.id set, with a pathKey) needs the id key: the receiving fleet dedups by it');
+    problems.push(
+      'uploader.forwardSink.idKey: replication (fleet.id set, with a pathKey) needs the id key: the receiving fleet dedups by it',
+    );
   }
-  if (fleetId !== '' && pathKey !== '' && pathKey === s.forwardSinkIdKey) problems.push('uploader.forwardSink.pathKey: must differ from idKey');
-  if (excludeFleets.has(fleetId)) problems.push(`uploader.forwardSink.excludeFleets: lists this fleet's own id "${fleetId}", which no event here has passed before`);
+  if (fleetId !== '' && pathKey !== '' && pathKey === s.forwardSinkIdKey)
+    problems.push('uploader.forwardSink.pathKey: must differ from idKey');
+  if (excludeFleets.has(fleetId))
+    problems.push(
+      `uploader.forwardSink.excludeFleets: lists this fleet's own id "${fleetId}", which no event here has passed before`,
+    );
   if (problems.length > 0) throw new ConfigError(problems);
   const auth: ForwardAuth | null = s.forwardSinkSharedKey
     ? Object.freeze({
-      sharedKey: s.forwardSinkSharedKey, selfHostname: s.forwardSinkSelfHostname || hostname(),
-      username: s.forwardSinkUsername, password: s.forwardSinkPassword,
-    })
+        sharedKey: s.forwardSinkSharedKey,
+        selfHostname: s.forwardSinkSelfHostname || hostname(),
+        username: s.forwardSinkUsername,
+        password: s.forwardSinkPassword,
+      })
     : null;
   return Object.freeze({
     servers,
@@ -150,8 +168,12 @@ export function forwardSinkOptionsFromConfig(s: ForwardSinkSettings): ForwardSin
  */
 export function parseServerList(text: string, problems: string[]): ForwardServer[] {
   const servers: ForwardServer[] = [];
-  const entries = text.split(',').map((e) => e.trim()).filter(Boolean);
-  if (entries.length === 0) problems.push(`${SERVERS_KEY}: the forward sink needs at least one server (host:port[:weight][:standby])`);
+  const entries = text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  if (entries.length === 0)
+    problems.push(`${SERVERS_KEY}: the forward sink needs at least one server (host:port[:weight][:standby])`);
   for (const entry of entries) {
     const server = parseServer(entry);
     if (typeof server === 'string') problems.push(`${SERVERS_KEY}: "${entry}": ${server}`);

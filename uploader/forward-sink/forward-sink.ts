@@ -27,27 +27,56 @@ export class ForwardSink implements Sink {
   private readonly unacked = new RecentIds(REMEMBERED_CHUNKS);
 
   /** `name`: the configured sink name (queue, logs, the uploader's `sink` label). */
-  constructor(private readonly options: ForwardSinkOptions, registry: Registry, log: Logger, readonly name = 'forward') {
+  constructor(
+    private readonly options: ForwardSinkOptions,
+    registry: Registry,
+    log: Logger,
+    readonly name = 'forward',
+  ) {
     this.metrics = createForwardSinkMetrics(registry);
     this.pool = new ServerPool(options, this.metrics, log.child({ sink: name }));
     this.pool.start();
     this.metrics.excludedEvents.inc({ sink: name }, 0);
-    log.info({ servers: options.servers.map((s) => `${s.label}${s.standby ? ' standby' : ''} w${s.weight}`), heartbeat: options.heartbeatType,
-      ack: options.requireAckResponse, handshake: options.auth !== null, tls: options.tls !== null, compress: options.compress,
-      fleet: options.replication?.fleetId, excludeFleets: [...options.excludeFleets] }, 'forward sink ready');
+    log.info(
+      {
+        servers: options.servers.map((s) => `${s.label}${s.standby ? ' standby' : ''} w${s.weight}`),
+        heartbeat: options.heartbeatType,
+        ack: options.requireAckResponse,
+        handshake: options.auth !== null,
+        tls: options.tls !== null,
+        compress: options.compress,
+        fleet: options.replication?.fleetId,
+        excludeFleets: [...options.excludeFleets],
+      },
+      'forward sink ready',
+    );
   }
 
   async write(batches: readonly ProcessedBatch[]): Promise<SinkWriteResult> {
     const excluded = { count: 0 };
-    const chunks = buildChunks(batches, this.options.idKey, Date.now(), {
-      path: this.options.replication && { fleetId: this.options.replication.fleetId, key: this.options.replication.pathKey },
-      exclude: this.options.excludeFleets,
-    }, excluded);
+    const chunks = buildChunks(
+      batches,
+      this.options.idKey,
+      Date.now(),
+      {
+        path: this.options.replication && {
+          fleetId: this.options.replication.fleetId,
+          key: this.options.replication.pathKey,
+        },
+        exclude: this.options.excludeFleets,
+      },
+      excluded,
+    );
     const results = await Promise.allSettled(chunks.map((c) => this.deliver(c)));
-    const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => asForwardError(r.reason));
+    const failures = results
+      .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+      .map((r) => asForwardError(r.reason));
     if (failures.length > 0) {
       const first = failures[0]!;
-      throw new ForwardSendError(first.code, `${failures.length} of ${chunks.length} forward chunks not delivered: ${first.message}`);
+      throw new ForwardSendError(
+        first.code,
+        `${failures.length} of ${chunks.length} forward chunks not delivered: ${first.message}`,
+      );
     }
     // Counted once the write succeeded: a retried write would count its exclusions again.
     if (excluded.count > 0) this.metrics.excludedEvents.inc({ sink: this.name }, excluded.count);
@@ -65,7 +94,10 @@ export class ForwardSink implements Sink {
 
   private async deliver(chunk: ForwardChunk): Promise<void> {
     const requireAck = this.options.requireAckResponse;
-    if (requireAck && this.acked.has(chunk.chunkId)) { this.metrics.chunksSkipped.inc(); return; }
+    if (requireAck && this.acked.has(chunk.chunkId)) {
+      this.metrics.chunksSkipped.inc();
+      return;
+    }
     const message = await encodePackedForward(chunk, { compress: this.options.compress, requireAck });
     const tried = new Set<ServerNode>();
     let last: ForwardSendError | null = null;
@@ -102,8 +134,12 @@ export class ForwardSink implements Sink {
 class RecentIds {
   private readonly ids = new Set<string>();
   constructor(private readonly max: number) {}
-  has(id: string): boolean { return this.ids.has(id); }
-  delete(id: string): void { this.ids.delete(id); }
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+  delete(id: string): void {
+    this.ids.delete(id);
+  }
   add(id: string): void {
     this.ids.delete(id);
     this.ids.add(id);

@@ -9,7 +9,11 @@ import { connect, isIP } from 'node:net';
 export function tcpProbe(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
-    const done = (ok: boolean) => { clearTimeout(timer); socket.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
     const timer = setTimeout(() => done(false), timeoutMs);
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
@@ -24,7 +28,10 @@ export class UdpHeartbeat {
   private readonly socket: UdpSocket;
   private readonly resolved = new Map<string, string>();
 
-  constructor(family: 4 | 6, private readonly onReply: (address: string, port: number) => void) {
+  constructor(
+    family: 4 | 6,
+    private readonly onReply: (address: string, port: number) => void,
+  ) {
     this.socket = createSocket(family === 6 ? 'udp6' : 'udp4');
     this.socket.on('message', (_msg, rinfo) => this.onReply(rinfo.address, rinfo.port));
     this.socket.on('error', () => undefined); // ICMP unreachable and the like: the missing reply is the signal
@@ -40,13 +47,21 @@ export class UdpHeartbeat {
   async ping(host: string, port: number): Promise<void> {
     let address = host;
     if (!isIP(host)) {
-      try { address = (await lookup(host)).address; } catch { return; }
+      try {
+        address = (await lookup(host)).address;
+      } catch {
+        return;
+      }
       this.resolved.set(host, address);
     }
     this.socket.send(Buffer.from([0]), port, address, () => undefined);
   }
 
   close(): void {
-    try { this.socket.close(); } catch { /* already closed */ }
+    try {
+      this.socket.close();
+    } catch {
+      /* already closed */
+    }
   }
 }

@@ -10,9 +10,15 @@ export class NodeHealth {
   private failures = 0;
   private successes = 0;
 
-  constructor(private readonly downAfter: number, private readonly upAfter: number, private readonly tracking = true) {}
+  constructor(
+    private readonly downAfter: number,
+    private readonly upAfter: number,
+    private readonly tracking = true,
+  ) {}
 
-  get up(): boolean { return this.isUp; }
+  get up(): boolean {
+    return this.isUp;
+  }
 
   /** Each returns true when the server changed state (the rotation must be rebuilt). */
   heartbeatSucceeded(): boolean {
@@ -61,7 +67,10 @@ export function buildRotation<T extends Weighted>(nodes: readonly T[], seed: num
   let lost = nodes.filter((n) => !n.standby && !n.up).reduce((sum, n) => sum + n.weight, 0);
   for (const n of nodes) {
     if (lost <= 0) break;
-    if (n.standby && n.up) { regular.push(n); lost -= n.weight; }
+    if (n.standby && n.up) {
+      regular.push(n);
+      lost -= n.weight;
+    }
   }
   if (regular.length === 0) return [];
   const divisor = regular.reduce((g, n) => gcd(g, n.weight), 0);

@@ -17,14 +17,29 @@ export class ServerNode {
   probing = false;
   awaitingUdpReply = false;
 
-  constructor(readonly server: ForwardServer, private readonly options: ForwardSinkOptions) {
-    this.health = new NodeHealth(options.downAfterFailures, options.upAfterHeartbeats, options.heartbeatType !== 'none');
+  constructor(
+    readonly server: ForwardServer,
+    private readonly options: ForwardSinkOptions,
+  ) {
+    this.health = new NodeHealth(
+      options.downAfterFailures,
+      options.upAfterHeartbeats,
+      options.heartbeatType !== 'none',
+    );
   }
 
-  get label(): string { return this.server.label; }
-  get weight(): number { return this.server.weight; }
-  get standby(): boolean { return this.server.standby; }
-  get up(): boolean { return this.health.up; }
+  get label(): string {
+    return this.server.label;
+  }
+  get weight(): number {
+    return this.server.weight;
+  }
+  get standby(): boolean {
+    return this.server.standby;
+  }
+  get up(): boolean {
+    return this.health.up;
+  }
 
   /**
    * Resolves when the server acknowledged the message (or, without acks, when it is written). `onWritten` runs
@@ -40,7 +55,11 @@ export class ServerNode {
     } catch (err) {
       if (!reused || !(err instanceof ForwardSendError) || !err.closedByServer) throw err;
       const fresh = await this.acquire();
-      try { await fresh.send(message, chunkId, onWritten); } finally { if (!fresh.keepalive) fresh.close(); }
+      try {
+        await fresh.send(message, chunkId, onWritten);
+      } finally {
+        if (!fresh.keepalive) fresh.close();
+      }
       return;
     } finally {
       if (!client.keepalive) client.close();
@@ -55,21 +74,31 @@ export class ServerNode {
   private async acquire(): Promise<ForwardClient> {
     if (!this.keepalive) return this.open();
     if (this.client?.usable) return this.client;
-    this.connecting ??= this.open().then((c) => {
-      this.keepalive = c.keepalive;
-      if (c.keepalive) {
-        this.client = c;
-        c.onClose = () => { if (this.client === c) this.client = null; };
-      }
-      return c;
-    }).finally(() => { this.connecting = null; });
+    this.connecting ??= this.open()
+      .then((c) => {
+        this.keepalive = c.keepalive;
+        if (c.keepalive) {
+          this.client = c;
+          c.onClose = () => {
+            if (this.client === c) this.client = null;
+          };
+        }
+        return c;
+      })
+      .finally(() => {
+        this.connecting = null;
+      });
     return this.connecting;
   }
 
   private open(): Promise<ForwardClient> {
     const o = this.options;
     return ForwardClient.connect({
-      host: this.server.host, port: this.server.port, tls: o.tls, auth: o.auth, connectTimeoutMs: o.connectTimeoutMs,
+      host: this.server.host,
+      port: this.server.port,
+      tls: o.tls,
+      auth: o.auth,
+      connectTimeoutMs: o.connectTimeoutMs,
       ackTimeoutMs: o.requireAckResponse ? o.ackResponseTimeoutMs : 0,
     });
   }
@@ -87,7 +116,11 @@ export class ServerPool {
   private timer: NodeJS.Timeout | null = null;
   private udp: UdpHeartbeat | null = null;
 
-  constructor(private readonly options: ForwardSinkOptions, private readonly metrics: ForwardSinkMetrics, private readonly log: Logger) {
+  constructor(
+    private readonly options: ForwardSinkOptions,
+    private readonly metrics: ForwardSinkMetrics,
+    private readonly log: Logger,
+  ) {
     this.nodes = options.servers.map((s) => new ServerNode(s, options));
     this.rebuild();
   }
@@ -150,7 +183,8 @@ export class ServerPool {
 
   private onUdpReply(address: string, port: number): void {
     for (const node of this.nodes) {
-      if (node.server.port !== port || this.udp?.addressOf(node.server.host) !== address || !node.awaitingUdpReply) continue;
+      if (node.server.port !== port || this.udp?.addressOf(node.server.host) !== address || !node.awaitingUdpReply)
+        continue;
       node.awaitingUdpReply = false;
       this.heartbeatResult(node, true);
     }

@@ -51,21 +51,32 @@ export interface BulkOutcome {
 export function readBulkResponse(text: string, expectedItems: number): BulkOutcome {
   const body = JSON.parse(text) as { errors?: unknown; items?: unknown };
   if (!Array.isArray(body.items)) throw new Error('not a _bulk response (no items)');
-  if (body.items.length !== expectedItems) throw new Error(`_bulk answered ${body.items.length} items for ${expectedItems} documents`);
+  if (body.items.length !== expectedItems)
+    throw new Error(`_bulk answered ${body.items.length} items for ${expectedItems} documents`);
   let created = 0;
   let conflicts = 0;
   let retryable = 0;
   let permanent = 0;
   let firstError: string | null = null;
-  for (const item of body.items as Record<string, { status?: unknown; error?: { type?: unknown; reason?: unknown } }>[]) {
+  for (const item of body.items as Record<
+    string,
+    { status?: unknown; error?: { type?: unknown; reason?: unknown } }
+  >[]) {
     const result = item.create ?? Object.values(item)[0];
     const status = typeof result?.status === 'number' ? result.status : 0;
-    if (status >= 200 && status < 300) { created++; continue; }
-    if (status === 409) { conflicts++; continue; }
-    if (status === 429 || status >= 500 || status === 0) retryable++; else permanent++;
+    if (status >= 200 && status < 300) {
+      created++;
+      continue;
+    }
+    if (status === 409) {
+      conflicts++;
+      continue;
+    }
+    if (status === 429 || status >= 500 || status === 0) retryable++;
+    else permanent++;
     firstError ??= `${status} ${describe(result?.error?.type)}: ${describe(result?.error?.reason)}`;
   }
   return { created, conflicts, retryable, permanent, firstError };
 }
 
-const describe = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v) ?? '');
+const describe = (v: unknown) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));

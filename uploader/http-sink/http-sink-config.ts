@@ -21,10 +21,16 @@ export function httpSinkOptionsFromPlan(plan: SinkPlan): HttpSinkOptions {
   let url: URL | null = null;
   try {
     url = new URL(s.httpSinkUrl);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`${plan.keyOf('httpSinkUrl')}: expected an http:// or https:// URL`);
-    if (url.username || url.password) problems.push(`${plan.keyOf('httpSinkUrl')}: put credentials in ${plan.keyOf('httpSinkAuthorization')}, not in the URL`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      problems.push(`${plan.keyOf('httpSinkUrl')}: expected an http:// or https:// URL`);
+    if (url.username || url.password)
+      problems.push(
+        `${plan.keyOf('httpSinkUrl')}: put credentials in ${plan.keyOf('httpSinkAuthorization')}, not in the URL`,
+      );
   } catch {
-    problems.push(`${plan.keyOf('httpSinkUrl')}: the HTTP sink needs a URL (http://host:port/path); got ${JSON.stringify(s.httpSinkUrl)}`);
+    problems.push(
+      `${plan.keyOf('httpSinkUrl')}: the HTTP sink needs a URL (http://host:port/path); got ${JSON.stringify(s.httpSinkUrl)}`,
+    );
   }
   let index: FileNamePattern | null = null;
   try {
@@ -37,7 +43,8 @@ export function httpSinkOptionsFromPlan(plan: SinkPlan): HttpSinkOptions {
   }
   if (problems.length > 0 || !url) throw new ConfigError(problems);
   let endpoint = url.toString();
-  if (s.httpSinkMode === 'bulk' && !url.pathname.endsWith('/_bulk')) endpoint = endpoint.replace(/\/?(\?.*)?$/, (_m, query?: string) => `/_bulk${query ?? ''}`);
+  if (s.httpSinkMode === 'bulk' && !url.pathname.endsWith('/_bulk'))
+    endpoint = endpoint.replace(/\/?(\?.*)?$/, (_m, query?: string) => `/_bulk${query ?? ''}`);
   return Object.freeze({
     name: plan.name,
     endpoint,

@@ -21,7 +21,11 @@ export class HttpSinkRetryableError extends Error {
   readonly disposition: Disposition = 'retry';
 }
 
-interface BatchResult { written: number; rejected: number; receivedAt: number[] }
+interface BatchResult {
+  written: number;
+  rejected: number;
+  receivedAt: number[];
+}
 
 /**
  * Processed batches as HTTP requests, one per batch (so a batch's Idempotency-Key is the same however the uploader
@@ -35,7 +39,11 @@ export class HttpSink implements Sink {
   private readonly metrics: HttpSinkMetrics;
   private readonly accepted = new Map<string, true>();
 
-  constructor(private readonly options: HttpSinkOptions, registry: Registry, private readonly log: Logger) {
+  constructor(
+    private readonly options: HttpSinkOptions,
+    registry: Registry,
+    private readonly log: Logger,
+  ) {
     this.name = options.name;
     this.metrics = httpSinkMetrics(registry);
   }
@@ -45,7 +53,11 @@ export class HttpSink implements Sink {
     let next = 0;
     const worker = async () => {
       for (let i = next++; i < batches.length; i = next++) {
-        try { results[i] = await this.send(batches[i]!); } catch (err) { results[i] = err as Error; }
+        try {
+          results[i] = await this.send(batches[i]!);
+        } catch (err) {
+          results[i] = err as Error;
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, batches.length) }, worker));
@@ -64,7 +76,9 @@ export class HttpSink implements Sink {
     };
   }
 
-  close(): Promise<void> { return Promise.resolve(); }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 
   private async send(batch: ProcessedBatch): Promise<BatchResult> {
     const { events, rejected } = decodeBatches([batch]);
@@ -72,23 +86,41 @@ export class HttpSink implements Sink {
     const key = idempotencyKey(batch.ids);
     const bulk = this.options.mode === 'bulk';
     if (bulk && rejected.length > 0) {
-      this.log.error({ sink: this.name, ids: rejected.slice(0, 5).map((r) => r.id), count: rejected.length, reason: rejected[0]!.reason },
-        'bodies that are not events cannot be indexed; counted as rejected');
+      this.log.error(
+        {
+          sink: this.name,
+          ids: rejected.slice(0, 5).map((r) => r.id),
+          count: rejected.length,
+          reason: rejected[0]!.reason,
+        },
+        'bodies that are not events cannot be indexed; counted as rejected',
+      );
     }
     const result = { written: events.length, rejected: rejected.length, receivedAt };
-    if (this.accepted.has(key)) { this.metrics.batchesSkipped.inc({ sink: this.name }); return result; }
+    if (this.accepted.has(key)) {
+      this.metrics.batchesSkipped.inc({ sink: this.name });
+      return result;
+    }
     if (events.length === 0 && (bulk || rejected.length === 0)) return result;
     const text = bulk ? bulkBody(events, this.options.index) : ndjsonBody(events, rejected);
     const body = this.options.compress ? await gzip(text) : Buffer.from(text);
     const headers: Record<string, string> = {
-      'content-type': 'application/x-ndjson', 'idempotency-key': key, 'x-fanin-events': String(events.length),
+      'content-type': 'application/x-ndjson',
+      'idempotency-key': key,
+      'x-fanin-events': String(events.length),
     };
     if (this.options.compress) headers['content-encoding'] = 'gzip';
     if (this.options.authorization) headers.authorization = this.options.authorization;
     let res: Response;
     let answer: string;
     try {
-      res = await fetch(this.options.endpoint, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(this.options.timeoutMs) });
+      res = await fetch(this.options.endpoint, {
+        method: 'POST',
+        headers,
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
       answer = await res.text();
     } catch (err) {
       this.metrics.requests.inc({ sink: this.name, result: 'error' });
@@ -109,23 +141,31 @@ export class HttpSink implements Sink {
       throw new HttpSinkRetryableError(detail);
     }
     this.metrics.requests.inc({ sink: this.name, result: 'permanent' });
-    throw new PermanentSinkError(status >= 300 && status < 400 ? `${detail} (a redirect: set the final address as the url)` : detail);
+    throw new PermanentSinkError(
+      status >= 300 && status < 400 ? `${detail} (a redirect: set the final address as the url)` : detail,
+    );
   }
 
   private checkBulk(answer: string, documents: number): void {
     let outcome;
-    try { outcome = readBulkResponse(answer, documents); } catch (err) {
+    try {
+      outcome = readBulkResponse(answer, documents);
+    } catch (err) {
       this.metrics.requests.inc({ sink: this.name, result: 'retry' });
       throw new HttpSinkRetryableError(`unreadable _bulk answer: ${(err as Error).message}`);
     }
     if (outcome.conflicts > 0) this.metrics.bulkConflicts.inc({ sink: this.name }, outcome.conflicts);
     if (outcome.permanent > 0) {
       this.metrics.requests.inc({ sink: this.name, result: 'permanent' });
-      throw new PermanentSinkError(`_bulk refused ${outcome.permanent} of ${documents} documents: ${outcome.firstError}`);
+      throw new PermanentSinkError(
+        `_bulk refused ${outcome.permanent} of ${documents} documents: ${outcome.firstError}`,
+      );
     }
     if (outcome.retryable > 0) {
       this.metrics.requests.inc({ sink: this.name, result: 'retry' });
-      throw new HttpSinkRetryableError(`_bulk could not take ${outcome.retryable} of ${documents} documents now: ${outcome.firstError}`);
+      throw new HttpSinkRetryableError(
+        `_bulk could not take ${outcome.retryable} of ${documents} documents now: ${outcome.firstError}`,
+      );
     }
   }
 

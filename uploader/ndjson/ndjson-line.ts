@@ -12,8 +12,15 @@ const LEADING_FIELDS = new Set(['tag', 'time', 'received_at', 'receiver', 'sourc
  */
 export function formatEventLine(id: string, envelope: EventEnvelope): string {
   const line: Record<string, unknown> = {
-    id, tag: envelope.tag, time: typeof envelope.time === 'string' ? ndjsonTime(envelope.time) : envelope.time, received_at: isoTime(envelope.received_at), receiver: envelope.receiver,
-    source: envelope.source, transport: envelope.transport, format: envelope.format, message: envelope.message,
+    id,
+    tag: envelope.tag,
+    time: typeof envelope.time === 'string' ? ndjsonTime(envelope.time) : envelope.time,
+    received_at: isoTime(envelope.received_at),
+    receiver: envelope.receiver,
+    source: envelope.source,
+    transport: envelope.transport,
+    format: envelope.format,
+    message: envelope.message,
   };
   for (const key in envelope) if (!LEADING_FIELDS.has(key)) line[key] = envelope[key as keyof EventEnvelope];
   return JSON.stringify(line) + '\n';
@@ -22,7 +29,10 @@ export function formatEventLine(id: string, envelope: EventEnvelope): string {
 let lastMs = Number.NaN;
 let lastIso = '';
 function isoTime(ms: number): string {
-  if (ms !== lastMs) { lastIso = new Date(ms).toISOString(); lastMs = ms; }
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
   return lastIso;
 }
 
@@ -37,5 +47,12 @@ export function isEnvelope(value: unknown): value is EventEnvelope {
   const v = value as Record<string, unknown>;
   // No envelope fanin writes has a field named id; one that does (a foreign or crafted body) would overwrite the
   // event id in the line, and sinks are idempotent by that id, so such a body is rejected with its reason instead.
-  return !Object.hasOwn(v, 'id') && typeof v.tag === 'string' && Number.isFinite(v.received_at) && Math.abs(v.received_at as number) <= 8.64e15 && typeof v.receiver === 'string' && typeof v.format === 'string';
+  return (
+    !Object.hasOwn(v, 'id') &&
+    typeof v.tag === 'string' &&
+    Number.isFinite(v.received_at) &&
+    Math.abs(v.received_at as number) <= 8.64e15 &&
+    typeof v.receiver === 'string' &&
+    typeof v.format === 'string'
+  );
 }

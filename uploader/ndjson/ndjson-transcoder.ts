@@ -43,7 +43,8 @@ export function transcodeEventLine(id: string, body: Uint8Array): TranscodedLine
     beginLine(id);
     for (let k = 0; k < keys; k++) {
       const keyLength = readStrHeader();
-      if (k < LEADING_KEYS.length ? !bytesEqual(at, keyLength, LEADING_KEY_BYTES[k]!) : !isPlainTopKey(at, keyLength)) return null;
+      if (k < LEADING_KEYS.length ? !bytesEqual(at, keyLength, LEADING_KEY_BYTES[k]!) : !isPlainTopKey(at, keyLength))
+        return null;
       writeByte(0x2c); // ,
       copyJsonStringBytes(at, keyLength);
       at += keyLength;
@@ -52,7 +53,10 @@ export function transcodeEventLine(id: string, body: Uint8Array): TranscodedLine
     }
     return endLine();
   } catch (err) {
-    if (err instanceof NotTranscodable || err instanceof RangeError) { pos = start; return null; }
+    if (err instanceof NotTranscodable || err instanceof RangeError) {
+      pos = start;
+      return null;
+    }
     throw err;
   } finally {
     if (pos !== start) pos = start; // a null return leaves nothing behind
@@ -63,8 +67,12 @@ export function transcodeEventLine(id: string, body: Uint8Array): TranscodedLine
 const EMPTY = new Uint8Array(0);
 
 /** `,"<name>":` for every field of every compact schema, as bytes. */
-const COMPACT_KEY_BYTES: Readonly<Record<number, readonly Buffer[]>> = Object.fromEntries(Object.entries(COMPACT_BODY_FIELDS)
-  .map(([schema, fields]) => [schema, fields.map((f) => Buffer.from(`,${JSON.stringify(f)}:`, 'utf8'))]));
+const COMPACT_KEY_BYTES: Readonly<Record<number, readonly Buffer[]>> = Object.fromEntries(
+  Object.entries(COMPACT_BODY_FIELDS).map(([schema, fields]) => [
+    schema,
+    fields.map((f) => Buffer.from(`,${JSON.stringify(f)}:`, 'utf8')),
+  ]),
+);
 
 /** A compact body `[schema, value…]` (shared/compact-body.ts): the names come from the schema. */
 function transcodeCompact(id: string): TranscodedLine | null {
@@ -103,7 +111,10 @@ function transcodeField(k: number): boolean {
     return true;
   }
   if ((k === 0 || k === 3 || k === 6) && !isStrAt()) return false;
-  if (k === TIME && mayNeedPadding(peekStrLength())) { padTime(); return true; }
+  if (k === TIME && mayNeedPadding(peekStrLength())) {
+    padTime();
+    return true;
+  }
   transcodeValue(0);
   return true;
 }
@@ -149,8 +160,10 @@ function isShortFractionTime(from: number, length: number): boolean {
 }
 
 /** The punctuation of `YYYY-MM-DDTHH:MM:SS.` by position; every other position before the `Z` is a digit. */
-const TIME_PUNCTUATION: readonly (number | undefined)[] = Object.assign(new Array<number | undefined>(20).fill(undefined),
-  { 4: 0x2d, 7: 0x2d, 10: 0x54, 13: 0x3a, 16: 0x3a, 19: 0x2e });
+const TIME_PUNCTUATION: readonly (number | undefined)[] = Object.assign(
+  new Array<number | undefined>(20).fill(undefined),
+  { 4: 0x2d, 7: 0x2d, 10: 0x54, 13: 0x3a, 16: 0x3a, 19: 0x2e },
+);
 
 function endLine(): TranscodedLine | null {
   if (at !== src.length) return null;
@@ -227,7 +240,10 @@ const PROTO = Buffer.from('__proto__', 'latin1');
 function isPlainKey(from: number, length: number): boolean {
   if (length === 0) return true;
   if (bytesEqual(from, length, PROTO)) return false;
-  for (let i = 0; i < length; i++) { const c = src[from + i]!; if (c < 0x30 || c > 0x39) return true; }
+  for (let i = 0; i < length; i++) {
+    const c = src[from + i]!;
+    if (c < 0x30 || c > 0x39) return true;
+  }
   return false;
 }
 
@@ -250,17 +266,46 @@ function readNumber(): number {
   if (b <= 0x7f) return b;
   if (b >= 0xe0) return b - 0x100;
   switch (b) {
-    case 0xcc: return readUint(1);
-    case 0xcd: return readUint(2);
-    case 0xce: return readUint(4);
-    case 0xcf: return readUint(8);
-    case 0xd0: { const v = readUint(1); return v >= 0x80 ? v - 0x100 : v; }
-    case 0xd1: { const v = readUint(2); return v >= 0x8000 ? v - 0x10000 : v; }
-    case 0xd2: { const v = readUint(4); return v >= 0x80000000 ? v - 0x100000000 : v; }
-    case 0xd3: { byteAt(at + 7); const v = Number(view().getBigInt64(at)); at += 8; return v; }
-    case 0xca: { byteAt(at + 3); const v = view().getFloat32(at); at += 4; return v; }
-    case 0xcb: { byteAt(at + 7); const v = view().getFloat64(at); at += 8; return v; }
-    default: throw NOT_TRANSCODABLE;
+    case 0xcc:
+      return readUint(1);
+    case 0xcd:
+      return readUint(2);
+    case 0xce:
+      return readUint(4);
+    case 0xcf:
+      return readUint(8);
+    case 0xd0: {
+      const v = readUint(1);
+      return v >= 0x80 ? v - 0x100 : v;
+    }
+    case 0xd1: {
+      const v = readUint(2);
+      return v >= 0x8000 ? v - 0x10000 : v;
+    }
+    case 0xd2: {
+      const v = readUint(4);
+      return v >= 0x80000000 ? v - 0x100000000 : v;
+    }
+    case 0xd3: {
+      byteAt(at + 7);
+      const v = Number(view().getBigInt64(at));
+      at += 8;
+      return v;
+    }
+    case 0xca: {
+      byteAt(at + 3);
+      const v = view().getFloat32(at);
+      at += 4;
+      return v;
+    }
+    case 0xcb: {
+      byteAt(at + 7);
+      const v = view().getFloat64(at);
+      at += 8;
+      return v;
+    }
+    default:
+      throw NOT_TRANSCODABLE;
   }
 }
 
@@ -276,9 +321,21 @@ function transcodeValue(depth: number): void {
     at += length;
     return;
   }
-  if (b === 0xc0) { at++; writeAscii('null'); return; }
-  if (b === 0xc2) { at++; writeAscii('false'); return; }
-  if (b === 0xc3) { at++; writeAscii('true'); return; }
+  if (b === 0xc0) {
+    at++;
+    writeAscii('null');
+    return;
+  }
+  if (b === 0xc2) {
+    at++;
+    writeAscii('false');
+    return;
+  }
+  if (b === 0xc3) {
+    at++;
+    writeAscii('true');
+    return;
+  }
   if ((b >= 0x80 && b <= 0x8f) || b === 0xde || b === 0xdf) {
     const n = readMapHeader();
     writeByte(0x7b); // {
@@ -360,7 +417,10 @@ function copyJsonStringBytes(from: number, length: number): void {
   out[pos++] = 0x22;
   for (let i = 0; i < length; i++) {
     const c = src[from + i]!;
-    if (c >= 0x20 && c !== 0x22 && c !== 0x5c && c < 0x80) { out[pos++] = c; continue; }
+    if (c >= 0x20 && c !== 0x22 && c !== 0x5c && c < 0x80) {
+      out[pos++] = c;
+      continue;
+    }
     if (c >= 0x80) {
       pos = begin;
       writeJsonString(Buffer.from(src.buffer, src.byteOffset + from, length).toString('utf8'));
@@ -368,16 +428,33 @@ function copyJsonStringBytes(from: number, length: number): void {
     }
     out[pos++] = 0x5c;
     switch (c) {
-      case 0x22: out[pos++] = 0x22; break;
-      case 0x5c: out[pos++] = 0x5c; break;
-      case 0x08: out[pos++] = 0x62; break; // \b
-      case 0x0c: out[pos++] = 0x66; break; // \f
-      case 0x0a: out[pos++] = 0x6e; break; // \n
-      case 0x0d: out[pos++] = 0x72; break; // \r
-      case 0x09: out[pos++] = 0x74; break; // \t
+      case 0x22:
+        out[pos++] = 0x22;
+        break;
+      case 0x5c:
+        out[pos++] = 0x5c;
+        break;
+      case 0x08:
+        out[pos++] = 0x62;
+        break; // \b
+      case 0x0c:
+        out[pos++] = 0x66;
+        break; // \f
+      case 0x0a:
+        out[pos++] = 0x6e;
+        break; // \n
+      case 0x0d:
+        out[pos++] = 0x72;
+        break; // \r
+      case 0x09:
+        out[pos++] = 0x74;
+        break; // \t
       default:
-        out[pos++] = 0x75; out[pos++] = 0x30; out[pos++] = 0x30; // \u00XX
-        out[pos++] = HEX.charCodeAt(c >> 4); out[pos++] = HEX.charCodeAt(c & 15);
+        out[pos++] = 0x75;
+        out[pos++] = 0x30;
+        out[pos++] = 0x30; // \u00XX
+        out[pos++] = HEX.charCodeAt(c >> 4);
+        out[pos++] = HEX.charCodeAt(c & 15);
     }
   }
   out[pos++] = 0x22;

@@ -39,11 +39,13 @@ export function compileFileNamePattern(pattern: string, clock: PatternClock, all
     throw new Error('a file name pattern (no directories; put them in the dir setting)');
   }
   const pieces = tokenize(pattern);
-  if (!allowStatic && !pieces.some((p) => typeof p !== 'string')) throw new Error('the pattern has no time conversion (%Y, %m, %d, %H…): every period would share one file');
+  if (!allowStatic && !pieces.some((p) => typeof p !== 'string'))
+    throw new Error('the pattern has no time conversion (%Y, %m, %d, %H…): every period would share one file');
   const dot = pattern.lastIndexOf('.');
   const ext = dot > 0 && !pattern.slice(dot).includes('%') ? pattern.slice(dot) : '';
   const stemRegex = tokenize(pattern.slice(0, pattern.length - ext.length))
-    .map((p) => (typeof p === 'string' ? escapeRegex(p) : CONVERSIONS[p.conv]!.regex)).join('');
+    .map((p) => (typeof p === 'string' ? escapeRegex(p) : CONVERSIONS[p.conv]!.regex))
+    .join('');
   const matcher = new RegExp(`^(${stemRegex})(?:\\.(\\d{1,6}))?(${escapeRegex(ext)})(\\.gz)?$`);
   let lastSecond = Number.NaN;
   let lastName = '';
@@ -52,9 +54,26 @@ export function compileFileNamePattern(pattern: string, clock: PatternClock, all
     const second = Math.floor(ms / 1000);
     if (second === lastSecond) return lastName;
     const d = new Date(second * 1000);
-    const parts = clock === 'utc'
-      ? { Y: d.getUTCFullYear(), m: d.getUTCMonth() + 1, d: d.getUTCDate(), H: d.getUTCHours(), M: d.getUTCMinutes(), S: d.getUTCSeconds(), off: 0 }
-      : { Y: d.getFullYear(), m: d.getMonth() + 1, d: d.getDate(), H: d.getHours(), M: d.getMinutes(), S: d.getSeconds(), off: -d.getTimezoneOffset() };
+    const parts =
+      clock === 'utc'
+        ? {
+            Y: d.getUTCFullYear(),
+            m: d.getUTCMonth() + 1,
+            d: d.getUTCDate(),
+            H: d.getUTCHours(),
+            M: d.getUTCMinutes(),
+            S: d.getUTCSeconds(),
+            off: 0,
+          }
+        : {
+            Y: d.getFullYear(),
+            m: d.getMonth() + 1,
+            d: d.getDate(),
+            H: d.getHours(),
+            M: d.getMinutes(),
+            S: d.getSeconds(),
+            off: -d.getTimezoneOffset(),
+          };
     let out = '';
     for (const p of pieces) out += typeof p === 'string' ? p : convert(p.conv, parts);
     lastSecond = second;
@@ -66,7 +85,8 @@ export function compileFileNamePattern(pattern: string, clock: PatternClock, all
     pattern,
     clock,
     format,
-    withIndex: (base: string, index: number) => (index === 0 ? base : `${base.slice(0, base.length - ext.length)}.${index}${ext}`),
+    withIndex: (base: string, index: number) =>
+      index === 0 ? base : `${base.slice(0, base.length - ext.length)}.${index}${ext}`,
     parse: (fileName: string) => {
       const m = matcher.exec(fileName);
       if (!m) return null;
@@ -80,9 +100,15 @@ function tokenize(pattern: string): Piece[] {
   let literal = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
-    if (c !== '%') { literal += c; continue; }
+    if (c !== '%') {
+      literal += c;
+      continue;
+    }
     const next = pattern[++i];
-    if (next === '%') { literal += '%'; continue; }
+    if (next === '%') {
+      literal += '%';
+      continue;
+    }
     if (next === undefined || !(next in CONVERSIONS)) {
       throw new Error(`unsupported conversion %${next ?? ''} (supported: %Y %y %m %d %H %M %S %j %z %%)`);
     }
@@ -94,23 +120,42 @@ function tokenize(pattern: string): Piece[] {
   return out;
 }
 
-interface Parts { Y: number; m: number; d: number; H: number; M: number; S: number; off: number }
+interface Parts {
+  Y: number;
+  m: number;
+  d: number;
+  H: number;
+  M: number;
+  S: number;
+  off: number;
+}
 
 function convert(conv: string, p: Parts): string {
   switch (conv) {
-    case 'Y': return String(p.Y).padStart(4, '0');
-    case 'y': return pad2(p.Y % 100);
-    case 'm': return pad2(p.m);
-    case 'd': return pad2(p.d);
-    case 'H': return pad2(p.H);
-    case 'M': return pad2(p.M);
-    case 'S': return pad2(p.S);
-    case 'j': return String(dayOfYear(p.Y, p.m, p.d)).padStart(3, '0');
-    case 'z': return (p.off < 0 ? '-' : '+') + pad2(Math.floor(Math.abs(p.off) / 60)) + pad2(Math.abs(p.off) % 60);
-    default: throw new Error(`unsupported conversion %${conv}`);
+    case 'Y':
+      return String(p.Y).padStart(4, '0');
+    case 'y':
+      return pad2(p.Y % 100);
+    case 'm':
+      return pad2(p.m);
+    case 'd':
+      return pad2(p.d);
+    case 'H':
+      return pad2(p.H);
+    case 'M':
+      return pad2(p.M);
+    case 'S':
+      return pad2(p.S);
+    case 'j':
+      return String(dayOfYear(p.Y, p.m, p.d)).padStart(3, '0');
+    case 'z':
+      return (p.off < 0 ? '-' : '+') + pad2(Math.floor(Math.abs(p.off) / 60)) + pad2(Math.abs(p.off) % 60);
+    default:
+      throw new Error(`unsupported conversion %${conv}`);
   }
 }
 
 const pad2 = (n: number) => (n < 10 ? '0' : '') + String(n);
-const dayOfYear = (y: number, m: number, d: number) => Math.round((Date.UTC(y, m - 1, d) - Date.UTC(y, 0, 1)) / 86_400_000) + 1;
+const dayOfYear = (y: number, m: number, d: number) =>
+  Math.round((Date.UTC(y, m - 1, d) - Date.UTC(y, 0, 1)) / 86_400_000) + 1;
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

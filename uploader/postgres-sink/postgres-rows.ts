@@ -11,10 +11,26 @@ import type { DecodedEvent, RejectedBody } from '../decoded-events.js';
  * - an event whose receipt time is not a valid date cannot be partitioned or filed: it goes to the rejected rows.
  */
 export const EVENT_COLUMNS = [
-  ['id', 'text'], ['received_day', 'date'], ['received_at', 'timestamptz'], ['time', 'timestamptz'], ['tag', 'text'],
-  ['receiver', 'text'], ['source', 'text'], ['transport', 'text'], ['format', 'text'], ['message', 'text'],
-  ['facility', 'text'], ['severity', 'text'], ['hostname', 'text'], ['app_name', 'text'], ['proc_id', 'text'],
-  ['msg_id', 'text'], ['structured_data', 'jsonb'], ['record', 'jsonb'], ['metadata', 'jsonb'], ['parse_error', 'text'],
+  ['id', 'text'],
+  ['received_day', 'date'],
+  ['received_at', 'timestamptz'],
+  ['time', 'timestamptz'],
+  ['tag', 'text'],
+  ['receiver', 'text'],
+  ['source', 'text'],
+  ['transport', 'text'],
+  ['format', 'text'],
+  ['message', 'text'],
+  ['facility', 'text'],
+  ['severity', 'text'],
+  ['hostname', 'text'],
+  ['app_name', 'text'],
+  ['proc_id', 'text'],
+  ['msg_id', 'text'],
+  ['structured_data', 'jsonb'],
+  ['record', 'jsonb'],
+  ['metadata', 'jsonb'],
+  ['parse_error', 'text'],
 ] as const;
 
 export interface EventRows {
@@ -35,34 +51,65 @@ const MIN_MS = Date.UTC(1, 0, 1);
 const MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
-export function buildEventRows(events: readonly DecodedEvent[], rejected: readonly RejectedBody[], partitioned: boolean): EventRows {
+export function buildEventRows(
+  events: readonly DecodedEvent[],
+  rejected: readonly RejectedBody[],
+  partitioned: boolean,
+): EventRows {
   const columns: (string | null)[][] = EVENT_COLUMNS.map(() => []);
   const days = new Set<string>();
   const seen = new Set<string>();
   const receivedAt: number[] = [];
   const rej = { id: [] as string[], reason: [] as string[], body: [] as string[] };
   const fixes: Replacements = { n: 0 };
-  const reject = (r: RejectedBody) => { rej.id.push(text(r.id, fixes)!); rej.reason.push(text(r.reason, fixes)!); rej.body.push(Buffer.from(r.body).toString('base64')); };
+  const reject = (r: RejectedBody) => {
+    rej.id.push(text(r.id, fixes)!);
+    rej.reason.push(text(r.reason, fixes)!);
+    rej.body.push(Buffer.from(r.body).toString('base64'));
+  };
   for (const r of rejected) reject(r);
   let sanitized = 0;
   let repeated = 0;
   let count = 0;
   for (const { id, envelope: e } of events) {
     if (!Number.isFinite(e.received_at) || e.received_at < MIN_MS || e.received_at > MAX_MS) {
-      reject({ id, reason: `received_at is not a date: ${String(e.received_at)}`, body: Buffer.from(JSON.stringify(e)) });
+      reject({
+        id,
+        reason: `received_at is not a date: ${String(e.received_at)}`,
+        body: Buffer.from(JSON.stringify(e)),
+      });
       continue;
     }
     const receivedIso = new Date(e.received_at).toISOString();
     const day = receivedIso.slice(0, 10);
     const key = partitioned ? `${id}\n${day}` : id;
-    if (seen.has(key)) { repeated++; continue; }
+    if (seen.has(key)) {
+      repeated++;
+      continue;
+    }
     seen.add(key);
     const before = fixes.n;
     const values = [
-      text(id, fixes), day, receivedIso, eventTime(e.time), text(e.tag, fixes), text(e.receiver, fixes), text(e.source, fixes),
-      text(e.transport, fixes), text(e.format, fixes), text(e.message, fixes), text(e.facility, fixes), text(e.severity, fixes),
-      text(e.hostname, fixes), text(e.app_name, fixes), text(e.proc_id, fixes), text(e.msg_id, fixes),
-      json(e.structured_data, fixes), json(e.record, fixes), json(e.metadata, fixes), text(e.parse_error, fixes),
+      text(id, fixes),
+      day,
+      receivedIso,
+      eventTime(e.time),
+      text(e.tag, fixes),
+      text(e.receiver, fixes),
+      text(e.source, fixes),
+      text(e.transport, fixes),
+      text(e.format, fixes),
+      text(e.message, fixes),
+      text(e.facility, fixes),
+      text(e.severity, fixes),
+      text(e.hostname, fixes),
+      text(e.app_name, fixes),
+      text(e.proc_id, fixes),
+      text(e.msg_id, fixes),
+      json(e.structured_data, fixes),
+      json(e.record, fixes),
+      json(e.metadata, fixes),
+      text(e.parse_error, fixes),
     ];
     if (fixes.n !== before) sanitized++;
     for (let c = 0; c < values.length; c++) columns[c]!.push(values[c]!);
@@ -74,13 +121,15 @@ export function buildEventRows(events: readonly DecodedEvent[], rejected: readon
 }
 
 /** Counts the values that had a character replaced. */
-export interface Replacements { n: number }
+export interface Replacements {
+  n: number;
+}
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 export function text(v: unknown, fixes: Replacements): string | null {
   if (v === null || v === undefined) return null;
-  const s = typeof v === 'string' ? v : JSON.stringify(v) ?? '';
+  const s = typeof v === 'string' ? v : (JSON.stringify(v) ?? '');
   if (!s.includes('\0')) return s;
   fixes.n++;
   return s.replaceAll('\0', '\uFFFD');

@@ -30,22 +30,25 @@ interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    description: 'events table (plain, or partitioned by received_day), indexes on received_at and (tag, received_at), rejected table',
+    description:
+      'events table (plain, or partitioned by received_day), indexes on received_at and (tag, received_at), rejected table',
     statements: (ref) => {
       const t = qualified(ref, ref.table);
       const columns = EVENT_COLUMNS.map(([name, type]) => {
-        const notNull = ['id', 'received_day', 'received_at', 'tag', 'receiver', 'format'].includes(name) ? ' NOT NULL' : '';
+        const notNull = ['id', 'received_day', 'received_at', 'tag', 'receiver', 'format'].includes(name)
+          ? ' NOT NULL'
+          : '';
         return `${q(name)} ${type}${notNull}`;
       });
       const key = ref.partitioned ? '("id", "received_day")' : '("id")';
       return [
         ...(ref.schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${q(ref.schema)}`]),
-        `CREATE TABLE IF NOT EXISTS ${t} (${columns.join(', ')}, CONSTRAINT ${q(`${ref.table}_pkey`)} PRIMARY KEY ${key})`
-          + (ref.partitioned ? ' PARTITION BY RANGE ("received_day")' : ''),
+        `CREATE TABLE IF NOT EXISTS ${t} (${columns.join(', ')}, CONSTRAINT ${q(`${ref.table}_pkey`)} PRIMARY KEY ${key})` +
+          (ref.partitioned ? ' PARTITION BY RANGE ("received_day")' : ''),
         `CREATE INDEX IF NOT EXISTS ${q(`${ref.table}_received_at_idx`)} ON ${t} ("received_at")`,
         `CREATE INDEX IF NOT EXISTS ${q(`${ref.table}_tag_idx`)} ON ${t} ("tag", "received_at")`,
-        `CREATE TABLE IF NOT EXISTS ${qualified(ref, rejectedTable(ref))} ("id" text NOT NULL, "reason" text NOT NULL, "body" bytea NOT NULL,`
-          + ' "rejected_at" timestamptz NOT NULL DEFAULT now())',
+        `CREATE TABLE IF NOT EXISTS ${qualified(ref, rejectedTable(ref))} ("id" text NOT NULL, "reason" text NOT NULL, "body" bytea NOT NULL,` +
+          ' "rejected_at" timestamptz NOT NULL DEFAULT now())',
       ];
     },
   },
@@ -57,33 +60,52 @@ export const MIGRATIONS: readonly Migration[] = [
  */
 export async function migrate(client: PoolClient, ref: TableRef, recordIndex: boolean): Promise<number[]> {
   const encoding = (await client.query<{ server_encoding: string }>('SHOW server_encoding')).rows[0]?.server_encoding;
-  if (encoding !== 'UTF8') throw new Error(`database encoding is ${encoding}, not UTF8: event text could not be stored`);
+  if (encoding !== 'UTF8')
+    throw new Error(`database encoding is ${encoding}, not UTF8: event text could not be stored`);
   const applied: number[] = [];
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [lockKey(ref)]);
     if (ref.schema !== 'public') await client.query(`CREATE SCHEMA IF NOT EXISTS ${q(ref.schema)}`);
-    await client.query(`CREATE TABLE IF NOT EXISTS ${qualified(ref, MIGRATIONS_TABLE)} ("table_name" text NOT NULL, "version" integer NOT NULL,`
-      + ' "description" text NOT NULL, "applied_at" timestamptz NOT NULL DEFAULT now(), PRIMARY KEY ("table_name", "version"))');
-    const done = new Set((await client.query<{ version: number }>(`SELECT "version" FROM ${qualified(ref, MIGRATIONS_TABLE)} WHERE "table_name" = $1`, [ref.table]))
-      .rows.map((r) => r.version));
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${qualified(ref, MIGRATIONS_TABLE)} ("table_name" text NOT NULL, "version" integer NOT NULL,` +
+        ' "description" text NOT NULL, "applied_at" timestamptz NOT NULL DEFAULT now(), PRIMARY KEY ("table_name", "version"))',
+    );
+    const done = new Set(
+      (
+        await client.query<{ version: number }>(
+          `SELECT "version" FROM ${qualified(ref, MIGRATIONS_TABLE)} WHERE "table_name" = $1`,
+          [ref.table],
+        )
+      ).rows.map((r) => r.version),
+    );
     for (const m of MIGRATIONS) {
       if (done.has(m.version)) continue;
       for (const sql of m.statements(ref)) await client.query(sql);
-      await client.query(`INSERT INTO ${qualified(ref, MIGRATIONS_TABLE)} ("table_name", "version", "description") VALUES ($1, $2, $3)`,
-        [ref.table, m.version, m.description]);
+      await client.query(
+        `INSERT INTO ${qualified(ref, MIGRATIONS_TABLE)} ("table_name", "version", "description") VALUES ($1, $2, $3)`,
+        [ref.table, m.version, m.description],
+      );
       applied.push(m.version);
     }
-    const kind = (await client.query<{ relkind: string }>(
-      'SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2', [ref.schema, ref.table],
-    )).rows[0]?.relkind;
-    if (kind === undefined) throw new Error(`table ${ref.schema}.${ref.table} is missing although its migrations are recorded`);
+    const kind = (
+      await client.query<{ relkind: string }>(
+        'SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2',
+        [ref.schema, ref.table],
+      )
+    ).rows[0]?.relkind;
+    if (kind === undefined)
+      throw new Error(`table ${ref.schema}.${ref.table} is missing although its migrations are recorded`);
     if ((kind === 'p') !== ref.partitioned) {
-      throw new Error(`table ${ref.schema}.${ref.table} is ${kind === 'p' ? '' : 'not '}partitioned but partitioning is ${ref.partitioned ? 'daily' : 'none'}: `
-        + 'change the setting back, or move the table away');
+      throw new Error(
+        `table ${ref.schema}.${ref.table} is ${kind === 'p' ? '' : 'not '}partitioned but partitioning is ${ref.partitioned ? 'daily' : 'none'}: ` +
+          'change the setting back, or move the table away',
+      );
     }
     if (recordIndex) {
-      await client.query(`CREATE INDEX IF NOT EXISTS ${q(`${ref.table}_record_idx`)} ON ${qualified(ref, ref.table)} USING gin ("record" jsonb_path_ops)`);
+      await client.query(
+        `CREATE INDEX IF NOT EXISTS ${q(`${ref.table}_record_idx`)} ON ${qualified(ref, ref.table)} USING gin ("record" jsonb_path_ops)`,
+      );
     }
     await client.query('COMMIT');
   } catch (err) {
@@ -105,7 +127,9 @@ export async function ensurePartitions(client: PoolClient, ref: TableRef, days: 
       const name = partitionTable(ref, day);
       if (existing.has(name)) continue;
       const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
-      await client.query(`CREATE TABLE ${qualified(ref, name)} PARTITION OF ${qualified(ref, ref.table)} FOR VALUES FROM ('${day}') TO ('${next}')`);
+      await client.query(
+        `CREATE TABLE ${qualified(ref, name)} PARTITION OF ${qualified(ref, ref.table)} FOR VALUES FROM ('${day}') TO ('${next}')`,
+      );
       created.push(name);
     }
     await client.query('COMMIT');
@@ -140,7 +164,9 @@ export async function dropPartitionsBefore(client: PoolClient, ref: TableRef, ke
 
 export async function listPartitions(client: PoolClient, ref: TableRef): Promise<string[]> {
   const res = await client.query<{ relname: string }>(
-    'SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent '
-      + 'JOIN pg_namespace n ON n.oid = p.relnamespace WHERE n.nspname = $1 AND p.relname = $2 ORDER BY c.relname', [ref.schema, ref.table]);
+    'SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent ' +
+      'JOIN pg_namespace n ON n.oid = p.relnamespace WHERE n.nspname = $1 AND p.relname = $2 ORDER BY c.relname',
+    [ref.schema, ref.table],
+  );
   return res.rows.map((r) => r.relname);
 }

@@ -22,9 +22,12 @@ export interface PostgresSinkOptions {
 export function postgresSinkOptionsFromPlan(plan: SinkPlan, uploaderId: string): PostgresSinkOptions {
   const s = plan.settings;
   const problems: string[] = [];
-  if (!/^postgres(ql)?:\/\//.test(s.postgresSinkUrl)) problems.push(`${plan.keyOf('postgresSinkUrl')}: expected postgres://[user[:password]@]host[:port]/database`);
+  if (!/^postgres(ql)?:\/\//.test(s.postgresSinkUrl))
+    problems.push(`${plan.keyOf('postgresSinkUrl')}: expected postgres://[user[:password]@]host[:port]/database`);
   if (s.postgresSinkRetentionDays > 0 && s.postgresSinkPartitioning !== 'daily') {
-    problems.push(`${plan.keyOf('postgresSinkRetentionDays')}: retention drops daily partitions; set ${plan.keyOf('postgresSinkPartitioning')} to "daily"`);
+    problems.push(
+      `${plan.keyOf('postgresSinkRetentionDays')}: retention drops daily partitions; set ${plan.keyOf('postgresSinkPartitioning')} to "daily"`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({

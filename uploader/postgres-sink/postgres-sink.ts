@@ -6,7 +6,14 @@ import { decodeBatches } from '../decoded-events.js';
 import { PermanentSinkError, type Sink, type SinkWriteResult } from '../sink.js';
 import { classifyPostgresError, sqlState } from './postgres-errors.js';
 import { buildEventRows, EVENT_COLUMNS, type EventRows } from './postgres-rows.js';
-import { dropPartitionsBefore, ensurePartitions, migrate, qualified, rejectedTable, type TableRef } from './postgres-schema.js';
+import {
+  dropPartitionsBefore,
+  ensurePartitions,
+  migrate,
+  qualified,
+  rejectedTable,
+  type TableRef,
+} from './postgres-schema.js';
 import type { PostgresSinkOptions } from './postgres-sink-config.js';
 import { postgresSinkMetrics, type PostgresSinkMetrics } from './postgres-sink-metrics.js';
 
@@ -32,25 +39,36 @@ export class PostgresSink implements Sink {
   private timer: NodeJS.Timeout | null = null;
   private maintaining: Promise<void> | null = null;
 
-  constructor(private readonly options: PostgresSinkOptions, registry: Registry, private readonly log: Logger) {
+  constructor(
+    private readonly options: PostgresSinkOptions,
+    registry: Registry,
+    private readonly log: Logger,
+  ) {
     this.name = options.name;
     this.ref = { schema: options.schema, table: options.table, partitioned: options.partitioning === 'daily' };
     this.metrics = postgresSinkMetrics(registry);
     this.pool = new pg.Pool({
-      connectionString: options.url, max: options.poolSize, connectionTimeoutMillis: options.connectTimeoutMs,
-      statement_timeout: options.statementTimeoutMs, application_name: options.applicationName, idleTimeoutMillis: 60_000,
+      connectionString: options.url,
+      max: options.poolSize,
+      connectionTimeoutMillis: options.connectTimeoutMs,
+      statement_timeout: options.statementTimeoutMs,
+      application_name: options.applicationName,
+      idleTimeoutMillis: 60_000,
     });
     // An idle connection that breaks emits here; without a listener it would crash the process.
-    this.pool.on('error', (err) => this.log.warn({ sink: this.name, err: err.message }, 'idle PostgreSQL connection failed'));
+    this.pool.on('error', (err) =>
+      this.log.warn({ sink: this.name, err: err.message }, 'idle PostgreSQL connection failed'),
+    );
     const table = qualified(this.ref, this.ref.table);
     const columns = EVENT_COLUMNS.map(([c]) => `"${c}"`).join(', ');
     const arrays = EVENT_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
     const target = this.ref.partitioned ? '("id", "received_day")' : '("id")';
     this.insertSql = `INSERT INTO ${table} (${columns}) SELECT * FROM unnest(${arrays}) ON CONFLICT ${target} DO NOTHING`;
     const n = EVENT_COLUMNS.length;
-    this.insertWithRejectedSql = `WITH "rejected" AS (INSERT INTO ${qualified(this.ref, rejectedTable(this.ref))} ("id", "reason", "body") `
-      + `SELECT r.id, r.reason, decode(r.body, 'base64') FROM unnest($${n + 1}::text[], $${n + 2}::text[], $${n + 3}::text[]) AS r(id, reason, body)) `
-      + this.insertSql;
+    this.insertWithRejectedSql =
+      `WITH "rejected" AS (INSERT INTO ${qualified(this.ref, rejectedTable(this.ref))} ("id", "reason", "body") ` +
+      `SELECT r.id, r.reason, decode(r.body, 'base64') FROM unnest($${n + 1}::text[], $${n + 2}::text[], $${n + 3}::text[]) AS r(id, reason, body)) ` +
+      this.insertSql;
   }
 
   async write(batches: readonly ProcessedBatch[]): Promise<SinkWriteResult> {
@@ -62,7 +80,8 @@ export class PostgresSink implements Sink {
       if (this.ref.partitioned) await this.ensureDays([...rows.days]);
       const inserted = await this.insert(rows);
       this.metrics.rowsInserted.inc({ sink: this.name }, inserted);
-      if (rows.count + rows.repeated > inserted) this.metrics.conflicts.inc({ sink: this.name }, rows.count + rows.repeated - inserted);
+      if (rows.count + rows.repeated > inserted)
+        this.metrics.conflicts.inc({ sink: this.name }, rows.count + rows.repeated - inserted);
       if (rows.sanitized > 0) this.metrics.sanitized.inc({ sink: this.name }, rows.sanitized);
     } catch (err) {
       throw this.failure(err);
@@ -90,7 +109,10 @@ export class PostgresSink implements Sink {
   }
 
   async close(): Promise<void> {
-    if (this.timer) { clearInterval(this.timer); this.timer = null; }
+    if (this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
     await this.maintaining?.catch(() => undefined);
     await this.pool.end();
   }
@@ -107,8 +129,18 @@ export class PostgresSink implements Sink {
   private ready(): Promise<void> {
     this.migrated ??= this.withClient(async (c) => {
       const applied = await migrate(c, this.ref, this.options.recordIndex);
-      if (applied.length > 0) this.log.info({ sink: this.name, table: `${this.ref.schema}.${this.ref.table}`, applied }, 'PostgreSQL migrations applied');
-    }).then(() => this.startMaintenance(), (err: unknown) => { this.migrated = null; throw err; });
+      if (applied.length > 0)
+        this.log.info(
+          { sink: this.name, table: `${this.ref.schema}.${this.ref.table}`, applied },
+          'PostgreSQL migrations applied',
+        );
+    }).then(
+      () => this.startMaintenance(),
+      (err: unknown) => {
+        this.migrated = null;
+        throw err;
+      },
+    );
     return this.migrated;
   }
 
@@ -116,10 +148,20 @@ export class PostgresSink implements Sink {
     const every = this.options.maintenanceEveryMs ?? MAINTENANCE_EVERY_MS;
     if (this.timer || !this.ref.partitioned || every === 0) return;
     const run = () => {
-      this.maintaining ??= this.maintain().then(() => undefined, (err: Error) => {
-        this.metrics.maintenanceFailures.inc({ sink: this.name });
-        this.log.warn({ sink: this.name, err: err.message }, 'PostgreSQL partition maintenance failed; retried next hour');
-      }).finally(() => { this.maintaining = null; });
+      this.maintaining ??= this.maintain()
+        .then(
+          () => undefined,
+          (err: Error) => {
+            this.metrics.maintenanceFailures.inc({ sink: this.name });
+            this.log.warn(
+              { sink: this.name, err: err.message },
+              'PostgreSQL partition maintenance failed; retried next hour',
+            );
+          },
+        )
+        .finally(() => {
+          this.maintaining = null;
+        });
     };
     this.timer = setInterval(run, every);
     this.timer.unref();
@@ -141,7 +183,12 @@ export class PostgresSink implements Sink {
   private async withClient<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
-    try { return await fn(client); } catch (err) { broken = err as Error; throw err; } finally {
+    try {
+      return await fn(client);
+    } catch (err) {
+      broken = err as Error;
+      throw err;
+    } finally {
       // A client whose transaction failed at the socket level is discarded rather than reused.
       client.release(broken !== undefined && sqlState(broken) === null ? broken : undefined);
     }
@@ -152,10 +199,16 @@ export class PostgresSink implements Sink {
     const code = sqlState(err);
     const message = `${code ? `SQLSTATE ${code}: ` : ''}${(err as Error).message}`;
     if (action === 'permanent') return new PermanentSinkError(`PostgreSQL refused the batch: ${message}`);
-    if (action === 'schema') { this.migrated = null; this.knownDays.clear(); }
+    if (action === 'schema') {
+      this.migrated = null;
+      this.knownDays.clear();
+    }
     return err instanceof Error ? err : new Error(message);
   }
 }
 
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-const dayFromPartition = (name: string) => { const d = name.slice(-8); return `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}`; };
+const dayFromPartition = (name: string) => {
+  const d = name.slice(-8);
+  return `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}`;
+};

@@ -19,7 +19,10 @@ export const tagPatternsOption = z.union([z.string(), z.array(z.string()).min(1)
 export const severityOption = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const severity = parseSeverity(v);
   if (severity === null) {
-    ctx.addIssue({ code: 'custom', message: 'a syslog severity: emerg, alert, crit, err, warning, notice, info, debug, or 0 (emerg) to 7 (debug)' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'a syslog severity: emerg, alert, crit, err, warning, notice, info, debug, or 0 (emerg) to 7 (debug)',
+    });
     return z.NEVER;
   }
   return severity;

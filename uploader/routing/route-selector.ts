@@ -66,13 +66,19 @@ export class RouteSelector {
         severity = keys![i * ROUTE_BYTES + 2]!;
       } else {
         const route = this.routeFromBody(batch, i);
-        if (route === null) { if (this.own !== null || this.options.routes.length === 0) kept.push(i); continue; }
+        if (route === null) {
+          if (this.own !== null || this.options.routes.length === 0) kept.push(i);
+          continue;
+        }
         verdicts = this.verdictsOf(route.tag);
         severity = route.severity;
       }
       const miss = checkUnrouted ? unroutedReason(this.options.routes, verdicts, severity) : null;
       if (miss !== null && this.options.account) unrouted[miss]++;
-      const takes = this.own === null ? miss !== null : verdicts[this.options.routes.length] === null && severityPasses(this.own, severity);
+      const takes =
+        this.own === null
+          ? miss !== null
+          : verdicts[this.options.routes.length] === null && severityPasses(this.own, severity);
       if (takes) kept.push(i);
     }
     return { batch: subset(batch, kept), left: count - kept.length, unrouted };
@@ -99,7 +105,11 @@ export class RouteSelector {
 }
 
 /** Null when some route takes the event; else the reason of the route that came closest (severity, exclude, match). */
-export function unroutedReason(routes: readonly SinkRoute[], verdicts: readonly (RouteMiss | null)[], severity: number): RouteMiss | null {
+export function unroutedReason(
+  routes: readonly SinkRoute[],
+  verdicts: readonly (RouteMiss | null)[],
+  severity: number,
+): RouteMiss | null {
   let reason: RouteMiss = 'no_match';
   for (let r = 0; r < routes.length; r++) {
     const v = verdicts[r];
@@ -116,15 +126,26 @@ export function unroutedReason(routes: readonly SinkRoute[], verdicts: readonly 
 function subset(batch: ProcessedBatch, kept: readonly number[]): ProcessedBatch | null {
   if (kept.length === batch.ids.length) return batch;
   if (kept.length === 0) return null;
-  return { sourceBatchId: batch.sourceBatchId, ids: kept.map((i) => batch.ids[i]!), bodies: kept.map((i) => batch.bodies[i]!) };
+  return {
+    sourceBatchId: batch.sourceBatchId,
+    ids: kept.map((i) => batch.ids[i]!),
+    bodies: kept.map((i) => batch.bodies[i]!),
+  };
 }
 
 /**
  * One selector per plan, in order. The sink named by uploader.unroutedSink keeps what no other sink takes; one
  * consumer counts the unrouted events (that sink's, else the first sink's: every sink's queue sees every batch).
  */
-export function routeSelectors(plans: readonly { readonly route: SinkRoute; readonly takesUnrouted: boolean }[]): RouteSelector[] {
+export function routeSelectors(
+  plans: readonly { readonly route: SinkRoute; readonly takesUnrouted: boolean }[],
+): RouteSelector[] {
   const routes = plans.filter((p) => !p.takesUnrouted).map((p) => p.route);
-  const accountant = Math.max(0, plans.findIndex((p) => p.takesUnrouted));
-  return plans.map((p, i) => new RouteSelector({ keep: p.takesUnrouted ? 'unrouted' : p.route, routes, account: i === accountant }));
+  const accountant = Math.max(
+    0,
+    plans.findIndex((p) => p.takesUnrouted),
+  );
+  return plans.map(
+    (p, i) => new RouteSelector({ keep: p.takesUnrouted ? 'unrouted' : p.route, routes, account: i === accountant }),
+  );
 }

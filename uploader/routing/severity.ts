@@ -3,13 +3,19 @@
  * (receiver/syslog/syslog-names.ts) and the common spellings of rsyslog and syslog-ng; lower numbers are more severe.
  */
 const SEVERITIES: ReadonlyMap<string, number> = new Map([
-  ['emerg', 0], ['emergency', 0], ['panic', 0],
+  ['emerg', 0],
+  ['emergency', 0],
+  ['panic', 0],
   ['alert', 1],
-  ['crit', 2], ['critical', 2],
-  ['err', 3], ['error', 3],
-  ['warn', 4], ['warning', 4],
+  ['crit', 2],
+  ['critical', 2],
+  ['err', 3],
+  ['error', 3],
+  ['warn', 4],
+  ['warning', 4],
   ['notice', 5],
-  ['info', 6], ['informational', 6],
+  ['info', 6],
+  ['informational', 6],
   ['debug', 7],
 ]);
 
@@ -23,5 +29,5 @@ export function parseSeverity(value: unknown): number | null {
 
 /** The number of a severity name fanin wrote into an envelope (`warn`), else null. */
 export function severityOfName(name: unknown): number | null {
-  return typeof name === 'string' ? SEVERITIES.get(name) ?? null : null;
+  return typeof name === 'string' ? (SEVERITIES.get(name) ?? null) : null;
 }

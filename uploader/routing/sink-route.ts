@@ -19,13 +19,25 @@ export interface SinkRoute {
 }
 
 export const EVERY_EVENT: SinkRoute = Object.freeze({
-  match: compileTagPatterns(['**']), exclude: null, minSeverity: null, takesEverything: true,
+  match: compileTagPatterns(['**']),
+  exclude: null,
+  minSeverity: null,
+  takesEverything: true,
 });
 
-export function sinkRoute(match: readonly string[], exclude: readonly string[] | null, minSeverity: number | null): SinkRoute {
+export function sinkRoute(
+  match: readonly string[],
+  exclude: readonly string[] | null,
+  minSeverity: number | null,
+): SinkRoute {
   const m = compileTagPatterns(match);
   const x = exclude === null || exclude.length === 0 ? null : compileTagPatterns(exclude);
-  return Object.freeze({ match: m, exclude: x, minSeverity, takesEverything: m.matchesAll && x === null && minSeverity === null });
+  return Object.freeze({
+    match: m,
+    exclude: x,
+    minSeverity,
+    takesEverything: m.matchesAll && x === null && minSeverity === null,
+  });
 }
 
 /** The tag half of a route's decision (cached per tag by the selector): taken so far, or why not. */

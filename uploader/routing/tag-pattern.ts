@@ -34,17 +34,31 @@ export function tagPatternRegExpSource(pattern: string): string {
   // Each open `{` pushes a list of finished alternatives and starts a new one; `out` is the alternative being built.
   const stack: string[][] = [];
   const parts: string[] = [''];
-  const emit = (s: string) => { parts[parts.length - 1] += s; };
+  const emit = (s: string) => {
+    parts[parts.length - 1] += s;
+  };
   let dot = false;
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
     if (pattern.startsWith('**', i)) {
       // After a dot, `**` may match zero parts: `a.**` matches `a` itself, never `ab`.
-      if (dot) { emit('(?![^.])'); dot = false; }
-      if (pattern[i + 2] === '.') { emit('(?:.*\\.|^)'); i += 2; } else { emit('.*'); i += 1; }
+      if (dot) {
+        emit('(?![^.])');
+        dot = false;
+      }
+      if (pattern[i + 2] === '.') {
+        emit('(?:.*\\.|^)');
+        i += 2;
+      } else {
+        emit('.*');
+        i += 1;
+      }
       continue;
     }
-    if (dot) { emit('\\.'); dot = false; }
+    if (dot) {
+      emit('\\.');
+      dot = false;
+    }
     if (c === '\\') {
       const next = pattern[i + 1];
       if (next === undefined) throw new TagPatternError(`a trailing \\ escapes nothing in "${pattern}"`);

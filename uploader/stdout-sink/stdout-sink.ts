@@ -10,7 +10,10 @@ import type { Sink, SinkWriteResult } from '../sink.js';
  * storage. The uploader's own logs are on stdout too: set FANIN_LOG_LEVEL=warn, or read them apart by their `level`.
  */
 export class StdoutSink implements Sink {
-  constructor(readonly name = 'stdout', private readonly out: Writable = process.stdout) {}
+  constructor(
+    readonly name = 'stdout',
+    private readonly out: Writable = process.stdout,
+  ) {}
 
   async write(batches: readonly ProcessedBatch[]): Promise<SinkWriteResult> {
     const { events, rejected } = decodeBatches(batches);
@@ -25,5 +28,7 @@ export class StdoutSink implements Sink {
     return { written: events.length, rejected: rejected.length, receivedAt: events.map((e) => e.envelope.received_at) };
   }
 
-  close(): Promise<void> { return Promise.resolve(); }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }

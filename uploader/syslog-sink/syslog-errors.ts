@@ -21,12 +21,19 @@ export type SyslogErrorCode = keyof typeof SYSLOG_FAILURES;
 
 export class SyslogSendError extends Error {
   override readonly name = 'SyslogSendError';
-  constructor(readonly code: SyslogErrorCode, message: string) {
+  constructor(
+    readonly code: SyslogErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 
-  get reason(): string { return SYSLOG_FAILURES[this.code].reason; }
-  get disposition(): Disposition { return SYSLOG_FAILURES[this.code].disposition; }
+  get reason(): string {
+    return SYSLOG_FAILURES[this.code].reason;
+  }
+  get disposition(): Disposition {
+    return SYSLOG_FAILURES[this.code].disposition;
+  }
 }
 
 /** TLS verification errors Node reports by code (certificate chain, host name, expiry). */
@@ -37,6 +44,7 @@ export function asSyslogError(err: unknown, connected: boolean): SyslogSendError
   if (err instanceof SyslogSendError) return err;
   const e = err as NodeJS.ErrnoException;
   const message = e instanceof Error ? e.message : String(err);
-  if (typeof e?.code === 'string' && TLS_CODES.test(e.code)) return new SyslogSendError('SYSLOG_TLS_FAILED', `${e.code}: ${message}`);
+  if (typeof e?.code === 'string' && TLS_CODES.test(e.code))
+    return new SyslogSendError('SYSLOG_TLS_FAILED', `${e.code}: ${message}`);
   return new SyslogSendError(connected ? 'SYSLOG_CONNECTION_CLOSED' : 'SYSLOG_CONNECT_FAILED', message);
 }

@@ -13,13 +13,21 @@ export interface SyslogSinkEvent {
 }
 
 /** The same limits as the batch codec's body decoding: a body is one event, never gigabytes. */
-const decoder = new Decoder({ maxStrLength: 16 * 1024 * 1024, maxBinLength: 64 * 1024 * 1024, maxArrayLength: 1_000_000, maxMapLength: 100_000 });
+const decoder = new Decoder({
+  maxStrLength: 16 * 1024 * 1024,
+  maxBinLength: 64 * 1024 * 1024,
+  maxArrayLength: 1_000_000,
+  maxMapLength: 100_000,
+});
 
 /**
  * Decodes each body once, keeping what decodeBatches (decoded-events.ts) drops: the raw frame a compact syslog body
  * may carry after its fields. A body that is no envelope is returned with its reason, never dropped.
  */
-export function decodeSyslogSinkEvents(batches: readonly ProcessedBatch[]): { events: SyslogSinkEvent[]; rejected: RejectedBody[] } {
+export function decodeSyslogSinkEvents(batches: readonly ProcessedBatch[]): {
+  events: SyslogSinkEvent[];
+  rejected: RejectedBody[];
+} {
   const events: SyslogSinkEvent[] = [];
   const rejected: RejectedBody[] = [];
   for (const batch of batches) {
@@ -31,7 +39,10 @@ export function decodeSyslogSinkEvents(batches: readonly ProcessedBatch[]): { ev
       let reason = 'not an event envelope';
       try {
         value = decoder.decode(body);
-        if (Array.isArray(value)) { raw = compactRawFrame(value); value = expandCompactBody(value); }
+        if (Array.isArray(value)) {
+          raw = compactRawFrame(value);
+          value = expandCompactBody(value);
+        }
       } catch (err) {
         reason = `body does not decode: ${(err as Error).message}`;
         value = undefined;

@@ -94,11 +94,13 @@ export function locateStructuredData(line: Uint8Array): SdLocation | null {
     i++;
   }
   const start = i;
-  if (line[i] === 0x2d) { // -
+  if (line[i] === 0x2d) {
+    // -
     return i + 1 === line.length || line[i + 1] === 0x20 ? { start, end: i + 1, ids: [] } : null;
   }
   const ids: string[] = [];
-  while (line[i] === 0x5b) { // [
+  while (line[i] === 0x5b) {
+    // [
     i++;
     const idFrom = i;
     while (i < line.length && line[i] !== 0x20 && line[i] !== 0x5d) i++;
@@ -141,8 +143,9 @@ export function insertIdElement(line: Buffer, element: Buffer, sdId: string): Pa
  */
 export function wrapLine(line: Buffer, envelope: EventEnvelope, id: string, o: PayloadOptions): Buffer {
   const pri = leadingPri(line) ?? DEFAULT_PRI;
-  const header = `<${pri}>1 ${timestamp(envelope.time)} ${headerField(envelope.hostname, 255)} ${headerField(envelope.app_name, 48)} `
-    + `${headerField(envelope.proc_id, 128)} ${NIL} `;
+  const header =
+    `<${pri}>1 ${timestamp(envelope.time)} ${headerField(envelope.hostname, 255)} ${headerField(envelope.app_name, 48)} ` +
+    `${headerField(envelope.proc_id, 128)} ${NIL} `;
   return Buffer.concat([Buffer.from(header, 'utf8'), idElement(o.idSdId, id), Buffer.from(' '), line]);
 }
 
@@ -151,7 +154,10 @@ export function leadingPri(line: Uint8Array): number | null {
   if (line[0] !== 0x3c) return null;
   let i = 1;
   let value = 0;
-  while (i < line.length && i <= 3 && isDigit(line[i]!)) { value = value * 10 + line[i]! - 0x30; i++; }
+  while (i < line.length && i <= 3 && isDigit(line[i]!)) {
+    value = value * 10 + line[i]! - 0x30;
+    i++;
+  }
   if (i === 1 || line[i] !== 0x3e || value > 191 || (line[1] === 0x30 && i > 2)) return null;
   return value;
 }
@@ -165,14 +171,18 @@ export function renderRfc5424(envelope: EventEnvelope, id: string, o: PayloadOpt
   const syslog = isSyslogFormat(envelope.format);
   const pri = syslog ? (priOf(envelope.facility, envelope.severity) ?? o.pri) : o.pri;
   const host = syslog ? envelope.hostname : recordHost(envelope.record);
-  const app = syslog ? envelope.app_name : (envelope.tag === '' ? o.appName : envelope.tag);
+  const app = syslog ? envelope.app_name : envelope.tag === '' ? o.appName : envelope.tag;
   const procId = syslog ? envelope.proc_id : null;
   const msgId = syslog ? envelope.msg_id : null;
   const sd = structuredData(syslog ? envelope.structured_data : null, o.idSdId, id);
   const message = syslog ? envelope.message : JSON.stringify(envelope.record ?? null);
-  const header = `<${pri}>1 ${timestamp(envelope.time)} ${headerField(host, 255)} ${headerField(app, 48)} ${headerField(procId, 128)} `
-    + `${headerField(msgId, 32)} ${sd}`;
-  return Buffer.from(message === null || message === undefined || message === '' ? header : `${header} ${message}`, 'utf8');
+  const header =
+    `<${pri}>1 ${timestamp(envelope.time)} ${headerField(host, 255)} ${headerField(app, 48)} ${headerField(procId, 128)} ` +
+    `${headerField(msgId, 32)} ${sd}`;
+  return Buffer.from(
+    message === null || message === undefined || message === '' ? header : `${header} ${message}`,
+    'utf8',
+  );
 }
 
 function recordHost(record: unknown): string | null {

@@ -15,9 +15,15 @@ export class SyslogServerNode {
   failures = 0;
   retryAt = 0;
 
-  constructor(readonly server: SyslogServer, private readonly options: SyslogSinkOptions, private readonly onConnected: (up: boolean) => void) {}
+  constructor(
+    readonly server: SyslogServer,
+    private readonly options: SyslogSinkOptions,
+    private readonly onConnected: (up: boolean) => void,
+  ) {}
 
-  get label(): string { return this.server.label; }
+  get label(): string {
+    return this.server.label;
+  }
 
   /** Writes the messages (framed for streams, one datagram each for UDP); resolves when the kernel took them. */
   async write(chunks: readonly Buffer[]): Promise<void> {
@@ -33,12 +39,21 @@ export class SyslogServerNode {
   private async acquire(): Promise<Client> {
     if (this.client?.usable) return this.client;
     this.client = null;
-    this.connecting ??= this.open().then((c) => {
-      this.client = c;
-      this.onConnected(true);
-      c.onClose = () => { if (this.client === c) { this.client = null; } this.onConnected(false); };
-      return c;
-    }).finally(() => { this.connecting = null; });
+    this.connecting ??= this.open()
+      .then((c) => {
+        this.client = c;
+        this.onConnected(true);
+        c.onClose = () => {
+          if (this.client === c) {
+            this.client = null;
+          }
+          this.onConnected(false);
+        };
+        return c;
+      })
+      .finally(() => {
+        this.connecting = null;
+      });
     return this.connecting;
   }
 
@@ -46,7 +61,13 @@ export class SyslogServerNode {
     const o = this.options;
     const { host, port } = this.server;
     if (o.transport === 'udp') return SyslogUdpClient.connect(host, port, o.connectTimeoutMs);
-    return SyslogStreamClient.connect({ host, port, tls: o.tls, connectTimeoutMs: o.connectTimeoutMs, writeTimeoutMs: o.writeTimeoutMs });
+    return SyslogStreamClient.connect({
+      host,
+      port,
+      tls: o.tls,
+      connectTimeoutMs: o.connectTimeoutMs,
+      writeTimeoutMs: o.writeTimeoutMs,
+    });
   }
 }
 
@@ -60,9 +81,16 @@ export class SyslogServerPool {
   readonly nodes: readonly SyslogServerNode[];
   private readonly backoff: Backoff;
 
-  constructor(options: SyslogSinkOptions, private readonly metrics: SyslogSinkMetrics, private readonly sink: string, private readonly log: Logger) {
+  constructor(
+    options: SyslogSinkOptions,
+    private readonly metrics: SyslogSinkMetrics,
+    private readonly sink: string,
+    private readonly log: Logger,
+  ) {
     this.backoff = { initialDelayMs: options.retryInitialDelayMs, maxDelayMs: options.retryMaxDelayMs };
-    this.nodes = options.servers.map((s) => new SyslogServerNode(s, options, (up) => metrics.connected.set({ sink, server: s.label }, up ? 1 : 0)));
+    this.nodes = options.servers.map(
+      (s) => new SyslogServerNode(s, options, (up) => metrics.connected.set({ sink, server: s.label }, up ? 1 : 0)),
+    );
     for (const n of this.nodes) metrics.connected.set({ sink, server: n.label }, 0);
   }
 
@@ -70,14 +98,18 @@ export class SyslogServerPool {
    * Runs `send` on the first usable collector, failing over down the list; returns the collector that took it.
    * Bounded: each collector is tried at most once per call.
    */
-  async deliver(send: (node: SyslogServerNode) => Promise<void>, now: () => number = Date.now): Promise<SyslogServerNode> {
+  async deliver(
+    send: (node: SyslogServerNode) => Promise<void>,
+    now: () => number = Date.now,
+  ): Promise<SyslogServerNode> {
     let last: SyslogSendError | null = null;
     let previous: SyslogServerNode | null = null;
     for (const node of this.candidates(now())) {
       if (previous) this.metrics.failovers.inc({ sink: this.sink, server: previous.label });
       try {
         await send(node);
-        if (node.failures > 0) this.log.warn({ server: node.label, failures: node.failures }, 'syslog collector takes events again');
+        if (node.failures > 0)
+          this.log.warn({ server: node.label, failures: node.failures }, 'syslog collector takes events again');
         node.failures = 0;
         node.retryAt = 0;
         return node;
@@ -87,7 +119,10 @@ export class SyslogServerPool {
         node.failures++;
         node.retryAt = now() + backoffDelayMs(node.failures, this.backoff);
         this.metrics.sendFailures.inc({ sink: this.sink, server: node.label, reason: last.reason });
-        this.log.warn({ server: node.label, code: last.code, err: last.message, retryInMs: node.retryAt - now() }, 'syslog collector failed');
+        this.log.warn(
+          { server: node.label, code: last.code, err: last.message, retryInMs: node.retryAt - now() },
+          'syslog collector failed',
+        );
         previous = node;
       }
     }

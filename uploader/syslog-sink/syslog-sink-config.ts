@@ -39,12 +39,19 @@ export function syslogSinkOptionsFromSettings(s: SyslogSinkSettings, keyOf: KeyO
   let tls: StreamTls | null = null;
   const read = (file: string, setting: keyof SyslogSinkSettings): Buffer | null => {
     if (file === '') return null;
-    try { return readFileSync(file); } catch (err) { problems.push(`${keyOf(setting)}: cannot read ${file}: ${(err as Error).message}`); return null; }
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      problems.push(`${keyOf(setting)}: cannot read ${file}: ${(err as Error).message}`);
+      return null;
+    }
   };
   const tlsFiles = [s.syslogSinkTlsCaFile, s.syslogSinkTlsCertFile, s.syslogSinkTlsKeyFile].some((f) => f !== '');
   if (s.syslogSinkTransport === 'tls') {
     if ((s.syslogSinkTlsCertFile === '') !== (s.syslogSinkTlsKeyFile === '')) {
-      problems.push(`${keyOf('syslogSinkTlsCertFile')}: a client certificate needs its key (${keyOf('syslogSinkTlsKeyFile')}), and a key its certificate`);
+      problems.push(
+        `${keyOf('syslogSinkTlsCertFile')}: a client certificate needs its key (${keyOf('syslogSinkTlsKeyFile')}), and a key its certificate`,
+      );
     }
     tls = {
       ca: read(s.syslogSinkTlsCaFile, 'syslogSinkTlsCaFile'),
@@ -53,9 +60,12 @@ export function syslogSinkOptionsFromSettings(s: SyslogSinkSettings, keyOf: KeyO
       serverName: s.syslogSinkTlsServerName === '' ? null : s.syslogSinkTlsServerName,
       insecure: s.syslogSinkTlsInsecure,
     };
-    if (s.syslogSinkFraming !== 'octet-counting') problems.push(`${keyOf('syslogSinkFraming')}: RFC 5425 allows only octet-counting over TLS`);
+    if (s.syslogSinkFraming !== 'octet-counting')
+      problems.push(`${keyOf('syslogSinkFraming')}: RFC 5425 allows only octet-counting over TLS`);
   } else if (tlsFiles) {
-    problems.push(`${keyOf('syslogSinkTransport')}: TLS files are set but the transport is ${s.syslogSinkTransport}; set it to tls or clear them`);
+    problems.push(
+      `${keyOf('syslogSinkTransport')}: TLS files are set but the transport is ${s.syslogSinkTransport}; set it to tls or clear them`,
+    );
   }
   if (s.syslogSinkRetryInitialDelayMs > s.syslogSinkRetryMaxDelayMs) {
     problems.push(`${keyOf('syslogSinkRetryInitialDelayMs')}: larger than ${keyOf('syslogSinkRetryMaxDelayMs')}`);
@@ -67,7 +77,9 @@ export function syslogSinkOptionsFromSettings(s: SyslogSinkSettings, keyOf: KeyO
     framing: s.syslogSinkFraming,
     tls: tls ? Object.freeze(tls) : null,
     payload: Object.freeze({
-      idSdId: s.syslogSinkIdSdId, rfc3164Id: s.syslogSinkRfc3164Id, appName: s.syslogSinkAppName,
+      idSdId: s.syslogSinkIdSdId,
+      rfc3164Id: s.syslogSinkRfc3164Id,
+      appName: s.syslogSinkAppName,
       pri: priValue(s.syslogSinkFacility, s.syslogSinkSeverity),
     }),
     connectTimeoutMs: s.syslogSinkConnectTimeoutMs,
@@ -81,15 +93,24 @@ export function syslogSinkOptionsFromSettings(s: SyslogSinkSettings, keyOf: KeyO
 /** `host:port,…`, IPv6 in brackets; a problem per bad entry, at least one server. */
 export function parseServers(text: string, key: string, problems: string[]): SyslogServer[] {
   const servers: SyslogServer[] = [];
-  const entries = text.split(',').map((e) => e.trim()).filter(Boolean);
+  const entries = text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   if (entries.length === 0) problems.push(`${key}: the syslog sink needs at least one server (host:port,…)`);
   for (const entry of entries) {
     const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/.exec(entry);
     const port = m ? Number(m[3]) : 0;
-    if (!m || port < 1 || port > 65535) { problems.push(`${key}: "${entry}": expected host:port (IPv6 as [addr]:port), port 1..65535`); continue; }
+    if (!m || port < 1 || port > 65535) {
+      problems.push(`${key}: "${entry}": expected host:port (IPv6 as [addr]:port), port 1..65535`);
+      continue;
+    }
     const host = m[1] ?? m[2]!;
     const label = m[1] ? `[${host}]:${port}` : `${host}:${port}`;
-    if (servers.some((x) => x.label === label)) { problems.push(`${key}: "${entry}": listed twice`); continue; }
+    if (servers.some((x) => x.label === label)) {
+      problems.push(`${key}: "${entry}": listed twice`);
+      continue;
+    }
     servers.push(Object.freeze({ host, port, label }));
   }
   return servers;

@@ -13,7 +13,10 @@ import { SyslogServerPool } from './syslog-server-pool.js';
 /** APP-NAME of a body that was no event envelope: it still goes out (with its reason), like the forward sink's tag. */
 const REJECTED_APP_NAME = 'fanin.rejected';
 
-interface Outgoing { readonly bytes: Buffer; readonly kind: PayloadKind | 'rejected' }
+interface Outgoing {
+  readonly bytes: Buffer;
+  readonly kind: PayloadKind | 'rejected';
+}
 
 /**
  * Hands unique events on to syslog collectors (docs/syslog-sink.md). A write resolves once a collector's connection
@@ -26,12 +29,27 @@ export class SyslogSink implements Sink {
   private readonly pool: SyslogServerPool;
   private readonly metrics: SyslogSinkMetrics;
 
-  constructor(private readonly options: SyslogSinkOptions, registry: Registry, private readonly log: Logger, readonly name = 'syslog') {
+  constructor(
+    private readonly options: SyslogSinkOptions,
+    registry: Registry,
+    private readonly log: Logger,
+    readonly name = 'syslog',
+  ) {
     this.metrics = createSyslogSinkMetrics(registry);
     this.pool = new SyslogServerPool(options, this.metrics, name, log.child({ sink: name }));
-    log.info({ sink: name, servers: options.servers.map((s) => s.label), transport: options.transport, framing: options.framing,
-      idSdId: options.payload.idSdId, rfc3164Id: options.payload.rfc3164Id }, 'syslog sink ready');
-    if (options.transport === 'udp') log.warn({ sink: name }, 'syslog sink over UDP: events are never acknowledged and can be lost without notice');
+    log.info(
+      {
+        sink: name,
+        servers: options.servers.map((s) => s.label),
+        transport: options.transport,
+        framing: options.framing,
+        idSdId: options.payload.idSdId,
+        rfc3164Id: options.payload.rfc3164Id,
+      },
+      'syslog sink ready',
+    );
+    if (options.transport === 'udp')
+      log.warn({ sink: name }, 'syslog sink over UDP: events are never acknowledged and can be lost without notice');
   }
 
   async write(batches: readonly ProcessedBatch[]): Promise<SinkWriteResult> {
@@ -40,16 +58,32 @@ export class SyslogSink implements Sink {
     const outgoing: Outgoing[] = events.map((e) => eventPayload(e.id, e.envelope, e.raw, o.payload));
     for (const r of rejected) {
       const head = `<${o.payload.pri}>1 - - ${REJECTED_APP_NAME} - - `;
-      outgoing.push({ bytes: Buffer.concat([Buffer.from(head), idElement(o.payload.idSdId, r.id), Buffer.from(' '), Buffer.from(rejectedLine(r).trimEnd())]), kind: 'rejected' });
+      outgoing.push({
+        bytes: Buffer.concat([
+          Buffer.from(head),
+          idElement(o.payload.idSdId, r.id),
+          Buffer.from(' '),
+          Buffer.from(rejectedLine(r).trimEnd()),
+        ]),
+        kind: 'rejected',
+      });
     }
-    if (rejected.length > 0) this.log.error({ sink: this.name, count: rejected.length, reason: rejected[0]!.reason }, 'bodies that are not events sent with APP-NAME fanin.rejected');
+    if (rejected.length > 0)
+      this.log.error(
+        { sink: this.name, count: rejected.length, reason: rejected[0]!.reason },
+        'bodies that are not events sent with APP-NAME fanin.rejected',
+      );
     const { chunks, sent } = this.wireChunks(outgoing);
     if (chunks.length > 0) {
       const node = await this.pool.deliver((n) => n.write(chunks));
       const server = node.label;
       const labels = { sink: this.name, server };
-      for (const out of sent) this.metrics.eventsSent.inc({ ...labels, kind: out.kind === 'rejected' ? 'rendered' : out.kind });
-      this.metrics.bytesSent.inc(labels, chunks.reduce((n, c) => n + c.length, 0));
+      for (const out of sent)
+        this.metrics.eventsSent.inc({ ...labels, kind: out.kind === 'rejected' ? 'rendered' : out.kind });
+      this.metrics.bytesSent.inc(
+        labels,
+        chunks.reduce((n, c) => n + c.length, 0),
+      );
       if (o.transport === 'udp') this.metrics.udpUnacknowledged.inc(labels, sent.length);
     }
     return { written: events.length, rejected: rejected.length, receivedAt: events.map((e) => e.envelope.received_at) };
@@ -68,7 +102,10 @@ export class SyslogSink implements Sink {
       const oversize = outgoing.length - sent.length;
       if (oversize > 0) {
         this.metrics.oversize.inc({ sink: this.name }, oversize);
-        this.log.warn({ sink: this.name, count: oversize, udpMaxBytes: o.udpMaxBytes }, 'events larger than udpMaxBytes not sent over UDP');
+        this.log.warn(
+          { sink: this.name, count: oversize, udpMaxBytes: o.udpMaxBytes },
+          'events larger than udpMaxBytes not sent over UDP',
+        );
       }
       return { chunks: sent.map((x) => x.bytes), sent };
     }

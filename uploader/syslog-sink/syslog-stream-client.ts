@@ -31,25 +31,42 @@ export class SyslogStreamClient {
   private peerEnded = false;
   onClose: (() => void) | null = null;
 
-  private constructor(private readonly socket: Socket, private readonly options: StreamClientOptions) {}
+  private constructor(
+    private readonly socket: Socket,
+    private readonly options: StreamClientOptions,
+  ) {}
 
   static connect(options: StreamClientOptions): Promise<SyslogStreamClient> {
     const { host, port, tls } = options;
     const label = `${host}:${port}`;
     const socket: Socket = tls
       ? tlsConnect({
-        host, port, ca: tls.ca ?? undefined, cert: tls.cert ?? undefined, key: tls.key ?? undefined, rejectUnauthorized: !tls.insecure,
-        servername: tls.serverName ?? (isIP(host) ? undefined : host),
-      })
+          host,
+          port,
+          ca: tls.ca ?? undefined,
+          cert: tls.cert ?? undefined,
+          key: tls.key ?? undefined,
+          rejectUnauthorized: !tls.insecure,
+          servername: tls.serverName ?? (isIP(host) ? undefined : host),
+        })
       : netConnect({ host, port });
     socket.setNoDelay(true);
     const client = new SyslogStreamClient(socket, options);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new SyslogSendError('SYSLOG_CONNECT_TIMEOUT', `${label}: no connection${tls ? ' and TLS handshake' : ''} within ${options.connectTimeoutMs} ms`));
+        reject(
+          new SyslogSendError(
+            'SYSLOG_CONNECT_TIMEOUT',
+            `${label}: no connection${tls ? ' and TLS handshake' : ''} within ${options.connectTimeoutMs} ms`,
+          ),
+        );
       }, options.connectTimeoutMs);
-      const failed = (err: Error) => { clearTimeout(timer); socket.destroy(); reject(withLabel(asSyslogError(err, false), label)); };
+      const failed = (err: Error) => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(withLabel(asSyslogError(err, false), label));
+      };
       socket.once('error', failed);
       socket.once(tls ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
@@ -57,7 +74,12 @@ export class SyslogStreamClient {
         const tlsSocket = socket as TLSSocket;
         // rejectUnauthorized already refused a bad chain; this covers a verification error Node only reports.
         if (tls && !tls.insecure && tlsSocket.authorized === false) {
-          failed(new SyslogSendError('SYSLOG_TLS_FAILED', `certificate not verified: ${String(tlsSocket.authorizationError)}`));
+          failed(
+            new SyslogSendError(
+              'SYSLOG_TLS_FAILED',
+              `certificate not verified: ${String(tlsSocket.authorizationError)}`,
+            ),
+          );
           return;
         }
         client.watch(label);
@@ -67,16 +89,21 @@ export class SyslogStreamClient {
   }
 
   /** False once the peer closed, an error came, or the sink closed it. */
-  get usable(): boolean { return this.failure === null && !this.peerEnded && !this.socket.destroyed; }
+  get usable(): boolean {
+    return this.failure === null && !this.peerEnded && !this.socket.destroyed;
+  }
 
   /** Writes the frames in order; resolves when the kernel took them all. */
   async write(frames: readonly Buffer[]): Promise<void> {
-    if (!this.usable) throw this.failure ?? new SyslogSendError('SYSLOG_CONNECTION_CLOSED', 'connection closed by the server');
+    if (!this.usable)
+      throw this.failure ?? new SyslogSendError('SYSLOG_CONNECTION_CLOSED', 'connection closed by the server');
     const { socket } = this;
     let last: Promise<void> = Promise.resolve();
     for (const f of frames) {
       if (this.failure) throw this.failure;
-      last = new Promise<void>((resolve, reject) => socket.write(f, (err) => (err ? reject(asSyslogError(err, true)) : resolve())));
+      last = new Promise<void>((resolve, reject) =>
+        socket.write(f, (err) => (err ? reject(asSyslogError(err, true)) : resolve())),
+      );
       last.catch(() => undefined); // observed below, or by the failure that follows it
       if (socket.writableNeedDrain) await this.drained();
     }
@@ -92,9 +119,15 @@ export class SyslogStreamClient {
   private watch(label: string): void {
     const { socket } = this;
     socket.on('data', () => undefined); // a collector has nothing to say; read so that its FIN is seen
-    socket.on('end', () => { this.peerEnded = true; this.fail(new SyslogSendError('SYSLOG_CONNECTION_CLOSED', `${label}: connection closed by the server`)); });
+    socket.on('end', () => {
+      this.peerEnded = true;
+      this.fail(new SyslogSendError('SYSLOG_CONNECTION_CLOSED', `${label}: connection closed by the server`));
+    });
     socket.on('error', (err) => this.fail(withLabel(asSyslogError(err, true), label)));
-    socket.on('close', () => { this.fail(new SyslogSendError('SYSLOG_CONNECTION_CLOSED', `${label}: connection closed`)); this.onClose?.(); });
+    socket.on('close', () => {
+      this.fail(new SyslogSendError('SYSLOG_CONNECTION_CLOSED', `${label}: connection closed`));
+      this.onClose?.();
+    });
   }
 
   private fail(err: SyslogSendError): void {
@@ -104,11 +137,19 @@ export class SyslogStreamClient {
   }
 
   private drained(): Promise<void> {
-    return this.bounded(new Promise<void>((resolve) => {
-      const done = () => { this.socket.off('drain', done); this.socket.off('close', done); resolve(); };
-      this.socket.once('drain', done);
-      this.socket.once('close', done);
-    })).then(() => { if (this.failure) throw this.failure; });
+    return this.bounded(
+      new Promise<void>((resolve) => {
+        const done = () => {
+          this.socket.off('drain', done);
+          this.socket.off('close', done);
+          resolve();
+        };
+        this.socket.once('drain', done);
+        this.socket.once('close', done);
+      }),
+    ).then(() => {
+      if (this.failure) throw this.failure;
+    });
   }
 
   /** `p`, failing the connection when it takes longer than writeTimeoutMs (the collector stopped reading). */
@@ -117,7 +158,10 @@ export class SyslogStreamClient {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const err = new SyslogSendError('SYSLOG_WRITE_TIMEOUT', `${this.options.host}:${this.options.port}: the kernel did not take the bytes within ${ms} ms`);
+        const err = new SyslogSendError(
+          'SYSLOG_WRITE_TIMEOUT',
+          `${this.options.host}:${this.options.port}: the kernel did not take the bytes within ${ms} ms`,
+        );
         this.fail(err);
         reject(err);
       }, ms);

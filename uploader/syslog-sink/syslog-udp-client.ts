@@ -13,9 +13,15 @@ export class SyslogUdpClient {
   private failure: SyslogSendError | null = null;
   onClose: (() => void) | null = null;
 
-  private constructor(private readonly socket: Socket, private readonly label: string) {
+  private constructor(
+    private readonly socket: Socket,
+    private readonly label: string,
+  ) {
     socket.on('error', (err) => this.fail(asSyslogError(err, true)));
-    socket.on('close', () => { this.fail(new SyslogSendError('SYSLOG_CONNECTION_CLOSED', `${label}: socket closed`)); this.onClose?.(); });
+    socket.on('close', () => {
+      this.fail(new SyslogSendError('SYSLOG_CONNECTION_CLOSED', `${label}: socket closed`));
+      this.onClose?.();
+    });
   }
 
   static async connect(host: string, port: number, connectTimeoutMs: number): Promise<SyslogUdpClient> {
@@ -28,26 +34,50 @@ export class SyslogUdpClient {
     }
     const socket = createSocket(isIPv6(address) ? 'udp6' : 'udp4');
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new SyslogSendError('SYSLOG_CONNECT_TIMEOUT', `${label}: no UDP socket within ${connectTimeoutMs} ms`)), connectTimeoutMs);
-      socket.once('error', (err) => { clearTimeout(timer); socket.close(); reject(new SyslogSendError('SYSLOG_CONNECT_FAILED', `${label}: ${err.message}`)); });
-      socket.connect(port, address, () => { clearTimeout(timer); socket.removeAllListeners('error'); resolve(); });
+      const timer = setTimeout(
+        () =>
+          reject(
+            new SyslogSendError('SYSLOG_CONNECT_TIMEOUT', `${label}: no UDP socket within ${connectTimeoutMs} ms`),
+          ),
+        connectTimeoutMs,
+      );
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        socket.close();
+        reject(new SyslogSendError('SYSLOG_CONNECT_FAILED', `${label}: ${err.message}`));
+      });
+      socket.connect(port, address, () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve();
+      });
     });
     return new SyslogUdpClient(socket, label);
   }
 
-  get usable(): boolean { return this.failure === null; }
+  get usable(): boolean {
+    return this.failure === null;
+  }
 
   /** One datagram per message, in order; resolves when the kernel took them all. */
   async write(messages: readonly Buffer[]): Promise<void> {
     if (this.failure) throw this.failure;
-    await Promise.all(messages.map((m) => new Promise<void>((resolve, reject) => {
-      this.socket.send(m, (err) => {
-        if (!err) { resolve(); return; }
-        const e = new SyslogSendError('SYSLOG_SEND_FAILED', `${this.label}: ${err.message}`);
-        this.fail(e);
-        reject(e);
-      });
-    })));
+    await Promise.all(
+      messages.map(
+        (m) =>
+          new Promise<void>((resolve, reject) => {
+            this.socket.send(m, (err) => {
+              if (!err) {
+                resolve();
+                return;
+              }
+              const e = new SyslogSendError('SYSLOG_SEND_FAILED', `${this.label}: ${err.message}`);
+              this.fail(e);
+              reject(e);
+            });
+          }),
+      ),
+    );
   }
 
   close(): void {
@@ -59,6 +89,10 @@ export class SyslogUdpClient {
   private fail(err: SyslogSendError): void {
     if (this.failure) return;
     this.failure = err;
-    try { this.socket.close(); } catch { /* already closed */ }
+    try {
+      this.socket.close();
+    } catch {
+      /* already closed */
+    }
   }
 }

@@ -14,7 +14,18 @@ const LIMIT_MS = 6 * 60_000;
 interface Results {
   ok: boolean;
   faults: { name: string; error?: string; stuck?: string[] }[];
-  check: { failures: number; total: { sent: number; delivered: number; lost: number; lostExplained: number; duplicatedNewIds: number; repeatsKept: number; repeatsSent: number } };
+  check: {
+    failures: number;
+    total: {
+      sent: number;
+      delivered: number;
+      lost: number;
+      lostExplained: number;
+      duplicatedNewIds: number;
+      repeatsKept: number;
+      repeatsSent: number;
+    };
+  };
 }
 
 /**
@@ -24,14 +35,21 @@ interface Results {
 function missingPrerequisite(): string | false {
   if (process.getuid?.() !== 0) return 'needs root (a private RabbitMQ run as the rabbitmq user, tmpfs mounts)';
   for (const tool of ['rabbitmq-server', 'rabbitmqctl', 'redis-server', 'fallocate']) {
-    try { execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }); } catch { return `needs ${tool}`; }
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    } catch {
+      return `needs ${tool}`;
+    }
   }
   return false;
 }
 
 describe('chaos suite (short profile)', () => {
   // CI runs as root with these installed (.ci/run): a missing prerequisite fails here rather than passing silently.
-  before(() => { const missing = missingPrerequisite(); if (missing) assert.fail(`chaos suite ${missing}`); });
+  before(() => {
+    const missing = missingPrerequisite();
+    if (missing) assert.fail(`chaos suite ${missing}`);
+  });
   const dir = mkdtempSync(join(tmpdir(), 'fanin-chaos-test-'));
   const resultsFile = join(dir, 'latest.json');
   let child: ChildProcess | null = null;
@@ -48,16 +66,27 @@ describe('chaos suite (short profile)', () => {
         env: { ...process.env, CHAOS_PROFILE: 'short', CHAOS_RESULTS_FILE: resultsFile },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      child.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
-      child.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
+      child.stdout!.on('data', (d: Buffer) => {
+        output += d.toString();
+      });
+      child.stderr!.on('data', (d: Buffer) => {
+        output += d.toString();
+      });
       const timer = setTimeout(() => child!.kill('SIGINT'), LIMIT_MS);
-      child.once('exit', (c) => { clearTimeout(timer); resolve(c); });
+      child.once('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
     });
     assert.equal(code, 0, `chaos suite failed (exit ${code}):\n${output.slice(-6000)}`);
     const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as Results;
     assert.ok(results.ok);
     assert.ok(results.faults.length >= 8, `${results.faults.length} faults`);
-    assert.deepEqual(results.faults.filter((f) => f.error ?? f.stuck), [], 'every fault injected and healed, every member recovered by itself');
+    assert.deepEqual(
+      results.faults.filter((f) => f.error ?? f.stuck),
+      [],
+      'every fault injected and healed, every member recovered by itself',
+    );
     const t = results.check.total;
     assert.equal(t.lost - t.lostExplained, 0, 'lost events');
     assert.equal(results.check.failures, 0);

@@ -28,7 +28,14 @@ function listeningAddresses(port: number): string[] {
       if (f.length < 4 || f[3] !== '0A') continue; // 0A: LISTEN
       const [addr, hexPort] = f[1]!.split(':') as [string, string];
       if (parseInt(hexPort, 16) !== port) continue;
-      if (addr.length === 8) out.push(addr.match(/../g)!.reverse().map((b) => parseInt(b, 16)).join('.'));
+      if (addr.length === 8)
+        out.push(
+          addr
+            .match(/../g)!
+            .reverse()
+            .map((b) => parseInt(b, 16))
+            .join('.'),
+        );
       else out.push(/^0+$/.test(addr) ? '::' : addr === '00000000000000000000000001000000' ? '::1' : addr);
     }
   }
@@ -46,8 +53,12 @@ describe('fanin up', () => {
   let offset = 0;
   let fleet: CliProcess;
   const env = (): Record<string, string> => ({
-    FANIN_NAMESPACE: namespace, FANIN_LOG_LEVEL: 'info', FANIN_DRAIN_TIMEOUT_MS: '8000',
-    FANIN_UPLOADER_FILE_SINK_DIR: join(dir, 'out'), FANIN_UPLOADER_SECONDARY_DIR: join(dir, 'secondary'), FANIN_RECEIVER_SPOOL_DIR: join(dir, 'spool'),
+    FANIN_NAMESPACE: namespace,
+    FANIN_LOG_LEVEL: 'info',
+    FANIN_DRAIN_TIMEOUT_MS: '8000',
+    FANIN_UPLOADER_FILE_SINK_DIR: join(dir, 'out'),
+    FANIN_UPLOADER_SECONDARY_DIR: join(dir, 'secondary'),
+    FANIN_RECEIVER_SPOOL_DIR: join(dir, 'spool'),
   });
   before(async () => {
     offset = await freeOffset();
@@ -62,13 +73,25 @@ describe('fanin up', () => {
   it('prints its banner only when every listed TCP input accepts a connection', async () => {
     await fleet.waitForOutput(/Ctrl-C drains and stops the fleet/, 90_000);
     const banner = fleet.stdout;
-    const inputs = [...banner.matchAll(/(syslog udp\+tcp|syslog tls|forward tcp\+udp) 127\.0\.0\.1:(\d+)|http input http:\/\/127\.0\.0\.1:(\d+)\//g)]
-      .map((m) => ({ tls: m[1] === 'syslog tls', port: Number(m[2] ?? m[3]) }));
+    const inputs = [
+      ...banner.matchAll(
+        /(syslog udp\+tcp|syslog tls|forward tcp\+udp) 127\.0\.0\.1:(\d+)|http input http:\/\/127\.0\.0\.1:(\d+)\//g,
+      ),
+    ].map((m) => ({ tls: m[1] === 'syslog tls', port: Number(m[2] ?? m[3]) }));
     assert.equal(inputs.length, 8, `two receivers with syslog, TLS, Forward and HTTP inputs:\n${banner}`);
-    const refused = (await Promise.all(inputs.map(async ({ tls, port }) => ({ port, error: await (tls ? tlsAccepts : tcpAccepts)('127.0.0.1', port) }))))
-      .filter((r) => r.error !== null);
+    const refused = (
+      await Promise.all(
+        inputs.map(async ({ tls, port }) => ({
+          port,
+          error: await (tls ? tlsAccepts : tcpAccepts)('127.0.0.1', port),
+        })),
+      )
+    ).filter((r) => r.error !== null);
     assert.deepEqual(refused, [], 'every input accepts a connection when the banner appears');
-    assert.ok(inputs.some((i) => i.port === 5514 + offset) && inputs.some((i) => i.port === 24225 + offset), 'the inputs are on the shifted ports');
+    assert.ok(
+      inputs.some((i) => i.port === 5514 + offset) && inputs.some((i) => i.port === 24225 + offset),
+      'the inputs are on the shifted ports',
+    );
   });
 
   it('binds every metrics port to 127.0.0.1, like the inputs', async () => {
@@ -82,7 +105,13 @@ describe('fanin up', () => {
     await fleet.waitForOutput(/Ctrl-C drains/, 90_000);
     const second = await runCli(['up', '--port-offset', String(offset)], env(), 60_000);
     assert.equal(second.code, 1, second.stdout + second.stderr);
-    assert.match(second.stderr, new RegExp(`^fanin: cannot start the local fleet: ports in use: ${5514 + offset}/tcp\\+udp \\(receiver-a syslog\\)`, 'm'));
+    assert.match(
+      second.stderr,
+      new RegExp(
+        `^fanin: cannot start the local fleet: ports in use: ${5514 + offset}/tcp\\+udp \\(receiver-a syslog\\)`,
+        'm',
+      ),
+    );
     assert.match(second.stderr, new RegExp(`${9621 + offset}/tcp \\(uploader metrics\\)`));
     assert.match(second.stderr, /--port-offset/);
     assert.doesNotMatch(second.stdout + second.stderr, /restarting|exited/);
@@ -99,10 +128,17 @@ describe('fanin up', () => {
   });
 
   it('a member that cannot start (configuration refused at start: exit 78) stops the fleet instead of restarting it', async () => {
-    const r = await runCli(['up', '--port-offset', String(offset)], { ...env(), FANIN_RECEIVER_FORWARD_USERS: 'alice:secret' }, 90_000);
+    const r = await runCli(
+      ['up', '--port-offset', String(offset)],
+      { ...env(), FANIN_RECEIVER_FORWARD_USERS: 'alice:secret' },
+      90_000,
+    );
     assert.equal(r.code, 78, r.stdout + r.stderr);
     assert.match(r.stderr, /receiver\.forwardUsers: user authentication needs receiver\.forwardSharedKey/);
-    assert.match(r.stderr, /receiver-[ab] exited \(code 78\); a configuration error or a port it cannot bind: not restarting it/);
+    assert.match(
+      r.stderr,
+      /receiver-[ab] exited \(code 78\); a configuration error or a port it cannot bind: not restarting it/,
+    );
     assert.doesNotMatch(r.stderr, /restarting in 1 s/);
     assert.doesNotMatch(r.stdout, /Ctrl-C drains/, 'no banner for a fleet that is not up');
   });
@@ -110,14 +146,29 @@ describe('fanin up', () => {
   it('names a refused RabbitMQ login (ACCESS_REFUSED) as wrong credentials, without the password', async () => {
     const url = new URL(AMQP_URL);
     url.password = 'not-the-password';
-    const r = await runCli(['up', '--port-offset', String(offset)], { ...env(), FANIN_AMQP_URL: url.toString() }, 30_000);
+    const r = await runCli(
+      ['up', '--port-offset', String(offset)],
+      { ...env(), FANIN_AMQP_URL: url.toString() },
+      30_000,
+    );
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /RabbitMQ at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:5672 refused the login \(ACCESS_REFUSED\): wrong user or password/);
+    assert.match(
+      r.stderr,
+      /RabbitMQ at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:5672 refused the login \(ACCESS_REFUSED\): wrong user or password/,
+    );
     assert.doesNotMatch(r.stderr, /cannot reach RabbitMQ|not-the-password/);
-    const vhost = await runCli(['up', '--port-offset', String(offset)], { ...env(), FANIN_AMQP_URL: `${AMQP_URL}/no-such-vhost-${namespace}` }, 30_000);
+    const vhost = await runCli(
+      ['up', '--port-offset', String(offset)],
+      { ...env(), FANIN_AMQP_URL: `${AMQP_URL}/no-such-vhost-${namespace}` },
+      30_000,
+    );
     assert.equal(vhost.code, 1);
     assert.match(vhost.stderr, /refused the virtual host "no-such-vhost-/);
-    const closed = await runCli(['up', '--port-offset', String(offset)], { ...env(), FANIN_AMQP_URL: `amqp://guest:guest@127.0.0.1:${5514 + offset}` }, 30_000);
+    const closed = await runCli(
+      ['up', '--port-offset', String(offset)],
+      { ...env(), FANIN_AMQP_URL: `amqp://guest:guest@127.0.0.1:${5514 + offset}` },
+      30_000,
+    );
     assert.equal(closed.code, 1);
     assert.match(closed.stderr, /cannot reach RabbitMQ at .*: nothing listens there \(ECONNREFUSED\); start it with/);
   });

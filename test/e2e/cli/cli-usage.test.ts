@@ -14,7 +14,11 @@ const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** No stack trace, no Node internals: what a user sees for a wrong command line. */
-function assertCleanUsageError(r: { code: number | null; stdout: string; stderr: string }, message: RegExp, command: string): void {
+function assertCleanUsageError(
+  r: { code: number | null; stdout: string; stderr: string },
+  message: RegExp,
+  command: string,
+): void {
   assert.equal(r.code, 2, r.stderr);
   const lines = r.stderr.trim().split('\n');
   assert.match(lines[0]!, message);
@@ -29,21 +33,28 @@ describe('fanin --help, <command> --help and --version', () => {
     for (const flag of ['--help', '-h', 'help']) {
       const r = await runCli([flag]);
       assert.equal(r.code, 0, flag);
-      for (const command of Object.keys(COMMANDS)) assert.match(r.stdout, new RegExp(`^  ${command} `, 'm'), `${flag} lists ${command}`);
+      for (const command of Object.keys(COMMANDS))
+        assert.match(r.stdout, new RegExp(`^  ${command} `, 'm'), `${flag} lists ${command}`);
     }
     const none = await runCli([]);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /usage: fanin <command>/);
   });
 
-  it('<command> --help prints that command\'s own options, and only those', async () => {
+  it("<command> --help prints that command's own options, and only those", async () => {
     for (const [command, spec] of Object.entries(COMMANDS)) {
       for (const flag of ['--help', '-h']) {
         const r = await runCli([command, flag]);
         assert.equal(r.code, 0, `${command} ${flag}: ${r.stderr}`);
         assert.match(r.stdout, new RegExp(`^usage: fanin ${command}`), command);
         const listed = [...r.stdout.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]);
-        assert.deepEqual(listed.sort(), Object.keys(spec.options).map((o) => `--${o}`).sort(), `${command} lists its own options`);
+        assert.deepEqual(
+          listed.sort(),
+          Object.keys(spec.options)
+            .map((o) => `--${o}`)
+            .sort(),
+          `${command} lists its own options`,
+        );
       }
     }
     const viaHelp = await runCli(['help', 'up']);
@@ -51,7 +62,7 @@ describe('fanin --help, <command> --help and --version', () => {
     assert.match(viaHelp.stdout, /--port-offset N/);
   });
 
-  it('--version prints package.json\'s version', async () => {
+  it("--version prints package.json's version", async () => {
     const r = await runCli(['--version']);
     assert.equal(r.code, 0);
     assert.equal(r.stdout.trim(), VERSION);
@@ -61,7 +72,11 @@ describe('fanin --help, <command> --help and --version', () => {
   after(() => rmSync(packDir, { recursive: true, force: true }));
 
   it('--version and --help work from an installed npm tarball', async () => {
-    execFileSync('npm', ['pack', '--silent', '--pack-destination', packDir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
+    execFileSync('npm', ['pack', '--silent', '--pack-destination', packDir], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 60_000,
+    });
     const tarball = readdirSync(packDir).find((f) => f.endsWith('.tgz'));
     assert.ok(tarball, 'npm pack wrote a tarball');
     const modules = join(packDir, 'node_modules');
@@ -69,7 +84,8 @@ describe('fanin --help, <command> --help and --version', () => {
     execFileSync('tar', ['xzf', join(packDir, tarball), '-C', modules]);
     renameSync(join(modules, 'package'), join(modules, 'fanin'));
     // The installed package's dependencies, as npm would put them next to it.
-    for (const dep of readdirSync(join(ROOT, 'node_modules'))) if (!dep.startsWith('.')) symlinkSync(join(ROOT, 'node_modules', dep), join(modules, dep));
+    for (const dep of readdirSync(join(ROOT, 'node_modules')))
+      if (!dep.startsWith('.')) symlinkSync(join(ROOT, 'node_modules', dep), join(modules, dep));
     const installed = join(modules, 'fanin', 'dist', 'cli', 'fanin.js');
     const version = await runCli(['--version'], {}, 30_000, installed);
     assert.equal(version.code, 0, version.stderr);
@@ -88,7 +104,7 @@ describe('fanin --help, <command> --help and --version', () => {
 });
 
 describe('options are checked per command (exit 2, one line, no stack trace)', () => {
-  it('an unknown option is named, with the command\'s usage', async () => {
+  it("an unknown option is named, with the command's usage", async () => {
     assertCleanUsageError(await runCli(['top', '--bogus']), /unknown option '--bogus'/i, 'top');
     // An option of another command is unknown here too.
     assertCleanUsageError(await runCli(['worker', '--port-offset', '5']), /unknown option '--port-offset'/i, 'worker');
@@ -107,19 +123,38 @@ describe('options are checked per command (exit 2, one line, no stack trace)', (
       assertCleanUsageError(up, /^fanin: --port-offset: a whole number from 0 to 41310/, 'up');
       assert.doesNotMatch(up.stdout, /local fleet/);
     }
-    assertCleanUsageError(await runCli(['top', '--once', '--port-offset', 'abc']), /^fanin: --port-offset: a whole number from 0 to 55914/, 'top');
+    assertCleanUsageError(
+      await runCli(['top', '--once', '--port-offset', 'abc']),
+      /^fanin: --port-offset: a whole number from 0 to 55914/,
+      'top',
+    );
   });
 
   it('--workers, send --count, --rate, --to and --framing are checked', async () => {
-    for (const bad of ['0', '10', 'two', '-1']) assertCleanUsageError(await runCli(['up', `--workers=${bad}`]), /^fanin: --workers: a whole number from 1 to 9/, 'up');
+    for (const bad of ['0', '10', 'two', '-1'])
+      assertCleanUsageError(
+        await runCli(['up', `--workers=${bad}`]),
+        /^fanin: --workers: a whole number from 1 to 9/,
+        'up',
+      );
     const to = ['--to', '127.0.0.1:9'];
-    for (const bad of ['abc', '0', '-3', '2.5']) assertCleanUsageError(await runCli(['send', ...to, `--count=${bad}`]), /^fanin: --count: a whole number from 1/, 'send');
-    for (const bad of ['abc', '-1', 'Infinity']) assertCleanUsageError(await runCli(['send', ...to, `--rate=${bad}`]), /^fanin: --rate: a number from 0/, 'send');
+    for (const bad of ['abc', '0', '-3', '2.5'])
+      assertCleanUsageError(
+        await runCli(['send', ...to, `--count=${bad}`]),
+        /^fanin: --count: a whole number from 1/,
+        'send',
+      );
+    for (const bad of ['abc', '-1', 'Infinity'])
+      assertCleanUsageError(await runCli(['send', ...to, `--rate=${bad}`]), /^fanin: --rate: a number from 0/, 'send');
     for (const bad of ['localhost', 'host:abc', 'host:70000', 'host:0', ':514']) {
       assertCleanUsageError(await runCli(['send', '--to', bad]), /^fanin: --to: ".*" is not host:port/, 'send');
     }
     assertCleanUsageError(await runCli(['send']), /^fanin: --to: give host:port/, 'send');
-    assertCleanUsageError(await runCli(['send', ...to, '--framing', 'zmodem']), /^fanin: --framing: one of udp, tcp, octet/, 'send');
+    assertCleanUsageError(
+      await runCli(['send', ...to, '--framing', 'zmodem']),
+      /^fanin: --framing: one of udp, tcp, octet/,
+      'send',
+    );
     assertCleanUsageError(await runCli(['send', ...to, '--count', '-1']), /--count.*starts with "-"/, 'send');
   });
 

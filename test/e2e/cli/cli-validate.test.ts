@@ -17,7 +17,10 @@ describe('fanin validate and configuration errors', () => {
   let trapPort = 0;
   let connections = 0;
   before(async () => {
-    trap = createServer((s) => { connections++; s.destroy(); });
+    trap = createServer((s) => {
+      connections++;
+      s.destroy();
+    });
     await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r));
     trapPort = (trap.address() as { port: number }).port;
   });
@@ -25,12 +28,18 @@ describe('fanin validate and configuration errors', () => {
     await new Promise((r) => trap.close(r));
     rmSync(dir, { recursive: true, force: true });
   });
-  const file = (name: string, content: string) => { const path = join(dir, name); writeFileSync(path, content); return path; };
+  const file = (name: string, content: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
   const json = (name: string, value: unknown) => file(name, JSON.stringify(value, null, 2));
 
   it('a valid configuration with named sinks of every type: exit 0, one line naming roles and sinks, no connection made', async () => {
     const config = json('valid.json', {
-      namespace: 'valid-ns', amqpUrl: `amqp://guest:guest@127.0.0.1:${trapPort}`, redisUrl: `redis://127.0.0.1:${trapPort}`,
+      namespace: 'valid-ns',
+      amqpUrl: `amqp://guest:guest@127.0.0.1:${trapPort}`,
+      redisUrl: `redis://127.0.0.1:${trapPort}`,
       receiver: { id: 'edge1', syslogTlsPort: 0 },
       uploader: { unroutedSink: 'search' },
       sinks: ['archive', 'aggregator', 'pg', 'search'],
@@ -46,15 +55,25 @@ describe('fanin validate and configuration errors', () => {
     assert.equal(r.stderr, '');
     const lines = r.stdout.trim().split('\n');
     assert.equal(lines.length, 1, r.stdout);
-    assert.match(lines[0]!, /^configuration valid \(--config .*valid\.json\): namespace "valid-ns": receiver edge1 \(syslog 5514, forward 24224, http 8888/);
-    assert.match(lines[0]!, /uploader u1 -> archive \(file\), aggregator \(forward\), pg \(postgres\), search \(http\)$/);
+    assert.match(
+      lines[0]!,
+      /^configuration valid \(--config .*valid\.json\): namespace "valid-ns": receiver edge1 \(syslog 5514, forward 24224, http 8888/,
+    );
+    assert.match(
+      lines[0]!,
+      /uploader u1 -> archive \(file\), aggregator \(forward\), pg \(postgres\), search \(http\)$/,
+    );
     await new Promise((res) => setTimeout(res, 300));
     assert.equal(connections, 0, 'validate connects to nothing');
   });
 
   it('lists every problem of the receiver and of every sink, each naming its key, and exits 78', async () => {
     const config = json('invalid.json', {
-      receiver: { tlsCertFile: join(dir, 'missing-cert.pem'), tlsKeyFile: join(dir, 'missing-key.pem'), forwardUsers: 'alice:secret' },
+      receiver: {
+        tlsCertFile: join(dir, 'missing-cert.pem'),
+        tlsKeyFile: join(dir, 'missing-key.pem'),
+        forwardUsers: 'alice:secret',
+      },
       sinks: ['archive', 'pg', 'pg2', 'search', 'routed', 'nowhere'],
       sinkDefinitions: {
         archive: { type: 'file', path: 'events.%Q.ndjson' },
@@ -77,7 +96,8 @@ describe('fanin validate and configuration errors', () => {
       /sinkDefinitions\.routed\.match: unclosed \{ in "\{a,b"/,
       /sinkDefinitions\.routed\.minSeverity: a syslog severity/,
       /uploader\.httpSink\.url .*: the HTTP sink needs a URL/,
-    ]) assert.match(r.stderr, expected);
+    ])
+      assert.match(r.stderr, expected);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   });
 
@@ -85,7 +105,10 @@ describe('fanin validate and configuration errors', () => {
     const config = file('syntax.json', '{\n  "namespace": "x",\n}\n');
     const r = await runCli(['validate', '--config', config]);
     assert.equal(r.code, 78);
-    assert.match(r.stderr, new RegExp(`--config ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not valid JSON: .*position \\d+.*line 3`));
+    assert.match(
+      r.stderr,
+      new RegExp(`--config ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not valid JSON: .*position \\d+.*line 3`),
+    );
     assert.doesNotMatch(r.stderr, /FANIN_CONFIG|is not a JSON object/);
   });
 
@@ -106,10 +129,21 @@ describe('fanin validate and configuration errors', () => {
 
   it('every command that reads the configuration exits 78 on a configuration error, before starting anything', async () => {
     const bad = file('bad-for-all.json', '{"receiver": {"syslogPort": "many"}}');
-    for (const args of [['receiver'], ['worker'], ['uploader'], ['up', '--port-offset', '4000'], ['top', '--once'], ['validate']]) {
+    for (const args of [
+      ['receiver'],
+      ['worker'],
+      ['uploader'],
+      ['up', '--port-offset', '4000'],
+      ['top', '--once'],
+      ['validate'],
+    ]) {
       const r = await runCli([...args, '--config', bad], {}, 20_000);
       assert.equal(r.code, 78, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
-      assert.match(r.stderr, /receiver\.syslogPort \(key "receiver\.syslogPort" of --config .*bad-for-all\.json\)/, args.join(' '));
+      assert.match(
+        r.stderr,
+        /receiver\.syslogPort \(key "receiver\.syslogPort" of --config .*bad-for-all\.json\)/,
+        args.join(' '),
+      );
       assert.doesNotMatch(r.stdout, /local fleet|listening/);
     }
     const viaEnv = await runCli(['worker'], { FANIN_WORKER_PREFETCH: '-1' }, 20_000);

@@ -44,29 +44,69 @@ describe('fanin replay, end to end', () => {
   let uploader: RunningUploader | null = null;
 
   const env = (fixed: boolean): Record<string, string> => ({
-    FANIN_NAMESPACE: namespace, FANIN_AMQP_URL: AMQP_URL, FANIN_REDIS_URL: REDIS_URL, FANIN_METRICS_HOST: '127.0.0.1', FANIN_METRICS_PORT: '0',
-    FANIN_LOG_LEVEL: 'fatal', FANIN_UPLOADER_SECONDARY_DIR: secondaryDir, FANIN_SINKS: sinks.join(','),
+    FANIN_NAMESPACE: namespace,
+    FANIN_AMQP_URL: AMQP_URL,
+    FANIN_REDIS_URL: REDIS_URL,
+    FANIN_METRICS_HOST: '127.0.0.1',
+    FANIN_METRICS_PORT: '0',
+    FANIN_LOG_LEVEL: 'fatal',
+    FANIN_UPLOADER_SECONDARY_DIR: secondaryDir,
+    FANIN_SINKS: sinks.join(','),
     FANIN_SINK_DEFINITIONS: JSON.stringify({
       archive: { type: 'file', dir: join(dir, 'archive'), fsync: false },
       search: { type: 'http', mode: 'ndjson', url: search.url(fixed ? '/ingest' : '/broken') },
-      bulk: { type: 'http', mode: 'bulk', url: fixed ? bulk.url('/es') : `http://127.0.0.1:${DEAD_PORT}/es`, maxAttempts: 2, timeoutMs: 2000 },
+      bulk: {
+        type: 'http',
+        mode: 'bulk',
+        url: fixed ? bulk.url('/es') : `http://127.0.0.1:${DEAD_PORT}/es`,
+        maxAttempts: 2,
+        timeoutMs: 2000,
+      },
     }),
   });
-  const depth = async (queue: string) => { const c = await admin.createChannel(); const r = await c.checkQueue(queue); await c.close(); return r.messageCount; };
-  const readLines = (d: string): Line[] => (existsSync(d) ? readdirSync(d) : []).filter((f) => f.startsWith('events.') && f.endsWith('.ndjson'))
-    .flatMap((f) => readFileSync(join(d, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line));
-  const marks = () => (existsSync(join(secondaryDir, 'bulk')) ? readdirSync(join(secondaryDir, 'bulk')) : []).filter((f) => f.endsWith('.replayed'));
+  const depth = async (queue: string) => {
+    const c = await admin.createChannel();
+    const r = await c.checkQueue(queue);
+    await c.close();
+    return r.messageCount;
+  };
+  const readLines = (d: string): Line[] =>
+    (existsSync(d) ? readdirSync(d) : [])
+      .filter((f) => f.startsWith('events.') && f.endsWith('.ndjson'))
+      .flatMap((f) =>
+        readFileSync(join(d, f), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Line),
+      );
+  const marks = () =>
+    (existsSync(join(secondaryDir, 'bulk')) ? readdirSync(join(secondaryDir, 'bulk')) : []).filter((f) =>
+      f.endsWith('.replayed'),
+    );
   const replay = async (...args: string[]) => {
     const r = await runCli(['replay', ...args], env(true), 60_000);
     assert.equal(r.code, 0, `replay ${args.join(' ')}: ${r.stderr}${r.stdout}`);
-    if (process.env.REPLAY_TEST_SHOW) process.stderr.write(`$ fanin replay ${args.join(' ')}\n${r.stdout}\n${r.stderr}`);
+    if (process.env.REPLAY_TEST_SHOW)
+      process.stderr.write(`$ fanin replay ${args.join(' ')}\n${r.stdout}\n${r.stderr}`);
     return r.stdout;
   };
   const newBatch = (seq: number, events: number): NewEventBatch => ({
-    receiverId: 'a', bootId: 'replaytest', seq, keys: randomBytes(16 * events),
-    bodies: Array.from({ length: events }, (_, i) => encodeBody({
-      tag: 'app.replay', time: null, received_at: Date.now(), receiver: 'a', source: '127.0.0.1', transport: 'tcp', format: 'raw', message: `event ${seq}/${i}`,
-    })),
+    receiverId: 'a',
+    bootId: 'replaytest',
+    seq,
+    keys: randomBytes(16 * events),
+    bodies: Array.from({ length: events }, (_, i) =>
+      encodeBody({
+        tag: 'app.replay',
+        time: null,
+        received_at: Date.now(),
+        receiver: 'a',
+        source: '127.0.0.1',
+        transport: 'tcp',
+        format: 'raw',
+        message: `event ${seq}/${i}`,
+      }),
+    ),
   });
 
   before(async () => {
@@ -100,9 +140,22 @@ describe('fanin replay, end to end', () => {
     await publisher.publish(names.newExchange, Buffer.from('not a batch'), { messageId: 'garbage' });
 
     await waitFor('the archive', () => (readLines(join(dir, 'archive')).length === TOTAL ? true : undefined), 60_000);
-    await waitFor('search\'s batches in <ns>.dead', async () => ((await depth(names.deadQueue)) === BATCHES + 1 ? true : undefined), 60_000);
-    await waitFor('bulk\'s secondary files', () => (readLines(join(secondaryDir, 'bulk')).length === TOTAL ? true : undefined), 60_000);
-    await waitFor('sink queues empty', async () => ((await depth(names.sinkQueue('search'))) + (await depth(names.sinkQueue('bulk'))) === 0 ? true : undefined), 60_000);
+    await waitFor(
+      "search's batches in <ns>.dead",
+      async () => ((await depth(names.deadQueue)) === BATCHES + 1 ? true : undefined),
+      60_000,
+    );
+    await waitFor(
+      "bulk's secondary files",
+      () => (readLines(join(secondaryDir, 'bulk')).length === TOTAL ? true : undefined),
+      60_000,
+    );
+    await waitFor(
+      'sink queues empty',
+      async () =>
+        (await depth(names.sinkQueue('search'))) + (await depth(names.sinkQueue('bulk'))) === 0 ? true : undefined,
+      60_000,
+    );
     assert.equal(search.ingested.size + bulk.documents.size, 0);
 
     // The cause is fixed: the right addresses, the uploader restarted.
@@ -114,8 +167,15 @@ describe('fanin replay, end to end', () => {
     assert.match(dry, new RegExp(`dead +search +refused +${BATCHES} +${TOTAL}\\n`));
     assert.match(dry, new RegExp(`secondary +bulk +secondary +\\d+ +${TOTAL}\\n`));
     assert.match(dry, new RegExp(`total: \\d+ batches, ${2 * TOTAL} events`));
-    assert.match(dry, new RegExp(`from ${namespace.replace(/[.-]/g, '\\$&')}\\.new \\(--new replays it there\\) +1 +0`));
-    await waitFor('the dry run returned every dead letter', async () => ((await depth(names.deadQueue)) === BATCHES + 1 ? true : undefined), 10_000);
+    assert.match(
+      dry,
+      new RegExp(`from ${namespace.replace(/[.-]/g, '\\$&')}\\.new \\(--new replays it there\\) +1 +0`),
+    );
+    await waitFor(
+      'the dry run returned every dead letter',
+      async () => ((await depth(names.deadQueue)) === BATCHES + 1 ? true : undefined),
+      10_000,
+    );
     assert.deepEqual(marks(), [], 'a dry run marks no file');
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(search.ingested.size + bulk.documents.size, 0, 'a dry run moves nothing');
@@ -126,7 +186,7 @@ describe('fanin replay, end to end', () => {
     assert.match(bySink, new RegExp(`dead +search +refused +${BATCHES} +${TOTAL}\\n`));
     assert.doesNotMatch(bySink, /secondary +bulk/);
     await waitFor('search has every event', () => (search.ingested.size === TOTAL ? true : undefined), 30_000);
-    assert.equal(await depth(names.deadQueue), 1, 'the worker\'s dead letter is left in place');
+    assert.equal(await depth(names.deadQueue), 1, "the worker's dead letter is left in place");
     assert.deepEqual(marks(), []);
 
     // Only the secondary files, by reason.
@@ -137,7 +197,10 @@ describe('fanin replay, end to end', () => {
     const files = readdirSync(join(secondaryDir, 'bulk')).filter((f) => f.endsWith('.ndjson'));
     assert.deepEqual(marks().sort(), files.map((f) => `${f}.replayed`).sort());
     for (const f of files) {
-      assert.equal((JSON.parse(readFileSync(join(secondaryDir, 'bulk', `${f}.replayed`), 'utf8')) as { bytes: number }).bytes, statSync(join(secondaryDir, 'bulk', f)).size);
+      assert.equal(
+        (JSON.parse(readFileSync(join(secondaryDir, 'bulk', `${f}.replayed`), 'utf8')) as { bytes: number }).bytes,
+        statSync(join(secondaryDir, 'bulk', f)).size,
+      );
     }
 
     // A run with nothing left to do replays nothing again.
@@ -147,14 +210,38 @@ describe('fanin replay, end to end', () => {
 
     // A batch an older worker could not decode (fabricated with a worker's headers): --new puts it back into <ns>.new.
     const late = newBatch(BATCHES, 5);
-    await publisher.publish(names.deadExchange, encodeNewEventBatch(late), { messageId: newBatchId(late), headers: {
-      'x-fanin-reason': 'new batch: unsupported version 3 with 6 fields', 'x-fanin-stage': 'dedup-worker', 'x-fanin-queue': names.newQueue,
-    } });
+    await publisher.publish(names.deadExchange, encodeNewEventBatch(late), {
+      messageId: newBatchId(late),
+      headers: {
+        'x-fanin-reason': 'new batch: unsupported version 3 with 6 fields',
+        'x-fanin-stage': 'dedup-worker',
+        'x-fanin-queue': names.newQueue,
+      },
+    });
     const withNew = await replay('--new');
     assert.match(withNew, new RegExp(`dead +${namespace.replace(/[.-]/g, '\\$&')}\\.new +undecodable +1 +5\\n`));
     assert.match(withNew, /does not decode \(new batch: not msgpack.*\) +1 +0/);
-    await waitFor('every sink has the late batch', () => (search.ingested.size === TOTAL + 5 && bulk.documents.size === TOTAL + 5 && readLines(join(dir, 'archive')).length === TOTAL + 5 ? true : undefined), 30_000);
-    await waitFor('sink queues drained', async () => ((await depth(names.sinkQueue('search'))) + (await depth(names.sinkQueue('bulk'))) + (await depth(names.sinkQueue('archive'))) === 0 ? true : undefined), 30_000);
+    await waitFor(
+      'every sink has the late batch',
+      () =>
+        search.ingested.size === TOTAL + 5 &&
+        bulk.documents.size === TOTAL + 5 &&
+        readLines(join(dir, 'archive')).length === TOTAL + 5
+          ? true
+          : undefined,
+      30_000,
+    );
+    await waitFor(
+      'sink queues drained',
+      async () =>
+        (await depth(names.sinkQueue('search'))) +
+          (await depth(names.sinkQueue('bulk'))) +
+          (await depth(names.sinkQueue('archive'))) ===
+        0
+          ? true
+          : undefined,
+      30_000,
+    );
 
     // Every event exactly once in every sink, by id, and the replayed ones as the archive wrote them.
     const archive = readLines(join(dir, 'archive'));
@@ -165,7 +252,8 @@ describe('fanin replay, end to end', () => {
     assert.equal(bulk.conflicts, 0, 'bulk was never sent an event twice');
     const bulkById = new Map([...bulk.documents.values()].map((d) => [String(d.id), d]));
     assert.deepEqual([...bulkById.keys()].sort(), [...ids].sort());
-    for (const line of archive) assert.deepEqual(bulkById.get(line.id), line, `bulk's ${line.id} is the archive's line`);
+    for (const line of archive)
+      assert.deepEqual(bulkById.get(line.id), line, `bulk's ${line.id} is the archive's line`);
     assert.equal(await depth(names.deadQueue), 1, 'only the batch that does not decode is left');
   });
 });

@@ -17,9 +17,19 @@ const fileArgs = (files: readonly string[]) => files.flatMap((f) => ['-f', f]);
  */
 export function composeV1(files: readonly string[], envFile: string): ComposeRun {
   return (args, extraEnv) => {
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...extraEnv };
-    const r = spawnSync('docker-compose', ['--env-file', envFile, ...fileArgs(files), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
-    if (r.error) throw new Error(`cannot run Debian's docker-compose (apt-get install docker-compose): ${r.error.message}`);
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      ...extraEnv,
+    };
+    const r = spawnSync('docker-compose', ['--env-file', envFile, ...fileArgs(files), ...args], {
+      cwd: ROOT,
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    if (r.error)
+      throw new Error(`cannot run Debian's docker-compose (apt-get install docker-compose): ${r.error.message}`);
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
 }
@@ -34,7 +44,10 @@ export function composeV2(files: readonly string[], envFile: string): ComposeRun
 
 /** Both Compose versions on the same files, named for test titles. */
 export function composers(files: readonly string[], envFile: string): [string, ComposeRun][] {
-  return [['Compose v2 (docker compose)', composeV2(files, envFile)], ['Compose v1 (docker-compose 1.29)', composeV1(files, envFile)]];
+  return [
+    ['Compose v2 (docker compose)', composeV2(files, envFile)],
+    ['Compose v1 (docker-compose 1.29)', composeV1(files, envFile)],
+  ];
 }
 
 /**
@@ -45,7 +58,10 @@ export function resolvedConfig<T>(run: ComposeRun, v1: boolean, env: Record<stri
   const out = run(v1 ? ['config'] : ['config', '--format', 'json'], env);
   assert.equal(out.status, 0, out.stderr);
   if (!v1) return JSON.parse(out.stdout) as T;
-  const r = spawnSync('python3', ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], { input: out.stdout, encoding: 'utf8' });
+  const r = spawnSync('python3', ['-c', 'import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], {
+    input: out.stdout,
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as T;
 }

@@ -12,10 +12,22 @@ const EMPTY_ENV_FILE = join(ENV_DIR, 'empty.env');
 writeFileSync(EMPTY_ENV_FILE, '');
 const SECRETS = { RABBITMQ_USER: 'fanin', RABBITMQ_PASSWORD: 'test-secret', GRAFANA_ADMIN_PASSWORD: 'test-secret' };
 
-interface Port { target: number; published: number | string; protocol: string }
+interface Port {
+  target: number;
+  published: number | string;
+  protocol: string;
+}
 interface Service {
-  image?: string; container_name?: string; ports?: Port[]; environment?: Record<string, string>; volumes?: (string | { target: string })[];
-  healthcheck?: { test?: string[] }; restart?: string; profiles?: string[]; build?: { context: string; dockerfile: string }; pull_policy?: string;
+  image?: string;
+  container_name?: string;
+  ports?: Port[];
+  environment?: Record<string, string>;
+  volumes?: (string | { target: string })[];
+  healthcheck?: { test?: string[] };
+  restart?: string;
+  profiles?: string[];
+  build?: { context: string; dockerfile: string };
+  pull_policy?: string;
 }
 const FILES = ['docker-compose.yml'];
 const compose = composeV1(FILES, EMPTY_ENV_FILE);
@@ -48,7 +60,9 @@ describe('docker-compose.yml', () => {
 
   it('builds the fanin image in one service; the others run that image and never pull it (Compose v2)', () => {
     const services = resolvedConfig<{ services: Record<string, Service> }>(composeV2, false, SECRETS).services;
-    const building = Object.entries(services).filter(([, s]) => s.build).map(([n]) => n);
+    const building = Object.entries(services)
+      .filter(([, s]) => s.build)
+      .map(([n]) => n);
     assert.equal(building.length, 1, `exactly one service builds (${building.join(', ')})`);
     const built = services[building[0]!]!;
     assert.equal(built.build?.dockerfile, 'deploy/Dockerfile');
@@ -66,7 +80,10 @@ describe('docker-compose.yml', () => {
       assert.match(test, /\/healthz'/, `${name}: ${test}`);
       assert.doesNotMatch(test, /readyz/, name);
     }
-    const healthcheck = readFileSync(`${ROOT}deploy/Dockerfile`, 'utf8').split('\n').filter((l) => !l.startsWith('#')).join('\n');
+    const healthcheck = readFileSync(`${ROOT}deploy/Dockerfile`, 'utf8')
+      .split('\n')
+      .filter((l) => !l.startsWith('#'))
+      .join('\n');
     assert.match(healthcheck, /HEALTHCHECK[^]*\/healthz'/);
     assert.doesNotMatch(healthcheck, /readyz/);
   });
@@ -81,11 +98,14 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(w.ports ?? [], []);
   });
 
-  it('publishes every receiver input on the local fleet\'s ports (docs/design.md §5), distinct per receiver, and no metrics port', () => {
+  it("publishes every receiver input on the local fleet's ports (docs/design.md §5), distinct per receiver, and no metrics port", () => {
     const services = servicesOf();
     const fleet = localFleet(0, '127.0.0.1', { certFile: 'c', keyFile: 'k' });
     const published = new Set<string>();
-    for (const [service, member] of [['receiver-a', fleet[0]!], ['receiver-b', fleet[1]!]] as const) {
+    for (const [service, member] of [
+      ['receiver-a', fleet[0]!],
+      ['receiver-b', fleet[1]!],
+    ] as const) {
       const s = services[service]!;
       const env = s.environment ?? {};
       const mapping = (s.ports ?? []).map((p) => `${p.published}->${p.target}/${p.protocol}`).sort();
@@ -106,10 +126,14 @@ describe('docker-compose.yml', () => {
         published.add(key);
       }
       assert.equal(env.FANIN_RECEIVER_ID, member.env.FANIN_RECEIVER_ID);
-      assert.ok((s.volumes ?? []).some((v) => (typeof v === 'string' ? v : v.target).includes('/app/data/spool')), `${service} keeps its spool on a volume`);
+      assert.ok(
+        (s.volumes ?? []).some((v) => (typeof v === 'string' ? v : v.target).includes('/app/data/spool')),
+        `${service} keeps its spool on a volume`,
+      );
     }
     for (const [name, s] of Object.entries(services)) {
-      for (const p of s.ports ?? []) assert.notEqual(Number(p.target), 9601, `${name} must not publish its metrics port`);
+      for (const p of s.ports ?? [])
+        assert.notEqual(Number(p.target), 9601, `${name} must not publish its metrics port`);
     }
   });
 
@@ -136,12 +160,19 @@ describe('docker-compose.yml', () => {
     assert.equal(url.pathname.slice(1), pg.environment?.POSTGRES_DB);
     assert.equal(url.username, pg.environment?.POSTGRES_USER);
     assert.equal(url.password, '', 'no password in the URL: it comes from PGPASSWORD');
-    const withPostgres = compose(['--profile', 'postgres', 'config', '-q'], { ...SECRETS, POSTGRES_PASSWORD: 'test-secret', FANIN_SINKS: 'file,postgres' });
+    const withPostgres = compose(['--profile', 'postgres', 'config', '-q'], {
+      ...SECRETS,
+      POSTGRES_PASSWORD: 'test-secret',
+      FANIN_SINKS: 'file,postgres',
+    });
     assert.equal(withPostgres.status, 0, withPostgres.stderr);
-    assert.doesNotThrow(() => loadConfig({ env: { ...uploaderEnv, FANIN_SINKS: 'file,postgres' } }), 'the uploader validates with both sinks');
+    assert.doesNotThrow(
+      () => loadConfig({ env: { ...uploaderEnv, FANIN_SINKS: 'file,postgres' } }),
+      'the uploader validates with both sinks',
+    );
   });
 
-  it('has health checks and restart policies, and RabbitMQ\'s Prometheus plugin enabled', () => {
+  it("has health checks and restart policies, and RabbitMQ's Prometheus plugin enabled", () => {
     const services = servicesOf();
     for (const [name, s] of Object.entries(services)) {
       assert.ok(s.healthcheck, `${name} has a health check`);

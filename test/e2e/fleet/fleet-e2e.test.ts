@@ -13,21 +13,33 @@ import { waitFor } from '../../../testkit/services.js';
  */
 describe('local fleet end to end', () => {
   const fleet = new LocalFleetProcess();
-  before(async () => { await fleet.start(); });
-  after(async () => { await fleet.cleanup(); });
+  before(async () => {
+    await fleet.start();
+  });
+  after(async () => {
+    await fleet.cleanup();
+  });
 
-  const targets = () => [{ host: '127.0.0.1', port: fleet.port(5514) }, { host: '127.0.0.1', port: fleet.port(5515) }];
+  const targets = () => [
+    { host: '127.0.0.1', port: fleet.port(5514) },
+    { host: '127.0.0.1', port: fleet.port(5515) },
+  ];
   const linesWith = (marker: string) => fleet.readOutput().filter((l) => l.message?.includes(marker) ?? false);
   const settled = async (marker: string, expected: number, timeoutMs = 20_000): Promise<OutputLine[]> => {
     let last = -1;
-    return waitFor(`${expected} lines with ${marker}`, async () => {
-      const lines = linesWith(marker);
-      // Wait for the count to reach the target, then a little longer to catch any extra (duplicate) line.
-      if (lines.length >= expected && lines.length === last) return lines;
-      last = lines.length;
-      await new Promise((r) => setTimeout(r, 300));
-      return undefined;
-    }, timeoutMs, 50);
+    return waitFor(
+      `${expected} lines with ${marker}`,
+      async () => {
+        const lines = linesWith(marker);
+        // Wait for the count to reach the target, then a little longer to catch any extra (duplicate) line.
+        if (lines.length >= expected && lines.length === last) return lines;
+        last = lines.length;
+        await new Promise((r) => setTimeout(r, 300));
+        return undefined;
+      },
+      timeoutMs,
+      50,
+    );
   };
 
   for (const framing of ['udp', 'tcp', 'octet'] as SendFraming[]) {
@@ -38,21 +50,48 @@ describe('local fleet end to end', () => {
       assert.equal(lines.length, 300);
       const seqs = new Set(lines.map((l) => /seq=(\d+)/.exec(l.message ?? '')?.[1]));
       assert.equal(seqs.size, 300, 'every sequence number exactly once');
-      assert.ok(lines.every((l) => l.format === 'rfc5424' && l.tag === 'syslog.local0.info' && l.transport === (framing === 'udp' ? 'udp' : 'tcp')));
+      assert.ok(
+        lines.every(
+          (l) =>
+            l.format === 'rfc5424' &&
+            l.tag === 'syslog.local0.info' &&
+            l.transport === (framing === 'udp' ? 'udp' : 'tcp'),
+        ),
+      );
       assert.ok(lines.every((l) => l.id.endsWith('-1')));
     });
   }
 
   it('lands each event once when util-linux logger sends it to both receivers (UDP, TCP, octet counting)', async () => {
     const marker = `logger-${randomBytes(3).toString('hex')}`;
-    const variants: [string, string[]][] = [['udp', ['-d']], ['tcp', ['-T']], ['octet', ['-T', '--octet-count']]];
+    const variants: [string, string[]][] = [
+      ['udp', ['-d']],
+      ['tcp', ['-T']],
+      ['octet', ['-T', '--octet-count']],
+    ];
     for (const [name, flags] of variants) {
       for (const port of [fleet.port(5514), fleet.port(5515)]) {
-        execFileSync('logger', ['--rfc5424=notime', '-n', '127.0.0.1', '-P', String(port), ...flags, '-t', 'e2e', '-p', 'auth.warning', `${marker} via ${name}`]);
+        execFileSync('logger', [
+          '--rfc5424=notime',
+          '-n',
+          '127.0.0.1',
+          '-P',
+          String(port),
+          ...flags,
+          '-t',
+          'e2e',
+          '-p',
+          'auth.warning',
+          `${marker} via ${name}`,
+        ]);
       }
     }
     const lines = await settled(marker, 3);
-    assert.deepEqual(lines.map((l) => l.message).sort(), [`${marker} via octet`, `${marker} via tcp`, `${marker} via udp`]);
+    assert.deepEqual(lines.map((l) => l.message).sort(), [
+      `${marker} via octet`,
+      `${marker} via tcp`,
+      `${marker} via udp`,
+    ]);
     for (const l of lines) {
       assert.equal(l.tag, 'syslog.auth.warn');
       assert.equal(l.app_name, 'e2e');
@@ -65,7 +104,8 @@ describe('local fleet end to end', () => {
     const line = Buffer.from(`<14>1 2026-11-23T00:00:00Z host app - - - ${marker}`);
     const socket = createSocket('udp4');
     for (let i = 0; i < 2; i++) {
-      for (const t of targets()) await new Promise<void>((r, j) => socket.send(line, t.port, t.host, (e) => e ? j(e) : r()));
+      for (const t of targets())
+        await new Promise<void>((r, j) => socket.send(line, t.port, t.host, (e) => (e ? j(e) : r())));
       await new Promise((r) => setTimeout(r, 100));
     }
     socket.close();
@@ -78,7 +118,10 @@ describe('local fleet end to end', () => {
   it('keeps an unparsable line as format "raw" with the parse error', async () => {
     const marker = `garbage-${randomBytes(3).toString('hex')}`;
     const socket = createSocket('udp4');
-    for (const t of targets()) await new Promise<void>((r, j) => socket.send(Buffer.from(`<999>bad priority ${marker}`), t.port, t.host, (e) => e ? j(e) : r()));
+    for (const t of targets())
+      await new Promise<void>((r, j) =>
+        socket.send(Buffer.from(`<999>bad priority ${marker}`), t.port, t.host, (e) => (e ? j(e) : r())),
+      );
     socket.close();
     const [line] = await settled(marker, 1);
     assert.equal(line!.format, 'raw');
@@ -89,12 +132,23 @@ describe('local fleet end to end', () => {
 
   it('accepts HTTP posts on both receivers, answers after the confirm, and lands the record once', async () => {
     const marker = `http-${randomBytes(3).toString('hex')}`;
-    const body = JSON.stringify([{ message: marker, n: 1 }, { message: marker, n: 2 }]);
+    const body = JSON.stringify([
+      { message: marker, n: 1 },
+      { message: marker, n: 2 },
+    ]);
     for (const base of [8888, 8889]) {
-      const res = await fetch(`http://127.0.0.1:${fleet.port(base)}/app.web?time=1700000000`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      const res = await fetch(`http://127.0.0.1:${fleet.port(base)}/app.web?time=1700000000`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(res.status, 200);
     }
-    const bad = await fetch(`http://127.0.0.1:${fleet.port(8888)}/app.web`, { method: 'POST', body: '{oops', headers: { 'content-type': 'application/json' } });
+    const bad = await fetch(`http://127.0.0.1:${fleet.port(8888)}/app.web`, {
+      method: 'POST',
+      body: '{oops',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(bad.status, 400);
     const lines = await settled(marker, 2);
     assert.deepEqual(lines.map((l) => (l.record as { n: number }).n).sort(), [1, 2]);

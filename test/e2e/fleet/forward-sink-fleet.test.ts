@@ -20,7 +20,10 @@ describe('forward sink in the real uploader process', () => {
   const agg = new ScriptedForwardServer({ ack: (_chunk, n) => (n === 0 ? 'drop' : 'ack') });
   const fleet = new LocalFleetProcess();
   const saved: Record<string, string | undefined> = {};
-  const env = (name: string, value: string) => { saved[name] = process.env[name]; process.env[name] = value; };
+  const env = (name: string, value: string) => {
+    saved[name] = process.env[name];
+    process.env[name] = value;
+  };
 
   before(async () => {
     await agg.start();
@@ -35,7 +38,10 @@ describe('forward sink in the real uploader process', () => {
   });
   after(async () => {
     await fleet.cleanup();
-    for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
     await agg.close();
     const conn = await connect(AMQP_URL);
     const ch = await conn.createChannel();
@@ -45,14 +51,25 @@ describe('forward sink in the real uploader process', () => {
 
   it('forwards each fanned-out event once (by id) despite dropped acks, and counts the resends', async () => {
     const runId = `fwd-${randomBytes(3).toString('hex')}`;
-    const targets = [{ host: '127.0.0.1', port: fleet.port(5514) }, { host: '127.0.0.1', port: fleet.port(5515) }];
+    const targets = [
+      { host: '127.0.0.1', port: fleet.port(5514) },
+      { host: '127.0.0.1', port: fleet.port(5515) },
+    ];
     await fanOutSend({ targets, framing: 'tcp', count: 200, rate: 4000, message: 'to-aggregator', runId });
-    const mine = () => agg.messages.filter((m) => m.acked).flatMap((m) => m.events)
-      .filter((e) => typeof e.record.message === 'string' && e.record.message.includes(`run=${runId} `));
-    const events = await waitFor('200 events acknowledged by the aggregator', () => {
-      const ids = new Set(mine().map((e) => e.record.fanin_id));
-      return ids.size >= 200 ? mine() : undefined;
-    }, 30_000, 100);
+    const mine = () =>
+      agg.messages
+        .filter((m) => m.acked)
+        .flatMap((m) => m.events)
+        .filter((e) => typeof e.record.message === 'string' && e.record.message.includes(`run=${runId} `));
+    const events = await waitFor(
+      '200 events acknowledged by the aggregator',
+      () => {
+        const ids = new Set(mine().map((e) => e.record.fanin_id));
+        return ids.size >= 200 ? mine() : undefined;
+      },
+      30_000,
+      100,
+    );
     const byId = new Map(events.map((e) => [e.record.fanin_id, e]));
     assert.equal(byId.size, 200);
     const seqs = new Set([...byId.values()].map((e) => /seq=(\d+)/.exec(String(e.record.message))?.[1]));
@@ -65,16 +82,34 @@ describe('forward sink in the real uploader process', () => {
     const metrics = await fleet.metrics(9621);
     assert.ok(metricValue(metrics, 'fanin_uploader_forward_resends_total') >= 1, 'resends counted');
     assert.ok(metricValue(metrics, 'fanin_uploader_forward_ack_timeouts_total') >= 1);
-    await waitFor('file sink too', () => (fleet.readOutput().filter((l) => l.message?.includes(`run=${runId} `)).length === 200 ? true : undefined), 20_000);
+    await waitFor(
+      'file sink too',
+      () => (fleet.readOutput().filter((l) => l.message?.includes(`run=${runId} `)).length === 200 ? true : undefined),
+      20_000,
+    );
   });
 
   it("delivers through fanin's own Forward input: fanned out to both receivers and resent, each event lands once", async () => {
     const runId = `loop-${randomBytes(3).toString('hex')}`;
     const tag = `loop.${runId}`;
-    const sent = Array.from({ length: 4 }, (_, b) => batchOf(`${runId}:${b}`, Array.from({ length: 5 }, (_, i) =>
-      [`${runId}-${b}-${i}`, forwardEnvelope({ run: runId, n: b * 5 + i, nested: { ok: true } }, { tag, time: `2026-03-01T10:20:30.12345678${i}Z` })])));
-    const sinkTo = (base: number) => new ForwardSink(forwardSinkOptionsFromConfig(sinkSettings(`127.0.0.1:${fleet.port(base)}`)), new Registry(),
-      createLogger('test', 'loop', 'silent'));
+    const sent = Array.from({ length: 4 }, (_, b) =>
+      batchOf(
+        `${runId}:${b}`,
+        Array.from({ length: 5 }, (_, i) => [
+          `${runId}-${b}-${i}`,
+          forwardEnvelope(
+            { run: runId, n: b * 5 + i, nested: { ok: true } },
+            { tag, time: `2026-03-01T10:20:30.12345678${i}Z` },
+          ),
+        ]),
+      ),
+    );
+    const sinkTo = (base: number) =>
+      new ForwardSink(
+        forwardSinkOptionsFromConfig(sinkSettings(`127.0.0.1:${fleet.port(base)}`)),
+        new Registry(),
+        createLogger('test', 'loop', 'silent'),
+      );
     const [a, b, again] = [sinkTo(24224), sinkTo(24225), sinkTo(24224)];
     try {
       // Each write resolves only after the receiver acked every chunk, i.e. after the broker confirmed its batch.
@@ -84,10 +119,14 @@ describe('forward sink in the real uploader process', () => {
     } finally {
       await Promise.all([a.close(), b.close(), again.close()]);
     }
-    const lines = await waitFor('20 events in the file sink', () => {
-      const l = fleet.readOutput().filter((x) => x.tag === tag);
-      return l.length >= 20 ? l : undefined;
-    }, 20_000);
+    const lines = await waitFor(
+      '20 events in the file sink',
+      () => {
+        const l = fleet.readOutput().filter((x) => x.tag === tag);
+        return l.length >= 20 ? l : undefined;
+      },
+      20_000,
+    );
     await new Promise((r) => setTimeout(r, 1500)); // a duplicate would arrive by now
     const all = fleet.readOutput().filter((x) => x.tag === tag);
     assert.equal(all.length, 20, 'each event once: fan-out copies deduplicated, the resent chunks dropped whole');

@@ -15,7 +15,14 @@ const RULES = repoFile('deploy/prometheus/rules.yml');
 const ALERTS = repoFile('deploy/prometheus/alerts.yml');
 const DASHBOARD = repoFile('deploy/grafana/dashboards/fanin-overview.json');
 
-interface Panel { type: string; title: string; id: number; gridPos: { x: number; w: number }; datasource?: { uid: string }; targets?: { expr: string; refId: string }[] }
+interface Panel {
+  type: string;
+  title: string;
+  id: number;
+  gridPos: { x: number; w: number };
+  datasource?: { uid: string };
+  targets?: { expr: string; refId: string }[];
+}
 
 function dashboardPanels(): Panel[] {
   return (JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: Panel[] }).panels;
@@ -32,15 +39,26 @@ const firstValue = (r: QueryResult) => Number(r.data?.result[0]?.value[1] ?? NaN
 describe('PromQL condition signals', () => {
   it('splits conditions into what they compare', () => {
     assert.deepEqual(conditionSignals('up{job=~"fanin-.*"} == 0'), ['up{job=~"fanin-.*"}']);
-    assert.deepEqual(conditionSignals('(count(up{job="w"} == 1) or vector(0)) == 0'), ['count(up{job="w"} == 1) or vector(0)']);
-    assert.deepEqual(conditionSignals('sum by (i) (rate(a[10m])) == 0 and on () sum(rate(a[10m])) > 0'),
-      ['sum by (i) (rate(a[10m]))', 'sum(rate(a[10m]))']);
-    assert.deepEqual(conditionSignals('max by (i) (x) > on () group_left () 0.5 * max(w)'), ['max by (i) (x)', '0.5 * max(w)']);
+    assert.deepEqual(conditionSignals('(count(up{job="w"} == 1) or vector(0)) == 0'), [
+      'count(up{job="w"} == 1) or vector(0)',
+    ]);
+    assert.deepEqual(conditionSignals('sum by (i) (rate(a[10m])) == 0 and on () sum(rate(a[10m])) > 0'), [
+      'sum by (i) (rate(a[10m]))',
+      'sum(rate(a[10m]))',
+    ]);
+    assert.deepEqual(conditionSignals('max by (i) (x) > on () group_left () 0.5 * max(w)'), [
+      'max by (i) (x)',
+      '0.5 * max(w)',
+    ]);
     assert.deepEqual(conditionSignals('a > 0 or b > bool 1'), ['a', 'b']);
     assert.deepEqual(conditionSignals('a > 0 unless on (i) b'), ['a']);
     assert.deepEqual(conditionSignals('x{queue=~".+[.](new|sink[.].+)"} > 1000'), ['x{queue=~".+[.](new|sink[.].+)"}']);
-    assert.deepEqual(conditionSignals('sum(rate(a[5m])) + sum(rate(b[5m])) >= 2e3'), ['sum(rate(a[5m])) + sum(rate(b[5m]))']);
-    assert.deepEqual(conditionSignals('histogram_quantile(0.99, sum by (le) (rate(h[5m])))'), ['histogram_quantile(0.99, sum by (le) (rate(h[5m])))']);
+    assert.deepEqual(conditionSignals('sum(rate(a[5m])) + sum(rate(b[5m])) >= 2e3'), [
+      'sum(rate(a[5m])) + sum(rate(b[5m]))',
+    ]);
+    assert.deepEqual(conditionSignals('histogram_quantile(0.99, sum by (le) (rate(h[5m])))'), [
+      'histogram_quantile(0.99, sum by (le) (rate(h[5m])))',
+    ]);
     assert.deepEqual(conditionSignals('a / (b > 0) > 0.5'), ['a / (b > 0)']);
   });
 });
@@ -59,12 +77,15 @@ describe('observability: dashboard queries and rules on a live fleet', { timeout
     await ensureRabbitmqPrometheus();
     await fleet.start();
     const at = (...bases: number[]) => bases.map((b) => `127.0.0.1:${fleet.port(b)}`);
-    prom = new PrometheusServer([
-      { job: 'fanin-receiver', targets: at(9601, 9602) },
-      { job: 'fanin-dedup-worker', targets: at(9611, 9612) },
-      { job: 'fanin-uploader', targets: at(9621) },
-      { job: 'rabbitmq', targets: [RABBITMQ_METRICS_TARGET], metricsPath: '/metrics/per-object' },
-    ], [RULES, ALERTS]);
+    prom = new PrometheusServer(
+      [
+        { job: 'fanin-receiver', targets: at(9601, 9602) },
+        { job: 'fanin-dedup-worker', targets: at(9611, 9612) },
+        { job: 'fanin-uploader', targets: at(9621) },
+        { job: 'rabbitmq', targets: [RABBITMQ_METRICS_TARGET], metricsPath: '/metrics/per-object' },
+      ],
+      [RULES, ALERTS],
+    );
     await prom.start();
   });
   after(async () => {
@@ -75,17 +96,32 @@ describe('observability: dashboard queries and rules on a live fleet', { timeout
   const run = async (expr: string) => prom!.query(expr);
 
   it('every panel query, recording rule and alert expression evaluates and returns series', async () => {
-    const targets = [{ host: '127.0.0.1', port: fleet.port(5514) }, { host: '127.0.0.1', port: fleet.port(5515) }];
+    const targets = [
+      { host: '127.0.0.1', port: fleet.port(5514) },
+      { host: '127.0.0.1', port: fleet.port(5515) },
+    ];
     const runId = randomBytes(3).toString('hex');
     // A worker creates a receiver's copy series at its first batch from that receiver, and rate() cannot count a
     // series' first scrape. Warm up until both workers have counted both receivers and Prometheus has scraped that,
     // so the measured traffic below is counted whole (docs/metrics.md, coverage per receiver).
     let warmup = 0;
-    await waitFor('both workers to know both receivers', async () => {
-      if (seriesCount(await run('fanin_worker_copies_total{result="unique"}')) >= 4) return true;
-      await fanOutSend({ targets, framing: 'octet', count: 40, rate: 200, message: 'warm-up', runId: `${runId}-w${warmup++}` });
-      return undefined;
-    }, 40_000, 1500);
+    await waitFor(
+      'both workers to know both receivers',
+      async () => {
+        if (seriesCount(await run('fanin_worker_copies_total{result="unique"}')) >= 4) return true;
+        await fanOutSend({
+          targets,
+          framing: 'octet',
+          count: 40,
+          rate: 200,
+          message: 'warm-up',
+          runId: `${runId}-w${warmup++}`,
+        });
+        return undefined;
+      },
+      40_000,
+      1500,
+    );
     const seriesScrapedAt = Date.now();
     const before = firstValue(await run('sum(fanin_worker_copies_total{result="unique"})'));
     await fanOutSend({ targets, framing: 'octet', count: 600, rate: 2000, message: 'observability', runId });
@@ -98,13 +134,23 @@ describe('observability: dashboard queries and rules on a live fleet', { timeout
 
     // Prometheus has scraped every copy decided and every event written, evaluated the coverage rule, and sees the
     // namespace's queues.
-    await waitFor('Prometheus to see the traffic', async () => {
-      const decided = firstValue(await run('sum(fanin_worker_copies_total{result=~"unique|repeat|duplicate"})'));
-      const coverage = seriesCount(await run('receiver:fanin_coverage:ratio_rate5m'));
-      const queues = seriesCount(await run(`rabbitmq_queue_messages_ready{queue=~"${fleet.namespace}[.].+"}`));
-      const written = firstValue(await run('sum(fanin_uploader_events_written_total)'));
-      return decided >= 2 * warmupLines + copies && coverage >= 2 && queues >= 3 && written >= warmupLines + copies / 2 ? true : undefined;
-    }, 45_000, 500);
+    await waitFor(
+      'Prometheus to see the traffic',
+      async () => {
+        const decided = firstValue(await run('sum(fanin_worker_copies_total{result=~"unique|repeat|duplicate"})'));
+        const coverage = seriesCount(await run('receiver:fanin_coverage:ratio_rate5m'));
+        const queues = seriesCount(await run(`rabbitmq_queue_messages_ready{queue=~"${fleet.namespace}[.].+"}`));
+        const written = firstValue(await run('sum(fanin_uploader_events_written_total)'));
+        return decided >= 2 * warmupLines + copies &&
+          coverage >= 2 &&
+          queues >= 3 &&
+          written >= warmupLines + copies / 2
+          ? true
+          : undefined;
+      },
+      45_000,
+      500,
+    );
 
     const down = (await prom!.targets()).filter((t) => t.health !== 'up');
     assert.deepEqual(down, [], 'every scrape target is up');
@@ -112,8 +158,20 @@ describe('observability: dashboard queries and rules on a live fleet', { timeout
     const panels = dashboardPanels().filter((p) => p.type !== 'row');
     assert.ok(panels.length >= 30, `the dashboard has its panels (${panels.length})`);
     const loaded = await prom!.rules();
-    assert.deepEqual(loaded.filter((r) => r.type === 'recording').map((r) => r.name).sort(), declaredRules(RULES, 'record').sort());
-    assert.deepEqual(loaded.filter((r) => r.type === 'alerting').map((r) => r.name).sort(), declaredRules(ALERTS, 'alert').sort());
+    assert.deepEqual(
+      loaded
+        .filter((r) => r.type === 'recording')
+        .map((r) => r.name)
+        .sort(),
+      declaredRules(RULES, 'record').sort(),
+    );
+    assert.deepEqual(
+      loaded
+        .filter((r) => r.type === 'alerting')
+        .map((r) => r.name)
+        .sort(),
+      declaredRules(ALERTS, 'alert').sort(),
+    );
     let queries = 0;
     const evaluateAll = async (): Promise<string[]> => {
       const failures: string[] = [];
@@ -121,7 +179,10 @@ describe('observability: dashboard queries and rules on a live fleet', { timeout
       // Dashboard: Grafana's variables replaced as Grafana would (rate interval: a few 1 s scrapes).
       for (const panel of panels) {
         for (const t of panel.targets ?? []) {
-          const expr = t.expr.replaceAll('$__rate_interval', '30s').replaceAll('$__interval', '1s').replaceAll('$namespace', fleet.namespace);
+          const expr = t.expr
+            .replaceAll('$__rate_interval', '30s')
+            .replaceAll('$__interval', '1s')
+            .replaceAll('$namespace', fleet.namespace);
           assert.ok(!expr.includes('$'), `panel "${panel.title}" ${t.refId}: unknown variable in ${t.expr}`);
           const r = await run(expr);
           queries++;
@@ -135,7 +196,10 @@ describe('observability: dashboard queries and rules on a live fleet', { timeout
       for (const rule of rules) {
         if (rule.health !== 'ok') failures.push(`rule ${rule.name}: health ${rule.health} ${rule.lastError ?? ''}`);
         const whole = await run(rule.query);
-        if (whole.status !== 'success') { failures.push(`rule ${rule.name}: ${whole.error}`); continue; }
+        if (whole.status !== 'success') {
+          failures.push(`rule ${rule.name}: ${whole.error}`);
+          continue;
+        }
         if (rule.type === 'recording') {
           if (seriesCount(whole) === 0) failures.push(`recording rule ${rule.name}: no series`);
           const recorded = await run(rule.name);
@@ -170,7 +234,9 @@ describe('observability: dashboard queries and rules on a live fleet', { timeout
     for (const [receiver, c] of byReceiver) assert.ok(c > 0.85 && c < 1.15, `coverage of ${receiver} is ${c}`);
     // The counters themselves are exact: each receiver delivered a copy of every unique event.
     for (const receiver of ['a', 'b']) {
-      const delivered = firstValue(await run(`sum(fanin_worker_copies_total{receiver="${receiver}",result=~"unique|repeat|duplicate"})`));
+      const delivered = firstValue(
+        await run(`sum(fanin_worker_copies_total{receiver="${receiver}",result=~"unique|repeat|duplicate"})`),
+      );
       const unique = firstValue(await run('sum(fanin_worker_copies_total{result=~"unique|repeat"})'));
       assert.equal(delivered, unique, `receiver ${receiver} delivered a copy of every unique event`);
     }
@@ -178,6 +244,9 @@ describe('observability: dashboard queries and rules on a live fleet', { timeout
 
     // A healthy fleet: no fanin alert fires.
     const firing = await run('ALERTS{alertstate="firing", alertname=~"Fanin.*"}');
-    assert.deepEqual(firing.data?.result.map((s) => s.metric.alertname), []);
+    assert.deepEqual(
+      firing.data?.result.map((s) => s.metric.alertname),
+      [],
+    );
   });
 });

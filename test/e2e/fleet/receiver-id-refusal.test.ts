@@ -20,19 +20,40 @@ class ReceiverProcess {
   readonly exited: Promise<number | null>;
   readonly spawnedAt = Date.now();
 
-  private constructor(readonly child: ChildProcess, readonly syslogPort: number, readonly metricsPort: number) {
-    child.stdout!.on('data', (d: Buffer) => { this.out += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { this.out += d.toString(); });
+  private constructor(
+    readonly child: ChildProcess,
+    readonly syslogPort: number,
+    readonly metricsPort: number,
+  ) {
+    child.stdout!.on('data', (d: Buffer) => {
+      this.out += d.toString();
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      this.out += d.toString();
+    });
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
   static async spawn(namespace: string, receiverId: string, spoolDir: string): Promise<ReceiverProcess> {
-    const [syslog, metrics] = await freePorts(2) as [number, number];
+    const [syslog, metrics] = (await freePorts(2)) as [number, number];
     const child = spawn(process.execPath, [CLI, 'receiver'], {
-      env: { ...process.env, FANIN_NAMESPACE: namespace, FANIN_AMQP_URL: AMQP_URL, FANIN_LOG_LEVEL: 'info', FANIN_RECEIVER_ID: receiverId,
-        FANIN_RECEIVER_LISTEN_HOST: '127.0.0.1', FANIN_RECEIVER_SYSLOG_PORT: String(syslog), FANIN_RECEIVER_SYSLOG_TLS_PORT: '0',
-        FANIN_RECEIVER_HTTP_PORT: '0', FANIN_RECEIVER_FORWARD_PORT: '0', FANIN_METRICS_HOST: '127.0.0.1', FANIN_METRICS_PORT: String(metrics),
-        FANIN_RECEIVER_SPOOL_DIR: spoolDir, FANIN_RECEIVER_BATCH_MAX_DELAY_MS: '5', FANIN_DRAIN_TIMEOUT_MS: '4000' },
+      env: {
+        ...process.env,
+        FANIN_NAMESPACE: namespace,
+        FANIN_AMQP_URL: AMQP_URL,
+        FANIN_LOG_LEVEL: 'info',
+        FANIN_RECEIVER_ID: receiverId,
+        FANIN_RECEIVER_LISTEN_HOST: '127.0.0.1',
+        FANIN_RECEIVER_SYSLOG_PORT: String(syslog),
+        FANIN_RECEIVER_SYSLOG_TLS_PORT: '0',
+        FANIN_RECEIVER_HTTP_PORT: '0',
+        FANIN_RECEIVER_FORWARD_PORT: '0',
+        FANIN_METRICS_HOST: '127.0.0.1',
+        FANIN_METRICS_PORT: String(metrics),
+        FANIN_RECEIVER_SPOOL_DIR: spoolDir,
+        FANIN_RECEIVER_BATCH_MAX_DELAY_MS: '5',
+        FANIN_DRAIN_TIMEOUT_MS: '4000',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new ReceiverProcess(child, syslog, metrics);
@@ -89,7 +110,9 @@ describe('a receiver id may not be used twice', () => {
     return r;
   };
 
-  before(async () => { conn = await connect(AMQP_URL); });
+  before(async () => {
+    conn = await connect(AMQP_URL);
+  });
   after(async () => {
     for (const r of running) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
     await conn.close().catch(() => undefined);
@@ -126,14 +149,22 @@ describe('a receiver id may not be used twice', () => {
     note('second receiver refused (spawn to exit, Node start included)', ms);
     assert.equal(code, EX_CONFIG, second.out);
     assert.match(second.out, new RegExp(`receiver\\.id "dup" is already in use in namespace "${namespace}"`));
-    assert.match(second.out, new RegExp(`the receiver on host ${hostname()} \\(pid ${first.child.pid}`), 'names the live holder');
+    assert.match(
+      second.out,
+      new RegExp(`the receiver on host ${hostname()} \\(pid ${first.child.pid}`),
+      'names the live holder',
+    );
     assert.match(second.out, /FANIN_RECEIVER_ID/);
     assert.doesNotMatch(second.out, /receiver listening/, 'it never opened its inputs');
     assert.ok(ms < LEASE_LINGER_MS, 'a live holder answers: no waiting for a lingering connection');
 
     const socket = await openTcp(first.syslogPort);
     socket.end('<13>1 2026-12-07T00:00:00Z h app - - - still working\n');
-    await waitFor('the first receiver published the line', async () => ((await first.metric('fanin_receiver_events_published_total')) >= 1 ? true : undefined), 10_000);
+    await waitFor(
+      'the first receiver published the line',
+      async () => ((await first.metric('fanin_receiver_events_published_total')) >= 1 ? true : undefined),
+      10_000,
+    );
     assert.equal(await first.metric('fanin_receiver_id_conflict'), 0);
     assert.equal(first.child.exitCode, null, 'the first receiver runs on');
   });
@@ -156,7 +187,11 @@ describe('a receiver id may not be used twice', () => {
     note('receiver restarted right after SIGKILL, spawn to listening', ms);
     const leaseMs = restarted.leaseWaitMs();
     note('receiver restarted right after SIGKILL: lease taken after', leaseMs);
-    assert.doesNotMatch(restarted.out, /waiting for the broker to drop it/, 'the broker saw the socket close and dropped the lease');
+    assert.doesNotMatch(
+      restarted.out,
+      /waiting for the broker to drop it/,
+      'the broker saw the socket close and dropped the lease',
+    );
     assert.ok(leaseMs < 2000, `lease after ${leaseMs} ms`);
     restarted.child.kill('SIGTERM');
     assert.equal((await restarted.exit(15_000)).code, 0);
@@ -164,9 +199,16 @@ describe('a receiver id may not be used twice', () => {
 
   it('waits for a lease held by a connection that does not answer (a dead holder the broker has not dropped yet), then starts', async () => {
     const lingering = await connect(AMQP_URL);
-    await (await lingering.createChannel()).assertQueue(leaseQueueName(namespace, 'stale'), { exclusive: true, durable: false });
+    await (
+      await lingering.createChannel()
+    ).assertQueue(leaseQueueName(namespace, 'stale'), { exclusive: true, durable: false });
     const r = await start('stale');
-    await waitFor('the receiver waits', () => (/waiting for the broker to drop it/.test(r.out) ? true : undefined), 10_000, 20);
+    await waitFor(
+      'the receiver waits',
+      () => (/waiting for the broker to drop it/.test(r.out) ? true : undefined),
+      10_000,
+      20,
+    );
     const heldFor = 3000;
     await new Promise((res) => setTimeout(res, heldFor));
     assert.doesNotMatch(r.out, /receiver listening/);
@@ -183,7 +225,9 @@ describe('a receiver id may not be used twice', () => {
   it('refuses after LEASE_LINGER_MS when the silent holder never goes', async () => {
     const holder = await connect(AMQP_URL);
     try {
-      await (await holder.createChannel()).assertQueue(leaseQueueName(namespace, 'held'), { exclusive: true, durable: false });
+      await (
+        await holder.createChannel()
+      ).assertQueue(leaseQueueName(namespace, 'held'), { exclusive: true, durable: false });
       const r = await start('held');
       const { code, ms } = await r.exit(LEASE_LINGER_MS + 15_000);
       note('refusal with a silent holder, spawn to exit', ms);

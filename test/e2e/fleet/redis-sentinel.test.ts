@@ -12,10 +12,14 @@ import { runFailover } from '../../support/redis-failover-run.js';
 describe('dedup on a real Redis Sentinel group', { timeout: 170_000 }, () => {
   let group: PrivateRedisSentinel;
   const dir = mkdtempSync(join(tmpdir(), 'fanin-redis-sentinel-'));
-  before(async () => { group = await PrivateRedisSentinel.start(dir); });
-  after(async () => { await group?.stop(); });
+  before(async () => {
+    group = await PrivateRedisSentinel.start(dir);
+  });
+  after(async () => {
+    await group?.stop();
+  });
 
-  it('fanin up\'s preflight reaches the master through the sentinels, and names an unknown master', async () => {
+  it("fanin up's preflight reaches the master through the sentinels, and names an unknown master", async () => {
     assert.deepEqual(await checkDependencies(AMQP_URL, group.url), []);
     const [problem] = await checkDependencies(AMQP_URL, group.url.replace(/\/fanin$/, '/nosuchmaster'));
     assert.match(problem ?? '', /Redis at redis\+sentinel:\/\/.*\/nosuchmaster/);
@@ -25,20 +29,35 @@ describe('dedup on a real Redis Sentinel group', { timeout: 170_000 }, () => {
     let oldMaster = 0;
     let failoverMs = 0;
     const result = await runFailover({
-      label: 'sen-failover', redisUrl: group.url, partitions: 1, rounds: 30, linesPerRound: 100, roundPauseMs: 150, faultRound: 8,
+      label: 'sen-failover',
+      redisUrl: group.url,
+      partitions: 1,
+      rounds: 30,
+      linesPerRound: 100,
+      roundPauseMs: 150,
+      faultRound: 8,
       settleTimeoutMs: 40_000,
       fault: async () => {
         oldMaster = await group.masterPort();
         const killedAt = Date.now();
         await group.dataNode(oldMaster).kill();
-        void group.waitForFailover(oldMaster).then(() => { failoverMs = Date.now() - killedAt; }, () => undefined);
+        void group.waitForFailover(oldMaster).then(
+          () => {
+            failoverMs = Date.now() - killedAt;
+          },
+          () => undefined,
+        );
       },
     });
     const newMaster = await group.waitForFailover(oldMaster);
-    t.diagnostic(`sentinel failover: ${failoverMs} ms from SIGKILL of ${oldMaster} to ${newMaster} named master; `
-      + `pipeline paused ${result.pipelinePauseMs} ms; ${result.lines} lines, lost ${result.lost.length}, `
-      + `duplicates same id ${result.sameIdDuplicates}, new id ${result.newIdDuplicates}`);
-    t.diagnostic(`the worker ${/holding: stopped consuming/.test(result.workerLog) ? 'held (stopped consuming) and resumed' : 'never held'}`);
+    t.diagnostic(
+      `sentinel failover: ${failoverMs} ms from SIGKILL of ${oldMaster} to ${newMaster} named master; ` +
+        `pipeline paused ${result.pipelinePauseMs} ms; ${result.lines} lines, lost ${result.lost.length}, ` +
+        `duplicates same id ${result.sameIdDuplicates}, new id ${result.newIdDuplicates}`,
+    );
+    t.diagnostic(
+      `the worker ${/holding: stopped consuming/.test(result.workerLog) ? 'held (stopped consuming) and resumed' : 'never held'}`,
+    );
     assert.notEqual(newMaster, oldMaster);
     assert.deepEqual(result.lost, [], `lost lines; worker log:\n${result.workerLog.slice(-3000)}`);
     assert.ok(result.pipelinePauseMs < 30_000, `the worker resumed (paused ${result.pipelinePauseMs} ms)`);

@@ -16,8 +16,15 @@ function checkInChild(redisUrl: string, extraCa?: string): Promise<string[]> {
   const code = `const { checkDependencies } = await import(${JSON.stringify(preflight)});
     process.stdout.write(JSON.stringify(await checkDependencies(${JSON.stringify(AMQP_URL)}, ${JSON.stringify(redisUrl)})));`;
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--input-type=module', '-e', code], { timeout: 20_000, env: { ...process.env, ...(extraCa ? { NODE_EXTRA_CA_CERTS: extraCa } : {}) } },
-      (err, stdout, stderr) => { if (err) reject(new Error(`${err.message} ${stderr}`)); else resolve(JSON.parse(stdout) as string[]); });
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', code],
+      { timeout: 20_000, env: { ...process.env, ...(extraCa ? { NODE_EXTRA_CA_CERTS: extraCa } : {}) } },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${err.message} ${stderr}`));
+        else resolve(JSON.parse(stdout) as string[]);
+      },
+    );
   });
 }
 
@@ -28,12 +35,50 @@ describe('rediss:// against a real TLS-only Redis', { timeout: 60_000 }, () => {
   let redis: RedisProcess;
   let port = 0;
   before(async () => {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', cert], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
     port = await freePort();
-    redis = new RedisProcess(join(dir, 'redis'), port, ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1',
-      '--tls-cert-file', cert, '--tls-key-file', join(dir, 'key.pem'), '--tls-ca-cert-file', cert, '--tls-auth-clients', 'no',
-      '--requirepass', 's3cret', '--save', '', '--appendonly', 'no']);
+    redis = new RedisProcess(join(dir, 'redis'), port, [
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--tls-cert-file',
+      cert,
+      '--tls-key-file',
+      join(dir, 'key.pem'),
+      '--tls-ca-cert-file',
+      cert,
+      '--tls-auth-clients',
+      'no',
+      '--requirepass',
+      's3cret',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ]);
     await redis.start();
   });
   after(async () => {

@@ -4,7 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'amqplib';
 import { EventTime, FluentClient } from '@fluent-org/logger';
 import { fanOutSend } from '../../../cli/send.js';
-import { freeFleetOffsets, LocalFleetProcess, metricValue, type OutputLine } from '../../support/local-fleet-process.js';
+import {
+  freeFleetOffsets,
+  LocalFleetProcess,
+  metricValue,
+  type OutputLine,
+} from '../../support/local-fleet-process.js';
 import { AMQP_URL, waitFor } from '../../../testkit/services.js';
 
 type FleetName = 'A' | 'B' | 'C';
@@ -13,13 +18,24 @@ const EVENTS_PER_FLEET = 20;
 const SYSLOG_INTO_C = 10;
 
 /** What each fleet's uploader sends where: a ring A→B→C→A, plus a direct link each way between A and B. */
-interface Link { readonly name: string; readonly to: FleetName; readonly receiverPort: number; readonly excludeFleets?: string }
+interface Link {
+  readonly name: string;
+  readonly to: FleetName;
+  readonly receiverPort: number;
+  readonly excludeFleets?: string;
+}
 const LINKS: Record<FleetName, Link[]> = {
   // A's two links reach B's two receivers with the same chunks (one fleet's sinks build the same chunk ids).
-  A: [{ name: 'ring', to: 'B', receiverPort: 24224 }, { name: 'direct', to: 'B', receiverPort: 24224 + 1 }],
+  A: [
+    { name: 'ring', to: 'B', receiverPort: 24224 },
+    { name: 'direct', to: 'B', receiverPort: 24224 + 1 },
+  ],
   // B's direct link reaches A's receiver a, as C's does: B's events arrive there twice, in chunks of two fleets. It
   // leaves out what came from or through A (it would be a loop there): counted as excluded.
-  B: [{ name: 'ring', to: 'C', receiverPort: 24224 }, { name: 'direct', to: 'A', receiverPort: 24224, excludeFleets: 'A' }],
+  B: [
+    { name: 'ring', to: 'C', receiverPort: 24224 },
+    { name: 'direct', to: 'A', receiverPort: 24224, excludeFleets: 'A' },
+  ],
   C: [{ name: 'ring', to: 'A', receiverPort: 24224 }],
 };
 
@@ -29,7 +45,11 @@ const LINKS: Record<FleetName, Link[]> = {
  * fleet's file sink, under the id it got in its origin fleet, and nothing circulates.
  */
 describe('replication between three fleets in a ring plus a direct A↔B link', () => {
-  const fleets: Record<FleetName, LocalFleetProcess> = { A: new LocalFleetProcess(), B: new LocalFleetProcess(), C: new LocalFleetProcess() };
+  const fleets: Record<FleetName, LocalFleetProcess> = {
+    A: new LocalFleetProcess(),
+    B: new LocalFleetProcess(),
+    C: new LocalFleetProcess(),
+  };
   const names: FleetName[] = ['A', 'B', 'C'];
   const run = randomBytes(3).toString('hex');
 
@@ -37,27 +57,43 @@ describe('replication between three fleets in a ring plus a direct A↔B link', 
     const offsets = await freeFleetOffsets(3);
     const offsetOf = (f: FleetName) => offsets[names.indexOf(f)]!;
     for (const f of names) {
-      const definitions = Object.fromEntries(LINKS[f].map((l) => [l.name, {
-        type: 'forward', servers: `127.0.0.1:${l.receiverPort + offsetOf(l.to)}`, heartbeatIntervalMs: 200, upAfterHeartbeats: 1,
-        ...(l.excludeFleets ? { excludeFleets: l.excludeFleets } : {}),
-      }]));
+      const definitions = Object.fromEntries(
+        LINKS[f].map((l) => [
+          l.name,
+          {
+            type: 'forward',
+            servers: `127.0.0.1:${l.receiverPort + offsetOf(l.to)}`,
+            heartbeatIntervalMs: 200,
+            upAfterHeartbeats: 1,
+            ...(l.excludeFleets ? { excludeFleets: l.excludeFleets } : {}),
+          },
+        ]),
+      );
       // Each fleet starts before the fleets it sends to may be up: its forward sinks retry until they are.
-      await fleets[f].start({
-        FANIN_FLEET_ID: f, FANIN_SINKS: ['file', ...LINKS[f].map((l) => l.name)].join(','), FANIN_SINK_DEFINITIONS: JSON.stringify(definitions),
-      }, offsetOf(f));
+      await fleets[f].start(
+        {
+          FANIN_FLEET_ID: f,
+          FANIN_SINKS: ['file', ...LINKS[f].map((l) => l.name)].join(','),
+          FANIN_SINK_DEFINITIONS: JSON.stringify(definitions),
+        },
+        offsetOf(f),
+      );
     }
   });
   after(async () => {
     await Promise.all(names.map((f) => fleets[f].cleanup()));
     const conn = await connect(AMQP_URL);
     const ch = await conn.createChannel();
-    for (const f of names) for (const l of LINKS[f]) await ch.deleteQueue(`${fleets[f].namespace}.sink.${l.name}`).catch(() => undefined);
+    for (const f of names)
+      for (const l of LINKS[f]) await ch.deleteQueue(`${fleets[f].namespace}.sink.${l.name}`).catch(() => undefined);
     await conn.close().catch(() => undefined);
   });
 
-  const mine = (f: FleetName): OutputLine[] => fleets[f].readOutput().filter((l) => (l.record as { run?: string } | undefined)?.run === run);
+  const mine = (f: FleetName): OutputLine[] =>
+    fleets[f].readOutput().filter((l) => (l.record as { run?: string } | undefined)?.run === run);
   /** The syslog lines: raw syslog in C, the Forward sink's in_syslog-shaped record elsewhere. */
-  const syslogOf = (f: FleetName): OutputLine[] => fleets[f].readOutput().filter((l) => l.message?.includes(`run=${run} `) ?? false);
+  const syslogOf = (f: FleetName): OutputLine[] =>
+    fleets[f].readOutput().filter((l) => l.message?.includes(`run=${run} `) ?? false);
   const sum = async (f: FleetName, bases: number[], name: string, labels: Record<string, string> = {}) => {
     let total = 0;
     for (const base of bases) total += metricValue(await fleets[f].metrics(base), name, labels);
@@ -67,36 +103,66 @@ describe('replication between three fleets in a ring plus a direct A↔B link', 
   it('lands every event exactly once in every fleet, keeps its origin id, drops loops and counts them', async () => {
     // Events sent into each fleet, fanned out to both of its receivers as a forwarder would.
     for (const f of names) {
-      const clients = [24224, 24225].map((base) => new FluentClient('repl', { eventMode: 'PackedForward', ack: { ackTimeout: 10_000 }, socket: { host: '127.0.0.1', port: fleets[f].port(base) } }));
+      const clients = [24224, 24225].map(
+        (base) =>
+          new FluentClient('repl', {
+            eventMode: 'PackedForward',
+            ack: { ackTimeout: 10_000 },
+            socket: { host: '127.0.0.1', port: fleets[f].port(base) },
+          }),
+      );
       try {
         for (const client of clients) {
-          await Promise.all(Array.from({ length: EVENTS_PER_FLEET }, (_, i) => client.emit('t', { run, origin: f, i }, new EventTime(1_700_000_000 + i, 7))));
+          await Promise.all(
+            Array.from({ length: EVENTS_PER_FLEET }, (_, i) =>
+              client.emit('t', { run, origin: f, i }, new EventTime(1_700_000_000 + i, 7)),
+            ),
+          );
         }
       } finally {
         await Promise.all(clients.map((c) => c.shutdown()));
       }
     }
-    await fanOutSend({ targets: [5514, 5515].map((base) => ({ host: '127.0.0.1', port: fleets.C.port(base) })), framing: 'octet', count: SYSLOG_INTO_C, rate: 0, message: 'from-a-device', runId: run });
+    await fanOutSend({
+      targets: [5514, 5515].map((base) => ({ host: '127.0.0.1', port: fleets.C.port(base) })),
+      framing: 'octet',
+      count: SYSLOG_INTO_C,
+      rate: 0,
+      message: 'from-a-device',
+      runId: run,
+    });
     const total = EVENTS_PER_FLEET * names.length;
     // Settled: every fleet holds all events, and nothing more arrives for a while (a circulating event would).
     let last = '';
-    await waitFor('every fleet holds every event, settled', () => {
-      const counts = names.map((f) => `${mine(f).length}+${syslogOf(f).length}`).join(',');
-      const done = names.every((f) => mine(f).length >= total && syslogOf(f).length >= SYSLOG_INTO_C) && counts === last;
-      last = counts;
-      return done ? true : undefined;
-    }, 90_000, 1500);
+    await waitFor(
+      'every fleet holds every event, settled',
+      () => {
+        const counts = names.map((f) => `${mine(f).length}+${syslogOf(f).length}`).join(',');
+        const done =
+          names.every((f) => mine(f).length >= total && syslogOf(f).length >= SYSLOG_INTO_C) && counts === last;
+        last = counts;
+        return done ? true : undefined;
+      },
+      90_000,
+      1500,
+    );
 
     const originIds = new Map<string, string>();
-    for (const f of names) for (const l of mine(f)) {
-      const r = l.record as { origin: FleetName; i: number };
-      if (r.origin === f) originIds.set(`${r.origin}:${r.i}`, l.id);
-    }
+    for (const f of names)
+      for (const l of mine(f)) {
+        const r = l.record as { origin: FleetName; i: number };
+        if (r.origin === f) originIds.set(`${r.origin}:${r.i}`, l.id);
+      }
     assert.equal(originIds.size, total, 'each fleet landed its own events');
     for (const f of names) {
       const lines = mine(f);
       assert.equal(lines.length, total, `${f}: ${lines.length} lines, want exactly ${total}`);
-      const keys = new Set(lines.map((l) => { const r = l.record as { origin: string; i: number }; return `${r.origin}:${r.i}`; }));
+      const keys = new Set(
+        lines.map((l) => {
+          const r = l.record as { origin: string; i: number };
+          return `${r.origin}:${r.i}`;
+        }),
+      );
       assert.equal(keys.size, total, `${f}: every event once`);
       for (const l of lines) {
         const r = l.record as Record<string, unknown> & { origin: FleetName; i: number };
@@ -125,17 +191,40 @@ describe('replication between three fleets in a ring plus a direct A↔B link', 
     }
 
     const receivers = [9601, 9602];
-    const loops = Object.fromEntries(await Promise.all(names.map(async (f) =>
-      [f, await sum(f, receivers, 'fanin_receiver_forward_replicated_events_total', { result: 'loop' })] as const)));
+    const loops = Object.fromEntries(
+      await Promise.all(
+        names.map(
+          async (f) =>
+            [f, await sum(f, receivers, 'fanin_receiver_forward_replicated_events_total', { result: 'loop' })] as const,
+        ),
+      ),
+    );
     // A's events come back to A from C; B's come back to B over both of A's links; C's come back to C from B.
     assert.deepEqual(loops, { A: EVENTS_PER_FLEET, B: 2 * EVENTS_PER_FLEET, C: EVENTS_PER_FLEET + SYSLOG_INTO_C });
-    assert.equal(await sum('B', [9621], 'fanin_uploader_forward_excluded_events_total', { sink: 'direct' }), 2 * EVENTS_PER_FLEET + SYSLOG_INTO_C,
-      "B's link to A left out A's and C's events (they had passed A)");
-    for (const f of names) assert.equal(await sum(f, receivers, 'fanin_receiver_forward_replicated_events_total', { result: 'invalid' }), 0);
+    assert.equal(
+      await sum('B', [9621], 'fanin_uploader_forward_excluded_events_total', { sink: 'direct' }),
+      2 * EVENTS_PER_FLEET + SYSLOG_INTO_C,
+      "B's link to A left out A's and C's events (they had passed A)",
+    );
+    for (const f of names)
+      assert.equal(await sum(f, receivers, 'fanin_receiver_forward_replicated_events_total', { result: 'invalid' }), 0);
     // Arrivals along two paths: A's and C's events reach B over both of A's links, B's reach A directly and via C.
-    const accepted = Object.fromEntries(await Promise.all(names.map(async (f) =>
-      [f, await sum(f, receivers, 'fanin_receiver_forward_replicated_events_total', { result: 'accepted' })] as const)));
-    assert.deepEqual(accepted, { A: 3 * EVENTS_PER_FLEET + SYSLOG_INTO_C, B: 4 * EVENTS_PER_FLEET + 2 * SYSLOG_INTO_C, C: 2 * EVENTS_PER_FLEET });
+    const accepted = Object.fromEntries(
+      await Promise.all(
+        names.map(
+          async (f) =>
+            [
+              f,
+              await sum(f, receivers, 'fanin_receiver_forward_replicated_events_total', { result: 'accepted' }),
+            ] as const,
+        ),
+      ),
+    );
+    assert.deepEqual(accepted, {
+      A: 3 * EVENTS_PER_FLEET + SYSLOG_INTO_C,
+      B: 4 * EVENTS_PER_FLEET + 2 * SYSLOG_INTO_C,
+      C: 2 * EVENTS_PER_FLEET,
+    });
     // What the workers decided: every accepted replica beyond the first arrival is a duplicate, none a repeat.
     for (const f of names) {
       const workers = [9611, 9612];

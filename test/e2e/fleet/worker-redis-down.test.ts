@@ -22,7 +22,9 @@ describe('dedup worker with Redis down, against the real RabbitMQ', () => {
   let conn: ChannelModel;
   const namespaces: string[] = [];
   const workers: RunningWorker[] = [];
-  before(async () => { conn = await connect(AMQP_URL); });
+  before(async () => {
+    conn = await connect(AMQP_URL);
+  });
   after(async () => {
     for (const w of workers) await w.drain();
     await conn.close().catch(() => undefined);
@@ -37,18 +39,44 @@ describe('dedup worker with Redis down, against the real RabbitMQ', () => {
     await declareTopology(ch, fleetTopology(namespace, ['file']));
     await ch.close();
     const metricsPort = await freePort();
-    const worker = await runWorker(loadConfig({ env: {
-      FANIN_NAMESPACE: namespace, FANIN_REDIS_URL: `redis://127.0.0.1:${await freePort()}`, FANIN_LOG_LEVEL: 'fatal',
-      FANIN_METRICS_HOST: '127.0.0.1', FANIN_METRICS_PORT: String(metricsPort), FANIN_WORKER_REDIS_DOWN_MODE: mode,
-    } }));
+    const worker = await runWorker(
+      loadConfig({
+        env: {
+          FANIN_NAMESPACE: namespace,
+          FANIN_REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+          FANIN_LOG_LEVEL: 'fatal',
+          FANIN_METRICS_HOST: '127.0.0.1',
+          FANIN_METRICS_PORT: String(metricsPort),
+          FANIN_WORKER_REDIS_DOWN_MODE: mode,
+        },
+      }),
+    );
     workers.push(worker);
     const publisher = new ConfirmPublisher();
     await publisher.attach(conn);
     const lines = ['one', 'two'];
-    await publisher.publish(names.newExchange, encodeNewEventBatch({
-      receiverId: 'a', bootId: 'b', seq: 1, keys: Buffer.concat(lines.map(key)),
-      bodies: lines.map((m) => encodeBody({ tag: 't', time: null, received_at: Date.now(), receiver: 'a', source: null, transport: 'udp', format: 'raw', message: m })),
-    }), { messageId: 'a:b:1' });
+    await publisher.publish(
+      names.newExchange,
+      encodeNewEventBatch({
+        receiverId: 'a',
+        bootId: 'b',
+        seq: 1,
+        keys: Buffer.concat(lines.map(key)),
+        bodies: lines.map((m) =>
+          encodeBody({
+            tag: 't',
+            time: null,
+            received_at: Date.now(),
+            receiver: 'a',
+            source: null,
+            transport: 'udp',
+            format: 'raw',
+            message: m,
+          }),
+        ),
+      }),
+      { messageId: 'a:b:1' },
+    );
     await publisher.close();
     const metrics = async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     return { names, metrics };
@@ -67,12 +95,25 @@ describe('dedup worker with Redis down, against the real RabbitMQ', () => {
   it('passes through when configured: every event published with its occurrence-1 id, flagged dedup: skipped', async () => {
     const t = await setup('pass-through');
     const ch = await conn.createChannel();
-    const msg = await waitFor('processed batch', async () => (await ch.get(t.names.sinkQueue('file'), { noAck: true })) || undefined, 10_000);
+    const msg = await waitFor(
+      'processed batch',
+      async () => (await ch.get(t.names.sinkQueue('file'), { noAck: true })) || undefined,
+      10_000,
+    );
     await ch.close();
     const processed = decodeProcessedBatch(msg.content);
-    assert.deepEqual(processed.ids, ['one', 'two'].map((m) => `${key(m).toString('hex')}-1`));
+    assert.deepEqual(
+      processed.ids,
+      ['one', 'two'].map((m) => `${key(m).toString('hex')}-1`),
+    );
     const envelopes = processed.bodies.map((b) => decodeBody(b) as { message: string; dedup: string });
-    assert.deepEqual(envelopes.map((e) => [e.message, e.dedup]), [['one', 'skipped'], ['two', 'skipped']]);
+    assert.deepEqual(
+      envelopes.map((e) => [e.message, e.dedup]),
+      [
+        ['one', 'skipped'],
+        ['two', 'skipped'],
+      ],
+    );
     assert.match(await t.metrics(), /fanin_worker_pass_through_events_total\{[^}]*\} 2/);
   });
 });
@@ -89,23 +130,57 @@ describe('dedup worker when Redis refuses writes without disconnecting', () => {
     const names = topologyNames(namespace);
     const ch = await conn.createChannel();
     await declareTopology(ch, fleetTopology(namespace, ['file']));
-    const worker = await runWorker(loadConfig({ env: {
-      FANIN_NAMESPACE: namespace, FANIN_REDIS_URL: redisServer.url, FANIN_LOG_LEVEL: 'fatal',
-      FANIN_METRICS_HOST: '127.0.0.1', FANIN_METRICS_PORT: String(await freePort()),
-    } }));
+    const worker = await runWorker(
+      loadConfig({
+        env: {
+          FANIN_NAMESPACE: namespace,
+          FANIN_REDIS_URL: redisServer.url,
+          FANIN_LOG_LEVEL: 'fatal',
+          FANIN_METRICS_HOST: '127.0.0.1',
+          FANIN_METRICS_PORT: String(await freePort()),
+        },
+      }),
+    );
     try {
       await admin.config('SET', 'maxmemory', '1');
       const publisher = new ConfirmPublisher();
       await publisher.attach(conn);
-      const publish = (seq: number) => publisher.publish(names.newExchange, encodeNewEventBatch({
-        receiverId: 'a', bootId: 'oom', seq, keys: key(`oom-${seq}`),
-        bodies: [encodeBody({ tag: 't', time: null, received_at: Date.now(), receiver: 'a', source: null, transport: 'udp', format: 'raw', message: `oom-${seq}` })],
-      }), { messageId: `a:oom:${seq}` });
+      const publish = (seq: number) =>
+        publisher.publish(
+          names.newExchange,
+          encodeNewEventBatch({
+            receiverId: 'a',
+            bootId: 'oom',
+            seq,
+            keys: key(`oom-${seq}`),
+            bodies: [
+              encodeBody({
+                tag: 't',
+                time: null,
+                received_at: Date.now(),
+                receiver: 'a',
+                source: null,
+                transport: 'udp',
+                format: 'raw',
+                message: `oom-${seq}`,
+              }),
+            ],
+          }),
+          { messageId: `a:oom:${seq}` },
+        );
       await publish(1);
       await new Promise((r) => setTimeout(r, 1500));
-      assert.equal((await ch.checkQueue(names.sinkQueue('file'))).messageCount, 0, 'nothing decided while Redis refuses writes');
+      assert.equal(
+        (await ch.checkQueue(names.sinkQueue('file'))).messageCount,
+        0,
+        'nothing decided while Redis refuses writes',
+      );
       await admin.config('SET', 'maxmemory', '0');
-      await waitFor('worker resumed and published', async () => ((await ch.checkQueue(names.sinkQueue('file'))).messageCount >= 1 ? true : undefined), 15_000);
+      await waitFor(
+        'worker resumed and published',
+        async () => ((await ch.checkQueue(names.sinkQueue('file'))).messageCount >= 1 ? true : undefined),
+        15_000,
+      );
       await publisher.close();
     } finally {
       await worker.drain();

@@ -25,7 +25,12 @@ const missing = rsyslogRelpMissing();
 /** omrelp's windowSize (its default, set here because the SIGKILL bound below is this number). */
 const WINDOW = 128;
 
-interface SinkLine { message: string | null; transport: string; source: string | null; receiver: string }
+interface SinkLine {
+  message: string | null;
+  transport: string;
+  source: string | null;
+  receiver: string;
+}
 
 /**
  * `count` consecutive ports free on 127.0.0.1 now, below the kernel's ephemeral range (32768+): a receiver restarted
@@ -51,11 +56,21 @@ function tcpFree(port: number): Promise<boolean> {
 
 describe('rsyslog omrelp to two receivers, one restarted mid-stream', () => {
   // CI installs rsyslog-relp (.ci/run); without it this must fail, not pass silently.
-  before(() => { if (missing) assert.fail(missing); });
+  before(() => {
+    if (missing) assert.fail(missing);
+  });
   const namespace = uniqueNamespace('relp');
   const dir = mkdtempSync(join(tmpdir(), 'fanin-relp-'));
   const outDir = join(dir, 'out');
-  let ports: { input: number; relpA: number; relpB: number; metricsA: number; metricsB: number; worker: number; uploader: number };
+  let ports: {
+    input: number;
+    relpA: number;
+    relpB: number;
+    metricsA: number;
+    metricsB: number;
+    worker: number;
+    uploader: number;
+  };
   const receivers = new Map<string, CliProcess>();
   let worker: CliProcess;
   let uploader: CliProcess;
@@ -63,16 +78,40 @@ describe('rsyslog omrelp to two receivers, one restarted mid-stream', () => {
   let rsyslogTls: Rsyslogd | null = null;
 
   const common = (metricsPort: number): Record<string, string> => ({
-    FANIN_NAMESPACE: namespace, FANIN_AMQP_URL: AMQP_URL, FANIN_REDIS_URL: REDIS_URL, FANIN_LOG_LEVEL: 'warn',
-    FANIN_METRICS_HOST: '127.0.0.1', FANIN_METRICS_PORT: String(metricsPort), FANIN_DRAIN_TIMEOUT_MS: '8000',
-    FANIN_UPLOADER_FILE_SINK_DIR: outDir, FANIN_UPLOADER_SECONDARY_DIR: join(dir, 'secondary'), FANIN_RECEIVER_SPOOL_DIR: join(dir, 'spool'),
+    FANIN_NAMESPACE: namespace,
+    FANIN_AMQP_URL: AMQP_URL,
+    FANIN_REDIS_URL: REDIS_URL,
+    FANIN_LOG_LEVEL: 'warn',
+    FANIN_METRICS_HOST: '127.0.0.1',
+    FANIN_METRICS_PORT: String(metricsPort),
+    FANIN_DRAIN_TIMEOUT_MS: '8000',
+    FANIN_UPLOADER_FILE_SINK_DIR: outDir,
+    FANIN_UPLOADER_SECONDARY_DIR: join(dir, 'secondary'),
+    FANIN_RECEIVER_SPOOL_DIR: join(dir, 'spool'),
   });
-  const ready = (port: number) => waitFor(`readyz on ${port}`, async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.ok ? true : undefined, 30_000);
-  const startReceiver = async (id: string, at = id === 'a' ? [ports.relpA, ports.metricsA] : [ports.relpB, ports.metricsB], env: Record<string, string> = {}) => {
+  const ready = (port: number) =>
+    waitFor(
+      `readyz on ${port}`,
+      async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.ok ? true : undefined),
+      30_000,
+    );
+  const startReceiver = async (
+    id: string,
+    at = id === 'a' ? [ports.relpA, ports.metricsA] : [ports.relpB, ports.metricsB],
+    env: Record<string, string> = {},
+  ) => {
     const [relp, metricsPort] = at as [number, number];
     const p = new CliProcess(['receiver'], {
-      ...common(metricsPort), FANIN_LOG_LEVEL: 'info', FANIN_RECEIVER_ID: id, FANIN_RECEIVER_LISTEN_HOST: '127.0.0.1', FANIN_RECEIVER_RELP_PORT: String(relp),
-      FANIN_RECEIVER_SYSLOG_PORT: '0', FANIN_RECEIVER_SYSLOG_TLS_PORT: '0', FANIN_RECEIVER_FORWARD_PORT: '0', FANIN_RECEIVER_HTTP_PORT: '0', ...env,
+      ...common(metricsPort),
+      FANIN_LOG_LEVEL: 'info',
+      FANIN_RECEIVER_ID: id,
+      FANIN_RECEIVER_LISTEN_HOST: '127.0.0.1',
+      FANIN_RECEIVER_RELP_PORT: String(relp),
+      FANIN_RECEIVER_SYSLOG_PORT: '0',
+      FANIN_RECEIVER_SYSLOG_TLS_PORT: '0',
+      FANIN_RECEIVER_FORWARD_PORT: '0',
+      FANIN_RECEIVER_HTTP_PORT: '0',
+      ...env,
     });
     receivers.set(id, p);
     await ready(metricsPort);
@@ -82,22 +121,36 @@ describe('rsyslog omrelp to two receivers, one restarted mid-stream', () => {
   const metrics = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 
   before(async () => {
-    const [input, relpA, relpB, metricsA, metricsB, workerPort, uploaderPort] = await freePortsBelowEphemeral(7) as
-      [number, number, number, number, number, number, number];
+    const [input, relpA, relpB, metricsA, metricsB, workerPort, uploaderPort] = (await freePortsBelowEphemeral(7)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     ports = { input, relpA, relpB, metricsA, metricsB, worker: workerPort, uploader: uploaderPort };
     worker = new CliProcess(['worker'], common(ports.worker));
     uploader = new CliProcess(['uploader'], common(ports.uploader));
     await Promise.all([startReceiver('a'), startReceiver('b'), ready(ports.worker), ready(ports.uploader)]);
     // Memory first (room for a whole run), disk past it; retried for ever, every second: what a receiver has not
     // answered stays in rsyslog until some receiver does.
-    const relpAction = (port: number, name: string) => [
-      `  action(type="omrelp" target="127.0.0.1" port="${port}" template="RSYSLOG_SyslogProtocol23Format" windowSize="${WINDOW}"`,
-      `         queue.type="LinkedList" queue.size="50000" queue.filename="${name}" queue.spoolDirectory="${join(dir, 'work')}"`,
-      '         queue.saveOnShutdown="on" action.resumeRetryCount="-1" action.resumeInterval="1")',
-    ].join('\n');
-    rsyslog = await Rsyslogd.start(dir, `module(load="omrelp")\n${rsyslogInput(ports.input, join(dir, 'work'), [
-      relpAction(ports.relpA, 'relp_a'), relpAction(ports.relpB, 'relp_b'),
-    ].join('\n'))}`, ports.input);
+    const relpAction = (port: number, name: string) =>
+      [
+        `  action(type="omrelp" target="127.0.0.1" port="${port}" template="RSYSLOG_SyslogProtocol23Format" windowSize="${WINDOW}"`,
+        `         queue.type="LinkedList" queue.size="50000" queue.filename="${name}" queue.spoolDirectory="${join(dir, 'work')}"`,
+        '         queue.saveOnShutdown="on" action.resumeRetryCount="-1" action.resumeInterval="1")',
+      ].join('\n');
+    rsyslog = await Rsyslogd.start(
+      dir,
+      `module(load="omrelp")\n${rsyslogInput(
+        ports.input,
+        join(dir, 'work'),
+        [relpAction(ports.relpA, 'relp_a'), relpAction(ports.relpB, 'relp_b')].join('\n'),
+      )}`,
+      ports.input,
+    );
   });
   after(async () => {
     await Promise.all([rsyslog?.stop(), rsyslogTls?.stop()]);
@@ -109,7 +162,13 @@ describe('rsyslog omrelp to two receivers, one restarted mid-stream', () => {
   const sinkLines = (marker: string): SinkLine[] => {
     const lines: SinkLine[] = [];
     let files: string[];
-    try { files = readdirSync(outDir).filter((n) => n.startsWith('events.')).sort(); } catch { return lines; }
+    try {
+      files = readdirSync(outDir)
+        .filter((n) => n.startsWith('events.'))
+        .sort();
+    } catch {
+      return lines;
+    }
     for (const f of files) {
       for (const line of readFileSync(join(outDir, f), 'utf8').split('\n')) {
         if (!line.includes(marker)) continue;
@@ -120,22 +179,34 @@ describe('rsyslog omrelp to two receivers, one restarted mid-stream', () => {
   };
   const settled = (marker: string, expected: number, timeoutMs: number): Promise<SinkLine[]> => {
     let last = -1;
-    return waitFor(`${expected} lines with ${marker}`, async () => {
-      const lines = sinkLines(marker);
-      if (lines.length >= expected && lines.length === last) return lines;
-      last = lines.length;
-      await new Promise((r) => setTimeout(r, 1000));
-      return undefined;
-    }, timeoutMs, 50);
+    return waitFor(
+      `${expected} lines with ${marker}`,
+      async () => {
+        const lines = sinkLines(marker);
+        if (lines.length >= expected && lines.length === last) return lines;
+        last = lines.length;
+        await new Promise((r) => setTimeout(r, 1000));
+        return undefined;
+      },
+      timeoutMs,
+      50,
+    );
   };
 
   /** Sends `count` numbered lines to rsyslog at `perSecond`, calling `at(seq)` before each; resolves when sent. */
-  const stream = async (runId: string, count: number, perSecond: number, at: (seq: number) => Promise<void> | void, port = ports.input) => {
+  const stream = async (
+    runId: string,
+    count: number,
+    perSecond: number,
+    at: (seq: number) => Promise<void> | void,
+    port = ports.input,
+  ) => {
     const sender = await openTcp(port);
     const started = Date.now();
     for (let seq = 0; seq < count; seq++) {
       await at(seq);
-      if (!sender.write(`<134>fanin-relp: run=${runId} seq=${seq} via omrelp\n`)) await new Promise((r) => sender.once('drain', r));
+      if (!sender.write(`<134>fanin-relp: run=${runId} seq=${seq} via omrelp\n`))
+        await new Promise((r) => sender.once('drain', r));
       if (seq % 50 === 49) {
         const wait = started + ((seq + 1) / perSecond) * 1000 - Date.now();
         if (wait > 1) await new Promise((r) => setTimeout(r, wait));
@@ -166,9 +237,14 @@ describe('rsyslog omrelp to two receivers, one restarted mid-stream', () => {
     let ackedBeforeStop = 0;
     await stream(runId, count, perSecond, async (seq) => {
       if (seq !== stopAt) return;
-      ackedBeforeStop = metricValue(await metrics(ports.metricsA), 'fanin_receiver_relp_acks_total', { result: 'acked' });
+      ackedBeforeStop = metricValue(await metrics(ports.metricsA), 'fanin_receiver_relp_acks_total', {
+        result: 'acked',
+      });
       const victim = receivers.get('a')!;
-      restart.done = victim.stop().then(({ code }) => { drainCode = code; return startReceiver('a'); });
+      restart.done = victim.stop().then(({ code }) => {
+        drainCode = code;
+        return startReceiver('a');
+      });
     });
     await restart.done;
     const lines = await settled(`run=${runId} `, count, 120_000);
@@ -189,9 +265,15 @@ describe('rsyslog omrelp to two receivers, one restarted mid-stream', () => {
       ackedByNewA = metricValue(text, 'fanin_receiver_relp_acks_total', { result: 'acked' });
       if (ackedByNewA === viaNewA) break;
     }
-    assert.ok(viaNewA >= count - stopAt - perSecond, `rsyslog reconnected to the restarted receiver a: ${viaNewA} copies since the restart`);
+    assert.ok(
+      viaNewA >= count - stopAt - perSecond,
+      `rsyslog reconnected to the restarted receiver a: ${viaNewA} copies since the restart`,
+    );
     assert.equal(ackedByNewA, viaNewA, 'every frame the new receiver a took was answered after its confirm');
-    assert.ok(lines.every((l) => l.transport === 'relp' && l.source === '127.0.0.1'), 'events carry transport relp and the peer address');
+    assert.ok(
+      lines.every((l) => l.transport === 'relp' && l.source === '127.0.0.1'),
+      'events carry transport relp and the peer address',
+    );
   });
 
   it('SIGKILL: librelp resends the window it had no answer for; 0 lost', async () => {
@@ -210,28 +292,47 @@ describe('rsyslog omrelp to two receivers, one restarted mid-stream', () => {
     assert.deepEqual(lost, [], 'every line landed');
     // A frame whose batch the broker confirmed just before the kill, but whose answer never left, is sent again to the
     // new b: the dedup counts it as b's second copy (occurrence 2). At most one omrelp window of frames can be such.
-    assert.ok(duplicated.length <= WINDOW, `${duplicated.length} lines landed twice; at most one RELP window (${WINDOW}) may`);
+    assert.ok(
+      duplicated.length <= WINDOW,
+      `${duplicated.length} lines landed twice; at most one RELP window (${WINDOW}) may`,
+    );
     console.log(`# SIGKILL run: ${lines.length} lines for ${count} events, ${duplicated.length} landed twice`);
-    const viaNewB = metricValue(await metrics(ports.metricsB), 'fanin_receiver_events_received_total', { transport: 'relp' });
-    assert.ok(viaNewB >= count - killAt - perSecond, `rsyslog reconnected to the restarted receiver b: ${viaNewB} copies since the restart`);
+    const viaNewB = metricValue(await metrics(ports.metricsB), 'fanin_receiver_events_received_total', {
+      transport: 'relp',
+    });
+    assert.ok(
+      viaNewB >= count - killAt - perSecond,
+      `rsyslog reconnected to the restarted receiver b: ${viaNewB} copies since the restart`,
+    );
   });
 
   // librelp with GnuTLS (its default) offers only anonymous cipher suites unless it has a certificate of its own
   // (tls.myCert): the receiver then finds no shared cipher. So the sender presents one, and the receiver requires it.
   it('over mutual TLS: omrelp tls="on" (GnuTLS, the server name checked, a client certificate) to receiver.relpTls', async () => {
     const certs = makeTestCertificates();
-    const [input, relp, metricsPort] = await freePortsBelowEphemeral(3) as [number, number, number];
+    const [input, relp, metricsPort] = (await freePortsBelowEphemeral(3)) as [number, number, number];
     await startReceiver('t', [relp, metricsPort], {
-      FANIN_RECEIVER_RELP_TLS: 'true', FANIN_RECEIVER_TLS_CERT_FILE: certs.server.cert, FANIN_RECEIVER_TLS_KEY_FILE: certs.server.key,
-      FANIN_RECEIVER_TLS_CA_FILE: certs.caFile, FANIN_RECEIVER_TLS_REQUIRE_CLIENT_CERT: 'true',
+      FANIN_RECEIVER_RELP_TLS: 'true',
+      FANIN_RECEIVER_TLS_CERT_FILE: certs.server.cert,
+      FANIN_RECEIVER_TLS_KEY_FILE: certs.server.key,
+      FANIN_RECEIVER_TLS_CA_FILE: certs.caFile,
+      FANIN_RECEIVER_TLS_REQUIRE_CLIENT_CERT: 'true',
     });
     const tlsDir = join(dir, 'tls');
-    rsyslogTls = await Rsyslogd.start(tlsDir, `module(load="omrelp")\n${rsyslogInput(input, join(tlsDir, 'work'), [
-      `  action(type="omrelp" target="127.0.0.1" port="${relp}" template="RSYSLOG_SyslogProtocol23Format" tls="on"`,
-      `         tls.caCert="${certs.caFile}" tls.myCert="${certs.client.cert}" tls.myPrivKey="${certs.client.key}"`,
-      '         tls.authMode="name" tls.permittedPeer=["localhost"]',
-      '         action.resumeRetryCount="-1" action.resumeInterval="1")',
-    ].join('\n'))}`, input);
+    rsyslogTls = await Rsyslogd.start(
+      tlsDir,
+      `module(load="omrelp")\n${rsyslogInput(
+        input,
+        join(tlsDir, 'work'),
+        [
+          `  action(type="omrelp" target="127.0.0.1" port="${relp}" template="RSYSLOG_SyslogProtocol23Format" tls="on"`,
+          `         tls.caCert="${certs.caFile}" tls.myCert="${certs.client.cert}" tls.myPrivKey="${certs.client.key}"`,
+          '         tls.authMode="name" tls.permittedPeer=["localhost"]',
+          '         action.resumeRetryCount="-1" action.resumeInterval="1")',
+        ].join('\n'),
+      )}`,
+      input,
+    );
     const runId = `tls-${randomBytes(3).toString('hex')}`;
     await stream(runId, 1000, 2000, () => undefined, input);
     const lines = await settled(`run=${runId} `, 1000, 60_000);

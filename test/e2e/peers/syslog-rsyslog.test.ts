@@ -15,11 +15,20 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseSyslog } from '../../../receiver/syslog/parse-syslog.js';
 import { entryBytes, loadCorpus } from '../../../testkit/syslog-corpus.js';
-import { compareWithRsyslog, fromJsonmesg, type Difference, type RsyslogParse } from '../../support/syslog-rsyslog-compare.js';
+import {
+  compareWithRsyslog,
+  fromJsonmesg,
+  type Difference,
+  type RsyslogParse,
+} from '../../support/syslog-rsyslog-compare.js';
 
 const SNAPSHOT = new URL('../../../../test/fixtures/syslog/rsyslog-parse.jsonl', import.meta.url);
 
-interface Snapshot { rsyslogVersion: string; recordedAt: string; records: RsyslogParse[] }
+interface Snapshot {
+  rsyslogVersion: string;
+  recordedAt: string;
+  records: RsyslogParse[];
+}
 
 const corpus = loadCorpus();
 const rsyslogVersion = detectRsyslog();
@@ -28,7 +37,11 @@ describe('syslog corpus compared with rsyslog', () => {
   it(`every difference from rsyslog's parse is a documented one (${rsyslogVersion === null ? 'recorded rsyslog parse' : `live ${rsyslogVersion}`})`, async (t) => {
     const snapshot = rsyslogVersion === null ? readSnapshot() : await runRsyslog(rsyslogVersion);
     if (rsyslogVersion !== null && process.env.FANIN_RECORD_RSYSLOG === '1') writeSnapshot(snapshot);
-    assert.equal(snapshot.records.length, corpus.length, 'one rsyslog record per corpus line (re-record after changing the corpus)');
+    assert.equal(
+      snapshot.records.length,
+      corpus.length,
+      'one rsyslog record per corpus line (re-record after changing the corpus)',
+    );
 
     const nowMs = Date.parse(snapshot.recordedAt);
     const counts = new Map<string, number>();
@@ -36,12 +49,17 @@ describe('syslog corpus compared with rsyslog', () => {
     corpus.forEach((entry, i) => {
       const bytes = entryBytes(entry);
       const rs = snapshot.records[i]!;
-      assert.equal(rs.rawPrefix, bytes.toString('utf8').slice(0, rs.rawPrefix.length), `record ${i} is for corpus line ${i}`);
+      assert.equal(
+        rs.rawPrefix,
+        bytes.toString('utf8').slice(0, rs.rawPrefix.length),
+        `record ${i} is for corpus line ${i}`,
+      );
       // Options as rsyslog ran: its default zone (UTC here) and the receive time of the run.
       const fanin = parseSyslog(bytes, { now: new Date(nowMs) });
       for (const d of compareWithRsyslog(bytes.toString('latin1'), fanin, rs, nowMs)) {
         counts.set(d.reason, (counts.get(d.reason) ?? 0) + 1);
-        if (d.reason === 'UNEXPLAINED') unexplained.push(`#${i} ${d.field}: fanin ${show(d)} | ${(entry.line ?? '').slice(0, 90)}`);
+        if (d.reason === 'UNEXPLAINED')
+          unexplained.push(`#${i} ${d.field}: fanin ${show(d)} | ${(entry.line ?? '').slice(0, 90)}`);
       }
     });
     const same = corpus.length - new Set(unexplained.map((u) => u.split(' ')[0])).size;
@@ -69,18 +87,27 @@ function detectRsyslog(): string | null {
   const r = spawnSync('rsyslogd', ['-v'], { encoding: 'utf8' });
   if (r.error !== undefined || r.status !== 0) return null;
   // 'rsyslogd  8.2302.0 (aka 2023.02) compiled with:' -> 'rsyslogd 8.2302.0'
-  return r.stdout.split('\n')[0]!.replace(/\(aka.*$/, '').replace(/\s+/g, ' ').trim();
+  return r.stdout
+    .split('\n')[0]!
+    .replace(/\(aka.*$/, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 function readSnapshot(): Snapshot {
   assert.ok(existsSync(SNAPSHOT), 'test/fixtures/syslog/rsyslog-parse.jsonl exists');
-  const [head, ...rest] = readFileSync(SNAPSHOT, 'utf8').split('\n').filter((l) => l !== '');
+  const [head, ...rest] = readFileSync(SNAPSHOT, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
   const meta = JSON.parse(head!) as { rsyslogVersion: string; recordedAt: string };
   return { ...meta, records: rest.map((l) => JSON.parse(l) as RsyslogParse) };
 }
 
 function writeSnapshot(s: Snapshot): void {
-  const lines = [JSON.stringify({ rsyslogVersion: s.rsyslogVersion, recordedAt: s.recordedAt }), ...s.records.map((r) => JSON.stringify(r))];
+  const lines = [
+    JSON.stringify({ rsyslogVersion: s.rsyslogVersion, recordedAt: s.recordedAt }),
+    ...s.records.map((r) => JSON.stringify(r)),
+  ];
   writeFileSync(SNAPSHOT, `${lines.join('\n')}\n`);
 }
 
@@ -89,29 +116,48 @@ async function runRsyslog(version: string): Promise<Snapshot> {
   const dir = mkdtempSync(join(tmpdir(), 'fanin-rsyslog-'));
   const out = join(dir, 'out.jsonl');
   const portFile = join(dir, 'port');
-  writeFileSync(join(dir, 'rsyslog.conf'), [
-    // No DNS (a missing HOSTNAME shows as the sender's address) and control characters kept as sent.
-    `global(workDirectory="${dir}" net.enableDNS="off" parser.escapeControlCharactersOnReceive="off")`,
-    'module(load="imtcp")',
-    `input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="${portFile}")`,
-    'template(name="jsonmesg" type="string" string="%jsonmesg%\\n")',
-    `action(type="omfile" file="${out}" template="jsonmesg")`,
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'rsyslog.conf'),
+    [
+      // No DNS (a missing HOSTNAME shows as the sender's address) and control characters kept as sent.
+      `global(workDirectory="${dir}" net.enableDNS="off" parser.escapeControlCharactersOnReceive="off")`,
+      'module(load="imtcp")',
+      `input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="${portFile}")`,
+      'template(name="jsonmesg" type="string" string="%jsonmesg%\\n")',
+      `action(type="omfile" file="${out}" template="jsonmesg")`,
+    ].join('\n'),
+  );
   // TZ=UTC: rsyslog reads zone-less stamps in its local zone, fanin (by default) in UTC.
   const child = spawn('rsyslogd', ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslogd.pid')], {
-    stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TZ: 'UTC' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, TZ: 'UTC' },
   });
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   try {
-    const port = Number(await poll(() => (existsSync(portFile) ? readFileSync(portFile, 'utf8').trim() || undefined : undefined), 'rsyslogd port', () => stderr));
+    const port = Number(
+      await poll(
+        () => (existsSync(portFile) ? readFileSync(portFile, 'utf8').trim() || undefined : undefined),
+        'rsyslogd port',
+        () => stderr,
+      ),
+    );
     const recordedAt = new Date().toISOString();
     await send(port, corpus.map(entryBytes));
-    const text = await poll(() => {
-      const s = existsSync(out) ? readFileSync(out, 'utf8') : '';
-      return s.split('\n').filter((l) => l !== '').length >= corpus.length ? s : undefined;
-    }, 'rsyslog output', () => stderr);
-    const records = text.split('\n').filter((l) => l !== '').map((l) => fromJsonmesg(JSON.parse(l) as Record<string, string | null>));
+    const text = await poll(
+      () => {
+        const s = existsSync(out) ? readFileSync(out, 'utf8') : '';
+        return s.split('\n').filter((l) => l !== '').length >= corpus.length ? s : undefined;
+      },
+      'rsyslog output',
+      () => stderr,
+    );
+    const records = text
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => fromJsonmesg(JSON.parse(l) as Record<string, string | null>));
     return { rsyslogVersion: version, recordedAt, records };
   } finally {
     await stop(child);
@@ -143,7 +189,10 @@ function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => { clearTimeout(timer); resolve(); });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
     child.kill('SIGTERM');
   });
 }

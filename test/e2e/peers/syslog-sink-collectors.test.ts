@@ -27,7 +27,10 @@ import { makeTestCertificates, type TestCertificates } from '../../support/test-
 const log = createLogger('test', 'syslog-sink', 'silent');
 const SEP = Buffer.from('<<END>>\n');
 
-interface Case { readonly line: Buffer; readonly expected: (id: string) => Buffer }
+interface Case {
+  readonly line: Buffer;
+  readonly expected: (id: string) => Buffer;
+}
 const el = (id: string) => `[fanin@32473 id="${id}"]`;
 const b = (s: string) => Buffer.from(s, 'utf8');
 
@@ -37,15 +40,23 @@ function cases(tag: string): Case[] {
   const high = Buffer.from([0xc3, 0x28, 0xff, 0xfe, 0x80, 0xe9]);
   return [
     { line: b(`${sd} ${tag} An application event`), expected: (id) => b(`${sd}${el(id)} ${tag} An application event`) },
-    { line: b(`<13>1 2026-12-07T10:00:00.123456Z host-a app 1234 - - \u{feff}${tag} with a BOM`), expected: (id) => b(`<13>1 2026-12-07T10:00:00.123456Z host-a app 1234 - ${el(id)} \u{feff}${tag} with a BOM`) },
+    {
+      line: b(`<13>1 2026-12-07T10:00:00.123456Z host-a app 1234 - - \u{feff}${tag} with a BOM`),
+      expected: (id) => b(`<13>1 2026-12-07T10:00:00.123456Z host-a app 1234 - ${el(id)} \u{feff}${tag} with a BOM`),
+    },
     {
       line: Buffer.concat([b(`<14>1 2026-12-07T10:00:01Z host-b app - - - ${tag} not UTF-8: `), high]),
-      expected: (id) => Buffer.concat([b(`<14>1 2026-12-07T10:00:01Z host-b app - - ${el(id)} ${tag} not UTF-8: `), high]),
+      expected: (id) =>
+        Buffer.concat([b(`<14>1 2026-12-07T10:00:01Z host-b app - - ${el(id)} ${tag} not UTF-8: `), high]),
     },
-    { line: b(`<34>Oct 11 22:14:15 mymachine su: ${tag} 'su root' failed on /dev/pts/8`), expected: () => b(`<34>Oct 11 22:14:15 mymachine su: ${tag} 'su root' failed on /dev/pts/8`) },
+    {
+      line: b(`<34>Oct 11 22:14:15 mymachine su: ${tag} 'su root' failed on /dev/pts/8`),
+      expected: () => b(`<34>Oct 11 22:14:15 mymachine su: ${tag} 'su root' failed on /dev/pts/8`),
+    },
     {
       line: Buffer.concat([b(`<30>Dec  7 10:00:00 host-c daemon[7]: ${tag} latin1 `), Buffer.from([0xe9, 0xe8])]),
-      expected: () => Buffer.concat([b(`<30>Dec  7 10:00:00 host-c daemon[7]: ${tag} latin1 `), Buffer.from([0xe9, 0xe8])]),
+      expected: () =>
+        Buffer.concat([b(`<30>Dec  7 10:00:00 host-c daemon[7]: ${tag} latin1 `), Buffer.from([0xe9, 0xe8])]),
     },
   ];
 }
@@ -53,7 +64,10 @@ function cases(tag: string): Case[] {
 /** Two batches: the received lines (raw kept) and three Forward events, which are rendered. */
 function workload(tag: string): { batches: ProcessedBatch[]; expected: Buffer[] } {
   const list = cases(tag);
-  const lines = syslogLineBatch(`${tag}-l`, list.map((c) => c.line));
+  const lines = syslogLineBatch(
+    `${tag}-l`,
+    list.map((c) => c.line),
+  );
   const at = Date.UTC(2026, 11, 7, 10, 0, 0);
   const forward = processedBatch(`${tag}-f`, 3, at, (i, t) => forwardEvent(i, t, { host: `web-${i}`, tag }));
   const fwExpected = [0, 1, 2].map((i) => {
@@ -68,7 +82,10 @@ function arrivals(file: string): Buffer[] {
   const data = readFileSync(file);
   const out: Buffer[] = [];
   let from = 0;
-  for (let at = data.indexOf(SEP, from); at >= 0; at = data.indexOf(SEP, from)) { out.push(data.subarray(from, at)); from = at + SEP.length; }
+  for (let at = data.indexOf(SEP, from); at >= 0; at = data.indexOf(SEP, from)) {
+    out.push(data.subarray(from, at));
+    from = at + SEP.length;
+  }
   return out;
 }
 
@@ -76,40 +93,73 @@ function arrivals(file: string): Buffer[] {
 async function arrived(file: string, tag: string, count: number): Promise<Buffer[]> {
   const mine = () => arrivals(file).filter((a) => a.includes(tag));
   try {
-    return await waitFor(`${count} messages tagged ${tag} in ${file}`, () => { const m = mine(); return m.length >= count ? m : undefined; }, 15_000);
+    return await waitFor(
+      `${count} messages tagged ${tag} in ${file}`,
+      () => {
+        const m = mine();
+        return m.length >= count ? m : undefined;
+      },
+      15_000,
+    );
   } catch (err) {
-    throw new Error(`${(err as Error).message}; got ${mine().length}: ${mine().map((m) => m.toString('latin1')).join(' | ')}`, { cause: err });
+    throw new Error(
+      `${(err as Error).message}; got ${mine().length}: ${mine()
+        .map((m) => m.toString('latin1'))
+        .join(' | ')}`,
+      { cause: err },
+    );
   }
 }
 
 function sink(registry: Registry, over: Partial<SyslogSinkSettings>, name = 'siem'): SyslogSink {
-  return new SyslogSink(syslogSinkOptionsFromSettings(syslogSinkSettings({ syslogSinkConnectTimeoutMs: 3000, ...over })), registry, log, name);
+  return new SyslogSink(
+    syslogSinkOptionsFromSettings(syslogSinkSettings({ syslogSinkConnectTimeoutMs: 3000, ...over })),
+    registry,
+    log,
+    name,
+  );
 }
 
 async function metric(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
   const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
-  return (m?.values ?? []).filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((n, v) => n + v.value, 0);
+  return (m?.values ?? [])
+    .filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
+    .reduce((n, v) => n + v.value, 0);
 }
 
-function rsyslogConfig(dir: string, ports: { tcp: number; udp?: number; tls?: number }, certs?: TestCertificates): string {
-  const tlsGlobals = certs && ports.tls
-    ? ` DefaultNetstreamDriverCAFile="${certs.caFile}" DefaultNetstreamDriverCertFile="${certs.server.cert}" DefaultNetstreamDriverKeyFile="${certs.server.key}"`
-    : '';
+function rsyslogConfig(
+  dir: string,
+  ports: { tcp: number; udp?: number; tls?: number },
+  certs?: TestCertificates,
+): string {
+  const tlsGlobals =
+    certs && ports.tls
+      ? ` DefaultNetstreamDriverCAFile="${certs.caFile}" DefaultNetstreamDriverCertFile="${certs.server.cert}" DefaultNetstreamDriverKeyFile="${certs.server.key}"`
+      : '';
   return [
     // Control characters and 8-bit bytes are kept as they came: the comparison is byte for byte.
     `global(workDirectory="${join(dir, 'work')}" parser.escapeControlCharactersOnReceive="off" maxMessageSize="64k"${tlsGlobals})`,
     'template(name="dump" type="string" string="%rawmsg%<<END>>\\n")',
     'module(load="imtcp")',
     `input(type="imtcp" address="127.0.0.1" port="${ports.tcp}" ruleset="dump")`,
-    ...(ports.udp ? ['module(load="imudp")', `input(type="imudp" address="127.0.0.1" port="${ports.udp}" ruleset="dump")`] : []),
-    ...(ports.tls ? [
-      `input(type="imtcp" address="127.0.0.1" port="${ports.tls}" ruleset="dump" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="x509/certvalid")`,
-    ] : []),
-    `ruleset(name="dump") { action(type="omfile" file="${join(dir, 'out.log')}" template="dump") }`, '',
+    ...(ports.udp
+      ? ['module(load="imudp")', `input(type="imudp" address="127.0.0.1" port="${ports.udp}" ruleset="dump")`]
+      : []),
+    ...(ports.tls
+      ? [
+          `input(type="imtcp" address="127.0.0.1" port="${ports.tls}" ruleset="dump" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="x509/certvalid")`,
+        ]
+      : []),
+    `ruleset(name="dump") { action(type="omfile" file="${join(dir, 'out.log')}" template="dump") }`,
+    '',
   ].join('\n');
 }
 
-function syslogNgConfig(dir: string, ports: { tcp: number; udp: number; tls: number }, certs: TestCertificates): string {
+function syslogNgConfig(
+  dir: string,
+  ports: { tcp: number; udp: number; tls: number },
+  certs: TestCertificates,
+): string {
   const flags = 'flags(store-raw-message)';
   return [
     '@version: 3.35',
@@ -119,7 +169,8 @@ function syslogNgConfig(dir: string, ports: { tcp: number; udp: number; tls: num
     `source s_tls { syslog(ip("127.0.0.1") port(${ports.tls}) transport("tls") ${flags}`,
     `  tls(key-file("${certs.server.key}") cert-file("${certs.server.cert}") ca-file("${certs.caFile}") peer-verify(required-trusted))); };`,
     `destination d_dump { file("${join(dir, 'out.log')}" template("\${RAWMSG}<<END>>\\n") template-escape(no)); };`,
-    'log { source(s_tcp); source(s_udp); source(s_tls); destination(d_dump); };', '',
+    'log { source(s_tcp); source(s_udp); source(s_tls); destination(d_dump); };',
+    '',
   ].join('\n');
 }
 
@@ -128,8 +179,14 @@ const missing = rsyslogMissing(true) ?? syslogNgMissing();
 describe('syslog sink against real rsyslog and syslog-ng', { skip: missing ?? false }, () => {
   let certs: TestCertificates;
   let dir: string;
-  before(() => { certs = makeTestCertificates(); dir = mkdtempSync(join(tmpdir(), 'fanin-syslog-sink-')); });
-  after(() => { rmSync(certs.dir, { recursive: true, force: true }); rmSync(dir, { recursive: true, force: true }); });
+  before(() => {
+    certs = makeTestCertificates();
+    dir = mkdtempSync(join(tmpdir(), 'fanin-syslog-sink-'));
+  });
+  after(() => {
+    rmSync(certs.dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   describe('rsyslog', () => {
     let rsyslog: Rsyslogd;
@@ -140,7 +197,9 @@ describe('syslog sink against real rsyslog and syslog-ng', { skip: missing ?? fa
       ports = { tcp: tcp!, udp: udp!, tls: tls! };
       rsyslog = await Rsyslogd.start(rdir(), rsyslogConfig(rdir(), ports, certs), ports.tcp);
     });
-    after(async () => { await rsyslog?.stop(); });
+    after(async () => {
+      await rsyslog?.stop();
+    });
 
     it('TCP with octet counting: every event arrives byte for byte, the id element in RFC 5424 lines', async () => {
       const registry = new Registry();
@@ -149,23 +208,42 @@ describe('syslog sink against real rsyslog and syslog-ng', { skip: missing ?? fa
       const result = await s.write(batches);
       assert.equal(result.written, expected.length);
       const got = await arrived(join(rdir(), 'out.log'), 'rs-tcp', expected.length);
-      assert.deepEqual(got.map((g) => g.toString('latin1')), expected.map((e) => e.toString('latin1')));
-      assert.equal(await metric(registry, 'fanin_uploader_syslog_events_sent_total', { sink: 'siem', kind: 'id_inserted' }), 3);
-      assert.equal(await metric(registry, 'fanin_uploader_syslog_events_sent_total', { sink: 'siem', kind: 'verbatim' }), 2);
-      assert.equal(await metric(registry, 'fanin_uploader_syslog_events_sent_total', { sink: 'siem', kind: 'rendered' }), 3);
+      assert.deepEqual(
+        got.map((g) => g.toString('latin1')),
+        expected.map((e) => e.toString('latin1')),
+      );
+      assert.equal(
+        await metric(registry, 'fanin_uploader_syslog_events_sent_total', { sink: 'siem', kind: 'id_inserted' }),
+        3,
+      );
+      assert.equal(
+        await metric(registry, 'fanin_uploader_syslog_events_sent_total', { sink: 'siem', kind: 'verbatim' }),
+        2,
+      );
+      assert.equal(
+        await metric(registry, 'fanin_uploader_syslog_events_sent_total', { sink: 'siem', kind: 'rendered' }),
+        3,
+      );
       await s.close();
     });
 
     it('TLS (server verified against the test CA, client certificate required): byte for byte', async () => {
       const registry = new Registry();
       const s = sink(registry, {
-        syslogSinkServers: `127.0.0.1:${ports.tls}`, syslogSinkTransport: 'tls', syslogSinkTlsCaFile: certs.caFile,
-        syslogSinkTlsCertFile: certs.client.cert, syslogSinkTlsKeyFile: certs.client.key, syslogSinkTlsServerName: 'localhost',
+        syslogSinkServers: `127.0.0.1:${ports.tls}`,
+        syslogSinkTransport: 'tls',
+        syslogSinkTlsCaFile: certs.caFile,
+        syslogSinkTlsCertFile: certs.client.cert,
+        syslogSinkTlsKeyFile: certs.client.key,
+        syslogSinkTlsServerName: 'localhost',
       });
       const { batches, expected } = workload('rs-tls');
       await s.write(batches);
       const got = await arrived(join(rdir(), 'out.log'), 'rs-tls', expected.length);
-      assert.deepEqual(got.map((g) => g.toString('latin1')), expected.map((e) => e.toString('latin1')));
+      assert.deepEqual(
+        got.map((g) => g.toString('latin1')),
+        expected.map((e) => e.toString('latin1')),
+      );
       await s.close();
     });
 
@@ -176,9 +254,16 @@ describe('syslog sink against real rsyslog and syslog-ng', { skip: missing ?? fa
       ]) {
         const registry = new Registry();
         const s = sink(registry, {
-          syslogSinkServers: `127.0.0.1:${ports.tls}`, syslogSinkTransport: 'tls', syslogSinkTlsCertFile: certs.client.cert, syslogSinkTlsKeyFile: certs.client.key, ...over,
+          syslogSinkServers: `127.0.0.1:${ports.tls}`,
+          syslogSinkTransport: 'tls',
+          syslogSinkTlsCertFile: certs.client.cert,
+          syslogSinkTlsKeyFile: certs.client.key,
+          ...over,
         });
-        await assert.rejects(s.write(workload('rs-tls-bad').batches), (err) => err instanceof SyslogSendError && err.code === 'SYSLOG_TLS_FAILED' && err.disposition === 'retry');
+        await assert.rejects(
+          s.write(workload('rs-tls-bad').batches),
+          (err) => err instanceof SyslogSendError && err.code === 'SYSLOG_TLS_FAILED' && err.disposition === 'retry',
+        );
         assert.equal(await metric(registry, 'fanin_uploader_syslog_send_failures_total', { reason: 'tls' }), 1);
         await s.close();
       }
@@ -187,14 +272,21 @@ describe('syslog sink against real rsyslog and syslog-ng', { skip: missing ?? fa
 
     it('UDP: one event per datagram, byte for byte; counted as unacknowledged; oversize events counted, not sent', async () => {
       const registry = new Registry();
-      const s = sink(registry, { syslogSinkServers: `127.0.0.1:${ports.udp}`, syslogSinkTransport: 'udp', syslogSinkUdpMaxBytes: 1000 });
+      const s = sink(registry, {
+        syslogSinkServers: `127.0.0.1:${ports.udp}`,
+        syslogSinkTransport: 'udp',
+        syslogSinkUdpMaxBytes: 1000,
+      });
       const { batches, expected } = workload('rs-udp');
       const big = syslogLineBatch('rs-udp-big', [b(`<13>1 - h a - - - rs-udp ${'x'.repeat(1200)}`)]);
       await s.write([...batches, big]);
       const got = await arrived(join(rdir(), 'out.log'), 'rs-udp', expected.length);
       // Datagrams may be reordered in principle; on loopback they are not, but compare as sets to be fair to UDP.
       assert.deepEqual(got.map((g) => g.toString('latin1')).sort(), expected.map((e) => e.toString('latin1')).sort());
-      assert.equal(await metric(registry, 'fanin_uploader_syslog_udp_unacknowledged_events_total', { sink: 'siem' }), expected.length);
+      assert.equal(
+        await metric(registry, 'fanin_uploader_syslog_udp_unacknowledged_events_total', { sink: 'siem' }),
+        expected.length,
+      );
       assert.equal(await metric(registry, 'fanin_uploader_syslog_oversize_events_total', { sink: 'siem' }), 1);
       await s.close();
     });
@@ -209,16 +301,28 @@ describe('syslog sink against real rsyslog and syslog-ng', { skip: missing ?? fa
       ports = { tcp: tcp!, udp: udp!, tls: tls! };
       ng = await SyslogNg.start(ndir(), syslogNgConfig(ndir(), ports, certs), ports.tcp);
     });
-    after(async () => { await ng?.stop(); });
+    after(async () => {
+      await ng?.stop();
+    });
 
     for (const transport of ['tcp', 'tls', 'udp'] as const) {
       it(`${transport}: every event arrives byte for byte`, async () => {
         const registry = new Registry();
-        const tls = transport === 'tls'
-          ? { syslogSinkTlsCaFile: certs.caFile, syslogSinkTlsCertFile: certs.client.cert, syslogSinkTlsKeyFile: certs.client.key } : {};
+        const tls =
+          transport === 'tls'
+            ? {
+                syslogSinkTlsCaFile: certs.caFile,
+                syslogSinkTlsCertFile: certs.client.cert,
+                syslogSinkTlsKeyFile: certs.client.key,
+              }
+            : {};
         // TLS by host name (the name checked is the one in servers); UDP to the address, which lookup('localhost') might not give.
         const host = transport === 'tls' ? 'localhost' : '127.0.0.1';
-        const s = sink(registry, { syslogSinkServers: `${host}:${ports[transport]}`, syslogSinkTransport: transport, ...tls });
+        const s = sink(registry, {
+          syslogSinkServers: `${host}:${ports[transport]}`,
+          syslogSinkTransport: transport,
+          ...tls,
+        });
         const tag = `ng-${transport}`;
         const { batches, expected } = workload(tag);
         await s.write(batches);

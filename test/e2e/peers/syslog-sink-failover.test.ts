@@ -27,31 +27,48 @@ function collectorConfig(dir: string, port: number): string {
     'template(name="ids" type="string" string="%STRUCTURED-DATA%\\n")',
     'module(load="imtcp")',
     `input(type="imtcp" address="127.0.0.1" port="${port}" ruleset="ids")`,
-    `ruleset(name="ids") { action(type="omfile" file="${join(dir, 'ids.log')}" template="ids") }`, '',
+    `ruleset(name="ids") { action(type="omfile" file="${join(dir, 'ids.log')}" template="ids") }`,
+    '',
   ].join('\n');
 }
 
 function idsAt(dir: string): string[] {
   const file = join(dir, 'ids.log');
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => /id="([^"]+)"/.exec(l)?.[1] ?? `unreadable: ${l}`);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => /id="([^"]+)"/.exec(l)?.[1] ?? `unreadable: ${l}`);
 }
 
 async function metric(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
   const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
-  return (m?.values ?? []).filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((n, v) => n + v.value, 0);
+  return (m?.values ?? [])
+    .filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
+    .reduce((n, v) => n + v.value, 0);
 }
 
 /** Batch `n` of a stream: ten RFC 5424 lines, ids `<prefix>.<n>-<k>`. */
 function batch(prefix: string, n: number) {
-  return syslogLineBatch(`${prefix}.${n}`, Array.from({ length: 10 }, (_, k) => Buffer.from(`<13>1 2026-12-07T10:00:00Z h app - - - event ${n}.${k}`)));
+  return syslogLineBatch(
+    `${prefix}.${n}`,
+    Array.from({ length: 10 }, (_, k) => Buffer.from(`<13>1 2026-12-07T10:00:00Z h app - - - event ${n}.${k}`)),
+  );
 }
-const idsOf = (prefix: string, batches: number) => Array.from({ length: batches }, (_, n) => Array.from({ length: 10 }, (__, k) => `${prefix}.${n}-${k}`)).flat();
+const idsOf = (prefix: string, batches: number) =>
+  Array.from({ length: batches }, (_, n) => Array.from({ length: 10 }, (__, k) => `${prefix}.${n}-${k}`)).flat();
 
 async function allArrived(dirs: string[], expected: string[]): Promise<string[]> {
   const seen = () => dirs.flatMap(idsAt);
   try {
-    return await waitFor(`${expected.length} ids`, () => { const s = seen(); return s.length >= expected.length ? s : undefined; }, 15_000);
+    return await waitFor(
+      `${expected.length} ids`,
+      () => {
+        const s = seen();
+        return s.length >= expected.length ? s : undefined;
+      },
+      15_000,
+    );
   } catch (err) {
     throw new Error(`${(err as Error).message}; got ${seen().length}`, { cause: err });
   }
@@ -75,17 +92,32 @@ describe('syslog sink failover between two real rsyslog collectors', { skip: rsy
     const [down, up] = ports as [number, number];
     collectors.push(await Rsyslogd.start(at('b1'), collectorConfig(at('b1'), up), up));
     const registry = new Registry();
-    const sink = new SyslogSink(syslogSinkOptionsFromSettings(syslogSinkSettings({
-      syslogSinkServers: `127.0.0.1:${down},127.0.0.1:${up}`, syslogSinkRetryInitialDelayMs: 60_000, syslogSinkRetryMaxDelayMs: 60_000,
-    })), registry, log, 'siem');
+    const sink = new SyslogSink(
+      syslogSinkOptionsFromSettings(
+        syslogSinkSettings({
+          syslogSinkServers: `127.0.0.1:${down},127.0.0.1:${up}`,
+          syslogSinkRetryInitialDelayMs: 60_000,
+          syslogSinkRetryMaxDelayMs: 60_000,
+        }),
+      ),
+      registry,
+      log,
+      'siem',
+    );
     for (let n = 0; n < 5; n++) await sink.write([batch('down', n)]);
     const seen = await allArrived([at('b1')], idsOf('down', 5));
     assert.deepEqual(seen.sort(), idsOf('down', 5).sort());
     // Each attempt on the dead collector is a connect failure and a failover. Its backoff is drawn from [0, 60 s], so
     // it is almost never tried twice in these few writes (syslog-sink-setup.test.ts checks the order exactly).
-    const failures = await metric(registry, 'fanin_uploader_syslog_send_failures_total', { server: `127.0.0.1:${down}`, reason: 'connect' });
+    const failures = await metric(registry, 'fanin_uploader_syslog_send_failures_total', {
+      server: `127.0.0.1:${down}`,
+      reason: 'connect',
+    });
     assert.ok(failures >= 1 && failures <= 5);
-    assert.equal(await metric(registry, 'fanin_uploader_syslog_failovers_total', { server: `127.0.0.1:${down}` }), failures);
+    assert.equal(
+      await metric(registry, 'fanin_uploader_syslog_failovers_total', { server: `127.0.0.1:${down}` }),
+      failures,
+    );
     assert.equal(await metric(registry, 'fanin_uploader_syslog_events_sent_total', { server: `127.0.0.1:${up}` }), 50);
     await sink.close();
   });
@@ -95,22 +127,38 @@ describe('syslog sink failover between two real rsyslog collectors', { skip: rsy
     let a = await Rsyslogd.start(at('a'), collectorConfig(at('a'), pa), pa);
     collectors.push(a, await Rsyslogd.start(at('b'), collectorConfig(at('b'), pb), pb));
     const registry = new Registry();
-    const sink = new SyslogSink(syslogSinkOptionsFromSettings(syslogSinkSettings({
-      syslogSinkServers: `127.0.0.1:${pa},127.0.0.1:${pb}`, syslogSinkRetryInitialDelayMs: 200, syslogSinkRetryMaxDelayMs: 400,
-    })), registry, log, 'siem');
+    const sink = new SyslogSink(
+      syslogSinkOptionsFromSettings(
+        syslogSinkSettings({
+          syslogSinkServers: `127.0.0.1:${pa},127.0.0.1:${pb}`,
+          syslogSinkRetryInitialDelayMs: 200,
+          syslogSinkRetryMaxDelayMs: 400,
+        }),
+      ),
+      registry,
+      log,
+      'siem',
+    );
     const connected = () => metric(registry, 'fanin_uploader_syslog_server_connected', { server: `127.0.0.1:${pa}` });
     for (let n = 0; n < 8; n++) await sink.write([batch('mid', n)]);
     assert.equal(await connected(), 1);
     await a.stop();
     // Plain syslog has no acknowledgement: bytes the kernel took just before the collector stopped could be lost
     // (docs/syslog-sink.md). The sink notices the collector's FIN and does not write to that connection again.
-    await waitFor('the sink to see the first collector go', async () => ((await connected()) === 0 ? true : undefined), 10_000);
+    await waitFor(
+      'the sink to see the first collector go',
+      async () => ((await connected()) === 0 ? true : undefined),
+      10_000,
+    );
     for (let n = 8; n < 16; n++) await sink.write([batch('mid', n)]);
     // Once per attempt on the stopped collector: its backoff (jittered, at most retryMaxDelayMs) may end during these
     // writes, and each retry that is refused fails over again.
     const failovers = await metric(registry, 'fanin_uploader_syslog_failovers_total', { server: `127.0.0.1:${pa}` });
     assert.ok(failovers >= 1);
-    assert.equal(await metric(registry, 'fanin_uploader_syslog_send_failures_total', { server: `127.0.0.1:${pa}` }), failovers);
+    assert.equal(
+      await metric(registry, 'fanin_uploader_syslog_send_failures_total', { server: `127.0.0.1:${pa}` }),
+      failovers,
+    );
     a = await Rsyslogd.start(at('a'), collectorConfig(at('a'), pa), pa);
     collectors.push(a);
     await sleep(500); // past the longest backoff (retryMaxDelayMs)
@@ -119,9 +167,18 @@ describe('syslog sink failover between two real rsyslog collectors', { skip: rsy
     const seen = await allArrived([at('a'), at('b')], expected);
     assert.deepEqual([...seen].sort(), [...expected].sort(), 'every event once');
     const atA = new Set(idsAt(at('a')));
-    assert.ok(idsOf('mid', 8).every((id) => atA.has(id)), 'the first eight batches went to the first collector');
-    assert.ok(expected.slice(80, 160).every((id) => idsAt(at('b')).includes(id)), 'batches 8..15 went to the second');
-    assert.ok(expected.slice(160).every((id) => atA.has(id)), 'after its backoff the first collector takes the traffic back');
+    assert.ok(
+      idsOf('mid', 8).every((id) => atA.has(id)),
+      'the first eight batches went to the first collector',
+    );
+    assert.ok(
+      expected.slice(80, 160).every((id) => idsAt(at('b')).includes(id)),
+      'batches 8..15 went to the second',
+    );
+    assert.ok(
+      expected.slice(160).every((id) => atA.has(id)),
+      'after its backoff the first collector takes the traffic back',
+    );
     await sink.close();
   });
 });

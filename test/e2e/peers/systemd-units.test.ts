@@ -1,7 +1,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,8 +38,15 @@ const unitDir = join(root, 'usr/local/lib/systemd/system');
 
 function run(cmd: string, args: string[], timeoutMs: number): SpawnSyncReturns<string> {
   const r = spawnSync(cmd, args, {
-    cwd: REPO, encoding: 'utf8', timeout: timeoutMs,
-    env: { ...process.env, NPM_CONFIG_PREFER_OFFLINE: 'true', NPM_CONFIG_UPDATE_NOTIFIER: 'false', NPM_CONFIG_FUND: 'false' },
+    cwd: REPO,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: {
+      ...process.env,
+      NPM_CONFIG_PREFER_OFFLINE: 'true',
+      NPM_CONFIG_UPDATE_NOTIFIER: 'false',
+      NPM_CONFIG_FUND: 'false',
+    },
   });
   if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
   return r;
@@ -55,12 +72,21 @@ let packed: string[] = [];
 
 describe('systemd units: the npm tarball installed and verified', { timeout: 120_000 }, () => {
   before(() => {
-    const name = ok(run('npm', ['pack', '--silent', '--pack-destination', work], 60_000), 'npm pack').trim().split('\n').at(-1)!;
+    const name = ok(run('npm', ['pack', '--silent', '--pack-destination', work], 60_000), 'npm pack')
+      .trim()
+      .split('\n')
+      .at(-1)!;
     tarball = join(work, name);
-    packed = ok(run('tar', ['-tzf', tarball], 10_000), 'tar -t').split('\n').filter(Boolean).map((p) => p.replace(/^package\//, ''));
+    packed = ok(run('tar', ['-tzf', tarball], 10_000), 'tar -t')
+      .split('\n')
+      .filter(Boolean)
+      .map((p) => p.replace(/^package\//, ''));
     install(tarball);
     // What verify needs beyond the install: the units every service depends on by default, and ExecReload's kill.
-    cpSync('/usr/lib/systemd/system', join(root, 'usr/lib/systemd/system'), { recursive: true, verbatimSymlinks: true });
+    cpSync('/usr/lib/systemd/system', join(root, 'usr/lib/systemd/system'), {
+      recursive: true,
+      verbatimSymlinks: true,
+    });
     mkdirSync(join(root, 'usr/bin'), { recursive: true });
     cpSync('/usr/bin/kill', join(root, 'usr/bin/kill'));
     symlinkSync('usr/bin', join(root, 'bin'));
@@ -69,8 +95,14 @@ describe('systemd units: the npm tarball installed and verified', { timeout: 120
   after(() => rmSync(work, { recursive: true, force: true }));
 
   it('the tarball carries the built code, the Lua scripts, the units and their guide, and no tests or benchmarks', () => {
-    for (const path of ['dist/cli/fanin.js', 'dist/dedup-worker/lua/dedup-batch.lua', 'deploy/systemd/install.sh',
-      'deploy/systemd/fanin-receiver@.service', 'deploy/systemd/etc-fanin/fanin.env', 'docs/systemd.md']) {
+    for (const path of [
+      'dist/cli/fanin.js',
+      'dist/dedup-worker/lua/dedup-batch.lua',
+      'deploy/systemd/install.sh',
+      'deploy/systemd/fanin-receiver@.service',
+      'deploy/systemd/etc-fanin/fanin.env',
+      'docs/systemd.md',
+    ]) {
       assert.ok(packed.includes(path), `${path} missing from ${tarball}`);
     }
     const junk = packed.filter((p) => /^dist\/(test|bench|chaos)\//.test(p));
@@ -88,7 +120,9 @@ describe('systemd units: the npm tarball installed and verified', { timeout: 120
   });
 
   it('lays out /etc/fanin 0750 root:fanin, its JSON files 0640, fanin.env 0600 root:root, the fanin user', () => {
-    const group = readFileSync(join(root, 'etc/group'), 'utf8').split('\n').find((l) => l.startsWith('fanin:'));
+    const group = readFileSync(join(root, 'etc/group'), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('fanin:'));
     assert.ok(group, 'fanin group created');
     const gid = Number(group.split(':')[2]);
     const passwd = readFileSync(join(root, 'etc/passwd'), 'utf8');
@@ -114,12 +148,21 @@ describe('systemd units: the npm tarball installed and verified', { timeout: 120
   it('the example drop-in for port 514 verifies with the receiver unit, where an operator puts it', () => {
     const dropIns = join(root, 'etc/systemd/system/fanin-receiver@.service.d');
     mkdirSync(dropIns, { recursive: true });
-    cpSync(join(root, 'opt/fanin/lib/node_modules/fanin/deploy/systemd/examples/fanin-receiver@.service.d/privileged-port.conf'),
-      join(dropIns, 'privileged-port.conf'));
+    cpSync(
+      join(
+        root,
+        'opt/fanin/lib/node_modules/fanin/deploy/systemd/examples/fanin-receiver@.service.d/privileged-port.conf',
+      ),
+      join(dropIns, 'privileged-port.conf'),
+    );
     try {
       assert.deepEqual(verify(['fanin-receiver@a.service']), { status: 0, output: '' });
       // verify ignores a misspelt capability; the security review shows whether the one capability took effect.
-      const review = run('systemd-analyze', ['security', '--offline=true', `--root=${root}`, '--no-pager', 'fanin-receiver@a.service'], 30_000).stdout;
+      const review = run(
+        'systemd-analyze',
+        ['security', '--offline=true', `--root=${root}`, '--no-pager', 'fanin-receiver@a.service'],
+        30_000,
+      ).stdout;
       assert.match(review, /✗ CapabilityBoundingSet=~CAP_NET_\(BIND_SERVICE/);
       assert.match(review, /✗ AmbientCapabilities=/);
     } finally {
@@ -145,12 +188,23 @@ describe('systemd units: the npm tarball installed and verified', { timeout: 120
 
   it(`systemd-analyze security rates every service at most ${MAX_EXPOSURE / 10} exposure`, () => {
     for (const u of SERVICES) {
-      const r = run('systemd-analyze', ['security', '--offline=true', `--root=${root}`, `--threshold=${MAX_EXPOSURE}`, '--no-pager', u], 30_000);
-      assert.equal(r.status, 0, `${u}:\n${r.stdout.split('\n').filter((l) => /Overall|✗/.test(l)).join('\n')}`);
+      const r = run(
+        'systemd-analyze',
+        ['security', '--offline=true', `--root=${root}`, `--threshold=${MAX_EXPOSURE}`, '--no-pager', u],
+        30_000,
+      );
+      assert.equal(
+        r.status,
+        0,
+        `${u}:\n${r.stdout
+          .split('\n')
+          .filter((l) => /Overall|✗/.test(l))
+          .join('\n')}`,
+      );
     }
   });
 
-  it('installing again (an upgrade) keeps the operator\'s configuration', () => {
+  it("installing again (an upgrade) keeps the operator's configuration", () => {
     const edited = '{ "worker": { "prefetch": 8 } }\n';
     writeFileSync(join(root, 'etc/fanin/worker.json'), edited);
     writeFileSync(join(root, 'etc/fanin/fanin.env'), 'FANIN_NAMESPACE=kept\n');

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureLocalTlsCertificate } from '../../../cli/local-tls.js';
 
-describe('the local fleet\'s self-signed TLS certificate', () => {
+describe("the local fleet's self-signed TLS certificate", () => {
   it('is created with openssl for localhost and 127.0.0.1, reused while valid, and remade when the pair does not match', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fanin-local-tls-'));
     try {

@@ -14,7 +14,9 @@ const key = (text: string) => createHash('sha256').update(text).digest().subarra
 let seq = 0;
 function batch(receiverId: string, lines: string[], bootId = 'boot1', chunks?: ChunkRange[]): NewEventBatch {
   return {
-    receiverId, bootId, seq: seq++,
+    receiverId,
+    bootId,
+    seq: seq++,
     keys: Buffer.concat(lines.map(key)),
     bodies: lines.map((l) => Buffer.from(l)),
     ...(chunks ? { chunks } : {}),
@@ -30,8 +32,13 @@ describe('dedup script against the real Redis', () => {
   const namespace = uniqueNamespace('dedup');
   const redis = new Redis(REDIS_URL);
   let store: DedupStore;
-  before(() => { store = new DedupStore(redis, { namespace, partitions: 1, windowMs: 60_000 }); });
-  after(async () => { await cleanupNamespace(namespace); redis.disconnect(); });
+  before(() => {
+    store = new DedupStore(redis, { namespace, partitions: 1, windowMs: 60_000 });
+  });
+  after(async () => {
+    await cleanupNamespace(namespace);
+    redis.disconnect();
+  });
 
   const decide = async (b: NewEventBatch) => selectUnique(b, await store.decide(b));
   const bodies = (s: { bodies: Uint8Array[] }) => s.bodies.map((x) => Buffer.from(x).toString());
@@ -151,14 +158,21 @@ describe('dedup script against the real Redis', () => {
 
   it('keeps the events around a resent chunk in the same batch', async () => {
     await decide(chunked('a', ['c3-x'], 'c3'));
-    const mixed = await decide(batch('a', ['before', 'c3-x', 'after'], 'boot1', [{ id: key('chunk:c3'), first: 1, end: 2 }]));
+    const mixed = await decide(
+      batch('a', ['before', 'c3-x', 'after'], 'boot1', [{ id: key('chunk:c3'), first: 1, end: 2 }]),
+    );
     assert.deepEqual(bodies(mixed), ['before', 'after']);
     assert.equal(mixed.chunkResends, 1);
   });
 
   it('counts the same chunk twice in one batch once', async () => {
     const id = key('chunk:c4');
-    const s = await decide(batch('a', ['c4-x', 'c4-x'], 'boot1', [{ id, first: 0, end: 1 }, { id, first: 1, end: 2 }]));
+    const s = await decide(
+      batch('a', ['c4-x', 'c4-x'], 'boot1', [
+        { id, first: 0, end: 1 },
+        { id, first: 1, end: 2 },
+      ]),
+    );
     assert.deepEqual(s.occurrences, [1]);
     assert.equal(s.chunkResends, 1);
   });
@@ -179,7 +193,7 @@ describe('dedup script against the real Redis', () => {
     assert.equal(resendAgain.ids.length, 0);
   });
 
-  it('keeps chunk and replica keys in their partition\'s hash slot (Redis Cluster: one slot per script call)', () => {
+  it("keeps chunk and replica keys in their partition's hash slot (Redis Cluster: one slot per script call)", () => {
     for (const p of [0, 5, 15]) {
       const slot = hashSlot(`{p${p}}`);
       assert.equal(hashSlot(chunkKeyName('fanin', p, 'recv-{x}', key('c'))), slot, 'a receiver id never moves the key');
@@ -221,7 +235,11 @@ describe('dedup script against the real Redis', () => {
     assert.match(first.ids[1]!, /^[0-9a-f]{32}-1$/, 'an ordinary event beside it is counted as usual');
     const again = await decide(replicated('a'));
     const elsewhere = await decide(replicated('b', ['plain-r1']));
-    assert.deepEqual([again.ids.length, again.duplicates], [0, 1], 'along a second path into the same receiver: a duplicate, not occurrence 2');
+    assert.deepEqual(
+      [again.ids.length, again.duplicates],
+      [0, 1],
+      'along a second path into the same receiver: a duplicate, not occurrence 2',
+    );
     assert.deepEqual([elsewhere.ids.length, elsewhere.duplicates], [0, 2]);
     const b = replicated('c');
     const once = await decide(b);

@@ -28,22 +28,46 @@ describe('forward input over TLS', () => {
   let server: ForwardServer;
 
   before(async () => {
-    server = await startForwardServer({
-      host: '127.0.0.1', port: 0, receiverId: 'a', idleTimeoutMs: 10_000, closeGraceMs: 1000,
-      limits: { maxFrameBytes: 1 << 20, maxDecompressedBytes: 4 << 20, maxEvents: 10_000, maxDepth: 64 },
-      handshake: null,
-      tls: {
-        credentials: loadTlsCredentials({ certFile: pki.server.cert, keyFile: pki.server.key, caFile: '', requireClientCert: false }),
-        requireClientCert: false, handshakeTimeoutMs: 2000,
+    server = await startForwardServer(
+      {
+        host: '127.0.0.1',
+        port: 0,
+        receiverId: 'a',
+        idleTimeoutMs: 10_000,
+        closeGraceMs: 1000,
+        limits: { maxFrameBytes: 1 << 20, maxDecompressedBytes: 4 << 20, maxEvents: 10_000, maxDepth: 64 },
+        handshake: null,
+        tls: {
+          credentials: loadTlsCredentials({
+            certFile: pki.server.cert,
+            keyFile: pki.server.key,
+            caFile: '',
+            requireClientCert: false,
+          }),
+          requireClientCert: false,
+          handshakeTimeoutMs: 2000,
+        },
       },
-    }, intake, createForwardMetrics(registry), createReceiverMetrics(registry), createLogger('test', 'fwd-tls', 'fatal'));
+      intake,
+      createForwardMetrics(registry),
+      createReceiverMetrics(registry),
+      createLogger('test', 'fwd-tls', 'fatal'),
+    );
   });
-  after(async () => { await server.close(); });
+  after(async () => {
+    await server.close();
+  });
 
   it('takes events with acks from a TLS client that verifies the server certificate', async () => {
     const client = new FluentClient('tls', {
-      eventMode: 'PackedForward', ack: { ackTimeout: 5000 },
-      socket: { host: '127.0.0.1', port: server.port, disableReconnect: true, tls: { ca: readFileSync(pki.caFile), servername: 'localhost' } },
+      eventMode: 'PackedForward',
+      ack: { ackTimeout: 5000 },
+      socket: {
+        host: '127.0.0.1',
+        port: server.port,
+        disableReconnect: true,
+        tls: { ca: readFileSync(pki.caFile), servername: 'localhost' },
+      },
     });
     try {
       await client.connect();
@@ -51,8 +75,13 @@ describe('forward input over TLS', () => {
     } finally {
       await client.shutdown();
     }
-    const got = sealed.flatMap((b) => b.bodies.map((x) => decodeBody(x) as EventEnvelope)).filter((e) => e.tag === 'tls.x');
-    assert.deepEqual(got.map((e) => e.record), [{ i: 1 }, { i: 2 }]);
+    const got = sealed
+      .flatMap((b) => b.bodies.map((x) => decodeBody(x) as EventEnvelope))
+      .filter((e) => e.tag === 'tls.x');
+    assert.deepEqual(
+      got.map((e) => e.record),
+      [{ i: 1 }, { i: 2 }],
+    );
     assert.equal(got[0]!.time, '2023-11-14T22:13:20.000000001Z');
   });
 
@@ -61,6 +90,10 @@ describe('forward input over TLS', () => {
     await new Promise((r) => socket.once('connect', r));
     socket.write(Buffer.from([0x93, 0xa1, 0x78, 0x01, 0x80]));
     await new Promise((r) => socket.once('close', r));
-    assert.ok(metricValue(await registry.metrics(), 'fanin_receiver_forward_errors_total', { reason: 'tls_handshake_failed' }) >= 1);
+    assert.ok(
+      metricValue(await registry.metrics(), 'fanin_receiver_forward_errors_total', {
+        reason: 'tls_handshake_failed',
+      }) >= 1,
+    );
   });
 });

@@ -22,13 +22,20 @@ describe('receiver id lease', () => {
   };
   const gaugeValue = async (g: Gauge) => (await g.get()).values[0]?.value;
   // Lease queues are exclusive: closing the connections removes everything the tests declared.
-  after(async () => { await Promise.all(leases.map((l) => l.close())); });
+  after(async () => {
+    await Promise.all(leases.map((l) => l.close()));
+  });
 
   it('a second lease on a live holder is refused at once with a ConfigError naming the id and namespace', async () => {
     const first = lease('one').lease;
     assert.equal(await first.start(), 'held');
     const t0 = Date.now();
-    const err = await lease('two').lease.start().then(() => null, (e: unknown) => e);
+    const err = await lease('two')
+      .lease.start()
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     assert.ok(err instanceof ReceiverIdInUseError);
     assert.ok(err instanceof ConfigError, 'the CLI maps it to exit code 78');
     assert.match(err.message, new RegExp(`receiver\\.id "x" is already in use in namespace "${namespace}"`));
@@ -42,7 +49,9 @@ describe('receiver id lease', () => {
     draining.startDraining();
     const next = lease('new').lease;
     let settled = false;
-    const started = next.start().finally(() => { settled = true; });
+    const started = next.start().finally(() => {
+      settled = true;
+    });
     await new Promise((r) => setTimeout(r, 2000));
     assert.equal(settled, false, 'still waiting while the holder drains');
     await draining.close();
@@ -66,11 +75,19 @@ describe('receiver id lease', () => {
       // Only `away` can hold it: a passive declare from another connection then fails with RESOURCE_LOCKED.
       const conn = await connect(AMQP_URL);
       try {
-        await waitFor('the lease taken once the broker answers', async () => {
-          const ch = await conn.createChannel();
-          ch.on('error', () => undefined);
-          return ch.checkQueue(leaseQueueName(namespace, 'x')).then(() => undefined, (e: { code?: number }) => (e.code === 405 ? true : undefined));
-        }, 15_000, 200);
+        await waitFor(
+          'the lease taken once the broker answers',
+          async () => {
+            const ch = await conn.createChannel();
+            ch.on('error', () => undefined);
+            return ch.checkQueue(leaseQueueName(namespace, 'x')).then(
+              () => undefined,
+              (e: { code?: number }) => (e.code === 405 ? true : undefined),
+            );
+          },
+          15_000,
+          200,
+        );
       } finally {
         await conn.close();
       }

@@ -58,11 +58,19 @@ describe('receiver id lease after a reconnect', () => {
   /** Takes the lease on a connection of the test's own, once the broker has dropped the receiver's. */
   const takeLease = async (): Promise<{ holder: ChannelModel; channel: Channel }> => {
     const holder = await connect(AMQP_URL);
-    const channel = await waitFor('the lease free', async () => {
-      const ch = await holder.createChannel();
-      ch.on('error', () => undefined);
-      return ch.assertQueue(queue, { exclusive: true, durable: false }).then(() => ch, () => undefined);
-    }, 5000, 50);
+    const channel = await waitFor(
+      'the lease free',
+      async () => {
+        const ch = await holder.createChannel();
+        ch.on('error', () => undefined);
+        return ch.assertQueue(queue, { exclusive: true, durable: false }).then(
+          () => ch,
+          () => undefined,
+        );
+      },
+      5000,
+      50,
+    );
     return { holder, channel };
   };
 
@@ -86,11 +94,19 @@ describe('receiver id lease after a reconnect', () => {
     await proxy.start(proxy.port);
     await sendLines('stale-held', 50);
     const samples: number[] = [];
-    for (let i = 0; i < 15; i++) { samples.push(await conflict()); await new Promise((r) => setTimeout(r, 200)); }
+    for (let i = 0; i < 15; i++) {
+      samples.push(await conflict());
+      await new Promise((r) => setTimeout(r, 200));
+    }
     assert.deepEqual([...new Set(samples)], [0], 'no conflict raised while the holder may be our own dead connection');
     const releasedAt = Date.now();
     await stale.holder.close();
-    await waitFor('the receiver took its lease back', async () => (await leaseHeldElsewhere() ? true : undefined), 10_000, 50);
+    await waitFor(
+      'the receiver took its lease back',
+      async () => ((await leaseHeldElsewhere()) ? true : undefined),
+      10_000,
+      50,
+    );
     note('lease taken back after the lingering connection went', Date.now() - releasedAt);
     assert.equal(await conflict(), 0);
   });
@@ -99,7 +115,12 @@ describe('receiver id lease after a reconnect', () => {
     await proxy.cut();
     const other = await takeLease();
     await answerHolderQuestions(other.channel, queue, () => ({
-      receiverId: 'r1', bootId: 'feedfacecafe', host: 'other-host', pid: 4242, startedAt: new Date().toISOString(), draining: false,
+      receiverId: 'r1',
+      bootId: 'feedfacecafe',
+      host: 'other-host',
+      pid: 4242,
+      startedAt: new Date().toISOString(),
+      draining: false,
     }));
     const restoredAt = Date.now();
     await proxy.start(proxy.port);

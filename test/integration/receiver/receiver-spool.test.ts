@@ -30,12 +30,22 @@ describe('receiver spool with the broker unreachable', () => {
   const startReceiver = async () => {
     const amqp = new URL(AMQP_URL);
     amqp.port = String(proxy.port);
-    const config = loadConfig({ env: {
-      FANIN_NAMESPACE: namespace, FANIN_AMQP_URL: amqp.toString(), FANIN_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal',
-      FANIN_RECEIVER_LISTEN_HOST: '127.0.0.1', FANIN_RECEIVER_SYSLOG_PORT: String(syslogPort), FANIN_RECEIVER_HTTP_PORT: '0',
-      FANIN_METRICS_HOST: '127.0.0.1', FANIN_METRICS_PORT: String(await freePort()), FANIN_RECEIVER_SPOOL_DIR: spoolDir,
-      FANIN_RECEIVER_SPOOL_FSYNC: 'never', FANIN_RECEIVER_BATCH_MAX_EVENTS: '20', FANIN_DRAIN_TIMEOUT_MS: '3000',
-    } });
+    const config = loadConfig({
+      env: {
+        FANIN_NAMESPACE: namespace,
+        FANIN_AMQP_URL: amqp.toString(),
+        FANIN_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal',
+        FANIN_RECEIVER_LISTEN_HOST: '127.0.0.1',
+        FANIN_RECEIVER_SYSLOG_PORT: String(syslogPort),
+        FANIN_RECEIVER_HTTP_PORT: '0',
+        FANIN_METRICS_HOST: '127.0.0.1',
+        FANIN_METRICS_PORT: String(await freePort()),
+        FANIN_RECEIVER_SPOOL_DIR: spoolDir,
+        FANIN_RECEIVER_SPOOL_FSYNC: 'never',
+        FANIN_RECEIVER_BATCH_MAX_EVENTS: '20',
+        FANIN_DRAIN_TIMEOUT_MS: '3000',
+      },
+    });
     receiver = await runReceiver(config);
   };
 
@@ -52,16 +62,24 @@ describe('receiver spool with the broker unreachable', () => {
     conn = await connect(AMQP_URL);
     ch = await conn.createChannel();
     await startReceiver();
-    await waitFor('queue declared by the receiver', async () => {
-      const probe = await conn.createChannel(); // a failed check closes its channel
-      probe.on('error', () => undefined);
-      const ok = await probe.checkQueue(`${namespace}.new`).then(() => true, () => undefined);
-      await probe.close().catch(() => undefined);
-      return ok;
-    }, 10_000);
+    await waitFor(
+      'queue declared by the receiver',
+      async () => {
+        const probe = await conn.createChannel(); // a failed check closes its channel
+        probe.on('error', () => undefined);
+        const ok = await probe.checkQueue(`${namespace}.new`).then(
+          () => true,
+          () => undefined,
+        );
+        await probe.close().catch(() => undefined);
+        return ok;
+      },
+      10_000,
+    );
     await ch.consume(`${namespace}.new`, (msg) => {
       if (!msg) return;
-      for (const body of decodeNewEventBatch(msg.content).bodies) seen.push((decodeBody(body) as EventEnvelope).message ?? '');
+      for (const body of decodeNewEventBatch(msg.content).bodies)
+        seen.push((decodeBody(body) as EventEnvelope).message ?? '');
       ch.ack(msg);
     });
   });
@@ -90,7 +108,11 @@ describe('receiver spool with the broker unreachable', () => {
     assert.deepEqual([...new Set(seen)].sort(), expectLines(400).sort(), 'every line, none lost');
     const firstSeen = seen.map((m) => Number(m.split(' ')[1]));
     const afterCut = firstSeen.filter((n) => n >= 100);
-    assert.deepEqual(afterCut.filter((n, i) => afterCut.indexOf(n) === i), [...afterCut.filter((n, i) => afterCut.indexOf(n) === i)].sort((a, b) => a - b), 'replayed in order');
+    assert.deepEqual(
+      afterCut.filter((n, i) => afterCut.indexOf(n) === i),
+      [...afterCut.filter((n, i) => afterCut.indexOf(n) === i)].sort((a, b) => a - b),
+      'replayed in order',
+    );
     await waitFor('spool emptied', () => (spoolFiles().length === 0 ? true : undefined), 10_000);
   });
 
@@ -104,7 +126,11 @@ describe('receiver spool with the broker unreachable', () => {
     assert.ok(spoolFiles().length > 0, 'spooled on drain');
     await startReceiver();
     await proxy.start();
-    await waitFor('spooled lines replayed by the new receiver', () => (new Set(seen).size >= 500 ? true : undefined), 20_000);
+    await waitFor(
+      'spooled lines replayed by the new receiver',
+      () => (new Set(seen).size >= 500 ? true : undefined),
+      20_000,
+    );
     assert.deepEqual([...new Set(seen)].sort(), expectLines(500).sort());
   });
 });

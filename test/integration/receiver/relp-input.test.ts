@@ -29,11 +29,23 @@ class StepPublisher extends EventEmitter<{ pressure: [boolean] }> {
     if (this.autoConfirm) return Promise.resolve();
     return new Promise((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
   }
-  confirm(seq: number): void { this.waiting.get(seq)?.resolve(); this.waiting.delete(seq); }
-  confirmAll(): void { for (const seq of [...this.waiting.keys()]) this.confirm(seq); }
-  rejectAll(): void { for (const w of this.waiting.values()) w.reject(new Error('receiver shut down before the broker confirmed')); this.waiting.clear(); }
-  get seqs(): number[] { return [...this.waiting.keys()].sort((a, b) => a - b); }
-  get asIntakePublisher(): IntakePublisher { return this as unknown as IntakePublisher; }
+  confirm(seq: number): void {
+    this.waiting.get(seq)?.resolve();
+    this.waiting.delete(seq);
+  }
+  confirmAll(): void {
+    for (const seq of [...this.waiting.keys()]) this.confirm(seq);
+  }
+  rejectAll(): void {
+    for (const w of this.waiting.values()) w.reject(new Error('receiver shut down before the broker confirmed'));
+    this.waiting.clear();
+  }
+  get seqs(): number[] {
+    return [...this.waiting.keys()].sort((a, b) => a - b);
+  }
+  get asIntakePublisher(): IntakePublisher {
+    return this as unknown as IntakePublisher;
+  }
 }
 
 /** A RELP client that writes raw frames and parses what the server answers. */
@@ -42,13 +54,23 @@ class Client {
   closed = false;
   ended = false;
   constructor(readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => { this.received = Buffer.concat([this.received, d]); });
-    socket.on('end', () => { this.ended = true; });
-    socket.on('close', () => { this.closed = true; });
+    socket.on('data', (d: Buffer) => {
+      this.received = Buffer.concat([this.received, d]);
+    });
+    socket.on('end', () => {
+      this.ended = true;
+    });
+    socket.on('close', () => {
+      this.closed = true;
+    });
     socket.on('error', () => undefined);
   }
-  send(txnr: number, command: string, data = ''): void { this.socket.write(encodeRelpFrame(txnr, command, data)); }
-  open(): void { this.send(1, 'open', 'relp_version=0\nrelp_software=librelp,1.11.0,http://librelp.adiscon.com\ncommands=syslog'); }
+  send(txnr: number, command: string, data = ''): void {
+    this.socket.write(encodeRelpFrame(txnr, command, data));
+  }
+  open(): void {
+    this.send(1, 'open', 'relp_version=0\nrelp_software=librelp,1.11.0,http://librelp.adiscon.com\ncommands=syslog');
+  }
   /** Every frame received, as "txnr command data". */
   get frames(): string[] {
     const out: string[] = [];
@@ -88,8 +110,18 @@ describe('RELP input on a socket', () => {
   const batcher = new EventBatcher({ maxEvents: 1, maxBytes: 64 * 1024, maxDelayMs: 5 }, (b) => sealed.push(b));
   const intake = new Intake(batcher, publisher.asIntakePublisher);
   const options: RelpInputOptions = {
-    host: '127.0.0.1', port: 0, tls: null, maxConnections: 16, maxConnectionsPerAddress: 16, receiverId: 'a', maxDataBytes: 2048,
-    hashSourceAddress: true, idleTimeoutMs: 0, closeGraceMs: 2000, maxUnacked: 4096, software: 'fanin',
+    host: '127.0.0.1',
+    port: 0,
+    tls: null,
+    maxConnections: 16,
+    maxConnectionsPerAddress: 16,
+    receiverId: 'a',
+    maxDataBytes: 2048,
+    hashSourceAddress: true,
+    idleTimeoutMs: 0,
+    closeGraceMs: 2000,
+    maxUnacked: 4096,
+    software: 'fanin',
   };
   let input: RelpInput;
   const clients: Client[] = [];
@@ -101,10 +133,16 @@ describe('RELP input on a socket', () => {
     return c;
   };
   const envelopes = () => sealed.flatMap((b) => b.bodies.map((x) => decodeBody(x) as EventEnvelope));
-  const metric = async (name: string, labels: Record<string, string> = {}) => metricValue(await registry.metrics(), name, labels);
+  const metric = async (name: string, labels: Record<string, string> = {}) =>
+    metricValue(await registry.metrics(), name, labels);
 
-  before(async () => { input = await startRelpListener(options, intake, metrics, receiverMetrics, log); });
-  beforeEach(() => { publisher.autoConfirm = true; sealed.length = 0; });
+  before(async () => {
+    input = await startRelpListener(options, intake, metrics, receiverMetrics, log);
+  });
+  beforeEach(() => {
+    publisher.autoConfirm = true;
+    sealed.length = 0;
+  });
   after(async () => {
     for (const c of clients) c.socket.destroy();
     await input.close();
@@ -125,7 +163,10 @@ describe('RELP input on a socket', () => {
     await c.until('the answers', () => c.frames.length === 3);
     assert.deepEqual(c.frames.slice(1), ['2 rsp 200 OK', '3 rsp 200 OK']);
     const events = envelopes();
-    assert.deepEqual(events.map((e) => e.message), ['relp test line 1', 'relp test line 2']);
+    assert.deepEqual(
+      events.map((e) => e.message),
+      ['relp test line 1', 'relp test line 2'],
+    );
     assert.ok(events.every((e) => e.transport === 'relp' && e.source === '127.0.0.1' && e.format === 'rfc5424'));
   });
 
@@ -205,7 +246,7 @@ describe('RELP input on a socket', () => {
     await c.until('closed', () => c.closed);
     assert.deepEqual(c.frames, [OK_OPEN], 'neither frame was answered');
     await new Promise((r) => setTimeout(r, 20));
-    assert.equal(await metric('fanin_receiver_relp_acks_total', { result: 'abandoned' }) - before, 2);
+    assert.equal((await metric('fanin_receiver_relp_acks_total', { result: 'abandoned' })) - before, 2);
   });
 
   it('drain: stops reading at once, answers what the broker confirms, then serverclose', async () => {
@@ -223,15 +264,35 @@ describe('RELP input on a socket', () => {
     await closing;
     await c.until('the end', () => c.ended);
     assert.deepEqual(c.frames, [OK_OPEN, '2 rsp 200 OK', '0 serverclose']);
-    assert.deepEqual(envelopes().map((e) => e.message), ['relp test line 60'], 'the frame sent during the drain was not taken');
+    assert.deepEqual(
+      envelopes().map((e) => e.message),
+      ['relp test line 60'],
+      'the frame sent during the drain was not taken',
+    );
   });
 
-  it('over TLS with the receiver\'s certificate', async () => {
+  it("over TLS with the receiver's certificate", async () => {
     const certs = makeTestCertificates();
-    const credentials = loadTlsCredentials({ certFile: certs.server.cert, keyFile: certs.server.key, caFile: '', requireClientCert: false });
-    const tls = await startRelpListener({ ...options, tls: { credentials, requireClientCert: false, handshakeTimeoutMs: 2000 } }, intake, metrics, receiverMetrics, log);
+    const credentials = loadTlsCredentials({
+      certFile: certs.server.cert,
+      keyFile: certs.server.key,
+      caFile: '',
+      requireClientCert: false,
+    });
+    const tls = await startRelpListener(
+      { ...options, tls: { credentials, requireClientCert: false, handshakeTimeoutMs: 2000 } },
+      intake,
+      metrics,
+      receiverMetrics,
+      log,
+    );
     try {
-      const socket = tlsConnect({ host: '127.0.0.1', port: tls.port, servername: 'localhost', ca: readFileSync(certs.caFile) });
+      const socket = tlsConnect({
+        host: '127.0.0.1',
+        port: tls.port,
+        servername: 'localhost',
+        ca: readFileSync(certs.caFile),
+      });
       await new Promise((r) => socket.once('secureConnect', r));
       const c = new Client(socket);
       clients.push(c);

@@ -36,14 +36,17 @@ describe('forward sink through the uploader consumer (real RabbitMQ)', () => {
     await declareTopology(adminChannel, fleetTopology(namespace, ['forward']));
     publisher = await admin.createConfirmChannel();
   });
-  afterEach(async () => { for (const c of cleanup.splice(0).reverse()) await c(); });
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
   after(async () => {
     await admin.close().catch(() => undefined);
     await cleanupNamespace(namespace, ['forward']);
   });
 
   const publish = async (batches: ProcessedBatch[]) => {
-    for (const b of batches) publisher.sendToQueue(queue, encodeProcessedBatch(b), { messageId: b.sourceBatchId, persistent: true });
+    for (const b of batches)
+      publisher.sendToQueue(queue, encodeProcessedBatch(b), { messageId: b.sourceBatchId, persistent: true });
     await publisher.waitForConfirms();
   };
   const readyCount = async () => (await adminChannel.checkQueue(queue)).messageCount;
@@ -51,19 +54,31 @@ describe('forward sink through the uploader consumer (real RabbitMQ)', () => {
   /** A consumer on its own connection, whose channel records every ack it sends to RabbitMQ. */
   const startConsumer = async (agg: ScriptedForwardServer, over: Parameters<typeof sinkSettings>[1]) => {
     const registry = new Registry();
-    const sink = new ForwardSink(forwardSinkOptionsFromConfig(sinkSettings(`127.0.0.1:${agg.port}`, over)), registry, log);
+    const sink = new ForwardSink(
+      forwardSinkOptionsFromConfig(sinkSettings(`127.0.0.1:${agg.port}`, over)),
+      registry,
+      log,
+    );
     const conn = await connect(AMQP_URL);
     const amqpAcks = new Map<string, number>();
     const model = {
       createChannel: async () => {
         const ch = await conn.createChannel();
         const ack = ch.ack.bind(ch);
-        ch.ack = (msg, allUpTo) => { amqpAcks.set(String(msg.properties.messageId), Date.now()); ack(msg, allUpTo); };
+        ch.ack = (msg, allUpTo) => {
+          amqpAcks.set(String(msg.properties.messageId), Date.now());
+          ack(msg, allUpTo);
+        };
         return ch;
       },
     } as unknown as ChannelModel;
-    const consumer = new SinkConsumer(sink, new ConfirmPublisher(), { queue, deadExchange: names.deadExchange, prefetch: 16, flushIntervalMs: 5, maxAttempts: 8, secondary: null },
-      createUploaderMetrics(registry), log);
+    const consumer = new SinkConsumer(
+      sink,
+      new ConfirmPublisher(),
+      { queue, deadExchange: names.deadExchange, prefetch: 16, flushIntervalMs: 5, maxAttempts: 8, secondary: null },
+      createUploaderMetrics(registry),
+      log,
+    );
     await consumer.attach(model);
     return { consumer, conn, registry, amqpAcks };
   };
@@ -73,17 +88,26 @@ describe('forward sink through the uploader consumer (real RabbitMQ)', () => {
     return s;
   };
 
-  const batches = (run: string, n: number) => Array.from({ length: n }, (_, i) => batchOf(`${run}:${i}`, [
-    [`${run}-s${i}`, syslogEnvelope({ message: `line ${i}` })],
-    [`${run}-f${i}`, forwardEnvelope({ i })],
-    [`${run}-g${i}`, forwardEnvelope({ i, other: true }, { tag: 'app.other' })],
-  ]));
+  const batches = (run: string, n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      batchOf(`${run}:${i}`, [
+        [`${run}-s${i}`, syslogEnvelope({ message: `line ${i}` })],
+        [`${run}-f${i}`, forwardEnvelope({ i })],
+        [`${run}-g${i}`, forwardEnvelope({ i, other: true }, { tag: 'app.other' })],
+      ]),
+    );
 
   it('acks each delivery only after the aggregator acked its chunks, resending the chunks whose ack was dropped', async () => {
     // The aggregator drops the first ack of every chunk: every chunk must be resent, nothing lost.
     const agg = await server({ ack: (_chunk, n) => (n === 0 ? 'drop' : 'ack') });
-    const { consumer, conn, registry, amqpAcks } = await startConsumer(agg, { forwardSinkAckResponseTimeoutMs: 300, forwardSinkUpAfterHeartbeats: 1 });
-    cleanup.push(async () => { await consumer.drain(); await conn.close().catch(() => undefined); });
+    const { consumer, conn, registry, amqpAcks } = await startConsumer(agg, {
+      forwardSinkAckResponseTimeoutMs: 300,
+      forwardSinkUpAfterHeartbeats: 1,
+    });
+    cleanup.push(async () => {
+      await consumer.drain();
+      await conn.close().catch(() => undefined);
+    });
     const sent = batches('drop', 5);
     await publish(sent);
 
@@ -101,9 +125,12 @@ describe('forward sink through the uploader consumer (real RabbitMQ)', () => {
       }
     }
     const chunks = buildChunks(sent, 'fanin_id').length;
-    assert.ok(await metric(registry, 'fanin_uploader_forward_resends_total') >= chunks, 'every resend counted');
-    assert.ok(await metric(registry, 'fanin_uploader_forward_ack_timeouts_total') >= 1);
-    assert.ok(await metric(registry, 'fanin_uploader_write_failures_total', { sink: 'forward' }) >= 1, 'the failed write was retried by the consumer');
+    assert.ok((await metric(registry, 'fanin_uploader_forward_resends_total')) >= chunks, 'every resend counted');
+    assert.ok((await metric(registry, 'fanin_uploader_forward_ack_timeouts_total')) >= 1);
+    assert.ok(
+      (await metric(registry, 'fanin_uploader_write_failures_total', { sink: 'forward' })) >= 1,
+      'the failed write was retried by the consumer',
+    );
     assert.equal(await metric(registry, 'fanin_uploader_events_written_total', { sink: 'forward' }), 15);
 
     await consumer.drain();
@@ -119,13 +146,23 @@ describe('forward sink through the uploader consumer (real RabbitMQ)', () => {
     // The consumer may write the batches in one call or (under load) the first alone: the later ones then wait,
     // delivered but unwritten, behind the write the aggregator does not ack. Either way none may be acked.
     await waitFor('chunks at the aggregator, unacknowledged', () => (agg.heldCount > 0 ? true : undefined), 10_000, 20);
-    await waitFor('all batches delivered to the uploader', async () => ((await readyCount()) === 0 ? true : undefined), 10_000, 20);
+    await waitFor(
+      'all batches delivered to the uploader',
+      async () => ((await readyCount()) === 0 ? true : undefined),
+      10_000,
+      20,
+    );
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(amqpAcks.size, 0);
 
     // The uploader dies before the aggregator's ack: RabbitMQ must still have every batch.
     await conn.close();
-    await waitFor('batches back in the queue', async () => ((await readyCount()) === sent.length ? true : undefined), 10_000, 50);
+    await waitFor(
+      'batches back in the queue',
+      async () => ((await readyCount()) === sent.length ? true : undefined),
+      10_000,
+      50,
+    );
     agg.releaseHeld();
     await consumer.drain(); // its write completes, but the dead channel acks nothing
     assert.equal(amqpAcks.size, 0);

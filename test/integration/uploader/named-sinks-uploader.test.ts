@@ -53,41 +53,86 @@ describe('named sinks through the real uploader', () => {
   });
 
   it('delivers every event to every named sink, and a replay adds nothing to PostgreSQL or the bulk index', async () => {
-    const config = loadConfig({ env: {
-      FANIN_NAMESPACE: namespace, FANIN_AMQP_URL: AMQP_URL, FANIN_METRICS_HOST: '127.0.0.1', FANIN_METRICS_PORT: '0', FANIN_LOG_LEVEL: 'warn',
-      FANIN_UPLOADER_SECONDARY_DIR: join(dir, 'secondary'),
-      FANIN_SINKS: sinks.join(','),
-      FANIN_SINK_DEFINITIONS: JSON.stringify({
-        archive: { type: 'file', dir: join(dir, 'archive'), gzip: true, maxBytes: 65536, batchSize: 4 },
-        pg: { type: 'postgres', url: POSTGRES_URL, table, partitioning: 'daily', retentionDays: 30, prefetch: 32, batchSize: 16 },
-        search: { type: 'http', mode: 'bulk', url: emu.url('/es'), concurrency: 2 },
-      }),
-    } });
+    const config = loadConfig({
+      env: {
+        FANIN_NAMESPACE: namespace,
+        FANIN_AMQP_URL: AMQP_URL,
+        FANIN_METRICS_HOST: '127.0.0.1',
+        FANIN_METRICS_PORT: '0',
+        FANIN_LOG_LEVEL: 'warn',
+        FANIN_UPLOADER_SECONDARY_DIR: join(dir, 'secondary'),
+        FANIN_SINKS: sinks.join(','),
+        FANIN_SINK_DEFINITIONS: JSON.stringify({
+          archive: { type: 'file', dir: join(dir, 'archive'), gzip: true, maxBytes: 65536, batchSize: 4 },
+          pg: {
+            type: 'postgres',
+            url: POSTGRES_URL,
+            table,
+            partitioning: 'daily',
+            retentionDays: 30,
+            prefetch: 32,
+            batchSize: 16,
+          },
+          search: { type: 'http', mode: 'bulk', url: emu.url('/es'), concurrency: 2 },
+        }),
+      },
+    });
     uploader = await runUploader(config);
     const publisher = new ConfirmPublisher();
     await publisher.attach(admin);
     const names = topologyNames(namespace);
     const now = Date.now();
-    const batches: ProcessedBatch[] = Array.from({ length: 30 }, (_, i) => processedBatch(`${namespace}-b${i}`, 50, now, i % 3 === 0 ? forwardEvent : undefined));
-    const publishAll = async () => { for (const b of batches) await publisher.publish(names.processedExchange, encodeProcessedBatch(b), { messageId: b.sourceBatchId }); };
+    const batches: ProcessedBatch[] = Array.from({ length: 30 }, (_, i) =>
+      processedBatch(`${namespace}-b${i}`, 50, now, i % 3 === 0 ? forwardEvent : undefined),
+    );
+    const publishAll = async () => {
+      for (const b of batches)
+        await publisher.publish(names.processedExchange, encodeProcessedBatch(b), { messageId: b.sourceBatchId });
+    };
     await publishAll();
     const total = 1500;
     const rows = async () => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${table}"`)).rows[0]!.n);
-    const fileIds = () => readdirSync(join(dir, 'archive')).filter((f) => f.startsWith('events.') && !f.endsWith('.tmp')).flatMap((f) => {
-      const raw = readFileSync(join(dir, 'archive', f));
-      return (f.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id);
-    });
+    const fileIds = () =>
+      readdirSync(join(dir, 'archive'))
+        .filter((f) => f.startsWith('events.') && !f.endsWith('.tmp'))
+        .flatMap((f) => {
+          const raw = readFileSync(join(dir, 'archive', f));
+          return (f.endsWith('.gz') ? gunzipSync(raw) : raw)
+            .toString('utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => (JSON.parse(l) as { id: string }).id);
+        });
     await waitFor('PostgreSQL rows', async () => ((await rows().catch(() => 0)) === total ? true : undefined), 30_000);
     await waitFor('bulk documents', () => (emu.documents.size === total ? true : undefined), 30_000);
     await waitFor('archive lines', () => (fileIds().length === total ? true : undefined), 30_000);
     assert.equal(new Set(fileIds()).size, total);
-    assert.equal(Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM "${table}" WHERE record @> '{"user": {"plan": "pro"}}'`)).rows[0]!.n), 500);
+    assert.equal(
+      Number(
+        (
+          await db.query<{ n: string }>(
+            `SELECT count(*) AS n FROM "${table}" WHERE record @> '{"user": {"plan": "pro"}}'`,
+          )
+        ).rows[0]!.n,
+      ),
+      500,
+    );
 
     await publishAll();
     await waitFor('archive lines after the replay', () => (fileIds().length === 2 * total ? true : undefined), 30_000);
     // (The HTTP sink remembers the batches it delivered and skips them; a fresh uploader would get 409s instead.)
-    const depth = async (q: string) => { const c = await admin.createChannel(); const r = await c.checkQueue(q); await c.close(); return r.messageCount; };
-    await waitFor('sink queues empty', async () => ((await depth(names.sinkQueue('pg'))) + (await depth(names.sinkQueue('search'))) === 0 ? true : undefined), 30_000);
+    const depth = async (q: string) => {
+      const c = await admin.createChannel();
+      const r = await c.checkQueue(q);
+      await c.close();
+      return r.messageCount;
+    };
+    await waitFor(
+      'sink queues empty',
+      async () =>
+        (await depth(names.sinkQueue('pg'))) + (await depth(names.sinkQueue('search'))) === 0 ? true : undefined,
+      30_000,
+    );
     await uploader.drain();
     uploader = null;
     for (const s of sinks) assert.equal(await depth(names.sinkQueue(s)), 0, `${s}: everything acked`);

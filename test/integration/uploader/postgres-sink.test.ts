@@ -19,13 +19,20 @@ const DAY = 86_400_000;
 
 describe('value rules for PostgreSQL (pure)', () => {
   it('replaces U+0000 and lone surrogates, which PostgreSQL refuses, and counts the events', () => {
-    const e = syslogEvent(1, Date.now(), { message: 'a\u0000b', record: { 'k\u0000': ['x\u0000', 'ok'], s: 'lone \ud800 half' } });
+    const e = syslogEvent(1, Date.now(), {
+      message: 'a\u0000b',
+      record: { 'k\u0000': ['x\u0000', 'ok'], s: 'lone \ud800 half' },
+    });
     const rows = buildEventRows([{ id: 'n-1', envelope: e }], [], false);
     assert.equal(rows.sanitized, 1);
     const message = rows.columns[9]![0]!;
     assert.equal(message, 'a\uFFFDb');
     assert.deepEqual(JSON.parse(rows.columns[17]![0]!), { 'k\uFFFD': ['x\uFFFD', 'ok'], s: 'lone \uFFFD half' });
-    assert.equal(json({ path: 'C:\\u0000dir' }, { n: 0 }), JSON.stringify({ path: 'C:\\u0000dir' }), 'a literal backslash-u is kept');
+    assert.equal(
+      json({ path: 'C:\\u0000dir' }, { n: 0 }),
+      JSON.stringify({ path: 'C:\\u0000dir' }),
+      'a literal backslash-u is kept',
+    );
   });
 
   it('passes event times PostgreSQL takes and NULLs the rest', () => {
@@ -44,7 +51,10 @@ describe('value rules for PostgreSQL (pure)', () => {
     assert.equal(classifyPostgresError({ code: '23514' }), 'schema');
     assert.equal(classifyPostgresError({ code: '57P01' }), 'retry');
     assert.equal(classifyPostgresError({ code: '08006' }), 'retry');
-    assert.equal(classifyPostgresError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })), 'retry');
+    assert.equal(
+      classifyPostgresError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
+      'retry',
+    );
   });
 });
 
@@ -56,12 +66,27 @@ describe('PostgreSQL sink against the real PostgreSQL', () => {
     const table = `t_${randomBytes(5).toString('hex')}`;
     tables.push(table);
     return {
-      name: 'pg', url: POSTGRES_URL, schema: 'public', table, partitioning: 'none', retentionDays: 0, recordIndex: false, poolSize: 2,
-      connectTimeoutMs: 3000, statementTimeoutMs: 10_000, applicationName: 'fanin test', ...over,
+      name: 'pg',
+      url: POSTGRES_URL,
+      schema: 'public',
+      table,
+      partitioning: 'none',
+      retentionDays: 0,
+      recordIndex: false,
+      poolSize: 2,
+      connectTimeoutMs: 3000,
+      statementTimeoutMs: 10_000,
+      applicationName: 'fanin test',
+      ...over,
     };
   };
-  const open = (o: PostgresSinkOptions, registry = new Registry()) => { const s = new PostgresSink(o, registry, log); sinks.push(s); return s; };
-  const count = async (sql: string, params: unknown[] = []) => Number((await admin.query<{ n: string }>(sql, params)).rows[0]!.n);
+  const open = (o: PostgresSinkOptions, registry = new Registry()) => {
+    const s = new PostgresSink(o, registry, log);
+    sinks.push(s);
+    return s;
+  };
+  const count = async (sql: string, params: unknown[] = []) =>
+    Number((await admin.query<{ n: string }>(sql, params)).rows[0]!.n);
 
   before(async () => {
     admin = new pg.Client({ connectionString: POSTGRES_URL });
@@ -80,9 +105,19 @@ describe('PostgreSQL sink against the real PostgreSQL', () => {
   it('creates its table by a versioned migration, once', async () => {
     const o = options();
     await open(o).write([processedBatch('m', 3, Date.now())]);
-    const versions = await admin.query<{ version: number }>('SELECT version FROM fanin_schema_migrations WHERE table_name = $1', [o.table]);
-    assert.deepEqual(versions.rows.map((r) => r.version), [1]);
-    const indexes = (await admin.query<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE tablename = $1 ORDER BY 1', [o.table])).rows.map((r) => r.indexname);
+    const versions = await admin.query<{ version: number }>(
+      'SELECT version FROM fanin_schema_migrations WHERE table_name = $1',
+      [o.table],
+    );
+    assert.deepEqual(
+      versions.rows.map((r) => r.version),
+      [1],
+    );
+    const indexes = (
+      await admin.query<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE tablename = $1 ORDER BY 1', [
+        o.table,
+      ])
+    ).rows.map((r) => r.indexname);
     assert.deepEqual(indexes, [`${o.table}_pkey`, `${o.table}_received_at_idx`, `${o.table}_tag_idx`]);
     await open({ ...o }).write([processedBatch('m2', 1, Date.now())]);
     assert.equal(await count('SELECT count(*) AS n FROM fanin_schema_migrations WHERE table_name = $1', [o.table]), 1);
@@ -112,7 +147,11 @@ describe('PostgreSQL sink against the real PostgreSQL', () => {
       ['n-1', encodeBody(syslogEvent(8, now, { message: 'nul\u0000inside', hostname: 'h\u0000' }))],
       ['bad-1', encodeBody({ not: 'an envelope' })],
     ];
-    const batch: ProcessedBatch = { sourceBatchId: 'cols', ids: bodies.map(([id]) => id), bodies: bodies.map(([, b]) => b) };
+    const batch: ProcessedBatch = {
+      sourceBatchId: 'cols',
+      ids: bodies.map(([id]) => id),
+      bodies: bodies.map(([, b]) => b),
+    };
     const r = await open(o).write([batch]);
     assert.deepEqual([r.written, r.rejected], [4, 1]);
     const row = (await admin.query(`SELECT * FROM "${o.table}" WHERE id = 's-1'`)).rows[0] as Record<string, unknown>;
@@ -124,10 +163,18 @@ describe('PostgreSQL sink against the real PostgreSQL', () => {
     assert.deepEqual((row.structured_data as Record<string, unknown>)['meta@48577'], { sequenceId: '7' });
     assert.equal(await count(`SELECT count(*) AS n FROM "${o.table}" WHERE record @> '{"user": {"plan": "pro"}}'`), 1);
     assert.equal(await count(`SELECT count(*) AS n FROM "${o.table}" WHERE (record->'user'->>'id')::int = 5`), 1);
-    assert.equal(await count(`SELECT count(*) AS n FROM "${o.table}" WHERE structured_data->'meta@48577'->>'sequenceId' = '8'`), 1);
-    const nul = (await admin.query<{ message: string; hostname: string }>(`SELECT message, hostname FROM "${o.table}" WHERE id = 'n-1'`)).rows[0]!;
+    assert.equal(
+      await count(`SELECT count(*) AS n FROM "${o.table}" WHERE structured_data->'meta@48577'->>'sequenceId' = '8'`),
+      1,
+    );
+    const nul = (
+      await admin.query<{ message: string; hostname: string }>(
+        `SELECT message, hostname FROM "${o.table}" WHERE id = 'n-1'`,
+      )
+    ).rows[0]!;
     assert.deepEqual(nul, { message: 'nul\uFFFDinside', hostname: 'h\uFFFD' });
-    const rejected = (await admin.query<{ id: string; reason: string }>(`SELECT id, reason FROM "${o.table}_rejected"`)).rows;
+    const rejected = (await admin.query<{ id: string; reason: string }>(`SELECT id, reason FROM "${o.table}_rejected"`))
+      .rows;
     assert.deepEqual(rejected, [{ id: 'bad-1', reason: 'not an event envelope' }]);
   });
 
@@ -136,19 +183,35 @@ describe('PostgreSQL sink against the real PostgreSQL', () => {
     const now = Date.now();
     const day = (ms: number) => new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
     const sink = open(o);
-    const batches = [processedBatch('today', 20, now), processedBatch('d10', 20, now - 10 * DAY), processedBatch('d40', 20, now - 40 * DAY)];
+    const batches = [
+      processedBatch('today', 20, now),
+      processedBatch('d10', 20, now - 10 * DAY),
+      processedBatch('d40', 20, now - 40 * DAY),
+    ];
     await sink.write(batches);
     await sink.write(batches);
     assert.equal(await count(`SELECT count(*) AS n FROM "${o.table}"`), 60, 'replay absorbed within each partition');
-    const partitions = async () => (await admin.query<{ relname: string }>(
-      'SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = $1 ORDER BY 1', [o.table],
-    )).rows.map((r) => r.relname);
+    const partitions = async () =>
+      (
+        await admin.query<{ relname: string }>(
+          'SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = $1 ORDER BY 1',
+          [o.table],
+        )
+      ).rows.map((r) => r.relname);
     const before = await partitions();
-    for (const d of [now, now - 10 * DAY, now - 40 * DAY]) assert.ok(before.includes(`${o.table}_p${day(d)}`), `${day(d)} in ${before.join(' ')}`);
-    assert.equal((await admin.query<{ relkind: string }>('SELECT relkind FROM pg_class WHERE relname = $1', [o.table])).rows[0]!.relkind, 'p');
+    for (const d of [now, now - 10 * DAY, now - 40 * DAY])
+      assert.ok(before.includes(`${o.table}_p${day(d)}`), `${day(d)} in ${before.join(' ')}`);
+    assert.equal(
+      (await admin.query<{ relkind: string }>('SELECT relkind FROM pg_class WHERE relname = $1', [o.table])).rows[0]!
+        .relkind,
+      'p',
+    );
 
     const { dropped } = await sink.maintain(now);
-    assert.deepEqual(dropped.sort(), [`${o.table}_p${day(now - 40 * DAY)}`, `${o.table}_p${day(now - 10 * DAY)}`].sort());
+    assert.deepEqual(
+      dropped.sort(),
+      [`${o.table}_p${day(now - 40 * DAY)}`, `${o.table}_p${day(now - 10 * DAY)}`].sort(),
+    );
     const afterDrop = await partitions();
     assert.ok(afterDrop.includes(`${o.table}_p${day(now)}`));
     assert.ok(afterDrop.includes(`${o.table}_p${day(now + DAY)}`), 'tomorrow is made ahead');
@@ -162,25 +225,45 @@ describe('PostgreSQL sink against the real PostgreSQL', () => {
   it('refuses, without dead-lettering, a table whose layout differs from the setting', async () => {
     const o = options();
     await open(o).write([processedBatch('layout', 1, Date.now())]);
-    await assert.rejects(open({ ...o, partitioning: 'daily' }).write([processedBatch('layout2', 1, Date.now())]),
-      (err: Error) => !(err instanceof PermanentSinkError) && /not partitioned but partitioning is daily/.test(err.message));
+    await assert.rejects(
+      open({ ...o, partitioning: 'daily' }).write([processedBatch('layout2', 1, Date.now())]),
+      (err: Error) =>
+        !(err instanceof PermanentSinkError) && /not partitioned but partitioning is daily/.test(err.message),
+    );
   });
 
   it('retries what retrying can fix and dead-letters what it cannot', async () => {
     const down = open({ ...options(), url: 'postgres://postgres@127.0.0.1:1/test', connectTimeoutMs: 500 });
-    await assert.rejects(down.write([processedBatch('down', 1, Date.now())]), (err: Error) => !(err instanceof PermanentSinkError));
+    await assert.rejects(
+      down.write([processedBatch('down', 1, Date.now())]),
+      (err: Error) => !(err instanceof PermanentSinkError),
+    );
 
     const o = options();
     const sink = open(o);
     await sink.write([processedBatch('ok', 1, Date.now())]);
     // A tag too long for its btree index entry: SQLSTATE 54000, which no retry can fix.
     const huge = randomBytes(6000).toString('base64');
-    const bad = { sourceBatchId: 'huge', ids: ['huge-1'], bodies: [encodeBody(syslogEvent(1, Date.now(), { tag: huge }))] };
-    await assert.rejects(sink.write([bad]), (err: Error) => err instanceof PermanentSinkError && /54000/.test(err.message));
+    const bad = {
+      sourceBatchId: 'huge',
+      ids: ['huge-1'],
+      bodies: [encodeBody(syslogEvent(1, Date.now(), { tag: huge }))],
+    };
+    await assert.rejects(
+      sink.write([bad]),
+      (err: Error) => err instanceof PermanentSinkError && /54000/.test(err.message),
+    );
     // A unique index the operator added: 23505 is a data conflict, not a replay.
     await admin.query(`CREATE UNIQUE INDEX ON "${o.table}" (message)`);
-    const dup = { sourceBatchId: 'dup', ids: ['dup-1', 'dup-2'], bodies: [1, 2].map(() => encodeBody(syslogEvent(1, Date.now(), { message: 'same' }))) };
-    await assert.rejects(sink.write([dup]), (err: Error) => err instanceof PermanentSinkError && /23505/.test(err.message));
+    const dup = {
+      sourceBatchId: 'dup',
+      ids: ['dup-1', 'dup-2'],
+      bodies: [1, 2].map(() => encodeBody(syslogEvent(1, Date.now(), { message: 'same' }))),
+    };
+    await assert.rejects(
+      sink.write([dup]),
+      (err: Error) => err instanceof PermanentSinkError && /23505/.test(err.message),
+    );
   });
 
   it('recreates its table when it was dropped under it', async () => {
@@ -189,7 +272,10 @@ describe('PostgreSQL sink against the real PostgreSQL', () => {
     await sink.write([processedBatch('x', 2, Date.now())]);
     await admin.query(`DROP TABLE "${o.table}"`);
     await admin.query('DELETE FROM fanin_schema_migrations WHERE table_name = $1', [o.table]);
-    await assert.rejects(sink.write([processedBatch('y', 2, Date.now())]), (err: Error) => !(err instanceof PermanentSinkError));
+    await assert.rejects(
+      sink.write([processedBatch('y', 2, Date.now())]),
+      (err: Error) => !(err instanceof PermanentSinkError),
+    );
     await sink.write([processedBatch('y', 2, Date.now())]);
     assert.equal(await count(`SELECT count(*) AS n FROM "${o.table}"`), 2);
   });

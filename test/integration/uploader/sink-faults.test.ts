@@ -16,13 +16,29 @@ import { createUploaderMetrics } from '../../../uploader/uploader-metrics.js';
 import { AMQP_URL, cleanupNamespace, uniqueNamespace, waitFor } from '../../../testkit/services.js';
 
 const envelope = (message: string) => ({
-  tag: 'test', time: null, received_at: Date.now(), receiver: 'a', source: null, transport: 'udp', format: 'raw', message,
+  tag: 'test',
+  time: null,
+  received_at: Date.now(),
+  receiver: 'a',
+  source: null,
+  transport: 'udp',
+  format: 'raw',
+  message,
 });
 const batch = (id: string, messages: string[]): ProcessedBatch => ({
-  sourceBatchId: id, ids: messages.map((m) => `${m}-1`), bodies: messages.map((m) => encodeBody(envelope(m))),
+  sourceBatchId: id,
+  ids: messages.map((m) => `${m}-1`),
+  bodies: messages.map((m) => encodeBody(envelope(m))),
 });
-const linesIn = (dir: string) => (existsSync(dir) && statSync(dir).isDirectory() ? readdirSync(dir) : []).filter((f) => f.startsWith('events.'))
-  .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { message: string }).message));
+const linesIn = (dir: string) =>
+  (existsSync(dir) && statSync(dir).isDirectory() ? readdirSync(dir) : [])
+    .filter((f) => f.startsWith('events.'))
+    .flatMap((f) =>
+      readFileSync(join(dir, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { message: string }).message),
+    );
 
 /** fanin_uploader_write_failures_total of the file sink (0 before the first failure). */
 async function failuresCounted(registry: Registry): Promise<number> {
@@ -35,18 +51,27 @@ class PickySink implements Sink {
   readonly name = 'file';
   constructor(private readonly inner: FileSink) {}
   write(batches: readonly ProcessedBatch[]): Promise<SinkWriteResult> {
-    if (batches.some((b) => b.sourceBatchId.includes('poison'))) return Promise.reject(new PermanentSinkError('constraint violated'));
+    if (batches.some((b) => b.sourceBatchId.includes('poison')))
+      return Promise.reject(new PermanentSinkError('constraint violated'));
     return this.inner.write(batches);
   }
-  close(): Promise<void> { return this.inner.close(); }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }
 
 describe('sink faults, against the real RabbitMQ', () => {
   let conn: ChannelModel;
   const namespaces: string[] = [];
   const dirs: string[] = [];
-  const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'fanin-sinkfault-')); dirs.push(d); return d; };
-  before(async () => { conn = await connect(AMQP_URL); });
+  const tmp = () => {
+    const d = mkdtempSync(join(tmpdir(), 'fanin-sinkfault-'));
+    dirs.push(d);
+    return d;
+  };
+  before(async () => {
+    conn = await connect(AMQP_URL);
+  });
   after(async () => {
     await conn.close().catch(() => undefined);
     for (const ns of namespaces) await cleanupNamespace(ns);
@@ -64,20 +89,43 @@ describe('sink faults, against the real RabbitMQ', () => {
     const metrics = createUploaderMetrics(registry);
     const dead = new ConfirmPublisher();
     await dead.attach(conn);
-    const consumer = new SinkConsumer(sink, dead, {
-      queue: names.sinkQueue('file'), deadExchange: names.deadExchange, prefetch: 8, flushIntervalMs: 5, maxAttempts, secondary,
-    }, metrics, pino({ level: 'silent' }));
+    const consumer = new SinkConsumer(
+      sink,
+      dead,
+      {
+        queue: names.sinkQueue('file'),
+        deadExchange: names.deadExchange,
+        prefetch: 8,
+        flushIntervalMs: 5,
+        maxAttempts,
+        secondary,
+      },
+      metrics,
+      pino({ level: 'silent' }),
+    );
     await consumer.attach(conn);
     const publisher = new ConfirmPublisher();
     await publisher.attach(conn);
-    const publish = (b: ProcessedBatch) => publisher.publish(names.processedExchange, encodeProcessedBatch(b), { messageId: b.sourceBatchId });
+    const publish = (b: ProcessedBatch) =>
+      publisher.publish(names.processedExchange, encodeProcessedBatch(b), { messageId: b.sourceBatchId });
     const queueDepth = async () => {
       const c = await conn.createChannel();
       const q = await c.checkQueue(names.sinkQueue('file'));
       await c.close();
       return q.messageCount;
     };
-    return { names, registry, consumer, publish, queueDepth, close: async () => { await consumer.drain(); await dead.close(); await publisher.close(); } };
+    return {
+      names,
+      registry,
+      consumer,
+      publish,
+      queueDepth,
+      close: async () => {
+        await consumer.drain();
+        await dead.close();
+        await publisher.close();
+      },
+    };
   };
 
   it('retries a failing sink with backoff and writes everything once it recovers, acking only then', async () => {
@@ -87,7 +135,11 @@ describe('sink faults, against the real RabbitMQ', () => {
     const t = await setup(new FileSink({ dir, fsync: true }), null, 100);
     await t.publish(batch('b1', ['r1', 'r2']));
     // Retries back off with full jitter, so a count is only ever seen at least as large as asked, never exactly.
-    await waitFor('failures counted', async () => (await failuresCounted(t.registry) >= 2 ? true : undefined), 10_000);
+    await waitFor(
+      'failures counted',
+      async () => ((await failuresCounted(t.registry)) >= 2 ? true : undefined),
+      10_000,
+    );
     assert.equal(linesIn(dir).length, 0);
     rmSync(dir);
     await waitFor('lines written after recovery', () => (linesIn(dir).length === 2 ? true : undefined), 15_000);
@@ -105,7 +157,14 @@ describe('sink faults, against the real RabbitMQ', () => {
     await t.publish(batch('b2', ['s1', 's2', 's3']));
     await waitFor('secondary written', () => (linesIn(secondaryDir).length === 3 ? true : undefined), 15_000);
     // The lines are readable before the secondary's write (and its fsync) resolves and is counted.
-    await waitFor('secondary counted', async () => (/sink="file"} 3/.test(await t.registry.getSingleMetricAsString('fanin_uploader_secondary_events_total')) ? true : undefined), 5000);
+    await waitFor(
+      'secondary counted',
+      async () =>
+        /sink="file"} 3/.test(await t.registry.getSingleMetricAsString('fanin_uploader_secondary_events_total'))
+          ? true
+          : undefined,
+      5000,
+    );
     await waitFor('acked', async () => ((await t.queueDepth()) === 0 ? true : undefined));
     await t.close();
   });
@@ -118,7 +177,11 @@ describe('sink faults, against the real RabbitMQ', () => {
     await t.publish(batch('good-2', ['g2']));
     await waitFor('good lines written', () => (linesIn(dir).length === 2 ? true : undefined), 10_000);
     const ch = await conn.createChannel();
-    const dead = await waitFor('dead letter', async () => (await ch.get(t.names.deadQueue, { noAck: true })) || undefined, 10_000);
+    const dead = await waitFor(
+      'dead letter',
+      async () => (await ch.get(t.names.deadQueue, { noAck: true })) || undefined,
+      10_000,
+    );
     assert.equal(dead.properties.messageId, 'poison-1');
     assert.match(String((dead.properties.headers as Record<string, unknown>)['x-fanin-reason']), /constraint violated/);
     await ch.close();

@@ -28,7 +28,10 @@ describe('bench: fanin-shaped batches for the queue ceiling', () => {
 
   it('smaller bounds make smaller batches', () => {
     const pool = faninBatchPool('r1', 2, { maxEvents: 50, maxBytes: DEFAULT_BATCH_BOUNDS.maxBytes });
-    assert.deepEqual(pool.batches.map((b) => b.events), [50, 50]);
+    assert.deepEqual(
+      pool.batches.map((b) => b.events),
+      [50, 50],
+    );
   });
 
   it('processed batches hold 1 / fan-out of the events, each id naming its key', () => {

@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { nodeFlags } from '../../../cli/fleet/member-command.js';
 
-describe('fleet members\' Node flags', () => {
-  it('pass fanin up\'s own flags on and add 32 MiB semi-spaces', () => {
+describe("fleet members' Node flags", () => {
+  it("pass fanin up's own flags on and add 32 MiB semi-spaces", () => {
     assert.deepEqual(nodeFlags(['--cpu-prof'], ''), ['--cpu-prof', '--max-semi-space-size=32']);
   });
 

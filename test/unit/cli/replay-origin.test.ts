@@ -10,39 +10,85 @@ import type { EventEnvelope } from '../../../shared/envelope.js';
 import { formatEventLine } from '../../../uploader/ndjson/ndjson-line.js';
 
 describe('replay: where a dead letter came from and why', () => {
-  it('reads fanin\'s own headers: a sink that refused, an undecodable batch, a worker\'s new batch', () => {
-    assert.deepEqual(deadLetterOrigin('ns', { 'x-fanin-reason': 'sink pg: PostgreSQL refused the batch: value too long', 'x-fanin-stage': 'uploader:pg', 'x-fanin-queue': 'ns.sink.pg' }),
-      { target: { kind: 'sink', sink: 'pg', queue: 'ns.sink.pg' }, reason: 'refused', detail: 'sink pg: PostgreSQL refused the batch: value too long' });
-    assert.equal(deadLetterOrigin('ns', { 'x-fanin-reason': 'processed batch: not msgpack: x', 'x-fanin-queue': 'ns.sink.file' }).reason, 'undecodable');
-    const worker = deadLetterOrigin('ns', { 'x-fanin-reason': 'new batch: unsupported version 9 with 6 fields', 'x-fanin-stage': 'dedup-worker', 'x-fanin-queue': 'ns.new.3' });
+  it("reads fanin's own headers: a sink that refused, an undecodable batch, a worker's new batch", () => {
+    assert.deepEqual(
+      deadLetterOrigin('ns', {
+        'x-fanin-reason': 'sink pg: PostgreSQL refused the batch: value too long',
+        'x-fanin-stage': 'uploader:pg',
+        'x-fanin-queue': 'ns.sink.pg',
+      }),
+      {
+        target: { kind: 'sink', sink: 'pg', queue: 'ns.sink.pg' },
+        reason: 'refused',
+        detail: 'sink pg: PostgreSQL refused the batch: value too long',
+      },
+    );
+    assert.equal(
+      deadLetterOrigin('ns', { 'x-fanin-reason': 'processed batch: not msgpack: x', 'x-fanin-queue': 'ns.sink.file' })
+        .reason,
+      'undecodable',
+    );
+    const worker = deadLetterOrigin('ns', {
+      'x-fanin-reason': 'new batch: unsupported version 9 with 6 fields',
+      'x-fanin-stage': 'dedup-worker',
+      'x-fanin-queue': 'ns.new.3',
+    });
     assert.deepEqual(worker.target, { kind: 'new', queue: 'ns.new.3' });
     assert.equal(worker.reason, 'undecodable');
   });
 
-  it('reads RabbitMQ\'s x-death when the broker dead-lettered (the first death is the last entry)', () => {
-    const o = deadLetterOrigin('ns', { 'x-death': [
-      { queue: 'ns.dead', reason: 'rejected', count: 1 },
-      { queue: Buffer.from('ns.sink.search'), reason: 'delivery_limit', count: 1 },
-    ] });
+  it("reads RabbitMQ's x-death when the broker dead-lettered (the first death is the last entry)", () => {
+    const o = deadLetterOrigin('ns', {
+      'x-death': [
+        { queue: 'ns.dead', reason: 'rejected', count: 1 },
+        { queue: Buffer.from('ns.sink.search'), reason: 'delivery_limit', count: 1 },
+      ],
+    });
     assert.deepEqual(o.target, { kind: 'sink', sink: 'search', queue: 'ns.sink.search' });
     assert.equal(o.reason, 'delivery_limit');
-    assert.equal(deadLetterOrigin('ns', { 'x-first-death-queue': 'ns.new', 'x-first-death-reason': 'expired' }).reason, 'expired');
+    assert.equal(
+      deadLetterOrigin('ns', { 'x-first-death-queue': 'ns.new', 'x-first-death-reason': 'expired' }).reason,
+      'expired',
+    );
   });
 
   it('names what it cannot place: no headers, another namespace, a reason it does not know', () => {
-    assert.deepEqual(deadLetterOrigin('ns', undefined), { target: { kind: 'unknown', queue: null }, reason: 'other', detail: 'no x-fanin-reason or x-death header' });
+    assert.deepEqual(deadLetterOrigin('ns', undefined), {
+      target: { kind: 'unknown', queue: null },
+      reason: 'other',
+      detail: 'no x-fanin-reason or x-death header',
+    });
     assert.deepEqual(targetOf('ns', 'other.sink.pg'), { kind: 'unknown', queue: 'other.sink.pg' });
-    assert.deepEqual(targetOf('n.s', 'nxs.new'), { kind: 'unknown', queue: 'nxs.new' }, 'the namespace\'s dots are literal');
+    assert.deepEqual(
+      targetOf('n.s', 'nxs.new'),
+      { kind: 'unknown', queue: 'nxs.new' },
+      "the namespace's dots are literal",
+    );
     assert.deepEqual(targetOf('ns', 'ns.sink.Bad Name'), { kind: 'unknown', queue: 'ns.sink.Bad Name' });
-    assert.equal(deadLetterOrigin('ns', { 'x-fanin-reason': 'something new', 'x-fanin-queue': 'ns.sink.a' }).reason, 'other');
+    assert.equal(
+      deadLetterOrigin('ns', { 'x-fanin-reason': 'something new', 'x-fanin-queue': 'ns.sink.a' }).reason,
+      'other',
+    );
   });
 });
 
-describe('replay: a secondary file\'s line back to its event', () => {
+describe("replay: a secondary file's line back to its event", () => {
   const envelope: EventEnvelope = {
-    tag: 'syslog.local0.info', time: '2026-11-23T02:34:14.301Z', received_at: 1_795_000_000_123, receiver: 'a', source: '127.0.0.1',
-    transport: 'tcp', format: 'rfc5424', message: 'hello ünïcode', facility: 'local0', severity: 'info', hostname: 'web1',
-    app_name: 'app', proc_id: '7169', msg_id: null, structured_data: { 'x@1': { k: ['v1', 'v2'] } },
+    tag: 'syslog.local0.info',
+    time: '2026-11-23T02:34:14.301Z',
+    received_at: 1_795_000_000_123,
+    receiver: 'a',
+    source: '127.0.0.1',
+    transport: 'tcp',
+    format: 'rfc5424',
+    message: 'hello ünïcode',
+    facility: 'local0',
+    severity: 'info',
+    hostname: 'web1',
+    app_name: 'app',
+    proc_id: '7169',
+    msg_id: null,
+    structured_data: { 'x@1': { k: ['v1', 'v2'] } },
   };
 
   it('gives back the id and an envelope the file sink writes as the same line', () => {
@@ -55,7 +101,17 @@ describe('replay: a secondary file\'s line back to its event', () => {
   });
 
   it('keeps a Forward record and its field order', () => {
-    const forward = { tag: 'app.web', time: null, received_at: 5, receiver: 'b', source: null, transport: 'forward', format: 'forward', message: null, record: { user: { plan: 'pro' }, n: 1.5, list: [1, 'x', null] } };
+    const forward = {
+      tag: 'app.web',
+      time: null,
+      received_at: 5,
+      receiver: 'b',
+      source: null,
+      transport: 'forward',
+      format: 'forward',
+      message: null,
+      record: { user: { plan: 'pro' }, n: 1.5, list: [1, 'x', null] },
+    };
     const event = secondaryLineEvent(formatEventLine('f-2', forward as EventEnvelope).trimEnd());
     assert.ok(!('error' in event));
     assert.deepEqual(Object.keys(decodeBody(event.body) as object), Object.keys(forward));
@@ -69,7 +125,10 @@ describe('replay: a secondary file\'s line back to its event', () => {
       ['{"tag":"t","received_at":"2026-01-01T00:00:00.000Z","receiver":"a","format":"raw"}', /no event id/],
       ['{"id":"x-1","tag":"t","received_at":12,"receiver":"a","format":"raw"}', /ISO 8601/],
       ['{"id":"x-1","tag":"t","received_at":"yesterday","receiver":"a","format":"raw"}', /not a time/],
-      ['{"id":"x-1","received_at":"2026-01-01T00:00:00.000Z","receiver":"a","format":"raw"}', /tag, receiver and format/],
+      [
+        '{"id":"x-1","received_at":"2026-01-01T00:00:00.000Z","receiver":"a","format":"raw"}',
+        /tag, receiver and format/,
+      ],
     ];
     for (const [line, reason] of cases) {
       const r = secondaryLineEvent(line);
@@ -81,8 +140,14 @@ describe('replay: a secondary file\'s line back to its event', () => {
 
 describe('replay: options and summary', () => {
   it('refuses an unknown sink or reason, naming what exists', () => {
-    assert.throws(() => sinkFilter('pg,nope', ['file', 'pg']), (e: unknown) => e instanceof UsageError && /unknown sink "nope".*file, pg/.test(e.message));
-    assert.throws(() => reasonFilter('refused,bogus'), (e: unknown) => e instanceof UsageError && /unknown reason "bogus"/.test(e.message));
+    assert.throws(
+      () => sinkFilter('pg,nope', ['file', 'pg']),
+      (e: unknown) => e instanceof UsageError && /unknown sink "nope".*file, pg/.test(e.message),
+    );
+    assert.throws(
+      () => reasonFilter('refused,bogus'),
+      (e: unknown) => e instanceof UsageError && /unknown reason "bogus"/.test(e.message),
+    );
     assert.deepEqual([...sinkFilter(' pg ,file', ['file', 'pg'])!], ['pg', 'file']);
     assert.equal(sinkFilter(undefined, ['file']), null);
     assert.deepEqual([...reasonFilter('secondary')!], ['secondary']);

@@ -23,11 +23,23 @@ const silent = pino({ level: 'silent' });
 function batch(events: number): NewEventBatch {
   const keys = Buffer.alloc(events * EVENT_KEY_BYTES);
   for (let i = 0; i < events; i++) keys[i * EVENT_KEY_BYTES] = i + 1;
-  return { receiverId: 'r1', bootId: 'boot', seq: 7, keys, bodies: Array.from({ length: events }, (_, i) => Buffer.from(`event-${i}`)) };
+  return {
+    receiverId: 'r1',
+    bootId: 'boot',
+    seq: 7,
+    keys,
+    bodies: Array.from({ length: events }, (_, i) => Buffer.from(`event-${i}`)),
+  };
 }
 
 const decision = (occurrences: number[], over: Partial<PartitionDecision> = {}): PartitionDecision => ({
-  partition: 0, indices: occurrences.map((_, i) => i), occurrences, reused: false, published: false, chunkResends: 0, ...over,
+  partition: 0,
+  indices: occurrences.map((_, i) => i),
+  occurrences,
+  reused: false,
+  published: false,
+  chunkResends: 0,
+  ...over,
 });
 
 /** Records every call of the flow in one list, so the order of store, publisher and delivery calls can be asserted. */
@@ -44,31 +56,57 @@ class Scene {
 
   decider(mode: RedisDownMode = 'hold'): BatchDecider {
     const store = {
-      decide: () => Promise.resolve().then(() => { this.calls.push('decide'); return this.decisions(); }),
-      markPublished: () => { this.calls.push('markPublished'); return Promise.resolve(); },
+      decide: () =>
+        Promise.resolve().then(() => {
+          this.calls.push('decide');
+          return this.decisions();
+        }),
+      markPublished: () => {
+        this.calls.push('markPublished');
+        return Promise.resolve();
+      },
     } as unknown as DedupStore;
     const isReady = () => this.ready;
     const publisher = {
-      get ready() { return isReady(); },
+      get ready() {
+        return isReady();
+      },
       publish: async (exchange: string, body: Buffer, o: { messageId: string }) => {
         this.calls.push('publish');
         this.published.push({ exchange, body, messageId: o.messageId });
         await new Promise((r) => setImmediate(r));
-        if (this.refusals > 0) { this.refusals--; this.calls.push('nacked'); throw new PublishError('NACKED', 'nacked'); }
+        if (this.refusals > 0) {
+          this.refusals--;
+          this.calls.push('nacked');
+          throw new PublishError('NACKED', 'nacked');
+        }
         this.calls.push('confirmed');
       },
     } as unknown as ConfirmPublisher;
     return new BatchDecider(
       { processedExchange: 'ns.processed', redisDownMode: mode, dedupWindowSeconds: 3600 },
-      { store, publisher, metrics: createWorkerMetrics(new Registry()), log: silent, onRedisFailed: (reason) => { this.redisFailures.push(reason); } },
+      {
+        store,
+        publisher,
+        metrics: createWorkerMetrics(new Registry()),
+        log: silent,
+        onRedisFailed: (reason) => {
+          this.redisFailures.push(reason);
+        },
+      },
     );
   }
 
   delivery(content: Buffer): Delivery {
     const settler = {
-      settle: (_d: Delivery, outcome: string) => { this.calls.push(outcome); },
+      settle: (_d: Delivery, outcome: string) => {
+        this.calls.push(outcome);
+      },
       isLive: () => this.live,
-      deadLetter: (_d: Delivery, reason: string) => { this.calls.push(`deadLetter: ${reason}`); return Promise.resolve(); },
+      deadLetter: (_d: Delivery, reason: string) => {
+        this.calls.push(`deadLetter: ${reason}`);
+        return Promise.resolve();
+      },
     };
     return new Delivery({ content } as ConsumeMessage, {} as Channel, settler);
   }
@@ -84,7 +122,11 @@ describe('batch decider', () => {
     assert.equal(sent!.messageId, 'r1:boot:7');
     const processed = decodeProcessedBatch(sent!.body);
     assert.equal(processed.sourceBatchId, 'r1:boot:7');
-    assert.deepEqual(processed.bodies.map((b) => Buffer.from(b).toString()), ['event-0', 'event-2'], 'the duplicate (occurrence 0) is left out');
+    assert.deepEqual(
+      processed.bodies.map((b) => Buffer.from(b).toString()),
+      ['event-0', 'event-2'],
+      'the duplicate (occurrence 0) is left out',
+    );
     assert.equal(processed.ids.length, 2);
     assert.match(processed.ids[1]!, /-2$/, 'an id carries the occurrence number');
   });
@@ -109,14 +151,18 @@ describe('batch decider', () => {
   });
 
   it('hold: a failed dedup script returns the batch to the queue and tells the worker to stop taking batches', async () => {
-    const scene = new Scene(() => { throw new Error('ECONNREFUSED'); });
+    const scene = new Scene(() => {
+      throw new Error('ECONNREFUSED');
+    });
     await scene.decider('hold').handle(scene.delivery(encodeNewEventBatch(batch(2))));
     assert.deepEqual(scene.calls, ['decide', 'requeue']);
     assert.deepEqual(scene.redisFailures, ['redis unavailable']);
   });
 
   it('pass-through: a failed dedup script publishes every event undeduplicated and acks after the confirm', async () => {
-    const scene = new Scene(() => { throw new Error('ECONNREFUSED'); });
+    const scene = new Scene(() => {
+      throw new Error('ECONNREFUSED');
+    });
     await scene.decider('pass-through').handle(scene.delivery(encodeNewEventBatch(batch(3))));
     assert.deepEqual(scene.calls, ['decide', 'publish', 'confirmed', 'ack']);
     assert.equal(decodeProcessedBatch(scene.published[0]!.body).bodies.length, 3);
@@ -128,7 +174,10 @@ describe('batch decider', () => {
     scene.refusals = 1;
     await scene.decider().handle(scene.delivery(encodeNewEventBatch(batch(2))));
     assert.deepEqual(scene.calls, ['decide', 'publish', 'nacked', 'publish', 'confirmed', 'markPublished', 'ack']);
-    assert.deepEqual(scene.published.map((p) => p.messageId), ['r1:boot:7', 'r1:boot:7']);
+    assert.deepEqual(
+      scene.published.map((p) => p.messageId),
+      ['r1:boot:7', 'r1:boot:7'],
+    );
   });
 
   it('returns the batch to the queue instead of retrying once the delivery is no longer live', async () => {

@@ -6,14 +6,27 @@ import type { NewEventBatch } from '../../../shared/batch-codec.js';
 import { EVENT_KEY_BYTES } from '../../../shared/event-key.js';
 import { hashSlot } from '../../../dedup-worker/hash-slot.js';
 import {
-  batchRecordKeyName, chunkIndexOfEvents, chunkKeyName, dedupKeyNameOfHex, groupByPartition, partitionOf, replicaKeyNameOfHex,
+  batchRecordKeyName,
+  chunkIndexOfEvents,
+  chunkKeyName,
+  dedupKeyNameOfHex,
+  groupByPartition,
+  partitionOf,
+  replicaKeyNameOfHex,
 } from '../../../dedup-worker/partitioning.js';
 
 /** A batch whose event i has a key starting with the two bytes of `prefixes[i]`. */
 function batchOf(prefixes: number[], chunks?: NewEventBatch['chunks']): NewEventBatch {
   const keys = Buffer.alloc(prefixes.length * EVENT_KEY_BYTES);
   prefixes.forEach((p, i) => keys.writeUInt16BE(p, i * EVENT_KEY_BYTES));
-  return { receiverId: 'r', bootId: 'b', seq: 1, keys, bodies: prefixes.map(() => Buffer.of(0)), ...(chunks ? { chunks } : {}) };
+  return {
+    receiverId: 'r',
+    bootId: 'b',
+    seq: 1,
+    keys,
+    bodies: prefixes.map(() => Buffer.of(0)),
+    ...(chunks ? { chunks } : {}),
+  };
 }
 
 describe('partitioning', () => {
@@ -26,7 +39,9 @@ describe('partitioning', () => {
 
   it('puts every key kind of one partition in one cluster hash slot, and different partitions apart', () => {
     const names = [
-      dedupKeyNameOfHex('ns', 3, 'aa'), replicaKeyNameOfHex('ns', 3, 'bb'), chunkKeyName('ns', 3, 'receiver-1', Buffer.from([1, 2])),
+      dedupKeyNameOfHex('ns', 3, 'aa'),
+      replicaKeyNameOfHex('ns', 3, 'bb'),
+      chunkKeyName('ns', 3, 'receiver-1', Buffer.from([1, 2])),
       batchRecordKeyName('ns', 3, 'r:b:1'),
     ];
     assert.equal(new Set(names.map((n) => hashSlot(n))).size, 1, names.join(' '));
@@ -41,12 +56,21 @@ describe('partitioning', () => {
 
   it('groups event indices by partition, each group in batch order', () => {
     const groups = groupByPartition(batchOf([0, 1, 2, 4, 5, 3]), 2);
-    assert.deepEqual([...groups.entries()].sort(), [[0, [0, 2, 3]], [1, [1, 4, 5]]]);
+    assert.deepEqual([...groups.entries()].sort(), [
+      [0, [0, 2, 3]],
+      [1, [1, 4, 5]],
+    ]);
     assert.deepEqual([...groupByPartition(batchOf([7, 8]), 1).entries()], [[0, [0, 1]]]);
   });
 
   it('maps each event to the chunk range holding it, -1 outside every range', () => {
-    const b = batchOf([0, 0, 0, 0, 0], [{ first: 1, end: 3, id: Buffer.from('c1') }, { first: 4, end: 5, id: Buffer.from('c2') }]);
+    const b = batchOf(
+      [0, 0, 0, 0, 0],
+      [
+        { first: 1, end: 3, id: Buffer.from('c1') },
+        { first: 4, end: 5, id: Buffer.from('c2') },
+      ],
+    );
     assert.deepEqual([...chunkIndexOfEvents(b)], [-1, 0, 0, -1, 1]);
     assert.deepEqual([...chunkIndexOfEvents(batchOf([0, 0]))], [-1, -1]);
   });

@@ -17,9 +17,13 @@ class FakeClock implements HoldTimers {
     return id;
   }
 
-  clearTimeout(handle: unknown): void { this.timers = this.timers.filter((t) => t.id !== handle); }
+  clearTimeout(handle: unknown): void {
+    this.timers = this.timers.filter((t) => t.id !== handle);
+  }
 
-  get pending(): number { return this.timers.length; }
+  get pending(): number {
+    return this.timers.length;
+  }
 
   /** Moves the clock on, firing what falls due (bounded: a timer that re-arms itself at 0 ms cannot spin forever). */
   async advance(ms: number): Promise<void> {
@@ -47,7 +51,9 @@ function scriptedProbe() {
     p.calls++;
     if (p.next === 'ok') return Promise.resolve();
     if (p.next === 'fail') return Promise.reject(new Error('OOM command not allowed'));
-    return new Promise<void>((resolve) => { p.release = resolve; });
+    return new Promise<void>((resolve) => {
+      p.release = resolve;
+    });
   };
   return { p, probe };
 }
@@ -118,7 +124,11 @@ describe('the Redis hold-and-probe (hold mode)', () => {
     assert.equal(hold.allowsConsuming, true);
     p.release!();
     await settle();
-    assert.deepEqual(events, ['hold:redis connection closed', 'resume'], 'the probe that answered late resumed nothing twice');
+    assert.deepEqual(
+      events,
+      ['hold:redis connection closed', 'resume'],
+      'the probe that answered late resumed nothing twice',
+    );
     assert.equal(clock.pending, 0);
   });
 
@@ -128,11 +138,20 @@ describe('the Redis hold-and-probe (hold mode)', () => {
     assert.deepEqual(events, ['resume']);
   });
 
-  it('restarts the client\'s connection after every 8 failed probes in a row, and not once a probe succeeds', async () => {
+  it("restarts the client's connection after every 8 failed probes in a row, and not once a probe succeeds", async () => {
     const clock = new FakeClock();
     const { p, probe } = scriptedProbe();
     let revived = 0;
-    const hold = new RedisHold({ mode: 'hold', probe, isRedisReady: () => false, timers: clock, random: () => 0.999999, revive: () => { revived++; } });
+    const hold = new RedisHold({
+      mode: 'hold',
+      probe,
+      isRedisReady: () => false,
+      timers: clock,
+      random: () => 0.999999,
+      revive: () => {
+        revived++;
+      },
+    });
     hold.redisLost('redis connection closed');
     await clock.advance(500 + 1000 + 2000 + 4000 + 5000 * 3);
     assert.equal(p.calls, 7);

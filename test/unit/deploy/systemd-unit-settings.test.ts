@@ -10,22 +10,54 @@ import { expandSpecifiers, readEnvironmentFile, UnitFile } from '../../support/s
 const DIR = fileURLToPath(new URL('../../../../deploy/systemd/', import.meta.url));
 const unit = (name: string) => UnitFile.read(join(DIR, name));
 const SERVICES = {
-  receiver: { file: 'fanin-receiver@.service', config: '/etc/fanin/receiver-%i.json', example: 'receiver-a.json', instance: 'a' },
+  receiver: {
+    file: 'fanin-receiver@.service',
+    config: '/etc/fanin/receiver-%i.json',
+    example: 'receiver-a.json',
+    instance: 'a',
+  },
   worker: { file: 'fanin-worker@.service', config: '/etc/fanin/worker.json', example: 'worker.json', instance: '1' },
-  uploader: { file: 'fanin-uploader.service', config: '/etc/fanin/uploader.json', example: 'uploader.json', instance: '' },
+  uploader: {
+    file: 'fanin-uploader.service',
+    config: '/etc/fanin/uploader.json',
+    example: 'uploader.json',
+    instance: '',
+  },
 } as const;
 type Role = keyof typeof SERVICES;
 const ROLES = Object.keys(SERVICES) as Role[];
 
 /** The sandbox every fanin service keeps; a directive that goes missing or loosens fails here, not in production. */
 const HARDENING: Record<string, string> = {
-  User: 'fanin', Group: 'fanin', NoNewPrivileges: 'yes', ProtectSystem: 'strict', ProtectHome: 'yes', PrivateTmp: 'yes',
-  PrivateDevices: 'yes', PrivateMounts: 'yes', ProtectKernelTunables: 'yes', ProtectKernelModules: 'yes',
-  ProtectKernelLogs: 'yes', ProtectControlGroups: 'yes', ProtectClock: 'yes', ProtectHostname: 'yes',
-  ProtectProc: 'invisible', RestrictAddressFamilies: 'AF_INET AF_INET6 AF_UNIX', RestrictNamespaces: 'yes',
-  RestrictRealtime: 'yes', RestrictSUIDSGID: 'yes', LockPersonality: 'yes', RemoveIPC: 'yes',
-  SystemCallArchitectures: 'native', CapabilityBoundingSet: '', AmbientCapabilities: '', UMask: '0027',
-  Restart: 'on-failure', RestartPreventExitStatus: '78', KillSignal: 'SIGTERM', EnvironmentFile: '-/etc/fanin/fanin.env',
+  User: 'fanin',
+  Group: 'fanin',
+  NoNewPrivileges: 'yes',
+  ProtectSystem: 'strict',
+  ProtectHome: 'yes',
+  PrivateTmp: 'yes',
+  PrivateDevices: 'yes',
+  PrivateMounts: 'yes',
+  ProtectKernelTunables: 'yes',
+  ProtectKernelModules: 'yes',
+  ProtectKernelLogs: 'yes',
+  ProtectControlGroups: 'yes',
+  ProtectClock: 'yes',
+  ProtectHostname: 'yes',
+  ProtectProc: 'invisible',
+  RestrictAddressFamilies: 'AF_INET AF_INET6 AF_UNIX',
+  RestrictNamespaces: 'yes',
+  RestrictRealtime: 'yes',
+  RestrictSUIDSGID: 'yes',
+  LockPersonality: 'yes',
+  RemoveIPC: 'yes',
+  SystemCallArchitectures: 'native',
+  CapabilityBoundingSet: '',
+  AmbientCapabilities: '',
+  UMask: '0027',
+  Restart: 'on-failure',
+  RestartPreventExitStatus: '78',
+  KillSignal: 'SIGTERM',
+  EnvironmentFile: '-/etc/fanin/fanin.env',
 };
 
 /** Every setting a role's unit would run with on a host: the example JSON, the example fanin.env, the unit's own. */
@@ -49,7 +81,8 @@ describe('systemd units: settings', () => {
     const { file, config } = SERVICES[role];
     it(`${file}: the full sandbox, and no restart loop on a configuration error (exit 78)`, () => {
       const u = unit(file);
-      for (const [key, value] of Object.entries(HARDENING)) assert.equal(u.last('Service', key), value, `${file}: ${key}=${value}`);
+      for (const [key, value] of Object.entries(HARDENING))
+        assert.equal(u.last('Service', key), value, `${file}: ${key}=${value}`);
       // V8's JIT needs pages it can make executable; the unit says so instead of setting it.
       assert.equal(u.last('Service', 'MemoryDenyWriteExecute'), 'no');
       assert.equal(u.values('Service', 'DynamicUser').length, 0, 'a fixed user: state and /etc/fanin are owned by it');
@@ -73,12 +106,20 @@ describe('systemd units: settings', () => {
     it(`${file}: every FANIN_ variable it sets is a setting, and every directory it names is a StateDirectory`, () => {
       const u = unit(file);
       const known = new Set(Object.values(settings).map((s) => s.env));
-      const stateDirs = u.values('Service', 'StateDirectory').flatMap((v) => v.split(/\s+/)).filter(Boolean).map((d) => `%S/${d}`);
+      const stateDirs = u
+        .values('Service', 'StateDirectory')
+        .flatMap((v) => v.split(/\s+/))
+        .filter(Boolean)
+        .map((d) => `%S/${d}`);
       for (const [name, value] of Object.entries(u.environment())) {
-        if (!name.startsWith('FANIN_')) { assert.ok(['NODE_ENV', 'NODE_OPTIONS'].includes(name), name); continue; }
+        if (!name.startsWith('FANIN_')) {
+          assert.ok(['NODE_ENV', 'NODE_OPTIONS'].includes(name), name);
+          continue;
+        }
         assert.ok(known.has(name), `${name} is no fanin setting: loadConfig would ignore it`);
         // Under ProtectSystem=strict only the state directories are writable.
-        if (name.endsWith('_DIR')) assert.ok(stateDirs.includes(value), `${name}=${value} is not one of ${stateDirs.join(' ')}`);
+        if (name.endsWith('_DIR'))
+          assert.ok(stateDirs.includes(value), `${name}=${value} is not one of ${stateDirs.join(' ')}`);
       }
     });
 
@@ -92,7 +133,11 @@ describe('systemd units: settings', () => {
     const shared = Object.keys(readEnvironmentFile(join(DIR, 'etc-fanin/fanin.env')));
     for (const role of ROLES) {
       const own = Object.keys(unit(SERVICES[role].file).environment());
-      assert.deepEqual(shared.filter((n) => own.includes(n)), [], SERVICES[role].file);
+      assert.deepEqual(
+        shared.filter((n) => own.includes(n)),
+        [],
+        SERVICES[role].file,
+      );
     }
   });
 
@@ -119,8 +164,11 @@ describe('systemd units: settings', () => {
   });
 
   it('one host running every role serves metrics on distinct ports', () => {
-    const ports = [configOf('receiver').metricsPort, configOf('uploader').metricsPort,
-      ...[1, 2, 3, 4].map((n) => configOf('worker', String(n)).metricsPort)];
+    const ports = [
+      configOf('receiver').metricsPort,
+      configOf('uploader').metricsPort,
+      ...[1, 2, 3, 4].map((n) => configOf('worker', String(n)).metricsPort),
+    ];
     assert.equal(new Set(ports).size, ports.length, ports.join(' '));
   });
 

@@ -14,12 +14,26 @@ import { settings } from '../../../shared/config/settings.js';
 const ROOT = new URL('../../../../', import.meta.url).pathname;
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
-const PAGES = ['README.md', 'bench/README.md', 'chaos/README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const PAGES = [
+  'README.md',
+  'bench/README.md',
+  'chaos/README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 /** Variables that are not settings: the config file's path, and the tests' broker, Redis and PostgreSQL. */
-const OTHER_VARIABLES = new Set(['FANIN_CONFIG', 'FANIN_TEST_AMQP_URL', 'FANIN_TEST_REDIS_URL', 'FANIN_TEST_POSTGRES_URL']);
+const OTHER_VARIABLES = new Set([
+  'FANIN_CONFIG',
+  'FANIN_TEST_AMQP_URL',
+  'FANIN_TEST_REDIS_URL',
+  'FANIN_TEST_POSTGRES_URL',
+]);
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
+  return readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(dir, f));
 }
 
 /** Every metric the processes register: the `name:` of each prom-client metric in the roles' sources. */
@@ -54,13 +68,18 @@ describe('the operator docs name what exists', () => {
       .filter(({ name }) => !name.endsWith('.json'))
       .filter(({ name }) => !keys.some((k) => k === name || k.startsWith(`${name}.`)));
     assert.deepEqual(unknownKeys, []);
-    const unknownVariables = mentions(/\b(FANIN_[A-Z0-9_]*[A-Z0-9])\b/g).filter(({ name }) => !envs.has(name) && !OTHER_VARIABLES.has(name));
+    const unknownVariables = mentions(/\b(FANIN_[A-Z0-9_]*[A-Z0-9])\b/g).filter(
+      ({ name }) => !envs.has(name) && !OTHER_VARIABLES.has(name),
+    );
     assert.deepEqual(unknownVariables, []);
   });
 
   it('every Fanin… alert they mention is defined in deploy/prometheus/alerts.yml', () => {
     const alerts = new Set([...read('deploy/prometheus/alerts.yml').matchAll(/alert: (Fanin\w+)/g)].map((m) => m[1]!));
-    assert.deepEqual(mentions(/`(Fanin\w+)`/g).filter(({ name }) => !alerts.has(name)), []);
+    assert.deepEqual(
+      mentions(/`(Fanin\w+)`/g).filter(({ name }) => !alerts.has(name)),
+      [],
+    );
   });
 });
 

@@ -19,23 +19,32 @@ import { SpoolJournal } from '../../../receiver/spool/spool-journal.js';
 
 const silent = pino({ level: 'silent' });
 
-interface Publish { readonly messageId: string; readonly seq: number; settle(ok: boolean): void }
+interface Publish {
+  readonly messageId: string;
+  readonly seq: number;
+  settle(ok: boolean): void;
+}
 
 /** A broker that confirms or fails each publish only when the test says so. */
 class ScriptedBroker {
   ready = true;
   readonly publishes: Publish[] = [];
-  get asPublisher(): ConfirmPublisher { return this as unknown as ConfirmPublisher; }
+  get asPublisher(): ConfirmPublisher {
+    return this as unknown as ConfirmPublisher;
+  }
   publish(_exchange: string, body: Buffer, o: { messageId: string }): Promise<void> {
     return new Promise((resolve, reject) => {
       this.publishes.push({
-        messageId: o.messageId, seq: decodeNewEventBatch(body).seq,
+        messageId: o.messageId,
+        seq: decodeNewEventBatch(body).seq,
         settle: (ok) => (ok ? resolve() : reject(new PublishError('CHANNEL_CLOSED', 'channel closed'))),
       });
     });
   }
   /** The sequence numbers published so far, in publish order. */
-  get seqs(): number[] { return this.publishes.map((p) => p.seq); }
+  get seqs(): number[] {
+    return this.publishes.map((p) => p.seq);
+  }
   /** Settles the earliest unsettled publish of `seq`. */
   settle(seq: number, ok = true): void {
     const at = this.publishes.findIndex((p) => p.seq === seq && !settled.has(p));
@@ -48,16 +57,26 @@ const settled = new WeakSet<Publish>();
 
 function sealed(seq: number): SealedBatch {
   return {
-    seq, keys: Buffer.alloc(EVENT_KEY_BYTES, seq), bodies: [Buffer.from(`event of batch ${seq}`)], bytes: 20, chunks: [],
-    routes: { tags: ['app'], keys: new Uint8Array(ROUTE_BYTES) }, origins: null,
+    seq,
+    keys: Buffer.alloc(EVENT_KEY_BYTES, seq),
+    bodies: [Buffer.from(`event of batch ${seq}`)],
+    bytes: 20,
+    chunks: [],
+    routes: { tags: ['app'], keys: new Uint8Array(ROUTE_BYTES) },
+    origins: null,
   };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
 
 function publisherWith(broker: ScriptedBroker, spool: SpoolJournal | null = null, maxUnconfirmed = 2) {
-  return new BatchPublisher(broker.asPublisher, { route: () => ({ exchange: 'ns.new' }), receiverId: 'r1', bootId: 'boot', maxUnconfirmed, maxBuffered: 100 },
-    createReceiverMetrics(new Registry()), silent, spool);
+  return new BatchPublisher(
+    broker.asPublisher,
+    { route: () => ({ exchange: 'ns.new' }), receiverId: 'r1', bootId: 'boot', maxUnconfirmed, maxBuffered: 100 },
+    createReceiverMetrics(new Registry()),
+    silent,
+    spool,
+  );
 }
 
 function withSpool<T>(run: (spool: SpoolJournal, dir: string) => Promise<T>): Promise<T> {
@@ -73,7 +92,9 @@ describe('batch publisher: queue and confirms', () => {
     for (const seq of [1, 2, 3]) bp.enqueue(sealed(seq));
     assert.deepEqual(broker.seqs, [1, 2], 'the third waits for a confirm');
     let accepted = false;
-    void bp.whenConfirmed(2).then(() => { accepted = true; });
+    void bp.whenConfirmed(2).then(() => {
+      accepted = true;
+    });
     broker.settle(1);
     await tick();
     assert.deepEqual(broker.seqs, [1, 2, 3], 'a confirm frees a slot');
@@ -81,7 +102,10 @@ describe('batch publisher: queue and confirms', () => {
     broker.settle(2);
     await tick();
     assert.equal(accepted, true);
-    assert.deepEqual(broker.publishes.map((p) => p.messageId), ['r1:boot:1', 'r1:boot:2', 'r1:boot:3']);
+    assert.deepEqual(
+      broker.publishes.map((p) => p.messageId),
+      ['r1:boot:1', 'r1:boot:2', 'r1:boot:3'],
+    );
     bp.close();
   });
 
@@ -119,7 +143,10 @@ describe('batch publisher: queue and confirms', () => {
     broker.settle(1);
     await tick();
     assert.deepEqual(broker.seqs, [1, 2, 1, 3, 4]);
-    assert.deepEqual(broker.publishes.filter((p) => p.seq === 1).map((p) => p.messageId), ['r1:boot:1', 'r1:boot:1']);
+    assert.deepEqual(
+      broker.publishes.filter((p) => p.seq === 1).map((p) => p.messageId),
+      ['r1:boot:1', 'r1:boot:1'],
+    );
     bp.close();
   });
 
@@ -134,64 +161,70 @@ describe('batch publisher: queue and confirms', () => {
 });
 
 describe('batch publisher: spool', () => {
-  it('spools while the broker is away (accepted at once), then replays the spool oldest first before new batches', () => withSpool(async (spool) => {
-    const broker = new ScriptedBroker();
-    broker.ready = false;
-    const bp = publisherWith(broker, spool, 1);
-    bp.enqueue(sealed(1));
-    bp.enqueue(sealed(2));
-    await bp.whenConfirmed(2); // resolves: written to the journal counts as accepted
-    assert.equal(spool.hasData, true);
-    assert.equal(bp.held, 0, 'spooled batches are not held in memory');
-    broker.ready = true;
-    // The broker is back but the journal still holds data: batch 3 joins the journal behind 1 and 2, never ahead.
-    bp.enqueue(sealed(3));
-    await bp.whenConfirmed(3);
-    assert.deepEqual(broker.seqs, [1], 'replay starts with the oldest record, one in flight');
-    broker.settle(1);
-    await tick();
-    assert.deepEqual(broker.seqs, [1, 2]);
-    broker.settle(2);
-    await tick();
-    assert.deepEqual(broker.seqs, [1, 2, 3], 'the new batch goes last');
-    broker.settle(3);
-    await tick();
-    assert.equal(spool.hasData, false, 'every confirmed record is released');
-    bp.close();
-  }));
+  it('spools while the broker is away (accepted at once), then replays the spool oldest first before new batches', () =>
+    withSpool(async (spool) => {
+      const broker = new ScriptedBroker();
+      broker.ready = false;
+      const bp = publisherWith(broker, spool, 1);
+      bp.enqueue(sealed(1));
+      bp.enqueue(sealed(2));
+      await bp.whenConfirmed(2); // resolves: written to the journal counts as accepted
+      assert.equal(spool.hasData, true);
+      assert.equal(bp.held, 0, 'spooled batches are not held in memory');
+      broker.ready = true;
+      // The broker is back but the journal still holds data: batch 3 joins the journal behind 1 and 2, never ahead.
+      bp.enqueue(sealed(3));
+      await bp.whenConfirmed(3);
+      assert.deepEqual(broker.seqs, [1], 'replay starts with the oldest record, one in flight');
+      broker.settle(1);
+      await tick();
+      assert.deepEqual(broker.seqs, [1, 2]);
+      broker.settle(2);
+      await tick();
+      assert.deepEqual(broker.seqs, [1, 2, 3], 'the new batch goes last');
+      broker.settle(3);
+      await tick();
+      assert.equal(spool.hasData, false, 'every confirmed record is released');
+      bp.close();
+    }));
 
-  it('rewinds the journal when a replayed batch is not confirmed, and replays it again with the same message id', () => withSpool(async (spool) => {
-    const broker = new ScriptedBroker();
-    broker.ready = false;
-    const bp = publisherWith(broker, spool, 10);
-    bp.enqueue(sealed(1));
-    broker.ready = true;
-    bp.resume();
-    assert.deepEqual(broker.seqs, [1]);
-    broker.ready = false;
-    broker.settle(1, false);
-    await tick();
-    assert.equal(spool.hasData, true, 'the record stays on disk');
-    broker.ready = true;
-    bp.resume();
-    assert.deepEqual(broker.publishes.map((p) => p.messageId), ['r1:boot:1', 'r1:boot:1']);
-    broker.settle(1);
-    await tick();
-    assert.equal(spool.hasData, false);
-    bp.close();
-  }));
+  it('rewinds the journal when a replayed batch is not confirmed, and replays it again with the same message id', () =>
+    withSpool(async (spool) => {
+      const broker = new ScriptedBroker();
+      broker.ready = false;
+      const bp = publisherWith(broker, spool, 10);
+      bp.enqueue(sealed(1));
+      broker.ready = true;
+      bp.resume();
+      assert.deepEqual(broker.seqs, [1]);
+      broker.ready = false;
+      broker.settle(1, false);
+      await tick();
+      assert.equal(spool.hasData, true, 'the record stays on disk');
+      broker.ready = true;
+      bp.resume();
+      assert.deepEqual(
+        broker.publishes.map((p) => p.messageId),
+        ['r1:boot:1', 'r1:boot:1'],
+      );
+      broker.settle(1);
+      await tick();
+      assert.equal(spool.hasData, false);
+      bp.close();
+    }));
 
-  it('drain: batches still unconfirmed when the broker goes away are written to the journal, none lost', () => withSpool(async (spool, dir) => {
-    const broker = new ScriptedBroker();
-    const bp = publisherWith(broker, spool, 2);
-    for (const seq of [1, 2, 3]) bp.enqueue(sealed(seq));
-    broker.ready = false;
-    assert.equal(await bp.drain(50), 0);
-    const again = new SpoolJournal({ dir, segmentBytes: 4096, maxBytes: 1 << 20, fsync: 'never' });
-    const seqs: number[] = [];
-    for (let r = again.next(); r; r = again.next()) seqs.push(decodeNewEventBatch(r.bytes).seq);
-    assert.deepEqual(seqs, [1, 2, 3], 'in sequence order');
-    again.close();
-    bp.close();
-  }));
+  it('drain: batches still unconfirmed when the broker goes away are written to the journal, none lost', () =>
+    withSpool(async (spool, dir) => {
+      const broker = new ScriptedBroker();
+      const bp = publisherWith(broker, spool, 2);
+      for (const seq of [1, 2, 3]) bp.enqueue(sealed(seq));
+      broker.ready = false;
+      assert.equal(await bp.drain(50), 0);
+      const again = new SpoolJournal({ dir, segmentBytes: 4096, maxBytes: 1 << 20, fsync: 'never' });
+      const seqs: number[] = [];
+      for (let r = again.next(); r; r = again.next()) seqs.push(decodeNewEventBatch(r.bytes).seq);
+      assert.deepEqual(seqs, [1, 2, 3], 'in sequence order');
+      again.close();
+      bp.close();
+    }));
 });

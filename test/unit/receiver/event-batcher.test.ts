@@ -11,11 +11,17 @@ describe('event batcher', () => {
     const b = new EventBatcher({ maxEvents: 3, maxBytes: 1e6, maxDelayMs: 1e6 }, (s) => sealed.push(s));
     for (let i = 1; i <= 7; i++) b.add(key(i), Buffer.from([i]));
     assert.equal(sealed.length, 2);
-    assert.deepEqual(sealed.map((s) => s.bodies.length), [3, 3]);
+    assert.deepEqual(
+      sealed.map((s) => s.bodies.length),
+      [3, 3],
+    );
     assert.deepEqual(sealed[1]!.keys, Buffer.concat([key(4), key(5), key(6)]));
     b.flush();
     assert.equal(sealed.length, 3);
-    assert.deepEqual(sealed.map((s) => s.seq), [0, 1, 2]);
+    assert.deepEqual(
+      sealed.map((s) => s.seq),
+      [0, 1, 2],
+    );
   });
 
   it('seals before an event would pass the byte bound', () => {
@@ -52,11 +58,17 @@ describe('event batcher', () => {
     b.flush();
     const group = sealed[1]!;
     assert.equal(group.seq, seq);
-    assert.deepEqual(group.bodies.map((x) => x[0]), [3, 4, 5]);
-    assert.deepEqual(group.chunks.map((c) => [Buffer.from(c.id).toString(), c.first, c.end]), [['chunk-a', 0, 3]]);
+    assert.deepEqual(
+      group.bodies.map((x) => x[0]),
+      [3, 4, 5],
+    );
+    assert.deepEqual(
+      group.chunks.map((c) => [Buffer.from(c.id).toString(), c.first, c.end]),
+      [['chunk-a', 0, 3]],
+    );
   });
 
-  it('shares a batch between small groups and single events, with each group\'s range', () => {
+  it("shares a batch between small groups and single events, with each group's range", () => {
     const sealed: SealedBatch[] = [];
     const b = new EventBatcher({ maxEvents: 10, maxBytes: 1e6, maxDelayMs: 1e6 }, (s) => sealed.push(s));
     b.add(key(1), Buffer.from([1]));
@@ -65,7 +77,13 @@ describe('event batcher', () => {
     b.addGroup([ev(5)], Buffer.from('g2'));
     b.flush();
     assert.equal(sealed.length, 1);
-    assert.deepEqual(sealed[0]!.chunks.map((c) => [c.first, c.end]), [[1, 3], [4, 5]]);
+    assert.deepEqual(
+      sealed[0]!.chunks.map((c) => [c.first, c.end]),
+      [
+        [1, 3],
+        [4, 5],
+      ],
+    );
     assert.deepEqual(sealed[0]!.keys, Buffer.concat([1, 2, 3, 4, 5].map(key)));
   });
 
@@ -79,21 +97,28 @@ describe('event batcher', () => {
     assert.equal(sealed[1]!.seq, seq);
     assert.equal(sealed[1]!.bodies.length, 7);
     assert.equal(sealed[1]!.keys.length, 7 * 16);
-    assert.deepEqual(sealed[1]!.chunks.map((c) => [c.first, c.end]), [[0, 7]]);
+    assert.deepEqual(
+      sealed[1]!.chunks.map((c) => [c.first, c.end]),
+      [[0, 7]],
+    );
     assert.equal(b.add(key(2), Buffer.from([2])), seq + 1, 'numbering continues after the oversize batch');
   });
 
   it('the intake waits for the open batch to be sealed and then confirmed (not at once)', async () => {
     const confirms = new Map<number, () => void>();
     const publisher = {
-      canAccept: true, isPaused: false, on: () => undefined,
+      canAccept: true,
+      isPaused: false,
+      on: () => undefined,
       whenConfirmed: (seq: number) => new Promise<void>((resolve) => confirms.set(seq, resolve)),
     } as unknown as IntakePublisher;
     const batcher = new EventBatcher({ maxEvents: 100, maxBytes: 1e6, maxDelayMs: 30 }, () => undefined);
     const intake = new Intake(batcher, publisher);
     const seq = intake.submit(key(1), Buffer.from('x'));
     let done = false;
-    const waiting = intake.confirmed([seq]).then(() => { done = true; });
+    const waiting = intake.confirmed([seq]).then(() => {
+      done = true;
+    });
     await new Promise((r) => setTimeout(r, 5));
     assert.equal(confirms.size, 0, 'the publisher is not asked before the batch is sealed');
     await new Promise((r) => setTimeout(r, 50));

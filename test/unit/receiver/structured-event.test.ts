@@ -5,7 +5,13 @@ import type { EventEnvelope } from '../../../shared/envelope.js';
 import { binaryAsText, encodeStructuredEvent, type StructuredContext } from '../../../receiver/structured-event.js';
 
 const forward: StructuredContext = { receiverId: 'a', source: '192.0.2.1', transport: 'forward', format: 'forward' };
-const http: StructuredContext = { receiverId: 'a', source: '192.0.2.1', transport: 'http', format: 'http', receiptTimeWhenNone: true };
+const http: StructuredContext = {
+  receiverId: 'a',
+  source: '192.0.2.1',
+  transport: 'http',
+  format: 'http',
+  receiptTimeWhenNone: true,
+};
 const now = new Date('2026-12-07T10:00:00.123Z');
 const envelopeOf = (e: { body: Uint8Array }) => decodeBody(e.body) as EventEnvelope;
 
@@ -14,7 +20,13 @@ describe('structured events (Forward, HTTP)', () => {
     const record = { message: 'm', raw: Buffer.from('héllo'), deep: { list: [Buffer.from([0x61, 0xff]), 1, null] } };
     const e = encodeStructuredEvent('app', null, record, forward, now);
     assert.deepEqual(envelopeOf(e).record, { message: 'm', raw: 'héllo', deep: { list: ['a\ufffd', 1, null] } });
-    const asText = encodeStructuredEvent('app', null, { message: 'm', raw: 'héllo', deep: { list: ['a\ufffd', 1, null] } }, forward, now);
+    const asText = encodeStructuredEvent(
+      'app',
+      null,
+      { message: 'm', raw: 'héllo', deep: { list: ['a\ufffd', 1, null] } },
+      forward,
+      now,
+    );
     assert.notDeepEqual(e.key, asText.key, 'bin and str stay different identities (the key is not rewritten)');
   });
 
@@ -39,6 +51,9 @@ describe('structured events (Forward, HTTP)', () => {
     assert.equal(envelopeOf(withReceipt).time, '2026-12-07T10:00:00.123Z');
     assert.deepEqual(withReceipt.key, later.key, 'two receivers receive at different instants; their keys match');
     assert.equal(envelopeOf(encodeStructuredEvent('app', null, record, forward, now)).time, null, 'Forward keeps null');
-    assert.equal(envelopeOf(encodeStructuredEvent('app', '2023-11-14T22:13:20.500Z', record, http, now)).time, '2023-11-14T22:13:20.500Z');
+    assert.equal(
+      envelopeOf(encodeStructuredEvent('app', '2023-11-14T22:13:20.500Z', record, http, now)).time,
+      '2023-11-14T22:13:20.500Z',
+    );
   });
 });

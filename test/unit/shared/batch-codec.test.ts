@@ -2,7 +2,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { encode } from '@msgpack/msgpack';
 import {
-  BatchDecodeError, decodeNewEventBatch, decodeProcessedBatch, encodeNewEventBatch, encodeProcessedBatch, keyAt, keyHexAt,
+  BatchDecodeError,
+  decodeNewEventBatch,
+  decodeProcessedBatch,
+  encodeNewEventBatch,
+  encodeProcessedBatch,
+  keyAt,
+  keyHexAt,
 } from '../../../shared/batch-codec.js';
 
 describe('batch codec', () => {
@@ -11,20 +17,35 @@ describe('batch codec', () => {
   const bodies = [Buffer.from('one'), Buffer.from('two')];
 
   it('round-trips a new-event batch, keys readable without decoding bodies', () => {
-    const decoded = decodeNewEventBatch(encodeNewEventBatch({ receiverId: 'a', bootId: 'b00t', seq: 42, keys, bodies }));
+    const decoded = decodeNewEventBatch(
+      encodeNewEventBatch({ receiverId: 'a', bootId: 'b00t', seq: 42, keys, bodies }),
+    );
     assert.equal(decoded.receiverId, 'a');
     assert.equal(decoded.bootId, 'b00t');
     assert.equal(decoded.seq, 42);
     assert.deepEqual(Buffer.from(keyAt(decoded, 1)), Buffer.alloc(16, 9));
-    assert.deepEqual(decoded.bodies.map((b) => Buffer.from(b).toString()), ['one', 'two']);
+    assert.deepEqual(
+      decoded.bodies.map((b) => Buffer.from(b).toString()),
+      ['one', 'two'],
+    );
   });
 
   it('writes version 2 with chunk ranges, version 1 without, and reads both', () => {
     const id = Buffer.alloc(16, 3);
-    const v2 = encodeNewEventBatch({ receiverId: 'a', bootId: 'b00t', seq: 7, keys, bodies, chunks: [{ id, first: 0, end: 2 }] });
+    const v2 = encodeNewEventBatch({
+      receiverId: 'a',
+      bootId: 'b00t',
+      seq: 7,
+      keys,
+      bodies,
+      chunks: [{ id, first: 0, end: 2 }],
+    });
     assert.equal(v2[1], 2, 'version 2 when chunks are present');
     const decoded = decodeNewEventBatch(v2);
-    assert.deepEqual(decoded.chunks?.map((c) => [Buffer.from(c.id), c.first, c.end]), [[id, 0, 2]]);
+    assert.deepEqual(
+      decoded.chunks?.map((c) => [Buffer.from(c.id), c.first, c.end]),
+      [[id, 0, 2]],
+    );
     const v1 = encodeNewEventBatch({ receiverId: 'a', bootId: 'b00t', seq: 8, keys, bodies, chunks: [] });
     assert.equal(v1[1], 1, 'still version 1 without chunks: workers not yet upgraded read it');
     assert.equal(decodeNewEventBatch(v1).chunks, undefined);
@@ -35,16 +56,26 @@ describe('batch codec', () => {
     const bad = (chunks: unknown) => () => decodeNewEventBatch(encode([2, 'a', 'b', 1, keys, bodies, chunks]));
     assert.throws(bad([[id, 0, 3]]), /outside 2 events/);
     assert.throws(bad([[id, 1, 1]]), /out of order/);
-    assert.throws(bad([[id, 0, 2], [id, 1, 2]]), /out of order/);
+    assert.throws(
+      bad([
+        [id, 0, 2],
+        [id, 1, 2],
+      ]),
+      /out of order/,
+    );
     assert.throws(bad([[Buffer.alloc(0), 0, 1]]), /bad chunk id/);
     assert.throws(bad([['text', 0, 1]]), /bad chunk id/);
     assert.throws(bad('x'), /chunks are not an array/);
-    assert.throws(() => decodeNewEventBatch(encode([1, 'a', 'b', 1, keys, bodies, []])), /unsupported version 1 with 7 fields/);
+    assert.throws(
+      () => decodeNewEventBatch(encode([1, 'a', 'b', 1, keys, bodies, []])),
+      /unsupported version 1 with 7 fields/,
+    );
   });
 
-  it('gives each event\'s key in hex, the same as converting that key alone', () => {
+  it("gives each event's key in hex, the same as converting that key alone", () => {
     const batch = decodeNewEventBatch(encodeNewEventBatch({ receiverId: 'a', bootId: 'b00t', seq: 1, keys, bodies }));
-    for (let i = 0; i < bodies.length; i++) assert.equal(keyHexAt(batch, i), Buffer.from(keyAt(batch, i)).toString('hex'));
+    for (let i = 0; i < bodies.length; i++)
+      assert.equal(keyHexAt(batch, i), Buffer.from(keyAt(batch, i)).toString('hex'));
     assert.equal(keyHexAt(batch, 1), '09'.repeat(16));
   });
 
@@ -57,7 +88,10 @@ describe('batch codec', () => {
   it('rejects poison with a typed error naming the problem', () => {
     assert.throws(() => decodeNewEventBatch(Buffer.from('not msgpack at all \xc1')), BatchDecodeError);
     assert.throws(() => decodeNewEventBatch(encode([2, 'a', 'b', 1, keys, bodies])), /unsupported version 2/);
-    assert.throws(() => decodeNewEventBatch(encode([1, 'a', 'b', 1, keys.subarray(0, 20), bodies])), /20 key bytes for 2 events/);
+    assert.throws(
+      () => decodeNewEventBatch(encode([1, 'a', 'b', 1, keys.subarray(0, 20), bodies])),
+      /20 key bytes for 2 events/,
+    );
     assert.throws(() => decodeNewEventBatch(encode([1, 'a', 'b', -1, keys, bodies])), /bad sequence/);
     assert.throws(() => decodeProcessedBatch(encode([1, 's', ['x'], []])), /bodies do not match/);
   });

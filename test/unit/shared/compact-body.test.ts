@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { encode } from '@msgpack/msgpack';
 import { encodeSyslogFrame, syslogEnvelope } from '../../../receiver/syslog-event.js';
 import { decodeBody } from '../../../shared/batch-codec.js';
-import { COMPACT_BODY_FIELDS, CompactBodyError, expandCompactBody, PARSED_SYSLOG_SCHEMA, RAW_SYSLOG_SCHEMA } from '../../../shared/compact-body.js';
+import {
+  COMPACT_BODY_FIELDS,
+  CompactBodyError,
+  expandCompactBody,
+  PARSED_SYSLOG_SCHEMA,
+  RAW_SYSLOG_SCHEMA,
+} from '../../../shared/compact-body.js';
 import { decodeEvent } from '../../../uploader/decoded-events.js';
 import { entryBytes, loadCorpus } from '../../../testkit/syslog-corpus.js';
 
@@ -26,7 +32,17 @@ describe('compact syslog bodies', () => {
   });
 
   it('keeps the map form readable (earlier bodies in queues and spools)', () => {
-    const envelope = { tag: 'syslog.user.notice', time: null, received_at: 1, receiver: 'a', source: null, transport: 'udp', format: 'raw', message: 'x', parse_error: 'E' };
+    const envelope = {
+      tag: 'syslog.user.notice',
+      time: null,
+      received_at: 1,
+      receiver: 'a',
+      source: null,
+      transport: 'udp',
+      format: 'raw',
+      message: 'x',
+      parse_error: 'E',
+    };
     assert.deepEqual(decodeBody(encode(envelope)), envelope);
   });
 
@@ -35,6 +51,9 @@ describe('compact syslog bodies', () => {
     assert.throws(() => expandCompactBody([PARSED_SYSLOG_SCHEMA, 'too few']), /has 15 fields, got 1/);
     assert.throws(() => expandCompactBody(['1']), /unknown compact body schema/);
     const rejected = decodeEvent('id-1', encode([42, 'a']));
-    assert.ok('reason' in rejected && /unknown compact body schema 42/.test(rejected.reason), 'rejected with the reason');
+    assert.ok(
+      'reason' in rejected && /unknown compact body schema 42/.test(rejected.reason),
+      'rejected with the reason',
+    );
   });
 });

@@ -24,10 +24,26 @@ const ERRORS: [ErrorWithDisposition, string][] = [
   [new ConfigError(['bad']), 'fatal'],
   [new PermanentSinkError('refused'), 'dead-letter'],
   [new HttpSinkRetryableError('503'), 'retry'],
-  ...Object.keys(FORWARD_ERRORS).map((c) => [new ForwardError(c as keyof typeof FORWARD_ERRORS, 'x'), c === 'NIL_RECORD' ? 'continue' : 'close'] as [ErrorWithDisposition, string]),
-  ...Object.keys(RELP_ERRORS).map((c) => [new RelpError(c as keyof typeof RELP_ERRORS, 'x'), c === 'UNKNOWN_COMMAND' ? 'continue' : 'close'] as [ErrorWithDisposition, string]),
-  ...Object.keys(FORWARD_FAILURES).map((c) => [new ForwardSendError(c as keyof typeof FORWARD_FAILURES, 'x'), 'retry'] as [ErrorWithDisposition, string]),
-  ...Object.keys(SYSLOG_FAILURES).map((c) => [new SyslogSendError(c as keyof typeof SYSLOG_FAILURES, 'x'), 'retry'] as [ErrorWithDisposition, string]),
+  ...Object.keys(FORWARD_ERRORS).map(
+    (c) =>
+      [new ForwardError(c as keyof typeof FORWARD_ERRORS, 'x'), c === 'NIL_RECORD' ? 'continue' : 'close'] as [
+        ErrorWithDisposition,
+        string,
+      ],
+  ),
+  ...Object.keys(RELP_ERRORS).map(
+    (c) =>
+      [new RelpError(c as keyof typeof RELP_ERRORS, 'x'), c === 'UNKNOWN_COMMAND' ? 'continue' : 'close'] as [
+        ErrorWithDisposition,
+        string,
+      ],
+  ),
+  ...Object.keys(FORWARD_FAILURES).map(
+    (c) => [new ForwardSendError(c as keyof typeof FORWARD_FAILURES, 'x'), 'retry'] as [ErrorWithDisposition, string],
+  ),
+  ...Object.keys(SYSLOG_FAILURES).map(
+    (c) => [new SyslogSendError(c as keyof typeof SYSLOG_FAILURES, 'x'), 'retry'] as [ErrorWithDisposition, string],
+  ),
 ];
 
 describe('error catalogues', () => {
@@ -41,9 +57,14 @@ describe('error catalogues', () => {
 
   it('are all documented: every code appears in docs/errors.md next to a disposition that exists', () => {
     for (const [err] of ERRORS) assert.ok(PAGE.includes(`\`${err.code}\``), `docs/errors.md names ${err.code}`);
-    for (const row of PAGE.split('\n').filter((l) => l.startsWith('| `') && !l.startsWith('| `continue') && !/^\| `(close|dead-letter|retry|fatal)` \|/.test(l))) {
+    for (const row of PAGE.split('\n').filter(
+      (l) => l.startsWith('| `') && !l.startsWith('| `continue') && !/^\| `(close|dead-letter|retry|fatal)` \|/.test(l),
+    )) {
       const cells = row.split(' | ');
-      assert.ok(DISPOSITIONS.some((d) => cells[2]?.startsWith(`\`${d}\``)), `a disposition in: ${row.slice(0, 80)}`);
+      assert.ok(
+        DISPOSITIONS.some((d) => cells[2]?.startsWith(`\`${d}\``)),
+        `a disposition in: ${row.slice(0, 80)}`,
+      );
     }
   });
 });

@@ -7,7 +7,8 @@ import { EVENT_KEY_BYTES, eventId, syslogEventKey } from '../../../shared/event-
 // the old one did, or copies split across the two versions during a rolling upgrade would both count as unique.
 describe('event keys', () => {
   const frame = Buffer.from('<134>1 2026-11-23T05:17:24Z host app 42 ID47 - hello wörld');
-  const reference = (prefix: string) => createHash('sha256').update(prefix).update(frame).digest().subarray(0, EVENT_KEY_BYTES);
+  const reference = (prefix: string) =>
+    createHash('sha256').update(prefix).update(frame).digest().subarray(0, EVENT_KEY_BYTES);
 
   it('is SHA-256 over "syslog\\0<source>\\0" and the frame bytes, truncated to 128 bits', () => {
     assert.deepEqual(syslogEventKey('192.0.2.7', frame), reference('syslog\x00192.0.2.7\0'));
@@ -27,7 +28,11 @@ describe('event keys', () => {
 
   it('keys alternating senders, a frame larger than the scratch buffer, and keeps each returned key intact', () => {
     const big = Buffer.alloc(100_000, 0x61);
-    const refBig = createHash('sha256').update('syslog\x00192.0.2.7\0').update(big).digest().subarray(0, EVENT_KEY_BYTES);
+    const refBig = createHash('sha256')
+      .update('syslog\x00192.0.2.7\0')
+      .update(big)
+      .digest()
+      .subarray(0, EVENT_KEY_BYTES);
     const first = syslogEventKey('192.0.2.7', frame);
     const firstCopy = Buffer.from(first);
     assert.deepEqual(syslogEventKey(null, frame), reference('syslog\0\0'));

@@ -3,8 +3,20 @@ import assert from 'node:assert/strict';
 import { encode } from '@msgpack/msgpack';
 import { selectUnique } from '../../../dedup-worker/batch-decision.js';
 import { passThroughBatch } from '../../../dedup-worker/pass-through.js';
-import { decodeNewEventBatch, decodeProcessedBatch, encodeNewEventBatch, encodeProcessedBatch } from '../../../shared/batch-codec.js';
-import { NO_SEVERITY, routeSeverityAt, routesOf, routeTagAt, UNKNOWN_TAG, type EventRoutes } from '../../../shared/event-route.js';
+import {
+  decodeNewEventBatch,
+  decodeProcessedBatch,
+  encodeNewEventBatch,
+  encodeProcessedBatch,
+} from '../../../shared/batch-codec.js';
+import {
+  NO_SEVERITY,
+  routeSeverityAt,
+  routesOf,
+  routeTagAt,
+  UNKNOWN_TAG,
+  type EventRoutes,
+} from '../../../shared/event-route.js';
 import { EventBatcher, type SealedBatch } from '../../../receiver/event-batcher.js';
 import { encodeSyslogFrame } from '../../../receiver/syslog-event.js';
 import { encodeStructuredEvent } from '../../../receiver/structured-event.js';
@@ -15,7 +27,11 @@ const severitiesOf = (r: EventRoutes, n: number) => Array.from({ length: n }, (_
 describe('route keys from receiver to uploader', () => {
   const keys = Buffer.alloc(48, 7);
   const bodies = [Buffer.from('one'), Buffer.from('two'), Buffer.from('three')];
-  const routes = routesOf([{ tag: 'syslog.auth.info', severity: 6 }, { tag: 'app.web', severity: NO_SEVERITY }, { tag: 'syslog.auth.info', severity: 6 }]);
+  const routes = routesOf([
+    { tag: 'syslog.auth.info', severity: 6 },
+    { tag: 'app.web', severity: NO_SEVERITY },
+    { tag: 'syslog.auth.info', severity: 6 },
+  ]);
 
   it('keeps one table of distinct tags and three bytes per event', () => {
     assert.deepEqual(routes.tags, ['syslog.auth.info', 'app.web']);
@@ -33,8 +49,13 @@ describe('route keys from receiver to uploader', () => {
     assert.equal(v3[1], 3);
     const d = decodeNewEventBatch(v3);
     assert.deepEqual(tagsOf(d.routes!, 3), ['syslog.auth.info', 'app.web', 'syslog.auth.info']);
-    assert.deepEqual(d.chunks?.map((c) => [c.first, c.end]), [[1, 3]]);
-    const noChunks = decodeNewEventBatch(encodeNewEventBatch({ receiverId: 'a', bootId: 'b', seq: 2, keys, bodies, routes }));
+    assert.deepEqual(
+      d.chunks?.map((c) => [c.first, c.end]),
+      [[1, 3]],
+    );
+    const noChunks = decodeNewEventBatch(
+      encodeNewEventBatch({ receiverId: 'a', bootId: 'b', seq: 2, keys, bodies, routes }),
+    );
     assert.equal(noChunks.chunks, undefined);
     assert.deepEqual(severitiesOf(noChunks.routes!, 3), [6, NO_SEVERITY, 6]);
     assert.equal(decodeNewEventBatch(encode([1, 'a', 'b', 3, keys, bodies])).routes, undefined);
@@ -51,31 +72,69 @@ describe('route keys from receiver to uploader', () => {
   });
 
   it('refuses route keys that do not fit the batch', () => {
-    assert.throws(() => decodeNewEventBatch(encode([3, 'a', 'b', 1, keys, bodies, [], ['t'], new Uint8Array(6)])), /route keys are not 3 × 3 bytes/);
-    assert.throws(() => decodeNewEventBatch(encode([3, 'a', 'b', 1, keys, bodies, [], ['t'], Uint8Array.of(0, 1, 6, 0, 0, 6, 0, 0, 6)])), /names tag 1 of 1/);
-    assert.throws(() => decodeProcessedBatch(encode([2, 's', ['x'], [bodies[0]], [1], Uint8Array.of(0, 0, 6)])), /route tags are not an array of strings/);
-    assert.throws(() => decodeProcessedBatch(encode([1, 's', ['x'], [bodies[0]], ['t'], Uint8Array.of(0, 0, 6)])), /unsupported version 1/);
+    assert.throws(
+      () => decodeNewEventBatch(encode([3, 'a', 'b', 1, keys, bodies, [], ['t'], new Uint8Array(6)])),
+      /route keys are not 3 × 3 bytes/,
+    );
+    assert.throws(
+      () =>
+        decodeNewEventBatch(
+          encode([3, 'a', 'b', 1, keys, bodies, [], ['t'], Uint8Array.of(0, 1, 6, 0, 0, 6, 0, 0, 6)]),
+        ),
+      /names tag 1 of 1/,
+    );
+    assert.throws(
+      () => decodeProcessedBatch(encode([2, 's', ['x'], [bodies[0]], [1], Uint8Array.of(0, 0, 6)])),
+      /route tags are not an array of strings/,
+    );
+    assert.throws(
+      () => decodeProcessedBatch(encode([1, 's', ['x'], [bodies[0]], ['t'], Uint8Array.of(0, 0, 6)])),
+      /unsupported version 1/,
+    );
   });
 
-  it('has the worker pass on the unique events\' routes, in order, and pass-through keep them all', () => {
-    const batch = decodeNewEventBatch(encodeNewEventBatch({ receiverId: 'a', bootId: 'b', seq: 1, keys, bodies, routes }));
-    const selection = selectUnique(batch, [{ partition: 0, indices: [0, 1, 2], occurrences: [0, 1, 2], reused: false, published: false, chunkResends: 0 }]);
+  it("has the worker pass on the unique events' routes, in order, and pass-through keep them all", () => {
+    const batch = decodeNewEventBatch(
+      encodeNewEventBatch({ receiverId: 'a', bootId: 'b', seq: 1, keys, bodies, routes }),
+    );
+    const selection = selectUnique(batch, [
+      { partition: 0, indices: [0, 1, 2], occurrences: [0, 1, 2], reused: false, published: false, chunkResends: 0 },
+    ]);
     assert.deepEqual(selection.ids.length, 2);
     assert.deepEqual(tagsOf(selection.routes!, 2), ['app.web', 'syslog.auth.info']);
     assert.deepEqual(severitiesOf(selection.routes!, 2), [NO_SEVERITY, 6]);
-    const all = selectUnique(batch, [{ partition: 0, indices: [0, 1, 2], occurrences: [1, 1, 1], reused: false, published: false, chunkResends: 0 }]);
+    const all = selectUnique(batch, [
+      { partition: 0, indices: [0, 1, 2], occurrences: [1, 1, 1], reused: false, published: false, chunkResends: 0 },
+    ]);
     assert.equal(all.routes, batch.routes);
     const old = decodeNewEventBatch(encode([1, 'a', 'b', 3, keys, bodies]));
-    assert.equal(selectUnique(old, [{ partition: 0, indices: [0, 1, 2], occurrences: [1, 0, 1], reused: false, published: false, chunkResends: 0 }]).routes, undefined);
+    assert.equal(
+      selectUnique(old, [
+        { partition: 0, indices: [0, 1, 2], occurrences: [1, 0, 1], reused: false, published: false, chunkResends: 0 },
+      ]).routes,
+      undefined,
+    );
     assert.equal(passThroughBatch(batch).routes, batch.routes);
   });
 
-  it('has the receiver know each event\'s tag and severity: syslog, unparsed syslog, Forward/HTTP', () => {
+  it("has the receiver know each event's tag and severity: syslog, unparsed syslog, Forward/HTTP", () => {
     const ctx = { receiverId: 'a', source: '127.0.0.1', transport: 'udp' as const, hashSourceAddress: true };
     const now = new Date('2026-12-07T00:00:00Z');
-    assert.deepEqual(encodeSyslogFrame(Buffer.from('<35>1 2026-12-07T00:00:00Z h app - - - x'), ctx, now).route, { tag: 'syslog.auth.err', severity: 3 });
-    assert.deepEqual(encodeSyslogFrame(Buffer.from('<999>nope'), ctx, now).route, { tag: 'syslog.raw', severity: NO_SEVERITY });
-    const structured = encodeStructuredEvent('app.web', null, { message: 'm' }, { receiverId: 'a', source: null, transport: 'http', format: 'http' }, now);
+    assert.deepEqual(encodeSyslogFrame(Buffer.from('<35>1 2026-12-07T00:00:00Z h app - - - x'), ctx, now).route, {
+      tag: 'syslog.auth.err',
+      severity: 3,
+    });
+    assert.deepEqual(encodeSyslogFrame(Buffer.from('<999>nope'), ctx, now).route, {
+      tag: 'syslog.raw',
+      severity: NO_SEVERITY,
+    });
+    const structured = encodeStructuredEvent(
+      'app.web',
+      null,
+      { message: 'm' },
+      { receiverId: 'a', source: null, transport: 'http', format: 'http' },
+      now,
+    );
     assert.deepEqual(structured.route, { tag: 'app.web', severity: NO_SEVERITY });
   });
 
@@ -87,12 +146,23 @@ describe('route keys from receiver to uploader', () => {
     batcher.add(key, Buffer.from('b'));
     batcher.add(key, Buffer.from('c'), { tag: 't.two', severity: 2 });
     batcher.add(key, Buffer.from('d'), { tag: 't.three', severity: 3 });
-    batcher.addGroup([{ key, body: Buffer.from('e'), route: { tag: 'f.g', severity: NO_SEVERITY } }], Buffer.alloc(16, 2));
-    batcher.addGroup(Array.from({ length: 4 }, () => ({ key, body: Buffer.from('h'), route: { tag: 'big', severity: NO_SEVERITY } })), Buffer.alloc(16, 3));
+    batcher.addGroup(
+      [{ key, body: Buffer.from('e'), route: { tag: 'f.g', severity: NO_SEVERITY } }],
+      Buffer.alloc(16, 2),
+    );
+    batcher.addGroup(
+      Array.from({ length: 4 }, () => ({ key, body: Buffer.from('h'), route: { tag: 'big', severity: NO_SEVERITY } })),
+      Buffer.alloc(16, 3),
+    );
     batcher.flush();
-    assert.deepEqual(sealed.map((b) => tagsOf(b.routes, b.bodies.length)), [
-      ['t.one', null, 't.two'], ['t.three', 'f.g'], ['big', 'big', 'big', 'big'],
-    ]);
+    assert.deepEqual(
+      sealed.map((b) => tagsOf(b.routes, b.bodies.length)),
+      [
+        ['t.one', null, 't.two'],
+        ['t.three', 'f.g'],
+        ['big', 'big', 'big', 'big'],
+      ],
+    );
     assert.deepEqual(sealed[0]!.routes.tags, ['t.one', 't.two'], 'a fresh table per batch');
     assert.deepEqual(severitiesOf(sealed[0]!.routes, 3), [1, NO_SEVERITY, 2]);
   });

@@ -17,17 +17,36 @@ describe('record packer (hand-written msgpack for flat records)', () => {
       for (const unit of ['a', 'é', '€', '😀']) {
         const value = unit.repeat(Math.ceil(length / unit.length)); // whole code points: no lone surrogate
         const record = { s: value };
-        for (const [name, read] of Object.entries(readers)) assert.deepEqual(read(packRecord(record)), record, `${name}, ${length} × ${unit}`);
+        for (const [name, read] of Object.entries(readers))
+          assert.deepEqual(read(packRecord(record)), record, `${name}, ${length} × ${unit}`);
       }
     }
   });
 
   it('writes nil, booleans, integers at every width boundary, floats, negatives, nested maps, arrays and binary', () => {
     const record = {
-      nil: null, undef: undefined, t: true, f: false,
-      ints: 0, i127: 127, i128: 128, i255: 255, i256: 256, i65535: 65535, i65536: 65536, i32: 0xffffffff, i33: 0x100000000,
-      ms: 1795411541557, max: Number.MAX_SAFE_INTEGER, neg: -1, neg2: -70000, float: 1.5, nan: Number.NaN,
-      sd: { 'exampleSDID@32473': { iut: '3', eventSource: 'Application' } }, list: [1, 'two', null], bin: Buffer.from([1, 2, 3]),
+      nil: null,
+      undef: undefined,
+      t: true,
+      f: false,
+      ints: 0,
+      i127: 127,
+      i128: 128,
+      i255: 255,
+      i256: 256,
+      i65535: 65535,
+      i65536: 65536,
+      i32: 0xffffffff,
+      i33: 0x100000000,
+      ms: 1795411541557,
+      max: Number.MAX_SAFE_INTEGER,
+      neg: -1,
+      neg2: -70000,
+      float: 1.5,
+      nan: Number.NaN,
+      sd: { 'exampleSDID@32473': { iut: '3', eventSource: 'Application' } },
+      list: [1, 'two', null],
+      bin: Buffer.from([1, 2, 3]),
     };
     const decoded = decodeBody(packRecord(record)) as Record<string, unknown>;
     assert.deepEqual(Object.keys(decoded), Object.keys(record), 'keys in insertion order');
@@ -57,16 +76,32 @@ describe('record packer (hand-written msgpack for flat records)', () => {
   });
 
   it('round-trips arbitrary flat records of strings (any Unicode), integers, booleans and null', () => {
-    const value = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 300 }), fc.string({ maxLength: 40 }), fc.integer(),
-      fc.maxSafeNat(), fc.boolean(), fc.constant(null), fc.double({ noNaN: true, noDefaultInfinity: true }));
-    fc.assert(fc.property(fc.dictionary(fc.string({ maxLength: 20 }), value, { maxKeys: 20 }), (record) => {
-      // Object.keys order is the map order; __proto__ as a key is not a flat record's field
-      if (Object.keys(record).includes('__proto__')) return;
-      for (const read of Object.values(readers)) {
-        const decoded = read(packRecord(record)) as Record<string, unknown>;
-        assert.deepEqual(Object.keys(decoded), Object.keys(record));
-        for (const k of Object.keys(record)) assert.ok(Object.is(Number(decoded[k]), Number(record[k])) || decoded[k] === record[k] || Object.is(decoded[k], record[k]), k);
-      }
-    }), { numRuns: 2000 });
+    const value = fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 300 }),
+      fc.string({ maxLength: 40 }),
+      fc.integer(),
+      fc.maxSafeNat(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+    );
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ maxLength: 20 }), value, { maxKeys: 20 }), (record) => {
+        // Object.keys order is the map order; __proto__ as a key is not a flat record's field
+        if (Object.keys(record).includes('__proto__')) return;
+        for (const read of Object.values(readers)) {
+          const decoded = read(packRecord(record)) as Record<string, unknown>;
+          assert.deepEqual(Object.keys(decoded), Object.keys(record));
+          for (const k of Object.keys(record))
+            assert.ok(
+              Object.is(Number(decoded[k]), Number(record[k])) ||
+                decoded[k] === record[k] ||
+                Object.is(decoded[k], record[k]),
+              k,
+            );
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

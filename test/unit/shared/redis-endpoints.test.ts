@@ -8,14 +8,42 @@ import { ConfigError } from '../../../shared/config/config-error.js';
 
 describe('parseRedisUrl', () => {
   it('one node, as before: host, port, database, no TLS', () => {
-    assert.deepEqual(parseRedisUrl('redis://127.0.0.1:6379'), { mode: 'single', tls: false, node: { host: '127.0.0.1', port: 6379 }, db: 0 });
-    assert.deepEqual(parseRedisUrl('redis://cache.internal/2'), { mode: 'single', tls: false, node: { host: 'cache.internal', port: 6379 }, db: 2 });
-    assert.deepEqual(parseRedisUrl('redis://[::1]:7000'), { mode: 'single', tls: false, node: { host: '::1', port: 7000 }, db: 0 });
+    assert.deepEqual(parseRedisUrl('redis://127.0.0.1:6379'), {
+      mode: 'single',
+      tls: false,
+      node: { host: '127.0.0.1', port: 6379 },
+      db: 0,
+    });
+    assert.deepEqual(parseRedisUrl('redis://cache.internal/2'), {
+      mode: 'single',
+      tls: false,
+      node: { host: 'cache.internal', port: 6379 },
+      db: 2,
+    });
+    assert.deepEqual(parseRedisUrl('redis://[::1]:7000'), {
+      mode: 'single',
+      tls: false,
+      node: { host: '::1', port: 7000 },
+      db: 0,
+    });
   });
 
   it('credentials: user and password, password only, percent-encoded', () => {
-    assert.deepEqual(parseRedisUrl('redis://fanin:s3cret@h:1'), { mode: 'single', tls: false, username: 'fanin', password: 's3cret', node: { host: 'h', port: 1 }, db: 0 });
-    assert.deepEqual(parseRedisUrl('redis://:only@h:1'), { mode: 'single', tls: false, password: 'only', node: { host: 'h', port: 1 }, db: 0 });
+    assert.deepEqual(parseRedisUrl('redis://fanin:s3cret@h:1'), {
+      mode: 'single',
+      tls: false,
+      username: 'fanin',
+      password: 's3cret',
+      node: { host: 'h', port: 1 },
+      db: 0,
+    });
+    assert.deepEqual(parseRedisUrl('redis://:only@h:1'), {
+      mode: 'single',
+      tls: false,
+      password: 'only',
+      node: { host: 'h', port: 1 },
+      db: 0,
+    });
     const p = parseRedisUrl('redis+cluster://u:p%40ss%2Cw@a:1,b:2');
     assert.equal(p.password, 'p@ss,w');
     assert.equal(p.mode === 'cluster' && p.nodes.length, 2);
@@ -23,14 +51,28 @@ describe('parseRedisUrl', () => {
 
   it('Sentinel: the sentinel list (default port 26379) and the master name', () => {
     assert.deepEqual(parseRedisUrl('redis+sentinel://u:p@s1:26379,s2:26380,s3/mymaster'), {
-      mode: 'sentinel', tls: false, username: 'u', password: 'p',
-      sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }, { host: 's3', port: 26379 }], masterName: 'mymaster',
+      mode: 'sentinel',
+      tls: false,
+      username: 'u',
+      password: 'p',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+        { host: 's3', port: 26379 },
+      ],
+      masterName: 'mymaster',
     });
   });
 
   it('Cluster: the seed nodes', () => {
     assert.deepEqual(parseRedisUrl('redis+cluster://10.0.0.1:7000, 10.0.0.2:7001,10.0.0.3'), {
-      mode: 'cluster', tls: false, nodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }, { host: '10.0.0.3', port: 6379 }],
+      mode: 'cluster',
+      tls: false,
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: '10.0.0.3', port: 6379 },
+      ],
     });
   });
 
@@ -56,7 +98,10 @@ describe('parseRedisUrl', () => {
   ];
   for (const [url, message] of refused) {
     it(`refuses ${url} with a typed error saying why`, () => {
-      assert.throws(() => parseRedisUrl(url), (err: unknown) => err instanceof RedisUrlError && err.code === 'REDIS_URL_INVALID' && message.test(err.message));
+      assert.throws(
+        () => parseRedisUrl(url),
+        (err: unknown) => err instanceof RedisUrlError && err.code === 'REDIS_URL_INVALID' && message.test(err.message),
+      );
     });
   }
 
@@ -64,7 +109,10 @@ describe('parseRedisUrl', () => {
     assert.equal(redactRedisUrl('redis+cluster://u:secret@a:1,b:2'), 'redis+cluster://u:***@a:1,b:2');
     assert.equal(redactRedisUrl('rediss://:secret@h:1/0'), 'rediss://:***@h:1/0');
     assert.equal(redactRedisUrl('redis://h:1'), 'redis://h:1');
-    assert.throws(() => parseRedisUrl('redis://u:secret@a:1,b:2'), (err: Error) => !err.message.includes('secret'));
+    assert.throws(
+      () => parseRedisUrl('redis://u:secret@a:1,b:2'),
+      (err: Error) => !err.message.includes('secret'),
+    );
   });
 });
 
@@ -73,13 +121,22 @@ describe('redisUrl and the partition count, at start-up', () => {
     for (const url of ['redis://h:1', 'redis+sentinel://a:1,b:2,c:3/m', 'rediss+cluster://a:1,b:2,c:3']) {
       assert.equal(loadConfig({ env: { FANIN_REDIS_URL: url } }).redisUrl, url);
     }
-    assert.throws(() => loadConfig({ env: { FANIN_REDIS_URL: 'redis://a:1,b:2' } }), (err: unknown) =>
-      err instanceof ConfigError && /redisUrl \(environment variable FANIN_REDIS_URL\): .*lists 2 hosts/.test(err.message));
+    assert.throws(
+      () => loadConfig({ env: { FANIN_REDIS_URL: 'redis://a:1,b:2' } }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /redisUrl \(environment variable FANIN_REDIS_URL\): .*lists 2 hosts/.test(err.message),
+    );
   });
 
   it('a Redis Cluster with fewer than 3 partitions is refused, naming FANIN_WORKER_DEDUP_PARTITIONS and a value', () => {
-    assert.throws(() => checkPartitionsFitMode('cluster', 1), (err: unknown) =>
-      err instanceof ConfigError && /FANIN_WORKER_DEDUP_PARTITIONS/.test(err.message) && /16 or more/.test(err.message));
+    assert.throws(
+      () => checkPartitionsFitMode('cluster', 1),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /FANIN_WORKER_DEDUP_PARTITIONS/.test(err.message) &&
+        /16 or more/.test(err.message),
+    );
     assert.doesNotThrow(() => checkPartitionsFitMode('cluster', 16));
     assert.doesNotThrow(() => checkPartitionsFitMode('single', 1));
     assert.doesNotThrow(() => checkPartitionsFitMode('sentinel', 1));

@@ -12,11 +12,13 @@ describe('AppendedLines (the bench and chaos sink followers)', () => {
     const path = join(dir, 'events.ndjson');
     const follower = new AppendedLines();
     const seen: string[] = [];
-    const collect = (text: string) => { seen.push(text); };
+    const collect = (text: string) => {
+      seen.push(text);
+    };
 
     assert.equal(await follower.read(path, collect), null, 'a file not written yet reads as nothing');
     writeFileSync(path, '{"id":"1"}\n{"id":"2"}\n{"id":');
-    assert.equal(typeof await follower.read(path, collect), 'number');
+    assert.equal(typeof (await follower.read(path, collect)), 'number');
     assert.deepEqual(seen, ['{"id":"1"}', '{"id":"2"}']);
 
     await follower.read(path, collect);

@@ -1,6 +1,17 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -11,16 +22,27 @@ import { processedBatch } from '../../../testkit/sink-fixtures.js';
 
 const HOUR = 3_600_000;
 const dirs: string[] = [];
-const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'fanin-filesink-')); dirs.push(d); return d; };
-after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'fanin-filesink-'));
+  dirs.push(d);
+  return d;
+};
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** Every event id in the directory, plain and gzipped files alike. */
 function idsIn(dir: string): string[] {
-  return readdirSync(dir).filter((f) => f.startsWith('events.') && !f.endsWith('.tmp')).flatMap((f) => {
-    const raw = readFileSync(join(dir, f));
-    const text = f.endsWith('.gz') ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
-    return text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id);
-  });
+  return readdirSync(dir)
+    .filter((f) => f.startsWith('events.') && !f.endsWith('.tmp'))
+    .flatMap((f) => {
+      const raw = readFileSync(join(dir, f));
+      const text = f.endsWith('.gz') ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { id: string }).id);
+    });
 }
 
 describe('file name patterns', () => {
@@ -47,13 +69,17 @@ describe('file name patterns', () => {
 
   it('formats every conversion, in UTC or local time', () => {
     const t = Date.UTC(2026, 2, 1, 4, 5, 6);
-    assert.equal(compileFileNamePattern('%Y %y %m %d %H %M %S %j %z %%.x', 'utc').format(t), '2026 26 03 01 04 05 06 060 +0000 %.x');
+    assert.equal(
+      compileFileNamePattern('%Y %y %m %d %H %M %S %j %z %%.x', 'utc').format(t),
+      '2026 26 03 01 04 05 06 060 +0000 %.x',
+    );
     const tz = process.env.TZ;
     try {
       process.env.TZ = 'America/New_York';
       assert.equal(compileFileNamePattern('e.%Y-%m-%d-%H%z.log', 'local').format(t), 'e.2026-02-28-23-0500.log');
     } finally {
-      if (tz === undefined) delete process.env.TZ; else process.env.TZ = tz;
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
     }
   });
 
@@ -73,7 +99,10 @@ describe('file sink rotation and compression', () => {
     await sink.close();
     assert.equal(r.written, 5);
     assert.deepEqual(readdirSync(dir), [hourlyFileName(now)]);
-    const first = JSON.parse(readFileSync(join(dir, hourlyFileName(now)), 'utf8').split('\n')[0]!) as Record<string, unknown>;
+    const first = JSON.parse(readFileSync(join(dir, hourlyFileName(now)), 'utf8').split('\n')[0]!) as Record<
+      string,
+      unknown
+    >;
     assert.equal(Object.keys(first)[0], 'id');
     assert.equal(first.received_at, new Date(now).toISOString());
   });
@@ -97,7 +126,8 @@ describe('file sink rotation and compression', () => {
     assert.ok(files.includes(`${base}.gz`), 'index 0 compressed once rolled');
     assert.match(sink.openFiles()[0]!, /^events\.\d{4}-\d{2}-\d{2}-\d{2}\.\d+\.ndjson$/);
     for (const f of plain) assert.ok(statSync(join(dir, f)).size <= 8192);
-    for (const f of files.filter((x) => x.endsWith('.gz'))) assert.ok(gunzipSync(readFileSync(join(dir, f))).length <= 8192);
+    for (const f of files.filter((x) => x.endsWith('.gz')))
+      assert.ok(gunzipSync(readFileSync(join(dir, f))).length <= 8192);
     await sink.close();
     assert.deepEqual(idsIn(dir).sort(), sent.sort(), 'every event exactly once across plain and gzipped files');
   });
@@ -119,7 +149,14 @@ describe('file sink rotation and compression', () => {
     await sink.write([processedBatch('late', 2, past)]);
     const late = compileFileNamePattern('events.%Y-%m-%d-%H.ndjson', 'utc').withIndex(pastBase, 1);
     assert.equal(readFileSync(join(dir, late), 'utf8').split('\n').filter(Boolean).length, 2);
-    assert.equal(gunzipSync(readFileSync(join(dir, `${pastBase}.gz`))).toString().split('\n').filter(Boolean).length, 4, 'the .gz is never touched again');
+    assert.equal(
+      gunzipSync(readFileSync(join(dir, `${pastBase}.gz`)))
+        .toString()
+        .split('\n')
+        .filter(Boolean).length,
+      4,
+      'the .gz is never touched again',
+    );
     await sink.close();
     assert.equal(idsIn(dir).length, 10);
   });

@@ -18,7 +18,9 @@ import { processedBatch } from '../../../testkit/sink-fixtures.js';
 const log = pino({ level: 'silent' });
 
 function httpSink(definition: Record<string, unknown>, registry = new Registry()): HttpSink {
-  const config = loadConfig({ env: { FANIN_SINKS: 'web', FANIN_SINK_DEFINITIONS: JSON.stringify({ web: { type: 'http', ...definition } }) } });
+  const config = loadConfig({
+    env: { FANIN_SINKS: 'web', FANIN_SINK_DEFINITIONS: JSON.stringify({ web: { type: 'http', ...definition } }) },
+  });
   return new HttpSink(httpSinkOptionsFromPlan(resolveSinkPlans(config)[0]!), registry, log);
 }
 
@@ -30,7 +32,9 @@ describe('HTTP sink payloads (pure)', () => {
   });
 
   it('reads _bulk answers: 409 on create is success, 429/5xx retryable, other 4xx permanent', () => {
-    const items = [201, 409, 429, 503, 400].map((status) => ({ create: { status, error: status > 300 ? { type: 't', reason: 'r' } : undefined } }));
+    const items = [201, 409, 429, 503, 400].map((status) => ({
+      create: { status, error: status > 300 ? { type: 't', reason: 'r' } : undefined },
+    }));
     const o = readBulkResponse(JSON.stringify({ errors: true, items }), 5);
     assert.deepEqual([o.created, o.conflicts, o.retryable, o.permanent], [1, 1, 2, 1]);
     assert.throws(() => readBulkResponse('{"items": []}', 2), /0 items for 2/);
@@ -41,7 +45,9 @@ describe('HTTP sink against a loopback emulator', () => {
   const emu = new SinkEmulator();
   before(() => emu.start());
   after(() => emu.close());
-  beforeEach(() => { emu.script.length = 0; });
+  beforeEach(() => {
+    emu.script.length = 0;
+  });
 
   it('POSTs one NDJSON request per batch, with its Idempotency-Key and the ids in the lines', async () => {
     const sink = httpSink({ url: emu.url('/ingest') });
@@ -61,7 +67,10 @@ describe('HTTP sink against a loopback emulator', () => {
     const b = processedBatch('r2', 2, Date.now());
     for (const status of [503, 429, 409]) {
       emu.script.push({ status });
-      await assert.rejects(sink.write([a]), (err: Error) => err instanceof HttpSinkRetryableError && !(err instanceof PermanentSinkError));
+      await assert.rejects(
+        sink.write([a]),
+        (err: Error) => err instanceof HttpSinkRetryableError && !(err instanceof PermanentSinkError),
+      );
     }
     await sink.write([a]);
     const keysOfA = emu.keys.filter((k) => k === idempotencyKey(a.ids));
@@ -79,8 +88,14 @@ describe('HTTP sink against a loopback emulator', () => {
   it('turns other 4xx answers into a PermanentSinkError (the uploader dead-letters that batch)', async () => {
     const sink = httpSink({ url: emu.url('/ingest') });
     emu.script.push({ status: 400, body: '{"error":"bad line"}' });
-    await assert.rejects(sink.write([processedBatch('p1', 1, Date.now())]), (err: Error) => err instanceof PermanentSinkError && /HTTP 400/.test(err.message));
-    await assert.rejects(httpSink({ url: emu.url('/nowhere') }).write([processedBatch('p2', 1, Date.now())]), PermanentSinkError);
+    await assert.rejects(
+      sink.write([processedBatch('p1', 1, Date.now())]),
+      (err: Error) => err instanceof PermanentSinkError && /HTTP 400/.test(err.message),
+    );
+    await assert.rejects(
+      httpSink({ url: emu.url('/nowhere') }).write([processedBatch('p2', 1, Date.now())]),
+      PermanentSinkError,
+    );
   });
 
   it('sends gzip bodies and the Authorization header when asked', async () => {
@@ -112,13 +127,19 @@ describe('HTTP sink against a loopback emulator', () => {
     const sink = httpSink({ url: emu.url('/es'), mode: 'bulk' });
     const batch = processedBatch('b429', 3, Date.now());
     emu.itemFaults.set(batch.ids[1]!, { status: 429, type: 'es_rejected_execution_exception' });
-    await assert.rejects(sink.write([batch]), (err: Error) => err instanceof HttpSinkRetryableError && /es_rejected_execution_exception/.test(err.message));
+    await assert.rejects(
+      sink.write([batch]),
+      (err: Error) => err instanceof HttpSinkRetryableError && /es_rejected_execution_exception/.test(err.message),
+    );
     await sink.write([batch]);
     assert.equal([...emu.documents.keys()].filter((k) => k.includes('b429')).length, 3);
 
     const bad = processedBatch('b400', 2, Date.now());
     emu.itemFaults.set(bad.ids[0]!, { status: 400, type: 'mapper_parsing_exception' });
-    await assert.rejects(sink.write([bad]), (err: Error) => err instanceof PermanentSinkError && /mapper_parsing_exception/.test(err.message));
+    await assert.rejects(
+      sink.write([bad]),
+      (err: Error) => err instanceof PermanentSinkError && /mapper_parsing_exception/.test(err.message),
+    );
   });
 });
 
@@ -132,8 +153,15 @@ describe('stdout sink', () => {
     const withBad = { ...b, ids: [...b.ids, 'bad-1'], bodies: [...b.bodies, encodeBody('nope')] };
     const r = await sink.write([withBad]);
     assert.deepEqual([r.written, r.rejected], [3, 1]);
-    const lines = Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; reason?: string });
-    assert.deepEqual(lines.map((l) => l.id), [...b.ids, 'bad-1']);
+    const lines = Buffer.concat(chunks)
+      .toString('utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { id: string; reason?: string });
+    assert.deepEqual(
+      lines.map((l) => l.id),
+      [...b.ids, 'bad-1'],
+    );
     assert.equal(lines[3]!.reason, 'not an event envelope');
   });
 });

@@ -20,7 +20,7 @@ function generalLine(id: string, body: Uint8Array): string | null {
 function assertSameAsGeneral(id: string, body: Uint8Array): boolean {
   const fast = transcodeEventLine(id, body);
   if (fast === null) return false;
-  assert.equal(fast.line.toString('utf8'), generalLine(id, body), 'byte for byte the general path\'s line');
+  assert.equal(fast.line.toString('utf8'), generalLine(id, body), "byte for byte the general path's line");
   return true;
 }
 
@@ -31,7 +31,7 @@ function mapBytes(pairs: [string, unknown][]): Buffer {
 }
 
 describe('NDJSON transcoder (msgpack envelope straight to its line)', () => {
-  it('writes exactly the general path\'s line for every corpus line\'s envelope, and takes them all', () => {
+  it("writes exactly the general path's line for every corpus line's envelope, and takes them all", () => {
     const ctx = { receiverId: 'a', source: '192.0.2.1', transport: 'tcp', hashSourceAddress: true } as const;
     for (const entry of loadCorpus()) {
       const body = encodeSyslogFrame(entryBytes(entry), ctx, new Date(1_795_411_541_557)).body;
@@ -43,8 +43,20 @@ describe('NDJSON transcoder (msgpack envelope straight to its line)', () => {
   });
 
   it('writes the same line for Forward records with nested maps, arrays, numbers, booleans and escapes', () => {
-    const record = { msg: 'quote " backslash \\ newline \n tab \t nul \u0000 del \u007f é 😀', n: -5, f: 0.1, big: 2 ** 40, t: true, nil: null, list: [1, 'a', { deep: [null] }], nested: { x: { y: 'z' } } };
-    for (const envelope of [forwardEvent(1, 1_795_411_541_557, record), syslogEvent(2, 1_795_411_541_557, { structured_data: { 'a@1': { k: ['v1', 'v2'] } } })]) {
+    const record = {
+      msg: 'quote " backslash \\ newline \n tab \t nul \u0000 del \u007f é 😀',
+      n: -5,
+      f: 0.1,
+      big: 2 ** 40,
+      t: true,
+      nil: null,
+      list: [1, 'a', { deep: [null] }],
+      nested: { x: { y: 'z' } },
+    };
+    for (const envelope of [
+      forwardEvent(1, 1_795_411_541_557, record),
+      syslogEvent(2, 1_795_411_541_557, { structured_data: { 'a@1': { k: ['v1', 'v2'] } } }),
+    ]) {
       const body = encodeBody(envelope);
       assert.ok(transcodeEventLine('id-1', body), 'transcoded');
       assertSameAsGeneral('id-1', body);
@@ -73,9 +85,14 @@ describe('NDJSON transcoder (msgpack envelope straight to its line)', () => {
     ];
     for (const [name, body] of cases) assert.equal(transcodeEventLine('id', body), null, name);
     const full = encodeBody(ok);
-    for (let cut = 0; cut < full.length; cut++) assert.equal(transcodeEventLine('id', full.subarray(0, cut)), null, `truncated at ${cut}`);
+    for (let cut = 0; cut < full.length; cut++)
+      assert.equal(transcodeEventLine('id', full.subarray(0, cut)), null, `truncated at ${cut}`);
     const after = transcodeEventLine('id', full);
-    assert.equal(after?.line.toString(), generalLine('id', full), 'a failed transcode leaves no bytes in the next line');
+    assert.equal(
+      after?.line.toString(),
+      generalLine('id', full),
+      'a failed transcode leaves no bytes in the next line',
+    );
   });
 
   it('never lets a field of the body replace the event id: such a body is rejected with the reason', () => {
@@ -88,21 +105,39 @@ describe('NDJSON transcoder (msgpack envelope straight to its line)', () => {
   });
 
   it('agrees with the general path on arbitrary envelopes', () => {
-    const text = fc.oneof(fc.string({ maxLength: 60 }), fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 40 }));
+    const text = fc.oneof(
+      fc.string({ maxLength: 60 }),
+      fc.string({ unit: 'grapheme', maxLength: 40 }),
+      fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 40 }),
+    );
     const leaf = fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null));
     const value = fc.letrec((tie) => ({
-      v: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(text, tie('v'), { maxKeys: 4 })),
+      v: fc.oneof(
+        { depthSize: 'small' },
+        leaf,
+        fc.array(tie('v'), { maxLength: 4 }),
+        fc.dictionary(text, tie('v'), { maxKeys: 4 }),
+      ),
     })).v;
     const envelope = fc.record({
-      tag: text, time: fc.option(text), received_at: fc.integer({ min: 0, max: 2 ** 45 }), receiver: text, source: fc.option(text),
-      transport: text, format: text, message: fc.option(text),
+      tag: text,
+      time: fc.option(text),
+      received_at: fc.integer({ min: 0, max: 2 ** 45 }),
+      receiver: text,
+      source: fc.option(text),
+      transport: text,
+      format: text,
+      message: fc.option(text),
     });
     let transcoded = 0;
     const runs = 3000;
-    fc.assert(fc.property(envelope, fc.dictionary(text, value, { maxKeys: 5 }), text, (head, rest, id) => {
-      const body = encodeBody({ ...head, ...Object.fromEntries(Object.entries(rest).filter(([k]) => !(k in head))) });
-      if (assertSameAsGeneral(id, body)) transcoded++;
-    }), { numRuns: runs });
+    fc.assert(
+      fc.property(envelope, fc.dictionary(text, value, { maxKeys: 5 }), text, (head, rest, id) => {
+        const body = encodeBody({ ...head, ...Object.fromEntries(Object.entries(rest).filter(([k]) => !(k in head))) });
+        if (assertSameAsGeneral(id, body)) transcoded++;
+      }),
+      { numRuns: runs },
+    );
     assert.ok(transcoded > runs * 0.8, `most generated envelopes take the fast path (${transcoded} of ${runs})`);
   });
 });

@@ -13,7 +13,7 @@ describe('sink registry', () => {
     assert.match(settings.sinkDefinitions.doc, /"type": "file\|forward\|postgres\|http\|stdout\|syslog"/);
   });
 
-  it('puts every plug-in setting into the settings table under its type\'s prefix, and nothing else there', () => {
+  it("puts every plug-in setting into the settings table under its type's prefix, and nothing else there", () => {
     const fromPlugins = new Set<string>();
     for (const plugin of sinkPlugins) {
       for (const [name, spec] of Object.entries(plugin.settings)) {
@@ -22,16 +22,22 @@ describe('sink registry', () => {
         fromPlugins.add(spec.key);
       }
     }
-    const sinkKeys = Object.values(settings).map((s) => s.key).filter((k) => /^uploader\.[a-z]+Sink\./.test(k));
+    const sinkKeys = Object.values(settings)
+      .map((s) => s.key)
+      .filter((k) => /^uploader\.[a-z]+Sink\./.test(k));
     assert.deepEqual(new Set(sinkKeys), fromPlugins);
     assert.equal(fromPlugins.size, 61); // file 8, forward 19, postgres 9, http 7, stdout 0, syslog 18
   });
 
   it('refuses a plug-in whose settings stray outside its block', () => {
-    assert.throws(() => defineSinkPlugin({
-      type: 'demo',
-      settings: { demoSinkX: setting('uploader.fileSink.x', z.string(), '', 'x') },
-      prepare: () => () => Promise.reject(new Error('never built')),
-    }), /setting uploader\.fileSink\.x is outside uploader\.demoSink\.\*/);
+    assert.throws(
+      () =>
+        defineSinkPlugin({
+          type: 'demo',
+          settings: { demoSinkX: setting('uploader.fileSink.x', z.string(), '', 'x') },
+          prepare: () => () => Promise.reject(new Error('never built')),
+        }),
+      /setting uploader\.fileSink\.x is outside uploader\.demoSink\.\*/,
+    );
   });
 });

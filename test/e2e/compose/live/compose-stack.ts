@@ -6,13 +6,23 @@ export interface ContainerState {
   Name: string;
   Image: string;
   RestartCount: number;
-  State: { Status: string; Running: boolean; ExitCode: number; StartedAt: string; FinishedAt: string; Health?: { Status: string } };
+  State: {
+    Status: string;
+    Running: boolean;
+    ExitCode: number;
+    StartedAt: string;
+    FinishedAt: string;
+    Health?: { Status: string };
+  };
   Config: { Labels: Record<string, string> };
   HostConfig: { ReadonlyRootfs: boolean; CapDrop: string[] | null; SecurityOpt: string[] | null };
 }
 
 /** One line of the file sink, as far as the tests read it. */
-interface SinkLine { id: string; message?: string }
+interface SinkLine {
+  id: string;
+  message?: string;
+}
 
 /** What landed in the file sink for one sender run. */
 export interface Landed {
@@ -50,7 +60,11 @@ export class ComposeStack {
   /** Container ids of a service (running ones, or with `all` also stopped ones), sorted. */
   ids(service?: string, all = false): string[] {
     const out = this.run(['ps', ...(all ? ['-a'] : []), '-q', ...(service ? [service] : [])]);
-    return out.split('\n').map((l) => l.trim()).filter(Boolean).sort();
+    return out
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .sort();
   }
 
   inspect(ids: readonly string[]): ContainerState[] {
@@ -72,7 +86,10 @@ export class ComposeStack {
 
   /** Reads every line of the uploader's file sink whose message carries `token`. */
   landed(token: string): Landed {
-    const out = this.run(['exec', '-T', 'uploader', 'sh', '-c', 'cat /app/data/out/*.ndjson 2>/dev/null || true'], 60_000);
+    const out = this.run(
+      ['exec', '-T', 'uploader', 'sh', '-c', 'cat /app/data/out/*.ndjson 2>/dev/null || true'],
+      60_000,
+    );
     const landed: Landed = { lines: 0, ids: new Set(), idsBySeq: new Map() };
     for (const text of out.split('\n')) {
       if (!text.includes(token)) continue;
@@ -98,7 +115,15 @@ export class ComposeStack {
   }
 
   private composeArgs(args: readonly string[]): string[] {
-    return ['compose', '-p', this.project, '--env-file', this.envFile, ...this.files.flatMap((f) => ['-f', f]), ...args];
+    return [
+      'compose',
+      '-p',
+      this.project,
+      '--env-file',
+      this.envFile,
+      ...this.files.flatMap((f) => ['-f', f]),
+      ...args,
+    ];
   }
 }
 
@@ -120,9 +145,23 @@ export async function until(check: () => boolean, timeoutMs: number): Promise<bo
  * A run killed before its teardown leaves its containers (holding the published ports), network and image behind:
  * brings down every project whose name starts with `prefix` and removes its image.
  */
-export function removeStaleProjects(prefix: string, stackFor: (project: string) => ComposeStack, imageFor: (runId: string) => string): void {
-  const stale = new Set(dockerOk(['ps', '-a', '--filter', 'label=com.docker.compose.project', '--format', '{{.Label "com.docker.compose.project"}}'])
-    .split('\n').filter((p) => p.startsWith(prefix)));
+export function removeStaleProjects(
+  prefix: string,
+  stackFor: (project: string) => ComposeStack,
+  imageFor: (runId: string) => string,
+): void {
+  const stale = new Set(
+    dockerOk([
+      'ps',
+      '-a',
+      '--filter',
+      'label=com.docker.compose.project',
+      '--format',
+      '{{.Label "com.docker.compose.project"}}',
+    ])
+      .split('\n')
+      .filter((p) => p.startsWith(prefix)),
+  );
   for (const project of stale) {
     stackFor(project).run(['down', '-v', '--remove-orphans', '--timeout', '5'], 180_000);
     docker(['image', 'rm', imageFor(project.slice(prefix.length))]);

@@ -7,7 +7,11 @@ import { frame, syslogLine } from '../../../../cli/send.js';
  * send` stops at the first broken connection; a receiver killed mid-stream must not stop this one.
  */
 export async function streamToReceivers(options: {
-  targets: readonly { host: string; port: number }[]; count: number; rate: number; runId: string; message: string;
+  targets: readonly { host: string; port: number }[];
+  count: number;
+  rate: number;
+  runId: string;
+  message: string;
 }): Promise<{ broken: number }> {
   const sockets = await Promise.all(options.targets.map((t) => open(t.host, t.port)));
   const alive = new Set<Socket>(sockets);
@@ -33,16 +37,30 @@ export async function streamToReceivers(options: {
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
   }
   finishing = true;
-  await Promise.all([...alive].map((s) => new Promise<void>((resolve) => {
-    const timer = setTimeout(() => { s.destroy(); resolve(); }, 10_000);
-    s.end(() => { clearTimeout(timer); resolve(); });
-  })));
+  await Promise.all(
+    [...alive].map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            s.destroy();
+            resolve();
+          }, 10_000);
+          s.end(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        }),
+    ),
+  );
   return { broken };
 }
 
 function open(host: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host, port }, () => { s.off('error', reject); resolve(s); });
+    const s = connect({ host, port }, () => {
+      s.off('error', reject);
+      resolve(s);
+    });
     s.once('error', reject);
   });
 }

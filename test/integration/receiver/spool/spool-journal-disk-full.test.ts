@@ -12,12 +12,23 @@ describe('spool journal on a full disk', () => {
     const mountPoint = mkdtempSync(join(tmpdir(), 'fanin-spool-tmpfs-'));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mountPoint]);
     try {
-      const j = new SpoolJournal({ dir: join(mountPoint, 'c'), segmentBytes: 16_384, maxBytes: 1 << 30, fsync: 'always' });
-      const record = (i: number) => Buffer.concat([Buffer.from(`${String(i).padStart(6, '0')}:`), Buffer.alloc(993, 0x61)]);
+      const j = new SpoolJournal({
+        dir: join(mountPoint, 'c'),
+        segmentBytes: 16_384,
+        maxBytes: 1 << 30,
+        fsync: 'always',
+      });
+      const record = (i: number) =>
+        Buffer.concat([Buffer.from(`${String(i).padStart(6, '0')}:`), Buffer.alloc(993, 0x61)]);
       let appended = 0;
       let full: unknown = null;
       for (let i = 0; i < 1000 && full === null; i++) {
-        try { j.append(record(i)); appended++; } catch (err) { full = err; }
+        try {
+          j.append(record(i));
+          appended++;
+        } catch (err) {
+          full = err;
+        }
       }
       assert.ok(full instanceof SpoolFullError, `disk full reported as SpoolFullError, got ${String(full)}`);
       // Free the first segment, then keep appending: the record after the failed one must survive a replay.
@@ -27,7 +38,12 @@ describe('spool journal on a full disk', () => {
       for (let r = j.next(); r && r.segment === 1; r = j.next()) j.release(r);
       j.append(record(5000));
       j.close();
-      const again = new SpoolJournal({ dir: join(mountPoint, 'c'), segmentBytes: 16_384, maxBytes: 1 << 30, fsync: 'always' });
+      const again = new SpoolJournal({
+        dir: join(mountPoint, 'c'),
+        segmentBytes: 16_384,
+        maxBytes: 1 << 30,
+        fsync: 'always',
+      });
       const replayed: string[] = [];
       for (let r = again.next(); r; r = again.next()) replayed.push(r.bytes.subarray(0, 6).toString());
       assert.ok(replayed.includes('005000'), 'the record written after the disk-full failure replays');

@@ -25,7 +25,14 @@ class CutAtFirstDeclare {
     const server = createServer((client) => {
       const n = ++this.connections;
       const upstream = netConnect(this.target, '127.0.0.1');
-      for (const s of [client, upstream]) { this.sockets.add(s); s.on('error', () => undefined); s.on('close', () => { client.destroy(); upstream.destroy(); }); }
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
       upstream.pipe(client);
       let pending = Buffer.alloc(0);
       let headerSkipped = false;
@@ -33,11 +40,19 @@ class CutAtFirstDeclare {
         upstream.write(chunk);
         if (n !== 1) return;
         pending = Buffer.concat([pending, chunk]);
-        if (!headerSkipped && pending.length >= 8) { pending = pending.subarray(8); headerSkipped = true; } // "AMQP\0\0\x09\x01"
+        if (!headerSkipped && pending.length >= 8) {
+          pending = pending.subarray(8);
+          headerSkipped = true;
+        } // "AMQP\0\0\x09\x01"
         // Frames: type (1), channel (2), size (4), payload, end (0xCE); a method payload opens with class and method.
         while (headerSkipped && pending.length >= 7 && pending.length >= 8 + pending.readUInt32BE(3)) {
           const size = pending.readUInt32BE(3);
-          if (pending[0] === 1 && size >= 4 && pending.readUInt16BE(7) === QUEUE_DECLARE[0] && pending.readUInt16BE(9) === QUEUE_DECLARE[1]) {
+          if (
+            pending[0] === 1 &&
+            size >= 4 &&
+            pending.readUInt16BE(7) === QUEUE_DECLARE[0] &&
+            pending.readUInt16BE(9) === QUEUE_DECLARE[1]
+          ) {
             client.destroy();
             upstream.destroy();
             return;
@@ -65,7 +80,9 @@ describe('broker session cut during its topology setup', () => {
   const namespace = uniqueNamespace('setupcut');
   const proxy = new CutAtFirstDeclare(Number(new URL(AMQP_URL).port || 5672));
   const uncaught: Error[] = [];
-  const onUncaught = (err: Error) => { uncaught.push(err); };
+  const onUncaught = (err: Error) => {
+    uncaught.push(err);
+  };
   let session: BrokerSession | null = null;
 
   after(async () => {
@@ -80,15 +97,27 @@ describe('broker session cut during its topology setup', () => {
     await proxy.start();
     const url = new URL(AMQP_URL);
     url.port = String(proxy.port);
-    session = new BrokerSession(url.toString(), fleetTopology(namespace, ['file']), pino({ level: 'silent' }), 'fanin test setup cut');
+    session = new BrokerSession(
+      url.toString(),
+      fleetTopology(namespace, ['file']),
+      pino({ level: 'silent' }),
+      'fanin test setup cut',
+    );
     const ready = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), 10_000);
-      session!.once('ready', () => { clearTimeout(timer); resolve(true); });
+      session!.once('ready', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
     });
     await session.start();
     assert.equal(await ready, true, 'the session became ready');
     assert.ok(proxy.connections >= 2, 'the first connection was cut mid-setup and another one made');
-    assert.deepEqual(uncaught.map((e) => e.message), [], 'no unhandled error event');
+    assert.deepEqual(
+      uncaught.map((e) => e.message),
+      [],
+      'no unhandled error event',
+    );
     assert.equal(session.connected, true);
   });
 });

@@ -4,7 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Channel, type ChannelModel, type GetMessage } from 'amqplib';
 import { pino } from 'pino';
 import { ConfirmPublisher } from '../../../../shared/amqp/confirm-publisher.js';
-import { QueueConsumer, type Delivery, type DeliveryHandler, type QueueConsumerOptions } from '../../../../shared/amqp/queue-consumer.js';
+import {
+  QueueConsumer,
+  type Delivery,
+  type DeliveryHandler,
+  type QueueConsumerOptions,
+} from '../../../../shared/amqp/queue-consumer.js';
 import { AMQP_URL, waitFor } from '../../../../testkit/services.js';
 
 const log = pino({ level: 'silent' });
@@ -27,7 +32,9 @@ describe('QueueConsumer (real RabbitMQ)', () => {
     await adminChannel.assertQueue(deadQueue, { durable: false });
     await adminChannel.bindQueue(deadQueue, deadExchange, '');
   });
-  afterEach(async () => { for (const c of cleanup.splice(0).reverse()) await c(); });
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
   after(async () => {
     for (const q of queues) await adminChannel.deleteQueue(q).catch(() => undefined);
     await adminChannel.deleteExchange(deadExchange).catch(() => undefined);
@@ -43,7 +50,12 @@ describe('QueueConsumer (real RabbitMQ)', () => {
       const messageId = m.messageId === null ? undefined : (m.messageId ?? `m${i}`);
       adminChannel.sendToQueue(queue, Buffer.from(m.body), messageId === undefined ? {} : { messageId });
     });
-    await waitFor('messages queued', async () => ((await adminChannel.checkQueue(queue)).messageCount === messages.length ? true : undefined), 5000, 10);
+    await waitFor(
+      'messages queued',
+      async () => ((await adminChannel.checkQueue(queue)).messageCount === messages.length ? true : undefined),
+      5000,
+      10,
+    );
     return queue;
   };
   const depth = async (queue: string) => (await adminChannel.checkQueue(queue)).messageCount;
@@ -54,20 +66,36 @@ describe('QueueConsumer (real RabbitMQ)', () => {
     const publisher = new ConfirmPublisher();
     await publisher.attach(conn);
     const deadLettered: string[] = [];
-    const consumer = new QueueConsumer({
-      queue, prefetch: 10, log,
-      deadLetter: { publisher, exchange: deadExchange, stage: 'test-stage', logMessage: 'test dead letter', onDeadLettered: () => deadLettered.push('x') },
-      reopenBackoff: { initialDelayMs: 20, maxDelayMs: 100 },
-      ...over,
-    }, handler);
+    const consumer = new QueueConsumer(
+      {
+        queue,
+        prefetch: 10,
+        log,
+        deadLetter: {
+          publisher,
+          exchange: deadExchange,
+          stage: 'test-stage',
+          logMessage: 'test dead letter',
+          onDeadLettered: () => deadLettered.push('x'),
+        },
+        reopenBackoff: { initialDelayMs: 20, maxDelayMs: 100 },
+        ...over,
+      },
+      handler,
+    );
     const events: string[] = [];
     consumer.on('consuming', () => events.push('consuming'));
     consumer.on('detached', () => events.push('detached'));
-    cleanup.push(async () => { await consumer.close(); await publisher.close(); await conn.close().catch(() => undefined); });
+    cleanup.push(async () => {
+      await consumer.close();
+      await publisher.close();
+      await conn.close().catch(() => undefined);
+    });
     await consumer.attach(conn);
     return { consumer, conn, publisher, deadLettered, events };
   };
-  const takeDead = async (): Promise<GetMessage> => waitFor('a dead letter', async () => (await adminChannel.get(deadQueue, { noAck: true })) || undefined, 5000, 20);
+  const takeDead = async (): Promise<GetMessage> =>
+    waitFor('a dead letter', async () => (await adminChannel.get(deadQueue, { noAck: true })) || undefined, 5000, 20);
 
   it('acks, requeues (redelivered) and dead-letters with the reason, stage and queue in headers', async () => {
     const queue = await queueWith([{ body: 'ok' }, { body: 'again' }, { body: 'poison' }]);
@@ -79,12 +107,21 @@ describe('QueueConsumer (real RabbitMQ)', () => {
       else if (body === 'again' && !d.message.fields.redelivered) d.requeue();
       else d.ack();
     });
-    await waitFor('all settled', async () => (seen.length === 4 && await depth(queue) === 0 ? true : undefined), 5000, 20);
+    await waitFor(
+      'all settled',
+      async () => (seen.length === 4 && (await depth(queue)) === 0 ? true : undefined),
+      5000,
+      20,
+    );
     assert.deepEqual(seen.sort(), ['again', 'again*', 'ok', 'poison']);
     const dead = await takeDead();
     assert.equal(dead.content.toString(), 'poison');
     assert.equal(dead.properties.messageId, 'm2', 'the dead letter keeps the message id');
-    assert.deepEqual(dead.properties.headers, { 'x-fanin-reason': 'cannot decode: bad magic', 'x-fanin-stage': 'test-stage', 'x-fanin-queue': queue });
+    assert.deepEqual(dead.properties.headers, {
+      'x-fanin-reason': 'cannot decode: bad magic',
+      'x-fanin-stage': 'test-stage',
+      'x-fanin-queue': queue,
+    });
     assert.equal(dead.properties.deliveryMode, 2, 'persistent');
     assert.deepEqual(deadLettered, ['x'], 'counted once, after the confirm');
   });
@@ -102,16 +139,27 @@ describe('QueueConsumer (real RabbitMQ)', () => {
     let deliveries = 0;
     const { publisher } = await start(queue2, async (d) => {
       deliveries++;
-      if (deliveries === 1) { await publisher.close(); await d.deadLetter('publisher gone'); } else d.ack();
+      if (deliveries === 1) {
+        await publisher.close();
+        await d.deadLetter('publisher gone');
+      } else d.ack();
     });
     adminChannel.sendToQueue(queue2, Buffer.from('unlucky'), { messageId: 'u1' });
-    await waitFor('redelivered and acked', async () => (deliveries === 2 && await depth(queue2) === 0 ? true : undefined), 5000, 20);
+    await waitFor(
+      'redelivered and acked',
+      async () => (deliveries === 2 && (await depth(queue2)) === 0 ? true : undefined),
+      5000,
+      20,
+    );
   });
 
   it('reopens a channel that closed under a live connection; settling a delivery of the dead channel does nothing', async () => {
     const queue = await queueWith([{ body: 'first' }]);
     const held: Delivery[] = [];
-    const { consumer, events } = await start(queue, (d) => { held.push(d); if (held.length > 1) d.ack(); });
+    const { consumer, events } = await start(queue, (d) => {
+      held.push(d);
+      if (held.length > 1) d.ack();
+    });
     await waitFor('first delivery', () => (held.length === 1 ? true : undefined), 5000, 10);
     assert.equal(consumer.inflightCount, 1);
     await held[0]!.channel.close();
@@ -119,7 +167,12 @@ describe('QueueConsumer (real RabbitMQ)', () => {
     assert.equal(held[1]!.message.fields.redelivered, true);
     assert.notEqual(held[1]!.channel, held[0]!.channel);
     held[0]!.ack(); // its channel is gone: must neither throw nor touch the new channel
-    await waitFor('acked on the new channel', async () => (await depth(queue) === 0 && consumer.inflightCount === 0 ? true : undefined), 5000, 20);
+    await waitFor(
+      'acked on the new channel',
+      async () => ((await depth(queue)) === 0 && consumer.inflightCount === 0 ? true : undefined),
+      5000,
+      20,
+    );
     assert.deepEqual(events, ['consuming', 'detached', 'consuming']);
     assert.equal(consumer.consuming, true);
     adminChannel.sendToQueue(queue, Buffer.from('later'));
@@ -129,7 +182,10 @@ describe('QueueConsumer (real RabbitMQ)', () => {
   it('detaches on a lost connection and consumes again once attached to a new one', async () => {
     const queue = await queueWith([]);
     const got: string[] = [];
-    const { consumer, conn, events } = await start(queue, (d) => { got.push(d.content.toString()); d.ack(); });
+    const { consumer, conn, events } = await start(queue, (d) => {
+      got.push(d.content.toString());
+      d.ack();
+    });
     await conn.close();
     consumer.detach(); // what the broker session's 'lost' does
     assert.equal(consumer.consuming, false);
@@ -147,7 +203,14 @@ describe('QueueConsumer (real RabbitMQ)', () => {
     const queue = await queueWith([{ body: 'one' }]);
     let allowed = false;
     const got: string[] = [];
-    const { consumer } = await start(queue, (d) => { got.push(d.content.toString()); d.ack(); }, { mayConsume: () => allowed });
+    const { consumer } = await start(
+      queue,
+      (d) => {
+        got.push(d.content.toString());
+        d.ack();
+      },
+      { mayConsume: () => allowed },
+    );
     assert.equal(consumer.attached, true);
     assert.equal(consumer.consuming, false);
     await consumer.resume();
@@ -179,7 +242,7 @@ describe('QueueConsumer (real RabbitMQ)', () => {
     assert.ok(finished, 'drain returned only after the handler settled');
     assert.ok(Date.now() - t0 < 2000);
     assert.equal(consumer.consuming, false);
-    await waitFor('acked, not requeued', async () => (await depth(queue) === 0 ? true : undefined), 2000, 20);
+    await waitFor('acked, not requeued', async () => ((await depth(queue)) === 0 ? true : undefined), 2000, 20);
 
     const queue2 = await queueWith([{ body: 'stuck' }]);
     const { consumer: stuck } = await start(queue2, () => undefined); // never settles
@@ -188,7 +251,7 @@ describe('QueueConsumer (real RabbitMQ)', () => {
     await stuck.drain(200);
     const took = Date.now() - t1;
     assert.ok(took >= 190 && took < 2000, `drain bounded by its timeout: ${took} ms`);
-    await waitFor('back in the queue', async () => (await depth(queue2) === 1 ? true : undefined), 5000, 20);
+    await waitFor('back in the queue', async () => ((await depth(queue2)) === 1 ? true : undefined), 5000, 20);
   });
 
   it('returns a delivery to the queue when its handler throws, instead of leaving it in flight', async () => {
@@ -199,6 +262,11 @@ describe('QueueConsumer (real RabbitMQ)', () => {
       if (calls === 1) throw new Error('bug');
       d.ack();
     });
-    await waitFor('redelivered and acked', async () => (calls === 2 && await depth(queue) === 0 && consumer.inflightCount === 0 ? true : undefined), 5000, 20);
+    await waitFor(
+      'redelivered and acked',
+      async () => (calls === 2 && (await depth(queue)) === 0 && consumer.inflightCount === 0 ? true : undefined),
+      5000,
+      20,
+    );
   });
 });

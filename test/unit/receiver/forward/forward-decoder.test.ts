@@ -2,7 +2,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32, gzipSync } from 'node:zlib';
 import { encode } from '@msgpack/msgpack';
-import { decodeForwardFrameSync, encodeAck, type ForwardEvents, type ForwardLimits } from '../../../../receiver/forward/forward-decoder.js';
+import {
+  decodeForwardFrameSync,
+  encodeAck,
+  type ForwardEvents,
+  type ForwardLimits,
+} from '../../../../receiver/forward/forward-decoder.js';
 import { ForwardError, type ForwardErrorCode } from '../../../../receiver/forward/forward-errors.js';
 import { gunzipMembersSync } from '../../../../receiver/forward/forward-gzip.js';
 import { MsgpackFrameScanner } from '../../../../receiver/forward/msgpack-scanner.js';
@@ -34,31 +39,53 @@ describe('forward decoder: modes, byte for byte', () => {
     const m = events(hex(`93 ${TAG} ${T} ${REC}`));
     assert.equal(m.mode, 'message');
     assert.equal(m.tag, 'tag.a');
-    assert.deepEqual(m.entries, [{ time: '2015-09-07T01:23:04.000000000Z', metadata: null, record: { message: 'foo' } }]);
+    assert.deepEqual(m.entries, [
+      { time: '2015-09-07T01:23:04.000000000Z', metadata: null, record: { message: 'foo' } },
+    ]);
     assert.deepEqual(m.options, { chunk: null, size: null, compressed: null });
   });
 
   it('Message mode with EventTime as fixext 8 and as ext 8, nanoseconds kept', () => {
-    for (const time of ['d7 00 55ece6f8 075bcd15', 'c7 08 00 55ece6f8 075bcd15']) { // 123456789 ns
+    for (const time of ['d7 00 55ece6f8 075bcd15', 'c7 08 00 55ece6f8 075bcd15']) {
+      // 123456789 ns
       const m = events(hex(`94 ${TAG} ${time} ${REC} 80`));
       assert.equal(m.entries[0]!.time, '2015-09-07T01:23:04.123456789Z');
     }
   });
 
   it('Message mode with a float time (rounded to the nanosecond) and with no time', () => {
-    assert.equal(events(hex(`93 ${TAG} cb ${Buffer.from(new Float64Array([1441588984.5]).buffer).reverse().toString('hex')} ${REC}`)).entries[0]!.time,
-      '2015-09-07T01:23:04.500000000Z');
+    assert.equal(
+      events(
+        hex(
+          `93 ${TAG} cb ${Buffer.from(new Float64Array([1441588984.5]).buffer)
+            .reverse()
+            .toString('hex')} ${REC}`,
+        ),
+      ).entries[0]!.time,
+      '2015-09-07T01:23:04.500000000Z',
+    );
     assert.equal(events(hex(`93 ${TAG} c0 ${REC}`)).entries[0]!.time, null, 'nil: the sender gave no time');
-    assert.equal(events(hex(`93 ${TAG} 00 ${REC}`)).entries[0]!.time, null, '0: fluentd means "now"; a receipt time differs per copy');
+    assert.equal(
+      events(hex(`93 ${TAG} 00 ${REC}`)).entries[0]!.time,
+      null,
+      '0: fluentd means "now"; a receipt time differs per copy',
+    );
   });
 
   it('Forward mode with size and a str chunk id', () => {
-    const m = events(hex(`93 ${TAG} 92 92 ${T} ${REC} 92 d7 00 55ece6f9 00000001 81 a1 61 01 82 a4 73697a65 02 a5 6368756e6b a4 61626364`));
+    const m = events(
+      hex(
+        `93 ${TAG} 92 92 ${T} ${REC} 92 d7 00 55ece6f9 00000001 81 a1 61 01 82 a4 73697a65 02 a5 6368756e6b a4 61626364`,
+      ),
+    );
     assert.equal(m.mode, 'forward');
-    assert.deepEqual(m.entries.map((e) => [e.time, e.record]), [
-      ['2015-09-07T01:23:04.000000000Z', { message: 'foo' }],
-      ['2015-09-07T01:23:05.000000001Z', { a: 1 }],
-    ]);
+    assert.deepEqual(
+      m.entries.map((e) => [e.time, e.record]),
+      [
+        ['2015-09-07T01:23:04.000000000Z', { message: 'foo' }],
+        ['2015-09-07T01:23:05.000000001Z', { a: 1 }],
+      ],
+    );
     assert.equal(m.options.size, 2);
     assert.deepEqual(Buffer.from(m.options.chunk!), hex('a4 61626364'), 'the chunk value exactly as received');
   });
@@ -70,7 +97,10 @@ describe('forward decoder: modes, byte for byte', () => {
     for (const frame of [asBin, asStr]) {
       const m = events(frame);
       assert.equal(m.mode, 'packed_forward');
-      assert.deepEqual(m.entries.map((e) => e.record), [{ message: 'foo' }, { b: true }]);
+      assert.deepEqual(
+        m.entries.map((e) => e.record),
+        [{ message: 'foo' }, { b: true }],
+      );
     }
   });
 
@@ -78,14 +108,21 @@ describe('forward decoder: modes, byte for byte', () => {
     const e1 = hex(`92 ${T} ${REC}`);
     const e2 = hex(`92 d7 00 55ece6f8 000003e8 81 a1 6e 2a`); // 1000 ns, {"n": 42}
     const payload = Buffer.concat([storedGzipMember(e1), storedGzipMember(e2)]);
-    const frame = Buffer.concat([hex(`93 ${TAG} c4`), Buffer.from([payload.length]), payload,
-      hex('83 a4 73697a65 02 aa 636f6d70726573736564 a4 677a6970 a5 6368756e6b c4 02 0102')]);
+    const frame = Buffer.concat([
+      hex(`93 ${TAG} c4`),
+      Buffer.from([payload.length]),
+      payload,
+      hex('83 a4 73697a65 02 aa 636f6d70726573736564 a4 677a6970 a5 6368756e6b c4 02 0102'),
+    ]);
     const m = events(frame);
     assert.equal(m.mode, 'compressed_packed_forward');
-    assert.deepEqual(m.entries.map((e) => [e.time, e.record]), [
-      ['2015-09-07T01:23:04.000000000Z', { message: 'foo' }],
-      ['2015-09-07T01:23:04.000001000Z', { n: 42 }],
-    ]);
+    assert.deepEqual(
+      m.entries.map((e) => [e.time, e.record]),
+      [
+        ['2015-09-07T01:23:04.000000000Z', { message: 'foo' }],
+        ['2015-09-07T01:23:04.000001000Z', { n: 42 }],
+      ],
+    );
     assert.deepEqual(Buffer.from(m.options.chunk!), hex('c4 02 0102'), 'a bin chunk id stays bin');
   });
 
@@ -93,7 +130,10 @@ describe('forward decoder: modes, byte for byte', () => {
     const entries = [encode([1441588984, { i: 1 }]), encode([1441588985, { i: 2 }])];
     for (const payload of [Buffer.concat(entries.map((e) => gzipSync(e))), gzipSync(Buffer.concat(entries))]) {
       const m = events(encode(['tag.z', payload, { compressed: 'gzip', size: 2 }]));
-      assert.deepEqual(m.entries.map((e) => e.record), [{ i: 1 }, { i: 2 }]);
+      assert.deepEqual(
+        m.entries.map((e) => e.record),
+        [{ i: 1 }, { i: 2 }],
+      );
     }
   });
 
@@ -101,7 +141,11 @@ describe('forward decoder: modes, byte for byte', () => {
     const meta = '81 a1 6b a1 76'; // {"k": "v"}
     const m = events(hex(`93 ${TAG} 92 ${T} ${meta} ${REC}`));
     assert.equal(m.mode, 'message');
-    assert.deepEqual(m.entries[0], { time: '2015-09-07T01:23:04.000000000Z', metadata: { k: 'v' }, record: { message: 'foo' } });
+    assert.deepEqual(m.entries[0], {
+      time: '2015-09-07T01:23:04.000000000Z',
+      metadata: { k: 'v' },
+      record: { message: 'foo' },
+    });
     const f = events(hex(`92 ${TAG} 91 92 92 d7 00 55ece6f8 00000005 ${meta} ${REC}`));
     assert.equal(f.mode, 'forward');
     assert.deepEqual(f.entries[0]!.metadata, { k: 'v' });
@@ -123,7 +167,9 @@ describe('forward decoder: modes, byte for byte', () => {
 
   it('accepts fluent-logger 3\'s options: size as bytes, compressed "text"', () => {
     const stream = encode([1441588984, { a: 1 }]);
-    const m = events(encode(['t', stream, { chunk: 'x', size: stream.length, compressed: 'text', eventEntryDataSize: stream.length }]));
+    const m = events(
+      encode(['t', stream, { chunk: 'x', size: stream.length, compressed: 'text', eventEntryDataSize: stream.length }]),
+    );
     assert.equal(m.mode, 'packed_forward');
     assert.equal(m.entries.length, 1);
   });
@@ -179,7 +225,9 @@ describe('forward decoder: refusals', () => {
     refuses('BAD_TIME', () => decodeForwardFrameSync(hex(`93 ${TAG} c3 ${REC}`), limits)); // true
     refuses('BAD_OPTION', () => decodeForwardFrameSync(hex(`94 ${TAG} ${T} ${REC} 01`), limits));
     refuses('BAD_OPTION', () => decodeForwardFrameSync(hex(`94 ${TAG} ${T} ${REC} 81 a5 6368756e6b 01`), limits)); // chunk 1
-    refuses('UNSUPPORTED_COMPRESSION', () => decodeForwardFrameSync(encode(['t', Buffer.alloc(4), { compressed: 'zstd' }]), limits));
+    refuses('UNSUPPORTED_COMPRESSION', () =>
+      decodeForwardFrameSync(encode(['t', Buffer.alloc(4), { compressed: 'zstd' }]), limits),
+    );
   });
 
   it('refuses a truncated entry stream, and entries past the event bound', () => {
@@ -192,9 +240,13 @@ describe('forward decoder: refusals', () => {
   });
 
   it('refuses gzip that is not gzip, is cut short, or inflates past the bound (a zip bomb)', () => {
-    refuses('GZIP_INVALID', () => decodeForwardFrameSync(encode(['t', Buffer.from('not gzip at all, really'), { compressed: 'gzip' }]), limits));
+    refuses('GZIP_INVALID', () =>
+      decodeForwardFrameSync(encode(['t', Buffer.from('not gzip at all, really'), { compressed: 'gzip' }]), limits),
+    );
     const cut = gzipSync(encode([1, { a: 1 }]));
-    refuses('GZIP_INVALID', () => decodeForwardFrameSync(encode(['t', cut.subarray(0, cut.length - 4), { compressed: 'gzip' }]), limits));
+    refuses('GZIP_INVALID', () =>
+      decodeForwardFrameSync(encode(['t', cut.subarray(0, cut.length - 4), { compressed: 'gzip' }]), limits),
+    );
     const bomb = gzipSync(Buffer.alloc(4 << 20));
     assert.ok(bomb.length < 10_000);
     refuses('DECOMPRESSED_TOO_LARGE', () => gunzipMembersSync(bomb, 1 << 20));

@@ -4,7 +4,11 @@ import { createHash } from 'node:crypto';
 import { decode, encode } from '@msgpack/msgpack';
 import { parseForwardUsers, ServerHandshake } from '../../../../receiver/forward/handshake.js';
 
-const sha512 = (...parts: (string | Uint8Array)[]) => { const h = createHash('sha512'); for (const p of parts) h.update(p); return h.digest('hex'); };
+const sha512 = (...parts: (string | Uint8Array)[]) => {
+  const h = createHash('sha512');
+  for (const p of parts) h.update(p);
+  return h.digest('hex');
+};
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
 describe('forward handshake (HELO, PING, PONG)', () => {
@@ -50,7 +54,8 @@ describe('forward handshake (HELO, PING, PONG)', () => {
     const hs = new ServerHandshake({ ...config, users: parseForwardUsers('alice:pw1, bob:p:w2') });
     const helo = decode(hs.helo()) as [string, { auth: Uint8Array }];
     assert.ok(helo[1].auth instanceof Uint8Array && helo[1].auth.length === 16);
-    const ping = (user: string, password: string) => encode(['PING', 'h', 's', sha512('s', 'h', hs.nonce, 'secret'), user, sha512(helo[1].auth, user, password)]);
+    const ping = (user: string, password: string) =>
+      encode(['PING', 'h', 's', sha512('s', 'h', hs.nonce, 'secret'), user, sha512(helo[1].auth, user, password)]);
     assert.equal(hs.checkPing(ping('alice', 'pw1')).ok, true);
     assert.equal(hs.checkPing(ping('bob', 'p:w2')).ok, true, 'a password may contain ":"');
     const wrong = hs.checkPing(ping('alice', 'nope'));
@@ -60,7 +65,13 @@ describe('forward handshake (HELO, PING, PONG)', () => {
   });
 
   it('parses users and refuses malformed entries', () => {
-    assert.deepEqual([...parseForwardUsers('a:1,b:2')], [['a', '1'], ['b', '2']]);
+    assert.deepEqual(
+      [...parseForwardUsers('a:1,b:2')],
+      [
+        ['a', '1'],
+        ['b', '2'],
+      ],
+    );
     assert.equal(parseForwardUsers('').size, 0);
     assert.throws(() => parseForwardUsers('alice'), /not user:password/);
     assert.throws(() => parseForwardUsers(':pw'), /not user:password/);

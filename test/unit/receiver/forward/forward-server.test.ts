@@ -23,13 +23,23 @@ class Peer {
   closed = false;
   constructor(port: number) {
     this.socket = connect(port, '127.0.0.1');
-    this.socket.on('data', (d: Buffer) => { this.received = Buffer.concat([this.received, d]); });
-    this.socket.on('close', () => { this.closed = true; });
+    this.socket.on('data', (d: Buffer) => {
+      this.received = Buffer.concat([this.received, d]);
+    });
+    this.socket.on('close', () => {
+      this.closed = true;
+    });
     this.socket.on('error', () => undefined);
   }
-  send(bytes: Uint8Array): void { this.socket.write(bytes); }
-  get bytes(): Buffer { return this.received; }
-  messages(): unknown[] { return [...decodeMulti(this.received)]; }
+  send(bytes: Uint8Array): void {
+    this.socket.write(bytes);
+  }
+  get bytes(): Buffer {
+    return this.received;
+  }
+  messages(): unknown[] {
+    return [...decodeMulti(this.received)];
+  }
   async until<T>(what: string, probe: () => T | undefined, ms = 3000): Promise<T> {
     const deadline = Date.now() + ms;
     for (;;) {
@@ -41,7 +51,11 @@ class Peer {
   }
 }
 
-const sha512 = (...parts: (string | Uint8Array)[]) => { const h = createHash('sha512'); for (const p of parts) h.update(p); return h.digest('hex'); };
+const sha512 = (...parts: (string | Uint8Array)[]) => {
+  const h = createHash('sha512');
+  for (const p of parts) h.update(p);
+  return h.digest('hex');
+};
 const T = 1_700_000_000;
 
 describe('forward server on a socket', () => {
@@ -58,15 +72,29 @@ describe('forward server on a socket', () => {
   let plain: ForwardServer;
   let secured: ForwardServer;
   const peers: Peer[] = [];
-  const peer = (port: number) => { const p = new Peer(port); peers.push(p); return p; };
+  const peer = (port: number) => {
+    const p = new Peer(port);
+    peers.push(p);
+    return p;
+  };
   const envelopes = () => sealed.flatMap((b) => b.bodies.map((x) => decodeBody(x) as EventEnvelope));
-  const metric = async (name: string, labels: Record<string, string> = {}) => metricValue(await registry.metrics(), name, labels);
+  const metric = async (name: string, labels: Record<string, string> = {}) =>
+    metricValue(await registry.metrics(), name, labels);
 
   before(async () => {
     plain = await startForwardServer({ ...base, handshake: null }, intake, metrics, receiverMetrics, log);
-    secured = await startForwardServer({ ...base, handshake: { sharedKey: 'k3y', users: new Map(), selfHostname: 'fanin-a' } }, intake, metrics, receiverMetrics, log);
+    secured = await startForwardServer(
+      { ...base, handshake: { sharedKey: 'k3y', users: new Map(), selfHostname: 'fanin-a' } },
+      intake,
+      metrics,
+      receiverMetrics,
+      log,
+    );
   });
-  beforeEach(() => { publisher.autoConfirm = true; sealed.length = 0; });
+  beforeEach(() => {
+    publisher.autoConfirm = true;
+    sealed.length = 0;
+  });
   after(async () => {
     for (const p of peers) p.socket.destroy();
     await Promise.all([plain.close(), secured.close()]);
@@ -82,7 +110,10 @@ describe('forward server on a socket', () => {
     assert.equal(publisher.waiting, 1);
     publisher.confirmAll();
     await p.until('the ack', () => (p.bytes.length > 0 ? true : undefined));
-    assert.deepEqual(p.bytes, Buffer.concat([Buffer.from([0x81, 0xa3]), Buffer.from('ack'), Buffer.from(encode('Y2h1bmstMQ=='))]));
+    assert.deepEqual(
+      p.bytes,
+      Buffer.concat([Buffer.from([0x81, 0xa3]), Buffer.from('ack'), Buffer.from(encode('Y2h1bmstMQ=='))]),
+    );
     const [env] = envelopes();
     assert.equal(env!.tag, 'app.web');
     assert.equal(env!.time, '2023-11-14T22:13:20.000000000Z');
@@ -94,7 +125,7 @@ describe('forward server on a socket', () => {
     assert.equal(await metric('fanin_receiver_forward_chunks_total', { result: 'acked' }), 1);
   });
 
-  it('puts all of a chunk\'s events into one batch with its chunk range', async () => {
+  it("puts all of a chunk's events into one batch with its chunk range", async () => {
     const p = peer(plain.port);
     const entries = Array.from({ length: 150 }, (_, i) => [T + i, { i }]); // more than one batch's 100 events
     p.send(encode(['app.many', entries, { chunk: Buffer.from('bin-chunk'), size: 150 }]));
@@ -105,30 +136,44 @@ describe('forward server on a socket', () => {
     const holding = sealed.filter((b) => b.chunks.length > 0);
     assert.equal(holding.length, 1);
     assert.equal(holding[0]!.bodies.length, 150);
-    assert.deepEqual(holding[0]!.chunks.map((c) => [c.first, c.end]), [[0, 150]]);
+    assert.deepEqual(
+      holding[0]!.chunks.map((c) => [c.first, c.end]),
+      [[0, 150]],
+    );
   });
 
   it('takes every mode on one connection, and a TCP heartbeat (nil) without a reply', async () => {
     const p = peer(plain.port);
     const stream = Buffer.concat([encode([T, { m: 'packed' }]), encode([T, { m: 'packed2' }])]);
     const { gzipSync } = await import('node:zlib');
-    p.send(Buffer.concat([
-      encode(null),
-      encode(['m', T, { m: 'message' }]),
-      encode(['m', [[T, { m: 'forward' }]]]),
-      encode(['m', stream]),
-      encode(['m', Buffer.concat([gzipSync(encode([T, { m: 'gz1' }])), gzipSync(encode([T, { m: 'gz2' }]))]), { compressed: 'gzip', chunk: 'last' }]),
-    ]));
+    p.send(
+      Buffer.concat([
+        encode(null),
+        encode(['m', T, { m: 'message' }]),
+        encode(['m', [[T, { m: 'forward' }]]]),
+        encode(['m', stream]),
+        encode([
+          'm',
+          Buffer.concat([gzipSync(encode([T, { m: 'gz1' }])), gzipSync(encode([T, { m: 'gz2' }]))]),
+          { compressed: 'gzip', chunk: 'last' },
+        ]),
+      ]),
+    );
     await p.until('the ack', () => (p.messages().length > 0 ? true : undefined));
     assert.deepEqual(p.messages(), [{ ack: 'last' }]);
     await p.until('all sealed', () => (envelopes().length >= 6 ? true : undefined));
-    assert.deepEqual(envelopes().map((e) => (e.record as { m: string }).m), ['message', 'forward', 'packed', 'packed2', 'gz1', 'gz2']);
-    assert.ok(await metric('fanin_receiver_forward_messages_total', { mode: 'heartbeat' }) >= 1);
+    assert.deepEqual(
+      envelopes().map((e) => (e.record as { m: string }).m),
+      ['message', 'forward', 'packed', 'packed2', 'gz1', 'gz2'],
+    );
+    assert.ok((await metric('fanin_receiver_forward_messages_total', { mode: 'heartbeat' })) >= 1);
   });
 
   it('answers a UDP heartbeat with one 0x00 byte from the same port', async () => {
     const udp = createSocket('udp4');
-    const reply = new Promise<{ msg: Buffer; port: number }>((resolve) => udp.once('message', (msg, rinfo) => resolve({ msg, port: rinfo.port })));
+    const reply = new Promise<{ msg: Buffer; port: number }>((resolve) =>
+      udp.once('message', (msg, rinfo) => resolve({ msg, port: rinfo.port })),
+    );
     udp.send(Buffer.from([0xc0]), plain.port, '127.0.0.1');
     const { msg, port } = await reply;
     udp.close();
@@ -138,7 +183,9 @@ describe('forward server on a socket', () => {
 
   it('handshake: HELO, then PONG true for the right shared key, then events are taken', async () => {
     const p = peer(secured.port);
-    const [tag, helo] = await p.until('HELO', () => (p.bytes.length > 0 ? decode(p.bytes) as [string, { nonce: Uint8Array; auth: string }] : undefined));
+    const [tag, helo] = await p.until('HELO', () =>
+      p.bytes.length > 0 ? (decode(p.bytes) as [string, { nonce: Uint8Array; auth: string }]) : undefined,
+    );
     assert.equal(tag, 'HELO');
     const salt = 'c2FsdA';
     p.send(encode(['PING', 'client-1', salt, sha512(salt, 'client-1', helo.nonce, 'k3y'), '', '']));
@@ -151,11 +198,13 @@ describe('forward server on a socket', () => {
 
   it('handshake: PONG false with the reason, then the connection is closed', async () => {
     const p = peer(secured.port);
-    const helo = await p.until('HELO', () => (p.bytes.length > 0 ? decode(p.bytes) as [string, { nonce: Uint8Array }] : undefined));
+    const helo = await p.until('HELO', () =>
+      p.bytes.length > 0 ? (decode(p.bytes) as [string, { nonce: Uint8Array }]) : undefined,
+    );
     p.send(encode(['PING', 'client-1', 's', sha512('s', 'client-1', helo[1].nonce, 'wrong'), '', '']));
     await p.until('closed', () => (p.closed ? true : undefined));
     assert.deepEqual(p.messages()[1], ['PONG', false, 'shared_key mismatch', '', '']);
-    assert.ok(await metric('fanin_receiver_forward_handshakes_total', { result: 'failed' }) >= 1);
+    assert.ok((await metric('fanin_receiver_forward_handshakes_total', { result: 'failed' })) >= 1);
   });
 
   it('handshake: events without a PING are refused', async () => {
@@ -182,7 +231,7 @@ describe('forward server on a socket', () => {
     setTimeout(() => publisher.confirmAll(), 50);
     await p.until('closed', () => (p.closed ? true : undefined));
     assert.deepEqual(p.messages(), [{ ack: 'good' }]);
-    assert.ok(await metric('fanin_receiver_forward_errors_total', { reason: 'msgpack_invalid' }) >= 1);
+    assert.ok((await metric('fanin_receiver_forward_errors_total', { reason: 'msgpack_invalid' })) >= 1);
   });
 
   it('a sender that half-closes after its chunk still gets the ack', async () => {
@@ -205,7 +254,7 @@ describe('forward server on a socket', () => {
     assert.equal(waiting.closed, false, 'waiting for an ack is not idleness');
     publisher.confirmAll();
     await waiting.until('the ack', () => (waiting.messages().length > 0 ? true : undefined));
-    assert.ok(await metric('fanin_receiver_forward_errors_total', { reason: 'idle_timeout' }) >= 1);
+    assert.ok((await metric('fanin_receiver_forward_errors_total', { reason: 'idle_timeout' })) >= 1);
   });
 
   it('stops reading while the intake is under pressure, and resumes after', async () => {

@@ -24,8 +24,12 @@ describe('replication: what a Forward input makes of a record', () => {
   });
 
   it('a replica: original id and path read, both keys taken out of the record', () => {
-    assert.deepEqual(classifyReplica({ message: 'x', fanin_id: ID_1, fanin_path: ['A', 'C'] }, AT_B),
-      { kind: 'replica', originId: ID_1, path: ['A', 'C'], record: { message: 'x' } });
+    assert.deepEqual(classifyReplica({ message: 'x', fanin_id: ID_1, fanin_path: ['A', 'C'] }, AT_B), {
+      kind: 'replica',
+      originId: ID_1,
+      path: ['A', 'C'],
+      record: { message: 'x' },
+    });
   });
 
   it('a path that holds this fleet is a loop', () => {
@@ -34,37 +38,63 @@ describe('replication: what a Forward input makes of a record', () => {
 
   it('a path key without a valid path or id is invalid (the caller keeps the record as it is)', () => {
     for (const record of [
-      { fanin_id: ID_1, fanin_path: 'A' }, { fanin_id: ID_1, fanin_path: [] }, { fanin_id: ID_1, fanin_path: ['A', 7] },
-      { fanin_id: ID_1, fanin_path: ['a:b'] }, { fanin_id: ID_1, fanin_path: Array.from({ length: 33 }, (_, i) => `f${i}`) },
-      { fanin_path: ['A'] }, { fanin_id: 'not-an-id', fanin_path: ['A'] }, { fanin_id: `${ID_1}0000000000`, fanin_path: ['A'] },
-    ]) assert.deepEqual(classifyReplica(record, AT_B), { kind: 'invalid' }, JSON.stringify(record));
+      { fanin_id: ID_1, fanin_path: 'A' },
+      { fanin_id: ID_1, fanin_path: [] },
+      { fanin_id: ID_1, fanin_path: ['A', 7] },
+      { fanin_id: ID_1, fanin_path: ['a:b'] },
+      { fanin_id: ID_1, fanin_path: Array.from({ length: 33 }, (_, i) => `f${i}`) },
+      { fanin_path: ['A'] },
+      { fanin_id: 'not-an-id', fanin_path: ['A'] },
+      { fanin_id: `${ID_1}0000000000`, fanin_path: ['A'] },
+    ])
+      assert.deepEqual(classifyReplica(record, AT_B), { kind: 'invalid' }, JSON.stringify(record));
   });
 
   it('configurable keys', () => {
-    const c = classifyReplica({ origin: ID_2, via: ['X'], fanin_path: 'kept' }, { fleetId: 'B', idKey: 'origin', pathKey: 'via' });
+    const c = classifyReplica(
+      { origin: ID_2, via: ['X'], fanin_path: 'kept' },
+      { fleetId: 'B', idKey: 'origin', pathKey: 'via' },
+    );
     assert.deepEqual(c, { kind: 'replica', originId: ID_2, path: ['X'], record: { fanin_path: 'kept' } });
   });
 
   it('event ids: the form a worker writes, nothing else', () => {
     assert.ok(isEventId(ID_1) && isEventId(ID_2));
-    for (const bad of ['', `${ID_1.slice(1)}`, ID_1.toUpperCase(), ID_1.replace('-1', '-0'), `${ID_1} `]) assert.ok(!isEventId(bad), bad);
+    for (const bad of ['', `${ID_1.slice(1)}`, ID_1.toUpperCase(), ID_1.replace('-1', '-0'), `${ID_1} `])
+      assert.ok(!isEventId(bad), bad);
   });
 });
 
 describe('replication: Forward entries to events', () => {
   const now = new Date(1_772_360_431_000);
-  const entry = (record: Record<string, unknown>, time = '2026-03-01T10:20:30.000000001Z') => ({ time, metadata: null, record });
+  const entry = (record: Record<string, unknown>, time = '2026-03-01T10:20:30.000000001Z') => ({
+    time,
+    metadata: null,
+    record,
+  });
 
   it('keys a replica by its original id alone, carries the path, drops loops, counts each kind', () => {
-    const out = encodeForwardEntries('app.web', [
-      entry({ n: 1, fanin_id: ID_1, fanin_path: ['A'] }),
-      entry({ n: 1, other: 'bytes', fanin_id: ID_1, fanin_path: ['A', 'C'] }, '2030-01-01T00:00:00.000000000Z'),
-      entry({ n: 2, fanin_id: ID_2, fanin_path: ['A', 'B'] }),
-      entry({ n: 3, fanin_path: 'broken' }),
-      entry({ n: 4 }),
-    ], '10.0.0.9', 'a', now, AT_B);
+    const out = encodeForwardEntries(
+      'app.web',
+      [
+        entry({ n: 1, fanin_id: ID_1, fanin_path: ['A'] }),
+        entry({ n: 1, other: 'bytes', fanin_id: ID_1, fanin_path: ['A', 'C'] }, '2030-01-01T00:00:00.000000000Z'),
+        entry({ n: 2, fanin_id: ID_2, fanin_path: ['A', 'B'] }),
+        entry({ n: 3, fanin_path: 'broken' }),
+        entry({ n: 4 }),
+      ],
+      '10.0.0.9',
+      'a',
+      now,
+      AT_B,
+    );
     assert.deepEqual([out.replicas, out.loops, out.invalid, out.events.length], [2, 1, 1, 4]);
-    const [r1, r2, bad, plain] = out.events as [typeof out.events[0], typeof out.events[0], typeof out.events[0], typeof out.events[0]];
+    const [r1, r2, bad, plain] = out.events as [
+      (typeof out.events)[0],
+      (typeof out.events)[0],
+      (typeof out.events)[0],
+      (typeof out.events)[0],
+    ];
     assert.deepEqual(r1.key, replicaEventKey(ID_1));
     assert.deepEqual(r2.key, r1.key, 'the same original id is the same event, whatever its bytes on this path');
     assert.equal(r1.origin, ID_1);
@@ -72,7 +102,11 @@ describe('replication: Forward entries to events', () => {
     assert.deepEqual(body.record, { n: 1, other: 'bytes' });
     assert.deepEqual(body.fleet_path, ['A', 'C']);
     assert.equal(bad.origin, undefined);
-    assert.deepEqual((decodeBody(bad.body) as EventEnvelope).record, { n: 3, fanin_path: 'broken' }, 'an invalid record is kept as sent');
+    assert.deepEqual(
+      (decodeBody(bad.body) as EventEnvelope).record,
+      { n: 3, fanin_path: 'broken' },
+      'an invalid record is kept as sent',
+    );
     assert.equal(plain.origin, undefined);
     assert.equal((decodeBody(plain.body) as EventEnvelope).fleet_path, undefined);
   });
@@ -95,25 +129,45 @@ describe('replication: batches carry original ids', () => {
     const d = decodeNewEventBatch(v4);
     assert.deepEqual(d.origins, [null, ID_1, null]);
     assert.deepEqual(d.chunks ?? [], []);
-    assert.equal(encodeNewEventBatch({ receiverId: 'a', bootId: 'b', seq: 1, keys, bodies, origins: [null, null, null] })[1], 1);
-    const withChunks = encodeNewEventBatch({ receiverId: 'a', bootId: 'b', seq: 1, keys, bodies, chunks: [{ id: Buffer.alloc(16, 2), first: 0, end: 3 }], origins: [ID_1, ID_2, null] });
-    assert.deepEqual(decodeNewEventBatch(withChunks).chunks?.map((c) => [c.first, c.end]), [[0, 3]]);
+    assert.equal(
+      encodeNewEventBatch({ receiverId: 'a', bootId: 'b', seq: 1, keys, bodies, origins: [null, null, null] })[1],
+      1,
+    );
+    const withChunks = encodeNewEventBatch({
+      receiverId: 'a',
+      bootId: 'b',
+      seq: 1,
+      keys,
+      bodies,
+      chunks: [{ id: Buffer.alloc(16, 2), first: 0, end: 3 }],
+      origins: [ID_1, ID_2, null],
+    });
+    assert.deepEqual(
+      decodeNewEventBatch(withChunks).chunks?.map((c) => [c.first, c.end]),
+      [[0, 3]],
+    );
   });
 
   it('version 4 carries route keys and origins together, and routes may be absent', () => {
     const routes = { tags: ['app.a', 'app.b'], keys: Buffer.from([0, 0, 3, 0, 1, 0xff, 0, 0, 6]) };
-    const both = decodeNewEventBatch(encodeNewEventBatch({ receiverId: 'a', bootId: 'b', seq: 1, keys, bodies, routes, origins: [ID_1, null, ID_2] }));
+    const both = decodeNewEventBatch(
+      encodeNewEventBatch({ receiverId: 'a', bootId: 'b', seq: 1, keys, bodies, routes, origins: [ID_1, null, ID_2] }),
+    );
     assert.deepEqual(both.origins, [ID_1, null, ID_2]);
     assert.deepEqual(both.routes?.tags, ['app.a', 'app.b']);
-    assert.deepEqual([...both.routes?.keys ?? []], [...routes.keys]);
-    const noRoutes = decodeNewEventBatch(encodeNewEventBatch({ receiverId: 'a', bootId: 'b', seq: 1, keys, bodies, origins: [ID_1, null, null] }));
+    assert.deepEqual([...(both.routes?.keys ?? [])], [...routes.keys]);
+    const noRoutes = decodeNewEventBatch(
+      encodeNewEventBatch({ receiverId: 'a', bootId: 'b', seq: 1, keys, bodies, origins: [ID_1, null, null] }),
+    );
     assert.equal(noRoutes.routes, undefined);
     assert.deepEqual(noRoutes.origins, [ID_1, null, null]);
   });
 
   it('a worker publishes a replicated event under its original id, with Redis and without (pass-through)', () => {
     const b = { receiverId: 'a', bootId: 'b', seq: 1, keys, bodies, origins: [null, ID_1, null] };
-    const decided = selectUnique(b, [{ partition: 0, indices: [0, 1, 2], occurrences: [2, 1, 0], reused: false, published: false, chunkResends: 0 }]);
+    const decided = selectUnique(b, [
+      { partition: 0, indices: [0, 1, 2], occurrences: [2, 1, 0], reused: false, published: false, chunkResends: 0 },
+    ]);
     assert.deepEqual(decided.ids, [`${'01'.repeat(16)}-2`, ID_1]);
     assert.deepEqual(passThroughBatch(b).ids, [`${'01'.repeat(16)}-1`, ID_1, `${'01'.repeat(16)}-1`]);
   });
@@ -130,12 +184,21 @@ describe('replication: batches carry original ids', () => {
     const b = new EventBatcher({ maxEvents: 100, maxBytes: 1e6, maxDelayMs: 1e6 }, (s) => sealed.push(s));
     const k = Buffer.alloc(16);
     b.add(k, Buffer.from('plain'));
-    b.addGroup([{ key: k, body: Buffer.from('r1'), origin: ID_1 }, { key: k, body: Buffer.from('p') }], Buffer.from('c'));
+    b.addGroup(
+      [
+        { key: k, body: Buffer.from('r1'), origin: ID_1 },
+        { key: k, body: Buffer.from('p') },
+      ],
+      Buffer.from('c'),
+    );
     b.add(k, Buffer.from('r2'), undefined, ID_2);
     b.flush();
     b.add(k, Buffer.from('plain again'));
     b.flush();
-    assert.deepEqual(sealed.map((s) => s.origins), [[null, ID_1, null, ID_2], null]);
+    assert.deepEqual(
+      sealed.map((s) => s.origins),
+      [[null, ID_1, null, ID_2], null],
+    );
   });
 });
 
@@ -145,32 +208,72 @@ describe('replication: the Forward sink on the way out', () => {
 
   it('adds the path with this fleet last, keeps the original id, and leaves out excluded fleets (counted)', () => {
     const excluded = { count: 0 };
-    const chunks = buildChunks([batchOf('s:1', [[ID_1, forwardEnvelope({ n: 0 })], [ID_2, replica(['C'])], ['ffffffffffffffffffffffffffffffff-1', replica(['B', 'C'])]])],
-      'fanin_id', 0, { path: { fleetId: 'A', key: 'fanin_path' }, exclude: new Set(['B']) }, excluded);
+    const chunks = buildChunks(
+      [
+        batchOf('s:1', [
+          [ID_1, forwardEnvelope({ n: 0 })],
+          [ID_2, replica(['C'])],
+          ['ffffffffffffffffffffffffffffffff-1', replica(['B', 'C'])],
+        ]),
+      ],
+      'fanin_id',
+      0,
+      { path: { fleetId: 'A', key: 'fanin_path' }, exclude: new Set(['B']) },
+      excluded,
+    );
     const records = chunks.flatMap((c) => entriesOf(c).map(([, r]) => r));
-    assert.deepEqual(records, [{ n: 0, fanin_id: ID_1, fanin_path: ['A'] }, { n: 1, fanin_id: ID_2, fanin_path: ['C', 'A'] }]);
+    assert.deepEqual(records, [
+      { n: 0, fanin_id: ID_1, fanin_path: ['A'] },
+      { n: 1, fanin_id: ID_2, fanin_path: ['C', 'A'] },
+    ]);
     assert.equal(excluded.count, 1);
   });
 
   it('a syslog event gets a path too; without replication no path is added', () => {
-    const withPath = buildChunks([batchOf('s:2', [[ID_1, syslogEnvelope()]])], 'fanin_id', 0, { path: { fleetId: 'A', key: 'via' }, exclude: new Set() });
+    const withPath = buildChunks([batchOf('s:2', [[ID_1, syslogEnvelope()]])], 'fanin_id', 0, {
+      path: { fleetId: 'A', key: 'via' },
+      exclude: new Set(),
+    });
     assert.deepEqual(entriesOf(withPath[0]!)[0]![1].via, ['A']);
     const without = buildChunks([batchOf('s:3', [[ID_2, replica(['C'])]])], 'fanin_id');
     assert.equal(entriesOf(without[0]!)[0]![1].fanin_path, undefined);
   });
 
   it('validates the replication options with the key at fault', () => {
-    const o = forwardSinkOptionsFromConfig(sinkSettings('h:1', { fleetId: 'A', forwardSinkPathKey: 'fanin_path', forwardSinkExcludeFleets: ' B , C' }));
+    const o = forwardSinkOptionsFromConfig(
+      sinkSettings('h:1', { fleetId: 'A', forwardSinkPathKey: 'fanin_path', forwardSinkExcludeFleets: ' B , C' }),
+    );
     assert.deepEqual(o.replication, { fleetId: 'A', pathKey: 'fanin_path' });
     assert.deepEqual([...o.excludeFleets], ['B', 'C']);
-    assert.equal(forwardSinkOptionsFromConfig(sinkSettings('h:1', { fleetId: '', forwardSinkPathKey: 'fanin_path' })).replication, null, 'no fleet id: no path');
-    assert.equal(forwardSinkOptionsFromConfig(sinkSettings('h:1', { fleetId: 'A', forwardSinkPathKey: '' })).replication, null);
+    assert.equal(
+      forwardSinkOptionsFromConfig(sinkSettings('h:1', { fleetId: '', forwardSinkPathKey: 'fanin_path' })).replication,
+      null,
+      'no fleet id: no path',
+    );
+    assert.equal(
+      forwardSinkOptionsFromConfig(sinkSettings('h:1', { fleetId: 'A', forwardSinkPathKey: '' })).replication,
+      null,
+    );
     const problems = (over: Parameters<typeof sinkSettings>[1]) => {
-      try { forwardSinkOptionsFromConfig(sinkSettings('h:1', over)); } catch (err) { if (err instanceof ConfigError) return err.problems.join('\n'); throw err; }
+      try {
+        forwardSinkOptionsFromConfig(sinkSettings('h:1', over));
+      } catch (err) {
+        if (err instanceof ConfigError) return err.problems.join('\n');
+        throw err;
+      }
       return '';
     };
-    assert.match(problems({ fleetId: 'A', forwardSinkPathKey: 'fanin_path', forwardSinkIdKey: '' }), /uploader\.forwardSink\.idKey: replication/);
-    assert.match(problems({ fleetId: 'A', forwardSinkPathKey: 'k', forwardSinkIdKey: 'k' }), /uploader\.forwardSink\.pathKey: must differ/);
-    assert.match(problems({ fleetId: 'A', forwardSinkExcludeFleets: 'A' }), /excludeFleets: lists this fleet's own id "A"/);
+    assert.match(
+      problems({ fleetId: 'A', forwardSinkPathKey: 'fanin_path', forwardSinkIdKey: '' }),
+      /uploader\.forwardSink\.idKey: replication/,
+    );
+    assert.match(
+      problems({ fleetId: 'A', forwardSinkPathKey: 'k', forwardSinkIdKey: 'k' }),
+      /uploader\.forwardSink\.pathKey: must differ/,
+    );
+    assert.match(
+      problems({ fleetId: 'A', forwardSinkExcludeFleets: 'A' }),
+      /excludeFleets: lists this fleet's own id "A"/,
+    );
   });
 });

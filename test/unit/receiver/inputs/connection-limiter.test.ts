@@ -33,7 +33,7 @@ describe('connection limiter behind the PROXY protocol', () => {
     assert.equal(l.acquire(null), 'max_connections', 'pending headers count toward the total');
     l.release(null); // the refused one, still unaddressed
     l.release('192.0.2.1');
-    assert.equal(l.assign('192.0.2.1'), null, 'the sender\'s slot is free again');
+    assert.equal(l.assign('192.0.2.1'), null, "the sender's slot is free again");
     assert.equal(l.open, 1);
   });
 });

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { decodeRelpFrame, encodeRelpFrame, nextTxnr, RelpFrameReader, SERVERCLOSE_FRAME, type RelpFrame } from '../../../../receiver/inputs/relp-frame.js';
+import {
+  decodeRelpFrame,
+  encodeRelpFrame,
+  nextTxnr,
+  RelpFrameReader,
+  SERVERCLOSE_FRAME,
+  type RelpFrame,
+} from '../../../../receiver/inputs/relp-frame.js';
 import { answerOpen, parseOffers } from '../../../../receiver/inputs/relp-offers.js';
 
 const MAX = 1024;
@@ -9,7 +16,11 @@ const b = (s: string) => Buffer.from(s, 'latin1');
 const plain = (f: RelpFrame) => ({ txnr: f.txnr, command: f.command, data: f.data.toString('latin1') });
 
 /** Every frame of `stream` fed in pieces cut at `cuts`, and the error code that broke it, if any. */
-function readAll(stream: Buffer, cuts: readonly number[], max = MAX): { frames: ReturnType<typeof plain>[]; error: string | null } {
+function readAll(
+  stream: Buffer,
+  cuts: readonly number[],
+  max = MAX,
+): { frames: ReturnType<typeof plain>[]; error: string | null } {
   const reader = new RelpFrameReader(max);
   const frames: ReturnType<typeof plain>[] = [];
   let error: string | null = null;
@@ -32,13 +43,25 @@ describe('RELP frame decoder', () => {
   it('decodes the frames rsyslog sends: open with its offers, syslog, close (no data)', () => {
     const open = decodeRelpFrame(OPEN, MAX);
     assert.equal(open.kind, 'frame');
-    assert.deepEqual(open.kind === 'frame' && { ...plain(open.frame), bytes: open.bytes },
-      { txnr: 1, command: 'open', data: 'relp_version=0\nrelp_software=librelp,1.11.0,http://librelp.adiscon.com\ncommands=syslog', bytes: OPEN.length });
+    assert.deepEqual(open.kind === 'frame' && { ...plain(open.frame), bytes: open.bytes }, {
+      txnr: 1,
+      command: 'open',
+      data: 'relp_version=0\nrelp_software=librelp,1.11.0,http://librelp.adiscon.com\ncommands=syslog',
+      bytes: OPEN.length,
+    });
     const syslog = decodeRelpFrame(SYSLOG, MAX);
-    assert.deepEqual(syslog.kind === 'frame' && plain(syslog.frame),
-      { txnr: 2, command: 'syslog', data: '<134>1 2026-12-07T11:49:30.000000+00:00 host smoke - - - line 1' });
+    assert.deepEqual(syslog.kind === 'frame' && plain(syslog.frame), {
+      txnr: 2,
+      command: 'syslog',
+      data: '<134>1 2026-12-07T11:49:30.000000+00:00 host smoke - - - line 1',
+    });
     const close = decodeRelpFrame(b('3 close 0\n'), MAX);
-    assert.deepEqual(close.kind === 'frame' && { ...plain(close.frame), bytes: close.bytes }, { txnr: 3, command: 'close', data: '', bytes: 10 });
+    assert.deepEqual(close.kind === 'frame' && { ...plain(close.frame), bytes: close.bytes }, {
+      txnr: 3,
+      command: 'close',
+      data: '',
+      bytes: 10,
+    });
   });
 
   it('data may hold LF and any byte: DATALEN, not a delimiter, ends it', () => {
@@ -51,8 +74,14 @@ describe('RELP frame decoder', () => {
   it('says how many bytes it needs: after the header it waits for the whole DATA and the trailer', () => {
     assert.deepEqual(decodeRelpFrame(b(''), MAX), { kind: 'need-more', atLeast: 1 });
     assert.deepEqual(decodeRelpFrame(b('12'), MAX), { kind: 'need-more', atLeast: 3 });
-    assert.deepEqual(decodeRelpFrame(b(`2 syslog ${LINE.length} <134>`), MAX), { kind: 'need-more', atLeast: SYSLOG.length });
-    assert.deepEqual(decodeRelpFrame(SYSLOG.subarray(0, SYSLOG.length - 1), MAX), { kind: 'need-more', atLeast: SYSLOG.length });
+    assert.deepEqual(decodeRelpFrame(b(`2 syslog ${LINE.length} <134>`), MAX), {
+      kind: 'need-more',
+      atLeast: SYSLOG.length,
+    });
+    assert.deepEqual(decodeRelpFrame(SYSLOG.subarray(0, SYSLOG.length - 1), MAX), {
+      kind: 'need-more',
+      atLeast: SYSLOG.length,
+    });
   });
 
   const refused: [string, string, string][] = [
@@ -96,13 +125,23 @@ describe('RELP frame decoder', () => {
     assert.equal(whole.frames.length, 4);
     assert.equal(whole.error, null);
     for (let cut = 1; cut < stream.length; cut++) assert.deepEqual(readAll(stream, [cut]), whole, `cut at ${cut}`);
-    assert.deepEqual(readAll(stream, Array.from({ length: stream.length - 1 }, (_, i) => i + 1)), whole, 'one byte per read');
+    assert.deepEqual(
+      readAll(
+        stream,
+        Array.from({ length: stream.length - 1 }, (_, i) => i + 1),
+      ),
+      whole,
+      'one byte per read',
+    );
   });
 
   it('frames before a broken one are still returned; after it the reader stays broken', () => {
     const reader = new RelpFrameReader(MAX);
     const r = reader.push(Buffer.concat([SYSLOG, b('3 syslog x\n')]));
-    assert.deepEqual(r.frames.map((f) => f.txnr), [2]);
+    assert.deepEqual(
+      r.frames.map((f) => f.txnr),
+      [2],
+    );
     assert.equal(r.error?.code, 'BAD_DATALEN');
     const again = reader.push(SYSLOG);
     assert.deepEqual(again.frames, []);
@@ -115,27 +154,56 @@ describe('RELP frame decoder', () => {
       command: fc.stringMatching(/^[a-zA-Z]{1,32}$/),
       data: fc.uint8Array({ maxLength: 200 }),
     });
-    fc.assert(fc.property(fc.array(frameArb, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 10 }), (frames, rawCuts) => {
-      const stream = Buffer.concat(frames.map((f) => encodeRelpFrame(f.txnr, f.command, Buffer.from(f.data))));
-      const cuts = [...new Set(rawCuts.map((c) => c % (stream.length + 1)))].sort((x, y) => x - y);
-      const { frames: got, error } = readAll(stream, cuts);
-      assert.equal(error, null);
-      assert.deepEqual(got, frames.map((f) => ({ txnr: f.txnr, command: f.command, data: Buffer.from(f.data).toString('latin1') })));
-    }), { seed: 4242, numRuns: 500 });
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat({ max: 300 }), (bytes, cut) => {
-      const stream = Buffer.from(bytes);
-      const whole = readAll(stream, []);
-      assert.deepEqual(readAll(stream, [cut % (stream.length + 1)]), whole, 'a cut never changes the outcome');
-    }), { seed: 4243, numRuns: 2000 });
+    fc.assert(
+      fc.property(
+        fc.array(frameArb, { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (frames, rawCuts) => {
+          const stream = Buffer.concat(frames.map((f) => encodeRelpFrame(f.txnr, f.command, Buffer.from(f.data))));
+          const cuts = [...new Set(rawCuts.map((c) => c % (stream.length + 1)))].sort((x, y) => x - y);
+          const { frames: got, error } = readAll(stream, cuts);
+          assert.equal(error, null);
+          assert.deepEqual(
+            got,
+            frames.map((f) => ({ txnr: f.txnr, command: f.command, data: Buffer.from(f.data).toString('latin1') })),
+          );
+        },
+      ),
+      { seed: 4242, numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat({ max: 300 }), (bytes, cut) => {
+        const stream = Buffer.from(bytes);
+        const whole = readAll(stream, []);
+        assert.deepEqual(readAll(stream, [cut % (stream.length + 1)]), whole, 'a cut never changes the outcome');
+      }),
+      { seed: 4243, numRuns: 2000 },
+    );
   });
 });
 
 describe('RELP offers', () => {
-  it('answers librelp\'s open as imrelp does, with relp_version no higher than the client\'s', () => {
-    const offers = parseOffers(b('relp_version=0\nrelp_software=librelp,1.11.0,http://librelp.adiscon.com\ncommands=syslog'));
-    assert.deepEqual([...offers], [['relp_version', ['0']], ['relp_software', ['librelp', '1.11.0', 'http://librelp.adiscon.com']], ['commands', ['syslog']]]);
-    assert.deepEqual(answerOpen(offers, 'fanin'), { ok: true, version: 0, response: '200 OK\nrelp_version=0\nrelp_software=fanin\ncommands=syslog' });
-    assert.equal((answerOpen(parseOffers(b('relp_version=5\ncommands=syslog')), 'fanin') as { version: number }).version, 1);
+  it("answers librelp's open as imrelp does, with relp_version no higher than the client's", () => {
+    const offers = parseOffers(
+      b('relp_version=0\nrelp_software=librelp,1.11.0,http://librelp.adiscon.com\ncommands=syslog'),
+    );
+    assert.deepEqual(
+      [...offers],
+      [
+        ['relp_version', ['0']],
+        ['relp_software', ['librelp', '1.11.0', 'http://librelp.adiscon.com']],
+        ['commands', ['syslog']],
+      ],
+    );
+    assert.deepEqual(answerOpen(offers, 'fanin'), {
+      ok: true,
+      version: 0,
+      response: '200 OK\nrelp_version=0\nrelp_software=fanin\ncommands=syslog',
+    });
+    assert.equal(
+      (answerOpen(parseOffers(b('relp_version=5\ncommands=syslog')), 'fanin') as { version: number }).version,
+      1,
+    );
   });
 
   it('refuses a client without relp_version or without the syslog command (500, the session ends)', () => {

@@ -27,7 +27,10 @@ async function until(what: string, check: () => boolean, timeoutMs = 3000): Prom
 async function start(maxConnections = 10) {
   const registry = new Registry();
   const publisher = new ManualPublisher();
-  const intake = new Intake(new EventBatcher({ maxEvents: 10, maxBytes: 4096, maxDelayMs: 5 }, () => undefined), publisher.asIntakePublisher);
+  const intake = new Intake(
+    new EventBatcher({ maxEvents: 10, maxBytes: 4096, maxDelayMs: 5 }, () => undefined),
+    publisher.asIntakePublisher,
+  );
   const received = new Map<Socket, string>();
   const ended: Socket[] = [];
   const listener: StreamListener = new StreamListener(
@@ -39,13 +42,16 @@ async function start(maxConnections = 10) {
       stream.on('data', (d: Buffer) => received.set(stream, received.get(stream)! + d.toString()));
       stream.on('end', () => ended.push(stream));
     },
-    intake, createReceiverMetrics(registry), silent,
+    intake,
+    createReceiverMetrics(registry),
+    silent,
   );
   const { port } = await listener.listen();
-  const client = (allowHalfOpen = false) => new Promise<Socket>((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1', allowHalfOpen }, () => resolve(s));
-    s.on('error', reject);
-  });
+  const client = (allowHalfOpen = false) =>
+    new Promise<Socket>((resolve, reject) => {
+      const s = connect({ port, host: '127.0.0.1', allowHalfOpen }, () => resolve(s));
+      s.on('error', reject);
+    });
   const text = () => [...received.values()].join('|');
   return { listener, publisher, registry, received, ended, client, text };
 }

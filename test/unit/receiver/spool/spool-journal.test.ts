@@ -18,7 +18,10 @@ describe('spool journal', () => {
     assert.ok(j.segmentCount > 2, 'rotated into several segments');
     const out = [];
     for (let r = j.next(); r; r = j.next()) out.push(r);
-    assert.deepEqual(out.map((r) => r.bytes.toString()), Array.from({ length: 10 }, (_, i) => rec(i).toString()));
+    assert.deepEqual(
+      out.map((r) => r.bytes.toString()),
+      Array.from({ length: 10 }, (_, i) => rec(i).toString()),
+    );
     for (const r of out.slice(0, 5)) j.release(r);
     assert.ok(j.segmentCount < 5 && j.hasData);
     for (const r of out.slice(5)) j.release(r);
@@ -36,7 +39,10 @@ describe('spool journal', () => {
     assert.equal(again.unread, 7);
     const out = [];
     for (let r = again.next(); r; r = again.next()) out.push(r.bytes.toString());
-    assert.deepEqual(out, Array.from({ length: 7 }, (_, i) => rec(i).toString()));
+    assert.deepEqual(
+      out,
+      Array.from({ length: 7 }, (_, i) => rec(i).toString()),
+    );
   });
 
   it('skips a torn record at a segment tail (a crash mid-write) and keeps the complete ones', () => {
@@ -58,7 +64,9 @@ describe('spool journal', () => {
     const j = open(dir(), { maxBytes: 200 });
     j.append(rec(0));
     j.append(rec(1));
-    assert.throws(() => { for (let i = 0; i < 10; i++) j.append(rec(i)); }, SpoolFullError);
+    assert.throws(() => {
+      for (let i = 0; i < 10; i++) j.append(rec(i));
+    }, SpoolFullError);
   });
 
   it('rewind hands out unconfirmed records again and ignores releases from before it', () => {

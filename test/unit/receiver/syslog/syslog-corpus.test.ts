@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseSyslog } from '../../../../receiver/syslog/parse-syslog.js';
 import { decodeMsg } from '../../../../receiver/syslog/line-state.js';
-import { CORPUS_LOCAL_TZ, entryBytes, entryOptions, loadCorpus, type CorpusEntry } from '../../../../testkit/syslog-corpus.js';
+import {
+  CORPUS_LOCAL_TZ,
+  entryBytes,
+  entryOptions,
+  loadCorpus,
+  type CorpusEntry,
+} from '../../../../testkit/syslog-corpus.js';
 
 const corpus = loadCorpus();
 

@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import {
-  FrameTooLargeError,
-  SyslogFrameDecoder,
-  trimLineEnd,
-} from '../../../../receiver/syslog/frame-decoder.js';
+import { FrameTooLargeError, SyslogFrameDecoder, trimLineEnd } from '../../../../receiver/syslog/frame-decoder.js';
 
 const MAX = 4096;
 
@@ -37,7 +33,13 @@ function outcome(stream: Buffer, cuts: number[], maxFrameBytes: number): string[
 const byteArb = fc.integer({ min: 0, max: 255 });
 // A newline frame may hold anything but LF; its first byte must not look like MSG-LEN or a stray line end.
 const newlineFrame = fc
-  .tuple(fc.constantFrom(...'<abc -_'.split('').map((c) => c.charCodeAt(0))), fc.array(byteArb.filter((b) => b !== 0x0a), { maxLength: 60 }))
+  .tuple(
+    fc.constantFrom(...'<abc -_'.split('').map((c) => c.charCodeAt(0))),
+    fc.array(
+      byteArb.filter((b) => b !== 0x0a),
+      { maxLength: 60 },
+    ),
+  )
   .map(([first, rest]) => ({ kind: 'newline' as const, payload: Buffer.from([first, ...rest]) }));
 // An octet-counted frame may hold any byte, LF included: that is what octet counting is for.
 const octetFrame = fc
@@ -151,10 +153,18 @@ describe('SyslogFrameDecoder', () => {
     const decoder = new SyslogFrameDecoder({ maxFrameBytes: MAX, onDigitsNotLength: () => fallbacks++ });
     const stream = '2024-01-01 10:00:00 host app: no PRI\n12 <13>octet ok123: Cisco sequence number\n4 <1>x<13>after\n';
     assert.deepEqual(decode(Buffer.from(stream), []), [
-      '2024-01-01 10:00:00 host app: no PRI', '<13>octet ok', '123: Cisco sequence number', '<1>x', '<13>after',
+      '2024-01-01 10:00:00 host app: no PRI',
+      '<13>octet ok',
+      '123: Cisco sequence number',
+      '<1>x',
+      '<13>after',
     ]);
     assert.deepEqual(decoder.push(Buffer.from(stream)).frames.map(String), [
-      '2024-01-01 10:00:00 host app: no PRI', '<13>octet ok', '123: Cisco sequence number', '<1>x', '<13>after',
+      '2024-01-01 10:00:00 host app: no PRI',
+      '<13>octet ok',
+      '123: Cisco sequence number',
+      '<1>x',
+      '<13>after',
     ]);
     assert.equal(fallbacks, 2);
   });
@@ -216,7 +226,10 @@ describe('frame decoder errors keep the good frames before them', () => {
     const decoder = new SyslogFrameDecoder({ maxFrameBytes: 100 });
     const { frames, error } = decoder.push(Buffer.from('<13>1 - - - - - - one\n9 <13>1 two999999999 '));
     assert.ok(error instanceof FrameTooLargeError);
-    assert.deepEqual(frames.map((f) => f.toString()), ['<13>1 - - - - - - one', '<13>1 two']);
+    assert.deepEqual(
+      frames.map((f) => f.toString()),
+      ['<13>1 - - - - - - one', '<13>1 two'],
+    );
     assert.deepEqual(decoder.push(Buffer.from('<13>three\n')), { frames: [], error }, 'a broken stream stays broken');
   });
 });

@@ -9,10 +9,20 @@ const seed = Number(process.env.FANIN_FUZZ_SEED ?? 20260115);
 
 describe('syslog fuzz sample', () => {
   it('parseSyslog never throws, never loses text, and answers the same twice (3000 generated lines)', () => {
-    fc.assert(fc.property(parseCaseArb, (c) => { checkParse(c.line, c.now, c.zone); }), { seed, numRuns: 3000 });
+    fc.assert(
+      fc.property(parseCaseArb, (c) => {
+        checkParse(c.line, c.now, c.zone);
+      }),
+      { seed, numRuns: 3000 },
+    );
   });
 
   it('the frame decoder gives the same frames however a stream is split (1000 generated streams)', () => {
-    fc.assert(fc.property(framingCaseArb, (c) => { checkFraming(c); }), { seed, numRuns: 1000 });
+    fc.assert(
+      fc.property(framingCaseArb, (c) => {
+        checkFraming(c);
+      }),
+      { seed, numRuns: 1000 },
+    );
   });
 });

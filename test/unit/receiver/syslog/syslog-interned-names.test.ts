@@ -45,14 +45,19 @@ describe('interned SD names', () => {
 
   it('any printable US-ASCII name of 1..32 bytes comes back unchanged, in any order of reads', () => {
     const name = fc.stringMatching(/^[!-~]{1,32}$/);
-    fc.assert(fc.property(fc.array(name, { minLength: 1, maxLength: 50 }), (names) => {
-      for (const n of [...names, ...names.reverse()]) assert.equal(read(n), n);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(name, { minLength: 1, maxLength: 50 }), (names) => {
+        for (const n of [...names, ...names.reverse()]) assert.equal(read(n), n);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('colliding SD-IDs and PARAM-NAMEs in one line parse to their own keys', () => {
     const [a, b] = collidingPair();
-    const r = parseSyslog(Buffer.from(`<14>1 - h app - - [${a} ${b}="1" ${a}="2"][${b} ${a}="3"] m`), { now: new Date() });
+    const r = parseSyslog(Buffer.from(`<14>1 - h app - - [${a} ${b}="1" ${a}="2"][${b} ${a}="3"] m`), {
+      now: new Date(),
+    });
     assert.ok(r.ok);
     assert.deepEqual(r.message.structuredData, { [a]: { [b]: '1', [a]: '2' }, [b]: { [a]: '3' } });
   });

@@ -9,14 +9,25 @@ const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/;
 const NOW = new Date('2024-06-15T12:00:00Z');
 
 const charIn = (min: number, max: number, except = '') =>
-  fc.integer({ min, max }).map((c) => String.fromCharCode(c)).filter((c) => !except.includes(c));
+  fc
+    .integer({ min, max })
+    .map((c) => String.fromCharCode(c))
+    .filter((c) => !except.includes(c));
 const printable = (maxLength: number) => fc.string({ unit: charIn(0x21, 0x7e), minLength: 1, maxLength });
 const sdName = fc.string({ unit: charIn(0x21, 0x7e, '= ]"'), minLength: 1, maxLength: 32 });
 
 // Inputs that reach deep into the parsers, not only the PRI check.
 const prefixes = [
-  '', '<13>', '<165>1 ', '<0>1 - ', '<14>1 2024-02-29T23:59:59.5+01:00 h a p m ', '<1>1 - - - - - [a b="',
-  '<13>Jan  2 03:04:05 ', '<13>2024-01-02T03:04:05', '<189>1: *Mar  1 00:00:12.345', '<34>2 ',
+  '',
+  '<13>',
+  '<165>1 ',
+  '<0>1 - ',
+  '<14>1 2024-02-29T23:59:59.5+01:00 h a p m ',
+  '<1>1 - - - - - [a b="',
+  '<13>Jan  2 03:04:05 ',
+  '<13>2024-01-02T03:04:05',
+  '<189>1: *Mar  1 00:00:12.345',
+  '<34>2 ',
 ].map((p) => Buffer.from(p));
 
 describe('parseSyslog properties', () => {
@@ -50,26 +61,40 @@ describe('parseSyslog properties', () => {
 
   it('RFC 3164: the text after PRI is never lost', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 191 }), fc.constantFrom(...prefixes.slice(6)), fc.uint8Array({ maxLength: 120 }), (pri, stamp, tail) => {
-        const body = Buffer.concat([stamp.subarray(stamp.indexOf('>') + 1), tail]);
-        const r = parseSyslog(Buffer.concat([Buffer.from(`<${pri}>`), body]), { now: NOW });
-        assert.ok(r.ok && r.message.format === 'rfc3164');
-        const text = body.toString('utf8');
-        assert.ok(text.endsWith(r.message.message), 'MSG is the tail of the line');
-        if (r.message.time === null && r.message.appName === null) assert.equal(r.message.message, text);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 191 }),
+        fc.constantFrom(...prefixes.slice(6)),
+        fc.uint8Array({ maxLength: 120 }),
+        (pri, stamp, tail) => {
+          const body = Buffer.concat([stamp.subarray(stamp.indexOf('>') + 1), tail]);
+          const r = parseSyslog(Buffer.concat([Buffer.from(`<${pri}>`), body]), { now: NOW });
+          assert.ok(r.ok && r.message.format === 'rfc3164');
+          const text = body.toString('utf8');
+          assert.ok(text.endsWith(r.message.message), 'MSG is the tail of the line');
+          if (r.message.time === null && r.message.appName === null) assert.equal(r.message.message, text);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   it('never loses the message text: any line, any format, PRI or not (MSG is its tail, or it travels raw whole)', () => {
-    fc.assert(fc.property(syslogLineArb, (line) => { checkParse(line, NOW, undefined); }), { numRuns: 3000 });
+    fc.assert(
+      fc.property(syslogLineArb, (line) => {
+        checkParse(line, NOW, undefined);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('RFC 5424: generated valid lines round-trip every field', () => {
     const timeArb = fc.option(
       fc.record({
-        instant: fc.date({ min: new Date('0001-01-02T00:00:00Z'), max: new Date('9998-12-30T00:00:00Z'), noInvalidDate: true }),
+        instant: fc.date({
+          min: new Date('0001-01-02T00:00:00Z'),
+          max: new Date('9998-12-30T00:00:00Z'),
+          noInvalidDate: true,
+        }),
         offsetMinutes: fc.integer({ min: -(23 * 60 + 59), max: 23 * 60 + 59 }),
         fraction: fc.string({ unit: charIn(0x30, 0x39), maxLength: 6 }),
       }),
@@ -103,7 +128,10 @@ describe('parseSyslog properties', () => {
           stamp = new Date(seconds + off * 60000).toISOString().slice(0, 19) + frac + offText;
           time = new Date(seconds).toISOString().slice(0, 19) + frac + 'Z';
         }
-        const sdText = g.sd === null ? '-' : g.sd.map(([id, ps]) => `[${id}${ps.map(([n, v]) => ` ${n}="${escape(v)}"`).join('')}]`).join('');
+        const sdText =
+          g.sd === null
+            ? '-'
+            : g.sd.map(([id, ps]) => `[${id}${ps.map(([n, v]) => ` ${n}="${escape(v)}"`).join('')}]`).join('');
         const msgText = g.msg === null ? '' : ` ${g.bom ? '\uFEFF' : ''}${g.msg}`;
         const line = `<${g.pri}>1 ${stamp} ${g.hostname} ${g.appName} ${g.procId} ${g.msgId} ${sdText}${msgText}`;
 
@@ -112,14 +140,18 @@ describe('parseSyslog properties', () => {
         const m = r.message;
         const nil = (s: string) => (s === '-' ? null : s);
         const message = g.msg === null ? '' : !g.bom && g.msg.startsWith('\uFEFF') ? g.msg.slice(1) : g.msg;
-        assert.deepEqual(
-          m,
-          {
-            format: 'rfc5424', facility: g.pri >> 3, severity: g.pri & 7, time,
-            hostname: nil(g.hostname), appName: nil(g.appName), procId: nil(g.procId), msgId: nil(g.msgId),
-            structuredData: g.sd === null ? null : expectedSd(g.sd), message,
-          },
-        );
+        assert.deepEqual(m, {
+          format: 'rfc5424',
+          facility: g.pri >> 3,
+          severity: g.pri & 7,
+          time,
+          hostname: nil(g.hostname),
+          appName: nil(g.appName),
+          procId: nil(g.procId),
+          msgId: nil(g.msgId),
+          structuredData: g.sd === null ? null : expectedSd(g.sd),
+          message,
+        });
       }),
       { numRuns: 1000 },
     );

@@ -10,7 +10,10 @@ describe('configuration', () => {
   it('uses defaults, then the file, then the environment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fanin-cfg-'));
     const file = join(dir, 'fanin.json');
-    writeFileSync(file, JSON.stringify({ receiver: { id: 'fromfile', syslogPort: 7000 }, worker: { dedupWindowSeconds: 60 } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ receiver: { id: 'fromfile', syslogPort: 7000 }, worker: { dedupWindowSeconds: 60 } }),
+    );
     const c = loadConfig({ file, env: { FANIN_RECEIVER_SYSLOG_PORT: '7001', FANIN_SINKS: 'file, other' } });
     assert.equal(c.receiverId, 'fromfile');
     assert.equal(c.syslogPort, 7001);
@@ -22,7 +25,13 @@ describe('configuration', () => {
 
   it('names the key and the variable of every invalid setting', () => {
     try {
-      loadConfig({ env: { FANIN_RECEIVER_SYSLOG_PORT: '70000', FANIN_WORKER_DEDUP_PARTITIONS: 'many', FANIN_RECEIVER_HASH_SOURCE_ADDRESS: 'maybe' } });
+      loadConfig({
+        env: {
+          FANIN_RECEIVER_SYSLOG_PORT: '70000',
+          FANIN_WORKER_DEDUP_PARTITIONS: 'many',
+          FANIN_RECEIVER_HASH_SOURCE_ADDRESS: 'maybe',
+        },
+      });
       assert.fail('expected a ConfigError');
     } catch (err) {
       assert.ok(err instanceof ConfigError);

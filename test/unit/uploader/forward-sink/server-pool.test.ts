@@ -26,7 +26,8 @@ function picks(p: ServerPool, count: number, tried: ReadonlySet<ServerNode> = ne
   return out;
 }
 
-const tally = (labels: string[]) => labels.reduce<Record<string, number>>((t, l) => ({ ...t, [l]: (t[l] ?? 0) + 1 }), {});
+const tally = (labels: string[]) =>
+  labels.reduce<Record<string, number>>((t, l) => ({ ...t, [l]: (t[l] ?? 0) + 1 }), {});
 
 describe('forward sink server pool', () => {
   it('spreads picks by weight over a full rotation and leaves a standby server out while the regular ones are up', () => {
@@ -53,7 +54,10 @@ describe('forward sink server pool', () => {
     assert.equal(a!.up, false);
     const after = tally(picks(p, 48));
     assert.equal(after[a!.label], undefined, 'a server that is down is never picked');
-    assert.ok((after[standby!.label] ?? 0) > 0 && (after[b!.label] ?? 0) > 0, `the standby and the other server share the load: ${JSON.stringify(after)}`);
+    assert.ok(
+      (after[standby!.label] ?? 0) > 0 && (after[b!.label] ?? 0) > 0,
+      `the standby and the other server share the load: ${JSON.stringify(after)}`,
+    );
     assert.equal(await metric(registry, 'fanin_uploader_forward_server_up', { server: a!.label }), 0);
     assert.equal(await metric(registry, 'fanin_uploader_forward_server_active', { server: standby!.label }), 1);
     assert.equal(await metric(registry, 'fanin_uploader_forward_send_failures_total', { server: a!.label }), 1);

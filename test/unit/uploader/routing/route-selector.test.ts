@@ -18,18 +18,33 @@ const events: [string, RouteKey][] = [
 
 /** Bodies that would fail to decode: proves the route keys alone decide. */
 function batchWithRoutes(): ProcessedBatch {
-  return { sourceBatchId: 'b', ids: events.map(([id]) => id), bodies: events.map(() => Uint8Array.of(0xc1)), routes: routesOf(events.map(([, r]) => r)) };
+  return {
+    sourceBatchId: 'b',
+    ids: events.map(([id]) => id),
+    bodies: events.map(() => Uint8Array.of(0xc1)),
+    routes: routesOf(events.map(([, r]) => r)),
+  };
 }
 
 /** The same events as an older worker sends them: no route keys, the tag and severity only in the bodies. */
 function batchWithoutRoutes(): ProcessedBatch {
   const severityNames = ['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug'];
   return {
-    sourceBatchId: 'b', ids: events.map(([id]) => id),
-    bodies: events.map(([, r]) => encodeBody({
-      tag: r.tag, time: null, received_at: 1, receiver: 'a', source: null, transport: 'udp', format: 'rfc5424', message: 'm',
-      ...(r.severity === NO_SEVERITY ? {} : { severity: severityNames[r.severity] }),
-    })),
+    sourceBatchId: 'b',
+    ids: events.map(([id]) => id),
+    bodies: events.map(([, r]) =>
+      encodeBody({
+        tag: r.tag,
+        time: null,
+        received_at: 1,
+        receiver: 'a',
+        source: null,
+        transport: 'udp',
+        format: 'rfc5424',
+        message: 'm',
+        ...(r.severity === NO_SEVERITY ? {} : { severity: severityNames[r.severity] }),
+      }),
+    ),
   };
 }
 
@@ -37,9 +52,15 @@ const auth = sinkRoute(['syslog.auth.**'], null, null);
 const web = sinkRoute(['app.**', 'syslog.local0.**'], ['app.debug.**'], 4);
 
 describe('routing a processed batch to sinks', () => {
-  for (const [label, make] of [['by route keys', batchWithRoutes], ['by the bodies of an older batch', batchWithoutRoutes]] as const) {
+  for (const [label, make] of [
+    ['by route keys', batchWithRoutes],
+    ['by the bodies of an older batch', batchWithoutRoutes],
+  ] as const) {
     it(`keeps each sink's events and counts the rest once, ${label}`, () => {
-      const [a, w] = routeSelectors([{ route: auth, takesUnrouted: false }, { route: web, takesUnrouted: false }]);
+      const [a, w] = routeSelectors([
+        { route: auth, takesUnrouted: false },
+        { route: web, takesUnrouted: false },
+      ]);
       const sa = a!.select(make());
       const sw = w!.select(make());
       assert.deepEqual(sa.batch?.ids, ['auth-info', 'auth-err']);
@@ -51,7 +72,11 @@ describe('routing a processed batch to sinks', () => {
   }
 
   it('gives the unrouted sink exactly what no other sink takes, and it counts them', () => {
-    const selectors = routeSelectors([{ route: auth, takesUnrouted: false }, { route: EVERY_EVENT, takesUnrouted: true }, { route: web, takesUnrouted: false }]);
+    const selectors = routeSelectors([
+      { route: auth, takesUnrouted: false },
+      { route: EVERY_EVENT, takesUnrouted: true },
+      { route: web, takesUnrouted: false },
+    ]);
     const rest = selectors[1]!.select(batchWithRoutes());
     assert.deepEqual(rest.batch?.ids, ['local0-info', 'app-debug', 'other']);
     assert.deepEqual(rest.unrouted, { no_match: 1, excluded: 1, severity: 1 });
@@ -65,7 +90,10 @@ describe('routing a processed batch to sinks', () => {
     assert.equal(only!.select(batch).batch, batch);
     // A sink with rules beside one that takes everything: nothing is unrouted, only its own filter runs.
     const [everything, picky, rest] = routeSelectors([
-      { route: EVERY_EVENT, takesUnrouted: false }, { route: auth, takesUnrouted: false }, { route: EVERY_EVENT, takesUnrouted: true }]);
+      { route: EVERY_EVENT, takesUnrouted: false },
+      { route: auth, takesUnrouted: false },
+      { route: EVERY_EVENT, takesUnrouted: true },
+    ]);
     assert.equal(everything!.passesEverything, true, 'the unrouted sink counts, not the first');
     assert.deepEqual(picky!.select(batch).batch?.ids, ['auth-info', 'auth-err']);
     assert.equal(rest!.select(batch).batch, null);
@@ -73,14 +101,23 @@ describe('routing a processed batch to sinks', () => {
 
   it('sends a body that does not decode (and has no route key) to every sink that routes by its own rules', () => {
     const batch: ProcessedBatch = { sourceBatchId: 'b', ids: ['bad'], bodies: [Uint8Array.of(0xc1)] };
-    const [a, rest] = routeSelectors([{ route: auth, takesUnrouted: false }, { route: EVERY_EVENT, takesUnrouted: true }]);
+    const [a, rest] = routeSelectors([
+      { route: auth, takesUnrouted: false },
+      { route: EVERY_EVENT, takesUnrouted: true },
+    ]);
     assert.deepEqual(a!.select(batch).batch?.ids, ['bad']);
     assert.equal(rest!.select(batch).batch, null);
   });
 
   it('lets minSeverity hold back only events that have a severity', () => {
     const warnings = new RouteSelector({ keep: sinkRoute(['**'], null, 4), routes: [], account: false });
-    assert.deepEqual(warnings.select(batchWithRoutes()).batch?.ids, ['auth-err', 'local0-warn', 'app-web', 'app-debug', 'other']);
+    assert.deepEqual(warnings.select(batchWithRoutes()).batch?.ids, [
+      'auth-err',
+      'local0-warn',
+      'app-web',
+      'app-debug',
+      'other',
+    ]);
   });
 
   it('reads severities by name (the common spellings) or number', () => {

@@ -16,7 +16,8 @@ function expectMatch(pattern: string, yes: readonly string[], no: readonly strin
 function referenceMatch(pattern: readonly string[], tag: readonly string[]): boolean {
   if (pattern.length === 0) return tag.length === 0;
   const [head, ...rest] = pattern;
-  if (head === '**') return Array.from({ length: tag.length + 1 }, (_, k) => k).some((k) => referenceMatch(rest, tag.slice(k)));
+  if (head === '**')
+    return Array.from({ length: tag.length + 1 }, (_, k) => k).some((k) => referenceMatch(rest, tag.slice(k)));
   if (tag.length === 0) return false;
   return (head === '*' || head === tag[0]) && referenceMatch(rest, tag.slice(1));
 }
@@ -26,7 +27,8 @@ function* sequences<T>(alphabet: readonly T[], maxLength: number, minLength = 1)
     const total = alphabet.length ** length;
     for (let n = 0; n < total; n++) {
       const out: T[] = [];
-      for (let k = 0, m = n; k < length; k++, m = Math.floor(m / alphabet.length)) out.push(alphabet[m % alphabet.length]!);
+      for (let k = 0, m = n; k < length; k++, m = Math.floor(m / alphabet.length))
+        out.push(alphabet[m % alphabet.length]!);
       yield out;
     }
   }
@@ -60,7 +62,11 @@ describe('fluentd tag patterns', () => {
     expectMatch('{a,b}.**', ['a', 'b.x', 'a.x.y'], ['c.a']);
     expectMatch('a.{b,c.**}', ['a.b', 'a.c', 'a.c.d.e'], ['a.b.c', 'a.d']);
     expectMatch('{a,{b,c}.d}', ['a', 'b.d', 'c.d'], ['b', 'a.d']);
-    expectMatch('syslog.{auth,authpriv}.*', ['syslog.auth.info', 'syslog.authpriv.err'], ['syslog.kern.info', 'syslog.auth']);
+    expectMatch(
+      'syslog.{auth,authpriv}.*',
+      ['syslog.auth.info', 'syslog.authpriv.err'],
+      ['syslog.kern.info', 'syslog.auth'],
+    );
   });
 
   it('white space separates patterns, as in `<match a.** b.*>`; an array is any of its patterns', () => {
@@ -112,7 +118,11 @@ describe('fluentd tag patterns', () => {
       if (pattern.some((p, i) => p === '**' && pattern[i + 1] === '**')) continue;
       const compiled = compileTagPattern(pattern.join('.'));
       for (const tag of tags) {
-        assert.equal(compiled.test(tag.join('.')), referenceMatch(pattern, tag), `"${pattern.join('.')}" on "${tag.join('.')}"`);
+        assert.equal(
+          compiled.test(tag.join('.')),
+          referenceMatch(pattern, tag),
+          `"${pattern.join('.')}" on "${tag.join('.')}"`,
+        );
         checked++;
       }
     }
