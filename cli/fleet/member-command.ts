@@ -13,8 +13,8 @@ export interface MemberSpec {
 const CLI = fileURLToPath(new URL('../fanin.js', import.meta.url));
 
 /**
- * A member's Node flags: ours, plus 32 MiB semi-spaces unless a young-generation size is given (here or in
- * NODE_OPTIONS). fanin allocates short-lived objects per event, and a larger young generation spares the scavenger
+ * A member's Node flags: ours, plus a larger young generation (`--max-semi-space-size` below) unless one is given
+ * (here or in NODE_OPTIONS). fanin allocates short-lived objects per event, and a larger young generation spares the scavenger
  * (bench/README.md has the effect). The image sets the same flag through NODE_OPTIONS.
  */
 export function nodeFlags(execArgv: readonly string[], nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {

@@ -35,7 +35,8 @@ const IDLE_CHECK_MS = 2000;
  * measured at the start, so nothing is looked at twice. The prefetch is the publish window, so memory holds at most
  * that many batches. A dry run acks nothing: it holds every message unacknowledged (no prefetch limit, each dropped
  * once counted) and closes its channel at the end, which returns them all to the queue. (basic.get would need no
- * prefetch, but on a quorum queue one get after an ack took ~50 ms here: 20 batches a second.)
+ * prefetch, but on a quorum queue a get after each ack is far too slow for a replay of thousands of batches;
+ * docs/replay.md has the measurement.)
  */
 export async function replayDeadQueue(model: ChannelModel, o: DeadReplayOptions, tally: ReplayTally): Promise<void> {
   const deadQueue = `${o.namespace}.dead`;

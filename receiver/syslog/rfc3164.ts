@@ -105,8 +105,8 @@ export function parseRfc3164(
 }
 
 /**
- * MSG after a Cisco `timestamp: `. Before a `%MNEMONIC`, a host (`core-sw-01: %LINK-...`, `core-sw-01 %LINK-...`,
- * when no origin-id came before the stamp) or an IOS XR process (`config[65710]: %MGBL-...`) is read as such;
+ * MSG after a Cisco `timestamp: `. Before a `%MNEMONIC`, a host (`<host>: %LINK-...`, `<host> %LINK-...`, when no
+ * origin-id came before the stamp) or an IOS XR process (`<process>[<pid>]: %MGBL-...`) is read as such;
  * otherwise all of it is MSG, since Cisco's text after the stamp is free-form.
  */
 function readCiscoBody(line: Buffer, pos: number, msg: SyslogMessage): void {

@@ -1,47 +1,16 @@
-// Facility and severity names exactly as fluentd's in_syslog spells them (FACILITY_MAP, PRIORITY_MAP in
-// lib/fluent/plugin/in_syslog.rb), so tags built from them (`<prefix>.<facility>.<severity>`) match what
-// fluentd users already route on. Note 'warn' (not 'warning'), 'at' for 15 and 'alert' for facility 14.
-
-const FACILITY_NAMES: readonly string[] = [
-  'kern',
-  'user',
-  'mail',
-  'daemon',
-  'auth',
-  'syslog',
-  'lpr',
-  'news',
-  'uucp',
-  'cron',
-  'authpriv',
-  'ftp',
-  'ntp',
-  'audit',
-  'alert',
-  'at',
-  'local0',
-  'local1',
-  'local2',
-  'local3',
-  'local4',
-  'local5',
-  'local6',
-  'local7',
-];
-
-const SEVERITY_NAMES: readonly string[] = ['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug'];
+import { FACILITY_NAMES, SEVERITY_NAMES } from '../../shared/syslog-names.js';
 
 /**
  * Name of facility 0..23. Anything else gives 'unknown' rather than throwing: the names end up in tags and
  * metric labels, where a bounded set matters more than an exception on the hot path.
  */
 export function facilityName(facility: number): string {
-  return FACILITY_NAMES[facility] ?? 'unknown';
+  return (FACILITY_NAMES as readonly string[])[facility] ?? 'unknown';
 }
 
 /** Name of severity 0..7; anything else gives 'unknown' (see facilityName). */
 export function severityName(severity: number): string {
-  return SEVERITY_NAMES[severity] ?? 'unknown';
+  return (SEVERITY_NAMES as readonly string[])[severity] ?? 'unknown';
 }
 
 /** Every facility × severity tag, built once: the receiver tags every event. */

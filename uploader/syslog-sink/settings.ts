@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FACILITY_NAMES as FACILITIES, SEVERITY_NAMES as SEVERITIES } from '../../shared/syslog-names.js';
 import { bool, positiveInt, setting, type SettingSpec } from '../../shared/config/setting-spec.js';
 
 /** One uploader.syslogSink.* setting: the key without its block prefix. */
@@ -9,38 +10,8 @@ function spec<T>(key: string, schema: z.ZodType<T>, defaultValue: T, doc: string
 export const SYSLOG_TRANSPORTS = ['tcp', 'tls', 'udp'] as const;
 export const SYSLOG_FRAMINGS = ['octet-counting', 'non-transparent'] as const;
 export const RFC3164_ID_MODES = ['verbatim', 'wrap'] as const;
-/**
- * Facility names in code order (0..23), spelled as the receiver spells them in envelopes and tags (fluentd's
- * in_syslog names, receiver/syslog/syslog-names.ts), so one table reads both the setting and an envelope.
- */
-export const FACILITIES = [
-  'kern',
-  'user',
-  'mail',
-  'daemon',
-  'auth',
-  'syslog',
-  'lpr',
-  'news',
-  'uucp',
-  'cron',
-  'authpriv',
-  'ftp',
-  'ntp',
-  'audit',
-  'alert',
-  'at',
-  'local0',
-  'local1',
-  'local2',
-  'local3',
-  'local4',
-  'local5',
-  'local6',
-  'local7',
-] as const;
-/** Severity names in code order (0..7), spelled as envelopes spell them ('warn', not 'warning'). */
-export const SEVERITIES = ['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug'] as const;
+/** Facility and severity names as the receiver writes them in envelopes: one table reads the setting and an envelope. */
+export { FACILITIES, SEVERITIES };
 
 /** RFC 5424 SD-NAME: 1..32 PRINTUSASCII except '=', SP, ']' and '"'; an SD-ID of one's own has the form name@PEN. */
 const sdId = z
