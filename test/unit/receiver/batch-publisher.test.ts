@@ -229,6 +229,27 @@ describe('batch publisher: spool', () => {
       bp.close();
     }));
 
+  it('drain with fsync=always: the batches it spools are synced and answered before drain returns', () =>
+    withSpool(async (_, dir) => {
+      const spool = new SpoolJournal({
+        dir: join(dir, 'always'),
+        segmentBytes: 4096,
+        maxBytes: 1 << 20,
+        fsync: 'always',
+      });
+      const broker = new ScriptedBroker();
+      const bp = publisherWith(broker, spool, 2);
+      for (const seq of [1, 2, 3]) bp.enqueue(sealed(seq));
+      const answered: number[] = [];
+      const waits = [1, 2, 3].map((seq) => bp.whenConfirmed(seq).then(() => answered.push(seq)));
+      broker.ready = false;
+      assert.equal(await bp.drain(50), 0);
+      await tick();
+      assert.deepEqual(answered.sort(), [1, 2, 3], 'every spooled batch is durable and answered once drain returns');
+      bp.close();
+      await Promise.all(waits);
+    }));
+
   it('answers a spooled batch only once its record is synced: never before, and never if the sync fails', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fanin-bp-spool-'));
     const syncs: { done: (err?: Error) => void }[] = [];
