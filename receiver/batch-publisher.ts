@@ -39,12 +39,14 @@ export interface BatchPublisherEvents {
  * With a spool: while the broker is unreachable or blocks publishing, batches go to the on-disk journal instead of
  * memory, and while the journal holds anything, new batches queue behind it; when the broker is back the journal is
  * replayed oldest first, before new traffic. A batch counts as accepted (HTTP 2xx, Forward ack) once the broker
- * confirmed it or it is written to the journal.
+ * confirmed it or its journal record is durable (synced, with receiver.spool.fsync=always).
  */
 export class BatchPublisher extends EventEmitter<BatchPublisherEvents> {
   private readonly waiting: HeldBatch[] = [];
   private readonly unconfirmed = new Map<number, HeldBatch>();
   private spoolInFlight = 0;
+  /** Batches written to the journal whose sync has not completed: not yet accepted, not held in memory either. */
+  private readonly spoolSyncing = new Set<number>();
   private readonly confirmWaiters = new Map<number, { resolve: () => void; reject: (e: Error) => void }[]>();
   private paused = false;
   private closed = false;
@@ -92,7 +94,7 @@ export class BatchPublisher extends EventEmitter<BatchPublisherEvents> {
     this.pump();
   }
 
-  /** Resolves when batch `seq` is confirmed or spooled (already: at once). */
+  /** Resolves when batch `seq` is confirmed or durably spooled (already: at once); rejects if its spool sync fails. */
   whenConfirmed(seq: number): Promise<void> {
     if (!this.isHeld(seq)) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -138,7 +140,7 @@ export class BatchPublisher extends EventEmitter<BatchPublisherEvents> {
       this.unconfirmed.clear();
       this.waiting.length = 0;
       for (const b of left) if (!this.toSpool(b)) this.waiting.push(b);
-      this.spool.close();
+      await this.spool.close(); // every sync settled: the waiters of spooled batches are answered before close()
     }
     return this.held;
   }
@@ -152,7 +154,7 @@ export class BatchPublisher extends EventEmitter<BatchPublisherEvents> {
   }
 
   private isHeld(seq: number): boolean {
-    return this.unconfirmed.has(seq) || this.waiting.some((b) => b.seq === seq);
+    return this.unconfirmed.has(seq) || this.spoolSyncing.has(seq) || this.waiting.some((b) => b.seq === seq);
   }
 
   private pump(): void {
@@ -180,18 +182,35 @@ export class BatchPublisher extends EventEmitter<BatchPublisherEvents> {
     return this.unconfirmed.size + this.spoolInFlight;
   }
 
-  /** Appends to the journal; false when it is full (the batch then stays in memory, bounded by maxBuffered). */
+  /**
+   * Appends to the journal; false when it is full (the batch then stays in memory, bounded by maxBuffered). The
+   * batch's waiters are answered only when its record is durable: an ack must never precede the sync.
+   */
   private toSpool(batch: HeldBatch): boolean {
+    let durable: Promise<void>;
     try {
-      this.spool!.append(batch.encoded);
+      durable = this.spool!.append(batch.encoded);
     } catch (err) {
       if (!(err instanceof SpoolFullError)) this.spoolWriteWarning.warn({ err: (err as Error).message });
       this.metrics.spoolFull.inc();
       return false;
     }
     this.metrics.spooledBatches.inc();
-    this.resolveWaiters(batch.seq);
     this.updateSpoolMetrics();
+    const seq = batch.seq;
+    this.spoolSyncing.add(seq);
+    durable.then(
+      () => {
+        this.spoolSyncing.delete(seq);
+        this.resolveWaiters(seq);
+      },
+      (err: unknown) => {
+        // Not acknowledged: the sender resends. The record may still replay, with its batch id.
+        this.spoolSyncing.delete(seq);
+        this.spoolWriteWarning.warn({ err: (err as Error).message });
+        this.rejectWaiters(seq, err as Error);
+      },
+    );
     return true;
   }
 
@@ -280,6 +299,14 @@ export class BatchPublisher extends EventEmitter<BatchPublisherEvents> {
     if (waiters) {
       this.confirmWaiters.delete(seq);
       for (const w of waiters) w.resolve();
+    }
+  }
+
+  private rejectWaiters(seq: number, err: Error): void {
+    const waiters = this.confirmWaiters.get(seq);
+    if (waiters) {
+      this.confirmWaiters.delete(seq);
+      for (const w of waiters) w.reject(err);
     }
   }
 

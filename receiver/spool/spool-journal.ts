@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
   closeSync,
-  fdatasyncSync,
   fstatSync,
   ftruncateSync,
   mkdirSync,
@@ -14,6 +13,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Disposition } from '../../shared/errors/disposition.js';
+import { GroupSync, type SyncFile } from './group-sync.js';
 
 export type SpoolFsync = 'always' | 'never';
 
@@ -24,6 +24,8 @@ export interface SpoolJournalOptions {
   /** Appends fail (SpoolFullError) past this total size. */
   readonly maxBytes: number;
   readonly fsync: SpoolFsync;
+  /** How a segment is made durable (fdatasync on the thread pool); a test stands in with a scripted one. */
+  readonly syncFile?: SyncFile;
 }
 
 /**
@@ -62,7 +64,9 @@ const HEADER_BYTES = 8; // u32 length + u32 checksum
  * buffer). Records are appended to numbered segment files; `next()` hands them out oldest first; a segment is
  * deleted once fully read and every record in it released. A torn record at the tail of a segment (a crash mid-write)
  * is detected by its length or checksum and skipped, so a restart replays every complete record.
- * Synchronous I/O on purpose: the journal is on the degraded path only, and ordering is simplest without interleaving.
+ * Writes and reads are synchronous on purpose: ordering is simplest without interleaving, and a write to the page
+ * cache is short. The wait for the disk is not: with fsync=always each append's promise resolves once an fdatasync on
+ * the thread pool has covered it (GroupSync), so a broker outage does not stall every input on the disk.
  */
 export class SpoolJournal {
   private readonly segments: Segment[] = [];
@@ -71,8 +75,10 @@ export class SpoolJournal {
   private records = 0;
   private corruptTails = 0;
   private generation = 0;
+  private readonly sync: GroupSync;
 
   constructor(private readonly options: SpoolJournalOptions) {
+    this.sync = new GroupSync(options.syncFile);
     mkdirSync(options.dir, { recursive: true });
     for (const name of readdirSync(options.dir)
       .filter((n) => /^spool-\d{16}\.log$/.test(n))
@@ -109,7 +115,12 @@ export class SpoolJournal {
     return first ? statSync(first.path).mtimeMs : null;
   }
 
-  append(bytes: Buffer): void {
+  /**
+   * Writes one record at the tail; throws SpoolFullError at once when it does not fit. The promise resolves once the
+   * record is durable (at once with fsync=never) and rejects with SpoolSyncError when its sync fails: only then may
+   * the batch be acknowledged to a sender.
+   */
+  append(bytes: Buffer): Promise<void> {
     if (this.totalBytes + bytes.length + HEADER_BYTES > this.options.maxBytes) {
       throw new SpoolFullError(`spool full: ${this.totalBytes} of ${this.options.maxBytes} bytes`);
     }
@@ -121,14 +132,13 @@ export class SpoolJournal {
     try {
       writeAll(this.writeFd!, header);
       writeAll(this.writeFd!, bytes);
-      if (this.options.fsync === 'always') fdatasyncSync(this.writeFd!);
     } catch (err) {
       // A partial record (disk full) must not stay in front of the next one: replay would read it as a torn tail and
       // skip every later record of the segment. Cut the file back to its last complete record.
       try {
         ftruncateSync(this.writeFd!, tail.size);
       } catch {
-        this.close();
+        this.retireWriteFd();
       }
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOSPC' || code === 'EDQUOT')
@@ -138,6 +148,13 @@ export class SpoolJournal {
     tail.size += HEADER_BYTES + bytes.length;
     this.totalBytes += HEADER_BYTES + bytes.length;
     this.records++;
+    if (this.options.fsync !== 'always') return Promise.resolve();
+    const durable = this.sync.afterWrite(this.writeFd!);
+    // After a failed sync the file's state on disk is unknown: later records go to a new segment.
+    durable.catch(() => {
+      if (this.segments.at(-1) === tail) this.retireWriteFd();
+    });
+    return durable;
   }
 
   /** The oldest record not yet handed out, or null. */
@@ -179,11 +196,25 @@ export class SpoolJournal {
     this.records = this.countRecords();
   }
 
-  close(): void {
-    if (this.writeFd !== null) {
-      closeSync(this.writeFd);
-      this.writeFd = null;
-    }
+  /**
+   * Resolves once every record appended so far is settled (durable or failed) and every retired segment file closed:
+   * a deleted segment's disk space is free only then.
+   */
+  async settled(): Promise<void> {
+    await this.sync.idle();
+  }
+
+  /** Stops writing; resolves once every record appended so far is settled (durable or failed). */
+  async close(): Promise<void> {
+    this.retireWriteFd();
+    await this.sync.idle();
+  }
+
+  /** Stops writing to the tail segment; its descriptor is closed once no sync needs it. */
+  private retireWriteFd(discarded = false): void {
+    if (this.writeFd === null) return;
+    this.sync.retire(this.writeFd, discarded);
+    this.writeFd = null;
   }
 
   private collect(): void {
@@ -191,10 +222,7 @@ export class SpoolJournal {
       const seg = this.segments[0]!;
       const isWriting = seg === this.segments.at(-1) && this.writeFd !== null;
       if (seg.readOffset < seg.size || seg.outstanding > 0) return;
-      if (isWriting) {
-        closeSync(this.writeFd!);
-        this.writeFd = null;
-      }
+      if (isWriting) this.retireWriteFd(true);
       rmSync(seg.path, { force: true });
       this.totalBytes -= seg.size;
       this.segments.shift();
@@ -202,10 +230,7 @@ export class SpoolJournal {
   }
 
   private startSegment(): Segment {
-    if (this.writeFd !== null) {
-      closeSync(this.writeFd);
-      this.writeFd = null;
-    }
+    this.retireWriteFd();
     const number = (this.segments.at(-1)?.number ?? 0) + 1;
     const path = join(this.options.dir, `spool-${String(number).padStart(16, '0')}.log`);
     this.writeFd = openSync(path, 'a');

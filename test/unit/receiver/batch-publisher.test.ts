@@ -15,6 +15,7 @@ import { ROUTE_BYTES } from '../../../shared/event-route.js';
 import { BatchPublisher } from '../../../receiver/batch-publisher.js';
 import type { SealedBatch } from '../../../receiver/event-batcher.js';
 import { createReceiverMetrics } from '../../../receiver/receiver-metrics.js';
+import { SpoolSyncError } from '../../../receiver/spool/group-sync.js';
 import { SpoolJournal } from '../../../receiver/spool/spool-journal.js';
 
 const silent = pino({ level: 'silent' });
@@ -224,7 +225,66 @@ describe('batch publisher: spool', () => {
       const seqs: number[] = [];
       for (let r = again.next(); r; r = again.next()) seqs.push(decodeNewEventBatch(r.bytes).seq);
       assert.deepEqual(seqs, [1, 2, 3], 'in sequence order');
-      again.close();
+      await again.close();
       bp.close();
     }));
+
+  it('drain with fsync=always: the batches it spools are synced and answered before drain returns', () =>
+    withSpool(async (_, dir) => {
+      const spool = new SpoolJournal({
+        dir: join(dir, 'always'),
+        segmentBytes: 4096,
+        maxBytes: 1 << 20,
+        fsync: 'always',
+      });
+      const broker = new ScriptedBroker();
+      const bp = publisherWith(broker, spool, 2);
+      for (const seq of [1, 2, 3]) bp.enqueue(sealed(seq));
+      const answered: number[] = [];
+      const waits = [1, 2, 3].map((seq) => bp.whenConfirmed(seq).then(() => answered.push(seq)));
+      broker.ready = false;
+      assert.equal(await bp.drain(50), 0);
+      await tick();
+      assert.deepEqual(answered.sort(), [1, 2, 3], 'every spooled batch is durable and answered once drain returns');
+      bp.close();
+      await Promise.all(waits);
+    }));
+
+  it('answers a spooled batch only once its record is synced: never before, and never if the sync fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fanin-bp-spool-'));
+    const syncs: { done: (err?: Error) => void }[] = [];
+    let diskAnswersAtOnce = false;
+    const syncFile = () =>
+      diskAnswersAtOnce
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => syncs.push({ done: (err) => (err ? reject(err) : resolve()) }));
+    const spool = new SpoolJournal({ dir, segmentBytes: 1 << 20, maxBytes: 1 << 20, fsync: 'always', syncFile });
+    try {
+      const broker = new ScriptedBroker();
+      broker.ready = false;
+      const bp = publisherWith(broker, spool, 1);
+      bp.enqueue(sealed(1));
+      let acked = false;
+      const accepted = bp.whenConfirmed(1).then(() => (acked = true));
+      for (let i = 0; i < 3; i++) await tick();
+      assert.equal(spool.hasData, true, 'the record is written');
+      assert.equal(syncs.length, 1, 'and its sync requested');
+      assert.equal(acked, false, 'no ack while the sync runs');
+      syncs[0]!.done();
+      await accepted;
+      assert.equal(acked, true);
+
+      bp.enqueue(sealed(2));
+      const refused = bp.whenConfirmed(2);
+      for (let i = 0; i < 3; i++) await tick();
+      syncs[1]!.done(new Error('EIO'));
+      await assert.rejects(refused, SpoolSyncError, 'a batch whose sync failed is never acknowledged');
+      bp.close();
+    } finally {
+      diskAnswersAtOnce = true;
+      for (const s of syncs.slice(2)) s.done();
+      await spool.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

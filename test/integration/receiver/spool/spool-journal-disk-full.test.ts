@@ -8,7 +8,7 @@ import { SpoolFullError, SpoolJournal } from '../../../../receiver/spool/spool-j
 
 // A real full disk: a small tmpfs mounted for the test (needs root and `mount`), so it lives outside the unit tier.
 describe('spool journal on a full disk', () => {
-  it('cuts a partial record back so the records after it still replay (a 64 KiB tmpfs)', () => {
+  it('cuts a partial record back so the records after it still replay (a 64 KiB tmpfs)', async () => {
     const mountPoint = mkdtempSync(join(tmpdir(), 'fanin-spool-tmpfs-'));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mountPoint]);
     try {
@@ -20,11 +20,12 @@ describe('spool journal on a full disk', () => {
       });
       const record = (i: number) =>
         Buffer.concat([Buffer.from(`${String(i).padStart(6, '0')}:`), Buffer.alloc(993, 0x61)]);
+      const durable: Promise<void>[] = [];
       let appended = 0;
       let full: unknown = null;
       for (let i = 0; i < 1000 && full === null; i++) {
         try {
-          j.append(record(i));
+          durable.push(j.append(record(i)));
           appended++;
         } catch (err) {
           full = err;
@@ -36,8 +37,11 @@ describe('spool journal on a full disk', () => {
       for (let r = j.next(); r && r.segment === 1; r = j.next()) first.push(r);
       j.rewind();
       for (let r = j.next(); r && r.segment === 1; r = j.next()) j.release(r);
-      j.append(record(5000));
-      j.close();
+      // The freed segment's file was written in this same turn: it is closed (its space returned) after its sync.
+      await j.settled();
+      durable.push(j.append(record(5000)));
+      await Promise.all(durable);
+      await j.close();
       const again = new SpoolJournal({
         dir: join(mountPoint, 'c'),
         segmentBytes: 16_384,
@@ -49,7 +53,7 @@ describe('spool journal on a full disk', () => {
       assert.ok(replayed.includes('005000'), 'the record written after the disk-full failure replays');
       assert.equal(again.corruptRecordsSkipped, 0);
       assert.ok(first.length > 0 && appended > 16);
-      again.close();
+      await again.close();
     } finally {
       execFileSync('umount', [mountPoint]);
       rmSync(mountPoint, { recursive: true, force: true });
