@@ -136,15 +136,17 @@ describe('file sink rotation and compression', () => {
     const dir = tmp();
     const now = Date.now();
     const past = now - 3 * HOUR;
+    // The maintenance below runs 61 s ahead: the current hour is the one of that moment, also in an hour's last minute.
+    const later = now + 61_000;
     const sink = new FileSink({ dir, fsync: true, gzip: true, closeIdleMs: 60_000 });
-    await sink.write([processedBatch('old', 4, past), processedBatch('new', 4, now)]);
+    await sink.write([processedBatch('old', 4, past), processedBatch('new', 4, later)]);
     assert.equal(sink.openFiles().length, 2);
-    await sink.maintain(now + 61_000);
+    await sink.maintain(later);
     await sink.compressionIdle();
     const pastBase = hourlyFileName(past);
     assert.ok(existsSync(join(dir, `${pastBase}.gz`)));
     assert.ok(!existsSync(join(dir, pastBase)), 'plain file removed after the .gz is durable');
-    assert.deepEqual(sink.openFiles(), [hourlyFileName(now)], 'the current hour stays open');
+    assert.deepEqual(sink.openFiles(), [hourlyFileName(later)], 'the current hour stays open');
 
     await sink.write([processedBatch('late', 2, past)]);
     const late = compileFileNamePattern('events.%Y-%m-%d-%H.ndjson', 'utc').withIndex(pastBase, 1);
