@@ -5,20 +5,18 @@
  *
  * Environment: EDGE_PORT, EDGE_COUNT (at most), EDGE_SECONDS (at most), EDGE_CONNECTIONS, EDGE_SENDER (id).
  */
+import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { positiveIntSetting } from '../lib/bench-numbers.js';
 import { lineRing } from './sender-lines.js';
 
 const LINES_PER_WRITE = 256;
 
-function open(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port }, () => {
-      s.off('error', reject);
-      resolve(s);
-    });
-    s.once('error', reject);
-  });
+/** A connected socket; events.once rejects on an 'error' before 'connect'. */
+async function open(port: number): Promise<Socket> {
+  const socket = connect({ host: '127.0.0.1', port });
+  await once(socket, 'connect');
+  return socket;
 }
 
 async function main(): Promise<void> {
