@@ -5,6 +5,7 @@ import type { Logger } from '../../shared/logger.js';
 import { decodeEvent, rejectedLine, type RejectedBody } from '../decoded-events.js';
 import type { Sink, SinkWriteResult } from '../sink.js';
 import { ClosedFileGzip, GZIP_TMP_SUFFIX, syncDir } from './closed-file-gzip.js';
+import { LineRuns } from './line-runs.js';
 import { formatEventLine } from '../ndjson/ndjson-line.js';
 import { transcodeEventLine } from '../ndjson/ndjson-transcoder.js';
 import { compileFileNamePattern, type FileNamePattern, type PatternClock } from '../ndjson/path-pattern.js';
@@ -90,14 +91,14 @@ export class FileSink implements Sink {
       );
       await this.ready;
       this.startMaintenance();
-      const byBase = new Map<string, Uint8Array[]>();
+      const byBase = new Map<string, LineRuns>();
       const receivedAt: number[] = [];
       const rejected: RejectedBody[] = [];
       const add = (at: number, line: Uint8Array) => {
         const base = this.pattern.format(at);
-        const lines = byBase.get(base);
-        if (lines) lines.push(line);
-        else byBase.set(base, [line]);
+        let lines = byBase.get(base);
+        if (lines === undefined) byBase.set(base, (lines = new LineRuns()));
+        lines.append(line);
         receivedAt.push(at);
       };
       for (const batch of batches) {
@@ -116,7 +117,7 @@ export class FileSink implements Sink {
           else rejected.push(decoded);
         }
       }
-      const jobs = [...byBase].map(([base, lines]) => this.appendToPeriod(base, Buffer.concat(lines)));
+      const jobs = [...byBase].map(([base, lines]) => this.appendToPeriod(base, lines.bytes()));
       if (rejected.length > 0) jobs.push(this.appendRejected(rejected.map(rejectedLine).join('')));
       await Promise.all(jobs);
       this.closeIdle(Date.now());

@@ -96,7 +96,22 @@ let receivedAt = Number.NaN;
 function beginLine(id: string): void {
   receivedAt = Number.NaN;
   writeAscii('{"id":');
-  writeJsonString(id);
+  if (isPlainAscii(id)) {
+    writeByte(0x22);
+    writeAscii(id);
+    writeByte(0x22);
+  } else {
+    writeJsonString(id);
+  }
+}
+
+/** Printable ASCII with no quote or backslash: JSON.stringify would write it as it is, between quotes. Event ids are. */
+function isPlainAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
 }
 
 /**
@@ -107,7 +122,7 @@ function transcodeField(k: number): boolean {
   if (k === RECEIVED_AT) {
     receivedAt = readNumber();
     if (!Number.isFinite(receivedAt) || Math.abs(receivedAt) > MAX_DATE_MS) return false;
-    writeAscii(`"${new Date(receivedAt).toISOString()}"`);
+    writeAscii(receivedAtJson(receivedAt));
     return true;
   }
   if ((k === 0 || k === 3 || k === 6) && !isStrAt()) return false;
@@ -117,6 +132,19 @@ function transcodeField(k: number): boolean {
   }
   transcodeValue(0);
   return true;
+}
+
+// The events of one batch mostly share their receipt millisecond (a receiver stamps a whole read with one time).
+let lastReceivedAt = Number.NaN;
+let lastReceivedAtJson = '';
+
+/** received_at as the JSON string formatEventLine writes: ISO 8601 in UTC. */
+function receivedAtJson(ms: number): string {
+  if (ms !== lastReceivedAt) {
+    lastReceivedAtJson = `"${new Date(ms).toISOString()}"`;
+    lastReceivedAt = ms;
+  }
+  return lastReceivedAtJson;
 }
 
 /** The length of the str at `at` without reading past it; -1 when the value there is no str. */
@@ -256,8 +284,16 @@ function isPlainTopKey(from: number, length: number): boolean {
   return isPlainKey(from, length);
 }
 
-function view(): DataView {
-  return new DataView(src.buffer, src.byteOffset, src.byteLength);
+// Multi-byte numbers are read through one 8-byte scratch view: a DataView over each body would be an allocation per
+// event (the receipt time is a float64 in every body).
+const SCRATCH = new DataView(new ArrayBuffer(8));
+
+/** The `bytes` bytes at `at` in the scratch view, from its start; `at` moves past them. */
+function scratchOf(bytes: number): DataView {
+  byteAt(at + bytes - 1);
+  for (let i = 0; i < bytes; i++) SCRATCH.setUint8(i, src[at + i]!);
+  at += bytes;
+  return SCRATCH;
 }
 
 /** A number value (the receipt time): any msgpack int or float. */
@@ -286,24 +322,12 @@ function readNumber(): number {
       const v = readUint(4);
       return v >= 0x80000000 ? v - 0x100000000 : v;
     }
-    case 0xd3: {
-      byteAt(at + 7);
-      const v = Number(view().getBigInt64(at));
-      at += 8;
-      return v;
-    }
-    case 0xca: {
-      byteAt(at + 3);
-      const v = view().getFloat32(at);
-      at += 4;
-      return v;
-    }
-    case 0xcb: {
-      byteAt(at + 7);
-      const v = view().getFloat64(at);
-      at += 8;
-      return v;
-    }
+    case 0xd3:
+      return Number(scratchOf(8).getBigInt64(0));
+    case 0xca:
+      return scratchOf(4).getFloat32(0);
+    case 0xcb:
+      return scratchOf(8).getFloat64(0);
     default:
       throw NOT_TRANSCODABLE;
   }
@@ -387,14 +411,19 @@ function writeByte(b: number): void {
 
 function copyBytes(bytes: Buffer): void {
   ensure(bytes.length);
-  for (let i = 0; i < bytes.length; i++) out[pos + i] = bytes[i]!;
-  pos += bytes.length;
+  const o = out;
+  const p = pos;
+  for (let i = 0; i < bytes.length; i++) o[p + i] = bytes[i]!;
+  pos = p + bytes.length;
 }
 
 function writeAscii(text: string): void {
   ensure(text.length);
-  for (let i = 0; i < text.length; i++) out[pos + i] = text.charCodeAt(i);
-  pos += text.length;
+  // Locals, not the module bindings: every access to a module-level `let` is a context load with a hole check.
+  const o = out;
+  const p = pos;
+  for (let i = 0; i < text.length; i++) o[p + i] = text.charCodeAt(i);
+  pos = p + text.length;
 }
 
 function writeJsonString(text: string): void {
@@ -411,51 +440,85 @@ const HEX = '0123456789abcdef';
  * general path writes them.
  */
 function copyJsonStringBytes(from: number, length: number): void {
-  // One pass: copy and escape ASCII; at the first byte >= 0x80, rewind and let the UTF-8 decoder do the string.
   ensure(length * 6 + 2);
+  const o = out;
+  const s = src;
   const begin = pos;
-  out[pos++] = 0x22;
-  for (let i = 0; i < length; i++) {
-    const c = src[from + i]!;
+  // The common string needs no escape: find its end of plain ASCII and copy that run natively.
+  let i = 0;
+  while (i < length) {
+    const c = s[from + i]!;
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80) break;
+    i++;
+  }
+  o[begin] = 0x22;
+  if (i === length) {
+    copyRun(s, from, length, o, begin + 1);
+    o[begin + 1 + length] = 0x22;
+    pos = begin + length + 2;
+    return;
+  }
+  if (s[from + i]! >= 0x80) {
+    writeJsonString(Buffer.from(s.buffer, s.byteOffset + from, length).toString('utf8'));
+    return;
+  }
+  // One pass over the rest: copy and escape ASCII; at the first byte >= 0x80, rewind and let the UTF-8 decoder do
+  // the string.
+  copyRun(s, from, i, o, begin + 1);
+  let p = begin + 1 + i;
+  for (; i < length; i++) {
+    const c = s[from + i]!;
     if (c >= 0x20 && c !== 0x22 && c !== 0x5c && c < 0x80) {
-      out[pos++] = c;
+      o[p++] = c;
       continue;
     }
     if (c >= 0x80) {
       pos = begin;
-      writeJsonString(Buffer.from(src.buffer, src.byteOffset + from, length).toString('utf8'));
+      writeJsonString(Buffer.from(s.buffer, s.byteOffset + from, length).toString('utf8'));
       return;
     }
-    out[pos++] = 0x5c;
+    o[p++] = 0x5c;
     switch (c) {
       case 0x22:
-        out[pos++] = 0x22;
+        o[p++] = 0x22;
         break;
       case 0x5c:
-        out[pos++] = 0x5c;
+        o[p++] = 0x5c;
         break;
       case 0x08:
-        out[pos++] = 0x62;
+        o[p++] = 0x62;
         break; // \b
       case 0x0c:
-        out[pos++] = 0x66;
+        o[p++] = 0x66;
         break; // \f
       case 0x0a:
-        out[pos++] = 0x6e;
+        o[p++] = 0x6e;
         break; // \n
       case 0x0d:
-        out[pos++] = 0x72;
+        o[p++] = 0x72;
         break; // \r
       case 0x09:
-        out[pos++] = 0x74;
+        o[p++] = 0x74;
         break; // \t
       default:
-        out[pos++] = 0x75;
-        out[pos++] = 0x30;
-        out[pos++] = 0x30; // \u00XX
-        out[pos++] = HEX.charCodeAt(c >> 4);
-        out[pos++] = HEX.charCodeAt(c & 15);
+        o[p++] = 0x75;
+        o[p++] = 0x30;
+        o[p++] = 0x30; // \u00XX
+        o[p++] = HEX.charCodeAt(c >> 4);
+        o[p++] = HEX.charCodeAt(c & 15);
     }
   }
-  out[pos++] = 0x22;
+  o[p++] = 0x22;
+  pos = p;
+}
+
+/** Below this many bytes a loop copies faster than the native copy, whose call and view cost more than the bytes. */
+const NATIVE_COPY_MIN = 48;
+
+function copyRun(from: Uint8Array, start: number, length: number, to: Buffer, at: number): void {
+  if (length >= NATIVE_COPY_MIN) {
+    to.set(from.subarray(start, start + length), at);
+    return;
+  }
+  for (let i = 0; i < length; i++) to[at + i] = from[start + i]!;
 }

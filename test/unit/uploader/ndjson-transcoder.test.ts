@@ -63,6 +63,33 @@ describe('NDJSON transcoder (msgpack envelope straight to its line)', () => {
     }
   });
 
+  it('writes the same line for long strings whose escape or non-ASCII byte comes after a long plain run', () => {
+    const plain = 'x'.repeat(100);
+    for (const tail of ['', '"', '\\', '\n', '\u0001', 'é', '😀', '\u007f']) {
+      for (const message of [plain + tail, tail + plain, plain + tail + plain]) {
+        assert.ok(assertSameAsGeneral(`id-${plain}`, encodeBody(syslogEvent(1, 1000, { message }))), message);
+      }
+    }
+  });
+
+  it('writes each event its own receipt time when consecutive bodies share it or not', () => {
+    for (const receivedAt of [1000, 1000, 2000, 1000, 1_795_411_541_557, 1_795_411_541_557, 0, -1]) {
+      const fast = transcodeEventLine('id-1', encodeBody(syslogEvent(1, receivedAt)));
+      assert.equal(fast?.receivedAt, receivedAt);
+      assert.equal(fast?.line.toString(), generalLine('id-1', encodeBody(syslogEvent(1, receivedAt))));
+    }
+  });
+
+  it('reads every msgpack number width as the general path does', () => {
+    const record = { i64: -(2 ** 40), u64: 2 ** 53 - 1, f64: 1.5, small: -3, u32: 2 ** 31 };
+    assert.ok(assertSameAsGeneral('id-1', encodeBody(forwardEvent(1, 1000, record))));
+    // A float32, as other encoders write one (this one never does): 0xca and four bytes.
+    const pairs = Object.entries(forwardEvent(1, 1000)).map(([k, v]) => Buffer.concat([encode(k), encode(v)]));
+    const float32 = Buffer.from([0xca, 0x3f, 0xc0, 0x00, 0x00]);
+    const body = Buffer.concat([Buffer.from([0xde, 0, pairs.length + 1]), ...pairs, encode('f32'), float32]);
+    assert.ok(assertSameAsGeneral('id-1', body));
+  });
+
   it('leaves every other shape to the general path (null), never throws, and then writes nothing', () => {
     const ok = syslogEvent(1, 1000);
     const { tag, time, ...others } = ok;
