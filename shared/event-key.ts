@@ -10,14 +10,14 @@ export const EVENT_KEY_BYTES = 16;
 export function syslogEventKey(source: string | null, frame: Uint8Array): Buffer {
   // One-shot crypto.hash over prefix + frame, laid out in one reused scratch buffer: hash() reads it synchronously,
   // so nothing else can see it meanwhile. Receivers key every copy, so this avoids a Hash object, a buffer and a
-  // prefix encoding per frame (bench/README.md). The bytes hashed are exactly prefix + frame, so keys do not depend
-  // on how they are laid out here (tested against a plain hash).
+  // prefix encoding per frame. The bytes hashed are exactly prefix + frame, so keys do not depend on how they are
+  // laid out here (tested against a plain hash).
   const prefix = prefixOf(source);
   const length = prefix.length + frame.byteLength;
   if (length > scratch.length) scratch = Buffer.allocUnsafe(Math.max(length, scratch.length * 2));
   prefix.copy(scratch, 0);
   scratch.set(frame, prefix.length);
-  return hash('sha256', scratch.subarray(0, length), 'buffer').subarray(0, EVENT_KEY_BYTES);
+  return sha256Key(scratch.subarray(0, length));
 }
 
 let scratch = Buffer.allocUnsafe(16 * 1024);
@@ -33,12 +33,40 @@ function prefixOf(source: string | null): Buffer {
   return lastPrefix;
 }
 
+const STRUCTURED_PREFIX = Buffer.from('structured\0', 'latin1');
+
 /** The key of a structured event (Forward, HTTP): tag, sender-stated time and the record in canonical msgpack. */
 export function structuredEventKey(canonicalContent: Uint8Array): Buffer {
-  const h = createHash('sha256');
-  h.update('structured\0');
-  h.update(canonicalContent);
-  return h.digest().subarray(0, EVENT_KEY_BYTES);
+  const length = STRUCTURED_PREFIX.length + canonicalContent.byteLength;
+  if (length > scratch.length) scratch = Buffer.allocUnsafe(Math.max(length, scratch.length * 2));
+  STRUCTURED_PREFIX.copy(scratch, 0);
+  scratch.set(canonicalContent, STRUCTURED_PREFIX.length);
+  return sha256Key(scratch.subarray(0, length));
+}
+
+// Keys are handed out as views of a shared block, EVENT_KEY_BYTES each, like the record packer's bodies: a full
+// block is left to the views that still hold it and a new one started, so a key stays intact for as long as it is
+// kept.
+const KEY_BLOCK_KEYS = 4096;
+let keyBlock = Buffer.allocUnsafe(KEY_BLOCK_KEYS * EVENT_KEY_BYTES);
+let keyAt = 0;
+
+/**
+ * The first EVENT_KEY_BYTES of the SHA-256 of `bytes`. The digest comes back as a 'binary' (latin1) string (one char per
+ * byte) and is copied into the key block: asked for as a Buffer, crypto.hash makes a new ArrayBuffer per call,
+ * which costs more than the digest of a log line.
+ */
+function sha256Key(bytes: Uint8Array): Buffer {
+  const digest = hash('sha256', bytes, 'binary');
+  if (keyAt === keyBlock.length) {
+    keyBlock = Buffer.allocUnsafe(KEY_BLOCK_KEYS * EVENT_KEY_BYTES);
+    keyAt = 0;
+  }
+  const block = keyBlock;
+  const at = keyAt;
+  for (let i = 0; i < EVENT_KEY_BYTES; i++) block[at + i] = digest.charCodeAt(i);
+  keyAt = at + EVENT_KEY_BYTES;
+  return block.subarray(at, at + EVENT_KEY_BYTES);
 }
 
 /** A fanin event id as a worker writes it: 32 hex digits of the key, `-`, the occurrence number. */

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { EVENT_KEY_BYTES, eventId, syslogEventKey } from '../../../shared/event-key.js';
+import { EVENT_KEY_BYTES, eventId, structuredEventKey, syslogEventKey } from '../../../shared/event-key.js';
 
 // Keys live in Redis for the dedup window across upgrades: a receiver of a new version must key an event exactly as
 // the old one did, or copies split across the two versions during a rolling upgrade would both count as unique.
@@ -40,6 +40,28 @@ describe('event keys', () => {
     assert.deepEqual(syslogEventKey('192.0.2.8', frame), reference('syslog\x00192.0.2.8\0'));
     assert.deepEqual(syslogEventKey('192.0.2.7', frame), firstCopy);
     assert.deepEqual(first, firstCopy, 'a key handed out earlier is not overwritten by later ones');
+  });
+
+  it('is SHA-256 over "structured\\0" and the canonical content for a structured event, truncated to 128 bits', () => {
+    const content = Buffer.from([0x93, 0xa3, 0x61, 0x70, 0x70, 0x01, 0x80]);
+    const want = createHash('sha256').update('structured\0').update(content).digest().subarray(0, EVENT_KEY_BYTES);
+    assert.deepEqual(structuredEventKey(content), want);
+    const big = Buffer.alloc(70_000, 0x62);
+    const wantBig = createHash('sha256').update('structured\0').update(big).digest().subarray(0, EVENT_KEY_BYTES);
+    assert.deepEqual(structuredEventKey(big), wantBig);
+  });
+
+  it('keeps every key it handed out intact across many keys (past any block of keys)', () => {
+    const kept: { key: Buffer; copy: Buffer; n: number }[] = [];
+    for (let n = 0; n < 10_000; n++) {
+      const key = syslogEventKey(null, Buffer.from(`line ${n}`));
+      if (n % 997 === 0) kept.push({ key, copy: Buffer.from(key), n });
+    }
+    for (const { key, copy, n } of kept) {
+      assert.deepEqual(key, copy, `key ${n} unchanged`);
+      const line = Buffer.from(`line ${n}`);
+      assert.deepEqual(key, createHash('sha256').update('syslog\0\0').update(line).digest().subarray(0, 16));
+    }
   });
 
   it('names an event by key and occurrence', () => {
