@@ -138,6 +138,33 @@ describe('syslog bad input (docs/syslog-limits.md)', () => {
     );
   });
 
+  it('a burst of datagrams is counted exactly: every one received is in events_received_total', async () => {
+    const m = marker('udp-burst');
+    const received = await metric('fanin_receiver_events_received_total', { protocol: 'syslog', transport: 'udp' });
+    const s = createSocket('udp4');
+    const sends = Array.from(
+      { length: 200 },
+      (_, i) =>
+        new Promise<void>((res, rej) =>
+          s.send(Buffer.from(line(`${m} ${i}`)), r.ports.syslog, '127.0.0.1', (e) => (e ? rej(e) : res())),
+        ),
+    );
+    await Promise.all(sends);
+    s.close();
+    // Every datagram the receiver took is counted and lands (those the kernel dropped do neither): wait until the
+    // count of landed events and the counter agree, and stay at what was sent or less.
+    await waitFor(
+      'counter and landed events agree',
+      async () => {
+        const counted =
+          (await metric('fanin_receiver_events_received_total', { protocol: 'syslog', transport: 'udp' })) - received;
+        return counted > 0 && counted === r.landed(m).length ? true : undefined;
+      },
+      15_000,
+    );
+    assert.ok(r.landed(m).length <= 200);
+  });
+
   it('a line without PRI that starts with digits lands, counted as a MSG-LEN fallback; the connection stays open', async () => {
     const m = marker('no-pri-digits');
     const fallbacks = await metric('fanin_receiver_frames_msglen_fallback_total', { transport: 'tcp' });
