@@ -41,7 +41,7 @@ import { deleteBrokerObjects, deleteRedisKeys, QueueProbe, queueDepths } from '.
 import { measureDedupStage, type DedupStageResult } from './lib/dedup-stage.js';
 import { measureRedisCeiling, type RedisCeilingResult } from './lib/redis-ceiling.js';
 import { freePorts } from './lib/ports.js';
-import { cpuPercent, pidsByComm, ProcSampler, type TrackedProcess } from './lib/proc.js';
+import { cpuPercent, ProcSampler, serverPids, type TrackedProcess } from './lib/proc.js';
 import {
   diffHistogram,
   histogramQuantile,
@@ -590,8 +590,8 @@ async function measure(p: Pipeline, runId: string, o: MeasureOptions): Promise<M
   sampler.start(250);
   const infra = new ProcSampler();
   infra.track([
-    ...pidsByComm('beam.smp').map((pid) => ({ label: 'rabbitmq', pid })),
-    ...pidsByComm('redis-server').map((pid) => ({ label: 'redis', pid })),
+    ...serverPids(cfg.amqpUrl, 5672, 'beam.smp').map((pid) => ({ label: 'rabbitmq', pid })),
+    ...serverPids(cfg.redisUrl, 6379, 'redis-server').map((pid) => ({ label: 'redis', pid })),
     { label: 'bench-driver', pid: process.pid },
   ]);
   p.sink.start(100);

@@ -16,7 +16,7 @@ import { encodeBody, encodeNewEventBatch, newBatchId } from '../../shared/batch-
 import { EVENT_KEY_BYTES } from '../../shared/event-key.js';
 import { syslogEvent } from '../../testkit/sink-fixtures.js';
 import { freePorts } from './ports.js';
-import { cpuPercent, pidsByComm, ProcSampler } from './proc.js';
+import { cpuPercent, serverPids, ProcSampler } from './proc.js';
 import { parseCounter, scrapeText } from './prom-histogram.js';
 
 export interface DedupStageOptions {
@@ -86,8 +86,8 @@ export async function measureDedupStage(o: DedupStageOptions): Promise<DedupStag
     workers.start();
     sampler.track([
       ...workers.members.map((m) => ({ label: m.name, pid: m.pid! })),
-      ...pidsByComm('beam.smp').map((pid) => ({ label: 'rabbitmq', pid })),
-      ...pidsByComm('redis-server').map((pid) => ({ label: 'redis', pid })),
+      ...serverPids(o.amqpUrl, 5672, 'beam.smp').map((pid) => ({ label: 'rabbitmq', pid })),
+      ...serverPids(o.redisUrl, 6379, 'redis-server').map((pid) => ({ label: 'redis', pid })),
     ]);
     const decided = async () => {
       let sum = 0;

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** Linux /proc readers for the bench: RSS, CPU ticks and environment of a process. */
 
@@ -60,6 +60,51 @@ function allPids(): number[] {
 /** Like `pgrep -x name` (read only: the bench never signals these). */
 export function pidsByComm(name: string): number[] {
   return allPids().filter((pid) => readText(`/proc/${pid}/comm`)?.trim() === name);
+}
+
+/**
+ * The process listening on TCP `port` (any local address), found through the socket's inode in /proc/net/tcp{,6}
+ * and the processes' file descriptors; null when none here does (a remote server, or not visible to this user).
+ * The bench counts the CPU of the RabbitMQ and Redis it uses by this, not by process name: other servers of the same
+ * name on the machine (a test's cluster, a private Redis) would otherwise be counted too, and one that exits during
+ * a phase would make its CPU come out negative.
+ */
+export function pidListeningOn(port: number): number | null {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of (readText(table) ?? '').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is HEXIP:HEXPORT; state 0A is LISTEN; the inode is the tenth field.
+      if (f.length > 9 && f[3] === '0A' && parseInt(f[1]!.split(':')[1] ?? '', 16) === port) inodes.add(f[9]!);
+    }
+  }
+  if (inodes.size === 0) return null;
+  for (const pid of allPids()) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let target: string;
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const m = /^socket:\[(\d+)\]$/.exec(target);
+      if (m && inodes.has(m[1]!)) return pid;
+    }
+  }
+  return null;
+}
+
+/** The server behind `url` on this machine, by its listening port; every process named `comm` when none is found. */
+export function serverPids(url: string, defaultPort: number, comm: string): number[] {
+  const port = Number(new URL(url.split(',')[0]!).port || defaultPort);
+  const pid = pidListeningOn(port);
+  return pid === null ? pidsByComm(comm) : [pid];
 }
 
 export function readEnviron(pid: number): Record<string, string> {
