@@ -6,7 +6,15 @@
 // PARAM-VALUE is UTF-8 in which '"', '\' and ']' are escaped with '\'.
 
 import type { StructuredData } from './syslog-message.js';
-import { START_SLOT, followingSlot, internedName, lastSlot, nameInSlot, rememberFollowing } from './interned-names.js';
+import {
+  START_SLOT,
+  followingSlot,
+  internedName,
+  isNameInSlot,
+  lastSlot,
+  nameInSlot,
+  rememberFollowing,
+} from './interned-names.js';
 import { LINE, NO_ESCAPE, currentText, fail, textAsciiEnd, utf8Text } from './line-state.js';
 import { Ascii } from './ascii.js';
 
@@ -92,13 +100,13 @@ function readElements(line: Buffer, pos: number): StructuredData | null {
  */
 function readName(line: Buffer, pos: number, previous: number, what: string): string | null {
   const guessSlot = followingSlot(previous);
-  const text = LINE.sdText;
-  if (guessSlot >= 0 && text !== null) {
+  if (guessSlot >= 0) {
     const guess = nameInSlot(guessSlot);
-    const end = pos + guess.length;
-    // A slice compared with === is a copy and a memcmp in V8's builtins; text.startsWith(guess, pos) was
-    // compiled into a loop that dispatched on both strings' representations for every character, and cost more.
-    if (end < LINE.sdTextEnd && SD_NAME_BYTE[line[end]!] === 0 && text.slice(pos, end) === guess) {
+    const length = guess.length;
+    const end = pos + length;
+    // The name's bytes, not its text: a slice compared with === costs a copy, and text.startsWith(guess, pos)
+    // dispatched on both strings' representations for every character.
+    if (end < line.length && SD_NAME_BYTE[line[end]!] === 0 && isNameInSlot(line, pos, guessSlot, length)) {
       LINE.nameEnd = end;
       LINE.nameSlot = guessSlot;
       return guess;
