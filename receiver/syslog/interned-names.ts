@@ -14,6 +14,13 @@ import { LINE, fieldText } from './line-state.js';
 
 const SLOTS = 1024;
 const slots: string[] = new Array<string>(SLOTS).fill('');
+/** The longest name a slot holds: an SD-NAME's limit (RFC 5424 6.3.3). */
+const NAME_MAX = 32;
+/**
+ * The bytes of each slot's name, NAME_MAX apart: a name is checked against the line byte by byte here, where a
+ * loop over the string's characters would dispatch on its representation for every one.
+ */
+const slotBytes = new Uint8Array(SLOTS * NAME_MAX);
 
 // Each name also remembers the name that followed it last time (in its SD-ELEMENT: the first PARAM-NAME after
 // an SD-ID, the next PARAM-NAME after a PARAM-NAME; the slot START before a line's first SD-ID). A sender writes
@@ -34,18 +41,27 @@ export function internedName(line: Buffer, start: number, end: number): string {
   const length = end - start;
   const slot = nameSlot(line, start, end);
   const cached = slots[slot]!;
-  if (cached.length === length) {
-    let k = 0;
-    while (k < length && cached.charCodeAt(k) === line[start + k]) k++;
-    if (k === length) {
-      LINE.internedSlot = slot;
-      return cached;
-    }
+  if (cached.length === length && isNameInSlot(line, start, slot, length)) {
+    LINE.internedSlot = slot;
+    return cached;
   }
   const name = interned(fieldText(line, start, end));
   slots[slot] = name;
+  const base = slot * NAME_MAX;
+  for (let k = 0; k < length; k++) slotBytes[base + k] = line[start + k]!;
   LINE.internedSlot = slot;
   return name;
+}
+
+/**
+ * Whether the `length` bytes of `line` at `start` are the name in `slot` (whose length the caller has compared).
+ */
+export function isNameInSlot(line: Buffer, start: number, slot: number, length: number): boolean {
+  const bytes = slotBytes;
+  const base = slot * NAME_MAX;
+  let k = 0;
+  while (k < length && bytes[base + k] === line[start + k]) k++;
+  return k === length;
 }
 
 /** The table slot of the name internedName returned last. */

@@ -10,11 +10,8 @@ import { beginLine, endLine, takeError } from './line-state.js';
 import { isDigit } from './syslog-bytes.js';
 import { SyslogParseError, type SyslogParseResult } from './syslog-message.js';
 import { resolveZone } from './time-zone.js';
+import { Ascii } from './ascii.js';
 
-const SP = 0x20;
-const NIL = 0x2d;
-const LT = 0x3c;
-const GT = 0x3e;
 const MAX_PRI = 191; // facility 23 * 8 + severity 7
 /** RFC 3164 4.3.3: a relay that receives a line without PRI gives it facility user (1), severity notice (5). */
 const MISSING_PRI_FACILITY = 1;
@@ -46,7 +43,7 @@ export function parseSyslog(line: Buffer, options: SyslogParseOptions): SyslogPa
     // Most receivers leave the zone at its default: no call for it (resolveZone stayed in the interpreter).
     const zoneName = options.rfc3164TimeZone;
     stampOptions.zone = zoneName === undefined ? 0 : resolveZone(zoneName);
-    if ((line[0] ?? 0) !== LT) {
+    if ((line[0] ?? 0) !== Ascii.LT) {
       return { ok: true, message: parseRfc3164(line, 0, MISSING_PRI_FACILITY, MISSING_PRI_SEVERITY, stampOptions) };
     }
     const pri = readPri(line);
@@ -54,7 +51,7 @@ export function parseSyslog(line: Buffer, options: SyslogParseOptions): SyslogPa
     const facility = pri >> 11;
     const severity = (pri >> 8) & 7;
     const pos = pri & 0xff;
-    if ((line[pos] ?? 0) === 0x31 && (line[pos + 1] ?? 0) === SP) {
+    if ((line[pos] ?? 0) === 0x31 && (line[pos + 1] ?? 0) === Ascii.SP) {
       const message = parseRfc5424(line, pos, facility, severity);
       return message === null ? failure(takeError()) : { ok: true, message };
     }
@@ -83,7 +80,7 @@ function readPri(line: Buffer): number {
     i++;
   }
   if (i === 1) return PRI_NO_DIGITS;
-  if ((line[i] ?? 0) !== GT) return PRI_NOT_CLOSED;
+  if ((line[i] ?? 0) !== Ascii.GT) return PRI_NOT_CLOSED;
   if (i > 2 && (line[1] ?? 0) === 0x30) return PRI_LEADING_ZERO;
   if (value > MAX_PRI) return PRI_TOO_LARGE;
   return (value << 8) | (i + 1);
@@ -101,7 +98,7 @@ function priError(line: Buffer, code: number): SyslogParseError {
     case PRI_LEADING_ZERO:
       return SyslogParseError.of('BAD_PRI', 'PRI has a leading zero', 1);
     case PRI_TOO_LARGE: {
-      const end = line.indexOf(GT);
+      const end = line.indexOf(Ascii.GT);
       return SyslogParseError.of('BAD_PRI', `PRI ${line.toString('latin1', 1, end)} is above ${MAX_PRI}`, 1);
     }
     default: {
@@ -121,11 +118,11 @@ function isOtherVersion(line: Buffer, pos: number): boolean {
   if ((line[pos] ?? 0) === 0x30 || !isDigit(line[pos] ?? 0)) return false;
   let i = pos + 1;
   while (i < pos + 3 && isDigit(line[i] ?? 0)) i++;
-  if ((line[i] ?? 0) !== SP) return false;
+  if ((line[i] ?? 0) !== Ascii.SP) return false;
   i++;
-  if ((line[i] ?? 0) === NIL) return (line[i + 1] ?? 0) === SP;
+  if ((line[i] ?? 0) === Ascii.NIL) return (line[i + 1] ?? 0) === Ascii.SP;
   for (let k = 0; k < 4; k++) if (!isDigit(line[i + k] ?? 0)) return false;
-  return (line[i + 4] ?? 0) === NIL;
+  return (line[i + 4] ?? 0) === Ascii.NIL;
 }
 
 function failure(error: SyslogParseError): SyslogParseResult {

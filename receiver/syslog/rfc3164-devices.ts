@@ -4,9 +4,7 @@
 import { readStamp, type StampOptions, type StampTarget } from './rfc3164-stamp.js';
 import { fieldText, indexOfText } from './line-state.js';
 import {
-  COLON,
   HOSTNAME_MAX,
-  SP,
   isAllDigits,
   isDigit,
   isHostByte,
@@ -18,11 +16,10 @@ import {
 } from './syslog-bytes.js';
 import type { SyslogMessage } from './syslog-message.js';
 import { isValidDate, isoString, wallClockMs, type Zone } from './syslog-time.js';
+import { Ascii } from './ascii.js';
 
-const PERCENT = 0x25;
 /** Cisco puts at most two sequence numbers, an origin-id and an IOS XR node before its timestamp. */
 const CISCO_PREFIX_MAX = 4;
-const SLASH = 0x2f;
 /** Longer than any IOS XR node name (`RP/0/RSP0/CPU0`) or line-card type. */
 const NODE_MAX = 32;
 const FORTI_DATE = Buffer.from('date=');
@@ -85,8 +82,8 @@ export function readFortiGate(line: Buffer, pos: number, msg: SyslogMessage, opt
     minute <= 59 &&
     second >= 0 &&
     second <= 59 &&
-    (line[t + 2] ?? 0) === COLON &&
-    (line[t + 5] ?? 0) === COLON
+    (line[t + 2] ?? 0) === Ascii.COLON &&
+    (line[t + 5] ?? 0) === Ascii.COLON
   ) {
     const zone = fortiZone(line, options.zone);
     msg.time = zone === null ? null : isoString(wallClockMs(year, month, day, hour, minute, second, zone), '');
@@ -97,7 +94,7 @@ export function readFortiGate(line: Buffer, pos: number, msg: SyslogMessage, opt
     const quoted = (line[s] ?? 0) === 0x22;
     if (quoted) s++;
     let e = s;
-    while (e < line.length && line[e]! !== (quoted ? 0x22 : SP) && line[e]! > 0x20 && line[e]! < 0x7f) e++;
+    while (e < line.length && line[e]! !== (quoted ? 0x22 : Ascii.SP) && line[e]! > 0x20 && line[e]! < 0x7f) e++;
     if (e > s && e - s <= HOSTNAME_MAX && (!quoted || (line[e] ?? 0) === 0x22)) msg.hostname = fieldText(line, s, e);
   }
 }
@@ -147,7 +144,7 @@ export function readCiscoPrefix(line: Buffer, pos: number, options: StampOptions
       end = nodeEnd(line, i);
       if (end < 0) return -1;
     }
-    i = (line[end + 1] ?? 0) === SP ? end + 2 : end + 1;
+    i = (line[end + 1] ?? 0) === Ascii.SP ? end + 2 : end + 1;
     const stampEnd = readStamp(line, clockMark(line, i), options, target);
     if (stampEnd >= 0 || (sequence && isCiscoMnemonic(line, i))) {
       target.hostname = hostStart < 0 ? null : fieldText(line, hostStart, hostEnd);
@@ -162,8 +159,8 @@ function prefixTokenEnd(line: Buffer, pos: number): number {
   const end = Math.min(line.length, pos + HOSTNAME_MAX + 1);
   for (let i = pos; i < end; i++) {
     const b = line[i]!;
-    if (b === COLON && (line[i + 1] ?? 0) === SP) return i;
-    if (b <= SP || b >= 0x7f) return -1;
+    if (b === Ascii.COLON && (line[i + 1] ?? 0) === Ascii.SP) return i;
+    if (b <= Ascii.SP || b >= 0x7f) return -1;
   }
   return -1;
 }
@@ -174,13 +171,13 @@ function prefixTokenEnd(line: Buffer, pos: number): number {
  * -1 for anything else.
  */
 function nodeEnd(line: Buffer, pos: number): number {
-  if ((line[pos] ?? 0) === COLON) return pos;
+  if ((line[pos] ?? 0) === Ascii.COLON) return pos;
   let i = pos;
   while (i < pos + NODE_MAX && isLetter(line[i] ?? 0)) i++;
-  const start = i > pos && (line[i] ?? 0) === SP ? i + 1 : pos;
+  const start = i > pos && (line[i] ?? 0) === Ascii.SP ? i + 1 : pos;
   i = start;
   while (i < start + NODE_MAX && isNodeByte(line[i] ?? 0)) i++;
-  return (line[i] ?? 0) === COLON && isNodeName(line, start, i) ? i : -1;
+  return (line[i] ?? 0) === Ascii.COLON && isNodeName(line, start, i) ? i : -1;
 }
 
 /** A node or slot name: letters, digits and at least one '/' (`RP/0/RP0/CPU0`, `0/1/CPU0`, `6/0`). */
@@ -189,18 +186,18 @@ function isNodeName(line: Buffer, start: number, end: number): boolean {
   let slash = false;
   for (let i = start; i < end; i++) {
     const b = line[i]!;
-    if (b === SLASH) slash = true;
+    if (b === Ascii.SLASH) slash = true;
     else if (!isNodeByte(b)) return false;
   }
   return slash;
 }
 
 function isNodeByte(b: number): boolean {
-  return b === SLASH || isDigit(b) || isLetter(b);
+  return b === Ascii.SLASH || isDigit(b) || isLetter(b);
 }
 
 export function isPrefixStart(b: number | undefined): boolean {
-  return b !== undefined && (b === COLON || isDigit(b) || isHostByte(b));
+  return b !== undefined && (b === Ascii.COLON || isDigit(b) || isHostByte(b));
 }
 
 /** Skips Cisco's clock-status mark: '*' (clock not set) or '.' (not synchronised). */
@@ -212,5 +209,5 @@ export function clockMark(line: Buffer, pos: number): number {
 /** `%` and an upper-case letter: a Cisco `%FACILITY-SEVERITY-MNEMONIC`. */
 export function isCiscoMnemonic(line: Buffer, pos: number): boolean {
   const b = line[pos + 1] ?? 0;
-  return (line[pos] ?? 0) === PERCENT && b >= 0x41 && b <= 0x5a;
+  return (line[pos] ?? 0) === Ascii.PERCENT && b >= 0x41 && b <= 0x5a;
 }

@@ -21,9 +21,8 @@ import {
   type TimestampReadOptions,
   type Zone,
 } from './syslog-time.js';
+import { Ascii } from './ascii.js';
 
-const SP = 0x20;
-const COLON = 0x3a;
 /** How far ahead of the receive time a year-less stamp may be: clocks run fast, but not by a month. */
 export const FUTURE_MAX_MS = 31 * 86_400_000;
 
@@ -117,7 +116,7 @@ export function readStamp(line: Buffer, pos: number, options: StampOptions, targ
   if (pos >= line.length) return -1;
   const b = line[pos]!;
   if (isDigit(b)) {
-    if ((line[pos + 4] ?? 0) === SP) return readBsd(line, pos, options, target); // NX-OS `2023 May  2 ...`
+    if ((line[pos + 4] ?? 0) === Ascii.SP) return readBsd(line, pos, options, target); // NX-OS `2023 May  2 ...`
     if ((line[pos + 4] ?? 0) !== 0x2d) return -1;
     LENIENT.zone = options.zone;
     const ts = readIsoTimestamp(line, pos, LENIENT);
@@ -137,20 +136,21 @@ function readBsd(line: Buffer, pos: number, options: StampOptions, target: Stamp
     i += 5;
   }
   const month = monthAt(line, i);
-  if (month === 0 || (line[i + 3] ?? 0) !== SP) return -1;
+  if (month === 0 || (line[i + 3] ?? 0) !== Ascii.SP) return -1;
   i += 4;
-  if ((line[i] ?? 0) === SP) i++;
+  if ((line[i] ?? 0) === Ascii.SP) i++;
   let day = readTwoDigits(line, i);
   if (day >= 0) i += 2;
   else if ((day = readDigits(line, i, 1)) >= 0) i += 1;
   else return -1;
-  if ((line[i] ?? 0) !== SP) return -1;
+  if ((line[i] ?? 0) !== Ascii.SP) return -1;
   i++;
-  if (year < 0 && (line[i + 4] ?? 0) === SP && (year = readDigits(line, i, 4)) >= 0) i += 5;
+  if (year < 0 && (line[i + 4] ?? 0) === Ascii.SP && (year = readDigits(line, i, 4)) >= 0) i += 5;
   const hour = readTwoDigits(line, i);
   const minute = readTwoDigits(line, i + 3);
   const second = readTwoDigits(line, i + 6);
-  if (hour < 0 || minute < 0 || second < 0 || (line[i + 2] ?? 0) !== COLON || (line[i + 5] ?? 0) !== COLON) return -1;
+  if (hour < 0 || minute < 0 || second < 0 || (line[i + 2] ?? 0) !== Ascii.COLON || (line[i + 5] ?? 0) !== Ascii.COLON)
+    return -1;
   i += 8;
   let fraction = '';
   if ((line[i] ?? 0) === 0x2e && isDigit(line[i + 1] ?? 0)) {
@@ -161,15 +161,15 @@ function readBsd(line: Buffer, pos: number, options: StampOptions, target: Stamp
   }
   if (
     year < 0 &&
-    (line[i] ?? 0) === SP &&
+    (line[i] ?? 0) === Ascii.SP &&
     isDigit(line[i + 1] ?? 0) &&
-    ((line[i + 5] ?? 0) === SP || i + 5 === line.length)
+    ((line[i + 5] ?? 0) === Ascii.SP || i + 5 === line.length)
   ) {
     year = readDigits(line, i + 1, 4);
     if (year >= 0) i += 5;
   }
   let zone: Zone | null = options.zone;
-  if ((line[i] ?? 0) === SP && zoneMayFollow(line, i + 1)) {
+  if ((line[i] ?? 0) === Ascii.SP && zoneMayFollow(line, i + 1)) {
     const named = readZoneName(line, i + 1);
     if (named !== null) {
       zone = named.zone;
@@ -198,12 +198,12 @@ function readBsd(line: Buffer, pos: number, options: StampOptions, target: Stamp
 function zoneMayFollow(line: Buffer, pos: number): boolean {
   const fourth = line[pos + 3] ?? 0;
   return (
-    (line[pos + 2] ?? 0) === COLON ||
-    fourth === COLON ||
+    (line[pos + 2] ?? 0) === Ascii.COLON ||
+    fourth === Ascii.COLON ||
     fourth === 0x2b ||
     fourth === 0x2d ||
-    (line[pos + 4] ?? 0) === COLON ||
-    (line[pos + 5] ?? 0) === COLON
+    (line[pos + 4] ?? 0) === Ascii.COLON ||
+    (line[pos + 5] ?? 0) === Ascii.COLON
   );
 }
 
@@ -219,7 +219,7 @@ function readZoneName(line: Buffer, pos: number): { zone: number | null; end: nu
   // Every BSD stamp is followed by SP and a word (the HOSTNAME, mostly): reject it before looking it up.
   const next = line[i] ?? 0;
   const signed = (next === 0x2b || next === 0x2d) && i - pos === 3 && isDigit(line[i + 1] ?? 0);
-  if (i - pos < 2 || (next !== COLON && !signed)) return null;
+  if (i - pos < 2 || (next !== Ascii.COLON && !signed)) return null;
   const key = letterKey(line, pos, i);
   const known = ZONE_BY_KEY.get(key);
   if (known === undefined) return null;
@@ -230,7 +230,7 @@ function readZoneName(line: Buffer, pos: number): { zone: number | null; end: nu
     j++;
     if (isDigit(line[j] ?? 0)) hours = hours * 10 + line[j++]! - 0x30;
     let minutes = 0;
-    if ((line[j] ?? 0) === COLON && isDigit(line[j + 1] ?? 0)) {
+    if ((line[j] ?? 0) === Ascii.COLON && isDigit(line[j + 1] ?? 0)) {
       minutes = readTwoDigits(line, j + 1);
       if (minutes < 0) return null;
       j += 3;
@@ -239,7 +239,7 @@ function readZoneName(line: Buffer, pos: number): { zone: number | null; end: nu
     zone = (next === 0x2b ? 1 : -1) * (hours * 60 + minutes);
     i = j;
   }
-  return (line[i] ?? 0) === COLON ? { zone, end: i } : null;
+  return (line[i] ?? 0) === Ascii.COLON ? { zone, end: i } : null;
 }
 
 /**

@@ -24,8 +24,6 @@ import {
 import { readStamp, type StampOptions } from './rfc3164-stamp.js';
 import { LINE, decodeMsg, fieldText, indexOfText } from './line-state.js';
 import {
-  COLON,
-  SP,
   hostTokenEnd,
   isAllDigits,
   isDigit,
@@ -36,10 +34,8 @@ import {
   startsWith,
 } from './syslog-bytes.js';
 import type { SyslogMessage } from './syslog-message.js';
+import { Ascii } from './ascii.js';
 
-const OPEN = 0x5b;
-const CLOSE = 0x5d;
-const PERCENT = 0x25;
 /** RFC 3164 says 32, but real tags are longer ('org.gnome.Shell.desktop'); RFC 5424's APP-NAME limit fits. */
 const TAG_MAX = 48;
 const PID_MAX = 128;
@@ -69,7 +65,7 @@ export function parseRfc3164(
   };
   let head = start;
   if ((line[head] ?? 0) === 0xef && (line[head + 1] ?? 0) === 0xbb && (line[head + 2] ?? 0) === 0xbf) head += 3;
-  while ((line[head] ?? 0) === SP) head++;
+  while ((line[head] ?? 0) === Ascii.SP) head++;
 
   const stampStart = clockMark(line, head);
   let pos = readStamp(line, stampStart, options, msg);
@@ -88,7 +84,7 @@ export function parseRfc3164(
     return msg;
   }
   // Glued to something (`Jan  2 03:04:05x`), or an origin-id with a relay header after it: not a header we know.
-  if ((pos < line.length && (line[pos] ?? 0) !== SP) || (ciscoPrefix && msg.hostname !== null)) {
+  if ((pos < line.length && (line[pos] ?? 0) !== Ascii.SP) || (ciscoPrefix && msg.hostname !== null)) {
     msg.time = null;
     msg.hostname = null;
     return wholeText(line, start, msg);
@@ -97,7 +93,12 @@ export function parseRfc3164(
   // RFC 3164 5.4 example 4, `1990 Oct 22 10:52:01 TZ-6 scapegoat...`: after a year-first stamp a zone-shaped word
   // that names no zone fanin knows (a POSIX TZ offset has the opposite sign of an ISO one) is neither HOSTNAME nor
   // a shift of the time: it and the rest are MSG, and the time is read in the configured zone.
-  if (!ciscoPrefix && isDigit(line[stampStart] ?? 0) && (line[stampStart + 4] ?? 0) === SP && isZoneLike(line, pos)) {
+  if (
+    !ciscoPrefix &&
+    isDigit(line[stampStart] ?? 0) &&
+    (line[stampStart + 4] ?? 0) === Ascii.SP &&
+    isZoneLike(line, pos)
+  ) {
     return wholeText(line, pos, msg);
   }
   readHostAndTag(line, pos, msg);
@@ -111,7 +112,7 @@ export function parseRfc3164(
  */
 function readCiscoBody(line: Buffer, pos: number, msg: SyslogMessage): void {
   // Most Cisco lines go straight on with the mnemonic.
-  if ((line[pos] ?? 0) === PERCENT) {
+  if ((line[pos] ?? 0) === Ascii.PERCENT) {
     msg.message = decodeMsg(line, pos);
     return;
   }
@@ -133,7 +134,7 @@ function readCiscoBody(line: Buffer, pos: number, msg: SyslogMessage): void {
     msg.procId = null;
   } else if (msg.hostname === null) {
     const end = hostTokenEnd(line, pos);
-    if (end > pos && LINE.hostWord && (line[end] ?? 0) === SP && isCiscoMnemonic(line, end + 1)) {
+    if (end > pos && LINE.hostWord && (line[end] ?? 0) === Ascii.SP && isCiscoMnemonic(line, end + 1)) {
       msg.hostname = fieldText(line, pos, end);
       msg.message = decodeMsg(line, end + 1);
       return;
@@ -149,9 +150,9 @@ function isZoneLike(line: Buffer, pos: number): boolean {
   const sign = line[i] ?? 0;
   if (i === pos || (sign !== 0x2b && sign !== 0x2d) || !isDigit(line[i + 1] ?? 0)) return false;
   i += isDigit(line[i + 2] ?? 0) ? 3 : 2;
-  if ((line[i] ?? 0) === COLON) i++;
+  if ((line[i] ?? 0) === Ascii.COLON) i++;
   if (isDigit(line[i] ?? 0) && isDigit(line[i + 1] ?? 0)) i += 2;
-  return i === line.length || (line[i] ?? 0) === SP;
+  return i === line.length || (line[i] ?? 0) === Ascii.SP;
 }
 
 /** After the timestamp: `[HOSTNAME SP] [TAG[PID]: ] MSG` with the device variants; fills msg. */
@@ -177,7 +178,7 @@ function readHostAndTag(line: Buffer, pos: number, msg: SyslogMessage): void {
   // One scan finds the token's end and whether it is a HOSTNAME.
   const end = hostTokenEnd(line, pos);
   const hostname = LINE.hostWord;
-  const tagEnd = end > pos && (line[end - 1] ?? 0) === COLON ? readTag(line, pos, msg) : -1;
+  const tagEnd = end > pos && (line[end - 1] ?? 0) === Ascii.COLON ? readTag(line, pos, msg) : -1;
   if (tagEnd < 0) {
     readHostThenTag(line, pos, end, hostname, msg);
     return;
@@ -215,7 +216,7 @@ function readTagAndMessage(line: Buffer, pos: number, msg: SyslogMessage): void 
 
 /** A ':' followed by SP or the end of the line: what separates a header from MSG on Cisco devices. */
 function isLoneColon(line: Buffer, pos: number): boolean {
-  return (line[pos] ?? 0) === COLON && (pos + 1 === line.length || (line[pos + 1] ?? 0) === SP);
+  return (line[pos] ?? 0) === Ascii.COLON && (pos + 1 === line.length || (line[pos + 1] ?? 0) === Ascii.SP);
 }
 
 /** No timestamp: FortiGate key=value, a leading `TAG[PID]: `, or the whole text as MSG. */
@@ -255,26 +256,26 @@ function readTag(line: Buffer, pos: number, msg: SyslogMessage): number {
   while (i < max && isTagByte(line[i]!)) i++;
   // A leading '%' is a Cisco/ASA mnemonic (`%ASA-6-302013:`), which belongs to the message, not the TAG; an
   // all-digit one is a sequence number (`585917: Feb  8 ...` after a relay's header).
-  if (i === pos || (line[pos] ?? 0) === PERCENT || isAllDigits(line, pos, i)) return -1;
+  if (i === pos || (line[pos] ?? 0) === Ascii.PERCENT || isAllDigits(line, pos, i)) return -1;
   const nameEnd = i;
   let pidStart = -1;
   let pidEnd = -1;
-  if ((line[i] ?? 0) === OPEN) {
+  if ((line[i] ?? 0) === Ascii.OPEN) {
     pidStart = i + 1;
     let close = pidStart;
     const end = Math.min(line.length, pidStart + PID_MAX + 1);
-    while (close < end && line[close]! !== CLOSE) {
+    while (close < end && line[close]! !== Ascii.CLOSE) {
       const b = line[close]!;
-      if (b <= SP || b >= 0x7f) return -1;
+      if (b <= Ascii.SP || b >= 0x7f) return -1;
       close++;
     }
-    if (close === pidStart || (line[close] ?? 0) !== CLOSE) return -1;
+    if (close === pidStart || (line[close] ?? 0) !== Ascii.CLOSE) return -1;
     pidEnd = close;
     i = close + 1;
   }
-  if ((line[i] ?? 0) !== COLON) return -1;
+  if ((line[i] ?? 0) !== Ascii.COLON) return -1;
   i++;
-  if (i !== line.length && (line[i] ?? 0) !== SP) return -1;
+  if (i !== line.length && (line[i] ?? 0) !== Ascii.SP) return -1;
   msg.appName = fieldText(line, pos, nameEnd);
   msg.procId = pidStart < 0 ? null : fieldText(line, pidStart, pidEnd);
   LINE.tagNameEnd = nameEnd;

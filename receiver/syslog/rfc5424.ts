@@ -7,9 +7,7 @@ import { readStructuredData } from './structured-data.js';
 import { decodeMsg, fail, fieldText } from './line-state.js';
 import type { SyslogMessage } from './syslog-message.js';
 import { readIsoTimestamp } from './syslog-time.js';
-
-const SP = 0x20;
-const NIL = 0x2d; // '-'
+import { Ascii } from './ascii.js';
 
 // Field limits from the ABNF in RFC 5424 section 6.
 const HOSTNAME_MAX = 255;
@@ -23,14 +21,14 @@ const STRICT = { lenient: false, zone: 0 } as const;
  * Null after fail() (syslog-message.ts): the dispatcher takes the error and returns it as the result.
  */
 export function parseRfc5424(line: Buffer, pos: number, facility: number, severity: number): SyslogMessage | null {
-  if ((line[pos] ?? 0) !== 0x31 || (line[pos + 1] ?? 0) !== SP) {
+  if ((line[pos] ?? 0) !== 0x31 || (line[pos + 1] ?? 0) !== Ascii.SP) {
     fail('BAD_VERSION', 'RFC 5424 VERSION must be 1', pos);
     return null;
   }
   pos += 2;
 
   let time: string | null = null;
-  if ((line[pos] ?? 0) === NIL && (line[pos + 1] ?? 0) === SP) {
+  if ((line[pos] ?? 0) === Ascii.NIL && (line[pos + 1] ?? 0) === Ascii.SP) {
     pos += 2;
   } else {
     const ts = readIsoTimestamp(line, pos, STRICT);
@@ -38,7 +36,7 @@ export function parseRfc5424(line: Buffer, pos: number, facility: number, severi
       fail('BAD_TIMESTAMP', `bad RFC 5424 TIMESTAMP: ${ts.reason}`, ts.offset);
       return null;
     }
-    if ((line[ts.end] ?? 0) !== SP) {
+    if ((line[ts.end] ?? 0) !== Ascii.SP) {
       fail('BAD_TIMESTAMP', 'TIMESTAMP not followed by SP', ts.end);
       return null;
     }
@@ -69,7 +67,7 @@ export function parseRfc5424(line: Buffer, pos: number, facility: number, severi
   let message = '';
   if (pos < line.length) {
     // MSG is separated by exactly one SP; anything glued to the SD (e.g. `][` typos, `]x`) is malformed SD.
-    if ((line[pos] ?? 0) !== SP) {
+    if ((line[pos] ?? 0) !== Ascii.SP) {
       fail('BAD_STRUCTURED_DATA', 'STRUCTURED-DATA not followed by SP or end', pos);
       return null;
     }
@@ -101,7 +99,7 @@ function headerField(line: Buffer, pos: number, max: number, name: string): numb
     const b = line[i]!;
     // One unsigned comparison for the common byte (printable US-ASCII, 0x21..0x7e); SP and bad bytes are rarer.
     if ((b - 0x21) >>> 0 > 0x7e - 0x21) {
-      if (b === SP) break;
+      if (b === Ascii.SP) break;
       return fail('BAD_HEADER', `${name} has a byte outside printable US-ASCII`, i);
     }
   }
@@ -112,7 +110,7 @@ function headerField(line: Buffer, pos: number, max: number, name: string): numb
 }
 
 function nilOrAscii(line: Buffer, start: number, end: number): string | null {
-  if (end - start === 1 && (line[start] ?? 0) === NIL) return null;
+  if (end - start === 1 && (line[start] ?? 0) === Ascii.NIL) return null;
   // Validated as printable US-ASCII already, so latin1 is an exact and the fastest decoding.
   return fieldText(line, start, end);
 }

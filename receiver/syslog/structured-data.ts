@@ -6,16 +6,18 @@
 // PARAM-VALUE is UTF-8 in which '"', '\' and ']' are escaped with '\'.
 
 import type { StructuredData } from './syslog-message.js';
-import { START_SLOT, followingSlot, internedName, lastSlot, nameInSlot, rememberFollowing } from './interned-names.js';
+import {
+  START_SLOT,
+  followingSlot,
+  internedName,
+  isNameInSlot,
+  lastSlot,
+  nameInSlot,
+  rememberFollowing,
+} from './interned-names.js';
 import { LINE, NO_ESCAPE, currentText, fail, textAsciiEnd, utf8Text } from './line-state.js';
+import { Ascii } from './ascii.js';
 
-const SP = 0x20;
-const QUOTE = 0x22;
-const NIL = 0x2d;
-const EQUALS = 0x3d;
-const OPEN = 0x5b;
-const BACKSLASH = 0x5c;
-const CLOSE = 0x5d;
 const SD_NAME_MAX = 32;
 
 export interface StructuredDataRead {
@@ -37,8 +39,8 @@ let element = 0;
 
 /** Reads STRUCTURED-DATA at `pos`; null after fail('BAD_STRUCTURED_DATA') (syslog-message.ts). */
 export function readStructuredData(line: Buffer, pos: number): StructuredDataRead | null {
-  if ((line[pos] ?? 0) === NIL) return { data: null, end: pos + 1 };
-  if ((line[pos] ?? 0) !== OPEN) return bad(`expected '[' or '-'`, pos);
+  if ((line[pos] ?? 0) === Ascii.NIL) return { data: null, end: pos + 1 };
+  if ((line[pos] ?? 0) !== Ascii.OPEN) return bad(`expected '[' or '-'`, pos);
 
   const state = LINE;
   const text = currentText(line);
@@ -53,7 +55,7 @@ export function readStructuredData(line: Buffer, pos: number): StructuredDataRea
 function readElements(line: Buffer, pos: number): StructuredData | null {
   const data: StructuredData = {};
   let previous = START_SLOT;
-  while ((line[pos] ?? 0) === OPEN) {
+  while ((line[pos] ?? 0) === Ascii.OPEN) {
     const id = readName(line, pos + 1, previous, 'SD-ID');
     if (id === null) return null;
     previous = LINE.nameSlot;
@@ -68,11 +70,11 @@ function readElements(line: Buffer, pos: number): StructuredData | null {
     }
     element = (element + 1) | 0;
     let after = previous;
-    while ((line[pos] ?? 0) === SP) {
+    while ((line[pos] ?? 0) === Ascii.SP) {
       const name = readName(line, pos + 1, after, 'PARAM-NAME');
       if (name === null) return null;
       const nameEnd = LINE.nameEnd;
-      if ((line[nameEnd] ?? 0) !== EQUALS || (line[nameEnd + 1] ?? 0) !== QUOTE)
+      if ((line[nameEnd] ?? 0) !== Ascii.EQUALS || (line[nameEnd + 1] ?? 0) !== Ascii.QUOTE)
         return bad(`expected '="' after PARAM-NAME`, nameEnd);
       after = LINE.nameSlot;
       const value = readParamValue(line, nameEnd + 2);
@@ -84,7 +86,7 @@ function readElements(line: Buffer, pos: number): StructuredData | null {
         setOwn(params, name, value);
       }
     }
-    if ((line[pos] ?? 0) !== CLOSE) return bad(`expected ']' or SP SD-PARAM`, pos);
+    if ((line[pos] ?? 0) !== Ascii.CLOSE) return bad(`expected ']' or SP SD-PARAM`, pos);
     pos++;
   }
   LINE.sdEnd = pos;
@@ -98,13 +100,13 @@ function readElements(line: Buffer, pos: number): StructuredData | null {
  */
 function readName(line: Buffer, pos: number, previous: number, what: string): string | null {
   const guessSlot = followingSlot(previous);
-  const text = LINE.sdText;
-  if (guessSlot >= 0 && text !== null) {
+  if (guessSlot >= 0) {
     const guess = nameInSlot(guessSlot);
-    const end = pos + guess.length;
-    // A slice compared with === is a copy and a memcmp in V8's builtins; text.startsWith(guess, pos) was
-    // compiled into a loop that dispatched on both strings' representations for every character, and cost more.
-    if (end < LINE.sdTextEnd && SD_NAME_BYTE[line[end]!] === 0 && text.slice(pos, end) === guess) {
+    const length = guess.length;
+    const end = pos + length;
+    // The name's bytes, not its text: a slice compared with === costs a copy, and text.startsWith(guess, pos)
+    // dispatched on both strings' representations for every character.
+    if (end < line.length && SD_NAME_BYTE[line[end]!] === 0 && isNameInSlot(line, pos, guessSlot, length)) {
       LINE.nameEnd = end;
       LINE.nameSlot = guessSlot;
       return guess;
@@ -129,7 +131,7 @@ function sdName(line: Buffer, pos: number, what: string): number {
   while (i < limit && SD_NAME_BYTE[line[i]!] === 1) i++;
   if (i < line.length) {
     const b = line[i]!;
-    if (b !== SP && b !== EQUALS && b !== CLOSE && b !== QUOTE) {
+    if (b !== Ascii.SP && b !== Ascii.EQUALS && b !== Ascii.CLOSE && b !== Ascii.QUOTE) {
       if (b < 0x21 || b > 0x7e) return failSd(`${what} has a byte outside printable US-ASCII`, i);
       return failSd(`${what} longer than ${SD_NAME_MAX} bytes`, i);
     }
@@ -143,7 +145,7 @@ const SD_NAME_BYTE = sdNameBytes();
 
 function sdNameBytes(): Uint8Array {
   const table = new Uint8Array(256);
-  for (let b = 0x21; b <= 0x7e; b++) if (b !== EQUALS && b !== CLOSE && b !== QUOTE) table[b] = 1;
+  for (let b = 0x21; b <= 0x7e; b++) if (b !== Ascii.EQUALS && b !== Ascii.CLOSE && b !== Ascii.QUOTE) table[b] = 1;
   return table;
 }
 
@@ -176,16 +178,16 @@ function readEscapedValue(line: Buffer, pos: number): string | null {
   const length = line.length;
   for (let i = pos; i < length; i++) {
     const b = line[i]!;
-    if (b === QUOTE) {
+    if (b === Ascii.QUOTE) {
       // Segments split only at ASCII backslashes, never inside a UTF-8 sequence, so decoding piecewise is exact.
       // A value without escapes (segment still at pos) is its one segment, with no concatenation.
       const last = utf8Text(line, segment, i);
       LINE.valueEnd = i + 1;
       return segment === pos ? last : value + last;
     }
-    if (b === BACKSLASH) {
+    if (b === Ascii.BACKSLASH) {
       const next = line[i + 1] ?? 0;
-      if (next === QUOTE || next === BACKSLASH || next === CLOSE) {
+      if (next === Ascii.QUOTE || next === Ascii.BACKSLASH || next === Ascii.CLOSE) {
         value += utf8Text(line, segment, i);
         segment = i + 1;
         i++; // the escaped byte is literal: do not let it close the value or start another escape

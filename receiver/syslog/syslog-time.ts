@@ -8,10 +8,9 @@
 import { fieldText } from './line-state.js';
 import { isDigit, readDigits, readTwoDigits } from './syslog-bytes.js';
 import { NamedZone, type Zone } from './time-zone.js';
+import { Ascii } from './ascii.js';
 
 export type { Zone } from './time-zone.js';
-
-const D0 = 0x30;
 
 export type TimestampRead = { ok: true; iso: string; end: number } | { ok: false; offset: number; reason: string };
 
@@ -99,11 +98,11 @@ function isZeroOffset(line: Buffer, pos: number): boolean {
   const sign = line[pos] ?? 0;
   return (
     (sign === 0x2b || sign === 0x2d) &&
-    (line[pos + 1] ?? 0) === D0 &&
-    (line[pos + 2] ?? 0) === D0 &&
+    (line[pos + 1] ?? 0) === Ascii.D0 &&
+    (line[pos + 2] ?? 0) === Ascii.D0 &&
     (line[pos + 3] ?? 0) === 0x3a &&
-    (line[pos + 4] ?? 0) === D0 &&
-    (line[pos + 5] ?? 0) === D0
+    (line[pos + 4] ?? 0) === Ascii.D0 &&
+    (line[pos + 5] ?? 0) === Ascii.D0
   );
 }
 
@@ -205,8 +204,8 @@ export function formatIso(
 }
 
 /** The character codes of the tens and ones digits of 0..99. */
-const TENS = new Uint8Array(100).map((_, v) => D0 + ((v / 10) | 0));
-const ONES = new Uint8Array(100).map((_, v) => D0 + (v % 10));
+const TENS = new Uint8Array(100).map((_, v) => Ascii.D0 + ((v / 10) | 0));
+const ONES = new Uint8Array(100).map((_, v) => Ascii.D0 + (v % 10));
 
 export function isValidDate(year: number, month: number, day: number): boolean {
   return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
