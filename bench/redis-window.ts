@@ -5,7 +5,8 @@
  * Prints the summary line and the whole result as JSON.
  *
  * Settings (environment): BENCH_WINDOW_SECONDS=20 BENCH_WINDOW_RATE=20000 (unique events/s)
- * BENCH_WINDOW_STEADY_SECONDS (the window's length unless set) BENCH_WINDOW_PORT (one the OS says is free unless set).
+ * BENCH_WINDOW_STEADY_SECONDS (the window's length unless set) BENCH_WINDOW_PORT (one the OS says is free unless set)
+ * BENCH_WINDOW_REDIS_ARGS (more redis-server arguments, space-separated: `--active-expire-effort 4`, say).
  */
 import { describeRedisWindow, measureRedisWindow, REDIS_WINDOW_DEFAULTS } from './lib/redis-window.js';
 
@@ -26,7 +27,8 @@ async function main(): Promise<void> {
     `redis window: private redis-server, ${uniquePerSecond} unique events/s at fan-out 2, window ${windowSeconds} s, ` +
       `first fill then steady from ${2 * windowSeconds} s\n`,
   );
-  const r = await measureRedisWindow({ windowSeconds, uniquePerSecond, steadySeconds, port });
+  const redisArgs = (process.env.BENCH_WINDOW_REDIS_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const r = await measureRedisWindow({ windowSeconds, uniquePerSecond, steadySeconds, port, redisArgs });
   process.stdout.write(`${describeRedisWindow(r)}\n${JSON.stringify(r, null, 2)}\n`);
 }
 

@@ -10,10 +10,15 @@
  * windows on (a batch record lives two windows, so only then is every kind of key expiring as fast as it is added)
  * for `steadySeconds`. INFO is sampled every `sampleMs` throughout. Per phase, Redis CPU (INFO cpu, user + sys) ÷
  * copies decided. Bytes per unique event at steady: used_memory above the empty server's ÷ unique events decided in
- * the window before the sample, median over the steady samples. The bytes per key do not depend on the window's
- * length (a key holds the same string whatever its TTL; a longer window only holds more of them), so a short window
- * measures a long one's cost per event in a fraction of the time; only the rate × window product (keys held) can
- * move it a little, through the size of Redis's hash table.
+ * the window before the sample, median over the steady samples. That counts the keys that have expired but that
+ * Redis's active expiry has not reclaimed yet, as a full window holds them; a filling window has none, which is why
+ * the steady figure is the one to size Redis by.
+ *
+ * The bytes per unique event do not depend on the window's length, so a short window measures a long one's in a
+ * fraction of the time: a key holds the same string whatever its TTL (a longer window only holds more of them), and
+ * the expire cycle stops sampling once few of its sample have expired, so what it leaves behind is a share of the
+ * keys, not so many seconds of them. Only the rate × window product (keys held) can move it a little, through the
+ * size of Redis's hash table.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -43,6 +48,8 @@ export interface RedisWindowOptions {
   /** Batches decided at once over all connections; past it the offer falls behind and catches up. */
   readonly maxInflightBatches?: number;
   readonly sampleMs?: number;
+  /** More redis-server arguments (`--hz 50`, say), to see what a setting of the server changes. */
+  readonly redisArgs?: readonly string[];
 }
 
 export interface RedisWindowResult extends WindowFigures {
@@ -54,6 +61,7 @@ export interface RedisWindowResult extends WindowFigures {
   readonly maxLagMs: number;
   readonly batchEvents: number;
   readonly connections: number;
+  readonly redisArgs: readonly string[];
   readonly emptyUsedMemory: number;
   /** About one sample a second over the run: seconds since the first batch, memory above the empty server's, keys. */
   readonly timeline: readonly { s: number; usedMiB: number; keys: number; expiredKeys: number }[];
@@ -100,6 +108,7 @@ export async function measureRedisWindow(o: RedisWindowOptions): Promise<RedisWi
     'no',
     '--dir',
     dir,
+    ...(o.redisArgs ?? []),
   ]);
   const clients: Redis[] = [];
   try {
@@ -123,6 +132,7 @@ export async function measureRedisWindow(o: RedisWindowOptions): Promise<RedisWi
     let maxLagEvents = 0;
     // A holder, not a local: it is set in callbacks, which the compiler's narrowing of a local does not see.
     const failed: { error: Error | null } = { error: null };
+    let offering = true;
     const bootIds = { a: randomBytes(4).toString('hex'), b: randomBytes(4).toString('hex') };
     const started = performance.now();
     const now = () => performance.now() - started;
@@ -146,7 +156,7 @@ export async function measureRedisWindow(o: RedisWindowOptions): Promise<RedisWi
     // rate; the in-flight bound only keeps a stalled Redis from collecting an unbounded queue.
     const offer = () => {
       const t = now();
-      if (failed.error !== null || t >= steadyEndMs) return;
+      if (failed.error !== null || !offering) return;
       const due = (o.uniquePerSecond * t) / 1000;
       while (offered < due && inflight + 2 <= maxInflight) {
         const template = templates[pairs % templates.length]!;
@@ -180,12 +190,14 @@ export async function measureRedisWindow(o: RedisWindowOptions): Promise<RedisWi
     const ticker = setInterval(offer, 5);
     offer();
     try {
-      for (let k = 1; now() < steadyEndMs && failed.error === null; k++) {
+      // Until the first sample at or after the end of the steady phase, which closes it.
+      for (let k = 1; samples[samples.length - 1]!.atMs < steadyEndMs && failed.error === null; k++) {
         const wait = k * sampleMs - now();
         if (wait > 0) await sleep(wait);
         await sample();
       }
     } finally {
+      offering = false;
       clearInterval(ticker);
     }
     const drainDeadline = Date.now() + 30_000;
@@ -200,6 +212,7 @@ export async function measureRedisWindow(o: RedisWindowOptions): Promise<RedisWi
       maxLagMs: Math.round((maxLagEvents * 1000) / o.uniquePerSecond),
       batchEvents,
       connections,
+      redisArgs: o.redisArgs ?? [],
       emptyUsedMemory,
       ...figures,
       timeline: samples

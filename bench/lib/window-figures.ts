@@ -1,7 +1,7 @@
 /**
  * The figures of a Redis dedup-window run (bench/lib/redis-window.ts) out of its samples, kept apart from the I/O so
- * the arithmetic can be checked on made-up samples. Every phase figure is taken between two samples (the first and
- * the last inside the phase), so a CPU delta and the copies it is divided by cover the same span.
+ * the arithmetic can be checked on made-up samples. Every phase figure is taken between two samples (those at the
+ * phase's ends), so a CPU delta and the copies it is divided by cover the same span.
  */
 import { median } from './bench-numbers.js';
 
@@ -103,9 +103,15 @@ export function windowFigures(
   };
 }
 
-/** The samples in [fromMs, toMs]; at least two, or the phase has no span to measure over. */
+/**
+ * The samples from the first at or after `fromMs` to the first at or after `toMs` (or the last): a sampler wakes
+ * just after the time it asked for, and a phase should not lose a whole interval at its end to that. At least two,
+ * or the phase has no span to measure over.
+ */
 function within(samples: readonly WindowSample[], fromMs: number, toMs: number, phase: string): WindowSample[] {
-  const inside = samples.filter((s) => s.atMs >= fromMs && s.atMs <= toMs);
+  const start = samples.findIndex((s) => s.atMs >= fromMs);
+  const end = samples.findIndex((s) => s.atMs >= toMs);
+  const inside = start === -1 ? [] : samples.slice(start, end === -1 ? samples.length : end + 1);
   if (inside.length < 2) throw new Error(`redis window: ${inside.length} samples in the ${phase} phase, need 2`);
   return inside;
 }

@@ -63,6 +63,15 @@ describe('bench: dedup-window figures from samples', () => {
     assert.equal(f.steady.bytesPerUniqueEvent, 150);
   });
 
+  it('a phase ends at the first sample at or after its end: a sampler wakes a little late', () => {
+    const late = constantRun().map((s) => (s.atMs > 0 ? { ...s, atMs: s.atMs + 3 } : s));
+    const f = windowFigures(late, 1_000_000, { windowMs: 1000, steadyStartMs: 2000, steadyEndMs: 3000 });
+    assert.equal(f.firstFill.copies, 2000);
+    assert.equal(f.firstFill.seconds, 1);
+    assert.equal(f.steady.copies, 2000);
+    assert.equal(f.steady.memorySamples, 5);
+  });
+
   it('refuses a phase with fewer than two samples', () => {
     assert.throws(
       () => windowFigures(constantRun(), 1_000_000, { windowMs: 1000, steadyStartMs: 2900, steadyEndMs: 3100 }),
