@@ -8,7 +8,9 @@
  * Then the worker curve (fanin again with each of BENCH_WORKER_CURVE workers, max phase only, BENCH_CURVE_SECONDS)
  * and Redis's own ceiling for the dedup script (bench/lib/redis-ceiling.ts, BENCH_CEILING_SECONDS, batches of the
  * size the pipeline made), and the dedup stage alone (bench/lib/dedup-stage.ts: fanin workers draining a backlog of
- * such batches, BENCH_STAGE_COPIES copies in all), so the stage is reported as a share of that ceiling.
+ * such batches, BENCH_STAGE_COPIES copies in all), so the stage is reported as a share of that ceiling. After the
+ * ceiling, what the window costs Redis once it is full (bench/lib/redis-window.ts, on a private redis-server): bytes
+ * per unique event with keys expiring as fast as they are added, and Redis CPU per copy then and during the first fill.
  * The sink files are followed line by line: unique events landed, lost and duplicated sequence numbers, repeated ids.
  * Latency quantiles come from the uploader's end-to-end histogram (difference of two scrapes), RSS and CPU from /proc
  * (also as CPU seconds per million unique events), Redis memory per unique event from INFO used_memory.
@@ -20,6 +22,8 @@
  * BENCH_STREAMS=2 BENCH_MAX_BACKLOG=20000 BENCH_DRAIN_SECONDS=60 BENCH_MODES=fanin,naive BENCH_NAIVE_QUEUE_TYPE=quorum
  * BENCH_NAIVE_MAX_UNCONFIRMED=1000 BENCH_NAIVE_PREFETCH=500 BENCH_NAIVE_FSYNC=0 BENCH_WORKERS=2 BENCH_WORKER_CURVE=1,4
  * BENCH_CURVE_SECONDS=15 BENCH_CEILING_SECONDS=8 BENCH_STAGE_COPIES=1000000 BENCH_LABEL=run BENCH_CPU_PROF BENCH_AMQP_URL BENCH_REDIS_URL.
+ * The full window: BENCH_WINDOW_SECONDS=20 (0 skips it) BENCH_WINDOW_RATE=20000 (unique events/s)
+ * BENCH_WINDOW_STEADY_SECONDS (the window's length unless set) BENCH_WINDOW_PORT (one the OS says is free unless set).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -40,6 +44,12 @@ import { runLoad, type LoadResult, type LoadTarget } from './fanout-load.js';
 import { deleteBrokerObjects, deleteRedisKeys, QueueProbe, queueDepths } from './lib/cleanup.js';
 import { measureDedupStage, type DedupStageResult } from './lib/dedup-stage.js';
 import { measureRedisCeiling, type RedisCeilingResult } from './lib/redis-ceiling.js';
+import {
+  describeRedisWindow,
+  measureRedisWindow,
+  REDIS_WINDOW_DEFAULTS,
+  type RedisWindowResult,
+} from './lib/redis-window.js';
 import { freePorts } from './lib/ports.js';
 import { cpuPercent, ProcSampler, serverPids, type TrackedProcess } from './lib/proc.js';
 import {
@@ -97,6 +107,12 @@ const cfg = {
   curveSeconds: envNumber('BENCH_CURVE_SECONDS', 15),
   ceilingSeconds: envNumber('BENCH_CEILING_SECONDS', 8),
   stageCopies: Math.max(2, Math.floor(envNumber('BENCH_STAGE_COPIES', 1_000_000))),
+  windowSeconds: envNumber('BENCH_WINDOW_SECONDS', REDIS_WINDOW_DEFAULTS.windowSeconds),
+  windowRate: envNumber('BENCH_WINDOW_RATE', REDIS_WINDOW_DEFAULTS.uniquePerSecond),
+  /** 0: as long as the window. */
+  windowSteadySeconds: envNumber('BENCH_WINDOW_STEADY_SECONDS', 0),
+  /** 0: a port the OS says is free. */
+  windowPort: Math.floor(envNumber('BENCH_WINDOW_PORT', 0)),
   label: (process.env.BENCH_LABEL ?? 'run').replace(/[^A-Za-z0-9_.-]/g, '-'),
 };
 
@@ -795,6 +811,7 @@ async function main(): Promise<number> {
   const results: ModeResult[] = [];
   const curve: ModeResult[] = [];
   let ceiling: RedisCeilingResult | null = null;
+  let redisWindow: RedisWindowResult | null = null;
   let stage: DedupStageResult | null = null;
   const run = async (mode: Mode, workers: number, o: MeasureOptions, id: string) => {
     out(`${mode}: starting${mode === 'fanin' ? ` with ${workers} workers` : ''}`);
@@ -846,6 +863,18 @@ async function main(): Promise<number> {
         `  ${ceiling.copiesPerSecond} copies/s (${ceiling.uniquePerSecond} unique/s), Redis ${ceiling.redisCpuPercent}% CPU, ${ceiling.redisCpuMicrosPerCopy} µs/copy, ${ceiling.bytesPerUniqueEvent} bytes per unique event`,
       );
       await deleteRedisKeys(cfg.redisUrl, `${ns}:ceiling:`);
+      if (cfg.windowSeconds > 0) {
+        out(
+          `redis window: private redis-server, ${cfg.windowRate} unique events/s at fan-out 2, window ${cfg.windowSeconds} s, first fill then steady from ${2 * cfg.windowSeconds} s`,
+        );
+        redisWindow = await measureRedisWindow({
+          windowSeconds: cfg.windowSeconds,
+          uniquePerSecond: cfg.windowRate,
+          ...(cfg.windowSteadySeconds > 0 ? { steadySeconds: cfg.windowSteadySeconds } : {}),
+          ...(cfg.windowPort > 0 ? { port: cfg.windowPort } : {}),
+        });
+        out(describeRedisWindow(redisWindow));
+      }
       const batchPairs = Math.max(1, Math.round(cfg.stageCopies / (2 * batchEvents)));
       out(
         `dedup stage alone: ${cfg.workers} fanin workers draining ${2 * batchPairs} batches of ${batchEvents} events (fan-out 2) through RabbitMQ and Redis`,
@@ -916,6 +945,7 @@ async function main(): Promise<number> {
         runId,
         ratio,
         redisCeiling: ceiling,
+        redisWindow,
         dedupStage: stage,
         dedupStageShareOfCeiling,
         pipelineShareOfCeiling,

@@ -48,7 +48,8 @@ export class RedisProcess {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill('SIGKILL');
-    await Promise.race([exited, sleep(10_000)]);
+    // Unref'd: once the process is gone the bound must not hold the caller's event loop open for its remainder.
+    await Promise.race([exited, sleep(10_000, undefined, { ref: false })]);
   }
 }
 

@@ -13,6 +13,7 @@ import { Redis } from 'ioredis';
 import type { NewEventBatch } from '../../shared/batch-codec.js';
 import { EVENT_KEY_BYTES } from '../../shared/event-key.js';
 import { DedupStore } from '../../dedup-worker/dedup-store.js';
+import { infoCpuSeconds, infoField } from './redis-info.js';
 
 export interface RedisCeilingOptions {
   readonly redisUrl: string;
@@ -103,17 +104,10 @@ export async function measureRedisCeiling(o: RedisCeilingOptions): Promise<Redis
   }
 }
 
-function infoField(text: string, field: string): number {
-  const m = new RegExp(`^${field}:([0-9.]+)`, 'm').exec(text);
-  if (!m) throw new Error(`redis INFO has no ${field}`);
-  return Number(m[1]);
-}
-
 async function usedMemory(redis: Redis): Promise<number> {
   return infoField(await redis.info('memory'), 'used_memory');
 }
 
 async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const text = await redis.info('cpu');
-  return infoField(text, 'used_cpu_user') + infoField(text, 'used_cpu_sys');
+  return infoCpuSeconds(await redis.info('cpu'));
 }
