@@ -4,7 +4,6 @@
 // (`<999>`, `<abc>`) is not syslog and comes back as an error, like an RFC 5424 line that breaks its grammar.
 
 import { parseRfc3164 } from './rfc3164.js';
-import { mayBeCommonShape, readCommonShape } from './rfc3164-common.js';
 import type { StampOptions } from './rfc3164-stamp.js';
 import { parseRfc5424 } from './rfc5424.js';
 import { beginLine, endLine, takeError } from './line-state.js';
@@ -45,11 +44,7 @@ export function parseSyslog(line: Buffer, options: SyslogParseOptions): SyslogPa
     const zoneName = options.rfc3164TimeZone;
     stampOptions.zone = zoneName === undefined ? 0 : resolveZone(zoneName);
     if ((line[0] ?? 0) !== Ascii.LT) {
-      const message =
-        (mayBeCommonShape(line, 0)
-          ? readCommonShape(line, 0, MISSING_PRI_FACILITY, MISSING_PRI_SEVERITY, stampOptions)
-          : null) ?? parseRfc3164(line, 0, MISSING_PRI_FACILITY, MISSING_PRI_SEVERITY, stampOptions);
-      return { ok: true, message };
+      return { ok: true, message: parseRfc3164(line, 0, MISSING_PRI_FACILITY, MISSING_PRI_SEVERITY, stampOptions) };
     }
     const pri = readPri(line);
     if (pri < 0) return failure(priError(line, pri));
@@ -63,10 +58,7 @@ export function parseSyslog(line: Buffer, options: SyslogParseOptions): SyslogPa
     if (isOtherVersion(line, pos)) {
       return failure(SyslogParseError.of('BAD_VERSION', 'unsupported syslog protocol VERSION', pos));
     }
-    const message =
-      (mayBeCommonShape(line, pos) ? readCommonShape(line, pos, facility, severity, stampOptions) : null) ??
-      parseRfc3164(line, pos, facility, severity, stampOptions);
-    return { ok: true, message };
+    return { ok: true, message: parseRfc3164(line, pos, facility, severity, stampOptions) };
   } catch (err) {
     if (err instanceof SyslogParseError) return failure(err);
     // A bug here must cost one line, not the connection: report it like any bad line.

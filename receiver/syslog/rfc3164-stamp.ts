@@ -248,7 +248,7 @@ function readZoneName(line: Buffer, pos: number): { zone: number | null; end: nu
  * seconds fast at midnight on New Year's Eve gives next year, and a July stamp received in January (a replayed
  * queue, a clock never set) is last July, not next. -1 when the date exists in none of them (Feb 29).
  */
-export function inferYear(month: number, day: number, h: number, m: number, s: number, zone: Zone, now: Date): number {
+function inferYear(month: number, day: number, h: number, m: number, s: number, zone: Zone, now: Date): number {
   const nowMs = now.getTime();
   const limit = nowMs + FUTURE_MAX_MS;
   // The UTC year of now, remembered: receive times of consecutive lines are close together.
@@ -306,7 +306,7 @@ function rememberYear(now: Date): void {
 }
 
 /** Month 1..12 of a three-letter English abbreviation at `pos`, any case; 0 if none. */
-export function monthAt(line: Buffer, pos: number): number {
+function monthAt(line: Buffer, pos: number): number {
   if (pos + 3 > line.length) return 0;
   // OR 0x20 lower-cases ASCII letters and maps no other byte onto a lower-case letter.
   const a = line[pos]! | 0x20;

@@ -92,25 +92,6 @@ export function hostTokenEnd(line: Buffer, pos: number): number {
   return i;
 }
 
-/**
- * Index of the SP ending the word at `pos` when that word is a HOSTNAME without ':' (no IPv6 address, nothing a
- * Cisco zone or a TAG could end in); -1 for any other word, and for a word that ends the line.
- */
-export function plainHostEnd(line: Buffer, pos: number): number {
-  let all = ByteClass.HOST;
-  let any = 0;
-  const end = Math.min(line.length, pos + HOSTNAME_MAX + 1);
-  for (let i = pos; i < end; i++) {
-    const b = line[i]!;
-    if (b === Ascii.SP) return (all & ByteClass.HOST) !== 0 && (any & ByteClass.HOST_ALNUM) !== 0 ? i : -1;
-    if (b === Ascii.COLON) return -1;
-    const c = BYTE_CLASS[b]!;
-    all &= c;
-    any |= c;
-  }
-  return -1;
-}
-
 export function skipSpaces(line: Buffer, pos: number): number {
   while ((line[pos] ?? 0) === Ascii.SP) pos++;
   return pos;
