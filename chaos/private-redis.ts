@@ -11,6 +11,7 @@ export class PrivateRedis {
   private constructor(
     readonly dir: string,
     readonly port: number,
+    extraArgs: readonly string[],
   ) {
     this.process = new RedisProcess(dir, port, [
       '--port',
@@ -23,12 +24,13 @@ export class PrivateRedis {
       'no',
       '--dir',
       dir,
+      ...extraArgs,
     ]);
   }
 
-  static async create(dir: string): Promise<PrivateRedis> {
-    const [port] = await freePorts(1);
-    return new PrivateRedis(dir, port!);
+  /** On `port`, or a free one; `extraArgs` are more redis-server arguments (a bench's tuning). */
+  static async create(dir: string, port?: number, extraArgs: readonly string[] = []): Promise<PrivateRedis> {
+    return new PrivateRedis(dir, port ?? (await freePorts(1))[0]!, extraArgs);
   }
 
   get url(): string {

@@ -8,15 +8,20 @@ export const EVENT_KEY_BYTES = 16;
  * of the event gets the same key. `source` is null when the operator turned address hashing off.
  */
 export function syslogEventKey(source: string | null, frame: Uint8Array): Buffer {
-  // One-shot crypto.hash over prefix + frame, laid out in one reused scratch buffer: hash() reads it synchronously,
-  // so nothing else can see it meanwhile. Receivers key every copy, so this avoids a Hash object, a buffer and a
-  // prefix encoding per frame. The bytes hashed are exactly prefix + frame, so keys do not depend on how they are
-  // laid out here (tested against a plain hash).
-  const prefix = prefixOf(source);
-  const length = prefix.length + frame.byteLength;
+  return prefixedKey(prefixOf(source), frame);
+}
+
+/**
+ * SHA-256 of prefix + content, one-shot, laid out in one reused scratch buffer: hash() reads it synchronously, so
+ * nothing else can see it meanwhile. Receivers key every copy, so this avoids a Hash object, a buffer and a prefix
+ * encoding per event. The bytes hashed are exactly prefix + content, so keys do not depend on how they are laid out
+ * here (tested against a plain hash).
+ */
+function prefixedKey(prefix: Buffer, content: Uint8Array): Buffer {
+  const length = prefix.length + content.byteLength;
   if (length > scratch.length) scratch = Buffer.allocUnsafe(Math.max(length, scratch.length * 2));
   prefix.copy(scratch, 0);
-  scratch.set(frame, prefix.length);
+  scratch.set(content, prefix.length);
   return sha256Key(scratch.subarray(0, length));
 }
 
@@ -37,11 +42,7 @@ const STRUCTURED_PREFIX = Buffer.from('structured\0', 'latin1');
 
 /** The key of a structured event (Forward, HTTP): tag, sender-stated time and the record in canonical msgpack. */
 export function structuredEventKey(canonicalContent: Uint8Array): Buffer {
-  const length = STRUCTURED_PREFIX.length + canonicalContent.byteLength;
-  if (length > scratch.length) scratch = Buffer.allocUnsafe(Math.max(length, scratch.length * 2));
-  STRUCTURED_PREFIX.copy(scratch, 0);
-  scratch.set(canonicalContent, STRUCTURED_PREFIX.length);
-  return sha256Key(scratch.subarray(0, length));
+  return prefixedKey(STRUCTURED_PREFIX, canonicalContent);
 }
 
 // Keys are handed out as views of a shared block, EVENT_KEY_BYTES each, like the record packer's bodies: a full

@@ -26,12 +26,11 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { RedisProcess } from '../../chaos/redis-process.js';
+import { PrivateRedis } from '../../chaos/private-redis.js';
 import { DedupStore } from '../../dedup-worker/dedup-store.js';
 import { decodeNewEventBatch, type NewEventBatch } from '../../shared/batch-codec.js';
 import { EVENT_KEY_BYTES } from '../../shared/event-key.js';
 import { faninBatchPool } from './fanin-batches.js';
-import { freePorts } from './ports.js';
 import { infoCpuSeconds, infoDb0Keys, infoField } from './redis-info.js';
 import { windowFigures, type WindowFigures, type WindowSample } from './window-figures.js';
 
@@ -96,24 +95,11 @@ export async function measureRedisWindow(o: RedisWindowOptions): Promise<RedisWi
   const batchEvents = Math.round(templates.reduce((n, t) => n + t.bodies.length, 0) / templates.length);
 
   const dir = await mkdtemp(join(os.tmpdir(), 'fanin-redis-window-'));
-  const port = o.port ?? (await freePorts(1))[0]!;
-  const server = new RedisProcess(dir, port, [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    dir,
-    ...(o.redisArgs ?? []),
-  ]);
+  const server = await PrivateRedis.create(dir, o.port, o.redisArgs ?? []);
   const clients: Redis[] = [];
   try {
     await server.start();
-    const url = `redis://127.0.0.1:${port}`;
+    const url = server.url;
     for (let i = 0; i <= connections; i++)
       clients.push(new Redis(url, { enableOfflineQueue: true, maxRetriesPerRequest: 1 }));
     const info = clients[0]!;
