@@ -38,7 +38,7 @@ const bodies = events.map((e) => e.body);
 const builder = new RouteTableBuilder(N);
 events.forEach((e, i) => builder.set(i, e.route));
 const routes = builder.take(N);
-const ids = events.map((e, i) => `${e.key.toString('hex')}-${i}`);
+const ids = events.map((e, i) => `${Buffer.from(e.key).toString('hex')}-${i}`);
 const head = { receiverId: 'a', bootId: 'b', seq: 1, keys, bodies };
 const newV1 = encodeNewEventBatch(head);
 const newV3 = encodeNewEventBatch({ ...head, routes });
