@@ -3,11 +3,13 @@ import { syslogEventKey } from '../shared/event-key.js';
 import { expandCompactBody, PARSED_SYSLOG_SCHEMA, RAW_SYSLOG_SCHEMA } from '../shared/compact-body.js';
 import { NO_SEVERITY, type RouteKey } from '../shared/event-route.js';
 import { packTuple } from '../shared/record-packer.js';
+import { packParsedSyslogBody, parsedSyslogRoute } from './syslog-body.js';
 import { parseSyslog } from './syslog/parse-syslog.js';
+import type { SyslogParseError } from './syslog/syslog-message.js';
 import { facilityName, severityName, syslogTag } from './syslog/syslog-names.js';
 
 export interface EncodedEvent {
-  readonly key: Buffer;
+  readonly key: Uint8Array;
   readonly body: Uint8Array;
   readonly parsed: boolean;
   readonly parseErrorCode: string | null;
@@ -33,6 +35,8 @@ export interface SyslogContext {
   readonly keepRaw?: boolean;
 }
 
+const RAW_ROUTE: RouteKey = { tag: 'syslog.raw', severity: NO_SEVERITY };
+
 /**
  * One syslog frame (framing already removed) to its dedup key and encoded envelope. The key covers the sender and
  * the frame bytes only; the envelope adds what this receiver knows (receipt time, its id, transport). The envelope
@@ -40,9 +44,16 @@ export interface SyslogContext {
  */
 export function encodeSyslogFrame(frame: Buffer, ctx: SyslogContext, now: Date): EncodedEvent {
   const key = syslogEventKey(ctx.hashSourceAddress ? ctx.source : null, frame);
-  const { values, parseErrorCode, route } = syslogBodyValues(frame, ctx, now);
+  const result = parseSyslog(frame, { now, rfc3164TimeZone: ctx.rfc3164TimeZone });
+  if (result.ok) {
+    // The common case, written without an array of values (syslog-body.ts); the same bytes as the path below.
+    const m = result.message;
+    const body = packParsedSyslogBody(m, ctx, now.getTime(), ctx.keepRaw === true ? frame : null);
+    return { key, body, parsed: true, parseErrorCode: null, route: parsedSyslogRoute(m.facility, m.severity) };
+  }
+  const { values, parseErrorCode, route } = rawBodyValues(frame, ctx, now, result.error);
   if (ctx.keepRaw === true) values.push(frame);
-  return { key, body: packTuple(values), parsed: parseErrorCode === null, parseErrorCode, route };
+  return { key, body: packTuple(values), parsed: false, parseErrorCode, route };
 }
 
 /**
@@ -81,8 +92,18 @@ export function syslogBodyValues(
       parseErrorCode: null,
     };
   }
+  return rawBodyValues(frame, ctx, now, result.error);
+}
+
+/** The compact body values of a line that did not parse: its text, with the reason. */
+function rawBodyValues(
+  frame: Buffer,
+  ctx: SyslogContext,
+  now: Date,
+  error: SyslogParseError,
+): { values: unknown[]; parseErrorCode: string; route: RouteKey } {
   return {
-    route: { tag: 'syslog.raw', severity: NO_SEVERITY },
+    route: RAW_ROUTE,
     values: [
       RAW_SYSLOG_SCHEMA,
       'syslog.raw',
@@ -93,9 +114,9 @@ export function syslogBodyValues(
       ctx.transport,
       'raw',
       frame.toString('utf8'),
-      `${result.error.code}: ${result.error.message}`,
+      `${error.code}: ${error.message}`,
     ],
-    parseErrorCode: result.error.code,
+    parseErrorCode: error.code,
   };
 }
 

@@ -40,23 +40,56 @@ export function packRecord(value: object): Buffer {
  * A msgpack array of these values (a compact body: `[schema, value…]`), written like a record's values: no names,
  * so nothing to look up per field.
  */
-export function packTuple(values: readonly unknown[]): Buffer {
-  ensure(5);
+export function packTuple(values: readonly unknown[]): Uint8Array {
   const n = values.length;
-  if (n < 16) block[pos++] = 0x90 | n;
-  else if (n < 0x10000) {
+  beginTuple(n);
+  for (let i = 0; i < n; i++) writeValue(values[i]);
+  return endTuple();
+}
+
+/**
+ * A tuple written piece by piece, for a caller that knows its values without an array of them: beginTuple(count),
+ * then exactly `count` values by tupleValue or tupleRun, then endTuple. The bytes are those packTuple writes for
+ * the same values. Nothing else may pack in between (the pieces go to the shared block, synchronously).
+ */
+export function beginTuple(count: number): void {
+  ensure(5);
+  if (count < 16) block[pos++] = 0x90 | count;
+  else if (count < 0x10000) {
     block[pos++] = 0xdc;
-    block.writeUInt16BE(n, pos);
+    block.writeUInt16BE(count, pos);
     pos += 2;
   } else {
     block[pos++] = 0xdd;
-    block.writeUInt32BE(n, pos);
+    block.writeUInt32BE(count, pos);
     pos += 4;
   }
-  for (let i = 0; i < n; i++) writeValue(values[i]);
-  const out = block.subarray(start, pos);
+}
+
+/** One value of the tuple begun by beginTuple. */
+export function tupleValue(value: unknown): void {
+  writeValue(value);
+}
+
+/** Values already packed by packedValues (their bytes, copied): the same bytes as writing each of them. */
+export function tupleRun(run: Uint8Array): void {
+  copyBytes(run);
+}
+
+/** The tuple begun by beginTuple, as a view of its bytes (a plain Uint8Array: cheaper to make than a Buffer). */
+export function endTuple(): Uint8Array {
+  const out = new Uint8Array(block.buffer, block.byteOffset + start, pos - start);
   start = pos;
   return out;
+}
+
+/**
+ * The bytes of these values as packTuple writes them, without the array header: for tupleRun, so values that
+ * repeat from event to event (a receiver's id, a tag) are encoded once. At most 15 values (a one-byte header).
+ */
+export function packedValues(values: readonly unknown[]): Uint8Array {
+  if (values.length > 15) throw new RangeError(`packedValues takes at most 15 values, got ${values.length}`);
+  return packTuple(values).slice(1);
 }
 
 /** Makes room for `bytes` more bytes of the current record, moving it to a new block if the block is full. */

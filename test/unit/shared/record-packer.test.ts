@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { decode } from '@msgpack/msgpack';
 import { decodeBody } from '../../../shared/batch-codec.js';
-import { packRecord } from '../../../shared/record-packer.js';
+import {
+  beginTuple,
+  endTuple,
+  packedValues,
+  packRecord,
+  packTuple,
+  tupleRun,
+  tupleValue,
+} from '../../../shared/record-packer.js';
 
 // Any msgpack reader must read what packRecord writes: check with the library's plain decoder, not only decodeBody.
 const readers = {
@@ -103,5 +111,39 @@ describe('record packer (hand-written msgpack for flat records)', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('writes a tuple piece by piece (values and packed runs) as the same bytes packTuple writes', () => {
+    const values: unknown[] = [1, 'syslog.local0.info', '2026-12-07T12:00:00.000Z', 1_795_411_541_557, 'a', null];
+    const tail: unknown[] = ['é'.repeat(40), 'x'.repeat(300), { sd: { k: 'v' } }, Buffer.from([1, 2, 3]), true, -1];
+    for (const extra of [0, 10, 70_000]) {
+      const all = [...values, ...tail, ...Array.from({ length: extra }, (_, i) => i)];
+      const want = Buffer.from(packTuple(all));
+      const run = packedValues(values); // made before the tuple begins: making a run packs too
+      beginTuple(all.length);
+      tupleRun(run);
+      for (const v of all.slice(values.length)) tupleValue(v);
+      assert.deepEqual(Buffer.from(endTuple()), want, `${all.length} values`);
+    }
+  });
+
+  it('packs runs of up to 15 values without the array header, and refuses more', () => {
+    assert.deepEqual(Buffer.from(packedValues(['ab', null, 5])), Buffer.from([0xa2, 0x61, 0x62, 0xc0, 0x05]));
+    assert.deepEqual(packedValues([]), new Uint8Array(0));
+    assert.throws(() => packedValues(Array.from({ length: 16 }, () => 0)), RangeError);
+  });
+
+  it('keeps every earlier tuple intact when a tuple crosses into a new block', () => {
+    const kept: { values: unknown[]; bytes: Uint8Array }[] = [];
+    const run = packedValues(['run', 7]);
+    for (let i = 0; i < 3000; i++) {
+      const message = `line ${i} `.repeat(i % 113);
+      beginTuple(4);
+      tupleRun(run);
+      tupleValue(i);
+      tupleValue(message);
+      kept.push({ values: ['run', 7, i, message], bytes: endTuple() });
+    }
+    for (const { values, bytes } of kept) assert.deepEqual(decode(bytes), values);
   });
 });
