@@ -7,7 +7,8 @@
  *
  * A/B: BENCH_PATH_ROOTS=old=/path/to/old/dist,new=dist runs each build's modules in a child process of its own, in
  * turn, BENCH_PATH_ROUNDS times (alternated, since the machine's speed drifts), and prints per build the median CPU
- * ns per event (user + system of the child over the measured span) and the ratio to the first build.
+ * ns per event (user + system of the child over the measured span) and the median of its per-round ratios to the
+ * first build.
  *
  * Settings (environment): BENCH_PATH_ROUNDS=5 BENCH_PATH_ROUND_MS=1500 BENCH_PATH_WARM_MS=500.
  */
@@ -145,14 +146,15 @@ function main(): void {
       process.stdout.write(`round ${round + 1} ${name.padEnd(8)} ${r.cpuNs.toFixed(0)} ns/event CPU\n`);
     }
   }
-  const base = median(samples.get(roots[0]!.name)!);
+  // Per round, each build against the first one: the rounds' ratios drift less than the rounds' figures.
+  const first = samples.get(roots[0]!.name)!;
   for (const { name } of roots) {
-    const m = median(samples.get(name)!);
+    const xs = samples.get(name)!;
+    const m = median(xs);
+    const ratio = median(xs.map((x, i) => x / first[i]!));
     process.stdout.write(
-      `${name.padEnd(8)} median ${m.toFixed(0).padStart(6)} ns/event CPU  ${(m / 1000).toFixed(2)} CPU-s per million  x${(m / base).toFixed(3)}  [${samples
-        .get(name)!
-        .map((x) => x.toFixed(0))
-        .join(' ')}]\n`,
+      `${name.padEnd(8)} median ${m.toFixed(0).padStart(6)} ns/event CPU  ${(m / 1000).toFixed(2)} CPU-s per million  ` +
+        `x${ratio.toFixed(3)} (median of per-round ratios)  [${xs.map((x) => x.toFixed(0)).join(' ')}]\n`,
     );
   }
 }
