@@ -111,27 +111,78 @@ export function keyHexAt(batch: NewEventBatch, index: number): string {
 }
 
 export function encodeNewEventBatch(b: NewEventBatch): Buffer {
-  const head = [b.receiverId, b.bootId, b.seq, b.keys, b.bodies];
+  const head = [b.receiverId, b.bootId, b.seq, b.keys];
   const chunks = (b.chunks ?? []).map((c) => [c.id, c.first, c.end]);
   if (b.origins && b.origins.some((o) => o !== null)) {
     if (b.origins.length !== b.bodies.length)
       throw new RangeError(`${b.origins.length} origins for ${b.bodies.length} events`);
-    const bytes = encoder.encode([
-      NEW_BATCH_VERSION_ORIGINS,
-      ...head,
+    return encodeAroundBodies([NEW_BATCH_VERSION_ORIGINS, ...head], b.bodies, [
       chunks,
       b.routes?.tags ?? null,
       b.routes?.keys ?? null,
       b.origins,
     ]);
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
-  const bytes = b.routes
-    ? encoder.encode([NEW_BATCH_VERSION_ROUTES, ...head, chunks, b.routes.tags, b.routes.keys])
-    : b.chunks && b.chunks.length > 0
-      ? encoder.encode([NEW_BATCH_VERSION_CHUNKS, ...head, chunks])
-      : encoder.encode([NEW_BATCH_VERSION, ...head]);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (b.routes)
+    return encodeAroundBodies([NEW_BATCH_VERSION_ROUTES, ...head], b.bodies, [chunks, b.routes.tags, b.routes.keys]);
+  if (b.chunks && b.chunks.length > 0)
+    return encodeAroundBodies([NEW_BATCH_VERSION_CHUNKS, ...head], b.bodies, [chunks]);
+  return encodeAroundBodies([NEW_BATCH_VERSION, ...head], b.bodies, []);
+}
+
+/**
+ * The msgpack array `[...head, bodies, ...tail]` exactly as the library writes it. The bodies, nearly all of a
+ * batch's bytes, are copied in here with their headers (the library would walk each as a generic value, which cost
+ * a receiver more per event than the copy); the few other items are encoded by the library. A msgpack array is its
+ * header followed by its items' encodings, so the spliced bytes are the library's own (tested against encode()).
+ */
+function encodeAroundBodies(head: readonly unknown[], bodies: readonly Uint8Array[], tail: readonly unknown[]): Buffer {
+  const items = head.length + 1 + tail.length;
+  if (head.length > 15 || items > 15) throw new RangeError('a batch array has at most 15 items');
+  // Both are fixarrays (one header byte), dropped: the batch's own header counts every item.
+  const headBytes = encoder.encode(head);
+  const tailBytes = encoder.encode(tail);
+  const count = bodies.length;
+  let size = headBytes.byteLength + (count < 16 ? 1 : count < 0x10000 ? 3 : 5) + tailBytes.byteLength - 1;
+  for (let i = 0; i < count; i++) {
+    const n = bodies[i]!.byteLength;
+    size += n + (n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);
+  }
+  const out = Buffer.allocUnsafe(size);
+  out[0] = 0x90 | items;
+  out.set(headBytes.subarray(1), 1);
+  let pos = headBytes.byteLength;
+  if (count < 16) out[pos++] = 0x90 | count;
+  else if (count < 0x10000) {
+    out[pos] = 0xdc;
+    out.writeUInt16BE(count, pos + 1);
+    pos += 3;
+  } else {
+    out[pos] = 0xdd;
+    out.writeUInt32BE(count, pos + 1);
+    pos += 5;
+  }
+  for (let i = 0; i < count; i++) {
+    const body = bodies[i]!;
+    const n = body.byteLength;
+    if (n < 0x100) {
+      out[pos] = 0xc4;
+      out[pos + 1] = n;
+      pos += 2;
+    } else if (n < 0x10000) {
+      out[pos] = 0xc5;
+      out.writeUInt16BE(n, pos + 1);
+      pos += 3;
+    } else {
+      out[pos] = 0xc6;
+      out.writeUInt32BE(n, pos + 1);
+      pos += 5;
+    }
+    out.set(body, pos);
+    pos += n;
+  }
+  out.set(tailBytes.subarray(1), pos);
+  return out;
 }
 
 export function decodeNewEventBatch(bytes: Uint8Array): NewEventBatch {

@@ -95,4 +95,43 @@ describe('batch codec', () => {
     assert.throws(() => decodeNewEventBatch(encode([1, 'a', 'b', -1, keys, bodies])), /bad sequence/);
     assert.throws(() => decodeProcessedBatch(encode([1, 's', ['x'], []])), /bodies do not match/);
   });
+
+  it('writes every version byte for byte as the msgpack library writes the same array (workers of any version read it)', () => {
+    const body = (n: number, fill: number) => Buffer.alloc(n, fill);
+    const shapes: Uint8Array[][] = [
+      [],
+      [body(3, 1)],
+      Array.from({ length: 15 }, (_, i) => body(i * 20, i)),
+      Array.from({ length: 16 }, (_, i) => body(250 + i, i)),
+      [body(0, 0), body(255, 1), body(256, 2), body(65_535, 3), body(65_536, 4), new Uint8Array([9, 8, 7])],
+      Array.from({ length: 70_000 }, (_, i) => body(1, i & 0xff)),
+    ];
+    for (const bodies of shapes) {
+      const n = bodies.length;
+      const keys = Buffer.alloc(n * 16, 5);
+      const routes = { tags: ['syslog.local0.info', 'app'], keys: new Uint8Array(n * 3) };
+      const chunks = n > 0 ? [{ id: Buffer.alloc(16, 3), first: 0, end: n }] : [];
+      const origins = Array.from({ length: n }, (_, i) => (i === 0 ? `${'ab'.repeat(16)}-1` : null));
+      for (const seq of [0, 127, 128, 65_536, 2 ** 32 + 1]) {
+        const head = { receiverId: 'récepteur', bootId: 'b00t', seq, keys, bodies } as const;
+        const chunkList = chunks.map((c) => [c.id, c.first, c.end]);
+        const same = (got: Buffer, want: unknown[], what: string) =>
+          assert.ok(Buffer.from(encode(want)).equals(got), `${what}, ${n} bodies, seq ${seq}`);
+        same(encodeNewEventBatch(head), [1, 'récepteur', 'b00t', seq, keys, bodies], 'v1');
+        if (n > 0)
+          same(encodeNewEventBatch({ ...head, chunks }), [2, 'récepteur', 'b00t', seq, keys, bodies, chunkList], 'v2');
+        same(
+          encodeNewEventBatch({ ...head, chunks, routes }),
+          [3, 'récepteur', 'b00t', seq, keys, bodies, chunkList, routes.tags, routes.keys],
+          'v3',
+        );
+        if (n > 0)
+          same(
+            encodeNewEventBatch({ ...head, origins }),
+            [4, 'récepteur', 'b00t', seq, keys, bodies, [], null, null, origins],
+            'v4',
+          );
+      }
+    }
+  });
 });
