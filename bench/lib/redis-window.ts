@@ -28,11 +28,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { PrivateRedis } from '../../chaos/private-redis.js';
 import { DedupStore } from '../../dedup-worker/dedup-store.js';
+import type { PartitionDecision } from '../../dedup-worker/batch-decision.js';
 import { decodeNewEventBatch, type NewEventBatch } from '../../shared/batch-codec.js';
 import { EVENT_KEY_BYTES } from '../../shared/event-key.js';
 import { faninBatchPool } from './fanin-batches.js';
-import { infoCpuSeconds, infoDb0Keys, infoField } from './redis-info.js';
+import { infoCommandCalls, infoCpuSeconds, infoDb0Keys, infoField } from './redis-info.js';
 import { windowFigures, type WindowFigures, type WindowSample } from './window-figures.js';
+
+/** What the run drives: the product's DedupStore, or a store under evaluation with the same two steps. */
+export interface WindowStore {
+  decide(batch: NewEventBatch): Promise<PartitionDecision[]>;
+  markPublished(batch: NewEventBatch, decisions: readonly PartitionDecision[]): Promise<void>;
+}
 
 export interface RedisWindowOptions {
   readonly windowSeconds: number;
@@ -49,6 +56,13 @@ export interface RedisWindowOptions {
   readonly sampleMs?: number;
   /** More redis-server arguments (`--hz 50`, say), to see what a setting of the server changes. */
   readonly redisArgs?: readonly string[];
+  /**
+   * A private redis-server already running (a comparison of stores on one server): it is FLUSHALLed first, and
+   * neither started nor stopped here. `port` and `redisArgs` are then ignored.
+   */
+  readonly url?: string;
+  /** One store per connection; the product's DedupStore unless set. */
+  readonly makeStore?: (client: Redis, windowMs: number) => WindowStore;
 }
 
 export interface RedisWindowResult extends WindowFigures {
@@ -95,18 +109,22 @@ export async function measureRedisWindow(o: RedisWindowOptions): Promise<RedisWi
   const batchEvents = Math.round(templates.reduce((n, t) => n + t.bodies.length, 0) / templates.length);
 
   const dir = await mkdtemp(join(os.tmpdir(), 'fanin-redis-window-'));
-  const server = await PrivateRedis.create(dir, o.port, o.redisArgs ?? []);
+  const server = o.url === undefined ? await PrivateRedis.create(dir, o.port, o.redisArgs ?? []) : null;
   const clients: Redis[] = [];
   try {
-    await server.start();
-    const url = server.url;
+    await server?.start();
+    const url = o.url ?? server!.url;
     for (let i = 0; i <= connections; i++)
       clients.push(new Redis(url, { enableOfflineQueue: true, maxRetriesPerRequest: 1 }));
     const info = clients[0]!;
-    const stores = clients
-      .slice(1)
-      .map((c) => new DedupStore(c, { namespace: 'bench-window', partitions: 1, windowMs }));
+    const makeStore =
+      o.makeStore ?? ((c: Redis) => new DedupStore(c, { namespace: 'bench-window', partitions: 1, windowMs }));
+    const stores = clients.slice(1).map((c) => makeStore(c, windowMs));
     await Promise.all(clients.map((c) => c.ping()));
+    if (o.url !== undefined) {
+      await info.flushall();
+      await info.config('RESETSTAT');
+    }
     const emptyUsedMemory = infoField(await info.info('memory'), 'used_memory');
 
     let copies = 0;
@@ -157,9 +175,10 @@ export async function measureRedisWindow(o: RedisWindowOptions): Promise<RedisWi
 
     const samples: WindowSample[] = [];
     const sample = async () => {
-      const text = await info.call('INFO', 'memory', 'cpu', 'stats', 'keyspace');
+      const text = await info.call('INFO', 'memory', 'cpu', 'stats', 'keyspace', 'commandstats');
       const atMs = now();
       const s = String(text);
+      const calls = infoCommandCalls(s);
       samples.push({
         atMs: samples.length === 0 ? 0 : atMs,
         usedMemory: infoField(s, 'used_memory'),
@@ -170,6 +189,8 @@ export async function measureRedisWindow(o: RedisWindowOptions): Promise<RedisWi
         expiredKeys: infoField(s, 'expired_keys'),
         expireCycleCpuMs: infoField(s, 'expire_cycle_cpu_milliseconds'),
         expireTimeCapReached: infoField(s, 'expired_time_cap_reached_count'),
+        dataCommandCalls: calls.data,
+        scriptCalls: calls.scripts,
       });
     };
     await sample(); // at 0: nothing offered yet
@@ -213,7 +234,7 @@ export async function measureRedisWindow(o: RedisWindowOptions): Promise<RedisWi
     };
   } finally {
     for (const c of clients) c.disconnect();
-    await server.kill();
+    await server?.kill();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -21,6 +21,12 @@ export interface WindowSample {
   /** INFO stats: CPU Redis spent in its active-expire cycle so far, and how often a cycle stopped at its time limit. */
   readonly expireCycleCpuMs: number;
   readonly expireTimeCapReached: number;
+  /**
+   * INFO commandstats so far: calls of the commands that touch data (those scripts run, and the client's own, such
+   * as markPublished's HSET) and of EVAL/EVALSHA. Absent: not sampled.
+   */
+  readonly dataCommandCalls?: number;
+  readonly scriptCalls?: number;
 }
 
 export interface WindowPhases {
@@ -38,6 +44,9 @@ export interface PhaseFigures {
   readonly redisCpuMicrosPerCopy: number;
   /** Redis's CPU as % of one core over the span. */
   readonly redisCpuPercent: number;
+  /** Data commands (see WindowSample) and script calls per copy; absent when commandstats were not sampled. */
+  readonly redisCallsPerCopy?: number;
+  readonly scriptCallsPerCopy?: number;
 }
 
 export interface SteadyFigures extends PhaseFigures {
@@ -128,6 +137,12 @@ function phaseFigures(inside: readonly WindowSample[]): PhaseFigures {
     uniquePerSecond: Math.round((last.unique - first.unique) / seconds),
     redisCpuMicrosPerCopy: round((cpu * 1e6) / Math.max(1, copies), 2),
     redisCpuPercent: round((100 * cpu) / seconds, 1),
+    ...(first.dataCommandCalls !== undefined && last.dataCommandCalls !== undefined
+      ? { redisCallsPerCopy: round((last.dataCommandCalls - first.dataCommandCalls) / Math.max(1, copies), 3) }
+      : {}),
+    ...(first.scriptCalls !== undefined && last.scriptCalls !== undefined
+      ? { scriptCallsPerCopy: round((last.scriptCalls - first.scriptCalls) / Math.max(1, copies), 4) }
+      : {}),
   };
 }
 
