@@ -28,7 +28,11 @@ export function parseOccurrences(encoded: string, expected: number): number[] {
 }
 
 export interface UniqueSelection {
+  /** Where the unique events are in the batch, ascending. */
+  readonly indices: number[];
+  /** Their ids, made on first use: the worker writes them into the processed batch from the keys instead. */
   readonly ids: string[];
+  /** Their bodies, gathered on first use. */
   readonly bodies: Uint8Array[];
   readonly occurrences: number[];
   /** The unique events' route keys (absent when the batch came without: an older receiver). */
@@ -49,16 +53,11 @@ export function selectUnique(batch: NewEventBatch, decisions: readonly Partition
     d.indices.forEach((index, j) => {
       occurrenceAt[index] = d.occurrences[j]!;
     });
-  const ids: string[] = [];
-  const bodies: Uint8Array[] = [];
   const occurrences: number[] = [];
   const kept: number[] = [];
   for (let i = 0; i < occurrenceAt.length; i++) {
     const n = occurrenceAt[i]!;
-    // A replicated event keeps its original id in every fleet (docs/replication.md).
     if (n > 0) {
-      ids.push(batch.origins?.[i] ?? eventIdOfHex(keyHexAt(batch, i), n));
-      bodies.push(batch.bodies[i]!);
       occurrences.push(n);
       kept.push(i);
     }
@@ -70,12 +69,20 @@ export function selectUnique(batch: NewEventBatch, decisions: readonly Partition
         ? batch.routes
         : selectRoutes(batch.routes, kept);
   const chunkResends = decisions.reduce((sum, d) => sum + d.chunkResends, 0);
+  let ids: string[] | undefined;
+  let bodies: Uint8Array[] | undefined;
   return {
-    ids,
-    bodies,
+    indices: kept,
+    // A replicated event keeps its original id in every fleet (docs/replication.md).
+    get ids() {
+      return (ids ??= kept.map((i, j) => batch.origins?.[i] ?? eventIdOfHex(keyHexAt(batch, i), occurrences[j]!)));
+    },
+    get bodies() {
+      return (bodies ??= kept.map((i) => batch.bodies[i]!));
+    },
     occurrences,
     routes,
-    duplicates: batch.bodies.length - ids.length - chunkResends,
+    duplicates: batch.bodies.length - kept.length - chunkResends,
     chunkResends,
     alreadyPublished: decisions.length > 0 && decisions.every((d) => d.published),
     reused: decisions.some((d) => d.reused),
