@@ -22,6 +22,8 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session, type Profiler } from 'node:inspector/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Channel, ConsumeMessage } from 'amqplib';
@@ -48,6 +50,9 @@ const INFLIGHT = positiveIntSetting('BENCH_WS_INFLIGHT', 8);
 const REDIS_URL = process.env.BENCH_WS_REDIS ?? 'redis://127.0.0.1:6379';
 const WINDOW_SECONDS = 300;
 const CPU_PROF = process.env.BENCH_WS_CPU_PROF;
+// A full collection after making each round's batches, so their garbage is not collected inside the timed slices.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 const THIS_DIST = fileURLToPath(new URL('..', import.meta.url));
 
 interface WorkerParts {
@@ -299,6 +304,7 @@ try {
     const slices = Array.from({ length: SLICES * builds.length }, () =>
       pool.flatMap((t) => freshPair(t, bootId, seq++)),
     );
+    collectGarbage();
     for (let slice = 0; slice < SLICES; slice++) {
       const order = (round + slice) % 2 === 0 ? builds : [...builds].reverse();
       for (const b of order) await timedSlice(b, slices.pop()!, copiesPerSlice);
