@@ -20,10 +20,35 @@ export class DecisionFormatError extends Error {
 }
 
 export function parseOccurrences(encoded: string, expected: number): number[] {
-  const out = encoded === '' ? [] : encoded.split(',').map(Number);
+  const out = parseDigitList(encoded) ?? (encoded === '' ? [] : encoded.split(',').map(Number));
   if (out.length !== expected || out.some((n) => !Number.isInteger(n) || n < 0)) {
     throw new DecisionFormatError(`dedup script returned ${out.length} decisions for ${expected} events`);
   }
+  return out;
+}
+
+/**
+ * `encoded.split(',').map(Number)` for a list of decimal digits and commas (what the script writes), read in one
+ * pass without a string per event; null for anything else, which takes the general rule. Up to 15 digits a number
+ * is exact either way, and an empty item is 0 either way.
+ */
+function parseDigitList(encoded: string): number[] | null {
+  if (encoded === '') return [];
+  const out: number[] = [];
+  let n = 0;
+  let digits = 0;
+  for (let i = 0; i < encoded.length; i++) {
+    const c = encoded.charCodeAt(i);
+    if (c === 0x2c) {
+      out.push(n);
+      n = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39 && digits < 15) {
+      n = n * 10 + (c - 0x30);
+      digits++;
+    } else return null;
+  }
+  out.push(n);
   return out;
 }
 

@@ -136,7 +136,11 @@ export function encodeNewEventBatch(b: NewEventBatch): Buffer {
 }
 
 export function decodeNewEventBatch(bytes: Uint8Array): NewEventBatch {
-  const v = decodeArray(bytes, [6, 7, 9, 10], 'new batch');
+  // Read through a plain Uint8Array: the decoder gives each binary (every event's body) as a view of what it reads,
+  // and a view of a Buffer goes through Buffer's own subarray and constructor, slower than the typed array's.
+  const { buffer, byteOffset, byteLength } = bytes;
+  const plain = bytes instanceof Buffer ? new Uint8Array(buffer, byteOffset, byteLength) : bytes;
+  const v = decodeArray(plain, [6, 7, 9, 10], 'new batch');
   const [version, receiverId, bootId, seq, keys, bodies, chunks, routeTags, routeKeys, origins] = v;
   const expected = {
     6: NEW_BATCH_VERSION,
