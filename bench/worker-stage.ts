@@ -1,19 +1,21 @@
 /**
- * `node dist/bench/worker-stage.js [<dist> …]`: the dedup worker's own CPU per event copy, in one process, without
- * the pipeline. New-event batches are made the way receivers make them (the bench's syslog lines keyed and packed by
- * encodeSyslogFrame, sealed by the EventBatcher with fanin's default bounds, encoded with route keys like
- * receiver/batch-publisher.ts), every batch once from receiver a and once from receiver b (fan-out 2), and handed
- * to a real BatchDecider as deliveries: decode, the dedup script on the shared Redis (a real DedupStore under a
- * namespace of its own, deleted afterwards), selection, encoding of the processed batch, metrics, mark published,
- * ack. The broker is left out: the publisher resolves at once and deliveries settle into nothing, so amqplib's
- * framing is not counted. CPU is this process's (user + system, GC threads included); Redis's own CPU is not.
+ * `npm run bench:worker -- [<dist> …]` (or `node dist/bench/worker-stage.js …`): the dedup worker's own CPU per
+ * event copy, in one process, without the pipeline. New-event batches are made the way receivers make them (the
+ * bench's syslog lines keyed and packed by encodeSyslogFrame, sealed by the EventBatcher with fanin's default bounds,
+ * encoded with route keys like receiver/batch-publisher.ts), every batch once from receiver a and once from receiver
+ * b (fan-out 2), and handed to a real BatchDecider as deliveries: decode, the dedup script on the shared Redis (a
+ * real DedupStore under a namespace of its own, deleted afterwards), selection, encoding of the processed batch,
+ * metrics, mark published, ack. The broker is left out: the publisher resolves at once and deliveries settle into
+ * nothing, so amqplib's framing and copying are not counted. CPU is this process's (user + system, GC threads
+ * included); Redis's own CPU is not.
  *
- * With several builds (each a compiled `dist` directory; default: this one), they take turns in the same process:
- * in each of BENCH_WS_ROUNDS rounds every build decides BENCH_WS_SLICES slices of BENCH_WS_PAIRS batch pairs, the
- * order alternating, so all see the same moments of a shared machine. It prints each build's ns per copy (median
- * over rounds) and, per round, the ratio of each build's figure to the first's (median, min, max). One warm-up
- * round is not counted. Before timing, every build decides the same batches under its own namespace, and the
- * processed batches it publishes and the Redis keys it leaves are compared: builds that differ are reported.
+ * With several builds (each a compiled `dist` directory, e.g. an older commit's made with `git worktree add` and
+ * `npm run build` there; default: this one), they take turns in the same process: in each of BENCH_WS_ROUNDS rounds
+ * every build decides BENCH_WS_SLICES slices of BENCH_WS_PAIRS batch pairs, the order alternating, so all see the
+ * same moments of a shared machine. It prints each build's ns per copy (median over rounds) and, per round, the
+ * ratio of each build's figure to the first's (median, min, max). One warm-up round is not counted. Before timing,
+ * every build decides the same batches under its own namespace, and the processed batches it publishes and the
+ * Redis keys it leaves are compared: builds that differ are reported.
  *
  * Settings (environment): BENCH_WS_ROUNDS=10 BENCH_WS_SLICES=4 BENCH_WS_PAIRS=20 BENCH_WS_INFLIGHT=8 (deliveries in
  * flight at once, like the worker's prefetch), BENCH_WS_REDIS=redis://127.0.0.1:6379, BENCH_WS_CPU_PROF=<file>: a V8

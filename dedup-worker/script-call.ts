@@ -21,7 +21,10 @@ import { hashSlot } from './hash-slot.js';
 export interface ScriptCallParts {
   /** Keys given as strings, first (KEYS[1], …). */
   readonly leadingKeys: readonly string[];
-  /** Then one key per index: its prefix (`prefixes[prefixAt(index)]`), then bytes [index × width, + width) of `keyBytes` in hex. */
+  /**
+   * Then one key per index: its prefix (`prefixes[prefixAt(index)]`), then bytes [index × width, + width) of
+   * `keyBytes` in hex.
+   */
   readonly keyBytes: Uint8Array;
   readonly width: number;
   readonly indices: readonly number[];
