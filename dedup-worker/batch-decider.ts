@@ -4,9 +4,9 @@ import {
   BatchDecodeError,
   decodeNewEventBatch,
   encodeProcessedBatch,
+  encodeSelectedEvents,
   newBatchId,
   type NewEventBatch,
-  type ProcessedBatch,
 } from '../shared/batch-codec.js';
 import type { Logger } from '../shared/logger.js';
 import type { PartitionDecision } from './batch-decision.js';
@@ -38,9 +38,6 @@ export interface BatchDeciderDeps {
 const PUBLISH_RETRY_BACKOFF: Backoff = { initialDelayMs: 200, maxDelayMs: 5000 };
 /** A batch that keeps failing is logged on its first attempt and then on every this many. */
 const PUBLISH_RETRY_LOG_EVERY = 10;
-
-/** What a processed batch carries: the unique (or passed-through) events, their ids and their route keys. */
-type PublishedEvents = Pick<ProcessedBatch, 'ids' | 'bodies' | 'routes'>;
 
 /**
  * Decides one delivered batch: decode → dedup script → publish the unique events, with the batch id as messageId,
@@ -108,10 +105,11 @@ export class BatchDecider {
     metrics.scriptLatency.observe(Number(process.hrtime.bigint() - scriptStarted) / 1e9);
     countDecisions(metrics, batch, selection, this.o.dedupWindowSeconds);
 
-    if (selection.ids.length > 0 && !selection.alreadyPublished) {
-      if (!(await this.publishUntilConfirmed(delivery, batch, selection))) return;
-      metrics.uniquePublished.inc(selection.ids.length);
-      if (selection.reused) metrics.republished.inc(selection.ids.length);
+    if (selection.indices.length > 0 && !selection.alreadyPublished) {
+      const content = encodeSelectedEvents(batch, selection.indices, selection.occurrences, selection.routes);
+      if (!(await this.publishUntilConfirmed(delivery, batch, content))) return;
+      metrics.uniquePublished.inc(selection.indices.length);
+      if (selection.reused) metrics.republished.inc(selection.indices.length);
     }
     if (!selection.alreadyPublished) {
       // Losing this mark only means a redelivery republishes the same ids; never worth holding the ack for.
@@ -128,7 +126,8 @@ export class BatchDecider {
   private async publishPassThrough(delivery: Delivery, batch: NewEventBatch): Promise<void> {
     const events = passThroughBatch(batch);
     const { ids } = events;
-    if (!(await this.publishUntilConfirmed(delivery, batch, events))) return;
+    const content = encodeProcessedBatch({ sourceBatchId: newBatchId(batch), ...events });
+    if (!(await this.publishUntilConfirmed(delivery, batch, content))) return;
     this.d.metrics.passThroughEvents.inc(ids.length);
     this.d.log.warn(
       { batch: newBatchId(batch), events: ids.length },
@@ -137,16 +136,15 @@ export class BatchDecider {
     delivery.ack();
   }
 
-  /** True once confirmed; false when the delivery was returned to the queue instead (see the class comment). */
-  private async publishUntilConfirmed(
-    delivery: Delivery,
-    batch: NewEventBatch,
-    events: PublishedEvents,
-  ): Promise<boolean> {
+  /**
+   * Publishes `content` (the processed batch) with the batch id as messageId. True once confirmed; false when the
+   * delivery was returned to the queue instead (see the class comment).
+   */
+  private async publishUntilConfirmed(delivery: Delivery, batch: NewEventBatch, content: Buffer): Promise<boolean> {
     const { metrics, log, publisher } = this.d;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.publish(batch, events);
+        await this.d.publisher.publish(this.o.processedExchange, content, { messageId: newBatchId(batch) });
         if (attempt > 1)
           log.info({ batch: newBatchId(batch), attempts: attempt }, 'processed batch confirmed after retries');
         return true;
@@ -169,14 +167,5 @@ export class BatchDecider {
         await new Promise((r) => setTimeout(r, backoffDelayMs(attempt, PUBLISH_RETRY_BACKOFF)));
       }
     }
-  }
-
-  private publish(batch: NewEventBatch, { ids, bodies, routes }: PublishedEvents): Promise<void> {
-    const sourceBatchId = newBatchId(batch);
-    return this.d.publisher.publish(
-      this.o.processedExchange,
-      encodeProcessedBatch({ sourceBatchId, ids, bodies, routes }),
-      { messageId: sourceBatchId },
-    );
   }
 }

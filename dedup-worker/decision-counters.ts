@@ -22,11 +22,11 @@ export function countDecisions(
   const receivedAt = batchReceivedAt(batch);
   if (receivedAt !== null) {
     metrics.batchAge.observe(Math.max(0, (now - receivedAt) / 1000));
-    if (selection.ids.length > 0 && isLate(receivedAt, now, dedupWindowSeconds))
-      metrics.lateCopies.inc({ receiver }, selection.ids.length);
+    if (selection.indices.length > 0 && isLate(receivedAt, now, dedupWindowSeconds))
+      metrics.lateCopies.inc({ receiver }, selection.indices.length);
   }
-  if (selection.ids.length - repeats > 0)
-    metrics.copies.inc({ receiver, result: 'unique' }, selection.ids.length - repeats);
+  if (selection.indices.length - repeats > 0)
+    metrics.copies.inc({ receiver, result: 'unique' }, selection.indices.length - repeats);
   if (repeats > 0) metrics.copies.inc({ receiver, result: 'repeat' }, repeats);
   if (selection.duplicates > 0) metrics.copies.inc({ receiver, result: 'duplicate' }, selection.duplicates);
   if (selection.chunkResends > 0) metrics.copies.inc({ receiver, result: 'chunk_resend' }, selection.chunkResends);

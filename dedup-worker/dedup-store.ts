@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import { Cluster, type Redis } from 'ioredis';
 import type { RedisClient } from '../shared/redis-client.js';
 import type { NewEventBatch } from '../shared/batch-codec.js';
-import { keyHexAt, newBatchId } from '../shared/batch-codec.js';
+import { newBatchId } from '../shared/batch-codec.js';
+import { EVENT_KEY_BYTES } from '../shared/event-key.js';
 import { parseOccurrences, type PartitionDecision } from './batch-decision.js';
 import { hashSlot } from './hash-slot.js';
+import { LoadedScript } from './script-call.js';
 import {
   batchRecordKeyName,
   chunkIndexOfEvents,
@@ -15,12 +17,9 @@ import {
 } from './partitioning.js';
 
 // Read from next to the compiled module: the build copies the .lua files into dist/ (and the image).
-const DEDUP_BATCH_LUA = readFileSync(new URL('./lua/dedup-batch.lua', import.meta.url), 'utf8');
+const DEDUP_BATCH = new LoadedScript(readFileSync(new URL('./lua/dedup-batch.lua', import.meta.url), 'utf8'));
 
 type DedupBatchReply = [reused: number, decisions: string, published: number, chunkResends: number];
-interface DedupCommands {
-  dedupBatch(...args: (string | number)[]): Promise<DedupBatchReply>;
-}
 
 export interface DedupStoreOptions {
   readonly namespace: string;
@@ -40,19 +39,15 @@ export class ReplicationWaitError extends Error {
 /**
  * The dedup state in Redis: one script call per (batch, partition), sent together. Not a pipeline: ioredis's Cluster
  * cannot run custom commands in a pipeline, nor one pipeline across slots, while separate calls work in every mode
- * (on one connection they are pipelined on the socket anyway). ioredis sends EVAL the first time on each socket and
- * again after NOSCRIPT, so a promoted replica or a flushed script cache costs one EVAL, not an error.
+ * (on one connection they are pipelined on the socket anyway). Each call is written as RESP bytes by script-call.ts,
+ * the bytes ioredis's defineCommand would write: EVAL the first time on each socket and again after NOSCRIPT, so a
+ * promoted replica or a flushed script cache costs one EVAL, not an error.
  */
 export class DedupStore {
-  private readonly redis: RedisClient & DedupCommands;
-
   constructor(
-    redis: RedisClient,
+    private readonly redis: RedisClient,
     private readonly options: DedupStoreOptions,
-  ) {
-    redis.defineCommand('dedupBatch', { lua: DEDUP_BATCH_LUA });
-    this.redis = redis as RedisClient & DedupCommands;
-  }
+  ) {}
 
   async decide(batch: NewEventBatch): Promise<PartitionDecision[]> {
     const batchId = newBatchId(batch);
@@ -60,20 +55,13 @@ export class DedupStore {
     // The batch record outlives the dedup keys it describes, so a late redelivery still finds its decisions.
     const recordTtlMs = windowMs * 2;
     const chunkOf = batch.chunks && batch.chunks.length > 0 ? chunkIndexOfEvents(batch) : null;
+    const origins = batch.origins ?? null;
     const calls = [...groupByPartition(batch, this.options.partitions)].map(async ([partition, indices]) => {
-      const origins = batch.origins ?? null;
-      const keys = [
-        batchRecordKeyName(namespace, partition, batchId),
-        ...indices.map((i) =>
-          origins?.[i] != null
-            ? replicaKeyNameOfHex(namespace, partition, keyHexAt(batch, i))
-            : dedupKeyNameOfHex(namespace, partition, keyHexAt(batch, i)),
-        ),
-      ];
       // One character per event of this partition, "1" for a replicated event (first arrival wins), "0" otherwise.
       const replicaFlags = origins === null ? '' : indices.map((i) => (origins[i] != null ? '1' : '0')).join('');
       // The chunks with events in this partition, each once, and per event its 1-based slot among them (0: none).
       const slotOfChunk = new Map<number, number>();
+      const chunkKeys: string[] = [];
       const slots =
         chunkOf === null
           ? []
@@ -84,20 +72,22 @@ export class DedupStore {
               if (slot === undefined) {
                 slot = slotOfChunk.size + 1;
                 slotOfChunk.set(ci, slot);
-                keys.push(chunkKeyName(namespace, partition, batch.receiverId, batch.chunks![ci]!.id));
+                chunkKeys.push(chunkKeyName(namespace, partition, batch.receiverId, batch.chunks![ci]!.id));
               }
               return slot;
             });
-      const chunkArgs = [slotOfChunk.size, slots.join(','), replicaFlags];
-      const [reused, encoded, published, chunkResends] = await this.redis.dedupBatch(
-        keys.length,
-        ...keys,
-        batch.receiverId,
-        windowMs,
-        recordTtlMs,
-        batchId,
-        ...chunkArgs,
-      );
+      // KEYS: the batch record, one key per event (a replicated event's apart), the chunk keys.
+      const call = DEDUP_BATCH.encode({
+        leadingKeys: [batchRecordKeyName(namespace, partition, batchId)],
+        keyBytes: batch.keys,
+        width: EVENT_KEY_BYTES,
+        indices,
+        prefixes: [dedupKeyNameOfHex(namespace, partition, ''), replicaKeyNameOfHex(namespace, partition, '')],
+        prefixAt: origins === null ? () => 0 : (i) => (origins[i] != null ? 1 : 0),
+        trailingKeys: chunkKeys,
+        args: [batch.receiverId, windowMs, recordTtlMs, batchId, slotOfChunk.size, slots.join(','), replicaFlags],
+      });
+      const [reused, encoded, published, chunkResends] = (await DEDUP_BATCH.run(this.redis, call)) as DedupBatchReply;
       return {
         partition,
         indices,

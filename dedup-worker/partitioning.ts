@@ -1,4 +1,5 @@
-import { keyAt, type NewEventBatch } from '../shared/batch-codec.js';
+import type { NewEventBatch } from '../shared/batch-codec.js';
+import { EVENT_KEY_BYTES } from '../shared/event-key.js';
 
 /**
  * Redis Cluster lets one script touch keys of one hash slot only, so every dedup key carries a hash tag naming its
@@ -44,11 +45,16 @@ export function chunkIndexOfEvents(batch: NewEventBatch): Int32Array {
   return out;
 }
 
-/** Event indices of a batch grouped by partition, each group in batch order. */
+/**
+ * Event indices of a batch grouped by partition, each group in batch order. Reads each key's first two bytes in
+ * place (partitionOf's rule) rather than through a view per event: a worker groups every event of every batch.
+ */
 export function groupByPartition(batch: NewEventBatch, partitions: number): Map<number, number[]> {
   const groups = new Map<number, number[]>();
+  const { keys } = batch;
   for (let i = 0; i < batch.bodies.length; i++) {
-    const p = partitionOf(keyAt(batch, i), partitions);
+    const at = i * EVENT_KEY_BYTES;
+    const p = partitions === 1 ? 0 : ((keys[at]! << 8) | keys[at + 1]!) % partitions;
     const group = groups.get(p);
     if (group) group.push(i);
     else groups.set(p, [i]);

@@ -1,6 +1,7 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { EVENT_KEY_BYTES, isEventId } from './event-key.js';
 import { expandCompactBody } from './compact-body.js';
+import { arraySize, binSize, keyIdSize, MsgpackSizedWriter, strSize, uintSize } from './msgpack-sized-writer.js';
 import { packRecord } from './record-packer.js';
 import { routesProblem, type EventRoutes } from './event-route.js';
 import type { Disposition } from './errors/disposition.js';
@@ -186,7 +187,11 @@ function encodeAroundBodies(head: readonly unknown[], bodies: readonly Uint8Arra
 }
 
 export function decodeNewEventBatch(bytes: Uint8Array): NewEventBatch {
-  const v = decodeArray(bytes, [6, 7, 9, 10], 'new batch');
+  // Read through a plain Uint8Array: the decoder gives each binary (every event's body) as a view of what it reads,
+  // and a view of a Buffer goes through Buffer's own subarray and constructor, slower than the typed array's.
+  const { buffer, byteOffset, byteLength } = bytes;
+  const plain = bytes instanceof Buffer ? new Uint8Array(buffer, byteOffset, byteLength) : bytes;
+  const v = decodeArray(plain, [6, 7, 9, 10], 'new batch');
   const [version, receiverId, bootId, seq, keys, bodies, chunks, routeTags, routeKeys, origins] = v;
   const expected = {
     6: NEW_BATCH_VERSION,
@@ -269,11 +274,35 @@ function decodeChunkRanges(value: unknown, count: number): ChunkRange[] {
   return out;
 }
 
+/**
+ * Written by the worker for every batch it decides, so sized and written directly (msgpack-sized-writer.ts): the
+ * same bytes as the Encoder gives for the same array.
+ */
 export function encodeProcessedBatch(b: ProcessedBatch): Buffer {
-  const bytes = b.routes
-    ? encoder.encode([PROCESSED_BATCH_VERSION_ROUTES, b.sourceBatchId, b.ids, b.bodies, b.routes.tags, b.routes.keys])
-    : encoder.encode([PROCESSED_BATCH_VERSION, b.sourceBatchId, b.ids, b.bodies]);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const { ids, bodies, routes } = b;
+  let size = arraySize(routes ? 6 : 4) + uintSize(PROCESSED_BATCH_VERSION_ROUTES) + strSize(b.sourceBatchId);
+  size += arraySize(ids.length) + arraySize(bodies.length);
+  for (const id of ids) size += strSize(id);
+  for (const body of bodies) size += binSize(body.byteLength);
+  if (routes) {
+    size += arraySize(routes.tags.length) + binSize(routes.keys.byteLength);
+    for (const tag of routes.tags) size += strSize(tag);
+  }
+  const w = new MsgpackSizedWriter(Buffer.allocUnsafe(size));
+  w.array(routes ? 6 : 4);
+  w.uint(routes ? PROCESSED_BATCH_VERSION_ROUTES : PROCESSED_BATCH_VERSION);
+  w.str(b.sourceBatchId);
+  w.array(ids.length);
+  for (const id of ids) w.str(id);
+  w.array(bodies.length);
+  for (const body of bodies) w.bin(body);
+  if (routes) {
+    w.array(routes.tags.length);
+    for (const tag of routes.tags) w.str(tag);
+    w.bin(routes.keys);
+  }
+  if (w.length !== size) throw new RangeError(`processed batch: wrote ${w.length} of ${size} bytes`);
+  return w.buffer;
 }
 
 export function decodeProcessedBatch(bytes: Uint8Array): ProcessedBatch {
@@ -288,6 +317,56 @@ export function decodeProcessedBatch(bytes: Uint8Array): ProcessedBatch {
     throw new BatchDecodeError('processed batch: bodies do not match ids');
   if (v.length === 4) return { sourceBatchId, ids, bodies };
   return { sourceBatchId, ids, bodies, routes: decodeRoutes(routeTags, routeKeys, bodies.length, 'processed batch') };
+}
+
+/**
+ * The processed batch of a decided new batch: the events at `indices` (ascending), each with its id, the original
+ * id of a replicated event or `<key hex>-<occurrence>` (eventIdOfHex), and their route keys. The same bytes as
+ * encodeProcessedBatch with those ids, but the ids are written from the keys without being made as strings: a
+ * worker does this for every unique event.
+ */
+export function encodeSelectedEvents(
+  batch: NewEventBatch,
+  indices: readonly number[],
+  occurrences: readonly number[],
+  routes: EventRoutes | undefined,
+): Buffer {
+  const sourceBatchId = newBatchId(batch);
+  const { keys, bodies } = batch;
+  const origins = batch.origins ?? null;
+  const count = indices.length;
+  let size = arraySize(routes ? 6 : 4) + uintSize(PROCESSED_BATCH_VERSION_ROUTES) + strSize(sourceBatchId);
+  size += 2 * arraySize(count);
+  for (let j = 0; j < count; j++) {
+    const i = indices[j]!;
+    const origin = origins === null ? null : origins[i];
+    size += origin == null ? keyIdSize(EVENT_KEY_BYTES, occurrences[j]!) : strSize(origin);
+    size += binSize(bodies[i]!.byteLength);
+  }
+  if (routes) {
+    size += arraySize(routes.tags.length) + binSize(routes.keys.byteLength);
+    for (const tag of routes.tags) size += strSize(tag);
+  }
+  const w = new MsgpackSizedWriter(Buffer.allocUnsafe(size));
+  w.array(routes ? 6 : 4);
+  w.uint(routes ? PROCESSED_BATCH_VERSION_ROUTES : PROCESSED_BATCH_VERSION);
+  w.str(sourceBatchId);
+  w.array(count);
+  for (let j = 0; j < count; j++) {
+    const i = indices[j]!;
+    const origin = origins === null ? null : origins[i];
+    if (origin == null) w.keyIdStr(keys, i * EVENT_KEY_BYTES, EVENT_KEY_BYTES, occurrences[j]!);
+    else w.str(origin);
+  }
+  w.array(count);
+  for (let j = 0; j < count; j++) w.bin(bodies[indices[j]!]!);
+  if (routes) {
+    w.array(routes.tags.length);
+    for (const tag of routes.tags) w.str(tag);
+    w.bin(routes.keys);
+  }
+  if (w.length !== size) throw new RangeError(`processed batch: wrote ${w.length} of ${size} bytes`);
+  return w.buffer;
 }
 
 /** An event envelope's msgpack bytes: the receiver's hot path, so a flat-record writer (record-packer.ts). */

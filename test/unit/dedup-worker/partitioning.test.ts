@@ -1,5 +1,6 @@
 // Dedup key layout: every key of one partition carries the same hash tag, so a Redis Cluster keeps them in one slot
 // and one script call can touch them all.
+import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NewEventBatch } from '../../../shared/batch-codec.js';
@@ -61,6 +62,21 @@ describe('partitioning', () => {
       [1, [1, 4, 5]],
     ]);
     assert.deepEqual([...groupByPartition(batchOf([7, 8]), 1).entries()], [[0, [0, 1]]]);
+  });
+
+  it("groups by partitionOf's rule for any keys, read from a view into a larger buffer", () => {
+    const whole = randomBytes(7 + 300 * EVENT_KEY_BYTES);
+    const keys = whole.subarray(7);
+    const batch = { ...batchOf(new Array<number>(300).fill(0)), keys };
+    for (const partitions of [1, 2, 3, 16, 1000]) {
+      const expected = new Map<number, number[]>();
+      for (let i = 0; i < 300; i++) {
+        const p = partitionOf(keys.subarray(i * EVENT_KEY_BYTES, (i + 1) * EVENT_KEY_BYTES), partitions);
+        expected.set(p, [...(expected.get(p) ?? []), i]);
+      }
+      assert.deepEqual(groupByPartition(batch, partitions), expected, `${partitions} partitions`);
+    }
+    assert.equal(groupByPartition(batchOf([]), 1).size, 0, 'an empty batch has no partition to call');
   });
 
   it('maps each event to the chunk range holding it, -1 outside every range', () => {
