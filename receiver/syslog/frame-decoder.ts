@@ -8,8 +8,11 @@
 //     Cisco `123: …` line sent without PRI): the frame is newline-framed from its first digit, digits included.
 //     Closing the connection instead would lose whatever the sender had in flight. (rsyslog's imtcp logs a framing
 //     error and goes on with the number as the frame's length, which cuts such lines at the wrong places.)
-// Frames never alias the pushed chunks: the decoder keeps no reference into a chunk once push() returns, so a
-// caller may reuse its read buffer, and a small frame kept in a queue does not pin a 64 KiB socket chunk.
+// A frame that lies whole in the chunk just pushed is a view of that chunk, not a copy: the receiver turns every
+// frame into its key and body (copies both) before the next read, so a copy per frame bought nothing. A caller that
+// keeps a frame past its next read, or reuses its read buffer, copies the frame first (a small view kept in a queue
+// would pin a whole 64 KiB socket chunk). The decoder itself keeps no reference into a chunk once push() returns:
+// the bytes of a frame that continues in the next chunk are copied.
 
 import type { DecodeResult } from '../../shared/errors/decode-result.js';
 import type { Disposition } from '../../shared/errors/disposition.js';
@@ -224,11 +227,11 @@ export class SyslogFrameDecoder {
     this.#pendingBytes += end - start;
   }
 
-  /** The pending bytes plus chunk[start, end) as one new Buffer; clears the pending list. */
+  /** The pending bytes plus chunk[start, end): a view of the chunk when nothing is pending, else one new Buffer. */
   #takePending(chunk: Buffer | null, start: number, end: number): Buffer {
     let frame: Buffer;
     if (this.#pending.length === 0) {
-      frame = chunk === null ? Buffer.alloc(0) : Buffer.from(chunk.subarray(start, end));
+      frame = chunk === null ? Buffer.alloc(0) : chunk.subarray(start, end);
     } else {
       if (chunk !== null && end > start) this.#pending.push(chunk.subarray(start, end));
       frame = Buffer.concat(this.#pending, this.#pendingBytes + (end - start));

@@ -189,13 +189,22 @@ describe('SyslogFrameDecoder', () => {
     assert.deepEqual(decode(stream, []), ['<13>a', '<13>b\nline2', '<13>c', '<13>d', '<1>e', '<1>f']);
   });
 
-  it('returns frames that do not alias the pushed chunks', () => {
+  it('keeps no reference into a pushed chunk: a frame that continues in the next chunk is copied', () => {
     const decoder = new SyslogFrameDecoder({ maxFrameBytes: MAX });
     const first = Buffer.from('<13>one\n<13>tw');
     const { frames } = decoder.push(first);
+    const one = Buffer.from(frames[0]!); // what a caller that reuses its read buffer keeps: a copy
     first.fill(0x58); // the caller reuses its read buffer
-    frames.push(...decoder.push(Buffer.from('o\n')).frames);
+    const next = decoder.push(Buffer.from('o\n')).frames;
+    assert.deepEqual([one, ...next].map(String), ['<13>one', '<13>two']);
+  });
+
+  it('returns a frame that lies whole in the chunk as a view of it, not a copy', () => {
+    const decoder = new SyslogFrameDecoder({ maxFrameBytes: MAX });
+    const chunk = Buffer.from('<13>one\n7 <13>two');
+    const { frames } = decoder.push(chunk);
     assert.deepEqual(frames.map(String), ['<13>one', '<13>two']);
+    for (const frame of frames) assert.equal(frame.buffer, chunk.buffer);
   });
 
   it('end() returns the unterminated newline frame once, and drops a truncated octet-counted frame', () => {
