@@ -35,9 +35,16 @@ const EVENTS_FILE = /^events\..+\.ndjson$/;
  * Follows the NDJSON files of the sink and of its secondary as they grow, keeping each line of this run in columns
  * (sequence number, id, receipt and landing time). A line that is not valid JSON is counted; when it is two lines
  * run together (a torn write followed by a retry), the last complete event in it is still read.
+ *
+ * What the run is judged on comes from one more read of every file from its start, in stop(): the file sink cuts a
+ * torn append off (truncate) before it writes again, so a poll that fell between the torn write and the cut has
+ * read bytes the file no longer holds and would go on past the cut, skipping as many bytes of what was written
+ * there next. Following only times the landings (the first poll that saw each id).
  */
 export class SinkReader {
-  private readonly files = new AppendedLines();
+  private files = new AppendedLines();
+  /** When a poll first saw each id: the landing times the final read keeps. */
+  private readonly firstSeen = new Map<string, number>();
   private seqs = new Uint32Array(1 << 16);
   private received = new Float64Array(1 << 16);
   private landed = new Float64Array(1 << 16);
@@ -72,7 +79,27 @@ export class SinkReader {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.poll();
+    await this.readAgainFromStart();
   }
+
+  /** Every file read again from its start, the columns rebuilt from that read; landing times from the polls. */
+  private async readAgainFromStart(): Promise<void> {
+    this.files = new AppendedLines();
+    this.count = 0;
+    this.foreign = 0;
+    this.unparseable = 0;
+    this.torn = 0;
+    this.rejected = 0;
+    this.secondaryLines = 0;
+    this.lastLandedAt = 0;
+    this.ids.length = 0;
+    this.receivers.length = 0;
+    this.finalRead = true;
+    await this.readAll();
+  }
+
+  /** Set for the read from the start in stop(): lines take the landing time a poll saw, not the time of that read. */
+  private finalRead = false;
 
   poll(): Promise<void> {
     this.polling ??= this.readAll().finally(() => {
@@ -151,10 +178,14 @@ export class SinkReader {
     this.ids[i] = parsed.id;
     this.receivers[i] = typeof parsed.receiver === 'string' ? parsed.receiver : '?';
     this.received[i] = typeof parsed.received_at === 'string' ? Date.parse(parsed.received_at) : 0;
-    this.landed[i] = now;
+    // A line no poll saw (one a poll skipped, see above) lands when the final read finds it.
+    const seen = this.firstSeen.get(parsed.id);
+    if (seen === undefined) this.firstSeen.set(parsed.id, now);
+    const landedAt = this.finalRead && seen !== undefined ? seen : now;
+    this.landed[i] = landedAt;
     this.secondaryFlags[i] = secondary ? 1 : 0;
     if (secondary) this.secondaryLines++;
-    this.lastLandedAt = now;
+    this.lastLandedAt = Math.max(this.lastLandedAt, landedAt);
   }
 
   private grow(): void {
