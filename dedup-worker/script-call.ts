@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Command } from 'ioredis';
 import type { RedisClient } from '../shared/redis-client.js';
 import { hashSlot } from './hash-slot.js';
+import { HEX_DIGITS as HEX } from '../shared/hex-digits.js';
 
 /**
  * One call of a Lua script with many keys, written as RESP bytes straight into one Buffer: the same bytes ioredis
@@ -35,17 +36,6 @@ export interface ScriptCallParts {
   /** ARGV: numbers are written in decimal, as ioredis writes them. */
   readonly args: readonly (string | number)[];
 }
-
-/** Two lowercase hex digits (ASCII codes) per byte value. */
-const HEX = (() => {
-  const t = new Uint8Array(512);
-  const digits = '0123456789abcdef';
-  for (let v = 0; v < 256; v++) {
-    t[2 * v] = digits.charCodeAt(v >> 4);
-    t[2 * v + 1] = digits.charCodeAt(v & 15);
-  }
-  return t;
-})();
 
 /** A bulk string: `$<byte length>\r\n<bytes>\r\n`. */
 function bulk(text: string): Buffer {

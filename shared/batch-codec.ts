@@ -144,46 +144,15 @@ function encodeAroundBodies(head: readonly unknown[], bodies: readonly Uint8Arra
   const headBytes = encoder.encode(head);
   const tailBytes = encoder.encode(tail);
   const count = bodies.length;
-  let size = headBytes.byteLength + (count < 16 ? 1 : count < 0x10000 ? 3 : 5) + tailBytes.byteLength - 1;
-  for (let i = 0; i < count; i++) {
-    const n = bodies[i]!.byteLength;
-    size += n + (n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);
-  }
-  const out = Buffer.allocUnsafe(size);
-  out[0] = 0x90 | items;
-  out.set(headBytes.subarray(1), 1);
-  let pos = headBytes.byteLength;
-  if (count < 16) out[pos++] = 0x90 | count;
-  else if (count < 0x10000) {
-    out[pos] = 0xdc;
-    out.writeUInt16BE(count, pos + 1);
-    pos += 3;
-  } else {
-    out[pos] = 0xdd;
-    out.writeUInt32BE(count, pos + 1);
-    pos += 5;
-  }
-  for (let i = 0; i < count; i++) {
-    const body = bodies[i]!;
-    const n = body.byteLength;
-    if (n < 0x100) {
-      out[pos] = 0xc4;
-      out[pos + 1] = n;
-      pos += 2;
-    } else if (n < 0x10000) {
-      out[pos] = 0xc5;
-      out.writeUInt16BE(n, pos + 1);
-      pos += 3;
-    } else {
-      out[pos] = 0xc6;
-      out.writeUInt32BE(n, pos + 1);
-      pos += 5;
-    }
-    out.set(body, pos);
-    pos += n;
-  }
-  out.set(tailBytes.subarray(1), pos);
-  return out;
+  let size = headBytes.byteLength + arraySize(count) + tailBytes.byteLength - 1;
+  for (let i = 0; i < count; i++) size += binSize(bodies[i]!.byteLength);
+  const w = new MsgpackSizedWriter(Buffer.allocUnsafe(size));
+  w.array(items);
+  w.raw(headBytes.subarray(1));
+  w.array(count);
+  for (let i = 0; i < count; i++) w.bin(bodies[i]!);
+  w.raw(tailBytes.subarray(1));
+  return w.buffer;
 }
 
 export function decodeNewEventBatch(bytes: Uint8Array): NewEventBatch {

@@ -1,4 +1,5 @@
 import { Encoder } from '@msgpack/msgpack';
+import { HEX_DIGITS as HEX } from './hex-digits.js';
 
 /**
  * A msgpack writer for what a processed batch is made of (arrays, small non-negative integers, strings, binaries),
@@ -37,17 +38,6 @@ export function binSize(length: number): number {
   return (length < 0x100 ? 2 : length < 0x10000 ? 3 : 5) + length;
 }
 
-/** Two lowercase hex digits (ASCII codes) per byte value. */
-const HEX = (() => {
-  const t = new Uint8Array(512);
-  const digits = '0123456789abcdef';
-  for (let v = 0; v < 256; v++) {
-    t[2 * v] = digits.charCodeAt(v >> 4);
-    t[2 * v + 1] = digits.charCodeAt(v & 15);
-  }
-  return t;
-})();
-
 function isDigit(n: number): boolean {
   return n >= 0 && n <= 9 && Number.isInteger(n);
 }
@@ -80,6 +70,12 @@ export class MsgpackSizedWriter {
       b.writeUInt32BE(length, this.pos + 1);
       this.pos += 5;
     }
+  }
+
+  /** Bytes already encoded (by the library, say), copied as they are. */
+  raw(bytes: Uint8Array): void {
+    this.buffer.set(bytes, this.pos);
+    this.pos += bytes.byteLength;
   }
 
   /** A positive fixint (0…127), as the Encoder writes one. */
