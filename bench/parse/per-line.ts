@@ -12,7 +12,7 @@
  */
 process.env.TZ = 'UTC';
 
-import { formatIso } from '../../receiver/syslog/syslog-time.js';
+import { NO_DIGITS, formatIso } from '../../receiver/syslog/syslog-time.js';
 import { median, positiveIntSetting } from '../lib/bench-numbers.js';
 import { PARSERS, benchLines, type BenchLine, type BenchParser } from './parsers.js';
 
@@ -37,7 +37,7 @@ const floor: BenchParser = {
         format: 'rfc3164',
         facility: 1,
         severity: 5,
-        time: formatIso(2026, 1, 2, 3, 4, 5, ''),
+        time: formatIso(2026, 1, 2, 3, 4, 5, NO_DIGITS, 0, 0),
         hostname: text.slice(5, 9),
         appName: text.slice(10, 14),
         procId: null,

@@ -15,7 +15,7 @@ import {
   startsWith,
 } from './syslog-bytes.js';
 import type { SyslogMessage } from './syslog-message.js';
-import { isValidDate, isoString, wallClockMs, type Zone } from './syslog-time.js';
+import { NO_DIGITS, isValidDate, isoString, wallClockMs, type Zone } from './syslog-time.js';
 import { Ascii } from './ascii.js';
 
 /** Cisco puts at most two sequence numbers, an origin-id and an IOS XR node before its timestamp. */
@@ -86,7 +86,8 @@ export function readFortiGate(line: Buffer, pos: number, msg: SyslogMessage, opt
     (line[t + 5] ?? 0) === Ascii.COLON
   ) {
     const zone = fortiZone(line, options.zone);
-    msg.time = zone === null ? null : isoString(wallClockMs(year, month, day, hour, minute, second, zone), '');
+    msg.time =
+      zone === null ? null : isoString(wallClockMs(year, month, day, hour, minute, second, zone), NO_DIGITS, 0, 0);
   }
   const dev = indexOfKey(line, FORTI_DEVNAME, pos);
   if (dev !== -1) {

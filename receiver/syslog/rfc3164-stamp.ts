@@ -9,7 +9,6 @@
 //                                              a space for T (RFC 3339 5.6; Python logging, many scripts)
 // A stamp without a zone is in the configured zone; one without a year gets the year that puts it closest to now.
 
-import { fieldText } from './line-state.js';
 import { isDigit, isLetter, readDigits, readTwoDigits } from './syslog-bytes.js';
 import {
   formatIso,
@@ -152,12 +151,14 @@ function readBsd(line: Buffer, pos: number, options: StampOptions, target: Stamp
   if (hour < 0 || minute < 0 || second < 0 || (line[i + 2] ?? 0) !== Ascii.COLON || (line[i + 5] ?? 0) !== Ascii.COLON)
     return -1;
   i += 8;
-  let fraction = '';
+  let fractionAt = 0;
+  let fractionDigits = 0;
   if ((line[i] ?? 0) === 0x2e && isDigit(line[i + 1] ?? 0)) {
     const start = ++i;
     const length = line.length;
     while (i < length && isDigit(line[i]!)) i++;
-    fraction = fieldText(line, start, Math.min(i, start + 6));
+    fractionAt = start;
+    fractionDigits = Math.min(i - start, 6);
   }
   if (
     year < 0 &&
@@ -184,8 +185,8 @@ function readBsd(line: Buffer, pos: number, options: StampOptions, target: Stamp
   // UTC wall clocks (the default, and every stamp that names UTC) are formatted as read, with no conversion.
   const time =
     zone === 0
-      ? formatIso(year, month, day, hour, minute, sec, fraction)
-      : isoString(wallClockMs(year, month, day, hour, minute, sec, zone), fraction);
+      ? formatIso(year, month, day, hour, minute, sec, line, fractionAt, fractionDigits)
+      : isoString(wallClockMs(year, month, day, hour, minute, sec, zone), line, fractionAt, fractionDigits);
   if (time === null) return -1;
   target.time = time;
   return i;

@@ -50,14 +50,16 @@ export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampRe
   if (hour > 23 || minute > 59 || second > 59) return bad(pos + 11, 'no such time of day');
 
   let i = pos + 19;
-  let fraction = '';
+  let fractionAt = 0;
+  let fractionDigits = 0;
   if ((line[i] ?? 0) === 0x2e) {
     const start = ++i;
     const length = line.length;
     while (i < length && isDigit(line[i]!)) i++;
     const n = i - start;
     if (n === 0 || (n > 6 && !options.lenient)) return bad(start, 'TIME-SECFRAC must have 1 to 6 digits');
-    fraction = fieldText(line, start, start + Math.min(n, 6));
+    fractionAt = start;
+    fractionDigits = Math.min(n, 6);
   }
 
   let zone: Zone;
@@ -66,7 +68,10 @@ export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampRe
     // Already in UTC and shaped like the ISO form this function returns (upper-case 'T', at most 6 fraction
     // digits), as most senders write it: the text itself, with nothing to compute or format.
     if (z === 0x5a) return { ok: true, iso: fieldText(line, pos, i + 1), end: i + 1 };
-    if (isZeroOffset(line, i)) return { ok: true, iso: `${fieldText(line, pos, i)}Z`, end: i + 6 };
+    if (isZeroOffset(line, i)) {
+      const iso = formatIso(year, month, day, hour, minute, second, line, fractionAt, fractionDigits);
+      return { ok: true, iso: iso!, end: i + 6 };
+    }
   }
   if (z === 0x5a || (options.lenient && z === 0x7a)) {
     zone = 0;
@@ -88,8 +93,8 @@ export function readIsoTimestamp(line: Buffer, pos: number, options: TimestampRe
 
   const iso =
     zone === 0
-      ? formatIso(year, month, day, hour, minute, second, fraction)
-      : isoString(wallClockMs(year, month, day, hour, minute, second, zone), fraction);
+      ? formatIso(year, month, day, hour, minute, second, line, fractionAt, fractionDigits)
+      : isoString(wallClockMs(year, month, day, hour, minute, second, zone), line, fractionAt, fractionDigits);
   return iso === null ? bad(pos, 'out of range in UTC') : { ok: true, iso, end: i };
 }
 
@@ -137,8 +142,11 @@ export function daysFromCivil(year: number, month: number, day: number): number 
   return era * 146_097 + yoe * 365 + ((yoe / 4) | 0) - ((yoe / 100) | 0) + doy - 719_468;
 }
 
-/** `YYYY-MM-DDThh:mm:ss[.fraction]Z` of whole-second epoch `ms` (UTC), or null when the year leaves 0000..9999. */
-export function isoString(ms: number, fraction: string): string | null {
+/**
+ * `YYYY-MM-DDThh:mm:ss[.fraction]Z` of whole-second epoch `ms` (UTC), or null when the year leaves 0000..9999. The
+ * fraction is `fractionDigits` ASCII digits of `digits` from `fractionAt`, as formatIso takes it.
+ */
+export function isoString(ms: number, digits: Uint8Array, fractionAt: number, fractionDigits: number): string | null {
   const secs = Math.floor(ms / 1000);
   const days = Math.floor(secs / 86_400);
   const sod = secs - days * 86_400;
@@ -159,11 +167,20 @@ export function isoString(ms: number, fraction: string): string | null {
     hour,
     minute,
     sod - hour * 3600 - minute * 60,
-    fraction,
+    digits,
+    fractionAt,
+    fractionDigits,
   );
 }
 
-/** `YYYY-MM-DDThh:mm:ss[.fraction]Z` of UTC civil time fields, or null when the year leaves 0000..9999. */
+/**
+ * `YYYY-MM-DDThh:mm:ss[.fraction]Z` of UTC civil time fields, or null when the year leaves 0000..9999. The fraction
+ * is `fractionDigits` (0 to 6) ASCII digits of `digits` from `fractionAt`, the sender's own bytes, so it keeps the
+ * precision the sender gave.
+ *
+ * Each length has a String.fromCharCode call of its own, so that every stamp is one flat string made in one call:
+ * a fraction appended with `+` made a cons string, which its readers (the body writer, JSON) then had to flatten.
+ */
 export function formatIso(
   year: number,
   month: number,
@@ -171,37 +188,76 @@ export function formatIso(
   hour: number,
   minute: number,
   second: number,
-  fraction: string,
+  digits: Uint8Array,
+  fractionAt: number,
+  fractionDigits: number,
 ): string | null {
   if (!(year >= 0 && year <= 9999)) return null;
   // Digits from tables: cheaper than the divisions by 10 they replaced.
   const century = (year / 100) | 0;
   const yy = year - century * 100;
-  // Without a fraction the 'Z' goes into the same call, so the common stamp is one flat string.
-  const base = String.fromCharCode(
-    TENS[century]!,
-    ONES[century]!,
-    TENS[yy]!,
-    ONES[yy]!,
-    0x2d,
-    TENS[month]!,
-    ONES[month]!,
-    0x2d,
-    TENS[day]!,
-    ONES[day]!,
-    0x54,
-    TENS[hour]!,
-    ONES[hour]!,
-    0x3a,
-    TENS[minute]!,
-    ONES[minute]!,
-    0x3a,
-    TENS[second]!,
-    ONES[second]!,
-    fraction === '' ? 0x5a : 0x2e,
-  );
-  return fraction === '' ? base : `${base}${fraction}Z`;
+  const y0 = TENS[century]!;
+  const y1 = ONES[century]!;
+  const y2 = TENS[yy]!;
+  const y3 = ONES[yy]!;
+  const mo0 = TENS[month]!;
+  const mo1 = ONES[month]!;
+  const d0 = TENS[day]!;
+  const d1 = ONES[day]!;
+  const h0 = TENS[hour]!;
+  const h1 = ONES[hour]!;
+  const mi0 = TENS[minute]!;
+  const mi1 = ONES[minute]!;
+  const s0 = TENS[second]!;
+  const s1 = ONES[second]!;
+  const f = fractionAt;
+  const T = 0x54;
+  const Z = 0x5a;
+  const DOT = 0x2e;
+  const DASH = 0x2d;
+  const COLON = 0x3a;
+  // One stamp's characters to a line read better than one argument to a line.
+  // prettier-ignore
+  switch (fractionDigits) {
+    case 0:
+      return String.fromCharCode(
+        y0, y1, y2, y3, DASH, mo0, mo1, DASH, d0, d1, T, h0, h1, COLON, mi0, mi1, COLON, s0, s1, Z,
+      );
+    case 1:
+      return String.fromCharCode(
+        y0, y1, y2, y3, DASH, mo0, mo1, DASH, d0, d1, T, h0, h1, COLON, mi0, mi1, COLON, s0, s1, DOT,
+        digits[f]!, Z,
+      );
+    case 2:
+      return String.fromCharCode(
+        y0, y1, y2, y3, DASH, mo0, mo1, DASH, d0, d1, T, h0, h1, COLON, mi0, mi1, COLON, s0, s1, DOT,
+        digits[f]!, digits[f + 1]!, Z,
+      );
+    case 3:
+      return String.fromCharCode(
+        y0, y1, y2, y3, DASH, mo0, mo1, DASH, d0, d1, T, h0, h1, COLON, mi0, mi1, COLON, s0, s1, DOT,
+        digits[f]!, digits[f + 1]!, digits[f + 2]!, Z,
+      );
+    case 4:
+      return String.fromCharCode(
+        y0, y1, y2, y3, DASH, mo0, mo1, DASH, d0, d1, T, h0, h1, COLON, mi0, mi1, COLON, s0, s1, DOT,
+        digits[f]!, digits[f + 1]!, digits[f + 2]!, digits[f + 3]!, Z,
+      );
+    case 5:
+      return String.fromCharCode(
+        y0, y1, y2, y3, DASH, mo0, mo1, DASH, d0, d1, T, h0, h1, COLON, mi0, mi1, COLON, s0, s1, DOT,
+        digits[f]!, digits[f + 1]!, digits[f + 2]!, digits[f + 3]!, digits[f + 4]!, Z,
+      );
+    default:
+      return String.fromCharCode(
+        y0, y1, y2, y3, DASH, mo0, mo1, DASH, d0, d1, T, h0, h1, COLON, mi0, mi1, COLON, s0, s1, DOT,
+        digits[f]!, digits[f + 1]!, digits[f + 2]!, digits[f + 3]!, digits[f + 4]!, digits[f + 5]!, Z,
+      );
+  }
 }
+
+/** No fraction digits, for callers of formatIso and isoString whose stamp has none. */
+export const NO_DIGITS = new Uint8Array(0);
 
 /** The character codes of the tens and ones digits of 0..99. */
 const TENS = new Uint8Array(100).map((_, v) => Ascii.D0 + ((v / 10) | 0));
