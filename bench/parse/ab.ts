@@ -11,7 +11,9 @@
  * each (who goes first alternates), so both see the same moments of a shared, noisy machine; a round's figure is
  * the ratio of the second build's lines per CPU-second to the first's. It prints the median ratio over the rounds
  * (above 1: the second build is faster) with the lowest and highest. One warm-up round is not counted. Single
- * rounds on a loaded 2-core VM spread by about ±10 %, so decide on the median of many rounds.
+ * rounds on a loaded 2-core VM spread by about ±10 %, and whole processes by a few per cent more, since each settles
+ * into its own state of the optimiser: decide on several processes (8 of 10 rounds, say), alternating which build
+ * is first, and take the geometric mean of their medians.
  *
  * Settings (environment): BENCH_AB_ROUNDS=40 BENCH_AB_SLICES=12 BENCH_AB_SLICE_MS=25.
  */
