@@ -11,9 +11,9 @@
  * each (who goes first alternates), so both see the same moments of a shared, noisy machine; a round's figure is
  * the ratio of the second build's lines per CPU-second to the first's. It prints the median ratio over the rounds
  * (above 1: the second build is faster) with the lowest and highest. One warm-up round is not counted. Single
- * rounds on a loaded 2-core VM spread by about ±10 %, and whole processes by a few per cent more, since each settles
- * into its own state of the optimiser: decide on several processes (8 of 10 rounds, say), alternating which build
- * is first, and take the geometric mean of their medians.
+ * rounds on a loaded machine spread widely, and whole processes more, since each settles into its own state of the
+ * optimiser: decide on several processes (8 of 10 rounds, say), alternating which build is first, and take the
+ * geometric mean of their medians.
  *
  * Settings (environment): BENCH_AB_ROUNDS=40 BENCH_AB_SLICES=12 BENCH_AB_SLICE_MS=25.
  */
@@ -68,8 +68,8 @@ type TimeSlice = (parse: Parse, tally: Tally) => void;
 /**
  * A function that parses the corpus over and over for about SLICE_MS, adding to `tally`. Each build gets its own,
  * compiled from the same source by `new Function`: with one function shared by both, its call to `parse` saw two
- * targets and the optimiser inlined the first build's parser only, which made two copies of one build differ by
- * 1.5 to 3 % in favour of the first.
+ * targets and the optimiser inlined the first build's parser only, so that two copies of one build measured apart,
+ * in favour of the first.
  */
 function makeTimeSlice(): TimeSlice {
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a separately compiled copy is the point
