@@ -32,6 +32,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExpectedParse } from '../../testkit/syslog-corpus.js';
 import { median, positiveIntSetting } from '../lib/bench-numbers.js';
+import { separateCopy } from '../lib/separate-copy.js';
 import { PARSERS, benchLines, type BenchLine, type BenchParser, type CommonFields } from './parsers.js';
 
 const RESULTS = fileURLToPath(new URL('../../../bench/results/parse-latest.json', import.meta.url));
@@ -57,37 +58,31 @@ interface Tally {
 
 type TimeSlice = (parser: BenchParser, tally: Tally, sink: { n: number }) => void;
 
-/**
- * A function that adds one timed slice of about ROUND_MS / SLICES to `tally`; `sink` keeps the results alive. Each
- * parser gets its own, compiled from the same source by `new Function`, so that each call site of `parse` sees one
- * parser: with one loop shared by all, the optimiser inlines the first parsers it meets there and not the others.
- */
+/** Adds one timed slice of about ROUND_MS / SLICES to `tally`; `sink` keeps the results alive. */
+const TIME_SLICE = `return function timeSlice(parser, tally, sink) {
+  let parsed = 0;
+  const cpu0 = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  const deadline = start + sliceNanos;
+  let now;
+  do {
+    for (const l of lines) {
+      const r = parser.parse(l.bytes, l.text, l.now);
+      if (r !== null && typeof r === 'object') sink.n++;
+    }
+    parsed += lines.length;
+    now = process.hrtime.bigint();
+  } while (now < deadline);
+  const cpu = process.cpuUsage(cpu0);
+  tally.parsed += parsed;
+  tally.cpuMicros += cpu.user + cpu.system;
+  tally.wallNanos += now - start;
+};`;
+
+/** A copy of the slice loop for one parser (separateCopy), so that the parsers are timed alike. */
 function makeTimeSlice(): TimeSlice {
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a separately compiled copy is the point
-  const body = new Function(
-    'lines',
-    'sliceNanos',
-    `return function timeSlice(parser, tally, sink) {
-      let parsed = 0;
-      const cpu0 = process.cpuUsage();
-      const start = process.hrtime.bigint();
-      const deadline = start + sliceNanos;
-      let now;
-      do {
-        for (const l of lines) {
-          const r = parser.parse(l.bytes, l.text, l.now);
-          if (r !== null && typeof r === 'object') sink.n++;
-        }
-        parsed += lines.length;
-        now = process.hrtime.bigint();
-      } while (now < deadline);
-      const cpu = process.cpuUsage(cpu0);
-      tally.parsed += parsed;
-      tally.cpuMicros += cpu.user + cpu.system;
-      tally.wallNanos += now - start;
-    };`,
-  ) as (lines: BenchLine[], sliceNanos: bigint) => TimeSlice;
-  return body(lines, BigInt(Math.max(1, Math.round((ROUND_MS * 1e6) / SLICES))));
+  const sliceNanos = BigInt(Math.max(1, Math.round((ROUND_MS * 1e6) / SLICES)));
+  return separateCopy<TimeSlice>(['lines', 'sliceNanos'], TIME_SLICE, [lines, sliceNanos]);
 }
 
 const timeSlices = new Map<string, TimeSlice>(PARSERS.map((p) => [p.name, makeTimeSlice()]));
